@@ -1,0 +1,50 @@
+/*
+ * error: the one error type every module reports through.
+ *
+ * A function that can fail takes `struct temper_err *err` as its last
+ * argument, returns 0 (or a pointer) on success and -1 (or NULL) on failure,
+ * and writes `err` only on failure. The caller owns the error; its message
+ * buffer has a fixed size so that the error path never allocates.
+ *
+ * Messages follow git's rules: lowercase, no final period, the subject in
+ * single quotes, outer context first: "resolve '/usr/bin/x': cannot open ...".
+ */
+#ifndef TEMPER_BASE_ERROR_H
+#define TEMPER_BASE_ERROR_H
+
+#include <stddef.h>
+
+enum temper_errc {
+    TEMPER_E_NONE = 0,
+    TEMPER_E_IO,      /* a system call failed; sys_errno says why */
+    TEMPER_E_PARSE,   /* malformed input: a config file, an argument */
+    TEMPER_E_LIMIT,   /* input over one of the caps in limits.h */
+    TEMPER_E_ELF,     /* not ELF, truncated or malformed ELF */
+    TEMPER_E_MISSING, /* a needed library was not found */
+    TEMPER_E_USAGE,   /* the caller asked for something impossible */
+};
+
+struct temper_err {
+    enum temper_errc code;
+    int sys_errno;
+    char msg[1024];
+};
+
+/* Sets code, errno (0 when none) and the formatted message; returns -1. */
+int temper_err_set(struct temper_err *err, enum temper_errc code, int sys_errno, const char *fmt,
+                   ...) __attribute__((format(printf, 4, 5)));
+
+/*
+ * Like temper_err_set, and appends ": strerror(sys_errno)" to the message.
+ */
+int temper_err_sys(struct temper_err *err, enum temper_errc code, int sys_errno, const char *fmt,
+                   ...) __attribute__((format(printf, 4, 5)));
+
+/* Prepends "context: " to the message, keeping code and errno; returns -1. */
+int temper_err_prefix(struct temper_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Resets an error to "no error". */
+void temper_err_clear(struct temper_err *err);
+
+#endif

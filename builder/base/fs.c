@@ -1,0 +1,481 @@
+#define _GNU_SOURCE
+#include "fs.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "limits.h"
+#include "strmap.h"
+#include "xalloc.h"
+
+struct fs_root {
+    int dirfd;
+    bool no_openat2;     /* the kernel (or a seccomp filter) refused openat2 */
+    struct strmap paths; /* path as asked → struct fs_entry */
+    struct strmap links; /* canonical symlink location → target text */
+};
+
+/* A cached answer: a path, or the errno that resolving it gave. */
+struct fs_entry {
+    struct fs_path path;
+    int sys_errno;
+};
+
+/* The state of one top-level lookup: the budgets the kernel would also impose. */
+struct walk {
+    int links_left;
+    int steps_left;
+};
+
+static void
+entry_free(void *p)
+{
+    struct fs_entry *e = p;
+
+    if (e == NULL)
+        return;
+    free(e->path.links);
+    free(e);
+}
+
+static const char *
+relative(const char *canon)
+{
+    return canon[1] == '\0' ? "." : canon + 1;
+}
+
+int
+fs_root_open(const char *dir, struct fs_root **out, struct temper_err *err)
+{
+    struct fs_root *root;
+    cleanup_close int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+    if (fd < 0)
+        return temper_err_sys(err, TEMPER_E_IO, errno, "cannot open root directory '%s'", dir);
+    root = xcalloc(1, sizeof(*root));
+    root->dirfd = steal_fd(&fd);
+    strmap_init(&root->paths);
+    strmap_init(&root->links);
+    *out = root;
+    return 0;
+}
+
+void
+fs_root_free(struct fs_root *root)
+{
+    if (root == NULL)
+        return;
+    strmap_release(&root->paths, entry_free);
+    strmap_release(&root->links, free);
+    close(root->dirfd);
+    free(root);
+}
+
+const char *
+fs_root_link_target(const struct fs_root *root, const char *link)
+{
+    return strmap_get(&root->links, link);
+}
+
+/* Fills what stat says of a path. */
+static void
+path_from_stat(struct fs_path *p, const char *canon, const struct stat *st)
+{
+    p->canon = canon;
+    if (S_ISREG(st->st_mode))
+        p->kind = FS_KIND_FILE;
+    else if (S_ISDIR(st->st_mode))
+        p->kind = FS_KIND_DIR;
+    else
+        p->kind = FS_KIND_OTHER;
+    p->dev = st->st_dev;
+    p->ino = st->st_ino;
+    p->size = st->st_size;
+}
+
+/* A new entry for the file `what` reached through links_a, then link (when not NULL), then
+ * links_b. */
+static struct fs_entry *
+new_entry(const struct fs_path *what, const struct fs_path *before, const char *link,
+          const struct fs_path *after)
+{
+    struct fs_entry *e = xcalloc(1, sizeof(*e));
+    size_t na = before ? before->nlinks : 0, nb = after ? after->nlinks : 0;
+    size_t n = 0;
+
+    e->path = *what;
+    e->path.links = xreallocarray(NULL, na + nb + 1, sizeof(*e->path.links));
+    if (na)
+        memcpy(e->path.links, before->links, na * sizeof(*e->path.links));
+    n = na;
+    if (link != NULL)
+        e->path.links[n++] = link;
+    if (nb)
+        memcpy(e->path.links + n, after->links, nb * sizeof(*e->path.links));
+    e->path.nlinks = n + nb;
+    return e;
+}
+
+int
+fs_path_join(char *buf, const char *dir, const char *name)
+{
+    int n = snprintf(buf, TEMPER_PATH_MAX, "%s/%s", strcmp(dir, "/") == 0 ? "" : dir, name);
+
+    return n < 0 || n >= TEMPER_PATH_MAX ? -1 : 0;
+}
+
+static const struct fs_entry *resolve(struct fs_root *root, const char *path, struct walk *w,
+                                      int *sys_errno);
+
+/* Remembers the answer for `path`; a loop error depends on the budget left, so it is not kept. */
+static const struct fs_entry *
+remember(struct fs_root *root, const char *path, struct fs_entry *e, int sys_errno)
+{
+    if (e == NULL) {
+        if (sys_errno == ELOOP)
+            return NULL;
+        e = xcalloc(1, sizeof(*e));
+        e->sys_errno = sys_errno;
+    }
+    {
+        struct fs_entry *old = strmap_get(&root->paths, path);
+
+        /* Keep the first answer: callers may already hold pointers into it. */
+        if (old != NULL) {
+            entry_free(e);
+            return old->sys_errno ? NULL : old;
+        }
+    }
+    strmap_put(&root->paths, path, e);
+    return e->sys_errno ? NULL : e;
+}
+
+static struct fs_entry *
+resolve_symlink(struct fs_root *root, const struct fs_entry *parent, const char *child,
+                struct walk *w, int *sys_errno)
+{
+    char target[TEMPER_PATH_MAX], next[TEMPER_PATH_MAX];
+    const struct fs_entry *to;
+    const char *link;
+    ssize_t n;
+
+    if (--w->links_left < 0) {
+        *sys_errno = ELOOP;
+        return NULL;
+    }
+    n = readlinkat(root->dirfd, relative(child), target, sizeof(target));
+    if (n < 0 || n >= (ssize_t)sizeof(target)) {
+        *sys_errno = n < 0 ? errno : ENAMETOOLONG;
+        return NULL;
+    }
+    target[n] = '\0';
+    link = strmap_key(&root->links, child);
+    if (link == NULL)
+        link = strmap_put(&root->links, child, xstrdup(target));
+    if (target[0] == '/')
+        to = resolve(root, target, w, sys_errno);
+    else if (fs_path_join(next, parent->path.canon, target) < 0) {
+        *sys_errno = ENAMETOOLONG;
+        return NULL;
+    } else
+        to = resolve(root, next, w, sys_errno);
+    if (to == NULL)
+        return NULL;
+    return new_entry(&to->path, &parent->path, link, &to->path);
+}
+
+/* Resolves the last component `name` of a path whose parent resolved to `parent`. */
+static struct fs_entry *
+resolve_last(struct fs_root *root, const struct fs_entry *parent, const char *name, struct walk *w,
+             int *sys_errno)
+{
+    char child[TEMPER_PATH_MAX];
+    const struct fs_entry *up;
+    struct stat st;
+
+    if (parent->path.kind != FS_KIND_DIR) {
+        *sys_errno = ENOTDIR;
+        return NULL;
+    }
+    if (strcmp(name, "..") == 0) {
+        /* The canonical parent has no symlinks left, so ".." is plain string work; it stops at
+         * the root. The links that led to `parent` are still on the way. */
+        const char *slash = strrchr(parent->path.canon, '/');
+        size_t len = slash == parent->path.canon ? 1 : (size_t)(slash - parent->path.canon);
+
+        memcpy(child, parent->path.canon, len);
+        child[len] = '\0';
+        up = resolve(root, child, w, sys_errno);
+        if (up == NULL)
+            return NULL;
+        return new_entry(&up->path, &parent->path, NULL, NULL);
+    }
+    if (fs_path_join(child, parent->path.canon, name) < 0) {
+        *sys_errno = ENAMETOOLONG;
+        return NULL;
+    }
+    /* `child` starts with a canonical, symlink-free prefix, so the kernel follows nothing here. */
+    if (fstatat(root->dirfd, relative(child), &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        *sys_errno = errno;
+        return NULL;
+    }
+    if (S_ISLNK(st.st_mode))
+        return resolve_symlink(root, parent, child, w, sys_errno);
+    {
+        const char *canon = strmap_key(&root->paths, child);
+        struct fs_path found;
+
+        if (canon == NULL)
+            canon = strmap_put(&root->paths, child, NULL);
+        path_from_stat(&found, canon, &st);
+        return new_entry(&found, &parent->path, NULL, NULL);
+    }
+}
+
+static const struct fs_entry *
+resolve(struct fs_root *root, const char *path, struct walk *w, int *sys_errno)
+{
+    char parent[TEMPER_PATH_MAX];
+    const struct fs_entry *cached, *dir;
+    const char *name;
+    size_t len = strlen(path);
+
+    if (len >= TEMPER_PATH_MAX) {
+        *sys_errno = ENAMETOOLONG;
+        return NULL;
+    }
+    if (--w->steps_left < 0) {
+        *sys_errno = ELOOP;
+        return NULL;
+    }
+    cached = strmap_get(&root->paths, path);
+    if (cached != NULL) {
+        *sys_errno = cached->sys_errno;
+        return cached->sys_errno ? NULL : cached;
+    }
+    while (len > 1 && path[len - 1] == '/')
+        len--;
+    if (len <= 1) {
+        struct fs_path top;
+        struct stat st;
+        const char *canon;
+
+        if (fstat(root->dirfd, &st) < 0) {
+            *sys_errno = errno;
+            return NULL;
+        }
+        canon = strmap_key(&root->paths, "/");
+        if (canon == NULL)
+            canon = strmap_put(&root->paths, "/", NULL);
+        path_from_stat(&top, canon, &st);
+        return remember(root, path, new_entry(&top, NULL, NULL, NULL), 0);
+    }
+    memcpy(parent, path, len);
+    parent[len] = '\0';
+    name = strrchr(parent, '/') + 1;
+    if (name == parent + 1) {
+        parent[0] = '/';
+        memmove(parent + 2, name, strlen(name) + 1);
+        name = parent + 2;
+        parent[1] = '\0';
+    } else
+        parent[name - parent - 1] = '\0';
+    dir = resolve(root, parent, w, sys_errno);
+    if (dir == NULL)
+        return NULL;
+    if (name[0] == '\0' || strcmp(name, ".") == 0) {
+        if (dir->path.kind != FS_KIND_DIR) {
+            *sys_errno = ENOTDIR;
+            return NULL;
+        }
+        return dir;
+    }
+    {
+        struct fs_entry *e = resolve_last(root, dir, name, w, sys_errno);
+
+        return remember(root, path, e, *sys_errno);
+    }
+}
+
+static int
+resolve_top(struct fs_root *root, const char *path, const struct fs_path **out,
+            struct temper_err *err)
+{
+    struct walk w = {TEMPER_SYMLINK_MAX, TEMPER_PATH_STEPS_MAX};
+    const struct fs_entry *e;
+    int sys_errno = 0;
+
+    if (path[0] != '/')
+        return temper_err_set(err, TEMPER_E_USAGE, EINVAL,
+                              "'%s' is not an absolute path inside the root", path);
+    e = resolve(root, path, &w, &sys_errno);
+    if (e == NULL)
+        return temper_err_sys(err, TEMPER_E_IO, sys_errno, "cannot resolve '%s'", path);
+    *out = &e->path;
+    return 0;
+}
+
+int
+fs_resolve(struct fs_root *root, const char *path, const struct fs_path **out,
+           struct temper_err *err)
+{
+    return resolve_top(root, path, out, err);
+}
+
+int
+fs_resolve_child(struct fs_root *root, const struct fs_path *dir, const char *name,
+                 const struct fs_path **out, struct temper_err *err)
+{
+    char path[TEMPER_PATH_MAX];
+
+    if (strchr(name, '/') != NULL || fs_path_join(path, dir->canon, name) < 0)
+        return temper_err_set(err, TEMPER_E_USAGE, EINVAL, "bad file name '%s' in '%s'", name,
+                              dir->canon);
+    return resolve_top(root, path, out, err);
+}
+
+/* Opens a canonical path without following any symlink, component by component: the fallback
+ * for kernels (or seccomp filters) without openat2. */
+static int
+open_by_walk(struct fs_root *root, const char *canon, int flags)
+{
+    char buf[TEMPER_PATH_MAX];
+    cleanup_close int dirfd = dup(root->dirfd);
+    char *comp, *next;
+
+    if (dirfd < 0)
+        return -1;
+    snprintf(buf, sizeof(buf), "%s", relative(canon));
+    for (comp = buf; (next = strchr(comp, '/')) != NULL; comp = next + 1) {
+        int fd;
+
+        *next = '\0';
+        fd = openat(dirfd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+            return -1;
+        close(dirfd);
+        dirfd = fd;
+    }
+    return openat(dirfd, comp, flags | O_NOFOLLOW | O_CLOEXEC);
+}
+
+int
+fs_open(struct fs_root *root, const struct fs_path *path, int flags, struct temper_err *err)
+{
+    struct open_how how = {
+        .flags = (unsigned long long)(flags | O_CLOEXEC | O_NOFOLLOW),
+        .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+    };
+    int fd = -1;
+
+    if (!root->no_openat2) {
+        fd = (int)syscall(SYS_openat2, root->dirfd, relative(path->canon), &how, sizeof(how));
+        if (fd < 0 && (errno == ENOSYS || errno == EPERM))
+            root->no_openat2 = true;
+    }
+    if (root->no_openat2)
+        fd = open_by_walk(root, path->canon, flags);
+    if (fd < 0)
+        return temper_err_sys(err, TEMPER_E_IO, errno, "cannot open '%s'", path->canon);
+    return fd;
+}
+
+int
+fs_read_file(struct fs_root *root, const struct fs_path *path, size_t max_bytes, char **out,
+             size_t *len, struct temper_err *err)
+{
+    cleanup_close int fd = fs_open(root, path, O_RDONLY, err);
+    cleanup_free char *buf = NULL;
+    struct stat st;
+    size_t done = 0;
+
+    if (fd < 0)
+        return -1;
+    if (fstat(fd, &st) < 0)
+        return temper_err_sys(err, TEMPER_E_IO, errno, "cannot stat '%s'", path->canon);
+    if (!S_ISREG(st.st_mode))
+        return temper_err_set(err, TEMPER_E_IO, EINVAL, "'%s' is not a regular file",
+                              path->canon);
+    if ((size_t)st.st_size > max_bytes)
+        return temper_err_set(err, TEMPER_E_LIMIT, EFBIG,
+                              "'%s' is %lld bytes, over the limit of %zu", path->canon,
+                              (long long)st.st_size, max_bytes);
+    buf = xmalloc((size_t)st.st_size + 1);
+    while (done < (size_t)st.st_size) {
+        ssize_t n = read(fd, buf + done, (size_t)st.st_size - done);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return temper_err_sys(err, TEMPER_E_IO, errno, "cannot read '%s'", path->canon);
+        if (n == 0)
+            break;
+        done += (size_t)n;
+    }
+    buf[done] = '\0';
+    *len = done;
+    *out = steal_pointer(&buf);
+    return 0;
+}
+
+static int
+compare_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void
+fs_names_free(char **names)
+{
+    if (names == NULL)
+        return;
+    for (char **p = names; *p != NULL; p++)
+        free(*p);
+    free(names);
+}
+
+int
+fs_list_dir(struct fs_root *root, const struct fs_path *dir, size_t max_entries, char ***names,
+            struct temper_err *err)
+{
+    int fd = fs_open(root, dir, O_RDONLY | O_DIRECTORY, err);
+    char **list = NULL;
+    size_t count = 0;
+    struct dirent *de;
+    DIR *d;
+
+    if (fd < 0)
+        return -1;
+    d = fdopendir(fd);
+    if (d == NULL) {
+        close(fd);
+        return temper_err_sys(err, TEMPER_E_IO, errno, "cannot list '%s'", dir->canon);
+    }
+    list = xcalloc(1, sizeof(*list));
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        if (count == max_entries) {
+            closedir(d);
+            fs_names_free(list);
+            return temper_err_set(err, TEMPER_E_LIMIT, E2BIG,
+                                  "'%s' has more than %zu entries", dir->canon, max_entries);
+        }
+        list = xreallocarray(list, count + 2, sizeof(*list));
+        list[count++] = xstrdup(de->d_name);
+        list[count] = NULL;
+    }
+    closedir(d);
+    qsort(list, count, sizeof(*list), compare_names);
+    *names = list;
+    return 0;
+}

@@ -1,0 +1,39 @@
+/*
+ * limits: every cap temper puts on what it reads. Input is untrusted (a root
+ * directory someone else filled, ELF files, config files), so each buffer
+ * that grows from input has a cap here; going over it is TEMPER_E_LIMIT with a
+ * message that names the subject, never an unbounded allocation.
+ */
+#ifndef TEMPER_BASE_LIMITS_H
+#define TEMPER_BASE_LIMITS_H
+
+/* Longest path temper builds or accepts, terminator included (Linux PATH_MAX). */
+#define TEMPER_PATH_MAX 4096
+/* Symlinks followed while resolving one path (Linux's MAXSYMLINKS). */
+#define TEMPER_SYMLINK_MAX 40
+/* Path components walked while resolving one path, symlink targets included. */
+#define TEMPER_PATH_STEPS_MAX 1024
+
+/* Largest ELF file the resolver maps (the largest library on a Debian system is ~200 MiB). */
+#define ELF_FILE_MAX_BYTES (1024L * 1024 * 1024)
+/* Program headers per ELF file (real files have about 15). */
+#define ELF_PHNUM_MAX 1024
+/* Entries of a PT_DYNAMIC segment (real files have about 40). */
+#define ELF_DYN_MAX 8192
+/* DT_NEEDED entries per object (the most on a Debian system is about 110). */
+#define ELF_NEEDED_MAX 1024
+/* Length of one string read from an ELF string table, terminator excluded. */
+#define ELF_STRING_MAX 4095
+
+/* Size of one ld.so.conf file, and how deeply `include` may nest. */
+#define LDCONF_MAX_BYTES (1024 * 1024)
+#define LDCONF_INCLUDE_DEPTH 16
+/* Directories in the whole ld.so.conf search list. */
+#define LDCONF_MAX_DIRS 4096
+/* Directory entries read while expanding one `include` glob. */
+#define LDCONF_GLOB_MAX 65536
+
+/* Objects loaded for one input file (glibc's own practical limit is far lower). */
+#define RESOLVE_MAX_OBJECTS 65536
+
+#endif

@@ -1,0 +1,20 @@
+/*
+ * xalloc: allocation that never returns NULL. Running out of memory is not an
+ * error temper can recover from, so it aborts with a message instead of
+ * spreading NULL checks through every caller. Sizes are checked for overflow.
+ */
+#ifndef TEMPER_BASE_XALLOC_H
+#define TEMPER_BASE_XALLOC_H
+
+#include <stddef.h>
+
+void *xmalloc(size_t size);
+void *xcalloc(size_t nmemb, size_t size);
+/* Grows (or shrinks) to nmemb * size bytes, checking the product. */
+void *xreallocarray(void *ptr, size_t nmemb, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+/* Returns a newly allocated formatted string. */
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,30 @@
+/*
+ * cli: the `temper` command line. Only this module touches argv, stdout,
+ * exit codes and the environment; the modules below it take plain data.
+ *
+ * Adding a command (as git's builtin.h describes for git):
+ *  1. write `int cmd_<name>(int argc, char **argv)` in cli/cmd_<name>.c; argv[0]
+ *     is the command name, and the return value is the exit code: 0 success,
+ *     1 failure, 2 usage error (CLI_EXIT_*);
+ *  2. declare it below and add it to commands[] in main.c, keeping the table
+ *     sorted by name;
+ *  3. add the file to builder/cli/CMakeLists.txt and document the command in
+ *     README.md.
+ * Errors are printed once, by the command, with cli_error.
+ */
+#ifndef TEMPER_CLI_H
+#define TEMPER_CLI_H
+
+#include "base/error.h"
+
+enum { CLI_EXIT_OK = 0, CLI_EXIT_FAILURE = 1, CLI_EXIT_USAGE = 2 };
+
+/* Prints "temper: <message>" on standard error and returns CLI_EXIT_FAILURE (or USAGE). */
+int cli_error(const struct temper_err *err);
+/* Prints "temper <command>: <message>" and a hint to use --help; returns CLI_EXIT_USAGE. */
+int cli_usage_error(const char *command, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+int cmd_resolve(int argc, char **argv);
+
+#endif

@@ -1,0 +1,226 @@
+/*
+ * temper resolve [--root DIR] [--format list|ldd|json] [--allow-missing] FILE...
+ *
+ * Prints what the dynamic loader would map for each FILE, read from the ELF
+ * headers inside DIR: nothing is executed.
+ */
+#include <elf.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/cleanup.h"
+#include "cli.h"
+#include "elf/elf_resolver.h"
+
+enum format { FORMAT_LIST, FORMAT_LDD, FORMAT_JSON };
+
+static const char resolve_usage[] =
+    "usage: temper resolve [--root DIR] [--format list|ldd|json] [--allow-missing] FILE...\n"
+    "\n"
+    "Resolves the shared-library closure of each FILE (an absolute path inside DIR)\n"
+    "the way glibc's dynamic loader would, without running anything.\n"
+    "\n"
+    "  --root DIR        the root the files live in (default /)\n"
+    "  --format list     every path an image needs, symlinks as 'PATH -> TARGET' (default)\n"
+    "  --format ldd      for each FILE, 'NAME => PATH' lines and the interpreter, like ldd\n"
+    "  --format json     the whole graph: objects, what each DT_NEEDED resolved to, paths\n"
+    "  --allow-missing   report libraries that cannot be found instead of failing\n";
+
+static void
+print_list(const struct elf_resolver *r)
+{
+    struct elf_path *paths;
+    size_t n;
+
+    elf_resolver_paths(r, &paths, &n);
+    for (size_t i = 0; i < n; i++) {
+        if (paths[i].target != NULL)
+            printf("%s -> %s\n", paths[i].path, paths[i].target);
+        else
+            printf("%s\n", paths[i].path);
+    }
+    free(paths);
+}
+
+static void
+print_ldd(const struct elf_closure *const *closures, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        const struct elf_closure *c = closures[i];
+
+        if (count > 1)
+            printf("%s:\n", c->input);
+        if (c->nloads == 1 && c->nmissing == 0 && c->loads[0].object->nneeded == 0) {
+            printf("\tstatically linked\n");
+            continue;
+        }
+        for (size_t k = 1; k < c->nloads; k++) {
+            if ((long)k != c->interp)
+                printf("\t%s => %s\n", c->loads[k].name, c->loads[k].path);
+        }
+        for (size_t k = 0; k < c->nmissing; k++)
+            printf("\t%s => not found\n", c->missing[k].name);
+        if (c->interp >= 0)
+            printf("\t%s\n", c->loads[c->interp].path);
+    }
+}
+
+static json_t *
+json_string_or_null(const char *s)
+{
+    return s != NULL ? json_string(s) : json_null();
+}
+
+static json_t *
+object_json(const struct elf_closure *c, const struct elf_load *l)
+{
+    const struct elf_object *o = l->object;
+    json_t *needed = json_array();
+
+    for (size_t i = 0; i < l->nedges; i++) {
+        const struct elf_edge *e = &l->edges[i];
+
+        json_array_append_new(needed, json_pack("{s:s, s:o}", "name", e->name, "path",
+                                                json_string_or_null(e->target >= 0
+                                                                        ? c->loads[e->target].path
+                                                                        : NULL)));
+    }
+    return json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:{s:b, s:b, s:b}}",
+                     "path", l->path, "canonical", o->path, "name", l->name, "soname",
+                     json_string_or_null(o->soname), "class",
+                     o->elf_class == ELFCLASS64 ? "ELF64" : "ELF32", "data",
+                     o->data == ELFDATA2MSB ? "big-endian" : "little-endian", "machine",
+                     elf_machine_name(o->machine), "interpreter", json_string_or_null(o->interp),
+                     "rpath", json_string_or_null(o->rpath), "runpath",
+                     json_string_or_null(o->runpath), "needed", needed, "hardening", "pie",
+                     o->is_pie, "full_relro", o->has_relro && o->has_bind_now, "nx_stack",
+                     !o->has_exec_stack);
+}
+
+static int
+print_json(const struct elf_resolver *r, const struct elf_closure *const *closures, size_t count)
+{
+    json_t *inputs = json_array(), *paths = json_array(), *top;
+    struct elf_path *list;
+    size_t n;
+    int rc;
+
+    for (size_t i = 0; i < count; i++) {
+        const struct elf_closure *c = closures[i];
+        json_t *objects = json_array(), *missing = json_array();
+
+        for (size_t k = 0; k < c->nloads; k++)
+            json_array_append_new(objects, object_json(c, &c->loads[k]));
+        for (size_t k = 0; k < c->nmissing; k++)
+            json_array_append_new(missing, json_pack("{s:s, s:s}", "name", c->missing[k].name,
+                                                     "needed_by", c->missing[k].needed_by));
+        json_array_append_new(
+            inputs, json_pack("{s:s, s:o, s:o, s:o}", "path", c->input, "interpreter",
+                              json_string_or_null(c->interp >= 0 ? c->loads[c->interp].path
+                                                                 : NULL),
+                              "objects", objects, "missing", missing));
+    }
+    elf_resolver_paths(r, &list, &n);
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(paths, json_pack("{s:s, s:o}", "path", list[i].path, "target",
+                                               json_string_or_null(list[i].target)));
+    free(list);
+    top = json_pack("{s:o, s:o}", "inputs", inputs, "paths", paths);
+    rc = json_dumpf(top, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+    putchar('\n');
+    json_decref(top);
+    return rc;
+}
+
+static int
+parse_format(const char *s, enum format *out)
+{
+    if (strcmp(s, "list") == 0)
+        *out = FORMAT_LIST;
+    else if (strcmp(s, "ldd") == 0)
+        *out = FORMAT_LDD;
+    else if (strcmp(s, "json") == 0)
+        *out = FORMAT_JSON;
+    else
+        return -1;
+    return 0;
+}
+
+int
+cmd_resolve(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"root", required_argument, NULL, 'r'},
+        {"format", required_argument, NULL, 'f'},
+        {"allow-missing", no_argument, NULL, 'm'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct elf_resolver_options opts = {0};
+    const char *root_dir = "/";
+    enum format format = FORMAT_LIST;
+    struct fs_root *root = NULL;
+    struct elf_resolver *r = NULL;
+    cleanup_free const struct elf_closure **closures = NULL;
+    struct temper_err err;
+    int opt, rc = CLI_EXIT_FAILURE, count;
+
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
+        switch (opt) {
+        case 'r':
+            root_dir = optarg;
+            break;
+        case 'f':
+            if (parse_format(optarg, &format) < 0)
+                return cli_usage_error("resolve", "unknown format '%s' (use list, ldd or json)",
+                                       optarg);
+            break;
+        case 'm':
+            opts.allow_missing = true;
+            break;
+        case 'h':
+            fputs(resolve_usage, stdout);
+            return CLI_EXIT_OK;
+        default:
+            return cli_usage_error("resolve", "bad option");
+        }
+    }
+    count = argc - optind;
+    if (count == 0)
+        return cli_usage_error("resolve", "no FILE given");
+    for (int i = optind; i < argc; i++) {
+        if (argv[i][0] != '/')
+            return cli_usage_error("resolve", "'%s' is not an absolute path inside the root",
+                                   argv[i]);
+    }
+    if (fs_root_open(root_dir, &root, &err) < 0)
+        return cli_error(&err);
+    if (elf_resolver_new(root, &opts, &r, &err) < 0) {
+        rc = cli_error(&err);
+        goto out;
+    }
+    closures = calloc((size_t)count, sizeof(*closures));
+    if (closures == NULL)
+        goto out;
+    for (int i = 0; i < count; i++) {
+        if (elf_resolver_resolve(r, argv[optind + i], &closures[i], &err) < 0) {
+            rc = cli_error(&err);
+            goto out;
+        }
+    }
+    if (format == FORMAT_LIST)
+        print_list(r);
+    else if (format == FORMAT_LDD)
+        print_ldd(closures, (size_t)count);
+    else if (print_json(r, closures, (size_t)count) < 0)
+        goto out;
+    rc = CLI_EXIT_OK;
+out:
+    elf_resolver_free(r);
+    fs_root_free(root);
+    return rc;
+}

@@ -1,0 +1,81 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#ifndef TEMPER_VERSION
+#define TEMPER_VERSION "0.0.0"
+#endif
+
+struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+};
+
+/* Sorted by name. */
+static const struct command commands[] = {
+    {"resolve", cmd_resolve, "list the shared-library closure of ELF files, as ld.so would load it"},
+};
+
+int
+cli_error(const struct temper_err *err)
+{
+    fprintf(stderr, "temper: %s\n", err->msg);
+    return err->code == TEMPER_E_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
+}
+
+int
+cli_usage_error(const char *command, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "temper %s: ", command);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nsee 'temper %s --help'\n", command);
+    return CLI_EXIT_USAGE;
+}
+
+static void
+usage(FILE *out)
+{
+    fprintf(out, "usage: temper <command> [options]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n'temper <command> --help' describes one command.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("temper %s\n", TEMPER_VERSION);
+        return CLI_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (strcmp(argv[1], commands[i].name) == 0) {
+            int rc = commands[i].run(argc - 1, argv + 1);
+
+            if (fflush(stdout) != 0 || ferror(stdout)) {
+                perror("temper: writing standard output");
+                return CLI_EXIT_FAILURE;
+            }
+            return rc;
+        }
+    }
+    fprintf(stderr, "temper: '%s' is not a temper command; see 'temper --help'\n", argv[1]);
+    return CLI_EXIT_USAGE;
+}

@@ -1,0 +1,141 @@
+/*
+ * elf_resolver: the shared-library closure of ELF files inside a root, found
+ * the way glibc's dynamic loader (ld.so) would find it, without running
+ * anything.
+ *
+ * Two levels, both plain data:
+ *  - struct elf_object is what one file says of itself (class, machine,
+ *    PT_INTERP, DT_NEEDED, DT_RPATH, DT_RUNPATH, hardening flags). It is
+ *    parsed once per run, however many inputs need it, and is owned by the
+ *    resolver.
+ *  - struct elf_closure is what the loader would map for one input: the
+ *    objects in load order (breadth-first, as _dl_map_object_deps does), the
+ *    path each was opened by, and what each DT_NEEDED name resolved to.
+ *
+ * The rules followed are glibc's (elf/dl-load.c): a name with a slash is a
+ * path; otherwise an object already loaded under that name or soname is
+ * reused; then DT_RPATH of the requesting object and of each object that
+ * loaded it (for objects that have no DT_RUNPATH, and only when the
+ * requesting object has none), DT_RUNPATH of the requesting object, the
+ * directories of /etc/ld.so.conf inside the root, then the default
+ * directories of the machine type (the last two skipped under
+ * DF_1_NODEFLIB). In each directory the glibc-hwcaps subdirectories come
+ * first. $ORIGIN, $LIB and $PLATFORM expand. A candidate of another class,
+ * byte order or machine is skipped; one that is not ELF at all is an error.
+ *
+ * Every file is reached through fs.h, so nothing outside the root is opened.
+ *
+ * Usage:
+ *     elf_resolver_new(root, &opts, &r, &err);
+ *     for each input: elf_resolver_resolve(r, "/usr/bin/python3", &closure, &err);
+ *     elf_resolver_paths(r, &paths, &n);    -- everything the inputs need
+ *     elf_resolver_free(r);
+ */
+#ifndef TEMPER_ELF_RESOLVER_H
+#define TEMPER_ELF_RESOLVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/error.h"
+#include "base/fs.h"
+
+struct elf_object {
+    const char *path;     /* canonical path inside the root */
+    unsigned char elf_class; /* ELFCLASS32 or ELFCLASS64 */
+    unsigned char data;   /* ELFDATA2LSB or ELFDATA2MSB */
+    uint16_t machine;     /* e_machine */
+    uint16_t type;        /* ET_EXEC or ET_DYN */
+    char *interp;         /* PT_INTERP, or NULL */
+    char *soname;         /* DT_SONAME, or NULL */
+    char *rpath;          /* DT_RPATH, NULL when absent or when DT_RUNPATH is present */
+    char *runpath;        /* DT_RUNPATH, or NULL */
+    char **needed;        /* DT_NEEDED names, in file order */
+    size_t nneeded;
+    bool is_dynamic;      /* has PT_DYNAMIC */
+    bool nodeflib;        /* DF_1_NODEFLIB: no ld.so.conf, no default directories */
+    /* Hardening facts, read from the same headers. */
+    bool is_pie;          /* position-independent executable */
+    bool has_relro;       /* PT_GNU_RELRO */
+    bool has_bind_now;    /* DF_BIND_NOW, DF_1_NOW or DT_BIND_NOW: with relro, "full RELRO" */
+    bool has_exec_stack;  /* PT_GNU_STACK with PF_X, or no PT_GNU_STACK at all */
+};
+
+/*
+ * Parses one ELF image of `len` bytes. `name` is used in error messages and
+ * kept as out->path (copied). Every offset, size and string is checked
+ * against `len` and the caps of limits.h; malformed input is TEMPER_E_ELF.
+ * The image is only read. On success out owns its strings: release them with
+ * elf_object_release.
+ */
+int elf_object_parse(const void *image, size_t len, const char *name, struct elf_object *out,
+                     struct temper_err *err);
+void elf_object_release(struct elf_object *obj);
+
+/* "x86_64", "i386", "aarch64", ... or "unknown". */
+const char *elf_machine_name(uint16_t machine);
+
+struct elf_edge {
+    const char *name; /* the DT_NEEDED name as written */
+    long target;      /* index into elf_closure.loads, or -1 when not found */
+};
+
+struct elf_load {
+    const struct elf_object *object;
+    const char *path;      /* the path the loader opens, e.g. "/lib/x86_64-linux-gnu/libc.so.6" */
+    const char *name;      /* the name it was first asked for by: DT_NEEDED, PT_INTERP or input */
+    long loader;           /* index of the object that first needed it, -1 for the input */
+    struct elf_edge *edges; /* one per DT_NEEDED of object, in order */
+    size_t nedges;
+};
+
+struct elf_missing {
+    const char *name;      /* the DT_NEEDED name that was not found */
+    const char *needed_by; /* path of the object that needed it */
+};
+
+struct elf_closure {
+    const char *input;      /* the path as given */
+    long interp;            /* index into loads of the interpreter, -1 for a static file */
+    struct elf_load *loads; /* loads[0] is the input; then load order */
+    size_t nloads;
+    struct elf_missing *missing;
+    size_t nmissing;
+};
+
+struct elf_resolver_options {
+    /* Go on when a DT_NEEDED name is not found, recording it in elf_closure.missing. */
+    bool allow_missing;
+};
+
+struct elf_resolver;
+
+/* `root` is retained (borrowed): it must outlive the resolver. Reads /etc/ld.so.conf inside it. */
+int elf_resolver_new(struct fs_root *root, const struct elf_resolver_options *opts,
+                     struct elf_resolver **out, struct temper_err *err);
+void elf_resolver_free(struct elf_resolver *r);
+
+/*
+ * Resolves the closure of `path` (absolute inside the root). The closure is
+ * owned by the resolver and lives until elf_resolver_free. A name that cannot
+ * be found is TEMPER_E_MISSING naming the object that needed it and the
+ * directories searched, unless allow_missing is set.
+ */
+int elf_resolver_resolve(struct elf_resolver *r, const char *path,
+                         const struct elf_closure **out, struct temper_err *err);
+
+struct elf_path {
+    const char *path;   /* canonical location inside the root */
+    const char *target; /* the symlink's target text, or NULL for a file */
+};
+
+/*
+ * Everything the closures resolved so far need in an image: every file, and
+ * every symlink on the way to one (directory symlinks included), sorted by
+ * path bytes. Plain directories are not listed. *out is owned by the caller
+ * (free it); the strings in it belong to the resolver.
+ */
+void elf_resolver_paths(const struct elf_resolver *r, struct elf_path **out, size_t *n);
+
+#endif

@@ -1,0 +1,347 @@
+/*
+ * The search-path side of ld.so: ld.so.conf as ldconfig reads it, the default
+ * directories, and dynamic string tokens.
+ *
+ * ld.so itself reads /etc/ld.so.cache, which ldconfig builds from the very
+ * directories parsed here; reading the directories keeps temper right for a
+ * root whose cache is stale or absent (a debootstrap tree before ldconfig ran,
+ * a fixture), and the oracle test checks that both agree on a real system.
+ */
+#include <elf.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/cleanup.h"
+#include "base/limits.h"
+#include "base/xalloc.h"
+#include "elf-internal.h"
+
+static const char *const x86_64_hwcaps[] = {"x86-64-v4", "x86-64-v3", "x86-64-v2", NULL};
+static const char *const ppc64le_hwcaps[] = {"power10", "power9", NULL};
+static const char *const s390x_hwcaps[] = {"z16", "z15", "z14", "z13", NULL};
+static const char *const no_hwcaps[] = {NULL};
+
+static const struct ld_machine machines[] = {
+    {EM_X86_64, ELFCLASS64, "x86_64-linux-gnu", "x86_64", x86_64_hwcaps},
+    {EM_386, ELFCLASS32, "i386-linux-gnu", "i686", no_hwcaps},
+    {EM_AARCH64, ELFCLASS64, "aarch64-linux-gnu", "aarch64", no_hwcaps},
+    {EM_ARM, ELFCLASS32, "arm-linux-gnueabihf", "v7l", no_hwcaps},
+    {EM_PPC64, ELFCLASS64, "powerpc64le-linux-gnu", "power8", ppc64le_hwcaps},
+    {EM_S390, ELFCLASS64, "s390x-linux-gnu", "z900", s390x_hwcaps},
+    {EM_RISCV, ELFCLASS64, "riscv64-linux-gnu", "riscv64", no_hwcaps},
+    {EM_MIPS, ELFCLASS64, "mips64el-linux-gnuabi64", "mips64", no_hwcaps},
+};
+
+const struct ld_machine *
+ld_machine_find(uint16_t machine, unsigned char elf_class)
+{
+    static const struct ld_machine unknown = {EM_NONE, ELFCLASSNONE, NULL, "", no_hwcaps};
+
+    for (size_t i = 0; i < sizeof(machines) / sizeof(machines[0]); i++) {
+        if (machines[i].machine == machine && machines[i].elf_class == elf_class)
+            return &machines[i];
+    }
+    return &unknown;
+}
+
+void
+ld_dirs_release(struct ld_dirs *dirs)
+{
+    for (size_t i = 0; i < dirs->count; i++)
+        free(dirs->dirs[i]);
+    free(dirs->dirs);
+    dirs->dirs = NULL;
+    dirs->count = 0;
+}
+
+int
+ld_dirs_add(struct ld_dirs *dirs, const char *dir, struct temper_err *err)
+{
+    for (size_t i = 0; i < dirs->count; i++) {
+        if (strcmp(dirs->dirs[i], dir) == 0)
+            return 0;
+    }
+    if (dirs->count == LDCONF_MAX_DIRS)
+        return temper_err_set(err, TEMPER_E_LIMIT, 0, "more than %d library directories at '%s'",
+                              LDCONF_MAX_DIRS, dir);
+    dirs->dirs = xreallocarray(dirs->dirs, dirs->count + 1, sizeof(*dirs->dirs));
+    dirs->dirs[dirs->count++] = xstrdup(dir);
+    return 0;
+}
+
+static bool
+is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/* Trims blanks and trailing slashes (ldconfig's add_dir does the same); "/" stays "/". */
+static void
+trim(char *s)
+{
+    size_t len = strlen(s);
+
+    while (len > 0 && is_space(s[len - 1]))
+        len--;
+    while (len > 1 && s[len - 1] == '/')
+        len--;
+    s[len] = '\0';
+}
+
+static int
+parse_line(char *line, const char *name, size_t lineno, const char *conf_dir,
+           struct ld_dirs *dirs,
+           int (*on_include)(void *ctx, const char *pattern, struct temper_err *err), void *ctx,
+           struct temper_err *err)
+{
+    char *hash = strchr(line, '#'), *eq;
+
+    if (hash != NULL)
+        *hash = '\0';
+    while (is_space(*line))
+        line++;
+    trim(line);
+    if (*line == '\0')
+        return 0;
+    if (strncmp(line, "include", 7) == 0 && is_space(line[7])) {
+        char *pattern = line + 8;
+        char abs[TEMPER_PATH_MAX];
+        int n;
+
+        while (is_space(*pattern))
+            pattern++;
+        if (pattern[0] == '/')
+            n = snprintf(abs, sizeof(abs), "%s", pattern);
+        else
+            n = snprintf(abs, sizeof(abs), "%s/%s", conf_dir, pattern);
+        if (n < 0 || (size_t)n >= sizeof(abs))
+            return temper_err_set(err, TEMPER_E_LIMIT, 0, "'%s' line %zu: include path too long",
+                                  name, lineno);
+        return on_include(ctx, abs, err);
+    }
+    if (strncmp(line, "hwcap", 5) == 0 && is_space(line[5]))
+        return 0;
+    /* libc5-era "dir=TYPE" annotations name the directory before '='. */
+    eq = strchr(line, '=');
+    if (eq != NULL) {
+        *eq = '\0';
+        trim(line);
+    }
+    if (line[0] != '/')
+        return 0; /* ldconfig warns and ignores relative directories; so does ld.so's cache */
+    return ld_dirs_add(dirs, line, err);
+}
+
+int
+ld_conf_parse(const char *text, size_t len, const char *name, const char *conf_dir,
+              struct ld_dirs *dirs,
+              int (*on_include)(void *ctx, const char *pattern, struct temper_err *err),
+              void *ctx, struct temper_err *err)
+{
+    size_t lineno = 0;
+
+    for (size_t pos = 0; pos < len;) {
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        size_t end = nl ? (size_t)(nl - text) : len;
+        cleanup_free char *line = NULL;
+
+        lineno++;
+        if (memchr(text + pos, '\0', end - pos) != NULL)
+            return temper_err_set(err, TEMPER_E_PARSE, 0, "'%s' line %zu: NUL byte", name,
+                                  lineno);
+        if (end - pos >= TEMPER_PATH_MAX)
+            return temper_err_set(err, TEMPER_E_LIMIT, 0, "'%s' line %zu: line too long", name,
+                                  lineno);
+        line = xstrndup(text + pos, end - pos);
+        if (parse_line(line, name, lineno, conf_dir, dirs, on_include, ctx, err) < 0)
+            return -1;
+        pos = end + 1;
+    }
+    return 0;
+}
+
+struct conf_loader {
+    struct fs_root *root;
+    struct ld_dirs *dirs;
+    int depth;
+};
+
+static int load_file(struct conf_loader *cl, const char *path, struct temper_err *err);
+
+/*
+ * Expands a glob inside the root one component at a time (glob(3) would open
+ * host paths), in sorted order as glob(3) returns them, and loads each match.
+ */
+static int
+expand_glob(struct conf_loader *cl, const char *dir, const char *rest, struct temper_err *err)
+{
+    char comp[TEMPER_PATH_MAX], next[TEMPER_PATH_MAX];
+    const char *slash = strchr(rest, '/');
+    size_t clen = slash ? (size_t)(slash - rest) : strlen(rest);
+    const struct fs_path *d;
+    char **names = NULL;
+    struct temper_err ignored;
+
+    if (clen == 0)
+        return slash ? expand_glob(cl, dir, slash + 1, err) : 0;
+    memcpy(comp, rest, clen);
+    comp[clen] = '\0';
+    if (strpbrk(comp, "*?[") == NULL) {
+        if (fs_path_join(next, dir, comp) < 0)
+            return 0;
+        return slash ? expand_glob(cl, next, slash + 1, err) : load_file(cl, next, err);
+    }
+    /* A directory that is missing or unreadable matches nothing, as with glob(3). */
+    if (fs_resolve(cl->root, dir, &d, &ignored) < 0 || d->kind != FS_KIND_DIR)
+        return 0;
+    if (fs_list_dir(cl->root, d, LDCONF_GLOB_MAX, &names, err) < 0)
+        return -1;
+    for (char **n = names; *n != NULL; n++) {
+        if (fnmatch(comp, *n, FNM_PERIOD) != 0 || fs_path_join(next, dir, *n) < 0)
+            continue;
+        if ((slash ? expand_glob(cl, next, slash + 1, err) : load_file(cl, next, err)) <
+            0) {
+            fs_names_free(names);
+            return -1;
+        }
+    }
+    fs_names_free(names);
+    return 0;
+}
+
+static int
+include_pattern(void *ctx, const char *pattern, struct temper_err *err)
+{
+    return expand_glob(ctx, "/", pattern + 1, err);
+}
+
+/* Loads one configuration file; one that does not exist adds nothing, as with ldconfig. */
+static int
+load_file(struct conf_loader *cl, const char *path, struct temper_err *err)
+{
+    cleanup_free char *text = NULL;
+    char conf_dir[TEMPER_PATH_MAX];
+    const struct fs_path *p;
+    struct temper_err missing;
+    size_t len;
+    int rc;
+
+    if (fs_resolve(cl->root, path, &p, &missing) < 0) {
+        if (missing.sys_errno == ENOENT || missing.sys_errno == ENOTDIR)
+            return 0;
+        *err = missing;
+        return -1;
+    }
+    if (p->kind != FS_KIND_FILE)
+        return 0; /* ldconfig skips what is not a regular file */
+    if (cl->depth >= LDCONF_INCLUDE_DEPTH)
+        return temper_err_set(err, TEMPER_E_LIMIT, 0,
+                              "'%s': includes nest deeper than %d (an include cycle?)", path,
+                              LDCONF_INCLUDE_DEPTH);
+    if (fs_read_file(cl->root, p, LDCONF_MAX_BYTES, &text, &len, err) < 0)
+        return -1;
+    snprintf(conf_dir, sizeof(conf_dir), "%s", path);
+    *strrchr(conf_dir, '/') = '\0';
+    if (conf_dir[0] == '\0')
+        snprintf(conf_dir, sizeof(conf_dir), "/");
+    cl->depth++;
+    rc = ld_conf_parse(text, len, path, conf_dir, cl->dirs, include_pattern, cl, err);
+    cl->depth--;
+    return rc;
+}
+
+int
+ld_conf_load(struct fs_root *root, struct ld_dirs *dirs, struct temper_err *err)
+{
+    struct conf_loader cl = {root, dirs, 0};
+
+    return load_file(&cl, "/etc/ld.so.conf", err);
+}
+
+int
+ld_default_dirs(struct fs_root *root, const struct ld_machine *m, struct ld_dirs *dirs,
+                char *lib, struct temper_err *err)
+{
+    char multiarch[TEMPER_PATH_MAX];
+    const struct fs_path *p;
+    struct temper_err ignored;
+
+    if (m->triplet != NULL) {
+        snprintf(multiarch, sizeof(multiarch), "/usr/lib/%s", m->triplet);
+        if (fs_resolve(root, multiarch, &p, &ignored) == 0 && p->kind == FS_KIND_DIR) {
+            char dir[TEMPER_PATH_MAX];
+
+            snprintf(lib, LD_LIB_MAX, "lib/%s", m->triplet);
+            snprintf(dir, sizeof(dir), "/lib/%s", m->triplet);
+            if (ld_dirs_add(dirs, dir, err) < 0 || ld_dirs_add(dirs, multiarch, err) < 0)
+                return -1;
+            return ld_dirs_add(dirs, "/lib", err) < 0 ? -1 : ld_dirs_add(dirs, "/usr/lib", err);
+        }
+    }
+    if (m->elf_class == ELFCLASS64) {
+        snprintf(lib, LD_LIB_MAX, "lib64");
+        return ld_dirs_add(dirs, "/lib64", err) < 0 ? -1 : ld_dirs_add(dirs, "/usr/lib64", err);
+    }
+    snprintf(lib, LD_LIB_MAX, "lib");
+    return ld_dirs_add(dirs, "/lib", err) < 0 ? -1 : ld_dirs_add(dirs, "/usr/lib", err);
+}
+
+/* Length of the token name starting at s (after '$'), and whether it was braced; 0 if unknown. */
+static size_t
+match_token(const char *s, const char *token, size_t *skip)
+{
+    size_t n = strlen(token);
+
+    if (strncmp(s, token, n) == 0) {
+        char c = s[n];
+
+        /* "$ORIGINAL" is no token: the name must end at a non-identifier character. */
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            c == '_')
+            return 0;
+        *skip = n;
+        return 1;
+    }
+    if (s[0] == '{' && strncmp(s + 1, token, n) == 0 && s[n + 1] == '}') {
+        *skip = n + 2;
+        return 1;
+    }
+    return 0;
+}
+
+int
+ld_expand(const char *s, const char *origin, const char *lib, const char *platform, char *out)
+{
+    size_t o = 0;
+
+    for (; *s; s++) {
+        const char *value = NULL;
+        size_t skip = 0, vlen;
+
+        if (*s == '$') {
+            if (match_token(s + 1, "ORIGIN", &skip))
+                value = origin;
+            else if (match_token(s + 1, "LIB", &skip))
+                value = lib;
+            else if (match_token(s + 1, "PLATFORM", &skip))
+                value = platform;
+        }
+        if (value == NULL) {
+            if (o + 1 >= TEMPER_PATH_MAX)
+                return -1;
+            out[o++] = *s;
+            continue;
+        }
+        vlen = strlen(value);
+        if (o + vlen >= TEMPER_PATH_MAX)
+            return -1;
+        memcpy(out + o, value, vlen);
+        o += vlen;
+        s += skip;
+    }
+    out[o] = '\0';
+    return 0;
+}
