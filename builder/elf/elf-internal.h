@@ -10,8 +10,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <stdbool.h>
+
 #include "base/error.h"
 #include "base/fs.h"
+#include "base/strmap.h"
+#include "elf_resolver.h"
 
 /* What ld.so of one machine type substitutes and searches. */
 struct ld_machine {
@@ -63,5 +67,73 @@ int ld_default_dirs(struct fs_root *root, const struct ld_machine *m, struct ld_
  */
 int ld_expand(const char *s, const char *origin, const char *lib, const char *platform,
               char *out);
+
+/*
+ * The caches of one resolver run (elf_cache.c): every file parsed once, every
+ * name interned once, every directory and system search list built once.
+ * `stamp` fields belong to the loader simulation: a record whose stamp equals
+ * the current input's number holds that input's state, so one input's
+ * "already loaded?" questions cost no hashing.
+ */
+struct elf_name {
+    const char *str;
+    unsigned stamp;
+    long index; /* the load answering to this name, when stamp is current */
+    /* The result of searching the system directories for this name (DT_RPATH and DT_RUNPATH
+     * aside, it depends only on the machine type), valid when searched is current. */
+    const struct machine_paths *searched;
+    const struct fs_path *found; /* NULL: not in the system directories */
+    const char *found_path;      /* the path ld.so opens, e.g. "/lib/x86_64-linux-gnu/libc.so.6" */
+};
+
+struct cached_object {
+    struct elf_object object;       /* first: an elf_object pointer converts back */
+    struct temper_err *error;       /* NULL when object is valid */
+    struct elf_name **needed;       /* object.needed, interned */
+    unsigned stamp;
+    long index;                     /* its load, when stamp is current */
+    const struct fs_path **reached; /* the paths already recorded as needed for it */
+    size_t nreached;
+};
+
+/* A search directory as one machine's ld.so sees it. */
+struct search_dir {
+    const char *name; /* as ld.so writes it, e.g. "/lib/x86_64-linux-gnu" */
+    bool exists;
+    char **hwcaps;    /* existing glibc-hwcaps subdirectories, best first, NULL-terminated */
+};
+
+/* The directories searched after DT_RPATH and DT_RUNPATH, and $LIB, for one machine type. */
+struct machine_paths {
+    const struct search_dir **system; /* ld.so.conf, then the default directories */
+    size_t nsystem;
+    char lib[LD_LIB_MAX];
+};
+
+struct elf_cache {
+    struct fs_root *root;
+    struct ld_dirs conf_dirs; /* /etc/ld.so.conf, includes expanded */
+    struct strmap objects;    /* canonical path → struct cached_object */
+    struct strmap names;      /* string → struct elf_name */
+    struct strmap machines;   /* "machine:class:data" → struct machine_paths */
+    struct strmap dirs;       /* "machine:class:dir" → struct search_dir */
+    struct strmap needs;      /* canonical path → symlink target, or elf_cache_file_marker */
+};
+
+extern const char elf_cache_file_marker[];
+
+int elf_cache_init(struct elf_cache *cache, struct fs_root *root, struct temper_err *err);
+void elf_cache_release(struct elf_cache *cache);
+struct elf_name *elf_cache_name(struct elf_cache *cache, const char *s);
+/* The parsed file, or the error parsing gave (the same error every time it is asked). */
+struct cached_object *elf_cache_object(struct elf_cache *cache, const struct fs_path *file,
+                                       struct temper_err *err);
+const struct search_dir *elf_cache_dir(struct elf_cache *cache, const struct ld_machine *m,
+                                       const char *dir);
+const struct machine_paths *elf_cache_machine(struct elf_cache *cache,
+                                              const struct elf_object *o,
+                                              struct temper_err *err);
+/* Records a file of object co, reached by path p, and every symlink on the way as needed. */
+void elf_cache_need(struct elf_cache *cache, struct cached_object *co, const struct fs_path *p);
 
 #endif

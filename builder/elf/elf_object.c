@@ -4,6 +4,12 @@
  * (a stripped or deliberately broken section table must not change the answer).
  * Strings of the dynamic segment are found as ld.so finds them: DT_STRTAB is
  * an address, mapped to a file offset through the PT_LOAD segment holding it.
+ *
+ * Every byte is fetched with elf_getdata_rawchunk, which checks the range
+ * against the file size: from a descriptor (ELF_C_READ) that is a pread of
+ * just the headers and strings needed, a few kilobytes of a file that may be
+ * hundreds of megabytes; from memory (the fuzz target) the same calls read
+ * the buffer.
  */
 #include <elf.h>
 #include <gelf.h>
@@ -28,7 +34,6 @@ struct dynamic_info {
 };
 
 struct image {
-    const char *bytes;
     size_t len;
     const char *name;
     Elf *elf;
@@ -48,7 +53,22 @@ libelf_error(struct temper_err *err, const char *name, const char *what)
     return temper_err_set(err, TEMPER_E_ELF, 0, "'%s': %s: %s", name, what, elf_errmsg(-1));
 }
 
-/* Copies the NUL-terminated string at [off, off + max) of the image, or fails. */
+/* Strings tables up to this size are read whole, in one go; larger ones a string at a time. */
+#define STRTAB_READ_WHOLE (16 * 1024)
+
+/* Fetches [off, off + size) of the file, bounds-checked by libelf. */
+static const char *
+read_bytes(const struct image *im, GElf_Off off, size_t size)
+{
+    Elf_Data *d;
+
+    if (off > im->len || size > im->len - off)
+        return NULL;
+    d = elf_getdata_rawchunk(im->elf, (int64_t)off, size, ELF_T_BYTE);
+    return d != NULL && d->d_size == size ? d->d_buf : NULL;
+}
+
+/* Copies the NUL-terminated string at [off, off + max) of the file, or fails. */
 static int
 copy_string(const struct image *im, const char *what, GElf_Off off, GElf_Xword max, char **out,
             struct temper_err *err)
@@ -64,7 +84,9 @@ copy_string(const struct image *im, const char *what, GElf_Off off, GElf_Xword m
         room = (size_t)max;
     if (room > ELF_STRING_MAX + 1)
         room = ELF_STRING_MAX + 1;
-    start = im->bytes + off;
+    start = read_bytes(im, off, room);
+    if (start == NULL)
+        return libelf_error(err, im->name, "cannot read a string");
     nul = memchr(start, '\0', room);
     if (nul == NULL)
         return temper_err_set(err, TEMPER_E_ELF, 0, "'%s': %s is unterminated or too long",
@@ -180,6 +202,21 @@ dynamic_string(const struct image *im, const struct dynamic_info *dyn, GElf_Xwor
         return elf_error(err, im->name, "DT_STRTAB is outside every loaded segment");
     if (index >= avail)
         return elf_error(err, im->name, "dynamic string past the end of its segment");
+    /* A small table is fetched whole once (libelf keeps the chunk), so all its strings cost one
+     * read; the copy below then finds the same bytes in it. */
+    if (dyn->strsz <= STRTAB_READ_WHOLE && dyn->strsz <= avail) {
+        const char *table = read_bytes(im, off, (size_t)dyn->strsz);
+        const char *nul;
+
+        if (table == NULL)
+            return libelf_error(err, im->name, "cannot read the dynamic string table");
+        nul = memchr(table + index, '\0', (size_t)(dyn->strsz - index));
+        if (nul == NULL || (size_t)(nul - (table + index)) > ELF_STRING_MAX)
+            return temper_err_set(err, TEMPER_E_ELF, 0,
+                                  "'%s': dynamic string is unterminated or too long", im->name);
+        *out = xstrndup(table + index, (size_t)(nul - (table + index)));
+        return 0;
+    }
     return copy_string(im, "dynamic string", off + index, (dyn->strsz < avail ? dyn->strsz : avail) - index, out,
                        err);
 }
@@ -263,24 +300,22 @@ read_headers(struct image *im, struct elf_object *obj, struct temper_err *err)
     return 0;
 }
 
-int
-elf_object_parse(const void *image, size_t len, const char *name, struct elf_object *out,
-                 struct temper_err *err)
+/* Reads an image libelf has opened (from memory or from a descriptor); ends it either way. */
+static int
+parse(Elf *elf, size_t len, const char *name, struct elf_object *out, struct temper_err *err)
 {
-    struct image im = {.bytes = image, .len = len, .name = name};
+    struct image im = {.len = len, .name = name, .elf = elf};
     struct elf_object obj = {0};
     GElf_Ehdr eh;
     int rc = -1;
 
-    if (len < EI_NIDENT || memcmp(image, ELFMAG, SELFMAG) != 0)
-        return elf_error(err, name, "not an ELF file");
-    if (elf_version(EV_CURRENT) == EV_NONE)
-        return libelf_error(err, name, "libelf is unusable");
-    /* libelf only reads an image opened this way; the cast drops a const it honours. */
-    im.elf = elf_memory((char *)image, len);
-    if (im.elf == NULL)
+    if (elf == NULL)
         return libelf_error(err, name, "cannot read ELF");
-    if (elf_kind(im.elf) != ELF_K_ELF || gelf_getehdr(im.elf, &eh) == NULL) {
+    if (elf_kind(elf) != ELF_K_ELF) {
+        elf_error(err, name, "not an ELF file");
+        goto out;
+    }
+    if (gelf_getehdr(elf, &eh) == NULL) {
         libelf_error(err, name, "truncated or malformed ELF header");
         goto out;
     }
@@ -301,8 +336,37 @@ elf_object_parse(const void *image, size_t len, const char *name, struct elf_obj
 out:
     elf_object_release(&obj);
     free(im.loads);
-    elf_end(im.elf);
+    elf_end(elf);
     return rc;
+}
+
+static int
+start_libelf(const char *name, struct temper_err *err)
+{
+    if (elf_version(EV_CURRENT) == EV_NONE)
+        return libelf_error(err, name, "libelf is unusable");
+    return 0;
+}
+
+int
+elf_object_parse(const void *image, size_t len, const char *name, struct elf_object *out,
+                 struct temper_err *err)
+{
+    if (len < EI_NIDENT || memcmp(image, ELFMAG, SELFMAG) != 0)
+        return elf_error(err, name, "not an ELF file");
+    if (start_libelf(name, err) < 0)
+        return -1;
+    /* libelf only reads an image opened this way; the cast drops a const it honours. */
+    return parse(elf_memory((char *)image, len), len, name, out, err);
+}
+
+int
+elf_object_read(int fd, size_t len, const char *name, struct elf_object *out,
+                struct temper_err *err)
+{
+    if (start_libelf(name, err) < 0)
+        return -1;
+    return parse(elf_begin(fd, ELF_C_READ, NULL), len, name, out, err);
 }
 
 void

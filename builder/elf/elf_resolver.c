@@ -2,112 +2,44 @@
  * The loader simulation: for one input, the objects ld.so would map, in the
  * order it would map them, following elf/dl-load.c and elf/dl-deps.c of
  * glibc 2.36. See elf_resolver.h for the rules; the comments here say where
- * each one comes from.
+ * each one comes from. The caches it leans on are in elf_cache.c.
  */
 #define _GNU_SOURCE
 #include "elf_resolver.h"
 
 #include <elf.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 
 #include "base/cleanup.h"
 #include "base/limits.h"
-#include "base/strmap.h"
 #include "base/xalloc.h"
 #include "elf-internal.h"
 
-/* A parsed file, or why it could not be parsed: asked again, it fails the same way. */
-struct cached_object {
-    struct elf_object object;
-    struct temper_err *error; /* NULL when object is valid */
-};
-
-/* A search directory as one machine's ld.so sees it. */
-struct search_dir {
-    bool exists;
-    char **hwcaps; /* existing glibc-hwcaps subdirectories, best first, NULL-terminated */
-};
-
-/* Default directories and $LIB of one machine type in this root. */
-struct machine_paths {
-    struct ld_dirs dirs;
-    char lib[LD_LIB_MAX];
-};
-
 struct elf_resolver {
-    struct fs_root *root;
+    struct elf_cache cache;
     struct elf_resolver_options opts;
-    struct ld_dirs conf_dirs;  /* /etc/ld.so.conf, includes expanded */
-    struct strmap objects;     /* canonical path → struct cached_object */
-    struct strmap machines;    /* "machine:class" → struct machine_paths */
-    struct strmap dirs;        /* "machine:class:dir" → struct search_dir */
-    struct strmap strings;     /* interned strings the closures point into */
-    struct strmap needs;       /* canonical path → link target, or file_marker */
+    unsigned stamp; /* number of the input being resolved */
     struct elf_closure **closures;
     size_t nclosures;
 };
 
-static const char file_marker[] = "";
+/* The directories searched for one DT_NEEDED name. */
+struct search_list {
+    const struct search_dir **dirs;
+    size_t count;
+};
 
 /* The state of resolving one input. */
 struct session {
     struct elf_resolver *r;
+    struct elf_cache *cache;
     struct elf_closure *c;
     const struct elf_object *main;
     const struct ld_machine *machine;
     const struct machine_paths *paths;
-    struct strmap names;     /* every name a load answers to → index + 1 */
-    struct strmap canonical; /* canonical path of each load → index + 1 */
 };
-
-static const char *
-intern(struct elf_resolver *r, const char *s)
-{
-    const char *k = strmap_key(&r->strings, s);
-
-    return k != NULL ? k : strmap_put(&r->strings, s, (void *)file_marker);
-}
-
-static void
-cached_object_free(void *p)
-{
-    struct cached_object *co = p;
-
-    if (co == NULL)
-        return;
-    elf_object_release(&co->object);
-    free(co->error);
-    free(co);
-}
-
-static void
-search_dir_free(void *p)
-{
-    struct search_dir *d = p;
-
-    if (d == NULL)
-        return;
-    for (char **h = d->hwcaps; h && *h; h++)
-        free(*h);
-    free(d->hwcaps);
-    free(d);
-}
-
-static void
-machine_paths_free(void *p)
-{
-    struct machine_paths *mp = p;
-
-    if (mp == NULL)
-        return;
-    ld_dirs_release(&mp->dirs);
-    free(mp);
-}
 
 static void
 closure_free(struct elf_closure *c)
@@ -127,12 +59,11 @@ elf_resolver_new(struct fs_root *root, const struct elf_resolver_options *opts,
 {
     struct elf_resolver *r = xcalloc(1, sizeof(*r));
 
-    r->root = root;
     if (opts != NULL)
         r->opts = *opts;
-    if (ld_conf_load(root, &r->conf_dirs, err) < 0) {
+    if (elf_cache_init(&r->cache, root, err) < 0) {
         elf_resolver_free(r);
-        return temper_err_prefix(err, "reading ld.so.conf");
+        return -1;
     }
     *out = r;
     return 0;
@@ -146,133 +77,8 @@ elf_resolver_free(struct elf_resolver *r)
     for (size_t i = 0; i < r->nclosures; i++)
         closure_free(r->closures[i]);
     free(r->closures);
-    ld_dirs_release(&r->conf_dirs);
-    strmap_release(&r->objects, cached_object_free);
-    strmap_release(&r->machines, machine_paths_free);
-    strmap_release(&r->dirs, search_dir_free);
-    strmap_release(&r->strings, NULL);
-    strmap_release(&r->needs, NULL);
+    elf_cache_release(&r->cache);
     free(r);
-}
-
-/* Maps and parses a file once per run; later calls return the same object or the same error. */
-static const struct elf_object *
-get_object(struct elf_resolver *r, const struct fs_path *file, struct temper_err *err)
-{
-    struct cached_object *co = strmap_get(&r->objects, file->canon);
-    cleanup_close int fd = -1;
-    void *image;
-
-    if (co != NULL)
-        goto done;
-    co = xcalloc(1, sizeof(*co));
-    strmap_put(&r->objects, file->canon, co);
-    co->error = xcalloc(1, sizeof(*co->error));
-    if (file->kind != FS_KIND_FILE) {
-        temper_err_set(co->error, TEMPER_E_ELF, 0, "'%s': not a regular file", file->canon);
-        goto done;
-    }
-    if (file->size < EI_NIDENT) {
-        temper_err_set(co->error, TEMPER_E_ELF, 0, "'%s': not an ELF file (%lld bytes)",
-                       file->canon, (long long)file->size);
-        goto done;
-    }
-    if (file->size > ELF_FILE_MAX_BYTES) {
-        temper_err_set(co->error, TEMPER_E_LIMIT, 0, "'%s': %lld bytes, over the limit of %ld",
-                       file->canon, (long long)file->size, ELF_FILE_MAX_BYTES);
-        goto done;
-    }
-    fd = fs_open(r->root, file, O_RDONLY, co->error);
-    if (fd < 0)
-        goto done;
-    /* The size comes from the same stat that resolved the path; a file that shrank since then
-     * would SIGBUS on access, so check it again on the open descriptor. */
-    {
-        struct stat st;
-
-        if (fstat(fd, &st) < 0 || st.st_size != file->size) {
-            temper_err_set(co->error, TEMPER_E_IO, 0, "'%s' changed while being read",
-                           file->canon);
-            goto done;
-        }
-    }
-    image = mmap(NULL, (size_t)file->size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (image == MAP_FAILED) {
-        temper_err_sys(co->error, TEMPER_E_IO, errno, "cannot map '%s'", file->canon);
-        goto done;
-    }
-    if (elf_object_parse(image, (size_t)file->size, file->canon, &co->object, co->error) == 0) {
-        free(co->error);
-        co->error = NULL;
-    }
-    munmap(image, (size_t)file->size);
-done:
-    if (co->error != NULL) {
-        *err = *co->error;
-        return NULL;
-    }
-    return &co->object;
-}
-
-/* Records a resolved path and every symlink on the way as needed in an image. */
-static void
-need_path(struct elf_resolver *r, const struct fs_path *p)
-{
-    for (size_t i = 0; i < p->nlinks; i++)
-        strmap_put(&r->needs, p->links[i], (void *)fs_root_link_target(r->root, p->links[i]));
-    strmap_put(&r->needs, p->canon, (void *)file_marker);
-}
-
-static const struct machine_paths *
-machine_paths(struct elf_resolver *r, const struct ld_machine *m, const struct elf_object *o,
-              struct temper_err *err)
-{
-    char key[32];
-    struct machine_paths *mp;
-
-    snprintf(key, sizeof(key), "%u:%u", o->machine, o->elf_class);
-    mp = strmap_get(&r->machines, key);
-    if (mp != NULL)
-        return mp;
-    mp = xcalloc(1, sizeof(*mp));
-    if (ld_default_dirs(r->root, m, &mp->dirs, mp->lib, err) < 0) {
-        machine_paths_free(mp);
-        return NULL;
-    }
-    strmap_put(&r->machines, key, mp);
-    return mp;
-}
-
-/* What one directory holds for this machine: whether it exists, and its hwcaps subdirectories. */
-static const struct search_dir *
-search_dir(struct session *s, const char *dir)
-{
-    char key[TEMPER_PATH_MAX + 32], sub[TEMPER_PATH_MAX];
-    struct elf_resolver *r = s->r;
-    const struct fs_path *p;
-    struct search_dir *d;
-    struct temper_err ignored;
-    size_t n = 0;
-
-    snprintf(key, sizeof(key), "%u:%u:%s", s->main->machine, s->main->elf_class, dir);
-    d = strmap_get(&r->dirs, key);
-    if (d != NULL)
-        return d;
-    d = xcalloc(1, sizeof(*d));
-    d->hwcaps = xcalloc(1, sizeof(*d->hwcaps));
-    d->exists = fs_resolve(r->root, dir, &p, &ignored) == 0 && p->kind == FS_KIND_DIR;
-    for (const char *const *h = s->machine->hwcaps; d->exists && *h; h++) {
-        int len = snprintf(sub, sizeof(sub), "%s/glibc-hwcaps/%s", dir, *h);
-
-        if (len < 0 || (size_t)len >= sizeof(sub) || fs_resolve(r->root, sub, &p, &ignored) < 0 ||
-            p->kind != FS_KIND_DIR)
-            continue;
-        d->hwcaps = xreallocarray(d->hwcaps, n + 2, sizeof(*d->hwcaps));
-        d->hwcaps[n++] = xstrdup(sub);
-        d->hwcaps[n] = NULL;
-    }
-    strmap_put(&r->dirs, key, d);
-    return d;
 }
 
 static bool
@@ -281,92 +87,104 @@ is_compatible(const struct elf_object *a, const struct elf_object *b)
     return a->elf_class == b->elf_class && a->data == b->data && a->machine == b->machine;
 }
 
-static long
-add_load(struct session *s, const struct elf_object *obj, const char *path, const char *name,
-         long loader, struct temper_err *err)
+/* Makes `name` answer to load `index` for the rest of this input. */
+static void
+answer_to(struct session *s, struct elf_name *name, long index)
 {
-    struct elf_closure *c = s->c;
-    struct elf_load *l;
+    name->stamp = s->r->stamp;
+    name->index = index;
+}
 
-    if (c->nloads == RESOLVE_MAX_OBJECTS)
-        return temper_err_set(err, TEMPER_E_LIMIT, 0, "'%s' loads more than %d objects",
-                              c->input, RESOLVE_MAX_OBJECTS);
-    c->loads = xreallocarray(c->loads, c->nloads + 1, sizeof(*c->loads));
-    l = &c->loads[c->nloads];
-    memset(l, 0, sizeof(*l));
-    l->object = obj;
-    l->path = intern(s->r, path);
-    l->name = intern(s->r, name);
-    l->loader = loader;
-    strmap_put(&s->names, name, (void *)(c->nloads + 1));
-    strmap_put(&s->names, path, (void *)(c->nloads + 1));
-    /* ld.so matches a later request against the soname of what it already loaded. */
-    if (obj->soname != NULL && strmap_get(&s->names, obj->soname) == NULL)
-        strmap_put(&s->names, obj->soname, (void *)(c->nloads + 1));
-    strmap_put(&s->canonical, obj->path, (void *)(c->nloads + 1));
-    return (long)c->nloads++;
+/* The load answering to `name` in this input, or -1. */
+static long
+answering(const struct session *s, const struct elf_name *name)
+{
+    return name->stamp == s->r->stamp ? name->index : -1;
 }
 
 /*
- * The object at `path` (already resolved to `file`) answers a request for
+ * The file `file` (object co), opened as `path`, answers a request for
  * `name`: reuse the load of the same file if there is one (ld.so compares
- * device and inode; the canonical path is the same thing inside one root),
+ * device and inode; one canonical path inside one root is the same thing),
  * else add a load.
  */
 static long
-take_file(struct session *s, const struct fs_path *file, const struct elf_object *obj,
-          const char *path, const char *name, long loader, struct temper_err *err)
+take_file(struct session *s, const struct fs_path *file, struct cached_object *co,
+          const char *path, struct elf_name *name, long loader, struct temper_err *err)
 {
-    long existing = (long)(size_t)strmap_get(&s->canonical, file->canon);
+    struct elf_closure *c = s->c;
+    struct elf_load *l;
+    long index;
 
-    need_path(s->r, file);
-    if (existing > 0) {
-        strmap_put(&s->names, name, (void *)existing);
-        return existing - 1;
+    elf_cache_need(s->cache, co, file);
+    if (co->stamp == s->r->stamp) {
+        answer_to(s, name, co->index);
+        return co->index;
     }
-    return add_load(s, obj, path, name, loader, err);
+    if (c->nloads == RESOLVE_MAX_OBJECTS)
+        return temper_err_set(err, TEMPER_E_LIMIT, 0, "'%s' loads more than %d objects",
+                              c->input, RESOLVE_MAX_OBJECTS);
+    index = (long)c->nloads;
+    c->loads = xreallocarray(c->loads, c->nloads + 1, sizeof(*c->loads));
+    l = &c->loads[c->nloads++];
+    memset(l, 0, sizeof(*l));
+    l->object = &co->object;
+    l->path = elf_cache_name(s->cache, path)->str;
+    l->name = name->str;
+    l->loader = loader;
+    co->stamp = s->r->stamp;
+    co->index = index;
+    answer_to(s, name, index);
+    answer_to(s, elf_cache_name(s->cache, path), index);
+    /* ld.so matches a later request against the soname of what it already loaded too. */
+    if (co->object.soname != NULL) {
+        struct elf_name *soname = elf_cache_name(s->cache, co->object.soname);
+
+        if (answering(s, soname) < 0)
+            answer_to(s, soname, index);
+    }
+    return index;
 }
 
 enum probe_result { PROBE_FOUND, PROBE_NONE, PROBE_ERROR };
 
-/* Tries `dir`/`name`, the way open_path tries one directory of a search list. */
+/*
+ * Tries one directory of a search list, the way open_path does. The
+ * glibc-hwcaps subdirectories come first; which one ld.so takes depends on
+ * the CPU that runs the image, so every variant present is recorded as
+ * needed, and the best one is what the name resolves to.
+ */
 static enum probe_result
-probe(struct session *s, const char *dir, const char *name, long requester, long *index,
-      struct temper_err *err)
+probe(struct session *s, const struct search_dir *d, const char *name,
+      const struct fs_path **found, char *found_path, struct temper_err *err)
 {
     char path[TEMPER_PATH_MAX];
-    const struct search_dir *d = search_dir(s, dir);
-    const struct fs_path *file;
-    const struct elf_object *obj;
     struct temper_err ignored;
     enum probe_result result = PROBE_NONE;
-    long primary = -1;
 
     if (!d->exists)
         return PROBE_NONE;
-    /* The glibc-hwcaps subdirectories come first; which one ld.so takes depends on the CPU that
-     * runs the image, so every variant present is needed, and the best one is reported. */
     for (size_t i = 0;; i++) {
-        const char *in = d->hwcaps[i] != NULL ? d->hwcaps[i] : dir;
+        const char *in = d->hwcaps[i] != NULL ? d->hwcaps[i] : d->name;
+        const struct fs_path *file;
+        struct cached_object *co;
 
-        if (fs_path_join(path, in, name) == 0 && fs_resolve(s->r->root, path, &file, &ignored) == 0) {
-            obj = get_object(s->r, file, err);
-            if (obj == NULL)
+        if (fs_path_join(path, in, name) == 0 &&
+            fs_resolve(s->cache->root, path, &file, &ignored) == 0) {
+            co = elf_cache_object(s->cache, file, err);
+            if (co == NULL)
                 return PROBE_ERROR;
-            if (is_compatible(obj, s->main) && primary >= 0)
-                need_path(s->r, file);
-            else if (is_compatible(obj, s->main)) {
-                primary = take_file(s, file, obj, path, name, requester, err);
-                if (primary < 0)
-                    return PROBE_ERROR;
+            if (is_compatible(&co->object, s->main) && result == PROBE_FOUND)
+                elf_cache_need(s->cache, co, file);
+            else if (is_compatible(&co->object, s->main)) {
+                *found = file;
+                memcpy(found_path, path, sizeof(path));
                 result = PROBE_FOUND;
             }
         }
         if (d->hwcaps[i] == NULL)
-            break;
+            return result;
     }
-    *index = primary;
-    return result;
 }
 
 /*
@@ -387,14 +205,20 @@ origin_of(const struct session *s, const struct elf_load *load, char *origin)
         *slash = '\0';
 }
 
+static void
+search_list_add(struct search_list *list, const struct search_dir *d)
+{
+    list->dirs = xreallocarray(list->dirs, list->count + 1, sizeof(*list->dirs));
+    list->dirs[list->count++] = d;
+}
+
 /* Splits a DT_RPATH or DT_RUNPATH value and expands its tokens for the object at `load`. */
 static void
 add_path_list(struct session *s, const char *list, const struct elf_load *load,
-              struct ld_dirs *out)
+              struct search_list *out)
 {
     char origin[TEMPER_PATH_MAX], expanded[TEMPER_PATH_MAX];
     cleanup_free char *copy = xstrdup(list);
-    struct temper_err ignored;
     char *rest = copy, *elem;
 
     origin_of(s, load, origin);
@@ -404,37 +228,67 @@ add_path_list(struct session *s, const char *list, const struct elf_load *load,
         if (ld_expand(elem, origin, s->paths->lib, s->machine->platform, expanded) < 0 ||
             expanded[0] != '/')
             continue;
-        if (out->count < LDCONF_MAX_DIRS)
-            ld_dirs_add(out, expanded, &ignored);
+        search_list_add(out, elf_cache_dir(s->cache, s->machine, expanded));
     }
 }
 
-/* The search list ld.so uses for a DT_NEEDED name of the object at index `requester`. */
+/* Whether the requester's search list is just the system one. */
+static bool
+uses_system_list(const struct session *s, long requester)
+{
+    const struct elf_object *req = s->c->loads[requester].object;
+
+    if (req->runpath != NULL || req->nodeflib)
+        return false;
+    for (long l = requester; l >= 0; l = s->c->loads[l].loader) {
+        if (s->c->loads[l].object->rpath != NULL)
+            return false;
+    }
+    return true;
+}
+
+/* The search list ld.so uses for a DT_NEEDED name of the object at `requester`; free dirs. */
 static void
-search_list(struct session *s, long requester, struct ld_dirs *out)
+search_list(struct session *s, long requester, struct search_list *list)
 {
     const struct elf_load *req = &s->c->loads[requester];
-    struct temper_err ignored;
 
+    list->dirs = NULL;
+    list->count = 0;
     /* DT_RPATH of the requester and of each object that loaded it, up to the input, only
      * when the requester has no DT_RUNPATH (dl-load.c, _dl_map_object). */
     if (req->object->runpath == NULL) {
         for (long l = requester; l >= 0; l = s->c->loads[l].loader) {
             if (s->c->loads[l].object->rpath != NULL)
-                add_path_list(s, s->c->loads[l].object->rpath, &s->c->loads[l], out);
+                add_path_list(s, s->c->loads[l].object->rpath, &s->c->loads[l], list);
         }
     } else
-        add_path_list(s, req->object->runpath, req, out);
+        add_path_list(s, req->object->runpath, req, list);
     if (req->object->nodeflib)
         return;
-    for (size_t i = 0; i < s->r->conf_dirs.count; i++)
-        ld_dirs_add(out, s->r->conf_dirs.dirs[i], &ignored);
-    for (size_t i = 0; i < s->paths->dirs.count; i++)
-        ld_dirs_add(out, s->paths->dirs.dirs[i], &ignored);
+    for (size_t i = 0; i < s->paths->nsystem; i++)
+        search_list_add(list, s->paths->system[i]);
+}
+
+/* Searches a list; *found is NULL when no directory has a compatible file. */
+static int
+search(struct session *s, const struct search_list *list, const char *name,
+       const struct fs_path **found, char *found_path, struct temper_err *err)
+{
+    *found = NULL;
+    for (size_t i = 0; i < list->count; i++) {
+        enum probe_result p = probe(s, list->dirs[i], name, found, found_path, err);
+
+        if (p == PROBE_ERROR)
+            return -1;
+        if (p == PROBE_FOUND)
+            return 0;
+    }
+    return 0;
 }
 
 static int
-missing(struct session *s, const char *name, long requester, const struct ld_dirs *searched,
+missing(struct session *s, const char *name, long requester, const struct search_list *searched,
         struct temper_err *err)
 {
     struct elf_closure *c = s->c;
@@ -443,7 +297,7 @@ missing(struct session *s, const char *name, long requester, const struct ld_dir
 
     if (s->r->opts.allow_missing) {
         c->missing = xreallocarray(c->missing, c->nmissing + 1, sizeof(*c->missing));
-        c->missing[c->nmissing].name = intern(s->r, name);
+        c->missing[c->nmissing].name = elf_cache_name(s->cache, name)->str;
         c->missing[c->nmissing].needed_by = c->loads[requester].path;
         c->nmissing++;
         return 0;
@@ -451,7 +305,7 @@ missing(struct session *s, const char *name, long requester, const struct ld_dir
     dirs[0] = '\0';
     for (size_t i = 0; i < searched->count && used < sizeof(dirs); i++) {
         int n = snprintf(dirs + used, sizeof(dirs) - used, "%s%s", i ? ":" : "",
-                         searched->dirs[i]);
+                         searched->dirs[i]->name);
 
         if (n < 0)
             break;
@@ -465,77 +319,107 @@ missing(struct session *s, const char *name, long requester, const struct ld_dir
 
 /* Opens a DT_NEEDED (or PT_INTERP) name that holds a slash: a path, not a search. */
 static long
-load_by_path(struct session *s, const char *path, const char *name, long requester,
-             struct temper_err *err)
+load_by_path(struct session *s, struct elf_name *name, long requester, struct temper_err *err)
 {
     char abs[TEMPER_PATH_MAX];
     const struct fs_path *file;
-    const struct elf_object *obj;
+    struct cached_object *co;
+    const char *by = s->c->loads[requester].path;
 
     /* A relative path is relative to the process's working directory; an image runs with "/" as
      * the usual one, so that is what is taken. */
-    snprintf(abs, sizeof(abs), "%s%s", path[0] == '/' ? "" : "/", path);
-    if (fs_resolve(s->r->root, abs, &file, err) < 0)
-        return temper_err_prefix(err, "'%s' needed by '%s'", name, s->c->loads[requester].path);
-    obj = get_object(s->r, file, err);
-    if (obj == NULL)
-        return temper_err_prefix(err, "'%s' needed by '%s'", name, s->c->loads[requester].path);
-    if (!is_compatible(obj, s->main))
+    snprintf(abs, sizeof(abs), "%s%s", name->str[0] == '/' ? "" : "/", name->str);
+    if (fs_resolve(s->cache->root, abs, &file, err) < 0)
+        return temper_err_prefix(err, "'%s' needed by '%s'", name->str, by);
+    co = elf_cache_object(s->cache, file, err);
+    if (co == NULL)
+        return temper_err_prefix(err, "'%s' needed by '%s'", name->str, by);
+    if (!is_compatible(&co->object, s->main))
         return temper_err_set(err, TEMPER_E_ELF, 0,
                               "'%s' needed by '%s' is %s ELF%d, not %s ELF%d like the program",
-                              abs, s->c->loads[requester].path, elf_machine_name(obj->machine),
-                              obj->elf_class == ELFCLASS64 ? 64 : 32,
+                              abs, by, elf_machine_name(co->object.machine),
+                              co->object.elf_class == ELFCLASS64 ? 64 : 32,
                               elf_machine_name(s->main->machine),
                               s->main->elf_class == ELFCLASS64 ? 64 : 32);
-    return take_file(s, file, obj, abs, name, requester, err);
+    return take_file(s, file, co, abs, name, requester, err);
 }
 
-/* Finds what a DT_NEEDED `name` of load `requester` resolves to: an index, or -1 when missing. */
+/* Searches for a name without a slash; *index is -1 when it is missing (and that is allowed). */
 static int
-resolve_needed(struct session *s, long requester, const char *needed, long *index,
+load_by_search(struct session *s, struct elf_name *name, long requester, long *index,
                struct temper_err *err)
 {
-    char name[TEMPER_PATH_MAX];
-    struct ld_dirs dirs = {NULL, 0};
-    long known;
-    int rc = 0;
+    char path[TEMPER_PATH_MAX];
+    const struct fs_path *found;
+    struct search_list list;
+    struct cached_object *co;
+    int rc;
 
-    /* DT_NEEDED may hold dynamic string tokens too (dl-load.c, expand_dynamic_string_token). */
-    if (strchr(needed, '$') != NULL) {
-        char origin[TEMPER_PATH_MAX];
+    if (uses_system_list(s, requester)) {
+        /* Without DT_RPATH or DT_RUNPATH the answer depends only on the machine type: search
+         * once per run. */
+        struct search_list system = {s->paths->system, s->paths->nsystem};
 
-        origin_of(s, &s->c->loads[requester], origin);
-        if (ld_expand(needed, origin, s->paths->lib, s->machine->platform, name) < 0)
-            return temper_err_set(err, TEMPER_E_LIMIT, 0, "'%s' needed by '%s' is too long",
-                                  needed, s->c->loads[requester].path);
-    } else
-        snprintf(name, sizeof(name), "%s", needed);
-    known = (long)(size_t)strmap_get(&s->names, name);
-    if (known > 0) {
-        *index = known - 1;
-        return 0;
-    }
-    if (strchr(name, '/') != NULL) {
-        *index = load_by_path(s, name, name, requester, err);
+        if (name->searched != s->paths) {
+            if (search(s, &system, name->str, &found, path, err) < 0)
+                return temper_err_prefix(err, "'%s' needed by '%s'", name->str,
+                                         s->c->loads[requester].path);
+            name->searched = s->paths;
+            name->found = found;
+            name->found_path = found ? elf_cache_name(s->cache, path)->str : NULL;
+        }
+        if (name->found == NULL) {
+            *index = -1;
+            return missing(s, name->str, requester, &system, err);
+        }
+        co = elf_cache_object(s->cache, name->found, err);
+        *index = take_file(s, name->found, co, name->found_path, name, requester, err);
         return *index < 0 ? -1 : 0;
     }
-    search_list(s, requester, &dirs);
-    *index = -1;
-    for (size_t i = 0; i < dirs.count; i++) {
-        enum probe_result p = probe(s, dirs.dirs[i], name, requester, index, err);
-
-        if (p == PROBE_ERROR) {
-            temper_err_prefix(err, "'%s' needed by '%s'", name, s->c->loads[requester].path);
-            rc = -1;
-            break;
-        }
-        if (p == PROBE_FOUND)
-            break;
+    search_list(s, requester, &list);
+    rc = search(s, &list, name->str, &found, path, err);
+    if (rc < 0)
+        temper_err_prefix(err, "'%s' needed by '%s'", name->str, s->c->loads[requester].path);
+    else if (found == NULL) {
+        *index = -1;
+        rc = missing(s, name->str, requester, &list, err);
+    } else {
+        co = elf_cache_object(s->cache, found, err);
+        *index = take_file(s, found, co, path, name, requester, err);
+        rc = *index < 0 ? -1 : 0;
     }
-    if (rc == 0 && *index < 0)
-        rc = missing(s, name, requester, &dirs, err);
-    ld_dirs_release(&dirs);
+    free(list.dirs);
     return rc;
+}
+
+/* Finds what DT_NEEDED entry k of load `requester` resolves to. */
+static int
+resolve_needed(struct session *s, long requester, size_t k, long *index, struct temper_err *err)
+{
+    const struct cached_object *req = (const struct cached_object *)s->c->loads[requester].object;
+    struct elf_name *name = req->needed[k];
+    long known;
+
+    /* DT_NEEDED may hold dynamic string tokens too (dl-load.c, expand_dynamic_string_token). */
+    if (strchr(name->str, '$') != NULL) {
+        char origin[TEMPER_PATH_MAX], expanded[TEMPER_PATH_MAX];
+
+        origin_of(s, &s->c->loads[requester], origin);
+        if (ld_expand(name->str, origin, s->paths->lib, s->machine->platform, expanded) < 0)
+            return temper_err_set(err, TEMPER_E_LIMIT, 0, "'%s' needed by '%s' is too long",
+                                  name->str, s->c->loads[requester].path);
+        name = elf_cache_name(s->cache, expanded);
+    }
+    known = answering(s, name);
+    if (known >= 0) {
+        *index = known;
+        return 0;
+    }
+    if (strchr(name->str, '/') != NULL) {
+        *index = load_by_path(s, name, requester, err);
+        return *index < 0 ? -1 : 0;
+    }
+    return load_by_search(s, name, requester, index, err);
 }
 
 static int
@@ -549,8 +433,8 @@ load_dependencies(struct session *s, struct temper_err *err)
         s->c->loads[i].edges = edges;
         s->c->loads[i].nedges = obj->nneeded;
         for (size_t k = 0; k < obj->nneeded; k++) {
-            edges[k].name = intern(s->r, obj->needed[k]);
-            if (resolve_needed(s, (long)i, obj->needed[k], &edges[k].target, err) < 0)
+            edges[k].name = ((const struct cached_object *)obj)->needed[k]->str;
+            if (resolve_needed(s, (long)i, k, &edges[k].target, err) < 0)
                 return -1;
         }
     }
@@ -561,25 +445,25 @@ static int
 load_input(struct session *s, const char *path, struct temper_err *err)
 {
     const struct fs_path *file;
-    const struct elf_object *obj;
+    struct cached_object *co;
 
-    if (fs_resolve(s->r->root, path, &file, err) < 0)
+    if (fs_resolve(s->cache->root, path, &file, err) < 0)
         return -1;
-    obj = get_object(s->r, file, err);
-    if (obj == NULL)
+    co = elf_cache_object(s->cache, file, err);
+    if (co == NULL)
         return -1;
-    s->main = obj;
-    s->machine = ld_machine_find(obj->machine, obj->elf_class);
-    s->paths = machine_paths(s->r, s->machine, obj, err);
+    s->main = &co->object;
+    s->machine = ld_machine_find(co->object.machine, co->object.elf_class);
+    s->paths = elf_cache_machine(s->cache, &co->object, err);
     if (s->paths == NULL)
         return -1;
-    if (take_file(s, file, obj, path, path, -1, err) < 0)
+    if (take_file(s, file, co, path, elf_cache_name(s->cache, path), -1, err) < 0)
         return -1;
-    /* A shared library as input has no interpreter but its dependencies still count; a static
+    /* A shared library as input has no interpreter, but its dependencies still count; a static
      * file, or a static PIE (PT_DYNAMIC and no DT_NEEDED), resolves to itself. */
-    if (obj->interp == NULL)
+    if (co->object.interp == NULL)
         return 0;
-    s->c->interp = load_by_path(s, obj->interp, obj->interp, 0, err);
+    s->c->interp = load_by_path(s, elf_cache_name(s->cache, co->object.interp), 0, err);
     if (s->c->interp < 0)
         return temper_err_prefix(err, "interpreter of '%s'", path);
     return 0;
@@ -589,19 +473,16 @@ int
 elf_resolver_resolve(struct elf_resolver *r, const char *path, const struct elf_closure **out,
                      struct temper_err *err)
 {
-    struct session s = {.r = r};
+    struct session s = {.r = r, .cache = &r->cache};
     int rc;
 
+    r->stamp++;
     s.c = xcalloc(1, sizeof(*s.c));
-    s.c->input = intern(r, path);
+    s.c->input = elf_cache_name(&r->cache, path)->str;
     s.c->interp = -1;
-    strmap_init(&s.names);
-    strmap_init(&s.canonical);
     rc = load_input(&s, path, err);
     if (rc == 0)
         rc = load_dependencies(&s, err);
-    strmap_release(&s.names, NULL);
-    strmap_release(&s.canonical, NULL);
     if (rc < 0) {
         closure_free(s.c);
         return -1;
@@ -621,16 +502,17 @@ compare_paths(const void *a, const void *b)
 void
 elf_resolver_paths(const struct elf_resolver *r, struct elf_path **out, size_t *n)
 {
-    struct elf_path *list = xcalloc(r->needs.count, sizeof(*list));
+    const struct strmap *needs = &r->cache.needs;
+    struct elf_path *list = xcalloc(needs->count, sizeof(*list));
     size_t count = 0;
 
-    for (size_t i = 0; i < r->needs.cap; i++) {
-        const struct strmap_slot *slot = &r->needs.slots[i];
+    for (size_t i = 0; i < needs->cap; i++) {
+        const struct strmap_slot *slot = &needs->slots[i];
 
         if (slot->key == NULL)
             continue;
         list[count].path = slot->key;
-        list[count].target = slot->value == file_marker ? NULL : slot->value;
+        list[count].target = slot->value == elf_cache_file_marker ? NULL : slot->value;
         count++;
     }
     qsort(list, count, sizeof(*list), compare_paths);

@@ -71,6 +71,9 @@ struct elf_object {
  */
 int elf_object_parse(const void *image, size_t len, const char *name, struct elf_object *out,
                      struct temper_err *err);
+/* The same from an open file of `len` bytes, reading only the bytes it needs. */
+int elf_object_read(int fd, size_t len, const char *name, struct elf_object *out,
+                    struct temper_err *err);
 void elf_object_release(struct elf_object *obj);
 
 /* "x86_64", "i386", "aarch64", ... or "unknown". */
