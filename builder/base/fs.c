@@ -53,6 +53,20 @@ relative(const char *canon)
     return canon[1] == '\0' ? "." : canon + 1;
 }
 
+/* Whether openat2 works here; asked once, so that fs_open never writes to the root and can be
+ * called from several threads. */
+static bool
+has_openat2(int dirfd)
+{
+    struct open_how how = {.flags = O_PATH | O_CLOEXEC | O_DIRECTORY, .resolve = RESOLVE_IN_ROOT};
+    int fd = (int)syscall(SYS_openat2, dirfd, ".", &how, sizeof(how));
+
+    if (fd < 0)
+        return errno != ENOSYS && errno != EPERM;
+    close(fd);
+    return true;
+}
+
 int
 fs_root_open(const char *dir, struct fs_root **out, struct temper_err *err)
 {
@@ -63,6 +77,7 @@ fs_root_open(const char *dir, struct fs_root **out, struct temper_err *err)
         return temper_err_sys(err, TEMPER_E_IO, errno, "cannot open root directory '%s'", dir);
     root = xcalloc(1, sizeof(*root));
     root->dirfd = steal_fd(&fd);
+    root->no_openat2 = !has_openat2(root->dirfd);
     strmap_init(&root->paths);
     strmap_init(&root->links);
     *out = root;
@@ -128,9 +143,14 @@ new_entry(const struct fs_path *what, const struct fs_path *before, const char *
 int
 fs_path_join(char *buf, const char *dir, const char *name)
 {
-    int n = snprintf(buf, TEMPER_PATH_MAX, "%s/%s", strcmp(dir, "/") == 0 ? "" : dir, name);
+    size_t dlen = strcmp(dir, "/") == 0 ? 0 : strlen(dir), nlen = strlen(name);
 
-    return n < 0 || n >= TEMPER_PATH_MAX ? -1 : 0;
+    if (dlen + 1 + nlen >= TEMPER_PATH_MAX)
+        return -1;
+    memcpy(buf, dir, dlen);
+    buf[dlen] = '/';
+    memcpy(buf + dlen + 1, name, nlen + 1);
+    return 0;
 }
 
 static const struct fs_entry *resolve(struct fs_root *root, const char *path, struct walk *w,
@@ -306,20 +326,18 @@ resolve(struct fs_root *root, const char *path, struct walk *w, int *sys_errno)
     }
 }
 
-static int
-resolve_top(struct fs_root *root, const char *path, const struct fs_path **out,
-            struct temper_err *err)
+int
+fs_lookup(struct fs_root *root, const char *path, const struct fs_path **out)
 {
     struct walk w = {TEMPER_SYMLINK_MAX, TEMPER_PATH_STEPS_MAX};
     const struct fs_entry *e;
     int sys_errno = 0;
 
     if (path[0] != '/')
-        return temper_err_set(err, TEMPER_E_USAGE, EINVAL,
-                              "'%s' is not an absolute path inside the root", path);
+        return EINVAL;
     e = resolve(root, path, &w, &sys_errno);
     if (e == NULL)
-        return temper_err_sys(err, TEMPER_E_IO, sys_errno, "cannot resolve '%s'", path);
+        return sys_errno ? sys_errno : ENOENT;
     *out = &e->path;
     return 0;
 }
@@ -328,25 +346,21 @@ int
 fs_resolve(struct fs_root *root, const char *path, const struct fs_path **out,
            struct temper_err *err)
 {
-    return resolve_top(root, path, out, err);
-}
+    int sys_errno;
 
-int
-fs_resolve_child(struct fs_root *root, const struct fs_path *dir, const char *name,
-                 const struct fs_path **out, struct temper_err *err)
-{
-    char path[TEMPER_PATH_MAX];
-
-    if (strchr(name, '/') != NULL || fs_path_join(path, dir->canon, name) < 0)
-        return temper_err_set(err, TEMPER_E_USAGE, EINVAL, "bad file name '%s' in '%s'", name,
-                              dir->canon);
-    return resolve_top(root, path, out, err);
+    if (path[0] != '/')
+        return temper_err_set(err, TEMPER_E_USAGE, EINVAL,
+                              "'%s' is not an absolute path inside the root", path);
+    sys_errno = fs_lookup(root, path, out);
+    if (sys_errno != 0)
+        return temper_err_sys(err, TEMPER_E_IO, sys_errno, "cannot resolve '%s'", path);
+    return 0;
 }
 
 /* Opens a canonical path without following any symlink, component by component: the fallback
  * for kernels (or seccomp filters) without openat2. */
 static int
-open_by_walk(struct fs_root *root, const char *canon, int flags)
+open_by_walk(const struct fs_root *root, const char *canon, int flags)
 {
     char buf[TEMPER_PATH_MAX];
     cleanup_close int dirfd = dup(root->dirfd);
@@ -369,7 +383,7 @@ open_by_walk(struct fs_root *root, const char *canon, int flags)
 }
 
 int
-fs_open(struct fs_root *root, const struct fs_path *path, int flags, struct temper_err *err)
+fs_open(const struct fs_root *root, const struct fs_path *path, int flags, struct temper_err *err)
 {
     struct open_how how = {
         .flags = (unsigned long long)(flags | O_CLOEXEC | O_NOFOLLOW),
@@ -377,13 +391,10 @@ fs_open(struct fs_root *root, const struct fs_path *path, int flags, struct temp
     };
     int fd = -1;
 
-    if (!root->no_openat2) {
-        fd = (int)syscall(SYS_openat2, root->dirfd, relative(path->canon), &how, sizeof(how));
-        if (fd < 0 && (errno == ENOSYS || errno == EPERM))
-            root->no_openat2 = true;
-    }
     if (root->no_openat2)
         fd = open_by_walk(root, path->canon, flags);
+    else
+        fd = (int)syscall(SYS_openat2, root->dirfd, relative(path->canon), &how, sizeof(how));
     if (fd < 0)
         return temper_err_sys(err, TEMPER_E_IO, errno, "cannot open '%s'", path->canon);
     return fd;
@@ -403,8 +414,7 @@ fs_read_file(struct fs_root *root, const struct fs_path *path, size_t max_bytes,
     if (fstat(fd, &st) < 0)
         return temper_err_sys(err, TEMPER_E_IO, errno, "cannot stat '%s'", path->canon);
     if (!S_ISREG(st.st_mode))
-        return temper_err_set(err, TEMPER_E_IO, EINVAL, "'%s' is not a regular file",
-                              path->canon);
+        return temper_err_set(err, TEMPER_E_IO, EINVAL, "'%s' is not a regular file", path->canon);
     if ((size_t)st.st_size > max_bytes)
         return temper_err_set(err, TEMPER_E_LIMIT, EFBIG,
                               "'%s' is %lld bytes, over the limit of %zu", path->canon,
@@ -467,8 +477,8 @@ fs_list_dir(struct fs_root *root, const struct fs_path *dir, size_t max_entries,
         if (count == max_entries) {
             closedir(d);
             fs_names_free(list);
-            return temper_err_set(err, TEMPER_E_LIMIT, E2BIG,
-                                  "'%s' has more than %zu entries", dir->canon, max_entries);
+            return temper_err_set(err, TEMPER_E_LIMIT, E2BIG, "'%s' has more than %zu entries",
+                                  dir->canon, max_entries);
         }
         list = xreallocarray(list, count + 2, sizeof(*list));
         list[count++] = xstrdup(de->d_name);

@@ -33,7 +33,7 @@ enum fs_kind {
 };
 
 struct fs_path {
-    const char *canon;    /* canonical absolute path inside the root */
+    const char *canon; /* canonical absolute path inside the root */
     enum fs_kind kind;
     dev_t dev;
     ino_t ino;
@@ -62,17 +62,25 @@ void fs_root_free(struct fs_root *root);
 int fs_resolve(struct fs_root *root, const char *path, const struct fs_path **out,
                struct temper_err *err);
 
-/* Resolves `name` (one component, no slash) inside the directory `dir`. */
-int fs_resolve_child(struct fs_root *root, const struct fs_path *dir, const char *name,
-                     const struct fs_path **out, struct temper_err *err);
+/*
+ * The same without a message, for lookups that expect to miss (a library
+ * search tries many directories): returns 0, or the errno value.
+ */
+int fs_lookup(struct fs_root *root, const char *path, const struct fs_path **out);
 
 /* Target text of the symlink at canonical location `link` (one of fs_path.links). */
 const char *fs_root_link_target(const struct fs_root *root, const char *link);
 
-/* Opens a resolved path with `flags` (O_CLOEXEC is added); returns a descriptor or -1. */
-int fs_open(struct fs_root *root, const struct fs_path *path, int flags, struct temper_err *err);
+/*
+ * Opens a resolved path with `flags` (O_CLOEXEC is added); returns a
+ * descriptor or -1. It changes nothing in the root, so threads may call it
+ * at once (every other function here is for one thread at a time).
+ */
+int fs_open(const struct fs_root *root, const struct fs_path *path, int flags,
+            struct temper_err *err);
 
-/* Reads a whole regular file of at most max_bytes; *out is NUL-terminated and owned by the caller. */
+/* Reads a whole regular file of at most max_bytes; *out is NUL-terminated and owned by the caller.
+ */
 int fs_read_file(struct fs_root *root, const struct fs_path *path, size_t max_bytes, char **out,
                  size_t *len, struct temper_err *err);
 

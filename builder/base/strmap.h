@@ -2,10 +2,11 @@
  * strmap: a hash map from strings to pointers, used for the caches that make
  * the resolver parse each file once and stat each path once.
  *
- * The map owns copies of its keys and never owns the values: the caller frees
- * them (strmap_release takes an optional function for that). Keys are
- * NUL-terminated byte strings. Open addressing with linear probing, FNV-1a,
- * grown at 50% load; no deletion, which no caller needs.
+ * The map owns copies of its keys (packed in large chunks, freed together)
+ * and never owns the values: the caller frees them (strmap_release takes an
+ * optional function for that). Keys are NUL-terminated byte strings. Open
+ * addressing with linear probing and a seeded hash, grown at 50% load; no
+ * deletion, which no caller needs.
  *
  * No library from temper's dependency set offers this (glibc's hsearch is one
  * global table, or fixed-size with the _r variants), so it is written here.
@@ -14,9 +15,11 @@
 #define TEMPER_BASE_STRMAP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct strmap_slot {
-    char *key;
+    const char *key; /* NULL for an empty slot */
+    uint64_t hash;
     void *value;
 };
 
@@ -24,9 +27,14 @@ struct strmap {
     struct strmap_slot *slots;
     size_t cap; /* a power of two, or 0 before the first insert */
     size_t count;
+    struct strmap_chunk *chunks; /* where the copies of the keys live */
 };
 
-#define STRMAP_INIT {NULL, 0, 0}
+/* An empty map; the same as strmap_init. */
+#define STRMAP_INIT                                                                                \
+    {                                                                                              \
+        0                                                                                          \
+    }
 
 void strmap_init(struct strmap *map);
 /* Frees keys and slots; calls free_value on each value when it is not NULL. */

@@ -5,11 +5,13 @@
  * headers inside DIR: nothing is executed.
  */
 #include <elf.h>
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/cleanup.h"
 #include "cli.h"
@@ -18,7 +20,8 @@
 enum format { FORMAT_LIST, FORMAT_LDD, FORMAT_JSON };
 
 static const char resolve_usage[] =
-    "usage: temper resolve [--root DIR] [--format list|ldd|json] [--allow-missing] FILE...\n"
+    "usage: temper resolve [--root DIR] [--format list|ldd|json] [--allow-missing] [--jobs N]\n"
+    "                      FILE...\n"
     "\n"
     "Resolves the shared-library closure of each FILE (an absolute path inside DIR)\n"
     "the way glibc's dynamic loader would, without running anything.\n"
@@ -27,7 +30,8 @@ static const char resolve_usage[] =
     "  --format list     every path an image needs, symlinks as 'PATH -> TARGET' (default)\n"
     "  --format ldd      for each FILE, 'NAME => PATH' lines and the interpreter, like ldd\n"
     "  --format json     the whole graph: objects, what each DT_NEEDED resolved to, paths\n"
-    "  --allow-missing   report libraries that cannot be found instead of failing\n";
+    "  --allow-missing   report libraries that cannot be found instead of failing\n"
+    "  --jobs N          read files on N threads (default: the number of processors)\n";
 
 static void
 print_list(const struct elf_resolver *r)
@@ -37,10 +41,12 @@ print_list(const struct elf_resolver *r)
 
     elf_resolver_paths(r, &paths, &n);
     for (size_t i = 0; i < n; i++) {
-        if (paths[i].target != NULL)
-            printf("%s -> %s\n", paths[i].path, paths[i].target);
-        else
-            printf("%s\n", paths[i].path);
+        fputs(paths[i].path, stdout);
+        if (paths[i].target != NULL) {
+            fputs(" -> ", stdout);
+            fputs(paths[i].target, stdout);
+        }
+        putchar('\n');
     }
     free(paths);
 }
@@ -58,8 +64,13 @@ print_ldd(const struct elf_closure *const *closures, size_t count)
             continue;
         }
         for (size_t k = 1; k < c->nloads; k++) {
-            if ((long)k != c->interp)
-                printf("\t%s => %s\n", c->loads[k].name, c->loads[k].path);
+            if ((long)k == c->interp)
+                continue;
+            putchar('\t');
+            fputs(c->loads[k].name, stdout);
+            fputs(" => ", stdout);
+            fputs(c->loads[k].path, stdout);
+            putchar('\n');
         }
         for (size_t k = 0; k < c->nmissing; k++)
             printf("\t%s => not found\n", c->missing[k].name);
@@ -83,21 +94,20 @@ object_json(const struct elf_closure *c, const struct elf_load *l)
     for (size_t i = 0; i < l->nedges; i++) {
         const struct elf_edge *e = &l->edges[i];
 
-        json_array_append_new(needed, json_pack("{s:s, s:o}", "name", e->name, "path",
-                                                json_string_or_null(e->target >= 0
-                                                                        ? c->loads[e->target].path
-                                                                        : NULL)));
+        json_array_append_new(
+            needed,
+            json_pack("{s:s, s:o}", "name", e->name, "path",
+                      json_string_or_null(e->target >= 0 ? c->loads[e->target].path : NULL)));
     }
-    return json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:{s:b, s:b, s:b}}",
-                     "path", l->path, "canonical", o->path, "name", l->name, "soname",
-                     json_string_or_null(o->soname), "class",
-                     o->elf_class == ELFCLASS64 ? "ELF64" : "ELF32", "data",
-                     o->data == ELFDATA2MSB ? "big-endian" : "little-endian", "machine",
-                     elf_machine_name(o->machine), "interpreter", json_string_or_null(o->interp),
-                     "rpath", json_string_or_null(o->rpath), "runpath",
-                     json_string_or_null(o->runpath), "needed", needed, "hardening", "pie",
-                     o->is_pie, "full_relro", o->has_relro && o->has_bind_now, "nx_stack",
-                     !o->has_exec_stack);
+    return json_pack(
+        "{s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:{s:b, s:b, s:b}}", "path",
+        l->path, "canonical", o->path, "name", l->name, "soname", json_string_or_null(o->soname),
+        "class", o->elf_class == ELFCLASS64 ? "ELF64" : "ELF32", "data",
+        o->data == ELFDATA2MSB ? "big-endian" : "little-endian", "machine",
+        elf_machine_name(o->machine), "interpreter", json_string_or_null(o->interp), "rpath",
+        json_string_or_null(o->rpath), "runpath", json_string_or_null(o->runpath), "needed", needed,
+        "hardening", "pie", o->is_pie, "full_relro", o->has_relro && o->has_bind_now, "nx_stack",
+        !o->has_exec_stack);
 }
 
 static int
@@ -119,8 +129,7 @@ print_json(const struct elf_resolver *r, const struct elf_closure *const *closur
                                                      "needed_by", c->missing[k].needed_by));
         json_array_append_new(
             inputs, json_pack("{s:s, s:o, s:o, s:o}", "path", c->input, "interpreter",
-                              json_string_or_null(c->interp >= 0 ? c->loads[c->interp].path
-                                                                 : NULL),
+                              json_string_or_null(c->interp >= 0 ? c->loads[c->interp].path : NULL),
                               "objects", objects, "missing", missing));
     }
     elf_resolver_paths(r, &list, &n);
@@ -133,6 +142,28 @@ print_json(const struct elf_resolver *r, const struct elf_closure *const *closur
     putchar('\n');
     json_decref(top);
     return rc;
+}
+
+static unsigned
+online_cpus(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+    return n > 0 ? (unsigned)n : 1;
+}
+
+static int
+parse_jobs(const char *s, unsigned *out)
+{
+    char *end;
+    unsigned long n;
+
+    errno = 0;
+    n = strtoul(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || n < 1 || n > 64)
+        return -1;
+    *out = (unsigned)n;
+    return 0;
 }
 
 static int
@@ -156,12 +187,14 @@ cmd_resolve(int argc, char **argv)
         {"root", required_argument, NULL, 'r'},
         {"format", required_argument, NULL, 'f'},
         {"allow-missing", no_argument, NULL, 'm'},
+        {"jobs", required_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct elf_resolver_options opts = {0};
     const char *root_dir = "/";
     enum format format = FORMAT_LIST;
+    unsigned jobs = online_cpus();
     struct fs_root *root = NULL;
     struct elf_resolver *r = NULL;
     cleanup_free const struct elf_closure **closures = NULL;
@@ -181,6 +214,11 @@ cmd_resolve(int argc, char **argv)
             break;
         case 'm':
             opts.allow_missing = true;
+            break;
+        case 'j':
+            if (parse_jobs(optarg, &jobs) < 0)
+                return cli_usage_error("resolve", "--jobs wants a number from 1 to 64, not '%s'",
+                                       optarg);
             break;
         case 'h':
             fputs(resolve_usage, stdout);
@@ -203,6 +241,7 @@ cmd_resolve(int argc, char **argv)
         rc = cli_error(&err);
         goto out;
     }
+    elf_resolver_preload(r, argv + optind, (size_t)count, jobs);
     closures = calloc((size_t)count, sizeof(*closures));
     if (closures == NULL)
         goto out;

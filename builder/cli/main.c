@@ -17,7 +17,8 @@ struct command {
 
 /* Sorted by name. */
 static const struct command commands[] = {
-    {"resolve", cmd_resolve, "list the shared-library closure of ELF files, as ld.so would load it"},
+    {"resolve", cmd_resolve,
+     "list the shared-library closure of ELF files, as ld.so would load it"},
 };
 
 int

@@ -21,9 +21,9 @@
 struct ld_machine {
     uint16_t machine;
     unsigned char elf_class;
-    const char *triplet;           /* Debian multiarch triplet, or NULL */
-    const char *platform;          /* $PLATFORM (AT_PLATFORM) */
-    const char *const *hwcaps;     /* glibc-hwcaps subdirectories, best first, NULL-terminated */
+    const char *triplet;       /* Debian multiarch triplet, or NULL */
+    const char *platform;      /* $PLATFORM (AT_PLATFORM) */
+    const char *const *hwcaps; /* glibc-hwcaps subdirectories, best first, NULL-terminated */
 };
 
 /* The entry for a machine and class; an entry with a NULL triplet when the machine is unknown. */
@@ -65,8 +65,7 @@ int ld_default_dirs(struct fs_root *root, const struct ld_machine *m, struct ld_
  * Expands $ORIGIN, ${ORIGIN}, $LIB, ${LIB}, $PLATFORM and ${PLATFORM} in s into
  * out (TEMPER_PATH_MAX bytes). Returns -1 when the result is too long.
  */
-int ld_expand(const char *s, const char *origin, const char *lib, const char *platform,
-              char *out);
+int ld_expand(const char *s, const char *origin, const char *lib, const char *platform, char *out);
 
 /*
  * The caches of one resolver run (elf_cache.c): every file parsed once, every
@@ -83,13 +82,14 @@ struct elf_name {
      * aside, it depends only on the machine type), valid when searched is current. */
     const struct machine_paths *searched;
     const struct fs_path *found; /* NULL: not in the system directories */
-    const char *found_path;      /* the path ld.so opens, e.g. "/lib/x86_64-linux-gnu/libc.so.6" */
+    struct elf_name *found_path; /* the path ld.so opens, e.g. "/lib/x86_64-linux-gnu/libc.so.6" */
+    const struct machine_paths *preloaded; /* elf_resolver_preload looked for it there */
 };
 
 struct cached_object {
-    struct elf_object object;       /* first: an elf_object pointer converts back */
-    struct temper_err *error;       /* NULL when object is valid */
-    struct elf_name **needed;       /* object.needed, interned */
+    struct elf_object object; /* first: an elf_object pointer converts back */
+    struct temper_err *error; /* NULL when object is valid */
+    struct elf_name **needed; /* object.needed, interned */
     unsigned stamp;
     long index;                     /* its load, when stamp is current */
     const struct fs_path **reached; /* the paths already recorded as needed for it */
@@ -100,11 +100,14 @@ struct cached_object {
 struct search_dir {
     const char *name; /* as ld.so writes it, e.g. "/lib/x86_64-linux-gnu" */
     bool exists;
-    char **hwcaps;    /* existing glibc-hwcaps subdirectories, best first, NULL-terminated */
+    char **hwcaps; /* existing glibc-hwcaps subdirectories, best first, NULL-terminated */
 };
 
 /* The directories searched after DT_RPATH and DT_RUNPATH, and $LIB, for one machine type. */
 struct machine_paths {
+    uint16_t machine;
+    unsigned char elf_class, data;
+    struct machine_paths *next;
     const struct search_dir **system; /* ld.so.conf, then the default directories */
     size_t nsystem;
     char lib[LD_LIB_MAX];
@@ -115,7 +118,7 @@ struct elf_cache {
     struct ld_dirs conf_dirs; /* /etc/ld.so.conf, includes expanded */
     struct strmap objects;    /* canonical path → struct cached_object */
     struct strmap names;      /* string → struct elf_name */
-    struct strmap machines;   /* "machine:class:data" → struct machine_paths */
+    struct machine_paths *machines; /* one per machine type met, linked by next */
     struct strmap dirs;       /* "machine:class:dir" → struct search_dir */
     struct strmap needs;      /* canonical path → symlink target, or elf_cache_file_marker */
 };
@@ -130,9 +133,17 @@ struct cached_object *elf_cache_object(struct elf_cache *cache, const struct fs_
                                        struct temper_err *err);
 const struct search_dir *elf_cache_dir(struct elf_cache *cache, const struct ld_machine *m,
                                        const char *dir);
-const struct machine_paths *elf_cache_machine(struct elf_cache *cache,
-                                              const struct elf_object *o,
+const struct machine_paths *elf_cache_machine(struct elf_cache *cache, const struct elf_object *o,
                                               struct temper_err *err);
+/*
+ * Parses every file of the list not parsed yet, on up to `jobs` threads
+ * (ELF_PARSE_JOBS_MAX at most); what each gave is in the cache afterwards,
+ * errors included, exactly as elf_cache_object would have left it.
+ */
+#define ELF_PARSE_JOBS_MAX 64
+void elf_cache_parse_many(struct elf_cache *cache, const struct fs_path *const *files, size_t n,
+                          unsigned jobs);
+
 /* Records a file of object co, reached by path p, and every symlink on the way as needed. */
 void elf_cache_need(struct elf_cache *cache, struct cached_object *co, const struct fs_path *p);
 

@@ -5,9 +5,9 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "base/cleanup.h"
 #include "base/limits.h"
@@ -70,7 +70,12 @@ elf_cache_release(struct elf_cache *cache)
     ld_dirs_release(&cache->conf_dirs);
     strmap_release(&cache->objects, cached_object_free);
     strmap_release(&cache->names, free);
-    strmap_release(&cache->machines, machine_paths_free);
+    while (cache->machines != NULL) {
+        struct machine_paths *next = cache->machines->next;
+
+        machine_paths_free(cache->machines);
+        cache->machines = next;
+    }
     strmap_release(&cache->dirs, search_dir_free);
     strmap_release(&cache->needs, NULL);
 }
@@ -87,39 +92,42 @@ elf_cache_name(struct elf_cache *cache, const char *s)
     return n;
 }
 
-/* Maps and parses one file; on failure co->error says why. */
-static void
-parse_file(struct elf_cache *cache, struct cached_object *co, const struct fs_path *file)
+/* Parses one file into co->object; returns -1 with err on failure. Safe to call from several
+ * threads at once: it only reads the cache. */
+static int
+parse_file(const struct elf_cache *cache, struct cached_object *co, const struct fs_path *file,
+           struct temper_err *err)
 {
     cleanup_close int fd = -1;
-    struct stat st;
 
-    if (file->kind != FS_KIND_FILE) {
-        temper_err_set(co->error, TEMPER_E_ELF, 0, "'%s': not a regular file", file->canon);
-        return;
-    }
-    if (file->size < EI_NIDENT) {
-        temper_err_set(co->error, TEMPER_E_ELF, 0, "'%s': not an ELF file (%lld bytes)",
-                       file->canon, (long long)file->size);
-        return;
-    }
-    if (file->size > ELF_FILE_MAX_BYTES) {
-        temper_err_set(co->error, TEMPER_E_LIMIT, 0, "'%s': %lld bytes, over the limit of %ld",
-                       file->canon, (long long)file->size, ELF_FILE_MAX_BYTES);
-        return;
-    }
-    fd = fs_open(cache->root, file, O_RDONLY, co->error);
+    if (file->kind != FS_KIND_FILE)
+        return temper_err_set(err, TEMPER_E_ELF, 0, "'%s': not a regular file", file->canon);
+    if (file->size < EI_NIDENT)
+        return temper_err_set(err, TEMPER_E_ELF, 0, "'%s': not an ELF file (%lld bytes)",
+                              file->canon, (long long)file->size);
+    if (file->size > ELF_FILE_MAX_BYTES)
+        return temper_err_set(err, TEMPER_E_LIMIT, 0, "'%s': %lld bytes, over the limit of %ld",
+                              file->canon, (long long)file->size, ELF_FILE_MAX_BYTES);
+    fd = fs_open(cache->root, file, O_RDONLY, err);
     if (fd < 0)
-        return;
-    /* The size bounds every read: take it from the open descriptor, not from the earlier stat. */
-    if (fstat(fd, &st) < 0 || st.st_size != file->size) {
-        temper_err_set(co->error, TEMPER_E_IO, 0, "'%s' changed while being read", file->canon);
+        return -1;
+    /* libelf reads with pread and checks every range against the size it finds itself, so a
+     * file that changed since it was resolved gives an error, never a fault. */
+    return elf_object_read(fd, (size_t)file->size, file->canon, &co->object, err);
+}
+
+/* Records the outcome of parse_file in the cache (one thread at a time). */
+static void
+settle(struct elf_cache *cache, struct cached_object *co, int rc, const struct temper_err *err)
+{
+    if (rc < 0) {
+        co->error = xmalloc(sizeof(*co->error));
+        *co->error = *err;
         return;
     }
-    if (elf_object_read(fd, (size_t)file->size, file->canon, &co->object, co->error) == 0) {
-        free(co->error);
-        co->error = NULL;
-    }
+    co->needed = xcalloc(co->object.nneeded, sizeof(*co->needed));
+    for (size_t i = 0; i < co->object.nneeded; i++)
+        co->needed[i] = elf_cache_name(cache, co->object.needed[i]);
 }
 
 struct cached_object *
@@ -129,14 +137,8 @@ elf_cache_object(struct elf_cache *cache, const struct fs_path *file, struct tem
 
     if (co == NULL) {
         co = xcalloc(1, sizeof(*co));
-        co->error = xcalloc(1, sizeof(*co->error));
         strmap_put(&cache->objects, file->canon, co);
-        parse_file(cache, co, file);
-        if (co->error == NULL) {
-            co->needed = xcalloc(co->object.nneeded, sizeof(*co->needed));
-            for (size_t i = 0; i < co->object.nneeded; i++)
-                co->needed[i] = elf_cache_name(cache, co->object.needed[i]);
-        }
+        settle(cache, co, parse_file(cache, co, file, err), err);
     }
     if (co->error != NULL) {
         *err = *co->error;
@@ -145,13 +147,80 @@ elf_cache_object(struct elf_cache *cache, const struct fs_path *file, struct tem
     return co;
 }
 
+/* One file of a parallel batch, and what parsing it gave. */
+struct batch_item {
+    const struct fs_path *file;
+    struct cached_object *co;
+    struct temper_err err;
+    int rc;
+};
+
+struct batch {
+    const struct elf_cache *cache;
+    struct batch_item *items;
+    size_t count;
+    unsigned stride;
+    unsigned first;
+};
+
+static void *
+parse_batch(void *arg)
+{
+    struct batch *b = arg;
+
+    for (size_t i = b->first; i < b->count; i += b->stride) {
+        struct batch_item *it = &b->items[i];
+
+        it->rc = parse_file(b->cache, it->co, it->file, &it->err);
+    }
+    return NULL;
+}
+
+void
+elf_cache_parse_many(struct elf_cache *cache, const struct fs_path *const *files, size_t n,
+                     unsigned jobs)
+{
+    struct batch_item *items = xcalloc(n, sizeof(*items));
+    pthread_t threads[ELF_PARSE_JOBS_MAX];
+    struct batch batches[ELF_PARSE_JOBS_MAX];
+    size_t count = 0;
+    unsigned started = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (files[i]->kind != FS_KIND_FILE || strmap_get(&cache->objects, files[i]->canon))
+            continue;
+        items[count].file = files[i];
+        items[count].co = xcalloc(1, sizeof(*items[count].co));
+        strmap_put(&cache->objects, files[i]->canon, items[count].co);
+        count++;
+    }
+    if (jobs > ELF_PARSE_JOBS_MAX)
+        jobs = ELF_PARSE_JOBS_MAX;
+    if (jobs < 1 || count < 2 * (size_t)jobs)
+        jobs = 1;
+    for (unsigned t = 0; t < jobs; t++) {
+        batches[t] = (struct batch){cache, items, count, jobs, t};
+        /* The calling thread takes the first share; a thread that cannot start leaves its share
+         * to the calling thread too. */
+        if (t > 0 && pthread_create(&threads[started + 1], NULL, parse_batch, &batches[t]) == 0)
+            started++;
+        else if (t > 0)
+            parse_batch(&batches[t]);
+    }
+    parse_batch(&batches[0]);
+    for (unsigned t = 1; t <= started; t++)
+        pthread_join(threads[t], NULL);
+    for (size_t i = 0; i < count; i++)
+        settle(cache, items[i].co, items[i].rc, &items[i].err);
+    free(items);
+}
+
 const struct search_dir *
 elf_cache_dir(struct elf_cache *cache, const struct ld_machine *m, const char *dir)
 {
     char key[TEMPER_PATH_MAX + 32], sub[TEMPER_PATH_MAX];
     const struct fs_path *p;
     struct search_dir *d;
-    struct temper_err ignored;
     size_t n = 0;
 
     snprintf(key, sizeof(key), "%u:%u:%s", m->machine, m->elf_class, dir);
@@ -161,12 +230,12 @@ elf_cache_dir(struct elf_cache *cache, const struct ld_machine *m, const char *d
     d = xcalloc(1, sizeof(*d));
     d->name = elf_cache_name(cache, dir)->str;
     d->hwcaps = xcalloc(1, sizeof(*d->hwcaps));
-    d->exists = fs_resolve(cache->root, dir, &p, &ignored) == 0 && p->kind == FS_KIND_DIR;
+    d->exists = fs_lookup(cache->root, dir, &p) == 0 && p->kind == FS_KIND_DIR;
     for (const char *const *h = m->hwcaps; d->exists && *h; h++) {
         int len = snprintf(sub, sizeof(sub), "%s/glibc-hwcaps/%s", dir, *h);
 
         if (len < 0 || (size_t)len >= sizeof(sub) ||
-            fs_resolve(cache->root, sub, &p, &ignored) < 0 || p->kind != FS_KIND_DIR)
+            fs_lookup(cache->root, sub, &p) != 0 || p->kind != FS_KIND_DIR)
             continue;
         d->hwcaps = xreallocarray(d->hwcaps, n + 2, sizeof(*d->hwcaps));
         d->hwcaps[n++] = xstrdup(sub);
@@ -182,17 +251,20 @@ elf_cache_machine(struct elf_cache *cache, const struct elf_object *o, struct te
     const struct ld_machine *m = ld_machine_find(o->machine, o->elf_class);
     struct ld_dirs dirs = {NULL, 0};
     struct machine_paths *mp = NULL;
-    char key[48];
 
-    snprintf(key, sizeof(key), "%u:%u:%u", o->machine, o->elf_class, o->data);
-    mp = strmap_get(&cache->machines, key);
-    if (mp != NULL)
-        return mp;
+    /* One entry per machine type met in the run: a handful at most, so a list. */
+    for (mp = cache->machines; mp != NULL; mp = mp->next) {
+        if (mp->machine == o->machine && mp->elf_class == o->elf_class && mp->data == o->data)
+            return mp;
+    }
     for (size_t i = 0; i < cache->conf_dirs.count; i++) {
         if (ld_dirs_add(&dirs, cache->conf_dirs.dirs[i], err) < 0)
             goto fail;
     }
     mp = xcalloc(1, sizeof(*mp));
+    mp->machine = o->machine;
+    mp->elf_class = o->elf_class;
+    mp->data = o->data;
     if (ld_default_dirs(cache->root, m, &dirs, mp->lib, err) < 0)
         goto fail;
     mp->system = xcalloc(dirs.count, sizeof(*mp->system));
@@ -200,7 +272,8 @@ elf_cache_machine(struct elf_cache *cache, const struct elf_object *o, struct te
         mp->system[i] = elf_cache_dir(cache, m, dirs.dirs[i]);
     mp->nsystem = dirs.count;
     ld_dirs_release(&dirs);
-    strmap_put(&cache->machines, key, mp);
+    mp->next = cache->machines;
+    cache->machines = mp;
     return mp;
 fail:
     ld_dirs_release(&dirs);
@@ -218,7 +291,7 @@ elf_cache_need(struct elf_cache *cache, struct cached_object *co, const struct f
     co->reached = xreallocarray(co->reached, co->nreached + 1, sizeof(*co->reached));
     co->reached[co->nreached++] = p;
     for (size_t i = 0; i < p->nlinks; i++)
-        strmap_put(&cache->needs, p->links[i], (void *)fs_root_link_target(cache->root,
-                                                                           p->links[i]));
+        strmap_put(&cache->needs, p->links[i],
+                   (void *)fs_root_link_target(cache->root, p->links[i]));
     strmap_put(&cache->needs, p->canon, (void *)elf_cache_file_marker);
 }

@@ -29,7 +29,7 @@ struct dynamic_info {
     bool has_strtab;
     GElf_Xword soname, rpath, runpath;
     bool has_soname, has_rpath, has_runpath;
-    GElf_Xword needed[ELF_NEEDED_MAX];
+    GElf_Xword *needed; /* grown as entries come, up to ELF_NEEDED_MAX */
     size_t nneeded;
 };
 
@@ -77,8 +77,8 @@ copy_string(const struct image *im, const char *what, GElf_Off off, GElf_Xword m
     size_t room;
 
     if (off >= im->len)
-        return temper_err_set(err, TEMPER_E_ELF, 0, "'%s': %s past the end of the file",
-                              im->name, what);
+        return temper_err_set(err, TEMPER_E_ELF, 0, "'%s': %s past the end of the file", im->name,
+                              what);
     room = im->len - (size_t)off;
     if (max < room)
         room = (size_t)max;
@@ -144,6 +144,7 @@ read_dynamic(struct image *im, const GElf_Phdr *ph, struct dynamic_info *dyn,
         case DT_NEEDED:
             if (dyn->nneeded == ELF_NEEDED_MAX)
                 return elf_error(err, im->name, "too many DT_NEEDED entries");
+            dyn->needed = xreallocarray(dyn->needed, dyn->nneeded + 1, sizeof(*dyn->needed));
             dyn->needed[dyn->nneeded++] = d.d_un.d_val;
             break;
         case DT_STRTAB:
@@ -188,8 +189,8 @@ read_dynamic(struct image *im, const GElf_Phdr *ph, struct dynamic_info *dyn,
 }
 
 static int
-dynamic_string(const struct image *im, const struct dynamic_info *dyn, GElf_Xword index,
-               char **out, struct temper_err *err)
+dynamic_string(const struct image *im, const struct dynamic_info *dyn, GElf_Xword index, char **out,
+               struct temper_err *err)
 {
     GElf_Off off;
     GElf_Xword avail;
@@ -217,13 +218,13 @@ dynamic_string(const struct image *im, const struct dynamic_info *dyn, GElf_Xwor
         *out = xstrndup(table + index, (size_t)(nul - (table + index)));
         return 0;
     }
-    return copy_string(im, "dynamic string", off + index, (dyn->strsz < avail ? dyn->strsz : avail) - index, out,
-                       err);
+    return copy_string(im, "dynamic string", off + index,
+                       (dyn->strsz < avail ? dyn->strsz : avail) - index, out, err);
 }
 
 static int
-read_dynamic_strings(const struct image *im, const struct dynamic_info *dyn,
-                     struct elf_object *obj, struct temper_err *err)
+read_dynamic_strings(const struct image *im, const struct dynamic_info *dyn, struct elf_object *obj,
+                     struct temper_err *err)
 {
     if (dyn->has_soname && dynamic_string(im, dyn, dyn->soname, &obj->soname, err) < 0)
         return -1;
@@ -245,9 +246,9 @@ read_dynamic_strings(const struct image *im, const struct dynamic_info *dyn,
 }
 
 static int
-read_headers(struct image *im, struct elf_object *obj, struct temper_err *err)
+read_headers(struct image *im, const GElf_Ehdr *eh, struct elf_object *obj, struct temper_err *err)
 {
-    cleanup_free struct dynamic_info *dyn = xcalloc(1, sizeof(*dyn));
+    struct dynamic_info dyn_info = {0}, *dyn = &dyn_info;
     GElf_Phdr dynamic_ph = {0};
     bool has_stack = false;
     size_t phnum;
@@ -256,6 +257,11 @@ read_headers(struct image *im, struct elf_object *obj, struct temper_err *err)
         return libelf_error(err, im->name, "cannot read program headers");
     if (phnum > ELF_PHNUM_MAX)
         return elf_error(err, im->name, "too many program headers");
+    /* libelf quietly counts only the program headers that fit in a truncated file; ld.so
+     * refuses such a file, and so do we. */
+    if ((eh->e_phnum != PN_XNUM && phnum != eh->e_phnum) || eh->e_phoff > im->len ||
+        (size_t)phnum * eh->e_phentsize > im->len - eh->e_phoff)
+        return elf_error(err, im->name, "truncated: program headers past the end of the file");
     im->loads = xreallocarray(NULL, phnum, sizeof(*im->loads));
     for (size_t i = 0; i < phnum; i++) {
         GElf_Phdr ph;
@@ -290,13 +296,17 @@ read_headers(struct image *im, struct elf_object *obj, struct temper_err *err)
         obj->has_exec_stack = true;
     if (obj->interp != NULL && obj->interp[0] != '/')
         return elf_error(err, im->name, "PT_INTERP is not an absolute path");
-    if (obj->is_dynamic) {
-        if (read_dynamic(im, &dynamic_ph, dyn, obj, err) < 0 ||
-            read_dynamic_strings(im, dyn, obj, err) < 0)
-            return -1;
-    }
     if (obj->type == ET_DYN && obj->interp != NULL)
         obj->is_pie = true;
+    if (obj->is_dynamic) {
+        int rc = read_dynamic(im, &dynamic_ph, dyn, obj, err) < 0 ||
+                         read_dynamic_strings(im, dyn, obj, err) < 0
+                     ? -1
+                     : 0;
+
+        free(dyn->needed);
+        return rc;
+    }
     return 0;
 }
 
@@ -327,7 +337,7 @@ parse(Elf *elf, size_t len, const char *name, struct elf_object *out, struct tem
     obj.data = eh.e_ident[EI_DATA];
     obj.machine = eh.e_machine;
     obj.type = eh.e_type;
-    if (read_headers(&im, &obj, err) < 0)
+    if (read_headers(&im, &eh, &obj, err) < 0)
         goto out;
     obj.path = xstrdup(name);
     *out = obj;

@@ -110,7 +110,8 @@ answering(const struct session *s, const struct elf_name *name)
  */
 static long
 take_file(struct session *s, const struct fs_path *file, struct cached_object *co,
-          const char *path, struct elf_name *name, long loader, struct temper_err *err)
+          struct elf_name *path,
+          struct elf_name *name, long loader, struct temper_err *err)
 {
     struct elf_closure *c = s->c;
     struct elf_load *l;
@@ -122,20 +123,22 @@ take_file(struct session *s, const struct fs_path *file, struct cached_object *c
         return co->index;
     }
     if (c->nloads == RESOLVE_MAX_OBJECTS)
-        return temper_err_set(err, TEMPER_E_LIMIT, 0, "'%s' loads more than %d objects",
-                              c->input, RESOLVE_MAX_OBJECTS);
+        return temper_err_set(err, TEMPER_E_LIMIT, 0, "'%s' loads more than %d objects", c->input,
+                              RESOLVE_MAX_OBJECTS);
     index = (long)c->nloads;
-    c->loads = xreallocarray(c->loads, c->nloads + 1, sizeof(*c->loads));
+    /* The array holds 8, then doubles each time it is full. */
+    if (c->nloads == 0 || (c->nloads >= 8 && (c->nloads & (c->nloads - 1)) == 0))
+        c->loads = xreallocarray(c->loads, c->nloads ? c->nloads * 2 : 8, sizeof(*c->loads));
     l = &c->loads[c->nloads++];
     memset(l, 0, sizeof(*l));
     l->object = &co->object;
-    l->path = elf_cache_name(s->cache, path)->str;
+    l->path = path->str;
     l->name = name->str;
     l->loader = loader;
     co->stamp = s->r->stamp;
     co->index = index;
     answer_to(s, name, index);
-    answer_to(s, elf_cache_name(s->cache, path), index);
+    answer_to(s, path, index);
     /* ld.so matches a later request against the soname of what it already loaded too. */
     if (co->object.soname != NULL) {
         struct elf_name *soname = elf_cache_name(s->cache, co->object.soname);
@@ -155,11 +158,10 @@ enum probe_result { PROBE_FOUND, PROBE_NONE, PROBE_ERROR };
  * needed, and the best one is what the name resolves to.
  */
 static enum probe_result
-probe(struct session *s, const struct search_dir *d, const char *name,
-      const struct fs_path **found, char *found_path, struct temper_err *err)
+probe(struct session *s, const struct search_dir *d, const char *name, const struct fs_path **found,
+      char *found_path, struct temper_err *err)
 {
     char path[TEMPER_PATH_MAX];
-    struct temper_err ignored;
     enum probe_result result = PROBE_NONE;
 
     if (!d->exists)
@@ -170,7 +172,7 @@ probe(struct session *s, const struct search_dir *d, const char *name,
         struct cached_object *co;
 
         if (fs_path_join(path, in, name) == 0 &&
-            fs_resolve(s->cache->root, path, &file, &ignored) == 0) {
+            fs_lookup(s->cache->root, path, &file) == 0) {
             co = elf_cache_object(s->cache, file, err);
             if (co == NULL)
                 return PROBE_ERROR;
@@ -335,13 +337,12 @@ load_by_path(struct session *s, struct elf_name *name, long requester, struct te
     if (co == NULL)
         return temper_err_prefix(err, "'%s' needed by '%s'", name->str, by);
     if (!is_compatible(&co->object, s->main))
-        return temper_err_set(err, TEMPER_E_ELF, 0,
-                              "'%s' needed by '%s' is %s ELF%d, not %s ELF%d like the program",
-                              abs, by, elf_machine_name(co->object.machine),
-                              co->object.elf_class == ELFCLASS64 ? 64 : 32,
-                              elf_machine_name(s->main->machine),
-                              s->main->elf_class == ELFCLASS64 ? 64 : 32);
-    return take_file(s, file, co, abs, name, requester, err);
+        return temper_err_set(
+            err, TEMPER_E_ELF, 0, "'%s' needed by '%s' is %s ELF%d, not %s ELF%d like the program",
+            abs, by, elf_machine_name(co->object.machine),
+            co->object.elf_class == ELFCLASS64 ? 64 : 32, elf_machine_name(s->main->machine),
+            s->main->elf_class == ELFCLASS64 ? 64 : 32);
+    return take_file(s, file, co, elf_cache_name(s->cache, abs), name, requester, err);
 }
 
 /* Searches for a name without a slash; *index is -1 when it is missing (and that is allowed). */
@@ -366,7 +367,7 @@ load_by_search(struct session *s, struct elf_name *name, long requester, long *i
                                          s->c->loads[requester].path);
             name->searched = s->paths;
             name->found = found;
-            name->found_path = found ? elf_cache_name(s->cache, path)->str : NULL;
+            name->found_path = found ? elf_cache_name(s->cache, path) : NULL;
         }
         if (name->found == NULL) {
             *index = -1;
@@ -385,7 +386,7 @@ load_by_search(struct session *s, struct elf_name *name, long requester, long *i
         rc = missing(s, name->str, requester, &list, err);
     } else {
         co = elf_cache_object(s->cache, found, err);
-        *index = take_file(s, found, co, path, name, requester, err);
+        *index = take_file(s, found, co, elf_cache_name(s->cache, path), name, requester, err);
         rc = *index < 0 ? -1 : 0;
     }
     free(list.dirs);
@@ -445,6 +446,7 @@ static int
 load_input(struct session *s, const char *path, struct temper_err *err)
 {
     const struct fs_path *file;
+    struct elf_name *input = elf_cache_name(s->cache, path);
     struct cached_object *co;
 
     if (fs_resolve(s->cache->root, path, &file, err) < 0)
@@ -457,7 +459,7 @@ load_input(struct session *s, const char *path, struct temper_err *err)
     s->paths = elf_cache_machine(s->cache, &co->object, err);
     if (s->paths == NULL)
         return -1;
-    if (take_file(s, file, co, path, elf_cache_name(s->cache, path), -1, err) < 0)
+    if (take_file(s, file, co, input, input, -1, err) < 0)
         return -1;
     /* A shared library as input has no interpreter, but its dependencies still count; a static
      * file, or a static PIE (PT_DYNAMIC and no DT_NEEDED), resolves to itself. */
@@ -491,6 +493,76 @@ elf_resolver_resolve(struct elf_resolver *r, const char *path, const struct elf_
     r->closures[r->nclosures++] = s.c;
     *out = s.c;
     return 0;
+}
+
+/* Adds to `next` the first file each not yet seen DT_NEEDED name of `co` would be searched to. */
+static void
+guess_libraries(struct elf_cache *cache, const struct cached_object *co,
+                const struct fs_path ***next, size_t *n)
+{
+    const struct machine_paths *mp;
+    struct temper_err ignored;
+
+    mp = elf_cache_machine(cache, &co->object, &ignored);
+    for (size_t i = 0; mp != NULL && i < co->object.nneeded; i++) {
+        struct elf_name *name = co->needed[i];
+
+        if (name->preloaded == mp || strpbrk(name->str, "/$") != NULL)
+            continue;
+        name->preloaded = mp;
+        for (size_t d = 0; d < mp->nsystem; d++) {
+            char path[TEMPER_PATH_MAX];
+            const struct fs_path *file;
+
+            if (!mp->system[d]->exists || fs_path_join(path, mp->system[d]->name, name->str) < 0 ||
+                fs_lookup(cache->root, path, &file) != 0)
+                continue;
+            *next = xreallocarray(*next, *n + 1, sizeof(**next));
+            (*next)[(*n)++] = file;
+            break;
+        }
+    }
+}
+
+void
+elf_resolver_preload(struct elf_resolver *r, char *const *paths, size_t n, unsigned jobs)
+{
+    const struct fs_path **wave = xcalloc(n + 1, sizeof(*wave));
+    size_t count = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (paths[i][0] == '/' && fs_lookup(r->cache.root, paths[i], &wave[count]) == 0)
+            count++;
+    }
+    /* Breadth first, one level of the library graph per batch: the files each level's
+     * DT_NEEDED names would most likely resolve to (the first match in the system
+     * directories) are parsed together. A guess that turns out wrong (another class, or an
+     * DT_RUNPATH that wins) costs one parse; resolving stays exact either way. */
+    while (count > 0) {
+        const struct fs_path **next = NULL;
+        size_t nnext = 0;
+        struct temper_err ignored;
+
+        elf_cache_parse_many(&r->cache, wave, count, jobs);
+        for (size_t i = 0; i < count; i++) {
+            struct cached_object *co = elf_cache_object(&r->cache, wave[i], &ignored);
+            const struct fs_path *interp;
+
+            if (co == NULL)
+                continue;
+            if (co->object.interp != NULL &&
+                fs_lookup(r->cache.root, co->object.interp, &interp) == 0 &&
+                strmap_get(&r->cache.objects, interp->canon) == NULL) {
+                next = xreallocarray(next, nnext + 1, sizeof(*next));
+                next[nnext++] = interp;
+            }
+            guess_libraries(&r->cache, co, &next, &nnext);
+        }
+        free(wave);
+        wave = next;
+        count = nnext;
+    }
+    free(wave);
 }
 
 static int

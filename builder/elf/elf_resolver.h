@@ -42,24 +42,24 @@
 #include "base/fs.h"
 
 struct elf_object {
-    const char *path;     /* canonical path inside the root */
+    const char *path;        /* canonical path inside the root */
     unsigned char elf_class; /* ELFCLASS32 or ELFCLASS64 */
-    unsigned char data;   /* ELFDATA2LSB or ELFDATA2MSB */
-    uint16_t machine;     /* e_machine */
-    uint16_t type;        /* ET_EXEC or ET_DYN */
-    char *interp;         /* PT_INTERP, or NULL */
-    char *soname;         /* DT_SONAME, or NULL */
-    char *rpath;          /* DT_RPATH, NULL when absent or when DT_RUNPATH is present */
-    char *runpath;        /* DT_RUNPATH, or NULL */
-    char **needed;        /* DT_NEEDED names, in file order */
+    unsigned char data;      /* ELFDATA2LSB or ELFDATA2MSB */
+    uint16_t machine;        /* e_machine */
+    uint16_t type;           /* ET_EXEC or ET_DYN */
+    char *interp;            /* PT_INTERP, or NULL */
+    char *soname;            /* DT_SONAME, or NULL */
+    char *rpath;             /* DT_RPATH, NULL when absent or when DT_RUNPATH is present */
+    char *runpath;           /* DT_RUNPATH, or NULL */
+    char **needed;           /* DT_NEEDED names, in file order */
     size_t nneeded;
-    bool is_dynamic;      /* has PT_DYNAMIC */
-    bool nodeflib;        /* DF_1_NODEFLIB: no ld.so.conf, no default directories */
+    bool is_dynamic; /* has PT_DYNAMIC */
+    bool nodeflib;   /* DF_1_NODEFLIB: no ld.so.conf, no default directories */
     /* Hardening facts, read from the same headers. */
-    bool is_pie;          /* position-independent executable */
-    bool has_relro;       /* PT_GNU_RELRO */
-    bool has_bind_now;    /* DF_BIND_NOW, DF_1_NOW or DT_BIND_NOW: with relro, "full RELRO" */
-    bool has_exec_stack;  /* PT_GNU_STACK with PF_X, or no PT_GNU_STACK at all */
+    bool is_pie;         /* position-independent executable */
+    bool has_relro;      /* PT_GNU_RELRO */
+    bool has_bind_now;   /* DF_BIND_NOW, DF_1_NOW or DT_BIND_NOW: with relro, "full RELRO" */
+    bool has_exec_stack; /* PT_GNU_STACK with PF_X, or no PT_GNU_STACK at all */
 };
 
 /*
@@ -86,9 +86,9 @@ struct elf_edge {
 
 struct elf_load {
     const struct elf_object *object;
-    const char *path;      /* the path the loader opens, e.g. "/lib/x86_64-linux-gnu/libc.so.6" */
-    const char *name;      /* the name it was first asked for by: DT_NEEDED, PT_INTERP or input */
-    long loader;           /* index of the object that first needed it, -1 for the input */
+    const char *path;       /* the path the loader opens, e.g. "/lib/x86_64-linux-gnu/libc.so.6" */
+    const char *name;       /* the name it was first asked for by: DT_NEEDED, PT_INTERP or input */
+    long loader;            /* index of the object that first needed it, -1 for the input */
     struct elf_edge *edges; /* one per DT_NEEDED of object, in order */
     size_t nedges;
 };
@@ -125,8 +125,16 @@ void elf_resolver_free(struct elf_resolver *r);
  * be found is TEMPER_E_MISSING naming the object that needed it and the
  * directories searched, unless allow_missing is set.
  */
-int elf_resolver_resolve(struct elf_resolver *r, const char *path,
-                         const struct elf_closure **out, struct temper_err *err);
+int elf_resolver_resolve(struct elf_resolver *r, const char *path, const struct elf_closure **out,
+                         struct temper_err *err);
+
+/*
+ * Optional, before resolving many files: parses the inputs and the libraries
+ * they most likely need on up to `jobs` threads, so that resolving them
+ * afterwards mostly finds parsed objects. Changes no result; errors are
+ * reported when the file is resolved.
+ */
+void elf_resolver_preload(struct elf_resolver *r, char *const *paths, size_t n, unsigned jobs);
 
 struct elf_path {
     const char *path;   /* canonical location inside the root */

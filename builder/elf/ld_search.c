@@ -92,8 +92,7 @@ trim(char *s)
 }
 
 static int
-parse_line(char *line, const char *name, size_t lineno, const char *conf_dir,
-           struct ld_dirs *dirs,
+parse_line(char *line, const char *name, size_t lineno, const char *conf_dir, struct ld_dirs *dirs,
            int (*on_include)(void *ctx, const char *pattern, struct temper_err *err), void *ctx,
            struct temper_err *err)
 {
@@ -138,8 +137,8 @@ parse_line(char *line, const char *name, size_t lineno, const char *conf_dir,
 int
 ld_conf_parse(const char *text, size_t len, const char *name, const char *conf_dir,
               struct ld_dirs *dirs,
-              int (*on_include)(void *ctx, const char *pattern, struct temper_err *err),
-              void *ctx, struct temper_err *err)
+              int (*on_include)(void *ctx, const char *pattern, struct temper_err *err), void *ctx,
+              struct temper_err *err)
 {
     size_t lineno = 0;
 
@@ -150,8 +149,7 @@ ld_conf_parse(const char *text, size_t len, const char *name, const char *conf_d
 
         lineno++;
         if (memchr(text + pos, '\0', end - pos) != NULL)
-            return temper_err_set(err, TEMPER_E_PARSE, 0, "'%s' line %zu: NUL byte", name,
-                                  lineno);
+            return temper_err_set(err, TEMPER_E_PARSE, 0, "'%s' line %zu: NUL byte", name, lineno);
         if (end - pos >= TEMPER_PATH_MAX)
             return temper_err_set(err, TEMPER_E_LIMIT, 0, "'%s' line %zu: line too long", name,
                                   lineno);
@@ -183,7 +181,6 @@ expand_glob(struct conf_loader *cl, const char *dir, const char *rest, struct te
     size_t clen = slash ? (size_t)(slash - rest) : strlen(rest);
     const struct fs_path *d;
     char **names = NULL;
-    struct temper_err ignored;
 
     if (clen == 0)
         return slash ? expand_glob(cl, dir, slash + 1, err) : 0;
@@ -195,15 +192,14 @@ expand_glob(struct conf_loader *cl, const char *dir, const char *rest, struct te
         return slash ? expand_glob(cl, next, slash + 1, err) : load_file(cl, next, err);
     }
     /* A directory that is missing or unreadable matches nothing, as with glob(3). */
-    if (fs_resolve(cl->root, dir, &d, &ignored) < 0 || d->kind != FS_KIND_DIR)
+    if (fs_lookup(cl->root, dir, &d) != 0 || d->kind != FS_KIND_DIR)
         return 0;
     if (fs_list_dir(cl->root, d, LDCONF_GLOB_MAX, &names, err) < 0)
         return -1;
     for (char **n = names; *n != NULL; n++) {
         if (fnmatch(comp, *n, FNM_PERIOD) != 0 || fs_path_join(next, dir, *n) < 0)
             continue;
-        if ((slash ? expand_glob(cl, next, slash + 1, err) : load_file(cl, next, err)) <
-            0) {
+        if ((slash ? expand_glob(cl, next, slash + 1, err) : load_file(cl, next, err)) < 0) {
             fs_names_free(names);
             return -1;
         }
@@ -262,16 +258,15 @@ ld_conf_load(struct fs_root *root, struct ld_dirs *dirs, struct temper_err *err)
 }
 
 int
-ld_default_dirs(struct fs_root *root, const struct ld_machine *m, struct ld_dirs *dirs,
-                char *lib, struct temper_err *err)
+ld_default_dirs(struct fs_root *root, const struct ld_machine *m, struct ld_dirs *dirs, char *lib,
+                struct temper_err *err)
 {
     char multiarch[TEMPER_PATH_MAX];
     const struct fs_path *p;
-    struct temper_err ignored;
 
     if (m->triplet != NULL) {
         snprintf(multiarch, sizeof(multiarch), "/usr/lib/%s", m->triplet);
-        if (fs_resolve(root, multiarch, &p, &ignored) == 0 && p->kind == FS_KIND_DIR) {
+        if (fs_lookup(root, multiarch, &p) == 0 && p->kind == FS_KIND_DIR) {
             char dir[TEMPER_PATH_MAX];
 
             snprintf(lib, LD_LIB_MAX, "lib/%s", m->triplet);
@@ -299,8 +294,7 @@ match_token(const char *s, const char *token, size_t *skip)
         char c = s[n];
 
         /* "$ORIGINAL" is no token: the name must end at a non-identifier character. */
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-            c == '_')
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')
             return 0;
         *skip = n;
         return 1;

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Benchmark: temper resolve over every dynamically linked executable in /usr/bin and /usr/sbin,
+# in one run, against the system loader's trace mode run on each file one by one (what ldd-style
+# tools do) and against `scanelf --needed` (reads the same headers, resolves nothing: the floor).
+# Timed with hyperfine in the same run of this script; peak memory with /usr/bin/time -v.
+# Targets (issue 2): at least 30 times faster than the loader loop, within 3 times of scanelf,
+# peak memory under 64 MiB. Prints the figures and exits 1 when a target is missed.
+#
+# usage: bench/resolve.sh [TEMPER]     (default build/release/builder/temper)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+temper=$(realpath "${1:-build/release/builder/temper}")
+loader=/lib64/ld-linux-x86-64.so.2
+
+for tool in hyperfine scanelf /usr/bin/time; do
+  command -v "$tool" >/dev/null || { echo "missing $tool: apt-get install hyperfine pax-utils time" >&2; exit 2; }
+done
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+python3 - >"$work/files" <<'PY'
+import sys
+sys.path.insert(0, "tests/integration")
+import resolve_oracle
+print("\n".join(resolve_oracle.candidates(["/usr/bin", "/usr/sbin"])))
+PY
+n=$(wc -l <"$work/files")
+files=$(tr '\n' ' ' <"$work/files")
+printf '%s\n' '#!/bin/sh' "while read -r f; do $loader --list \"\$f\" >/dev/null 2>&1; done <'$work/files'" >"$work/loop.sh"
+
+hyperfine --style basic -N --warmup 3 --runs 30 --export-json "$work/fast.json" \
+  -n temper "$temper resolve --format ldd $files" \
+  -n scanelf "scanelf --needed $files" >/dev/null
+hyperfine --style basic -N --warmup 1 --runs 5 --export-json "$work/loop.json" \
+  -n loader-loop "sh $work/loop.sh" >/dev/null
+rss_kb=$(/usr/bin/time -f '%M' "$temper" resolve --format ldd $files 2>&1 >/dev/null | tail -n1)
+
+python3 - "$work/fast.json" "$work/loop.json" "$n" "$rss_kb" <<'PY'
+import json, sys
+fast = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
+loop = json.load(open(sys.argv[2]))["results"][0]
+n, rss_mib = int(sys.argv[3]), int(sys.argv[4]) / 1024
+t, s, l = fast["temper"]["mean"], fast["scanelf"]["mean"], loop["mean"]
+print(f"{n} dynamically linked executables in /usr/bin and /usr/sbin")
+print(f"temper resolve (one run)     {t*1000:8.1f} ms  ± {fast['temper']['stddev']*1000:.1f}")
+print(f"scanelf --needed (one run)   {s*1000:8.1f} ms  ± {fast['scanelf']['stddev']*1000:.1f}")
+print(f"ld.so --list, one by one     {l*1000:8.1f} ms  ± {loop['stddev']*1000:.1f}")
+print(f"temper peak memory           {rss_mib:8.1f} MiB")
+checks = [
+    (f"loader loop / temper = {l/t:.1f} (target >= 30)", l / t >= 30),
+    (f"temper / scanelf = {t/s:.2f} (target <= 3)", t / s <= 3),
+    (f"peak memory {rss_mib:.1f} MiB (target < 64)", rss_mib < 64),
+]
+for text, ok in checks:
+    print(("PASS " if ok else "FAIL ") + text)
+sys.exit(0 if all(ok for _, ok in checks) else 1)
+PY

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what temper needs from Debian 12's archive: `build` for building it, `test` for the
+# whole test suite as well. Packages already installed are not fetched again.
+set -euo pipefail
+
+build=(cmake make gcc pkg-config libelf-dev libjansson-dev)
+test=("${build[@]}" clang libclang-rt-14-dev check python3 strace libc6-dev)
+
+case "${1:-build}" in
+build) want=("${build[@]}") ;;
+test) want=("${test[@]}") ;;
+*) echo "usage: $0 [build|test]" >&2; exit 2 ;;
+esac
+
+missing=()
+for pkg in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

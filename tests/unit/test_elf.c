@@ -1,0 +1,620 @@
+/*
+ * Unit tests of the elf module: the ELF reader on crafted images, ld.so.conf
+ * parsing, token expansion, and the loader simulation on crafted roots (tiny
+ * ELF files written here, so every case is exact and needs no compiler).
+ */
+#include <check.h>
+#include <elf.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/limits.h"
+#include "elf/elf-internal.h"
+#include "elf/elf_resolver.h"
+#include "testutil.h"
+
+/* What a crafted ELF says; NULL or 0 leaves a field out. */
+struct spec {
+    uint16_t machine;
+    uint16_t type;
+    const char *interp;
+    const char *soname;
+    const char *rpath;
+    const char *runpath;
+    const char *needed[8];
+    uint64_t flags_1;
+};
+
+#define IMAGE_SIZE 4096
+#define STRTAB_OFF 0x400
+#define DYNAMIC_OFF 0x800
+#define INTERP_OFF 0x300
+
+/* Writes a minimal little-endian ELF64 with one PT_LOAD over the whole image; returns its size. */
+static size_t
+craft(const struct spec *sp, unsigned char *img)
+{
+    Elf64_Ehdr *eh = (Elf64_Ehdr *)img;
+    Elf64_Phdr *ph = (Elf64_Phdr *)(img + sizeof(*eh));
+    Elf64_Dyn *dyn = (Elf64_Dyn *)(img + DYNAMIC_OFF);
+    char *strtab = (char *)img + STRTAB_OFF;
+    size_t str = 1, nph = 0, nd = 0;
+
+    memset(img, 0, IMAGE_SIZE);
+    memcpy(eh->e_ident, ELFMAG, SELFMAG);
+    eh->e_ident[EI_CLASS] = ELFCLASS64;
+    eh->e_ident[EI_DATA] = ELFDATA2LSB;
+    eh->e_ident[EI_VERSION] = EV_CURRENT;
+    eh->e_type = sp->type ? sp->type : ET_DYN;
+    eh->e_machine = sp->machine ? sp->machine : EM_X86_64;
+    eh->e_version = EV_CURRENT;
+    eh->e_phoff = sizeof(*eh);
+    eh->e_ehsize = sizeof(*eh);
+    eh->e_phentsize = sizeof(*ph);
+    ph[nph++] = (Elf64_Phdr){.p_type = PT_LOAD,
+                             .p_flags = PF_R,
+                             .p_filesz = IMAGE_SIZE,
+                             .p_memsz = IMAGE_SIZE,
+                             .p_align = 4096};
+    if (sp->interp != NULL) {
+        memcpy(img + INTERP_OFF, sp->interp, strlen(sp->interp) + 1);
+        ph[nph++] = (Elf64_Phdr){
+            .p_type = PT_INTERP, .p_offset = INTERP_OFF, .p_filesz = strlen(sp->interp) + 1};
+    }
+#define ADD_STRING(tag, s)                                                                         \
+    do {                                                                                           \
+        dyn[nd++] = (Elf64_Dyn){.d_tag = (tag), .d_un.d_val = str};                                \
+        memcpy(strtab + str, (s), strlen(s) + 1);                                                  \
+        str += strlen(s) + 1;                                                                      \
+    } while (0)
+    for (size_t i = 0; i < 8 && sp->needed[i] != NULL; i++)
+        ADD_STRING(DT_NEEDED, sp->needed[i]);
+    if (sp->soname)
+        ADD_STRING(DT_SONAME, sp->soname);
+    if (sp->rpath)
+        ADD_STRING(DT_RPATH, sp->rpath);
+    if (sp->runpath)
+        ADD_STRING(DT_RUNPATH, sp->runpath);
+#undef ADD_STRING
+    if (sp->flags_1)
+        dyn[nd++] = (Elf64_Dyn){.d_tag = DT_FLAGS_1, .d_un.d_val = sp->flags_1};
+    dyn[nd++] = (Elf64_Dyn){.d_tag = DT_STRTAB, .d_un.d_ptr = STRTAB_OFF};
+    dyn[nd++] = (Elf64_Dyn){.d_tag = DT_STRSZ, .d_un.d_val = str};
+    dyn[nd++] = (Elf64_Dyn){.d_tag = DT_NULL};
+    ph[nph++] = (Elf64_Phdr){.p_type = PT_DYNAMIC,
+                             .p_offset = DYNAMIC_OFF,
+                             .p_vaddr = DYNAMIC_OFF,
+                             .p_filesz = nd * sizeof(*dyn)};
+    ph[nph++] = (Elf64_Phdr){.p_type = PT_GNU_STACK, .p_flags = PF_R | PF_W};
+    eh->e_phnum = (uint16_t)nph;
+    return IMAGE_SIZE;
+}
+
+static void
+write_elf(const char *rel, const struct spec *sp)
+{
+    unsigned char img[IMAGE_SIZE];
+
+    testutil_write(rel, img, craft(sp, img));
+}
+
+static int
+parse_spec(const struct spec *sp, struct elf_object *obj, struct temper_err *err)
+{
+    unsigned char img[IMAGE_SIZE];
+
+    return elf_object_parse(img, craft(sp, img), "crafted", obj, err);
+}
+
+START_TEST(test_elf_object_parse_reads_the_dynamic_segment)
+{
+    struct spec sp = {.interp = "/lib64/ld-linux-x86-64.so.2",
+                      .needed = {"libm.so.6", "libc.so.6"},
+                      .soname = "libx.so.1",
+                      .runpath = "$ORIGIN/../lib",
+                      .flags_1 = DF_1_NOW | DF_1_PIE};
+    struct elf_object obj;
+    struct temper_err err;
+
+    ck_assert_msg(parse_spec(&sp, &obj, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(obj.elf_class, ELFCLASS64);
+    ck_assert_int_eq(obj.machine, EM_X86_64);
+    ck_assert_str_eq(obj.interp, "/lib64/ld-linux-x86-64.so.2");
+    ck_assert_uint_eq(obj.nneeded, 2);
+    ck_assert_str_eq(obj.needed[0], "libm.so.6");
+    ck_assert_str_eq(obj.needed[1], "libc.so.6");
+    ck_assert_str_eq(obj.soname, "libx.so.1");
+    ck_assert_str_eq(obj.runpath, "$ORIGIN/../lib");
+    ck_assert_ptr_null(obj.rpath);
+    ck_assert(obj.is_pie);
+    ck_assert(obj.has_bind_now);
+    ck_assert(!obj.has_exec_stack);
+    ck_assert_str_eq(obj.path, "crafted");
+    elf_object_release(&obj);
+}
+END_TEST
+
+START_TEST(test_elf_object_parse_ignores_rpath_when_runpath_is_present)
+{
+    struct spec sp = {.rpath = "/a", .runpath = "/b"};
+    struct elf_object obj;
+    struct temper_err err;
+
+    ck_assert_int_eq(parse_spec(&sp, &obj, &err), 0);
+    ck_assert_ptr_null(obj.rpath);
+    ck_assert_str_eq(obj.runpath, "/b");
+    elf_object_release(&obj);
+}
+END_TEST
+
+START_TEST(test_elf_object_parse_reads_the_test_program_itself)
+{
+    struct elf_object obj;
+    struct temper_err err;
+    char *img;
+    size_t len;
+    bool has_libc = false;
+
+    testutil_read("/proc/self/exe", &img, &len);
+    ck_assert_msg(elf_object_parse(img, len, "self", &obj, &err) == 0, "%s", err.msg);
+    ck_assert_ptr_nonnull(obj.interp);
+    for (size_t i = 0; i < obj.nneeded; i++)
+        has_libc |= strcmp(obj.needed[i], "libc.so.6") == 0;
+    ck_assert(has_libc);
+    elf_object_release(&obj);
+    free(img);
+}
+END_TEST
+
+/* Each malformed image fails with TEMPER_E_ELF and a message naming the file. */
+static void
+assert_rejected(const unsigned char *img, size_t len, const char *why)
+{
+    struct elf_object obj;
+    struct temper_err err;
+
+    ck_assert_msg(elf_object_parse(img, len, "bad.so", &obj, &err) == -1, "%s accepted", why);
+    ck_assert_msg(err.code == TEMPER_E_ELF, "%s: code %d", why, err.code);
+    ck_assert_msg(strstr(err.msg, "'bad.so'") != NULL, "%s: message '%s'", why, err.msg);
+}
+
+START_TEST(test_elf_object_parse_rejects_malformed_images)
+{
+    struct spec sp = {.interp = "/lib64/ld.so", .needed = {"libc.so.6"}};
+    unsigned char img[IMAGE_SIZE];
+    Elf64_Ehdr *eh = (Elf64_Ehdr *)img;
+    Elf64_Phdr *ph = (Elf64_Phdr *)(img + sizeof(*eh));
+    Elf64_Dyn *dyn = (Elf64_Dyn *)(img + DYNAMIC_OFF);
+
+    assert_rejected((const unsigned char *)"#!/bin/sh\n", 10, "a script");
+    assert_rejected(img, 0, "an empty file");
+    craft(&sp, img);
+    assert_rejected(img, 20, "20 bytes");
+    assert_rejected(img, 100, "100 bytes: program headers cut");
+    assert_rejected(img, DYNAMIC_OFF + 8, "dynamic segment cut");
+    craft(&sp, img);
+    eh->e_phoff = 1u << 30;
+    assert_rejected(img, IMAGE_SIZE, "e_phoff past the end");
+    craft(&sp, img);
+    eh->e_phnum = 0xffff;
+    assert_rejected(img, IMAGE_SIZE, "e_phnum huge");
+    craft(&sp, img);
+    eh->e_type = ET_REL;
+    assert_rejected(img, IMAGE_SIZE, "a relocatable object");
+    craft(&sp, img);
+    dyn[0].d_un.d_val = 1u << 20;
+    assert_rejected(img, IMAGE_SIZE, "DT_NEEDED past DT_STRSZ");
+    craft(&sp, img);
+    ph[0].p_filesz = 16; /* DT_STRTAB no longer inside a PT_LOAD */
+    assert_rejected(img, IMAGE_SIZE, "DT_STRTAB outside the loaded segments");
+    craft(&sp, img);
+    memset(img + INTERP_OFF, 'a', 64);
+    ph[1].p_filesz = 64;
+    assert_rejected(img, IMAGE_SIZE, "unterminated PT_INTERP");
+    craft(&sp, img);
+    img[INTERP_OFF] = 'x';
+    assert_rejected(img, IMAGE_SIZE, "relative PT_INTERP");
+}
+END_TEST
+
+START_TEST(test_elf_object_parse_caps_dt_needed)
+{
+    unsigned char *img = calloc(1, 1 << 20);
+    struct spec sp = {.needed = {"a"}};
+    Elf64_Phdr *ph = (Elf64_Phdr *)(img + sizeof(Elf64_Ehdr));
+    Elf64_Dyn *dyn;
+    size_t n = ELF_NEEDED_MAX + 1;
+
+    /* A dynamic segment of ELF_NEEDED_MAX + 1 DT_NEEDED entries, all naming "a". */
+    craft(&sp, img);
+    dyn = (Elf64_Dyn *)(img + 8192);
+    for (size_t i = 0; i < n; i++)
+        dyn[i] = (Elf64_Dyn){.d_tag = DT_NEEDED, .d_un.d_val = 1};
+    dyn[n] = (Elf64_Dyn){.d_tag = DT_STRTAB, .d_un.d_ptr = STRTAB_OFF};
+    dyn[n + 1] = (Elf64_Dyn){.d_tag = DT_STRSZ, .d_un.d_val = 3};
+    dyn[n + 2] = (Elf64_Dyn){.d_tag = DT_NULL};
+    ph[0].p_filesz = ph[0].p_memsz = 1 << 20;
+    ph[1].p_offset = ph[1].p_vaddr = 8192;
+    ph[1].p_filesz = (n + 3) * sizeof(*dyn);
+    assert_rejected(img, 1 << 20, "too many DT_NEEDED");
+    free(img);
+}
+END_TEST
+
+static int
+count_include(void *ctx, const char *pattern, struct temper_err *err)
+{
+    (void)err;
+    snprintf(ctx, 256, "%s", pattern);
+    return 0;
+}
+
+START_TEST(test_ld_conf_parse_reads_dirs_includes_and_comments)
+{
+    static const char text[] = "# comment\n"
+                               "/usr/local/lib\n"
+                               "  /opt/lib/  # trailing comment\r\n"
+                               "include conf.d/*.conf\n"
+                               "hwcap 0 nosegneg\n"
+                               "/usr/X11R6/lib=libc5\n"
+                               "relative/dir\n"
+                               "/usr/local/lib\n";
+    struct ld_dirs dirs = {NULL, 0};
+    struct temper_err err;
+    char included[256] = "";
+
+    ck_assert_int_eq(ld_conf_parse(text, sizeof(text) - 1, "ld.so.conf", "/etc", &dirs,
+                                   count_include, included, &err),
+                     0);
+    ck_assert_uint_eq(dirs.count, 3);
+    ck_assert_str_eq(dirs.dirs[0], "/usr/local/lib");
+    ck_assert_str_eq(dirs.dirs[1], "/opt/lib");
+    ck_assert_str_eq(dirs.dirs[2], "/usr/X11R6/lib");
+    ck_assert_str_eq(included, "/etc/conf.d/*.conf");
+    ld_dirs_release(&dirs);
+}
+END_TEST
+
+START_TEST(test_ld_conf_parse_rejects_nul_bytes_with_the_line)
+{
+    static const char text[] = "/a\n/b\0c\n";
+    struct ld_dirs dirs = {NULL, 0};
+    struct temper_err err;
+
+    ck_assert_int_eq(
+        ld_conf_parse(text, sizeof(text) - 1, "x.conf", "/etc", &dirs, count_include, NULL, &err),
+        -1);
+    ck_assert_int_eq(err.code, TEMPER_E_PARSE);
+    ck_assert_str_eq(err.msg, "'x.conf' line 2: NUL byte");
+    ld_dirs_release(&dirs);
+}
+END_TEST
+
+START_TEST(test_ld_expand_substitutes_tokens)
+{
+    char out[TEMPER_PATH_MAX];
+    char *longer = malloc(TEMPER_PATH_MAX);
+
+    ck_assert_int_eq(
+        ld_expand("$ORIGIN/../lib:${ORIGIN}/x", "/opt/app/bin", "lib64", "x86_64", out), 0);
+    ck_assert_str_eq(out, "/opt/app/bin/../lib:/opt/app/bin/x");
+    ck_assert_int_eq(
+        ld_expand("/usr/$LIB/$PLATFORM/${LIB}", "/o", "lib/x86_64-linux-gnu", "x86_64", out), 0);
+    ck_assert_str_eq(out, "/usr/lib/x86_64-linux-gnu/x86_64/lib/x86_64-linux-gnu");
+    ck_assert_int_eq(ld_expand("$ORIGINAL/$FOO/${ORIGIN", "/o", "l", "p", out), 0);
+    ck_assert_str_eq(out, "$ORIGINAL/$FOO/${ORIGIN");
+    memset(longer, 'a', TEMPER_PATH_MAX - 10);
+    longer[TEMPER_PATH_MAX - 10] = '\0';
+    ck_assert_int_eq(ld_expand("$ORIGIN", longer, "l", "p", out), 0);
+    ck_assert_int_eq(ld_expand("$ORIGIN/$ORIGIN", longer, "l", "p", out), -1);
+    free(longer);
+}
+END_TEST
+
+/* A crafted Debian-like root: the interpreter, libc, and the multiarch directory. */
+static void
+make_base_root(void)
+{
+    write_elf("usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+              &(struct spec){.soname = "ld-linux-x86-64.so.2"});
+    write_elf("usr/lib/x86_64-linux-gnu/libc.so.6",
+              &(struct spec){.soname = "libc.so.6", .needed = {"ld-linux-x86-64.so.2"}});
+    testutil_symlink("usr/lib", "lib");
+    testutil_mkdir("usr/lib64");
+    testutil_symlink("usr/lib64", "lib64");
+    testutil_symlink("/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+                     "usr/lib64/ld-linux-x86-64.so.2");
+}
+
+struct resolved {
+    struct fs_root *root;
+    struct elf_resolver *r;
+    const struct elf_closure *c;
+    struct temper_err err;
+    int rc;
+};
+
+static void
+resolve(struct resolved *res, const char *path, bool allow_missing)
+{
+    struct elf_resolver_options opts = {.allow_missing = allow_missing};
+
+    ck_assert_int_eq(fs_root_open(testutil_dir, &res->root, &res->err), 0);
+    ck_assert_msg(elf_resolver_new(res->root, &opts, &res->r, &res->err) == 0, "%s", res->err.msg);
+    res->rc = elf_resolver_resolve(res->r, path, &res->c, &res->err);
+}
+
+static void
+release(struct resolved *res)
+{
+    elf_resolver_free(res->r);
+    fs_root_free(res->root);
+}
+
+/* The path the loader opens for DT_NEEDED `name` of the input, or NULL. */
+static const char *
+load_path(const struct elf_closure *c, const char *name)
+{
+    for (size_t i = 0; i < c->nloads; i++) {
+        if (strcmp(c->loads[i].name, name) == 0)
+            return c->loads[i].path;
+    }
+    return NULL;
+}
+
+static const char exe_interp[] = "/lib64/ld-linux-x86-64.so.2";
+
+START_TEST(test_resolver_follows_the_loader_through_symlinks)
+{
+    struct resolved res;
+    struct elf_path *paths;
+    size_t n;
+
+    make_base_root();
+    write_elf("usr/bin/app", &(struct spec){.interp = exe_interp, .needed = {"libc.so.6"}});
+    resolve(&res, "/usr/bin/app", false);
+    ck_assert_msg(res.rc == 0, "%s", res.err.msg);
+    ck_assert_int_ge(res.c->interp, 0);
+    ck_assert_str_eq(res.c->loads[res.c->interp].path, exe_interp);
+    ck_assert_str_eq(load_path(res.c, "libc.so.6"), "/lib/x86_64-linux-gnu/libc.so.6");
+    /* libc's DT_NEEDED on the interpreter is the interpreter itself: three loads, no more */
+    ck_assert_uint_eq(res.c->nloads, 3);
+    elf_resolver_paths(res.r, &paths, &n);
+    ck_assert_uint_eq(n, 6); /* /usr/lib64 is a plain directory: implied, not listed */
+    ck_assert_str_eq(paths[0].path, "/lib");
+    ck_assert_str_eq(paths[0].target, "usr/lib");
+    ck_assert_str_eq(paths[1].path, "/lib64");
+    ck_assert_str_eq(paths[2].path, "/usr/bin/app");
+    ck_assert_ptr_null(paths[2].target);
+    ck_assert_str_eq(paths[3].path, "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2");
+    ck_assert_str_eq(paths[4].path, "/usr/lib/x86_64-linux-gnu/libc.so.6");
+    ck_assert_str_eq(paths[1].target, "usr/lib64");
+    ck_assert_str_eq(paths[5].path, "/usr/lib64/ld-linux-x86-64.so.2");
+    ck_assert_str_eq(paths[5].target, "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2");
+    free(paths);
+    release(&res);
+}
+END_TEST
+
+START_TEST(test_resolver_searches_runpath_then_skips_wrong_machines)
+{
+    struct resolved res;
+
+    make_base_root();
+    /* First in DT_RUNPATH: an aarch64 library of the right name, which ld.so skips. */
+    write_elf("opt/arm/libdep.so.1",
+              &(struct spec){.machine = EM_AARCH64, .soname = "libdep.so.1"});
+    write_elf("opt/app/lib/libdep.so.1", &(struct spec){.soname = "libdep.so.1"});
+    write_elf("usr/lib/x86_64-linux-gnu/libdep.so.1", &(struct spec){.soname = "libdep.so.1"});
+    write_elf("opt/app/bin/app", &(struct spec){.interp = exe_interp,
+                                                .needed = {"libdep.so.1", "libc.so.6"},
+                                                .runpath = "/opt/arm:$ORIGIN/../lib"});
+    resolve(&res, "/opt/app/bin/app", false);
+    ck_assert_msg(res.rc == 0, "%s", res.err.msg);
+    ck_assert_str_eq(load_path(res.c, "libdep.so.1"), "/opt/app/bin/../lib/libdep.so.1");
+    ck_assert_str_eq(res.c->loads[1 + (res.c->interp == 1)].object->path,
+                     "/opt/app/lib/libdep.so.1");
+    release(&res);
+}
+END_TEST
+
+START_TEST(test_resolver_inherits_rpath_only_without_runpath)
+{
+    struct resolved res;
+
+    make_base_root();
+    write_elf("a/libleaf.so.1", &(struct spec){.soname = "libleaf.so.1"});
+    write_elf("b/libleaf.so.1", &(struct spec){.soname = "libleaf.so.1"});
+    write_elf("a/libmid.so.1", &(struct spec){.needed = {"libleaf.so.1"}});
+    write_elf("a/libmid2.so.1", &(struct spec){.needed = {"libleaf2.so.1"}, .runpath = "/b"});
+    write_elf("b/libleaf2.so.1", &(struct spec){.soname = "libleaf2.so.1"});
+    write_elf("a/libleaf2.so.1", &(struct spec){.soname = "libleaf2.so.1"});
+    write_elf("usr/bin/app", &(struct spec){.interp = exe_interp,
+                                            .needed = {"libmid.so.1", "libmid2.so.1", "libc.so.6"},
+                                            .rpath = "/a"});
+    resolve(&res, "/usr/bin/app", false);
+    ck_assert_msg(res.rc == 0, "%s", res.err.msg);
+    /* libmid has no DT_RUNPATH: the executable's DT_RPATH applies to its needs. */
+    ck_assert_str_eq(load_path(res.c, "libleaf.so.1"), "/a/libleaf.so.1");
+    /* libmid2 has DT_RUNPATH: its own list only, the inherited DT_RPATH is ignored. */
+    ck_assert_str_eq(load_path(res.c, "libleaf2.so.1"), "/b/libleaf2.so.1");
+    release(&res);
+}
+END_TEST
+
+START_TEST(test_resolver_names_the_missing_library_and_where_it_looked)
+{
+    struct resolved res;
+
+    make_base_root();
+    write_elf("usr/bin/app", &(struct spec){.interp = exe_interp,
+                                            .needed = {"libnope.so.9", "libc.so.6"},
+                                            .runpath = "/opt/x"});
+    resolve(&res, "/usr/bin/app", false);
+    ck_assert_int_eq(res.rc, -1);
+    ck_assert_int_eq(res.err.code, TEMPER_E_MISSING);
+    ck_assert_msg(strstr(res.err.msg, "'libnope.so.9' needed by '/usr/bin/app' not found") != NULL,
+                  "%s", res.err.msg);
+    ck_assert_msg(strstr(res.err.msg, "/opt/x:") != NULL, "%s", res.err.msg);
+    ck_assert_msg(strstr(res.err.msg, "/usr/lib/x86_64-linux-gnu") != NULL, "%s", res.err.msg);
+    release(&res);
+
+    resolve(&res, "/usr/bin/app", true);
+    ck_assert_msg(res.rc == 0, "%s", res.err.msg);
+    ck_assert_uint_eq(res.c->nmissing, 1);
+    ck_assert_str_eq(res.c->missing[0].name, "libnope.so.9");
+    ck_assert_str_eq(res.c->missing[0].needed_by, "/usr/bin/app");
+    ck_assert_int_eq(res.c->loads[0].edges[0].target, -1);
+    release(&res);
+}
+END_TEST
+
+START_TEST(test_resolver_ends_dt_needed_cycles)
+{
+    struct resolved res;
+
+    make_base_root();
+    write_elf("usr/lib/x86_64-linux-gnu/liba.so.1",
+              &(struct spec){.soname = "liba.so.1", .needed = {"libb.so.1"}});
+    write_elf("usr/lib/x86_64-linux-gnu/libb.so.1",
+              &(struct spec){.soname = "libb.so.1", .needed = {"liba.so.1", "libc.so.6"}});
+    write_elf("usr/bin/app", &(struct spec){.interp = exe_interp, .needed = {"liba.so.1"}});
+    resolve(&res, "/usr/bin/app", false);
+    ck_assert_msg(res.rc == 0, "%s", res.err.msg);
+    ck_assert_uint_eq(res.c->nloads, 5); /* app, ld.so, liba, libb, libc */
+    release(&res);
+}
+END_TEST
+
+START_TEST(test_resolver_reads_ld_so_conf_includes_inside_the_root)
+{
+    struct resolved res;
+    static const char conf[] = "include /etc/ld.so.conf.d/*.conf\ninclude missing/*.conf\n";
+    static const char custom[] = "/opt/custom/lib\n";
+
+    make_base_root();
+    testutil_write("etc/ld.so.conf", conf, sizeof(conf) - 1);
+    testutil_write("etc/ld.so.conf.d/custom.conf", custom, sizeof(custom) - 1);
+    testutil_write("etc/ld.so.conf.d/ignored.txt", "/wrong\n", 7);
+    write_elf("opt/custom/lib/libcustom.so.1", &(struct spec){.soname = "libcustom.so.1"});
+    write_elf("usr/bin/app",
+              &(struct spec){.interp = exe_interp, .needed = {"libcustom.so.1", "libc.so.6"}});
+    resolve(&res, "/usr/bin/app", false);
+    ck_assert_msg(res.rc == 0, "%s", res.err.msg);
+    ck_assert_str_eq(load_path(res.c, "libcustom.so.1"), "/opt/custom/lib/libcustom.so.1");
+    release(&res);
+}
+END_TEST
+
+START_TEST(test_resolver_honours_nodeflib)
+{
+    struct resolved res;
+
+    make_base_root();
+    write_elf(
+        "usr/bin/app",
+        &(struct spec){.interp = exe_interp, .needed = {"libc.so.6"}, .flags_1 = DF_1_NODEFLIB});
+    resolve(&res, "/usr/bin/app", false);
+    ck_assert_int_eq(res.rc, -1);
+    ck_assert_int_eq(res.err.code, TEMPER_E_MISSING);
+    ck_assert_msg(strstr(res.err.msg, "searched nothing") != NULL, "%s", res.err.msg);
+    release(&res);
+}
+END_TEST
+
+START_TEST(test_resolver_takes_a_static_file_alone)
+{
+    struct resolved res;
+
+    write_elf("bin/static", &(struct spec){.type = ET_EXEC});
+    resolve(&res, "/bin/static", false);
+    ck_assert_msg(res.rc == 0, "%s", res.err.msg);
+    ck_assert_uint_eq(res.c->nloads, 1);
+    ck_assert_int_eq(res.c->interp, -1);
+    release(&res);
+}
+END_TEST
+
+START_TEST(test_resolver_names_a_corrupt_library)
+{
+    struct resolved res;
+
+    make_base_root();
+    testutil_write("usr/lib/x86_64-linux-gnu/libbad.so.1", "\177ELF garbage", 12);
+    write_elf("usr/bin/app",
+              &(struct spec){.interp = exe_interp, .needed = {"libbad.so.1", "libc.so.6"}});
+    resolve(&res, "/usr/bin/app", false);
+    ck_assert_int_eq(res.rc, -1);
+    ck_assert_int_eq(res.err.code, TEMPER_E_ELF);
+    ck_assert_msg(strstr(res.err.msg, "'/usr/lib/x86_64-linux-gnu/libbad.so.1'") != NULL, "%s",
+                  res.err.msg);
+    release(&res);
+}
+END_TEST
+
+START_TEST(test_resolver_reports_a_missing_interpreter)
+{
+    struct resolved res;
+
+    write_elf("usr/bin/app", &(struct spec){.interp = exe_interp, .needed = {"libc.so.6"}});
+    resolve(&res, "/usr/bin/app", false);
+    ck_assert_int_eq(res.rc, -1);
+    ck_assert_msg(strstr(res.err.msg, "interpreter of '/usr/bin/app'") != NULL, "%s", res.err.msg);
+    ck_assert_msg(strstr(res.err.msg, "'/lib64/ld-linux-x86-64.so.2'") != NULL, "%s", res.err.msg);
+    release(&res);
+}
+END_TEST
+
+static Suite *
+elf_suite(void)
+{
+    Suite *s = suite_create("elf");
+    TCase *tc;
+
+    tc = tcase_create("elf_object_parse");
+    tcase_add_test(tc, test_elf_object_parse_reads_the_dynamic_segment);
+    tcase_add_test(tc, test_elf_object_parse_ignores_rpath_when_runpath_is_present);
+    tcase_add_test(tc, test_elf_object_parse_reads_the_test_program_itself);
+    tcase_add_test(tc, test_elf_object_parse_rejects_malformed_images);
+    tcase_add_test(tc, test_elf_object_parse_caps_dt_needed);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("ld_conf_parse");
+    tcase_add_test(tc, test_ld_conf_parse_reads_dirs_includes_and_comments);
+    tcase_add_test(tc, test_ld_conf_parse_rejects_nul_bytes_with_the_line);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("ld_expand");
+    tcase_add_test(tc, test_ld_expand_substitutes_tokens);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("elf_resolver_resolve");
+    tcase_add_checked_fixture(tc, testutil_setup, testutil_teardown);
+    tcase_add_test(tc, test_resolver_follows_the_loader_through_symlinks);
+    tcase_add_test(tc, test_resolver_searches_runpath_then_skips_wrong_machines);
+    tcase_add_test(tc, test_resolver_inherits_rpath_only_without_runpath);
+    tcase_add_test(tc, test_resolver_names_the_missing_library_and_where_it_looked);
+    tcase_add_test(tc, test_resolver_ends_dt_needed_cycles);
+    tcase_add_test(tc, test_resolver_reads_ld_so_conf_includes_inside_the_root);
+    tcase_add_test(tc, test_resolver_honours_nodeflib);
+    tcase_add_test(tc, test_resolver_takes_a_static_file_alone);
+    tcase_add_test(tc, test_resolver_names_a_corrupt_library);
+    tcase_add_test(tc, test_resolver_reports_a_missing_interpreter);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    SRunner *sr = srunner_create(elf_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
