@@ -184,12 +184,9 @@ int
 cmd_resolve(int argc, char **argv)
 {
     static const struct option options[] = {
-        {"root", required_argument, NULL, 'r'},
-        {"format", required_argument, NULL, 'f'},
-        {"allow-missing", no_argument, NULL, 'm'},
-        {"jobs", required_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"root", required_argument, NULL, 'r'},    {"format", required_argument, NULL, 'f'},
+        {"allow-missing", no_argument, NULL, 'm'}, {"jobs", required_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     struct elf_resolver_options opts = {0};
     const char *root_dir = "/";

@@ -103,24 +103,48 @@ struct search_dir {
     char **hwcaps; /* existing glibc-hwcaps subdirectories, best first, NULL-terminated */
 };
 
+/*
+ * The directories searched for one name, in segments as ld.so has them: each
+ * DT_RPATH, the DT_RUNPATH, the cache (ld.so.conf and the default
+ * directories, as ldconfig scans them), the default directories again. In
+ * open_path, a candidate that exists but cannot be opened for another reason
+ * than ENOENT or EACCES (a symlink loop) ends its segment; the cache holds no
+ * such entry, so there the search just goes on.
+ */
+struct search_segment {
+    size_t end;         /* index after its last directory */
+    bool ends_on_error; /* false for the cache segment */
+};
+
+struct search_list {
+    const struct search_dir **dirs;
+    size_t count;
+    struct search_segment *segments;
+    size_t nsegments;
+};
+
+void search_list_add(struct search_list *list, const struct search_dir *d);
+/* Closes the segment begun after the previous one (an empty segment is dropped). */
+void search_list_end_segment(struct search_list *list, bool ends_on_error);
+void search_list_release(struct search_list *list);
+
 /* The directories searched after DT_RPATH and DT_RUNPATH, and $LIB, for one machine type. */
 struct machine_paths {
     uint16_t machine;
     unsigned char elf_class, data;
     struct machine_paths *next;
-    const struct search_dir **system; /* ld.so.conf, then the default directories */
-    size_t nsystem;
+    struct search_list system; /* the cache segment, then the default directories */
     char lib[LD_LIB_MAX];
 };
 
 struct elf_cache {
     struct fs_root *root;
-    struct ld_dirs conf_dirs; /* /etc/ld.so.conf, includes expanded */
-    struct strmap objects;    /* canonical path → struct cached_object */
-    struct strmap names;      /* string → struct elf_name */
+    struct ld_dirs conf_dirs;       /* /etc/ld.so.conf, includes expanded */
+    struct strmap objects;          /* canonical path → struct cached_object */
+    struct strmap names;            /* string → struct elf_name */
     struct machine_paths *machines; /* one per machine type met, linked by next */
-    struct strmap dirs;       /* "machine:class:dir" → struct search_dir */
-    struct strmap needs;      /* canonical path → symlink target, or elf_cache_file_marker */
+    struct strmap dirs;             /* "machine:class:dir" → struct search_dir */
+    struct strmap needs; /* canonical path → symlink target, or elf_cache_file_marker */
 };
 
 extern const char elf_cache_file_marker[];

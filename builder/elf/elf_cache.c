@@ -50,7 +50,7 @@ machine_paths_free(void *p)
 
     if (mp == NULL)
         return;
-    free(mp->system);
+    search_list_release(&mp->system);
     free(mp);
 }
 
@@ -234,8 +234,8 @@ elf_cache_dir(struct elf_cache *cache, const struct ld_machine *m, const char *d
     for (const char *const *h = m->hwcaps; d->exists && *h; h++) {
         int len = snprintf(sub, sizeof(sub), "%s/glibc-hwcaps/%s", dir, *h);
 
-        if (len < 0 || (size_t)len >= sizeof(sub) ||
-            fs_lookup(cache->root, sub, &p) != 0 || p->kind != FS_KIND_DIR)
+        if (len < 0 || (size_t)len >= sizeof(sub) || fs_lookup(cache->root, sub, &p) != 0 ||
+            p->kind != FS_KIND_DIR)
             continue;
         d->hwcaps = xreallocarray(d->hwcaps, n + 2, sizeof(*d->hwcaps));
         d->hwcaps[n++] = xstrdup(sub);
@@ -245,11 +245,37 @@ elf_cache_dir(struct elf_cache *cache, const struct ld_machine *m, const char *d
     return d;
 }
 
+void
+search_list_add(struct search_list *list, const struct search_dir *d)
+{
+    list->dirs = xreallocarray(list->dirs, list->count + 1, sizeof(*list->dirs));
+    list->dirs[list->count++] = d;
+}
+
+void
+search_list_end_segment(struct search_list *list, bool ends_on_error)
+{
+    size_t start = list->nsegments ? list->segments[list->nsegments - 1].end : 0;
+
+    if (start == list->count)
+        return;
+    list->segments = xreallocarray(list->segments, list->nsegments + 1, sizeof(*list->segments));
+    list->segments[list->nsegments++] = (struct search_segment){list->count, ends_on_error};
+}
+
+void
+search_list_release(struct search_list *list)
+{
+    free(list->dirs);
+    free(list->segments);
+    memset(list, 0, sizeof(*list));
+}
+
 const struct machine_paths *
 elf_cache_machine(struct elf_cache *cache, const struct elf_object *o, struct temper_err *err)
 {
     const struct ld_machine *m = ld_machine_find(o->machine, o->elf_class);
-    struct ld_dirs dirs = {NULL, 0};
+    struct ld_dirs conf = {NULL, 0}, defaults = {NULL, 0};
     struct machine_paths *mp = NULL;
 
     /* One entry per machine type met in the run: a handful at most, so a list. */
@@ -257,28 +283,31 @@ elf_cache_machine(struct elf_cache *cache, const struct elf_object *o, struct te
         if (mp->machine == o->machine && mp->elf_class == o->elf_class && mp->data == o->data)
             return mp;
     }
-    for (size_t i = 0; i < cache->conf_dirs.count; i++) {
-        if (ld_dirs_add(&dirs, cache->conf_dirs.dirs[i], err) < 0)
-            goto fail;
-    }
     mp = xcalloc(1, sizeof(*mp));
     mp->machine = o->machine;
     mp->elf_class = o->elf_class;
     mp->data = o->data;
-    if (ld_default_dirs(cache->root, m, &dirs, mp->lib, err) < 0)
-        goto fail;
-    mp->system = xcalloc(dirs.count, sizeof(*mp->system));
-    for (size_t i = 0; i < dirs.count; i++)
-        mp->system[i] = elf_cache_dir(cache, m, dirs.dirs[i]);
-    mp->nsystem = dirs.count;
-    ld_dirs_release(&dirs);
+    if (ld_default_dirs(cache->root, m, &defaults, mp->lib, err) < 0) {
+        machine_paths_free(mp);
+        return NULL;
+    }
+    /* ldconfig builds the cache from ld.so.conf and the default directories; ld.so then tries
+     * the default directories themselves. */
+    for (size_t i = 0; i < cache->conf_dirs.count; i++)
+        ld_dirs_add(&conf, cache->conf_dirs.dirs[i], err);
+    for (size_t i = 0; i < defaults.count; i++)
+        ld_dirs_add(&conf, defaults.dirs[i], err);
+    for (size_t i = 0; i < conf.count; i++)
+        search_list_add(&mp->system, elf_cache_dir(cache, m, conf.dirs[i]));
+    search_list_end_segment(&mp->system, false);
+    for (size_t i = 0; i < defaults.count; i++)
+        search_list_add(&mp->system, elf_cache_dir(cache, m, defaults.dirs[i]));
+    search_list_end_segment(&mp->system, true);
+    ld_dirs_release(&conf);
+    ld_dirs_release(&defaults);
     mp->next = cache->machines;
     cache->machines = mp;
     return mp;
-fail:
-    ld_dirs_release(&dirs);
-    machine_paths_free(mp);
-    return NULL;
 }
 
 void

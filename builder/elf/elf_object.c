@@ -253,13 +253,17 @@ read_headers(struct image *im, const GElf_Ehdr *eh, struct elf_object *obj, stru
     bool has_stack = false;
     size_t phnum;
 
+    /* ld.so and the kernel read e_phnum as it is (no PN_XNUM extension) and want program
+     * headers of exactly the native size. */
+    if (eh->e_phnum > ELF_PHNUM_MAX)
+        return elf_error(err, im->name, "too many program headers");
+    if (eh->e_phnum > 0 && eh->e_phentsize != gelf_fsize(im->elf, ELF_T_PHDR, 1, EV_CURRENT))
+        return elf_error(err, im->name, "program header size is not the expected size");
     if (elf_getphdrnum(im->elf, &phnum) != 0)
         return libelf_error(err, im->name, "cannot read program headers");
-    if (phnum > ELF_PHNUM_MAX)
-        return elf_error(err, im->name, "too many program headers");
     /* libelf quietly counts only the program headers that fit in a truncated file; ld.so
      * refuses such a file, and so do we. */
-    if ((eh->e_phnum != PN_XNUM && phnum != eh->e_phnum) || eh->e_phoff > im->len ||
+    if (phnum != eh->e_phnum || eh->e_phoff > im->len ||
         (size_t)phnum * eh->e_phentsize > im->len - eh->e_phoff)
         return elf_error(err, im->name, "truncated: program headers past the end of the file");
     im->loads = xreallocarray(NULL, phnum, sizeof(*im->loads));
@@ -273,6 +277,8 @@ read_headers(struct image *im, const GElf_Ehdr *eh, struct elf_object *obj, stru
             im->loads[im->nloads++] = ph;
             break;
         case PT_INTERP:
+            if (ph.p_offset > im->len || ph.p_filesz > im->len - ph.p_offset)
+                return elf_error(err, im->name, "PT_INTERP past the end of the file");
             if (obj->interp == NULL &&
                 copy_string(im, "PT_INTERP", ph.p_offset, ph.p_filesz, &obj->interp, err) < 0)
                 return -1;

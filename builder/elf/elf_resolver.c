@@ -25,12 +25,6 @@ struct elf_resolver {
     size_t nclosures;
 };
 
-/* The directories searched for one DT_NEEDED name. */
-struct search_list {
-    const struct search_dir **dirs;
-    size_t count;
-};
-
 /* The state of resolving one input. */
 struct session {
     struct elf_resolver *r;
@@ -110,8 +104,7 @@ answering(const struct session *s, const struct elf_name *name)
  */
 static long
 take_file(struct session *s, const struct fs_path *file, struct cached_object *co,
-          struct elf_name *path,
-          struct elf_name *name, long loader, struct temper_err *err)
+          struct elf_name *path, struct elf_name *name, long loader, struct temper_err *err)
 {
     struct elf_closure *c = s->c;
     struct elf_load *l;
@@ -149,7 +142,23 @@ take_file(struct session *s, const struct fs_path *file, struct cached_object *c
     return index;
 }
 
-enum probe_result { PROBE_FOUND, PROBE_NONE, PROBE_ERROR };
+enum probe_result { PROBE_FOUND, PROBE_NONE, PROBE_END_SEGMENT, PROBE_ERROR };
+
+/*
+ * What ld.so's open_verify makes of a candidate (dl-load.c): 1 to take it, 0
+ * to skip it (another class or machine: "not a fatal error"), -1 to fail
+ * (another byte order, like a file that is not ELF at all).
+ */
+static int
+verdict(const struct session *s, const struct elf_object *o, struct temper_err *err)
+{
+    if (o->elf_class != s->main->elf_class)
+        return 0;
+    if (o->data != s->main->data)
+        return temper_err_set(err, TEMPER_E_ELF, 0, "'%s': ELF data encoding is not %s-endian",
+                              o->path, s->main->data == ELFDATA2MSB ? "big" : "little");
+    return o->machine == s->main->machine;
+}
 
 /*
  * Tries one directory of a search list, the way open_path does. The
@@ -163,6 +172,7 @@ probe(struct session *s, const struct search_dir *d, const char *name, const str
 {
     char path[TEMPER_PATH_MAX];
     enum probe_result result = PROBE_NONE;
+    int sys_errno = ENOENT;
 
     if (!d->exists)
         return PROBE_NONE;
@@ -170,23 +180,29 @@ probe(struct session *s, const struct search_dir *d, const char *name, const str
         const char *in = d->hwcaps[i] != NULL ? d->hwcaps[i] : d->name;
         const struct fs_path *file;
         struct cached_object *co;
+        int take;
 
-        if (fs_path_join(path, in, name) == 0 &&
-            fs_lookup(s->cache->root, path, &file) == 0) {
+        sys_errno = fs_path_join(path, in, name) == 0 ? fs_lookup(s->cache->root, path, &file)
+                                                      : ENAMETOOLONG;
+        if (sys_errno == 0) {
             co = elf_cache_object(s->cache, file, err);
-            if (co == NULL)
+            if (co == NULL || (take = verdict(s, &co->object, err)) < 0)
                 return PROBE_ERROR;
-            if (is_compatible(&co->object, s->main) && result == PROBE_FOUND)
+            if (take && result == PROBE_FOUND)
                 elf_cache_need(s->cache, co, file);
-            else if (is_compatible(&co->object, s->main)) {
+            else if (take) {
                 *found = file;
                 memcpy(found_path, path, sizeof(path));
                 result = PROBE_FOUND;
             }
         }
         if (d->hwcaps[i] == NULL)
-            return result;
+            break;
     }
+    /* Only the last attempt's errno counts in open_path, as here. */
+    if (result == PROBE_NONE && sys_errno != 0 && sys_errno != ENOENT && sys_errno != EACCES)
+        return PROBE_END_SEGMENT;
+    return result;
 }
 
 /*
@@ -207,13 +223,6 @@ origin_of(const struct session *s, const struct elf_load *load, char *origin)
         *slash = '\0';
 }
 
-static void
-search_list_add(struct search_list *list, const struct search_dir *d)
-{
-    list->dirs = xreallocarray(list->dirs, list->count + 1, sizeof(*list->dirs));
-    list->dirs[list->count++] = d;
-}
-
 /* Splits a DT_RPATH or DT_RUNPATH value and expands its tokens for the object at `load`. */
 static void
 add_path_list(struct session *s, const char *list, const struct elf_load *load,
@@ -232,6 +241,7 @@ add_path_list(struct session *s, const char *list, const struct elf_load *load,
             continue;
         search_list_add(out, elf_cache_dir(s->cache, s->machine, expanded));
     }
+    search_list_end_segment(out, true);
 }
 
 /* Whether the requester's search list is just the system one. */
@@ -249,14 +259,14 @@ uses_system_list(const struct session *s, long requester)
     return true;
 }
 
-/* The search list ld.so uses for a DT_NEEDED name of the object at `requester`; free dirs. */
+/* The search list ld.so uses for a DT_NEEDED name of the object at `requester`. */
 static void
 search_list(struct session *s, long requester, struct search_list *list)
 {
     const struct elf_load *req = &s->c->loads[requester];
+    const struct search_list *system = &s->paths->system;
 
-    list->dirs = NULL;
-    list->count = 0;
+    memset(list, 0, sizeof(*list));
     /* DT_RPATH of the requester and of each object that loaded it, up to the input, only
      * when the requester has no DT_RUNPATH (dl-load.c, _dl_map_object). */
     if (req->object->runpath == NULL) {
@@ -268,8 +278,11 @@ search_list(struct session *s, long requester, struct search_list *list)
         add_path_list(s, req->object->runpath, req, list);
     if (req->object->nodeflib)
         return;
-    for (size_t i = 0; i < s->paths->nsystem; i++)
-        search_list_add(list, s->paths->system[i]);
+    for (size_t k = 0, i = 0; k < system->nsegments; k++) {
+        for (; i < system->segments[k].end; i++)
+            search_list_add(list, system->dirs[i]);
+        search_list_end_segment(list, system->segments[k].ends_on_error);
+    }
 }
 
 /* Searches a list; *found is NULL when no directory has a compatible file. */
@@ -278,13 +291,17 @@ search(struct session *s, const struct search_list *list, const char *name,
        const struct fs_path **found, char *found_path, struct temper_err *err)
 {
     *found = NULL;
-    for (size_t i = 0; i < list->count; i++) {
-        enum probe_result p = probe(s, list->dirs[i], name, found, found_path, err);
+    for (size_t k = 0, i = 0; k < list->nsegments; i = list->segments[k++].end) {
+        for (; i < list->segments[k].end; i++) {
+            enum probe_result p = probe(s, list->dirs[i], name, found, found_path, err);
 
-        if (p == PROBE_ERROR)
-            return -1;
-        if (p == PROBE_FOUND)
-            return 0;
+            if (p == PROBE_ERROR)
+                return -1;
+            if (p == PROBE_FOUND)
+                return 0;
+            if (p == PROBE_END_SEGMENT && list->segments[k].ends_on_error)
+                break;
+        }
     }
     return 0;
 }
@@ -306,9 +323,15 @@ missing(struct session *s, const char *name, long requester, const struct search
     }
     dirs[0] = '\0';
     for (size_t i = 0; i < searched->count && used < sizeof(dirs); i++) {
-        int n = snprintf(dirs + used, sizeof(dirs) - used, "%s%s", i ? ":" : "",
-                         searched->dirs[i]->name);
+        bool again = false;
+        int n;
 
+        for (size_t k = 0; k < i && !again; k++)
+            again = searched->dirs[k] == searched->dirs[i];
+        if (again)
+            continue; /* the default directories come twice: in the cache and after it */
+        n = snprintf(dirs + used, sizeof(dirs) - used, "%s%s", used ? ":" : "",
+                     searched->dirs[i]->name);
         if (n < 0)
             break;
         used += (size_t)n;
@@ -359,10 +382,10 @@ load_by_search(struct session *s, struct elf_name *name, long requester, long *i
     if (uses_system_list(s, requester)) {
         /* Without DT_RPATH or DT_RUNPATH the answer depends only on the machine type: search
          * once per run. */
-        struct search_list system = {s->paths->system, s->paths->nsystem};
+        const struct search_list *system = &s->paths->system;
 
         if (name->searched != s->paths) {
-            if (search(s, &system, name->str, &found, path, err) < 0)
+            if (search(s, system, name->str, &found, path, err) < 0)
                 return temper_err_prefix(err, "'%s' needed by '%s'", name->str,
                                          s->c->loads[requester].path);
             name->searched = s->paths;
@@ -371,7 +394,7 @@ load_by_search(struct session *s, struct elf_name *name, long requester, long *i
         }
         if (name->found == NULL) {
             *index = -1;
-            return missing(s, name->str, requester, &system, err);
+            return missing(s, name->str, requester, system, err);
         }
         co = elf_cache_object(s->cache, name->found, err);
         *index = take_file(s, name->found, co, name->found_path, name, requester, err);
@@ -389,7 +412,7 @@ load_by_search(struct session *s, struct elf_name *name, long requester, long *i
         *index = take_file(s, found, co, elf_cache_name(s->cache, path), name, requester, err);
         rc = *index < 0 ? -1 : 0;
     }
-    free(list.dirs);
+    search_list_release(&list);
     return rc;
 }
 
@@ -510,11 +533,13 @@ guess_libraries(struct elf_cache *cache, const struct cached_object *co,
         if (name->preloaded == mp || strpbrk(name->str, "/$") != NULL)
             continue;
         name->preloaded = mp;
-        for (size_t d = 0; d < mp->nsystem; d++) {
+        for (size_t d = 0; d < mp->system.count; d++) {
             char path[TEMPER_PATH_MAX];
             const struct fs_path *file;
 
-            if (!mp->system[d]->exists || fs_path_join(path, mp->system[d]->name, name->str) < 0 ||
+            const struct search_dir *dir = mp->system.dirs[d];
+
+            if (!dir->exists || fs_path_join(path, dir->name, name->str) < 0 ||
                 fs_lookup(cache->root, path, &file) != 0)
                 continue;
             *next = xreallocarray(*next, *n + 1, sizeof(**next));

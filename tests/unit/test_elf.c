@@ -202,6 +202,15 @@ START_TEST(test_elf_object_parse_rejects_malformed_images)
     eh->e_phnum = 0xffff;
     assert_rejected(img, IMAGE_SIZE, "e_phnum huge");
     craft(&sp, img);
+    eh->e_phentsize = 1;
+    assert_rejected(img, IMAGE_SIZE, "e_phentsize not the native size");
+    craft(&sp, img);
+    eh->e_phnum = PN_XNUM;
+    assert_rejected(img, IMAGE_SIZE, "e_phnum PN_XNUM, which ld.so does not read");
+    craft(&sp, img);
+    ph[1].p_filesz = 1u << 20;
+    assert_rejected(img, IMAGE_SIZE, "PT_INTERP running past the end");
+    craft(&sp, img);
     eh->e_type = ET_REL;
     assert_rejected(img, IMAGE_SIZE, "a relocatable object");
     craft(&sp, img);
@@ -472,6 +481,27 @@ START_TEST(test_resolver_names_the_missing_library_and_where_it_looked)
 }
 END_TEST
 
+START_TEST(test_resolver_ends_a_search_segment_at_a_symlink_loop)
+{
+    struct resolved res;
+
+    /* ld.so's open_path gives up on a whole DT_RUNPATH when an entry cannot be opened for
+     * another reason than ENOENT (here ELOOP), and goes on with the system directories. */
+    make_base_root();
+    testutil_symlink("libx2.so.1", "loop/libx.so.1");
+    testutil_symlink("libx.so.1", "loop/libx2.so.1");
+    write_elf("good/libx.so.1", &(struct spec){.soname = "libx.so.1"});
+    write_elf("usr/lib/x86_64-linux-gnu/libx.so.1", &(struct spec){.soname = "libx.so.1"});
+    write_elf("usr/bin/app", &(struct spec){.interp = exe_interp,
+                                            .needed = {"libx.so.1", "libc.so.6"},
+                                            .runpath = "/loop:/good"});
+    resolve(&res, "/usr/bin/app", false);
+    ck_assert_msg(res.rc == 0, "%s", res.err.msg);
+    ck_assert_str_eq(load_path(res.c, "libx.so.1"), "/lib/x86_64-linux-gnu/libx.so.1");
+    release(&res);
+}
+END_TEST
+
 START_TEST(test_resolver_ends_dt_needed_cycles)
 {
     struct resolved res;
@@ -597,6 +627,7 @@ elf_suite(void)
     tcase_add_test(tc, test_resolver_searches_runpath_then_skips_wrong_machines);
     tcase_add_test(tc, test_resolver_inherits_rpath_only_without_runpath);
     tcase_add_test(tc, test_resolver_names_the_missing_library_and_where_it_looked);
+    tcase_add_test(tc, test_resolver_ends_a_search_segment_at_a_symlink_loop);
     tcase_add_test(tc, test_resolver_ends_dt_needed_cycles);
     tcase_add_test(tc, test_resolver_reads_ld_so_conf_includes_inside_the_root);
     tcase_add_test(tc, test_resolver_honours_nodeflib);
