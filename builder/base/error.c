@@ -4,10 +4,23 @@
 #include <stdio.h>
 #include <string.h>
 
-static void
+static void __attribute__((format(printf, 2, 0)))
 set_message(struct temper_err *err, const char *fmt, va_list ap)
 {
     vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+}
+
+/* Appends s to the message at *len, truncating at the buffer's end. */
+static void
+append(struct temper_err *err, size_t *len, const char *s)
+{
+    size_t room = sizeof(err->msg) - 1 - *len, n = strlen(s);
+
+    if (n > room)
+        n = room;
+    memcpy(err->msg + *len, s, n);
+    *len += n;
+    err->msg[*len] = '\0';
 }
 
 int
@@ -35,7 +48,8 @@ temper_err_sys(struct temper_err *err, enum temper_errc code, int sys_errno, con
     set_message(err, fmt, ap);
     va_end(ap);
     len = strlen(err->msg);
-    snprintf(err->msg + len, sizeof(err->msg) - len, ": %s", strerror(sys_errno));
+    append(err, &len, ": ");
+    append(err, &len, strerror(sys_errno));
     return -1;
 }
 
@@ -44,14 +58,15 @@ temper_err_prefix(struct temper_err *err, const char *fmt, ...)
 {
     char old[sizeof(err->msg)];
     va_list ap;
-    int n;
+    size_t len;
 
     memcpy(old, err->msg, sizeof(old));
     va_start(ap, fmt);
-    n = vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+    set_message(err, fmt, ap);
     va_end(ap);
-    if (n >= 0 && (size_t)n < sizeof(err->msg))
-        snprintf(err->msg + n, sizeof(err->msg) - (size_t)n, ": %s", old);
+    len = strlen(err->msg);
+    append(err, &len, ": ");
+    append(err, &len, old);
     return -1;
 }
 

@@ -27,6 +27,8 @@
 
 /* Size of one ld.so.conf file, and how deeply `include` may nest. */
 #define LDCONF_MAX_BYTES (1024 * 1024)
+/* Bytes of ld.so.conf and every file it includes, together. */
+#define LDCONF_TOTAL_MAX_BYTES (16 * 1024 * 1024)
 #define LDCONF_INCLUDE_DEPTH 16
 /* Directories in the whole ld.so.conf search list. */
 #define LDCONF_MAX_DIRS 4096

@@ -31,8 +31,9 @@ const struct ld_machine *ld_machine_find(uint16_t machine, unsigned char elf_cla
 
 /* A list of directory strings, as ld.so would write them. */
 struct ld_dirs {
-    char **dirs;
+    const char **dirs; /* the map's copies of the keys */
     size_t count;
+    struct strmap seen; /* the same directories, to refuse duplicates in constant time */
 };
 
 void ld_dirs_release(struct ld_dirs *dirs);

@@ -275,7 +275,7 @@ const struct machine_paths *
 elf_cache_machine(struct elf_cache *cache, const struct elf_object *o, struct temper_err *err)
 {
     const struct ld_machine *m = ld_machine_find(o->machine, o->elf_class);
-    struct ld_dirs conf = {NULL, 0}, defaults = {NULL, 0};
+    struct ld_dirs conf = {0}, defaults = {0};
     struct machine_paths *mp = NULL;
 
     /* One entry per machine type met in the run: a handful at most, so a list. */

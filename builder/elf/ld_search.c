@@ -50,25 +50,21 @@ ld_machine_find(uint16_t machine, unsigned char elf_class)
 void
 ld_dirs_release(struct ld_dirs *dirs)
 {
-    for (size_t i = 0; i < dirs->count; i++)
-        free(dirs->dirs[i]);
     free(dirs->dirs);
-    dirs->dirs = NULL;
-    dirs->count = 0;
+    strmap_release(&dirs->seen, NULL);
+    memset(dirs, 0, sizeof(*dirs));
 }
 
 int
 ld_dirs_add(struct ld_dirs *dirs, const char *dir, struct temper_err *err)
 {
-    for (size_t i = 0; i < dirs->count; i++) {
-        if (strcmp(dirs->dirs[i], dir) == 0)
-            return 0;
-    }
+    if (strmap_get(&dirs->seen, dir) != NULL)
+        return 0;
     if (dirs->count == LDCONF_MAX_DIRS)
         return temper_err_set(err, TEMPER_E_LIMIT, 0, "more than %d library directories at '%s'",
                               LDCONF_MAX_DIRS, dir);
     dirs->dirs = xreallocarray(dirs->dirs, dirs->count + 1, sizeof(*dirs->dirs));
-    dirs->dirs[dirs->count++] = xstrdup(dir);
+    dirs->dirs[dirs->count++] = strmap_put(&dirs->seen, dir, dirs);
     return 0;
 }
 
@@ -165,6 +161,7 @@ struct conf_loader {
     struct fs_root *root;
     struct ld_dirs *dirs;
     int depth;
+    size_t bytes_left; /* of LDCONF_TOTAL_MAX_BYTES, over every file read */
 };
 
 static int load_file(struct conf_loader *cl, const char *path, struct temper_err *err);
@@ -239,6 +236,11 @@ load_file(struct conf_loader *cl, const char *path, struct temper_err *err)
                               LDCONF_INCLUDE_DEPTH);
     if (fs_read_file(cl->root, p, LDCONF_MAX_BYTES, &text, &len, err) < 0)
         return -1;
+    if (len > cl->bytes_left)
+        return temper_err_set(err, TEMPER_E_LIMIT, 0,
+                              "'%s': ld.so.conf and its includes exceed %d bytes in all", path,
+                              LDCONF_TOTAL_MAX_BYTES);
+    cl->bytes_left -= len;
     snprintf(conf_dir, sizeof(conf_dir), "%s", path);
     *strrchr(conf_dir, '/') = '\0';
     if (conf_dir[0] == '\0')
@@ -252,7 +254,7 @@ load_file(struct conf_loader *cl, const char *path, struct temper_err *err)
 int
 ld_conf_load(struct fs_root *root, struct ld_dirs *dirs, struct temper_err *err)
 {
-    struct conf_loader cl = {root, dirs, 0};
+    struct conf_loader cl = {root, dirs, 0, LDCONF_TOTAL_MAX_BYTES};
 
     return load_file(&cl, "/etc/ld.so.conf", err);
 }

@@ -253,6 +253,25 @@ START_TEST(test_elf_object_parse_caps_dt_needed)
 }
 END_TEST
 
+START_TEST(test_elf_object_parse_caps_the_dynamic_segment)
+{
+    size_t size = (ELF_DYN_MAX + 16) * sizeof(Elf64_Dyn) + 8192;
+    unsigned char *img = calloc(1, size);
+    struct spec sp = {.needed = {"a"}};
+    Elf64_Phdr *ph = (Elf64_Phdr *)(img + sizeof(Elf64_Ehdr));
+
+    /* A PT_DYNAMIC of ELF_DYN_MAX + 1 entries (all DT_NULL would end early: use DT_DEBUG). */
+    craft(&sp, img);
+    for (size_t i = 0; i <= ELF_DYN_MAX; i++)
+        ((Elf64_Dyn *)(img + 8192))[i] = (Elf64_Dyn){.d_tag = DT_DEBUG};
+    ph[0].p_filesz = ph[0].p_memsz = size;
+    ph[1].p_offset = ph[1].p_vaddr = 8192;
+    ph[1].p_filesz = (ELF_DYN_MAX + 1) * sizeof(Elf64_Dyn);
+    assert_rejected(img, size, "too many dynamic entries");
+    free(img);
+}
+END_TEST
+
 static int
 count_include(void *ctx, const char *pattern, struct temper_err *err)
 {
@@ -271,7 +290,7 @@ START_TEST(test_ld_conf_parse_reads_dirs_includes_and_comments)
                                "/usr/X11R6/lib=libc5\n"
                                "relative/dir\n"
                                "/usr/local/lib\n";
-    struct ld_dirs dirs = {NULL, 0};
+    struct ld_dirs dirs = {0};
     struct temper_err err;
     char included[256] = "";
 
@@ -290,7 +309,7 @@ END_TEST
 START_TEST(test_ld_conf_parse_rejects_nul_bytes_with_the_line)
 {
     static const char text[] = "/a\n/b\0c\n";
-    struct ld_dirs dirs = {NULL, 0};
+    struct ld_dirs dirs = {0};
     struct temper_err err;
 
     ck_assert_int_eq(
@@ -299,6 +318,24 @@ START_TEST(test_ld_conf_parse_rejects_nul_bytes_with_the_line)
     ck_assert_int_eq(err.code, TEMPER_E_PARSE);
     ck_assert_str_eq(err.msg, "'x.conf' line 2: NUL byte");
     ld_dirs_release(&dirs);
+}
+END_TEST
+
+START_TEST(test_ld_conf_parse_caps_the_directories)
+{
+    size_t cap = (LDCONF_MAX_DIRS + 1) * 8, len = 0;
+    char *text = malloc(cap);
+    struct ld_dirs dirs = {0};
+    struct temper_err err;
+
+    for (int i = 0; i <= LDCONF_MAX_DIRS; i++)
+        len += (size_t)snprintf(text + len, cap - len, "/d%d\n", i);
+    ck_assert_int_eq(
+        ld_conf_parse(text, len, "many.conf", "/etc", &dirs, count_include, NULL, &err), -1);
+    ck_assert_int_eq(err.code, TEMPER_E_LIMIT);
+    ck_assert_uint_eq(dirs.count, LDCONF_MAX_DIRS);
+    ld_dirs_release(&dirs);
+    free(text);
 }
 END_TEST
 
@@ -610,11 +647,13 @@ elf_suite(void)
     tcase_add_test(tc, test_elf_object_parse_reads_the_test_program_itself);
     tcase_add_test(tc, test_elf_object_parse_rejects_malformed_images);
     tcase_add_test(tc, test_elf_object_parse_caps_dt_needed);
+    tcase_add_test(tc, test_elf_object_parse_caps_the_dynamic_segment);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("ld_conf_parse");
     tcase_add_test(tc, test_ld_conf_parse_reads_dirs_includes_and_comments);
     tcase_add_test(tc, test_ld_conf_parse_rejects_nul_bytes_with_the_line);
+    tcase_add_test(tc, test_ld_conf_parse_caps_the_directories);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("ld_expand");

@@ -1,0 +1,249 @@
+#!/bin/sh
+# Regenerates the fuzz seed corpora: fuzz/corpus/elf (tiny ELF images) and fuzz/corpus/ldconf
+# (ld.so.conf texts). Seeds are committed, so every file stays under 20 KB.
+#
+# Needs gcc, python3, and for the cross-built seeds clang with ld.lld (skipped when missing).
+# Usage: fuzz/make-corpus.sh
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+elf_dir=$here/corpus/elf
+conf_dir=$here/corpus/ldconf
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+rm -rf "$elf_dir" "$conf_dir"
+mkdir -p "$elf_dir" "$conf_dir"
+
+# --- ELF seeds built by a toolchain -------------------------------------------------------------
+
+cat >"$work/lib.c" <<'EOF'
+int seed_value(int x) { return x * 3 + 1; }
+EOF
+cat >"$work/start.c" <<'EOF'
+void _start(void) { __asm__ volatile("mov $60, %%eax; xor %%edi, %%edi; syscall" ::: "memory"); }
+EOF
+cat >"$work/start32.c" <<'EOF'
+void _start(void) { for (;;) { } }
+EOF
+
+# One PT_LOAD for text and data, no padding between segments: a few KB per file.
+small="-Os -s -Wl,-z,max-page-size=4096 -Wl,-z,noseparate-code -Wl,--hash-style=gnu"
+
+# x86_64 shared library: SONAME, DT_RPATH with $ORIGIN, DT_NEEDED libc, no RELRO.
+gcc $small -shared -fPIC -nostdlib -Wl,-z,norelro -Wl,-soname,libseed.so.1 \
+    -Wl,--disable-new-dtags -Wl,-rpath,'$ORIGIN/../lib' -Wl,--no-as-needed \
+    -o "$work/libseed.so" "$work/lib.c" -lc
+cp "$work/libseed.so" "$elf_dir/x86_64-lib-rpath.so"
+
+# x86_64 PIE: PT_INTERP, two DT_NEEDED, DT_RUNPATH with every token spelling, full RELRO.
+gcc $small -fPIE -pie -nostartfiles -Wl,-z,relro -Wl,-z,now -Wl,--enable-new-dtags \
+    -Wl,-rpath,'$ORIGIN:${ORIGIN}/lib:$LIB/$PLATFORM:${LIB}' -Wl,--no-as-needed \
+    -o "$elf_dir/x86_64-pie-runpath" "$work/start.c" -L"$work" -lseed -lc
+
+# x86_64 static, non-PIE ET_EXEC, executable stack: no PT_DYNAMIC at all.
+gcc $small -static -nostdlib -fno-pie -no-pie -Wl,-z,execstack \
+    -o "$elf_dir/x86_64-static" "$work/start.c"
+
+# Other machines, cross-built with clang and lld, each needing a stub library of its own.
+if command -v clang >/dev/null 2>&1 && command -v ld.lld >/dev/null 2>&1; then
+    for t in i386-linux-gnu powerpc-linux-gnu powerpc64-linux-gnu aarch64-linux-gnu; do
+        cross="clang --target=$t -fuse-ld=lld -Os -nostdlib -Wl,-s -Wl,-z,max-page-size=4096"
+        if ! $cross -shared -fPIC -Wl,-soname,libstub.so.1 -o "$work/stub-$t.so" \
+            "$work/lib.c" 2>/dev/null; then
+            echo "make-corpus: skipping $t (clang or lld cannot target it)" >&2
+            continue
+        fi
+        # Shared library: DT_RUNPATH, DF_1_NODEFLIB.
+        $cross -shared -fPIC -Wl,-soname,libseed.so.1 -Wl,--enable-new-dtags \
+            -Wl,-rpath,'$ORIGIN/../lib' -Wl,-z,nodefaultlib \
+            -o "$elf_dir/$t-lib-runpath.so" "$work/lib.c" "$work/stub-$t.so"
+    done
+    # i386 executable: PT_INTERP, DT_RPATH, DT_BIND_NOW.
+    clang --target=i386-linux-gnu -fuse-ld=lld -Os -nostdlib -Wl,-s -Wl,-z,max-page-size=4096 \
+        -fno-pie -no-pie -Wl,--dynamic-linker=/lib/ld-linux.so.2 -Wl,--disable-new-dtags \
+        -Wl,-rpath,'/opt/seed/lib:$ORIGIN' -Wl,-z,now \
+        -o "$elf_dir/i386-exec-rpath" "$work/start32.c" "$work/stub-i386-linux-gnu.so" ||
+        echo "make-corpus: skipping the i386 executable" >&2
+else
+    echo "make-corpus: clang or ld.lld missing, no cross-built seeds" >&2
+fi
+
+# --- ELF seeds written by hand --------------------------------------------------------------------
+# Exact control over the pieces elf_object_parse reads: byte order, class, where DT_STRTAB lives.
+
+python3 - "$elf_dir" "$elf_dir/x86_64-pie-runpath" <<'EOF'
+import os
+import struct
+import sys
+
+out_dir, real_pie = sys.argv[1], sys.argv[2]
+
+PT_LOAD, PT_DYNAMIC, PT_INTERP, PT_PHDR = 1, 2, 3, 6
+PT_GNU_STACK, PT_GNU_RELRO = 0x6474E551, 0x6474E552
+PF_X, PF_W, PF_R = 1, 2, 4
+DT_NULL, DT_NEEDED, DT_STRTAB, DT_STRSZ, DT_SONAME, DT_RPATH = 0, 1, 5, 10, 14, 15
+DT_BIND_NOW, DT_RUNPATH, DT_FLAGS, DT_FLAGS_1 = 24, 29, 30, 0x6FFFFFFB
+DF_BIND_NOW, DF_1_NOW, DF_1_NODEFLIB, DF_1_PIE = 0x8, 0x1, 0x800, 0x08000000
+ET_EXEC, ET_DYN, ET_REL = 2, 3, 1
+EM = {"i386": 3, "mips": 8, "ppc": 20, "ppc64": 21, "s390": 22, "arm": 40, "x86_64": 62,
+      "aarch64": 183, "riscv": 243}
+
+
+def build(bits=64, big=False, machine="x86_64", etype=ET_DYN, interp=None, needed=(),
+          soname=None, rpath=None, runpath=None, dyn_extra=(), stack=True, stack_x=False,
+          relro=False, split_strtab=False, strsz=None):
+    """A minimal loadable image: ehdr, phdrs, interp, dynstr, dynamic, all in one PT_LOAD
+    (or dynstr in a second PT_LOAD at another address, when split_strtab)."""
+    e = ">" if big else "<"
+    w = "Q" if bits == 64 else "I"
+    sw = "q" if bits == 64 else "i"
+    base = 0x400000 if etype == ET_EXEC else 0
+    ehsize, phentsize = (64, 56) if bits == 64 else (52, 32)
+    dynsize = 16 if bits == 64 else 8
+
+    strtab = b"\0"
+    def s(text):
+        nonlocal strtab
+        off = len(strtab)
+        strtab += text.encode() + b"\0"
+        return off
+    dyn = [(DT_NEEDED, s(n)) for n in needed]
+    if soname is not None:
+        dyn.append((DT_SONAME, s(soname)))
+    if rpath is not None:
+        dyn.append((DT_RPATH, s(rpath)))
+    if runpath is not None:
+        dyn.append((DT_RUNPATH, s(runpath)))
+    dyn += list(dyn_extra)
+
+    nph = 3 + (interp is not None) + stack + relro + split_strtab  # PHDR, LOAD, DYNAMIC
+    off = ehsize + nph * phentsize
+    interp_off = off
+    interp_b = interp.encode() + b"\0" if interp is not None else b""
+    off += len(interp_b)
+    str_off = off
+    off += len(strtab)
+    off = (off + 7) & ~7
+    dyn_off = off
+    str_addr = base + str_off + (0x10000000 if split_strtab else 0)
+    dyn = [(DT_STRTAB, str_addr), (DT_STRSZ, strsz if strsz is not None else len(strtab))] + dyn
+    dyn.append((DT_NULL, 0))
+    end = dyn_off + len(dyn) * dynsize
+
+    def ph(ptype, flags, poff, size, addr=None, align=8):
+        vaddr = base + poff if addr is None else addr
+        if bits == 64:
+            return struct.pack(e + "IIQQQQQQ", ptype, flags, poff, vaddr, vaddr, size, size, align)
+        return struct.pack(e + "IIIIIIII", ptype, poff, vaddr, vaddr, size, size, flags, align)
+
+    phdrs = [ph(PT_PHDR, PF_R, ehsize, nph * phentsize)]
+    if interp is not None:
+        phdrs.append(ph(PT_INTERP, PF_R, interp_off, len(interp_b), align=1))
+    if split_strtab:
+        # The first PT_LOAD stops before the strings; the second maps them elsewhere.
+        phdrs.append(ph(PT_LOAD, PF_R | PF_X, 0, str_off, base, 0x1000))
+        phdrs.append(ph(PT_LOAD, PF_R, str_off, end - str_off, str_addr, 0x1000))
+    else:
+        phdrs.append(ph(PT_LOAD, PF_R | PF_W | PF_X, 0, end, base, 0x1000))
+    phdrs.append(ph(PT_DYNAMIC, PF_R | PF_W, dyn_off, len(dyn) * dynsize))
+    if stack:
+        phdrs.append(ph(PT_GNU_STACK, PF_R | PF_W | (PF_X if stack_x else 0), 0, 0, 0, 16))
+    if relro:
+        phdrs.append(ph(PT_GNU_RELRO, PF_R, dyn_off, len(dyn) * dynsize, align=1))
+    assert len(phdrs) == nph
+
+    ident = b"\x7fELF" + bytes([2 if bits == 64 else 1, 2 if big else 1, 1, 0]) + bytes(8)
+    ehdr = ident + struct.pack(e + "HHI" + w + w + w + "IHHHHHH", etype, EM[machine], 1,
+                               base + end if etype == ET_EXEC else 0, ehsize, 0, 0, ehsize,
+                               phentsize, nph, 64 if bits == 64 else 40, 0, 0)
+    img = ehdr + b"".join(phdrs) + interp_b + strtab
+    img += bytes(dyn_off - len(img))
+    img += b"".join(struct.pack(e + sw + w, t, v) for t, v in dyn)
+    assert len(img) == end
+    return img
+
+
+def write(name, data):
+    assert len(data) < 20 * 1024, name
+    with open(os.path.join(out_dir, name), "wb") as f:
+        f.write(data)
+
+
+# Big-endian ELF64 (s390x, which lld cannot link): two DT_NEEDED, SONAME, DT_RUNPATH, NODEFLIB.
+write("s390x-be-lib-runpath.so",
+      build(big=True, machine="s390", needed=["libc.so.6", "libm.so.6"], soname="libseed.so.1",
+            runpath="$ORIGIN/../lib64:/opt/seed", relro=True,
+            dyn_extra=[(DT_FLAGS_1, DF_1_NODEFLIB | DF_1_NOW)]))
+# Big-endian ELF64 PIE with PT_INTERP, DT_RPATH and ${ORIGIN}; DT_STRTAB in its own PT_LOAD.
+write("ppc64-be-pie-rpath",
+      build(big=True, machine="ppc64", interp="/lib64/ld64.so.1", needed=["libc.so.6"],
+            rpath="${ORIGIN}/../${LIB}", split_strtab=True, relro=True,
+            dyn_extra=[(DT_FLAGS, DF_BIND_NOW), (DT_FLAGS_1, DF_1_PIE)]))
+# Big-endian ELF32 executable, executable stack, DT_BIND_NOW.
+write("ppc-be-exec",
+      build(bits=32, big=True, machine="ppc", etype=ET_EXEC, interp="/lib/ld.so.1",
+            needed=["libc.so.6"], stack_x=True, dyn_extra=[(DT_BIND_NOW, 0)]))
+# Little-endian ELF32 with both DT_RPATH and DT_RUNPATH (DT_RPATH must be ignored), no PT_GNU_STACK.
+write("arm-lib-rpath-runpath.so",
+      build(bits=32, machine="arm", needed=["libc.so.6", "ld-linux-armhf.so.3"],
+            rpath="/ignored", runpath="$ORIGIN:$PLATFORM", stack=False))
+# DT_STRSZ far beyond the file: strings are read one at a time, bounded by the segment.
+write("x86_64-big-strsz.so",
+      build(needed=["libc.so.6"], soname="libbig.so", strsz=1 << 20))
+# ELF64 RISC-V executable with no dynamic strings at all (PT_DYNAMIC holding only DT_NULL).
+write("riscv-exec-empty-dynamic",
+      build(machine="riscv", etype=ET_EXEC, interp="/lib/ld-linux-riscv64-lp64d.so.1"))
+# A PT_INTERP longer than ELF_STRING_MAX. (The count caps -- ELF_NEEDED_MAX, ELF_PHNUM_MAX,
+# ELF_DYN_MAX -- take 16 KB and more to reach; a seed that size makes libFuzzer try inputs that
+# long and runs 4x slower, so those are left to the unit tests.)
+write("x86_64-long-interp", build(etype=ET_EXEC, interp="/" + "i" * 4200))
+# Rejected: a relocatable object, and a header with an unknown class.
+write("x86_64-rel.o", build(etype=ET_REL))
+bad = bytearray(build(machine="mips"))
+bad[4] = 7
+write("bad-class", bytes(bad))
+
+# Truncated real files: inside the program headers, and inside the dynamic segment.
+with open(real_pie, "rb") as f:
+    pie = f.read()
+write("x86_64-pie-truncated-phdrs", pie[:64 + 56 * 2 + 20])
+write("x86_64-pie-truncated-half", pie[: len(pie) // 2])
+write("truncated-ident", pie[:10])
+EOF
+
+# --- ld.so.conf seeds -----------------------------------------------------------------------------
+
+printf 'include /etc/ld.so.conf.d/*.conf\n\n' >"$conf_dir/debian-ld.so.conf"
+printf '# Multiarch support\n/usr/local/lib/x86_64-linux-gnu\n/lib/x86_64-linux-gnu\n/usr/lib/x86_64-linux-gnu\n' \
+    >"$conf_dir/x86_64-linux-gnu.conf"
+printf 'include ld.so.conf.d/*.conf\n' >"$conf_dir/fedora-relative-include.conf"
+# Comments, blanks, trailing slashes, duplicates, relative entries, "/", no final newline.
+printf '  # comment only\n\t/usr/local/lib//   # trailing comment\n/usr/local/lib\nrelative/lib\n/\n\n/opt/a#b\n/opt/last' \
+    >"$conf_dir/mixed.conf"
+# hwcap lines and libc5-era dir=TYPE annotations.
+printf 'hwcap 1 nosegneg\nhwcap\t0 sse2\n/usr/X11R6/lib=libc5\n/usr/i486-linuxaout/lib = libc4\n/lib/=\n' \
+    >"$conf_dir/hwcap-type.conf"
+# DOS line ends, tabs, and lines that only look like keywords.
+printf 'include\t/etc/ld.so.conf.d/a*.conf\r\n/usr/lib/crlf\r\nincludes /not/an/include\r\nhwcaps /not/hwcap\r\ninclude\r\n\t \r\n' \
+    >"$conf_dir/crlf.conf"
+# A NUL byte: an error, not a truncated line.
+printf '/lib\n/usr/\000lib\n' >"$conf_dir/nul.conf"
+
+# A line of TEMPER_PATH_MAX bytes. (LDCONF_MAX_DIRS takes 4097 lines, 16 KB: with ld_dirs_add's
+# quadratic duplicate check a seed that size drops the rate from ~15000 to ~30 runs a second, so
+# that cap is left to the unit tests.)
+{
+    printf '/usr/lib\n/'
+    head -c 4096 /dev/zero | tr '\0' x
+    printf '\n/never/read\n'
+} >"$conf_dir/long-line.conf"
+
+# --- Size check -----------------------------------------------------------------------------------
+big=$(find "$elf_dir" "$conf_dir" -type f -size +20k)
+if [ -n "$big" ]; then
+    echo "make-corpus: seeds over 20 KB: $big" >&2
+    exit 1
+fi
+chmod 644 "$elf_dir"/* "$conf_dir"/*
+du -sb "$elf_dir" "$conf_dir"
