@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: installs what the tests need, then builds and tests
-# gcc and clang builds, an ASan + UBSan build, and the libFuzzer targets (clang, sanitized),
-# each with CTest (unit, integration and fuzz labels). Stops at the first failure.
+# The whole test suite, as CI runs it: installs what the tests need, then builds and tests a gcc
+# and a clang build, an ASan + UBSan build, a ThreadSanitizer build and the libFuzzer targets
+# (clang, sanitized), each with CTest (unit, integration and fuzz labels). Stops at the first
+# failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,7 +16,7 @@ if grep -rnE "$banned" --include='*.c' --include='*.h' builder tests fuzz; then
 fi
 clang-format --dry-run -Werror builder/*/*.c builder/*/*.h tests/unit/*.c tests/unit/*.h fuzz/*.c
 
-for preset in ci-gcc ci-clang dev fuzz; do
+for preset in ci-gcc ci-clang dev tsan fuzz; do
   echo "=== $preset" >&2
   cmake --preset "$preset" >/dev/null
   cmake --build --preset "$preset" -j "$(nproc)" >/dev/null

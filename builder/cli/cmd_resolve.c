@@ -256,7 +256,7 @@ cmd_resolve(int argc, char **argv)
         goto out;
     rc = CLI_EXIT_OK;
 out:
-    elf_resolver_free(r);
-    fs_root_free(root);
+    CLI_FREE_AT_EXIT(elf_resolver_free(r));
+    CLI_FREE_AT_EXIT(fs_root_free(root));
     return rc;
 }

@@ -161,13 +161,37 @@ const struct search_dir *elf_cache_dir(struct elf_cache *cache, const struct ld_
 const struct machine_paths *elf_cache_machine(struct elf_cache *cache, const struct elf_object *o,
                                               struct temper_err *err);
 /*
- * Parses every file of the list not parsed yet, on up to `jobs` threads
- * (ELF_PARSE_JOBS_MAX at most); what each gave is in the cache afterwards,
- * errors included, exactly as elf_cache_object would have left it.
+ * The steps of elf_cache_object, for parse_pool.c: claim a file (a new,
+ * empty entry, or NULL when the file is known or not a regular file), parse
+ * it (any thread: this only reads the cache), settle the outcome (the
+ * calling thread again).
  */
-#define ELF_PARSE_JOBS_MAX 64
-void elf_cache_parse_many(struct elf_cache *cache, const struct fs_path *const *files, size_t n,
-                          unsigned jobs);
+struct cached_object *elf_cache_claim(struct elf_cache *cache, const struct fs_path *file);
+int elf_cache_parse_file(const struct elf_cache *cache, struct cached_object *co,
+                         const struct fs_path *file, struct temper_err *err);
+void elf_cache_settle(struct elf_cache *cache, struct cached_object *co, int rc,
+                      const struct temper_err *err);
+
+/*
+ * parse_pool: files parsed on worker threads while the calling thread goes
+ * on resolving paths. Only the calling thread adds and takes; workers only
+ * parse. With one job there is no thread: take parses in place.
+ *
+ *     pool = parse_pool_start(cache, jobs);
+ *     parse_pool_add(pool, file);              -- any number, any time
+ *     for (i = 0; i < parse_pool_count(pool); i++)
+ *         co = parse_pool_take(pool, i);       -- parsed and settled, or NULL
+ *     parse_pool_finish(pool);
+ */
+#define PARSE_POOL_JOBS_MAX 64
+struct parse_pool;
+struct parse_pool *parse_pool_start(struct elf_cache *cache, unsigned jobs);
+/* Queues a file unless it is known already (or the pool is full: it is then parsed on demand). */
+void parse_pool_add(struct parse_pool *pool, const struct fs_path *file);
+size_t parse_pool_count(const struct parse_pool *pool);
+/* The i-th file queued, once parsed and settled; NULL when it failed to parse. */
+struct cached_object *parse_pool_take(struct parse_pool *pool, size_t i);
+void parse_pool_finish(struct parse_pool *pool);
 
 /* Records a file of object co, reached by path p, and every symlink on the way as needed. */
 void elf_cache_need(struct elf_cache *cache, struct cached_object *co, const struct fs_path *p);

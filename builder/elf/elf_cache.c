@@ -5,7 +5,6 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,11 +91,9 @@ elf_cache_name(struct elf_cache *cache, const char *s)
     return n;
 }
 
-/* Parses one file into co->object; returns -1 with err on failure. Safe to call from several
- * threads at once: it only reads the cache. */
-static int
-parse_file(const struct elf_cache *cache, struct cached_object *co, const struct fs_path *file,
-           struct temper_err *err)
+int
+elf_cache_parse_file(const struct elf_cache *cache, struct cached_object *co,
+                     const struct fs_path *file, struct temper_err *err)
 {
     cleanup_close int fd = -1;
 
@@ -116,9 +113,9 @@ parse_file(const struct elf_cache *cache, struct cached_object *co, const struct
     return elf_object_read(fd, (size_t)file->size, file->canon, &co->object, err);
 }
 
-/* Records the outcome of parse_file in the cache (one thread at a time). */
-static void
-settle(struct elf_cache *cache, struct cached_object *co, int rc, const struct temper_err *err)
+void
+elf_cache_settle(struct elf_cache *cache, struct cached_object *co, int rc,
+                 const struct temper_err *err)
 {
     if (rc < 0) {
         co->error = xmalloc(sizeof(*co->error));
@@ -138,7 +135,7 @@ elf_cache_object(struct elf_cache *cache, const struct fs_path *file, struct tem
     if (co == NULL) {
         co = xcalloc(1, sizeof(*co));
         strmap_put(&cache->objects, file->canon, co);
-        settle(cache, co, parse_file(cache, co, file, err), err);
+        elf_cache_settle(cache, co, elf_cache_parse_file(cache, co, file, err), err);
     }
     if (co->error != NULL) {
         *err = *co->error;
@@ -147,72 +144,16 @@ elf_cache_object(struct elf_cache *cache, const struct fs_path *file, struct tem
     return co;
 }
 
-/* One file of a parallel batch, and what parsing it gave. */
-struct batch_item {
-    const struct fs_path *file;
+struct cached_object *
+elf_cache_claim(struct elf_cache *cache, const struct fs_path *file)
+{
     struct cached_object *co;
-    struct temper_err err;
-    int rc;
-};
 
-struct batch {
-    const struct elf_cache *cache;
-    struct batch_item *items;
-    size_t count;
-    unsigned stride;
-    unsigned first;
-};
-
-static void *
-parse_batch(void *arg)
-{
-    struct batch *b = arg;
-
-    for (size_t i = b->first; i < b->count; i += b->stride) {
-        struct batch_item *it = &b->items[i];
-
-        it->rc = parse_file(b->cache, it->co, it->file, &it->err);
-    }
-    return NULL;
-}
-
-void
-elf_cache_parse_many(struct elf_cache *cache, const struct fs_path *const *files, size_t n,
-                     unsigned jobs)
-{
-    struct batch_item *items = xcalloc(n, sizeof(*items));
-    pthread_t threads[ELF_PARSE_JOBS_MAX];
-    struct batch batches[ELF_PARSE_JOBS_MAX];
-    size_t count = 0;
-    unsigned started = 0;
-
-    for (size_t i = 0; i < n; i++) {
-        if (files[i]->kind != FS_KIND_FILE || strmap_get(&cache->objects, files[i]->canon))
-            continue;
-        items[count].file = files[i];
-        items[count].co = xcalloc(1, sizeof(*items[count].co));
-        strmap_put(&cache->objects, files[i]->canon, items[count].co);
-        count++;
-    }
-    if (jobs > ELF_PARSE_JOBS_MAX)
-        jobs = ELF_PARSE_JOBS_MAX;
-    if (jobs < 1 || count < 2 * (size_t)jobs)
-        jobs = 1;
-    for (unsigned t = 0; t < jobs; t++) {
-        batches[t] = (struct batch){cache, items, count, jobs, t};
-        /* The calling thread takes the first share; a thread that cannot start leaves its share
-         * to the calling thread too. */
-        if (t > 0 && pthread_create(&threads[started + 1], NULL, parse_batch, &batches[t]) == 0)
-            started++;
-        else if (t > 0)
-            parse_batch(&batches[t]);
-    }
-    parse_batch(&batches[0]);
-    for (unsigned t = 1; t <= started; t++)
-        pthread_join(threads[t], NULL);
-    for (size_t i = 0; i < count; i++)
-        settle(cache, items[i].co, items[i].rc, &items[i].err);
-    free(items);
+    if (file->kind != FS_KIND_FILE || strmap_get(&cache->objects, file->canon) != NULL)
+        return NULL;
+    co = xcalloc(1, sizeof(*co));
+    strmap_put(&cache->objects, file->canon, co);
+    return co;
 }
 
 const struct search_dir *

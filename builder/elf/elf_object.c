@@ -1,26 +1,58 @@
 /*
- * Reading what an ELF file says of itself, through libelf, from its program
- * headers only: the loader never looks at section headers, and neither do we
- * (a stripped or deliberately broken section table must not change the answer).
- * Strings of the dynamic segment are found as ld.so finds them: DT_STRTAB is
- * an address, mapped to a file offset through the PT_LOAD segment holding it.
+ * Reading what an ELF file says of itself, from its program headers only:
+ * the loader never looks at section headers, and neither do we (a stripped or
+ * deliberately broken section table must not change the answer). Strings of
+ * the dynamic segment are found as ld.so finds them: DT_STRTAB is an address,
+ * mapped to a file offset through the PT_LOAD segment holding it.
  *
- * Every byte is fetched with elf_getdata_rawchunk, which checks the range
- * against the file size: from a descriptor (ELF_C_READ) that is a pread of
- * just the headers and strings needed, a few kilobytes of a file that may be
- * hundreds of megabytes; from memory (the fuzz target) the same calls read
- * the buffer.
+ * I/O and decoding are split. temper reads the few ranges it needs itself,
+ * from a descriptor with pread or from a memory image (the fuzz target), the
+ * same code either way: the head of the file (ELF header and program
+ * headers, usually the interpreter too), the dynamic segment, and one window
+ * of the string table. Three reads of a file that may be hundreds of
+ * megabytes. libelf decodes what was read: the head through elf_memory (with
+ * the section table fields zeroed in our copy, since the head alone does not
+ * hold it and nothing here uses it), the dynamic segment through
+ * gelf_xlatetom, for either class and byte order. libelf's own descriptor
+ * mode costs four more system calls and a section table allocation per file,
+ * which is most of the time of resolving a whole system.
  */
 #include <elf.h>
+#include <errno.h>
 #include <gelf.h>
 #include <libelf.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/cleanup.h"
 #include "base/limits.h"
 #include "base/xalloc.h"
 #include "elf_resolver.h"
+
+/* The head read first: enough for the ELF header and the program headers of nearly every file. */
+#define HEAD_BYTES 1024
+
+/*
+ * The strings an object names (DT_NEEDED, DT_SONAME, DT_RPATH, DT_RUNPATH) are
+ * read in one window from the lowest to the highest index, plus this much for
+ * the last string; a window larger than STRTAB_WINDOW_MAX, or a string that
+ * does not end inside it, is read alone. Tables can be megabytes (C++
+ * libraries) while the names wanted sit together in a few hundred bytes.
+ */
+#define STRTAB_WINDOW_SLACK 256
+#define STRTAB_WINDOW_MAX (64 * 1024)
+
+/* Dynamic segments up to this many entries (real ones have about 40) are read on the stack. */
+#define SMALL_DYN 128
+
+/* Where the bytes come from: a memory image, or a descriptor (mem == NULL). */
+struct source {
+    const char *mem;
+    int fd;
+    size_t len;
+};
 
 /* What the dynamic segment says, before strings are looked up. */
 struct dynamic_info {
@@ -33,10 +65,20 @@ struct dynamic_info {
     size_t nneeded;
 };
 
+struct string_window {
+    char *bytes; /* NULL: no window, every string read alone; else small or a heap copy */
+    GElf_Xword lo, len;
+    char small[1024];
+};
+
 struct image {
-    size_t len;
+    const struct source *src;
     const char *name;
-    Elf *elf;
+    char *head; /* the first head_len bytes of the file, section fields zeroed: small or heap */
+    size_t head_len;
+    char small[HEAD_BYTES];
+    Elf *elf; /* libelf's view of head */
+    GElf_Ehdr eh;
     GElf_Phdr *loads; /* PT_LOAD headers, to map addresses to offsets */
     size_t nloads;
 };
@@ -53,19 +95,28 @@ libelf_error(struct temper_err *err, const char *name, const char *what)
     return temper_err_set(err, TEMPER_E_ELF, 0, "'%s': %s: %s", name, what, elf_errmsg(-1));
 }
 
-/* Strings tables up to this size are read whole, in one go; larger ones a string at a time. */
-#define STRTAB_READ_WHOLE (16 * 1024)
-
-/* Fetches [off, off + size) of the file, bounds-checked by libelf. */
-static const char *
-read_bytes(const struct image *im, GElf_Off off, size_t size)
+/* Reads [off, off + size) of the file into buf: 0, or -1 when the range is not all there. */
+static int
+source_read(const struct source *src, GElf_Off off, void *buf, size_t size)
 {
-    Elf_Data *d;
+    size_t done = 0;
 
-    if (off > im->len || size > im->len - off)
-        return NULL;
-    d = elf_getdata_rawchunk(im->elf, (int64_t)off, size, ELF_T_BYTE);
-    return d != NULL && d->d_size == size ? d->d_buf : NULL;
+    if (off > src->len || size > src->len - off)
+        return -1;
+    if (src->mem != NULL) {
+        memcpy(buf, src->mem + off, size);
+        return 0;
+    }
+    while (done < size) {
+        ssize_t n = pread(src->fd, (char *)buf + done, size - done, (off_t)(off + done));
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1; /* an error, or a file that shrank since it was measured */
+        done += (size_t)n;
+    }
+    return 0;
 }
 
 /* Copies the NUL-terminated string at [off, off + max) of the file, or fails. */
@@ -73,25 +124,27 @@ static int
 copy_string(const struct image *im, const char *what, GElf_Off off, GElf_Xword max, char **out,
             struct temper_err *err)
 {
-    const char *start, *nul;
+    char buf[ELF_STRING_MAX + 1];
     size_t room;
+    const char *nul;
 
-    if (off >= im->len)
+    if (off >= im->src->len)
         return temper_err_set(err, TEMPER_E_ELF, 0, "'%s': %s past the end of the file", im->name,
                               what);
-    room = im->len - (size_t)off;
+    room = im->src->len - (size_t)off;
     if (max < room)
         room = (size_t)max;
-    if (room > ELF_STRING_MAX + 1)
-        room = ELF_STRING_MAX + 1;
-    start = read_bytes(im, off, room);
-    if (start == NULL)
-        return libelf_error(err, im->name, "cannot read a string");
-    nul = memchr(start, '\0', room);
+    if (room > sizeof(buf))
+        room = sizeof(buf);
+    if (off + room <= im->head_len)
+        memcpy(buf, im->head + off, room);
+    else if (source_read(im->src, off, buf, room) < 0)
+        return temper_err_set(err, TEMPER_E_IO, errno, "'%s': cannot read %s", im->name, what);
+    nul = memchr(buf, '\0', room);
     if (nul == NULL)
         return temper_err_set(err, TEMPER_E_ELF, 0, "'%s': %s is unterminated or too long",
                               im->name, what);
-    *out = xstrndup(start, (size_t)(nul - start));
+    *out = xstrndup(buf, (size_t)(nul - buf));
     return 0;
 }
 
@@ -105,7 +158,7 @@ address_to_offset(const struct image *im, GElf_Addr addr, GElf_Off *off, GElf_Xw
         if (addr >= p->p_vaddr && addr - p->p_vaddr < p->p_filesz) {
             GElf_Off delta = addr - p->p_vaddr;
 
-            if (p->p_offset > im->len || delta > im->len - p->p_offset)
+            if (p->p_offset > im->src->len || delta > im->src->len - p->p_offset)
                 return -1;
             *off = p->p_offset + delta;
             *avail = p->p_filesz - delta;
@@ -115,81 +168,110 @@ address_to_offset(const struct image *im, GElf_Addr addr, GElf_Off *off, GElf_Xw
     return -1;
 }
 
+static void
+take_dynamic_entry(GElf_Sxword tag, GElf_Xword val, struct dynamic_info *dyn,
+                   struct elf_object *obj)
+{
+    switch (tag) {
+    case DT_NEEDED:
+        if ((dyn->nneeded & (dyn->nneeded - 1)) == 0) /* 0, 1, 2, 4...: double */
+            dyn->needed =
+                xreallocarray(dyn->needed, dyn->nneeded ? 2 * dyn->nneeded : 1, sizeof(GElf_Xword));
+        dyn->needed[dyn->nneeded++] = val;
+        break;
+    case DT_STRTAB:
+        dyn->strtab = val;
+        dyn->has_strtab = true;
+        break;
+    case DT_STRSZ:
+        dyn->strsz = val;
+        break;
+    case DT_SONAME:
+        dyn->soname = val;
+        dyn->has_soname = true;
+        break;
+    case DT_RPATH:
+        dyn->rpath = val;
+        dyn->has_rpath = true;
+        break;
+    case DT_RUNPATH:
+        dyn->runpath = val;
+        dyn->has_runpath = true;
+        break;
+    case DT_BIND_NOW:
+        obj->has_bind_now = true;
+        break;
+    case DT_FLAGS:
+        if (val & DF_BIND_NOW)
+            obj->has_bind_now = true;
+        break;
+    case DT_FLAGS_1:
+        if (val & DF_1_NOW)
+            obj->has_bind_now = true;
+        if (val & DF_1_PIE)
+            obj->is_pie = true;
+        if (val & DF_1_NODEFLIB)
+            obj->nodeflib = true;
+        break;
+    default:
+        break;
+    }
+}
+
 static int
-read_dynamic(struct image *im, const GElf_Phdr *ph, struct dynamic_info *dyn,
+read_dynamic(const struct image *im, const GElf_Phdr *ph, struct dynamic_info *dyn,
              struct elf_object *obj, struct temper_err *err)
 {
     size_t entsize = gelf_fsize(im->elf, ELF_T_DYN, 1, EV_CURRENT);
-    Elf_Data *data;
+    Elf64_Dyn raw_small[SMALL_DYN], mem_small[SMALL_DYN];
+    cleanup_free char *raw_big = NULL;
+    cleanup_free char *mem_big = NULL;
+    char *raw = (char *)raw_small, *mem = (char *)mem_small;
+    Elf_Data src, dst;
     size_t count;
 
     if (entsize == 0)
         return libelf_error(err, im->name, "cannot size the dynamic segment");
-    if (ph->p_offset > im->len || ph->p_filesz > im->len - ph->p_offset)
+    if (ph->p_offset > im->src->len || ph->p_filesz > im->src->len - ph->p_offset)
         return elf_error(err, im->name, "dynamic segment past the end of the file");
     count = (size_t)ph->p_filesz / entsize;
     if (count > ELF_DYN_MAX)
         return elf_error(err, im->name, "dynamic segment has too many entries");
-    data = elf_getdata_rawchunk(im->elf, (int64_t)ph->p_offset, count * entsize, ELF_T_DYN);
-    if (data == NULL)
-        return libelf_error(err, im->name, "cannot read the dynamic segment");
+    if (count > SMALL_DYN) {
+        raw = raw_big = xmalloc(count * entsize);
+        mem = mem_big = xmalloc(count * sizeof(Elf64_Dyn));
+    }
+    if (source_read(im->src, ph->p_offset, raw, count * entsize) < 0)
+        return temper_err_set(err, TEMPER_E_IO, errno, "'%s': cannot read the dynamic segment",
+                              im->name);
+    src = (Elf_Data){
+        .d_buf = raw, .d_type = ELF_T_DYN, .d_size = count * entsize, .d_version = EV_CURRENT};
+    dst = (Elf_Data){.d_buf = mem, .d_size = count * sizeof(Elf64_Dyn), .d_version = EV_CURRENT};
+    if (gelf_xlatetom(im->elf, &dst, &src, im->eh.e_ident[EI_DATA]) == NULL)
+        return libelf_error(err, im->name, "cannot decode the dynamic segment");
     for (size_t i = 0; i < count; i++) {
-        GElf_Dyn d;
+        GElf_Sxword tag;
+        GElf_Xword val;
 
-        if (gelf_getdyn(data, (int)i, &d) == NULL)
-            return libelf_error(err, im->name, "cannot read a dynamic entry");
-        switch (d.d_tag) {
-        case DT_NULL:
-            return 0;
-        case DT_NEEDED:
-            if (dyn->nneeded == ELF_NEEDED_MAX)
-                return elf_error(err, im->name, "too many DT_NEEDED entries");
-            dyn->needed = xreallocarray(dyn->needed, dyn->nneeded + 1, sizeof(*dyn->needed));
-            dyn->needed[dyn->nneeded++] = d.d_un.d_val;
-            break;
-        case DT_STRTAB:
-            dyn->strtab = d.d_un.d_ptr;
-            dyn->has_strtab = true;
-            break;
-        case DT_STRSZ:
-            dyn->strsz = d.d_un.d_val;
-            break;
-        case DT_SONAME:
-            dyn->soname = d.d_un.d_val;
-            dyn->has_soname = true;
-            break;
-        case DT_RPATH:
-            dyn->rpath = d.d_un.d_val;
-            dyn->has_rpath = true;
-            break;
-        case DT_RUNPATH:
-            dyn->runpath = d.d_un.d_val;
-            dyn->has_runpath = true;
-            break;
-        case DT_BIND_NOW:
-            obj->has_bind_now = true;
-            break;
-        case DT_FLAGS:
-            if (d.d_un.d_val & DF_BIND_NOW)
-                obj->has_bind_now = true;
-            break;
-        case DT_FLAGS_1:
-            if (d.d_un.d_val & DF_1_NOW)
-                obj->has_bind_now = true;
-            if (d.d_un.d_val & DF_1_PIE)
-                obj->is_pie = true;
-            if (d.d_un.d_val & DF_1_NODEFLIB)
-                obj->nodeflib = true;
-            break;
-        default:
-            break;
+        if (im->eh.e_ident[EI_CLASS] == ELFCLASS64) {
+            tag = ((const Elf64_Dyn *)mem)[i].d_tag;
+            val = ((const Elf64_Dyn *)mem)[i].d_un.d_val;
+        } else {
+            tag = ((const Elf32_Dyn *)mem)[i].d_tag;
+            val = ((const Elf32_Dyn *)mem)[i].d_un.d_val;
         }
+        if (tag == DT_NULL)
+            return 0;
+        if (tag == DT_NEEDED && dyn->nneeded == ELF_NEEDED_MAX)
+            return elf_error(err, im->name, "too many DT_NEEDED entries");
+        take_dynamic_entry(tag, val, dyn, obj);
     }
     return 0;
 }
 
 static int
-dynamic_string(const struct image *im, const struct dynamic_info *dyn, GElf_Xword index, char **out,
+dynamic_string(const struct image *im, const struct dynamic_info *dyn,
+               const struct string_window *win, GElf_Xword index, char **out,
                struct temper_err *err)
 {
     GElf_Off off;
@@ -203,68 +285,106 @@ dynamic_string(const struct image *im, const struct dynamic_info *dyn, GElf_Xwor
         return elf_error(err, im->name, "DT_STRTAB is outside every loaded segment");
     if (index >= avail)
         return elf_error(err, im->name, "dynamic string past the end of its segment");
-    /* A small table is fetched whole once (libelf keeps the chunk), so all its strings cost one
-     * read; the copy below then finds the same bytes in it. */
-    if (dyn->strsz <= STRTAB_READ_WHOLE && dyn->strsz <= avail) {
-        const char *table = read_bytes(im, off, (size_t)dyn->strsz);
-        const char *nul;
+    if (win->bytes != NULL && index >= win->lo && index - win->lo < win->len) {
+        const char *start = win->bytes + (index - win->lo);
+        const char *nul = memchr(start, '\0', (size_t)(win->len - (index - win->lo)));
 
-        if (table == NULL)
-            return libelf_error(err, im->name, "cannot read the dynamic string table");
-        nul = memchr(table + index, '\0', (size_t)(dyn->strsz - index));
-        if (nul == NULL || (size_t)(nul - (table + index)) > ELF_STRING_MAX)
-            return temper_err_set(err, TEMPER_E_ELF, 0,
-                                  "'%s': dynamic string is unterminated or too long", im->name);
-        *out = xstrndup(table + index, (size_t)(nul - (table + index)));
-        return 0;
+        if (nul != NULL && (size_t)(nul - start) <= ELF_STRING_MAX) {
+            *out = xstrndup(start, (size_t)(nul - start));
+            return 0;
+        }
     }
     return copy_string(im, "dynamic string", off + index,
                        (dyn->strsz < avail ? dyn->strsz : avail) - index, out, err);
+}
+
+/* Reads the window of the string table that holds every string wanted, when it is small. */
+static void
+read_window(const struct image *im, const struct dynamic_info *dyn, struct string_window *win)
+{
+    GElf_Xword lo = UINT64_MAX, hi = 0, limit, len, avail;
+    GElf_Off off;
+
+#define WANT(index)                                                                                \
+    do {                                                                                           \
+        lo = (index) < lo ? (index) : lo;                                                          \
+        hi = (index) > hi ? (index) : hi;                                                          \
+    } while (0)
+    if (dyn->has_soname)
+        WANT(dyn->soname);
+    if (dyn->has_runpath)
+        WANT(dyn->runpath);
+    else if (dyn->has_rpath)
+        WANT(dyn->rpath);
+    for (size_t i = 0; i < dyn->nneeded; i++)
+        WANT(dyn->needed[i]);
+#undef WANT
+    if (lo == UINT64_MAX || !dyn->has_strtab || lo >= dyn->strsz ||
+        address_to_offset(im, dyn->strtab, &off, &avail) < 0 || lo >= avail)
+        return; /* dynamic_string reports what is wrong, string by string */
+    limit = (dyn->strsz < avail ? dyn->strsz : avail) - lo;
+    len = hi - lo + STRTAB_WINDOW_SLACK < limit ? hi - lo + STRTAB_WINDOW_SLACK : limit;
+    if (len > STRTAB_WINDOW_MAX || off + lo > im->src->len)
+        return;
+    if (len > im->src->len - (off + lo))
+        len = im->src->len - (off + lo);
+    win->bytes = len <= sizeof(win->small) ? win->small : xmalloc((size_t)len);
+    if (source_read(im->src, off + lo, win->bytes, (size_t)len) < 0) {
+        if (win->bytes != win->small)
+            free(win->bytes);
+        win->bytes = NULL;
+        return;
+    }
+    win->lo = lo;
+    win->len = len;
 }
 
 static int
 read_dynamic_strings(const struct image *im, const struct dynamic_info *dyn, struct elf_object *obj,
                      struct temper_err *err)
 {
-    if (dyn->has_soname && dynamic_string(im, dyn, dyn->soname, &obj->soname, err) < 0)
-        return -1;
+    struct string_window win;
+    int rc = -1;
+
+    win.bytes = NULL;
+
+    read_window(im, dyn, &win);
+    if (dyn->has_soname && dynamic_string(im, dyn, &win, dyn->soname, &obj->soname, err) < 0)
+        goto out;
     /* glibc ignores DT_RPATH when DT_RUNPATH is present (elf/get-dynamic-info.h). */
     if (dyn->has_runpath) {
-        if (dynamic_string(im, dyn, dyn->runpath, &obj->runpath, err) < 0)
-            return -1;
-    } else if (dyn->has_rpath && dynamic_string(im, dyn, dyn->rpath, &obj->rpath, err) < 0)
-        return -1;
+        if (dynamic_string(im, dyn, &win, dyn->runpath, &obj->runpath, err) < 0)
+            goto out;
+    } else if (dyn->has_rpath && dynamic_string(im, dyn, &win, dyn->rpath, &obj->rpath, err) < 0)
+        goto out;
     obj->needed = xreallocarray(NULL, dyn->nneeded, sizeof(*obj->needed));
     for (size_t i = 0; i < dyn->nneeded; i++) {
-        if (dynamic_string(im, dyn, dyn->needed[i], &obj->needed[i], err) < 0)
-            return -1;
+        if (dynamic_string(im, dyn, &win, dyn->needed[i], &obj->needed[i], err) < 0)
+            goto out;
         obj->nneeded = i + 1;
-        if (obj->needed[i][0] == '\0')
-            return elf_error(err, im->name, "empty DT_NEEDED name");
+        if (obj->needed[i][0] == '\0') {
+            elf_error(err, im->name, "empty DT_NEEDED name");
+            goto out;
+        }
     }
-    return 0;
+    rc = 0;
+out:
+    if (win.bytes != win.small)
+        free(win.bytes);
+    return rc;
 }
 
 static int
-read_headers(struct image *im, const GElf_Ehdr *eh, struct elf_object *obj, struct temper_err *err)
+read_program_headers(struct image *im, struct elf_object *obj, GElf_Phdr *dynamic_ph,
+                     struct temper_err *err)
 {
-    struct dynamic_info dyn_info = {0}, *dyn = &dyn_info;
-    GElf_Phdr dynamic_ph = {0};
     bool has_stack = false;
     size_t phnum;
 
-    /* ld.so and the kernel read e_phnum as it is (no PN_XNUM extension) and want program
-     * headers of exactly the native size. */
-    if (eh->e_phnum > ELF_PHNUM_MAX)
-        return elf_error(err, im->name, "too many program headers");
-    if (eh->e_phnum > 0 && eh->e_phentsize != gelf_fsize(im->elf, ELF_T_PHDR, 1, EV_CURRENT))
-        return elf_error(err, im->name, "program header size is not the expected size");
     if (elf_getphdrnum(im->elf, &phnum) != 0)
         return libelf_error(err, im->name, "cannot read program headers");
-    /* libelf quietly counts only the program headers that fit in a truncated file; ld.so
-     * refuses such a file, and so do we. */
-    if (phnum != eh->e_phnum || eh->e_phoff > im->len ||
-        (size_t)phnum * eh->e_phentsize > im->len - eh->e_phoff)
+    /* libelf quietly counts only the program headers that fit; ld.so refuses such a file. */
+    if (phnum != im->eh.e_phnum)
         return elf_error(err, im->name, "truncated: program headers past the end of the file");
     im->loads = xreallocarray(NULL, phnum, sizeof(*im->loads));
     for (size_t i = 0; i < phnum; i++) {
@@ -277,14 +397,14 @@ read_headers(struct image *im, const GElf_Ehdr *eh, struct elf_object *obj, stru
             im->loads[im->nloads++] = ph;
             break;
         case PT_INTERP:
-            if (ph.p_offset > im->len || ph.p_filesz > im->len - ph.p_offset)
+            if (ph.p_offset > im->src->len || ph.p_filesz > im->src->len - ph.p_offset)
                 return elf_error(err, im->name, "PT_INTERP past the end of the file");
             if (obj->interp == NULL &&
                 copy_string(im, "PT_INTERP", ph.p_offset, ph.p_filesz, &obj->interp, err) < 0)
                 return -1;
             break;
         case PT_DYNAMIC:
-            dynamic_ph = ph;
+            *dynamic_ph = ph;
             obj->is_dynamic = true;
             break;
         case PT_GNU_RELRO:
@@ -302,48 +422,106 @@ read_headers(struct image *im, const GElf_Ehdr *eh, struct elf_object *obj, stru
         obj->has_exec_stack = true;
     if (obj->interp != NULL && obj->interp[0] != '/')
         return elf_error(err, im->name, "PT_INTERP is not an absolute path");
-    if (obj->type == ET_DYN && obj->interp != NULL)
-        obj->is_pie = true;
-    if (obj->is_dynamic) {
-        int rc = read_dynamic(im, &dynamic_ph, dyn, obj, err) < 0 ||
-                         read_dynamic_strings(im, dyn, obj, err) < 0
-                     ? -1
-                     : 0;
-
-        free(dyn->needed);
-        return rc;
-    }
     return 0;
 }
 
-/* Reads an image libelf has opened (from memory or from a descriptor); ends it either way. */
+/*
+ * Reads the first `len` bytes as the head and hands them to libelf. The
+ * section table lies elsewhere in the file: its fields are zeroed in this
+ * copy so that libelf neither looks for it nor allocates for it.
+ */
 static int
-parse(Elf *elf, size_t len, const char *name, struct elf_object *out, struct temper_err *err)
+open_head(struct image *im, size_t len, struct temper_err *err)
 {
-    struct image im = {.len = len, .name = name, .elf = elf};
+    bool is64;
+
+    elf_end(im->elf);
+    im->elf = NULL;
+    if (im->head != im->small)
+        free(im->head);
+    im->head = len <= sizeof(im->small) ? im->small : xmalloc(len);
+    im->head_len = len;
+    if (source_read(im->src, 0, im->head, len) < 0)
+        return temper_err_set(err, TEMPER_E_IO, errno, "'%s': cannot read the ELF header",
+                              im->name);
+    if (len < EI_NIDENT || memcmp(im->head, ELFMAG, SELFMAG) != 0)
+        return elf_error(err, im->name, "not an ELF file");
+    is64 = im->head[EI_CLASS] == ELFCLASS64;
+    if (im->head[EI_CLASS] != ELFCLASS32 && !is64)
+        return elf_error(err, im->name, "unknown ELF class");
+    if (len < (is64 ? sizeof(Elf64_Ehdr) : sizeof(Elf32_Ehdr)))
+        return elf_error(err, im->name, "truncated ELF header");
+    if (is64) {
+        memset(im->head + offsetof(Elf64_Ehdr, e_shoff), 0, sizeof(Elf64_Off));
+        memset(im->head + offsetof(Elf64_Ehdr, e_shnum), 0, 2 * sizeof(Elf64_Half));
+    } else {
+        memset(im->head + offsetof(Elf32_Ehdr, e_shoff), 0, sizeof(Elf32_Off));
+        memset(im->head + offsetof(Elf32_Ehdr, e_shnum), 0, 2 * sizeof(Elf32_Half));
+    }
+    im->elf = elf_memory(im->head, len);
+    if (im->elf == NULL || elf_kind(im->elf) != ELF_K_ELF || gelf_getehdr(im->elf, &im->eh) == NULL)
+        return libelf_error(err, im->name, "truncated or malformed ELF header");
+    return 0;
+}
+
+static int
+read_head(struct image *im, struct temper_err *err)
+{
+    size_t phend;
+
+    if (open_head(im, im->src->len < HEAD_BYTES ? im->src->len : HEAD_BYTES, err) < 0)
+        return -1;
+    if (im->eh.e_type != ET_EXEC && im->eh.e_type != ET_DYN)
+        return elf_error(err, im->name, "not an executable or shared object");
+    /* ld.so and the kernel read e_phnum as it is (no PN_XNUM extension) and want program
+     * headers of exactly the native size. */
+    if (im->eh.e_phnum > ELF_PHNUM_MAX)
+        return elf_error(err, im->name, "too many program headers");
+    if (im->eh.e_phnum > 0 && im->eh.e_phentsize != gelf_fsize(im->elf, ELF_T_PHDR, 1, EV_CURRENT))
+        return elf_error(err, im->name, "program header size is not the expected size");
+    if (im->eh.e_phoff > im->src->len ||
+        (size_t)im->eh.e_phnum * im->eh.e_phentsize > im->src->len - im->eh.e_phoff)
+        return elf_error(err, im->name, "truncated: program headers past the end of the file");
+    phend = (size_t)im->eh.e_phoff + (size_t)im->eh.e_phnum * im->eh.e_phentsize;
+    /* Rare: program headers beyond the first few kilobytes. Read a head that holds them. */
+    if (phend > im->head_len && open_head(im, phend, err) < 0)
+        return -1;
+    return 0;
+}
+
+static int
+parse(const struct source *src, const char *name, struct elf_object *out, struct temper_err *err)
+{
+    struct image im;
+    struct dynamic_info dyn = {0};
     struct elf_object obj = {0};
-    GElf_Ehdr eh;
+    GElf_Phdr dynamic_ph = {0};
     int rc = -1;
 
-    if (elf == NULL)
-        return libelf_error(err, name, "cannot read ELF");
-    if (elf_kind(elf) != ELF_K_ELF) {
-        elf_error(err, name, "not an ELF file");
+    /* Not zeroed whole: the head buffer is filled by the read. */
+    im.src = src;
+    im.name = name;
+    im.head = im.small;
+    im.head_len = 0;
+    im.elf = NULL;
+    im.loads = NULL;
+    im.nloads = 0;
+    if (elf_version(EV_CURRENT) == EV_NONE) {
+        libelf_error(err, name, "libelf is unusable");
         goto out;
     }
-    if (gelf_getehdr(elf, &eh) == NULL) {
-        libelf_error(err, name, "truncated or malformed ELF header");
+    if (read_head(&im, err) < 0)
         goto out;
-    }
-    if (eh.e_type != ET_EXEC && eh.e_type != ET_DYN) {
-        elf_error(err, name, "not an executable or shared object");
+    obj.elf_class = im.eh.e_ident[EI_CLASS];
+    obj.data = im.eh.e_ident[EI_DATA];
+    obj.machine = im.eh.e_machine;
+    obj.type = im.eh.e_type;
+    if (read_program_headers(&im, &obj, &dynamic_ph, err) < 0)
         goto out;
-    }
-    obj.elf_class = eh.e_ident[EI_CLASS];
-    obj.data = eh.e_ident[EI_DATA];
-    obj.machine = eh.e_machine;
-    obj.type = eh.e_type;
-    if (read_headers(&im, &eh, &obj, err) < 0)
+    if (obj.type == ET_DYN && obj.interp != NULL)
+        obj.is_pie = true;
+    if (obj.is_dynamic && (read_dynamic(&im, &dynamic_ph, &dyn, &obj, err) < 0 ||
+                           read_dynamic_strings(&im, &dyn, &obj, err) < 0))
         goto out;
     obj.path = xstrdup(name);
     *out = obj;
@@ -351,38 +529,30 @@ parse(Elf *elf, size_t len, const char *name, struct elf_object *out, struct tem
     rc = 0;
 out:
     elf_object_release(&obj);
+    free(dyn.needed);
     free(im.loads);
-    elf_end(elf);
+    elf_end(im.elf);
+    if (im.head != im.small)
+        free(im.head);
     return rc;
-}
-
-static int
-start_libelf(const char *name, struct temper_err *err)
-{
-    if (elf_version(EV_CURRENT) == EV_NONE)
-        return libelf_error(err, name, "libelf is unusable");
-    return 0;
 }
 
 int
 elf_object_parse(const void *image, size_t len, const char *name, struct elf_object *out,
                  struct temper_err *err)
 {
-    if (len < EI_NIDENT || memcmp(image, ELFMAG, SELFMAG) != 0)
-        return elf_error(err, name, "not an ELF file");
-    if (start_libelf(name, err) < 0)
-        return -1;
-    /* libelf only reads an image opened this way; the cast drops a const it honours. */
-    return parse(elf_memory((char *)image, len), len, name, out, err);
+    struct source src = {.mem = image, .fd = -1, .len = len};
+
+    return parse(&src, name, out, err);
 }
 
 int
 elf_object_read(int fd, size_t len, const char *name, struct elf_object *out,
                 struct temper_err *err)
 {
-    if (start_libelf(name, err) < 0)
-        return -1;
-    return parse(elf_begin(fd, ELF_C_READ, NULL), len, name, out, err);
+    struct source src = {.mem = NULL, .fd = fd, .len = len};
+
+    return parse(&src, name, out, err);
 }
 
 void

@@ -518,10 +518,9 @@ elf_resolver_resolve(struct elf_resolver *r, const char *path, const struct elf_
     return 0;
 }
 
-/* Adds to `next` the first file each not yet seen DT_NEEDED name of `co` would be searched to. */
+/* Queues the file each DT_NEEDED name of `co` not looked for yet would first be found as. */
 static void
-guess_libraries(struct elf_cache *cache, const struct cached_object *co,
-                const struct fs_path ***next, size_t *n)
+guess_libraries(struct elf_cache *cache, const struct cached_object *co, struct parse_pool *pool)
 {
     const struct machine_paths *mp;
     struct temper_err ignored;
@@ -534,17 +533,15 @@ guess_libraries(struct elf_cache *cache, const struct cached_object *co,
             continue;
         name->preloaded = mp;
         for (size_t d = 0; d < mp->system.count; d++) {
+            const struct search_dir *dir = mp->system.dirs[d];
             char path[TEMPER_PATH_MAX];
             const struct fs_path *file;
 
-            const struct search_dir *dir = mp->system.dirs[d];
-
-            if (!dir->exists || fs_path_join(path, dir->name, name->str) < 0 ||
-                fs_lookup(cache->root, path, &file) != 0)
-                continue;
-            *next = xreallocarray(*next, *n + 1, sizeof(**next));
-            (*next)[(*n)++] = file;
-            break;
+            if (dir->exists && fs_path_join(path, dir->name, name->str) == 0 &&
+                fs_lookup(cache->root, path, &file) == 0) {
+                parse_pool_add(pool, file);
+                break;
+            }
         }
     }
 }
@@ -552,42 +549,27 @@ guess_libraries(struct elf_cache *cache, const struct cached_object *co,
 void
 elf_resolver_preload(struct elf_resolver *r, char *const *paths, size_t n, unsigned jobs)
 {
-    const struct fs_path **wave = xcalloc(n + 1, sizeof(*wave));
-    size_t count = 0;
+    struct parse_pool *pool = parse_pool_start(&r->cache, jobs);
+    const struct fs_path *file;
 
     for (size_t i = 0; i < n; i++) {
-        if (paths[i][0] == '/' && fs_lookup(r->cache.root, paths[i], &wave[count]) == 0)
-            count++;
+        if (paths[i][0] == '/' && fs_lookup(r->cache.root, paths[i], &file) == 0)
+            parse_pool_add(pool, file);
     }
-    /* Breadth first, one level of the library graph per batch: the files each level's
-     * DT_NEEDED names would most likely resolve to (the first match in the system
-     * directories) are parsed together. A guess that turns out wrong (another class, or an
-     * DT_RUNPATH that wins) costs one parse; resolving stays exact either way. */
-    while (count > 0) {
-        const struct fs_path **next = NULL;
-        size_t nnext = 0;
-        struct temper_err ignored;
+    /* Breadth first through the library graph: for each file parsed, the files its names
+     * most likely resolve to (the first match in the system directories) are queued while
+     * the workers parse. A guess that turns out wrong (another class, a DT_RUNPATH that wins)
+     * costs one parse; resolving stays exact either way. */
+    for (size_t i = 0; i < parse_pool_count(pool); i++) {
+        struct cached_object *co = parse_pool_take(pool, i);
 
-        elf_cache_parse_many(&r->cache, wave, count, jobs);
-        for (size_t i = 0; i < count; i++) {
-            struct cached_object *co = elf_cache_object(&r->cache, wave[i], &ignored);
-            const struct fs_path *interp;
-
-            if (co == NULL)
-                continue;
-            if (co->object.interp != NULL &&
-                fs_lookup(r->cache.root, co->object.interp, &interp) == 0 &&
-                strmap_get(&r->cache.objects, interp->canon) == NULL) {
-                next = xreallocarray(next, nnext + 1, sizeof(*next));
-                next[nnext++] = interp;
-            }
-            guess_libraries(&r->cache, co, &next, &nnext);
-        }
-        free(wave);
-        wave = next;
-        count = nnext;
+        if (co == NULL)
+            continue;
+        if (co->object.interp != NULL && fs_lookup(r->cache.root, co->object.interp, &file) == 0)
+            parse_pool_add(pool, file);
+        guess_libraries(&r->cache, co, pool);
     }
-    free(wave);
+    parse_pool_finish(pool);
 }
 
 static int
