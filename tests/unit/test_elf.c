@@ -539,6 +539,42 @@ START_TEST(test_resolver_ends_a_search_segment_at_a_symlink_loop)
 }
 END_TEST
 
+START_TEST(test_resolver_takes_every_glibc_hwcaps_variant)
+{
+    struct resolved res;
+    struct elf_path *paths;
+    size_t n, found = 0;
+    static const char *const want[] = {
+        "/usr/lib/x86_64-linux-gnu/glibc-hwcaps/x86-64-v2/libv.so.1",
+        "/usr/lib/x86_64-linux-gnu/glibc-hwcaps/x86-64-v3/libv.so.1",
+        "/usr/lib/x86_64-linux-gnu/libv.so.1",
+    };
+
+    /* Which variant ld.so maps depends on the CPU that runs the image: all are taken, the best
+     * is what the name resolves to. */
+    make_base_root();
+    write_elf("usr/lib/x86_64-linux-gnu/libv.so.1", &(struct spec){.soname = "libv.so.1"});
+    write_elf("usr/lib/x86_64-linux-gnu/glibc-hwcaps/x86-64-v3/libv.so.1",
+              &(struct spec){.soname = "libv.so.1"});
+    write_elf("usr/lib/x86_64-linux-gnu/glibc-hwcaps/x86-64-v2/libv.so.1",
+              &(struct spec){.soname = "libv.so.1"});
+    write_elf("usr/bin/app",
+              &(struct spec){.interp = exe_interp, .needed = {"libv.so.1", "libc.so.6"}});
+    resolve(&res, "/usr/bin/app", false);
+    ck_assert_msg(res.rc == 0, "%s", res.err.msg);
+    ck_assert_str_eq(load_path(res.c, "libv.so.1"),
+                     "/lib/x86_64-linux-gnu/glibc-hwcaps/x86-64-v3/libv.so.1");
+    elf_resolver_paths(res.r, &paths, &n);
+    for (size_t i = 0; i < n; i++) {
+        for (size_t k = 0; k < 3; k++)
+            found += strcmp(paths[i].path, want[k]) == 0;
+    }
+    ck_assert_uint_eq(found, 3);
+    free(paths);
+    release(&res);
+}
+END_TEST
+
 START_TEST(test_resolver_ends_dt_needed_cycles)
 {
     struct resolved res;
@@ -667,6 +703,7 @@ elf_suite(void)
     tcase_add_test(tc, test_resolver_inherits_rpath_only_without_runpath);
     tcase_add_test(tc, test_resolver_names_the_missing_library_and_where_it_looked);
     tcase_add_test(tc, test_resolver_ends_a_search_segment_at_a_symlink_loop);
+    tcase_add_test(tc, test_resolver_takes_every_glibc_hwcaps_variant);
     tcase_add_test(tc, test_resolver_ends_dt_needed_cycles);
     tcase_add_test(tc, test_resolver_reads_ld_so_conf_includes_inside_the_root);
     tcase_add_test(tc, test_resolver_honours_nodeflib);
