@@ -717,11 +717,5 @@ elf_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(elf_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return testutil_run(elf_suite());
 }

@@ -117,3 +117,15 @@ testutil_copy(const char *host_path, const char *rel)
     testutil_write(rel, buf, len);
     free(buf);
 }
+
+int
+testutil_run(Suite *suite)
+{
+    SRunner *sr = srunner_create(suite);
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

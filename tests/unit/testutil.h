@@ -25,4 +25,7 @@ void testutil_copy(const char *host_path, const char *rel);
 /* Reads a whole host file; the caller frees *out. */
 void testutil_read(const char *host_path, char **out, size_t *len);
 
+/* Runs a suite and returns the process exit status: 0 when every test passed. */
+int testutil_run(Suite *suite);
+
 #endif
