@@ -122,7 +122,8 @@ input_fd(void)
 }
 
 static int
-read_through_fd(const uint8_t *data, size_t size, struct elf_object *out, struct temper_err *err)
+read_through_fd(const uint8_t *data, size_t size, struct elf_object *out, struct elf_ident *ident,
+                struct temper_err *err)
 {
     int fd = input_fd();
     size_t done = 0;
@@ -136,13 +137,14 @@ read_through_fd(const uint8_t *data, size_t size, struct elf_object *out, struct
             fail("pwrite");
         done += (size_t)n;
     }
-    return elf_object_read(fd, size, "fuzz", out, err);
+    return elf_object_read(fd, size, "fuzz", out, ident, err);
 }
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct elf_object mem = {0}, file = {0};
+    struct elf_ident ident;
     struct temper_err err_mem = {0}, err_file = {0};
     int rc_mem, rc_file;
 
@@ -157,7 +159,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* elf_object_read has no magic check of its own (libelf's elf_kind does it); only ELF
      * images are compared, so archives and other kinds libelf knows are not a difference. */
     if (size >= EI_NIDENT && memcmp(data, ELFMAG, SELFMAG) == 0) {
-        rc_file = read_through_fd(data, size, &file, &err_file);
+        rc_file = read_through_fd(data, size, &file, &ident, &err_file);
         if (rc_file == 0)
             check_object(&file, data);
         else if (rc_file == -1)
@@ -171,6 +173,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         if (rc_mem == 0 && !same_object(&mem, &file))
             fail("elf_object_parse and elf_object_read read different objects");
+        /* The identity the resolver skips candidates by is the header's, whenever it is read. */
+        if (rc_file == 0 && (!ident.valid || ident.elf_class != file.elf_class ||
+                             ident.data != file.data || ident.machine != file.machine))
+            fail("elf_ident disagrees with the object read");
         if (rc_file == 0)
             elf_object_release(&file);
     }

@@ -264,9 +264,10 @@ resolve_last(struct fs_root *root, const struct fs_entry *parent, const char *na
 static const struct fs_entry *
 resolve(struct fs_root *root, const char *path, struct walk *w, int *sys_errno)
 {
-    char parent[TEMPER_PATH_MAX];
+    char buf[TEMPER_PATH_MAX];
     const struct fs_entry *cached, *dir;
-    const char *name;
+    const char *name, *parent;
+    char *slash;
     size_t len = strlen(path);
 
     if (len >= TEMPER_PATH_MAX) {
@@ -279,8 +280,12 @@ resolve(struct fs_root *root, const char *path, struct walk *w, int *sys_errno)
     }
     cached = strmap_get(&root->paths, path);
     if (cached != NULL) {
-        *sys_errno = cached->sys_errno;
-        return cached->sys_errno ? NULL : cached;
+        /* The symlinks a cached answer followed count against this walk's budget as if they
+         * were followed again: the kernel's limit is on the whole walk, and it keeps every
+         * answer's list of links at TEMPER_SYMLINK_MAX. */
+        w->links_left -= (int)cached->path.nlinks;
+        *sys_errno = cached->sys_errno ? cached->sys_errno : w->links_left < 0 ? ELOOP : 0;
+        return *sys_errno ? NULL : cached;
     }
     while (len > 1 && path[len - 1] == '/')
         len--;
@@ -299,16 +304,17 @@ resolve(struct fs_root *root, const char *path, struct walk *w, int *sys_errno)
         path_from_stat(&top, canon, &st);
         return remember(root, path, new_entry(&top, NULL, NULL, NULL), 0);
     }
-    memcpy(parent, path, len);
-    parent[len] = '\0';
-    name = strrchr(parent, '/') + 1;
-    if (name == parent + 1) {
-        parent[0] = '/';
-        memmove(parent + 2, name, strlen(name) + 1);
-        name = parent + 2;
-        parent[1] = '\0';
-    } else
-        parent[name - parent - 1] = '\0';
+    /* Split into parent and last component; every path here starts with '/'. */
+    memcpy(buf, path, len);
+    buf[len] = '\0';
+    slash = strrchr(buf, '/');
+    name = slash + 1;
+    if (slash == buf) {
+        parent = "/";
+    } else {
+        *slash = '\0';
+        parent = buf;
+    }
     dir = resolve(root, parent, w, sys_errno);
     if (dir == NULL)
         return NULL;
@@ -385,14 +391,15 @@ open_by_walk(const struct fs_root *root, const char *canon, int flags)
 int
 fs_open(const struct fs_root *root, const struct fs_path *path, int flags, struct temper_err *err)
 {
+    /* O_NONBLOCK: a file swapped for a fifo after it was resolved must not hang the open. */
     struct open_how how = {
-        .flags = (unsigned long long)(flags | O_CLOEXEC | O_NOFOLLOW),
+        .flags = (unsigned long long)(flags | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY),
         .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
     };
     int fd = -1;
 
     if (root->no_openat2)
-        fd = open_by_walk(root, path->canon, flags);
+        fd = open_by_walk(root, path->canon, flags | O_NONBLOCK | O_NOCTTY);
     else
         fd = (int)syscall(SYS_openat2, root->dirfd, relative(path->canon), &how, sizeof(how));
     if (fd < 0)

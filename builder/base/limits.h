@@ -32,8 +32,11 @@
 #define LDCONF_INCLUDE_DEPTH 16
 /* Directories in the whole ld.so.conf search list. */
 #define LDCONF_MAX_DIRS 4096
-/* Directory entries read while expanding one `include` glob. */
+/* Directory entries listed for every `include` glob of one load, together; files read in all;
+ * and components with wildcards in one pattern (each one is a level of recursion). */
 #define LDCONF_GLOB_MAX 65536
+#define LDCONF_FILES_MAX 1024
+#define LDCONF_GLOB_COMPONENTS 4
 
 /* Objects loaded for one input file (glibc's own practical limit is far lower). */
 #define RESOLVE_MAX_OBJECTS 65536

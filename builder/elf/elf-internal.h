@@ -90,6 +90,7 @@ struct elf_name {
 struct cached_object {
     struct elf_object object; /* first: an elf_object pointer converts back */
     struct temper_err *error; /* NULL when object is valid */
+    struct elf_ident ident;   /* read even when the rest of the file is malformed */
     struct elf_name **needed; /* object.needed, interned */
     unsigned stamp;
     long index;                     /* its load, when stamp is current */
@@ -156,6 +157,8 @@ struct elf_name *elf_cache_name(struct elf_cache *cache, const char *s);
 /* The parsed file, or the error parsing gave (the same error every time it is asked). */
 struct cached_object *elf_cache_object(struct elf_cache *cache, const struct fs_path *file,
                                        struct temper_err *err);
+/* The same entry whatever the outcome: its ident, and its error when parsing failed. */
+const struct cached_object *elf_cache_entry(struct elf_cache *cache, const struct fs_path *file);
 const struct search_dir *elf_cache_dir(struct elf_cache *cache, const struct ld_machine *m,
                                        const char *dir);
 const struct machine_paths *elf_cache_machine(struct elf_cache *cache, const struct elf_object *o,

@@ -110,7 +110,7 @@ elf_cache_parse_file(const struct elf_cache *cache, struct cached_object *co,
         return -1;
     /* libelf reads with pread and checks every range against the size it finds itself, so a
      * file that changed since it was resolved gives an error, never a fault. */
-    return elf_object_read(fd, (size_t)file->size, file->canon, &co->object, err);
+    return elf_object_read(fd, (size_t)file->size, file->canon, &co->object, &co->ident, err);
 }
 
 void
@@ -127,16 +127,25 @@ elf_cache_settle(struct elf_cache *cache, struct cached_object *co, int rc,
         co->needed[i] = elf_cache_name(cache, co->object.needed[i]);
 }
 
-struct cached_object *
-elf_cache_object(struct elf_cache *cache, const struct fs_path *file, struct temper_err *err)
+const struct cached_object *
+elf_cache_entry(struct elf_cache *cache, const struct fs_path *file)
 {
     struct cached_object *co = strmap_get(&cache->objects, file->canon);
+    struct temper_err err;
 
     if (co == NULL) {
         co = xcalloc(1, sizeof(*co));
         strmap_put(&cache->objects, file->canon, co);
-        elf_cache_settle(cache, co, elf_cache_parse_file(cache, co, file, err), err);
+        elf_cache_settle(cache, co, elf_cache_parse_file(cache, co, file, &err), &err);
     }
+    return co;
+}
+
+struct cached_object *
+elf_cache_object(struct elf_cache *cache, const struct fs_path *file, struct temper_err *err)
+{
+    struct cached_object *co = (struct cached_object *)elf_cache_entry(cache, file);
+
     if (co->error != NULL) {
         *err = *co->error;
         return NULL;

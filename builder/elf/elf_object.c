@@ -74,10 +74,10 @@ struct string_window {
 struct image {
     const struct source *src;
     const char *name;
-    char *head; /* the first head_len bytes of the file, section fields zeroed: small or heap */
+    char head[HEAD_BYTES]; /* the first head_len bytes of the file, section fields zeroed */
     size_t head_len;
-    char small[HEAD_BYTES];
-    Elf *elf; /* libelf's view of head */
+    char *compact; /* when the program headers are not in head: ELF header + them */
+    Elf *elf;      /* libelf's view of head, or of compact */
     GElf_Ehdr eh;
     GElf_Phdr *loads; /* PT_LOAD headers, to map addresses to offsets */
     size_t nloads;
@@ -425,51 +425,86 @@ read_program_headers(struct image *im, struct elf_object *obj, GElf_Phdr *dynami
     return 0;
 }
 
+/* Writes value into a field of `size` bytes in the file's byte order. */
+static void
+store(unsigned char *field, uint64_t value, size_t size, bool msb)
+{
+    for (size_t i = 0; i < size; i++)
+        field[msb ? size - 1 - i : i] = (unsigned char)(value >> (8 * i));
+}
+
 /*
- * Reads the first `len` bytes as the head and hands them to libelf. The
- * section table lies elsewhere in the file: its fields are zeroed in this
- * copy so that libelf neither looks for it nor allocates for it.
+ * Reads the head of the file and hands its ELF header to libelf. The section
+ * table lies elsewhere: its fields are zeroed in this copy so that libelf
+ * neither looks for it nor allocates for it (nothing here uses sections).
  */
 static int
-open_head(struct image *im, size_t len, struct temper_err *err)
+open_head(struct image *im, struct elf_ident *ident, struct temper_err *err)
 {
-    bool is64;
+    unsigned char *h = (unsigned char *)im->head;
+    bool is64, msb;
 
-    elf_end(im->elf);
-    im->elf = NULL;
-    if (im->head != im->small)
-        free(im->head);
-    im->head = len <= sizeof(im->small) ? im->small : xmalloc(len);
-    im->head_len = len;
-    if (source_read(im->src, 0, im->head, len) < 0)
+    im->head_len = im->src->len < HEAD_BYTES ? im->src->len : HEAD_BYTES;
+    if (source_read(im->src, 0, im->head, im->head_len) < 0)
         return temper_err_set(err, TEMPER_E_IO, errno, "'%s': cannot read the ELF header",
                               im->name);
-    if (len < EI_NIDENT || memcmp(im->head, ELFMAG, SELFMAG) != 0)
+    if (im->head_len < EI_NIDENT || memcmp(im->head, ELFMAG, SELFMAG) != 0)
         return elf_error(err, im->name, "not an ELF file");
-    is64 = im->head[EI_CLASS] == ELFCLASS64;
-    if (im->head[EI_CLASS] != ELFCLASS32 && !is64)
+    is64 = h[EI_CLASS] == ELFCLASS64;
+    msb = h[EI_DATA] == ELFDATA2MSB;
+    if (h[EI_CLASS] != ELFCLASS32 && !is64)
         return elf_error(err, im->name, "unknown ELF class");
-    if (len < (is64 ? sizeof(Elf64_Ehdr) : sizeof(Elf32_Ehdr)))
-        return elf_error(err, im->name, "truncated ELF header");
+    if (im->head_len < (is64 ? sizeof(Elf64_Ehdr) : sizeof(Elf32_Ehdr)))
+        return elf_error(err, im->name, "file too short for its ELF header");
+    /* What ld.so checks before anything else, to skip another class or machine. */
+    if (ident != NULL)
+        *ident = (struct elf_ident){true, h[EI_CLASS], h[EI_DATA],
+                                    (uint16_t)(msb ? h[18] << 8 | h[19] : h[19] << 8 | h[18])};
     if (is64) {
-        memset(im->head + offsetof(Elf64_Ehdr, e_shoff), 0, sizeof(Elf64_Off));
-        memset(im->head + offsetof(Elf64_Ehdr, e_shnum), 0, 2 * sizeof(Elf64_Half));
+        memset(h + offsetof(Elf64_Ehdr, e_shoff), 0, sizeof(Elf64_Off));
+        memset(h + offsetof(Elf64_Ehdr, e_shnum), 0, 2 * sizeof(Elf64_Half));
     } else {
-        memset(im->head + offsetof(Elf32_Ehdr, e_shoff), 0, sizeof(Elf32_Off));
-        memset(im->head + offsetof(Elf32_Ehdr, e_shnum), 0, 2 * sizeof(Elf32_Half));
+        memset(h + offsetof(Elf32_Ehdr, e_shoff), 0, sizeof(Elf32_Off));
+        memset(h + offsetof(Elf32_Ehdr, e_shnum), 0, 2 * sizeof(Elf32_Half));
     }
-    im->elf = elf_memory(im->head, len);
+    im->elf = elf_memory(im->head, im->head_len);
     if (im->elf == NULL || elf_kind(im->elf) != ELF_K_ELF || gelf_getehdr(im->elf, &im->eh) == NULL)
         return libelf_error(err, im->name, "truncated or malformed ELF header");
     return 0;
 }
 
+/*
+ * Program headers beyond the head (rare, and a hostile file may put them at
+ * the end of a huge file): libelf gets a compact image of the ELF header
+ * followed by just the program headers, e_phoff rewritten to match.
+ */
 static int
-read_head(struct image *im, struct temper_err *err)
+open_compact(struct image *im, struct temper_err *err)
 {
-    size_t phend;
+    bool is64 = im->eh.e_ident[EI_CLASS] == ELFCLASS64;
+    bool msb = im->eh.e_ident[EI_DATA] == ELFDATA2MSB;
+    size_t ehsize = is64 ? sizeof(Elf64_Ehdr) : sizeof(Elf32_Ehdr);
+    size_t phsize = (size_t)im->eh.e_phnum * im->eh.e_phentsize;
 
-    if (open_head(im, im->src->len < HEAD_BYTES ? im->src->len : HEAD_BYTES, err) < 0)
+    im->compact = xmalloc(ehsize + phsize);
+    memcpy(im->compact, im->head, ehsize);
+    store((unsigned char *)im->compact +
+              (is64 ? offsetof(Elf64_Ehdr, e_phoff) : offsetof(Elf32_Ehdr, e_phoff)),
+          ehsize, is64 ? sizeof(Elf64_Off) : sizeof(Elf32_Off), msb);
+    if (source_read(im->src, im->eh.e_phoff, im->compact + ehsize, phsize) < 0)
+        return temper_err_set(err, TEMPER_E_IO, errno, "'%s': cannot read the program headers",
+                              im->name);
+    elf_end(im->elf);
+    im->elf = elf_memory(im->compact, ehsize + phsize);
+    if (im->elf == NULL || gelf_getehdr(im->elf, &im->eh) == NULL)
+        return libelf_error(err, im->name, "malformed program headers");
+    return 0;
+}
+
+static int
+read_head(struct image *im, struct elf_ident *ident, struct temper_err *err)
+{
+    if (open_head(im, ident, err) < 0)
         return -1;
     if (im->eh.e_type != ET_EXEC && im->eh.e_type != ET_DYN)
         return elf_error(err, im->name, "not an executable or shared object");
@@ -482,15 +517,14 @@ read_head(struct image *im, struct temper_err *err)
     if (im->eh.e_phoff > im->src->len ||
         (size_t)im->eh.e_phnum * im->eh.e_phentsize > im->src->len - im->eh.e_phoff)
         return elf_error(err, im->name, "truncated: program headers past the end of the file");
-    phend = (size_t)im->eh.e_phoff + (size_t)im->eh.e_phnum * im->eh.e_phentsize;
-    /* Rare: program headers beyond the first few kilobytes. Read a head that holds them. */
-    if (phend > im->head_len && open_head(im, phend, err) < 0)
-        return -1;
+    if (im->eh.e_phoff + (size_t)im->eh.e_phnum * im->eh.e_phentsize > im->head_len)
+        return open_compact(im, err);
     return 0;
 }
 
 static int
-parse(const struct source *src, const char *name, struct elf_object *out, struct temper_err *err)
+parse(const struct source *src, const char *name, struct elf_object *out, struct elf_ident *ident,
+      struct temper_err *err)
 {
     struct image im;
     struct dynamic_info dyn = {0};
@@ -501,8 +535,8 @@ parse(const struct source *src, const char *name, struct elf_object *out, struct
     /* Not zeroed whole: the head buffer is filled by the read. */
     im.src = src;
     im.name = name;
-    im.head = im.small;
     im.head_len = 0;
+    im.compact = NULL;
     im.elf = NULL;
     im.loads = NULL;
     im.nloads = 0;
@@ -510,7 +544,9 @@ parse(const struct source *src, const char *name, struct elf_object *out, struct
         libelf_error(err, name, "libelf is unusable");
         goto out;
     }
-    if (read_head(&im, err) < 0)
+    if (ident != NULL)
+        ident->valid = false;
+    if (read_head(&im, ident, err) < 0)
         goto out;
     obj.elf_class = im.eh.e_ident[EI_CLASS];
     obj.data = im.eh.e_ident[EI_DATA];
@@ -532,8 +568,7 @@ out:
     free(dyn.needed);
     free(im.loads);
     elf_end(im.elf);
-    if (im.head != im.small)
-        free(im.head);
+    free(im.compact);
     return rc;
 }
 
@@ -543,16 +578,16 @@ elf_object_parse(const void *image, size_t len, const char *name, struct elf_obj
 {
     struct source src = {.mem = image, .fd = -1, .len = len};
 
-    return parse(&src, name, out, err);
+    return parse(&src, name, out, NULL, err);
 }
 
 int
 elf_object_read(int fd, size_t len, const char *name, struct elf_object *out,
-                struct temper_err *err)
+                struct elf_ident *ident, struct temper_err *err)
 {
     struct source src = {.mem = NULL, .fd = fd, .len = len};
 
-    return parse(&src, name, out, err);
+    return parse(&src, name, out, ident, err);
 }
 
 void

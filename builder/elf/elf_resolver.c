@@ -145,19 +145,34 @@ take_file(struct session *s, const struct fs_path *file, struct cached_object *c
 enum probe_result { PROBE_FOUND, PROBE_NONE, PROBE_END_SEGMENT, PROBE_ERROR };
 
 /*
- * What ld.so's open_verify makes of a candidate (dl-load.c): 1 to take it, 0
- * to skip it (another class or machine: "not a fatal error"), -1 to fail
- * (another byte order, like a file that is not ELF at all).
+ * What ld.so's open_verify makes of a candidate (dl-load.c), in its order: a
+ * file that is not ELF fails; another class is skipped ("not a fatal error");
+ * another byte order fails; another machine is skipped; only then does the
+ * rest of the file count, so a malformed file of another machine is skipped
+ * too. Returns 1 to take it, 0 to skip it, -1 to fail.
  */
 static int
-verdict(const struct session *s, const struct elf_object *o, struct temper_err *err)
+verdict(const struct session *s, const struct cached_object *co, const char *path,
+        struct temper_err *err)
 {
-    if (o->elf_class != s->main->elf_class)
+    const struct elf_ident *id = &co->ident;
+
+    if (!id->valid) {
+        *err = *co->error;
+        return -1;
+    }
+    if (id->elf_class != s->main->elf_class)
         return 0;
-    if (o->data != s->main->data)
+    if (id->data != s->main->data)
         return temper_err_set(err, TEMPER_E_ELF, 0, "'%s': ELF data encoding is not %s-endian",
-                              o->path, s->main->data == ELFDATA2MSB ? "big" : "little");
-    return o->machine == s->main->machine;
+                              path, s->main->data == ELFDATA2MSB ? "big" : "little");
+    if (id->machine != s->main->machine)
+        return 0;
+    if (co->error != NULL) {
+        *err = *co->error;
+        return -1;
+    }
+    return 1;
 }
 
 /*
@@ -185,8 +200,9 @@ probe(struct session *s, const struct search_dir *d, const char *name, const str
         sys_errno = fs_path_join(path, in, name) == 0 ? fs_lookup(s->cache->root, path, &file)
                                                       : ENAMETOOLONG;
         if (sys_errno == 0) {
-            co = elf_cache_object(s->cache, file, err);
-            if (co == NULL || (take = verdict(s, &co->object, err)) < 0)
+            co = (struct cached_object *)elf_cache_entry(s->cache, file);
+            take = verdict(s, co, file->canon, err);
+            if (take < 0)
                 return PROBE_ERROR;
             if (take && result == PROBE_FOUND)
                 elf_cache_need(s->cache, co, file);

@@ -71,9 +71,21 @@ struct elf_object {
  */
 int elf_object_parse(const void *image, size_t len, const char *name, struct elf_object *out,
                      struct temper_err *err);
-/* The same from an open file of `len` bytes, reading only the bytes it needs. */
+/* What ld.so reads first of a candidate: its class, byte order and machine. */
+struct elf_ident {
+    bool valid; /* an ELF header was there, even if the rest of the file is malformed */
+    unsigned char elf_class, data;
+    uint16_t machine;
+};
+
+/*
+ * The same from an open file of `len` bytes, reading only the bytes it needs.
+ * `ident` (may be NULL) is filled whenever the ELF header could be read, on
+ * failure too, so that a caller can skip a file of another class or machine
+ * before caring why it is malformed, as ld.so does.
+ */
 int elf_object_read(int fd, size_t len, const char *name, struct elf_object *out,
-                    struct temper_err *err);
+                    struct elf_ident *ident, struct temper_err *err);
 void elf_object_release(struct elf_object *obj);
 
 /* "x86_64", "i386", "aarch64", ... or "unknown". */

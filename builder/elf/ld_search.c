@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/cleanup.h"
 #include "base/limits.h"
@@ -74,6 +75,12 @@ is_space(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
 }
 
+static bool
+is_blank(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
 /* Trims blanks and trailing slashes (ldconfig's add_dir does the same); "/" stays "/". */
 static void
 trim(char *s)
@@ -101,23 +108,30 @@ parse_line(char *line, const char *name, size_t lineno, const char *conf_dir, st
     trim(line);
     if (*line == '\0')
         return 0;
-    if (strncmp(line, "include", 7) == 0 && is_space(line[7])) {
-        char *pattern = line + 8;
-        char abs[TEMPER_PATH_MAX];
-        int n;
+    /* As ldconfig's parse_conf: "include" and a blank, then patterns separated by blanks;
+     * "hwcap" in any case, ignored. */
+    if (strncmp(line, "include", 7) == 0 && is_blank(line[7])) {
+        char *rest = line + 8, *pattern;
 
-        while (is_space(*pattern))
-            pattern++;
-        if (pattern[0] == '/')
-            n = snprintf(abs, sizeof(abs), "%s", pattern);
-        else
-            n = snprintf(abs, sizeof(abs), "%s/%s", conf_dir, pattern);
-        if (n < 0 || (size_t)n >= sizeof(abs))
-            return temper_err_set(err, TEMPER_E_LIMIT, 0, "'%s' line %zu: include path too long",
-                                  name, lineno);
-        return on_include(ctx, abs, err);
+        while ((pattern = strsep(&rest, " \t")) != NULL) {
+            char abs[TEMPER_PATH_MAX];
+            int n;
+
+            if (pattern[0] == '\0')
+                continue;
+            if (pattern[0] == '/')
+                n = snprintf(abs, sizeof(abs), "%s", pattern);
+            else
+                n = snprintf(abs, sizeof(abs), "%s/%s", conf_dir, pattern);
+            if (n < 0 || (size_t)n >= sizeof(abs))
+                return temper_err_set(err, TEMPER_E_LIMIT, 0,
+                                      "'%s' line %zu: include path too long", name, lineno);
+            if (on_include(ctx, abs, err) < 0)
+                return -1;
+        }
+        return 0;
     }
-    if (strncmp(line, "hwcap", 5) == 0 && is_space(line[5]))
+    if (strncasecmp(line, "hwcap", 5) == 0 && is_blank(line[5]))
         return 0;
     /* libc5-era "dir=TYPE" annotations name the directory before '='. */
     eq = strchr(line, '=');
@@ -161,53 +175,97 @@ struct conf_loader {
     struct fs_root *root;
     struct ld_dirs *dirs;
     int depth;
-    size_t bytes_left; /* of LDCONF_TOTAL_MAX_BYTES, over every file read */
+    size_t bytes_left;   /* of LDCONF_TOTAL_MAX_BYTES, over every file read */
+    size_t files_left;   /* of LDCONF_FILES_MAX */
+    size_t entries_left; /* of LDCONF_GLOB_MAX, directory entries listed for every glob */
 };
 
 static int load_file(struct conf_loader *cl, const char *path, struct temper_err *err);
 
+static bool
+is_glob(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '*' || s[i] == '?' || s[i] == '[')
+            return true;
+    }
+    return false;
+}
+
 /*
- * Expands a glob inside the root one component at a time (glob(3) would open
- * host paths), in sorted order as glob(3) returns them, and loads each match.
+ * Expands a glob inside the root (glob(3) would open host paths), in sorted
+ * order as glob(3) returns them, and loads each match. Literal components are
+ * walked in a loop; only a component with a wildcard recurses, and
+ * include_pattern caps how many a pattern may have.
  */
 static int
 expand_glob(struct conf_loader *cl, const char *dir, const char *rest, struct temper_err *err)
 {
-    char comp[TEMPER_PATH_MAX], next[TEMPER_PATH_MAX];
-    const char *slash = strchr(rest, '/');
-    size_t clen = slash ? (size_t)(slash - rest) : strlen(rest);
+    char path[TEMPER_PATH_MAX], comp[TEMPER_PATH_MAX], next[TEMPER_PATH_MAX];
     const struct fs_path *d;
     char **names = NULL;
+    const char *slash;
+    size_t clen;
+    int rc = 0;
 
-    if (clen == 0)
-        return slash ? expand_glob(cl, dir, slash + 1, err) : 0;
+    snprintf(path, sizeof(path), "%s", dir);
+    for (;; rest = slash + 1) {
+        slash = strchr(rest, '/');
+        clen = slash ? (size_t)(slash - rest) : strlen(rest);
+        if (is_glob(rest, clen))
+            break;
+        memcpy(comp, rest, clen);
+        comp[clen] = '\0';
+        if (clen > 0 && fs_path_join(next, path, comp) < 0)
+            return 0;
+        if (clen > 0)
+            memcpy(path, next, sizeof(path));
+        if (slash == NULL)
+            return clen > 0 ? load_file(cl, path, err) : 0;
+    }
     memcpy(comp, rest, clen);
     comp[clen] = '\0';
-    if (strpbrk(comp, "*?[") == NULL) {
-        if (fs_path_join(next, dir, comp) < 0)
-            return 0;
-        return slash ? expand_glob(cl, next, slash + 1, err) : load_file(cl, next, err);
-    }
     /* A directory that is missing or unreadable matches nothing, as with glob(3). */
-    if (fs_lookup(cl->root, dir, &d) != 0 || d->kind != FS_KIND_DIR)
+    if (fs_lookup(cl->root, path, &d) != 0 || d->kind != FS_KIND_DIR)
         return 0;
-    if (fs_list_dir(cl->root, d, LDCONF_GLOB_MAX, &names, err) < 0)
-        return -1;
-    for (char **n = names; *n != NULL; n++) {
-        if (fnmatch(comp, *n, FNM_PERIOD) != 0 || fs_path_join(next, dir, *n) < 0)
+    if (fs_list_dir(cl->root, d, cl->entries_left, &names, err) < 0)
+        return err->code != TEMPER_E_LIMIT
+                   ? -1
+                   : temper_err_prefix(err, "ld.so.conf includes list more than %d entries in all",
+                                       LDCONF_GLOB_MAX);
+    for (char **n = names; *n != NULL; n++)
+        cl->entries_left--;
+    for (char **n = names; *n != NULL && rc == 0; n++) {
+        if (fnmatch(comp, *n, FNM_PERIOD) != 0 || fs_path_join(next, path, *n) < 0)
             continue;
-        if ((slash ? expand_glob(cl, next, slash + 1, err) : load_file(cl, next, err)) < 0) {
-            fs_names_free(names);
-            return -1;
-        }
+        rc = slash ? expand_glob(cl, next, slash + 1, err) : load_file(cl, next, err);
     }
     fs_names_free(names);
-    return 0;
+    return rc;
+}
+
+static size_t
+count_wildcard_components(const char *pattern)
+{
+    size_t count = 0;
+
+    for (const char *c = pattern;;) {
+        const char *end = strchr(c, '/');
+
+        count += is_glob(c, end ? (size_t)(end - c) : strlen(c));
+        if (end == NULL)
+            return count;
+        c = end + 1;
+    }
 }
 
 static int
 include_pattern(void *ctx, const char *pattern, struct temper_err *err)
 {
+    if (count_wildcard_components(pattern) > LDCONF_GLOB_COMPONENTS)
+        return temper_err_set(err, TEMPER_E_LIMIT, 0,
+                              "include '%s' has more than %d components with wildcards", pattern,
+                              LDCONF_GLOB_COMPONENTS);
     return expand_glob(ctx, "/", pattern + 1, err);
 }
 
@@ -230,6 +288,10 @@ load_file(struct conf_loader *cl, const char *path, struct temper_err *err)
     }
     if (p->kind != FS_KIND_FILE)
         return 0; /* ldconfig skips what is not a regular file */
+    if (cl->files_left-- == 0)
+        return temper_err_set(err, TEMPER_E_LIMIT, 0,
+                              "'%s': ld.so.conf includes more than %d files in all", path,
+                              LDCONF_FILES_MAX);
     if (cl->depth >= LDCONF_INCLUDE_DEPTH)
         return temper_err_set(err, TEMPER_E_LIMIT, 0,
                               "'%s': includes nest deeper than %d (an include cycle?)", path,
@@ -254,7 +316,8 @@ load_file(struct conf_loader *cl, const char *path, struct temper_err *err)
 int
 ld_conf_load(struct fs_root *root, struct ld_dirs *dirs, struct temper_err *err)
 {
-    struct conf_loader cl = {root, dirs, 0, LDCONF_TOTAL_MAX_BYTES};
+    struct conf_loader cl = {root,           dirs, 0, LDCONF_TOTAL_MAX_BYTES, LDCONF_FILES_MAX,
+                             LDCONF_GLOB_MAX};
 
     return load_file(&cl, "/etc/ld.so.conf", err);
 }
@@ -266,9 +329,14 @@ ld_default_dirs(struct fs_root *root, const struct ld_machine *m, struct ld_dirs
     char multiarch[TEMPER_PATH_MAX];
     const struct fs_path *p;
 
+    /* ld.so's list is compiled in; the root's C library says which layout it was built for:
+     * Debian's multiarch when libc lives in /usr/lib/<triplet>. */
     if (m->triplet != NULL) {
+        char libc[TEMPER_PATH_MAX];
+
         snprintf(multiarch, sizeof(multiarch), "/usr/lib/%s", m->triplet);
-        if (fs_lookup(root, multiarch, &p) == 0 && p->kind == FS_KIND_DIR) {
+        if (fs_path_join(libc, multiarch, "libc.so.6") == 0 && fs_lookup(root, libc, &p) == 0 &&
+            p->kind == FS_KIND_FILE) {
             char dir[TEMPER_PATH_MAX];
 
             snprintf(lib, LD_LIB_MAX, "lib/%s", m->triplet);

@@ -272,11 +272,17 @@ START_TEST(test_elf_object_parse_caps_the_dynamic_segment)
 }
 END_TEST
 
+/* Records the include patterns seen, separated by ';'. */
 static int
 count_include(void *ctx, const char *pattern, struct temper_err *err)
 {
+    size_t used;
+
     (void)err;
-    snprintf(ctx, 256, "%s", pattern);
+    if (ctx == NULL)
+        return 0;
+    used = strlen(ctx);
+    snprintf((char *)ctx + used, 256 - used, "%s%s", used ? ";" : "", pattern);
     return 0;
 }
 
@@ -286,7 +292,9 @@ START_TEST(test_ld_conf_parse_reads_dirs_includes_and_comments)
                                "/usr/local/lib\n"
                                "  /opt/lib/  # trailing comment\r\n"
                                "include conf.d/*.conf\n"
-                               "hwcap 0 nosegneg\n"
+                               "include\t/a/*.conf  b.conf\n"
+                               "includes /not/an/include\n"
+                               "HWCAP 0 nosegneg\n"
                                "/usr/X11R6/lib=libc5\n"
                                "relative/dir\n"
                                "/usr/local/lib\n";
@@ -301,7 +309,7 @@ START_TEST(test_ld_conf_parse_reads_dirs_includes_and_comments)
     ck_assert_str_eq(dirs.dirs[0], "/usr/local/lib");
     ck_assert_str_eq(dirs.dirs[1], "/opt/lib");
     ck_assert_str_eq(dirs.dirs[2], "/usr/X11R6/lib");
-    ck_assert_str_eq(included, "/etc/conf.d/*.conf");
+    ck_assert_str_eq(included, "/etc/conf.d/*.conf;/a/*.conf;/etc/b.conf");
     ld_dirs_release(&dirs);
 }
 END_TEST
