@@ -33,6 +33,7 @@ hyperfine --style basic -N --warmup 3 --runs 30 --export-json "$work/fast.json" 
   -n scanelf "scanelf --needed $files" >/dev/null
 hyperfine --style basic -N --warmup 1 --runs 5 --export-json "$work/loop.json" \
   -n loader-loop "sh $work/loop.sh" >/dev/null
+# shellcheck disable=SC2086 # one argument per file
 rss_kb=$(/usr/bin/time -f '%M' "$temper" resolve --format ldd $files 2>&1 >/dev/null | tail -n1)
 
 python3 - "$work/fast.json" "$work/loop.json" "$n" "$rss_kb" <<'PY'

@@ -38,6 +38,9 @@
 #define LDCONF_FILES_MAX 1024
 #define LDCONF_GLOB_COMPONENTS 4
 
+/* Directories tried for one DT_NEEDED name, over every DT_RPATH up a chain of loaders. */
+#define SEARCH_MAX_DIRS 65536
+
 /* Objects loaded for one input file (glibc's own practical limit is far lower). */
 #define RESOLVE_MAX_OBJECTS 65536
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/xalloc.h"
 #include "cli.h"
 #include "elf/elf_resolver.h"
 
@@ -33,13 +34,36 @@ static const char resolve_usage[] =
     "  --allow-missing   report libraries that cannot be found instead of failing\n"
     "  --jobs N          read files on N threads (default: the number of processors)\n";
 
-static void
-print_list(const struct elf_resolver *r)
+/*
+ * The text formats print names as they are, one per line: a name holding a
+ * newline (or, in the list, " -> ") would forge lines, so such a root is
+ * refused before anything is printed.
+ */
+static int
+check_line(const char *s, bool arrow_too, struct temper_err *err)
+{
+    if (s != NULL && (strchr(s, '\n') != NULL || (arrow_too && strstr(s, " -> ") != NULL)))
+        return temper_err_set(err, TEMPER_E_IO, 0,
+                              "'%s' holds a newline or ' -> ', which the text formats cannot "
+                              "show; use --format json",
+                              s);
+    return 0;
+}
+
+static int
+print_list(const struct elf_resolver *r, struct temper_err *err)
 {
     struct elf_path *paths;
     size_t n;
 
     elf_resolver_paths(r, &paths, &n);
+    for (size_t i = 0; i < n; i++) {
+        if (check_line(paths[i].path, true, err) < 0 ||
+            check_line(paths[i].target, true, err) < 0) {
+            free(paths);
+            return -1;
+        }
+    }
     for (size_t i = 0; i < n; i++) {
         fputs(paths[i].path, stdout);
         if (paths[i].target != NULL) {
@@ -49,11 +73,35 @@ print_list(const struct elf_resolver *r)
         putchar('\n');
     }
     free(paths);
+    return 0;
 }
 
-static void
-print_ldd(const struct elf_closure *const *closures, size_t count)
+static int
+check_ldd(const struct elf_closure *const *closures, size_t count, struct temper_err *err)
 {
+    for (size_t i = 0; i < count; i++) {
+        const struct elf_closure *c = closures[i];
+
+        if (check_line(c->input, false, err) < 0)
+            return -1;
+        for (size_t k = 0; k < c->nloads; k++) {
+            if (check_line(c->loads[k].name, false, err) < 0 ||
+                check_line(c->loads[k].path, false, err) < 0)
+                return -1;
+        }
+        for (size_t k = 0; k < c->nmissing; k++) {
+            if (check_line(c->missing[k].name, false, err) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+static int
+print_ldd(const struct elf_closure *const *closures, size_t count, struct temper_err *err)
+{
+    if (check_ldd(closures, count, err) < 0)
+        return -1;
     for (size_t i = 0; i < count; i++) {
         const struct elf_closure *c = closures[i];
 
@@ -77,16 +125,32 @@ print_ldd(const struct elf_closure *const *closures, size_t count)
         if (c->interp >= 0)
             printf("\t%s\n", c->loads[c->interp].path);
     }
+    return 0;
 }
 
+/* JSON strings must be UTF-8; file names are bytes. The first one that is not is kept here. */
+struct json_out {
+    const char *invalid;
+};
+
 static json_t *
-json_string_or_null(const char *s)
+jstr(struct json_out *out, const char *s)
 {
-    return s != NULL ? json_string(s) : json_null();
+    json_t *j;
+
+    if (s == NULL)
+        return json_null();
+    j = json_string(s);
+    if (j == NULL) {
+        if (out->invalid == NULL)
+            out->invalid = s;
+        return json_null();
+    }
+    return j;
 }
 
 static json_t *
-object_json(const struct elf_closure *c, const struct elf_load *l)
+object_json(struct json_out *out, const struct elf_closure *c, const struct elf_load *l)
 {
     const struct elf_object *o = l->object;
     json_t *needed = json_array();
@@ -95,53 +159,65 @@ object_json(const struct elf_closure *c, const struct elf_load *l)
         const struct elf_edge *e = &l->edges[i];
 
         json_array_append_new(
-            needed,
-            json_pack("{s:s, s:o}", "name", e->name, "path",
-                      json_string_or_null(e->target >= 0 ? c->loads[e->target].path : NULL)));
+            needed, json_pack("{s:o, s:o}", "name", jstr(out, e->name), "path",
+                              jstr(out, e->target >= 0 ? c->loads[e->target].path : NULL)));
     }
     return json_pack(
-        "{s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:{s:b, s:b, s:b}}", "path",
-        l->path, "canonical", o->path, "name", l->name, "soname", json_string_or_null(o->soname),
-        "class", o->elf_class == ELFCLASS64 ? "ELF64" : "ELF32", "data",
+        "{s:o, s:o, s:o, s:o, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:{s:b, s:b, s:b}}", "path",
+        jstr(out, l->path), "canonical", jstr(out, o->path), "name", jstr(out, l->name), "soname",
+        jstr(out, o->soname), "class", o->elf_class == ELFCLASS64 ? "ELF64" : "ELF32", "data",
         o->data == ELFDATA2MSB ? "big-endian" : "little-endian", "machine",
-        elf_machine_name(o->machine), "interpreter", json_string_or_null(o->interp), "rpath",
-        json_string_or_null(o->rpath), "runpath", json_string_or_null(o->runpath), "needed", needed,
-        "hardening", "pie", o->is_pie, "full_relro", o->has_relro && o->has_bind_now, "nx_stack",
-        !o->has_exec_stack);
+        elf_machine_name(o->machine), "interpreter", jstr(out, o->interp), "rpath",
+        jstr(out, o->rpath), "runpath", jstr(out, o->runpath), "needed", needed, "hardening", "pie",
+        o->is_pie, "full_relro", o->has_relro && o->has_bind_now, "nx_stack", !o->has_exec_stack);
+}
+
+static json_t *
+input_json(struct json_out *out, const struct elf_closure *c)
+{
+    json_t *objects = json_array(), *missing = json_array();
+
+    for (size_t k = 0; k < c->nloads; k++)
+        json_array_append_new(objects, object_json(out, c, &c->loads[k]));
+    for (size_t k = 0; k < c->nmissing; k++)
+        json_array_append_new(missing,
+                              json_pack("{s:o, s:o}", "name", jstr(out, c->missing[k].name),
+                                        "needed_by", jstr(out, c->missing[k].needed_by)));
+    return json_pack("{s:o, s:o, s:o, s:o}", "path", jstr(out, c->input), "interpreter",
+                     jstr(out, c->interp >= 0 ? c->loads[c->interp].path : NULL), "objects",
+                     objects, "missing", missing);
 }
 
 static int
-print_json(const struct elf_resolver *r, const struct elf_closure *const *closures, size_t count)
+print_json(const struct elf_resolver *r, const struct elf_closure *const *closures, size_t count,
+           struct temper_err *err)
 {
     json_t *inputs = json_array(), *paths = json_array(), *top;
+    struct json_out out = {NULL};
     struct elf_path *list;
     size_t n;
     int rc;
 
-    for (size_t i = 0; i < count; i++) {
-        const struct elf_closure *c = closures[i];
-        json_t *objects = json_array(), *missing = json_array();
-
-        for (size_t k = 0; k < c->nloads; k++)
-            json_array_append_new(objects, object_json(c, &c->loads[k]));
-        for (size_t k = 0; k < c->nmissing; k++)
-            json_array_append_new(missing, json_pack("{s:s, s:s}", "name", c->missing[k].name,
-                                                     "needed_by", c->missing[k].needed_by));
-        json_array_append_new(
-            inputs, json_pack("{s:s, s:o, s:o, s:o}", "path", c->input, "interpreter",
-                              json_string_or_null(c->interp >= 0 ? c->loads[c->interp].path : NULL),
-                              "objects", objects, "missing", missing));
-    }
+    for (size_t i = 0; i < count; i++)
+        json_array_append_new(inputs, input_json(&out, closures[i]));
     elf_resolver_paths(r, &list, &n);
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(paths, json_pack("{s:s, s:o}", "path", list[i].path, "target",
-                                               json_string_or_null(list[i].target)));
+        json_array_append_new(paths, json_pack("{s:o, s:o}", "path", jstr(&out, list[i].path),
+                                               "target", jstr(&out, list[i].target)));
     free(list);
     top = json_pack("{s:o, s:o}", "inputs", inputs, "paths", paths);
-    rc = json_dumpf(top, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
-    putchar('\n');
+    if (out.invalid != NULL) {
+        json_decref(top);
+        return temper_err_set(err, TEMPER_E_IO, 0,
+                              "'%s' is not valid UTF-8, which JSON cannot hold; use --format list",
+                              out.invalid);
+    }
+    rc = top == NULL ? -1 : json_dumpf(top, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
     json_decref(top);
-    return rc;
+    if (rc < 0)
+        return temper_err_set(err, TEMPER_E_IO, 0, "cannot write the JSON output");
+    putchar('\n');
+    return 0;
 }
 
 static unsigned
@@ -239,21 +315,19 @@ cmd_resolve(int argc, char **argv)
         goto out;
     }
     elf_resolver_preload(r, argv + optind, (size_t)count, jobs);
-    closures = calloc((size_t)count, sizeof(*closures));
-    if (closures == NULL)
-        goto out;
+    closures = xcalloc((size_t)count, sizeof(*closures));
     for (int i = 0; i < count; i++) {
         if (elf_resolver_resolve(r, argv[optind + i], &closures[i], &err) < 0) {
             rc = cli_error(&err);
             goto out;
         }
     }
-    if (format == FORMAT_LIST)
-        print_list(r);
-    else if (format == FORMAT_LDD)
-        print_ldd(closures, (size_t)count);
-    else if (print_json(r, closures, (size_t)count) < 0)
+    if ((format == FORMAT_LIST && print_list(r, &err) < 0) ||
+        (format == FORMAT_LDD && print_ldd(closures, (size_t)count, &err) < 0) ||
+        (format == FORMAT_JSON && print_json(r, closures, (size_t)count, &err) < 0)) {
+        rc = cli_error(&err);
         goto out;
+    }
     rc = CLI_EXIT_OK;
 out:
     CLI_FREE_AT_EXIT(elf_resolver_free(r));

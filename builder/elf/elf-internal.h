@@ -21,9 +21,9 @@
 struct ld_machine {
     uint16_t machine;
     unsigned char elf_class;
-    const char *triplet;       /* Debian multiarch triplet, or NULL */
-    const char *platform;      /* $PLATFORM (AT_PLATFORM) */
-    const char *const *hwcaps; /* glibc-hwcaps subdirectories, best first, NULL-terminated */
+    const char *triplet;        /* Debian multiarch triplet, or NULL */
+    const char *platform;       /* $PLATFORM (AT_PLATFORM) */
+    const char *const *subdirs; /* tried in each directory first, best first; NULL-terminated */
 };
 
 /* The entry for a machine and class; an entry with a NULL triplet when the machine is unknown. */
@@ -75,6 +75,13 @@ int ld_expand(const char *s, const char *origin, const char *lib, const char *pl
  * the current input's number holds that input's state, so one input's
  * "already loaded?" questions cost no hashing.
  */
+/* A file beside the one found, in another subdirectory of its directory (tls, glibc-hwcaps). */
+struct elf_variant {
+    struct cached_object *co;
+    const struct fs_path *file;
+};
+#define ELF_VARIANTS_MAX 32
+
 struct elf_name {
     const char *str;
     unsigned stamp;
@@ -85,6 +92,9 @@ struct elf_name {
     const struct fs_path *found; /* NULL: not in the system directories */
     struct elf_name *found_path; /* the path ld.so opens, e.g. "/lib/x86_64-linux-gnu/libc.so.6" */
     const struct machine_paths *preloaded; /* elf_resolver_preload looked for it there */
+    /* When this is a path found by a search: the variants found beside it. */
+    struct elf_variant *variants;
+    size_t nvariants;
 };
 
 struct cached_object {
@@ -102,7 +112,7 @@ struct cached_object {
 struct search_dir {
     const char *name; /* as ld.so writes it, e.g. "/lib/x86_64-linux-gnu" */
     bool exists;
-    char **hwcaps; /* existing glibc-hwcaps subdirectories, best first, NULL-terminated */
+    char **subdirs; /* the machine's subdirectories present here, best first, NULL-terminated */
 };
 
 /*

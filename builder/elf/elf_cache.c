@@ -30,15 +30,25 @@ cached_object_free(void *p)
 }
 
 static void
+elf_name_free(void *p)
+{
+    struct elf_name *n = p;
+
+    if (n != NULL)
+        free(n->variants);
+    free(n);
+}
+
+static void
 search_dir_free(void *p)
 {
     struct search_dir *d = p;
 
     if (d == NULL)
         return;
-    for (char **h = d->hwcaps; h && *h; h++)
+    for (char **h = d->subdirs; h && *h; h++)
         free(*h);
-    free(d->hwcaps);
+    free(d->subdirs);
     free(d);
 }
 
@@ -68,7 +78,7 @@ elf_cache_release(struct elf_cache *cache)
 {
     ld_dirs_release(&cache->conf_dirs);
     strmap_release(&cache->objects, cached_object_free);
-    strmap_release(&cache->names, free);
+    strmap_release(&cache->names, elf_name_free);
     while (cache->machines != NULL) {
         struct machine_paths *next = cache->machines->next;
 
@@ -179,17 +189,17 @@ elf_cache_dir(struct elf_cache *cache, const struct ld_machine *m, const char *d
         return d;
     d = xcalloc(1, sizeof(*d));
     d->name = elf_cache_name(cache, dir)->str;
-    d->hwcaps = xcalloc(1, sizeof(*d->hwcaps));
+    d->subdirs = xcalloc(1, sizeof(*d->subdirs));
     d->exists = fs_lookup(cache->root, dir, &p) == 0 && p->kind == FS_KIND_DIR;
-    for (const char *const *h = m->hwcaps; d->exists && *h; h++) {
-        int len = snprintf(sub, sizeof(sub), "%s/glibc-hwcaps/%s", dir, *h);
+    for (const char *const *h = m->subdirs; d->exists && *h; h++) {
+        int len = snprintf(sub, sizeof(sub), "%s/%s", dir, *h);
 
         if (len < 0 || (size_t)len >= sizeof(sub) || fs_lookup(cache->root, sub, &p) != 0 ||
             p->kind != FS_KIND_DIR)
             continue;
-        d->hwcaps = xreallocarray(d->hwcaps, n + 2, sizeof(*d->hwcaps));
-        d->hwcaps[n++] = xstrdup(sub);
-        d->hwcaps[n] = NULL;
+        d->subdirs = xreallocarray(d->subdirs, n + 2, sizeof(*d->subdirs));
+        d->subdirs[n++] = xstrdup(sub);
+        d->subdirs[n] = NULL;
     }
     strmap_put(&cache->dirs, key, d);
     return d;
@@ -243,10 +253,17 @@ elf_cache_machine(struct elf_cache *cache, const struct elf_object *o, struct te
     }
     /* ldconfig builds the cache from ld.so.conf and the default directories; ld.so then tries
      * the default directories themselves. */
-    for (size_t i = 0; i < cache->conf_dirs.count; i++)
-        ld_dirs_add(&conf, cache->conf_dirs.dirs[i], err);
-    for (size_t i = 0; i < defaults.count; i++)
-        ld_dirs_add(&conf, defaults.dirs[i], err);
+    for (size_t i = 0; i < cache->conf_dirs.count + defaults.count; i++) {
+        const char *dir = i < cache->conf_dirs.count ? cache->conf_dirs.dirs[i]
+                                                     : defaults.dirs[i - cache->conf_dirs.count];
+
+        if (ld_dirs_add(&conf, dir, err) < 0) {
+            ld_dirs_release(&conf);
+            ld_dirs_release(&defaults);
+            machine_paths_free(mp);
+            return NULL;
+        }
+    }
     for (size_t i = 0; i < conf.count; i++)
         search_list_add(&mp->system, elf_cache_dir(cache, m, conf.dirs[i]));
     search_list_end_segment(&mp->system, false);

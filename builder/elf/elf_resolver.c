@@ -25,6 +25,12 @@ struct elf_resolver {
     size_t nclosures;
 };
 
+/* DT_RPATH and DT_RUNPATH of one load, expanded for it: one segment each, no duplicates. */
+struct load_paths {
+    bool built;
+    struct search_list rpath, runpath;
+};
+
 /* The state of resolving one input. */
 struct session {
     struct elf_resolver *r;
@@ -33,7 +39,24 @@ struct session {
     const struct elf_object *main;
     const struct ld_machine *machine;
     const struct machine_paths *paths;
+    struct load_paths *own; /* by load index, built when first searched from */
+    size_t nown;
+    /* Files this input needs, recorded in the cache only once it resolved whole, so that a
+     * failed input leaves nothing in elf_resolver_paths. */
+    struct pending_need {
+        struct cached_object *co;
+        const struct fs_path *file;
+    } * needs;
+    size_t nneeds;
 };
+
+static void
+need(struct session *s, struct cached_object *co, const struct fs_path *file)
+{
+    if ((s->nneeds & (s->nneeds - 1)) == 0) /* 0, 1, 2, 4...: double */
+        s->needs = xreallocarray(s->needs, s->nneeds ? 2 * s->nneeds : 1, sizeof(*s->needs));
+    s->needs[s->nneeds++] = (struct pending_need){co, file};
+}
 
 static void
 closure_free(struct elf_closure *c)
@@ -110,7 +133,9 @@ take_file(struct session *s, const struct fs_path *file, struct cached_object *c
     struct elf_load *l;
     long index;
 
-    elf_cache_need(s->cache, co, file);
+    need(s, co, file);
+    for (size_t i = 0; i < path->nvariants; i++)
+        need(s, path->variants[i].co, path->variants[i].file);
     if (co->stamp == s->r->stamp) {
         answer_to(s, name, co->index);
         return co->index;
@@ -141,6 +166,18 @@ take_file(struct session *s, const struct fs_path *file, struct cached_object *c
     }
     return index;
 }
+
+struct search {
+    const char *name;
+    const char *by;              /* the requester's path, for messages */
+    const struct fs_path *found; /* NULL: not found (yet) */
+    char path[TEMPER_PATH_MAX];  /* the path found, as ld.so opens it */
+    size_t budget;               /* directories left to try: SEARCH_MAX_DIRS in all */
+    struct elf_variant variants[ELF_VARIANTS_MAX]; /* the others in found's directory */
+    size_t nvariants;
+    struct temper_err *err;
+    int rc;
+};
 
 enum probe_result { PROBE_FOUND, PROBE_NONE, PROBE_END_SEGMENT, PROBE_ERROR };
 
@@ -177,13 +214,13 @@ verdict(const struct session *s, const struct cached_object *co, const char *pat
 
 /*
  * Tries one directory of a search list, the way open_path does. The
- * glibc-hwcaps subdirectories come first; which one ld.so takes depends on
- * the CPU that runs the image, so every variant present is recorded as
- * needed, and the best one is what the name resolves to.
+ * subdirectories of the machine (glibc-hwcaps, tls, platform) come first;
+ * which one ld.so takes depends on the CPU that runs the image, so every
+ * variant present is recorded as needed, and the best one is what the name
+ * resolves to.
  */
 static enum probe_result
-probe(struct session *s, const struct search_dir *d, const char *name, const struct fs_path **found,
-      char *found_path, struct temper_err *err)
+probe(struct session *s, const struct search_dir *d, struct search *sr, struct temper_err *err)
 {
     char path[TEMPER_PATH_MAX];
     enum probe_result result = PROBE_NONE;
@@ -192,27 +229,27 @@ probe(struct session *s, const struct search_dir *d, const char *name, const str
     if (!d->exists)
         return PROBE_NONE;
     for (size_t i = 0;; i++) {
-        const char *in = d->hwcaps[i] != NULL ? d->hwcaps[i] : d->name;
+        const char *in = d->subdirs[i] != NULL ? d->subdirs[i] : d->name;
         const struct fs_path *file;
         struct cached_object *co;
         int take;
 
-        sys_errno = fs_path_join(path, in, name) == 0 ? fs_lookup(s->cache->root, path, &file)
-                                                      : ENAMETOOLONG;
+        sys_errno = fs_path_join(path, in, sr->name) == 0 ? fs_lookup(s->cache->root, path, &file)
+                                                          : ENAMETOOLONG;
         if (sys_errno == 0) {
             co = (struct cached_object *)elf_cache_entry(s->cache, file);
             take = verdict(s, co, file->canon, err);
             if (take < 0)
                 return PROBE_ERROR;
-            if (take && result == PROBE_FOUND)
-                elf_cache_need(s->cache, co, file);
+            if (take && result == PROBE_FOUND && sr->nvariants < ELF_VARIANTS_MAX)
+                sr->variants[sr->nvariants++] = (struct elf_variant){co, file};
             else if (take) {
-                *found = file;
-                memcpy(found_path, path, sizeof(path));
+                sr->found = file;
+                memcpy(sr->path, path, sizeof(path));
                 result = PROBE_FOUND;
             }
         }
-        if (d->hwcaps[i] == NULL)
+        if (d->subdirs[i] == NULL)
             break;
     }
     /* Only the last attempt's errno counts in open_path, as here. */
@@ -250,17 +287,51 @@ add_path_list(struct session *s, const char *list, const struct elf_load *load,
 
     origin_of(s, load, origin);
     while ((elem = strsep(&rest, ":")) != NULL) {
+        const struct search_dir *d;
+        bool again = false;
+
         /* An empty or relative element names the process's working directory, which an image
          * builder cannot know: it is skipped. */
         if (ld_expand(elem, origin, s->paths->lib, s->machine->platform, expanded) < 0 ||
             expanded[0] != '/')
             continue;
-        search_list_add(out, elf_cache_dir(s->cache, s->machine, expanded));
+        /* A directory listed twice is searched once (dl-load.c, fillin_rpath). The list comes
+         * from one string of at most ELF_STRING_MAX bytes, so this stays small. */
+        d = elf_cache_dir(s->cache, s->machine, expanded);
+        for (size_t i = 0; i < out->count && !again; i++)
+            again = out->dirs[i] == d;
+        if (!again)
+            search_list_add(out, d);
     }
     search_list_end_segment(out, true);
 }
 
-/* Whether the requester's search list is just the system one. */
+/* DT_RPATH and DT_RUNPATH of load `index`, expanded once per input ($ORIGIN is the load's). */
+static const struct load_paths *
+own_paths(struct session *s, long index)
+{
+    const struct elf_load *load = &s->c->loads[index];
+    struct load_paths *lp;
+
+    if ((size_t)index >= s->nown) {
+        size_t n = s->c->nloads;
+
+        s->own = xreallocarray(s->own, n, sizeof(*s->own));
+        memset(s->own + s->nown, 0, (n - s->nown) * sizeof(*s->own));
+        s->nown = n;
+    }
+    lp = &s->own[index];
+    if (!lp->built) {
+        if (load->object->rpath != NULL)
+            add_path_list(s, load->object->rpath, load, &lp->rpath);
+        if (load->object->runpath != NULL)
+            add_path_list(s, load->object->runpath, load, &lp->runpath);
+        lp->built = true;
+    }
+    return lp;
+}
+
+/* Whether the requester's search is just the system one. */
 static bool
 uses_system_list(const struct session *s, long requester)
 {
@@ -275,60 +346,160 @@ uses_system_list(const struct session *s, long requester)
     return true;
 }
 
-/* The search list ld.so uses for a DT_NEEDED name of the object at `requester`. */
-static void
-search_list(struct session *s, long requester, struct search_list *list)
+/* One segment of a search, and how ld.so treats it. */
+struct segment_ref {
+    const struct search_list *list;
+    size_t index;
+    /* The cache under DF_1_NODEFLIB: an entry in a default directory is refused
+     * (dl-load.c compares the start of the cached path with each system directory). */
+    bool nodeflib_cache;
+};
+
+/* Called for each segment in order; returns true to stop the walk. */
+typedef bool segment_fn(struct session *s, const struct segment_ref *ref, void *ctx);
+
+/*
+ * Walks the segments ld.so searches for a DT_NEEDED name of the object at
+ * `requester` (dl-load.c, _dl_map_object): DT_RPATH of the requester and of
+ * each object that loaded it, up to the input, only when the requester has
+ * no DT_RUNPATH; else its DT_RUNPATH; then the cache and the default
+ * directories, of which DF_1_NODEFLIB keeps only the cache's other entries.
+ * Nothing is concatenated, so a long chain of loaders costs no copying.
+ */
+static bool
+walk_segments(struct session *s, long requester, segment_fn *fn, void *ctx)
 {
-    const struct elf_load *req = &s->c->loads[requester];
+    const struct elf_object *req = s->c->loads[requester].object;
     const struct search_list *system = &s->paths->system;
 
-    memset(list, 0, sizeof(*list));
-    /* DT_RPATH of the requester and of each object that loaded it, up to the input, only
-     * when the requester has no DT_RUNPATH (dl-load.c, _dl_map_object). */
-    if (req->object->runpath == NULL) {
+    if (req->runpath == NULL) {
         for (long l = requester; l >= 0; l = s->c->loads[l].loader) {
-            if (s->c->loads[l].object->rpath != NULL)
-                add_path_list(s, s->c->loads[l].object->rpath, &s->c->loads[l], list);
+            if (s->c->loads[l].object->rpath != NULL &&
+                fn(s, &(struct segment_ref){&own_paths(s, l)->rpath, 0, false}, ctx))
+                return true;
         }
-    } else
-        add_path_list(s, req->object->runpath, req, list);
-    if (req->object->nodeflib)
-        return;
-    for (size_t k = 0, i = 0; k < system->nsegments; k++) {
-        for (; i < system->segments[k].end; i++)
-            search_list_add(list, system->dirs[i]);
-        search_list_end_segment(list, system->segments[k].ends_on_error);
+    } else if (fn(s, &(struct segment_ref){&own_paths(s, requester)->runpath, 0, false}, ctx))
+        return true;
+    for (size_t k = 0; k < system->nsegments; k++) {
+        bool is_cache = !system->segments[k].ends_on_error;
+
+        if (req->nodeflib && !is_cache)
+            continue;
+        if (fn(s, &(struct segment_ref){system, k, req->nodeflib && is_cache}, ctx))
+            return true;
     }
+    return false;
 }
 
-/* Searches a list; *found is NULL when no directory has a compatible file. */
-static int
-search(struct session *s, const struct search_list *list, const char *name,
-       const struct fs_path **found, char *found_path, struct temper_err *err)
+static size_t
+segment_start(const struct segment_ref *ref)
 {
-    *found = NULL;
-    for (size_t k = 0, i = 0; k < list->nsegments; i = list->segments[k++].end) {
-        for (; i < list->segments[k].end; i++) {
-            enum probe_result p = probe(s, list->dirs[i], name, found, found_path, err);
+    return ref->index ? ref->list->segments[ref->index - 1].end : 0;
+}
 
-            if (p == PROBE_ERROR)
-                return -1;
-            if (p == PROBE_FOUND)
-                return 0;
-            if (p == PROBE_END_SEGMENT && list->segments[k].ends_on_error)
-                break;
-        }
+/* Whether a path found lies in (or under) one of the default directories. */
+static bool
+in_default_dir(const struct session *s, const char *path)
+{
+    const struct search_list *system = &s->paths->system;
+
+    for (size_t i = system->segments[0].end; i < system->count; i++) {
+        size_t len = strlen(system->dirs[i]->name);
+
+        if (strncmp(path, system->dirs[i]->name, len) == 0 && path[len] == '/')
+            return true;
     }
-    return 0;
+    return false;
+}
+
+static bool
+search_segment(struct session *s, const struct segment_ref *ref, void *arg)
+{
+    struct search *sr = arg;
+    const struct search_segment *seg = &ref->list->segments[ref->index];
+
+    for (size_t i = segment_start(ref); i < seg->end; i++) {
+        enum probe_result p;
+
+        if (sr->budget-- == 0) {
+            sr->rc = temper_err_set(sr->err, TEMPER_E_LIMIT, 0,
+                                    "the search for '%s' needed by '%s' goes through more than "
+                                    "%d directories",
+                                    sr->name, sr->by, SEARCH_MAX_DIRS);
+            return true;
+        }
+        p = probe(s, ref->list->dirs[i], sr, sr->err);
+        if (p == PROBE_ERROR) {
+            sr->rc = temper_err_prefix(sr->err, "'%s' needed by '%s'", sr->name, sr->by);
+            return true;
+        }
+        if (p == PROBE_FOUND) {
+            if (ref->nodeflib_cache && in_default_dir(s, sr->path))
+                sr->found = NULL;
+            return true;
+        }
+        if (p == PROBE_END_SEGMENT && seg->ends_on_error)
+            return false;
+    }
+    return false;
+}
+
+/* Searches for `name` as the object at `requester` would; 0 with sr->found NULL when absent. */
+static int
+search(struct session *s, long requester, const char *name, struct search *sr,
+       struct temper_err *err)
+{
+    sr->name = name;
+    sr->by = s->c->loads[requester].path;
+    sr->found = NULL;
+    sr->nvariants = 0;
+    sr->budget = SEARCH_MAX_DIRS;
+    sr->err = err;
+    sr->rc = 0;
+    walk_segments(s, requester, search_segment, sr);
+    return sr->rc;
+}
+
+/* The directories a search went through, for a message: each once, as long as room lasts. */
+struct searched {
+    char text[768];
+    size_t used;
+    const struct search_dir *seen[384];
+    size_t nseen;
+};
+
+static bool
+list_segment(struct session *s, const struct segment_ref *ref, void *arg)
+{
+    struct searched *sd = arg;
+
+    (void)s;
+    for (size_t i = segment_start(ref); i < ref->list->segments[ref->index].end; i++) {
+        const struct search_dir *d = ref->list->dirs[i];
+        bool again = false;
+        int n;
+
+        for (size_t k = 0; k < sd->nseen && !again; k++)
+            again = sd->seen[k] == d;
+        if (again)
+            continue; /* the default directories come twice: in the cache and after it */
+        if (sd->nseen == sizeof(sd->seen) / sizeof(sd->seen[0]))
+            return true;
+        sd->seen[sd->nseen++] = d;
+        n = snprintf(sd->text + sd->used, sizeof(sd->text) - sd->used, "%s%s", sd->used ? ":" : "",
+                     d->name);
+        if (n < 0 || (size_t)n >= sizeof(sd->text) - sd->used)
+            return true;
+        sd->used += (size_t)n;
+    }
+    return false;
 }
 
 static int
-missing(struct session *s, const char *name, long requester, const struct search_list *searched,
-        struct temper_err *err)
+missing(struct session *s, const char *name, long requester, struct temper_err *err)
 {
     struct elf_closure *c = s->c;
-    char dirs[768];
-    size_t used = 0;
+    struct searched sd;
 
     if (s->r->opts.allow_missing) {
         c->missing = xreallocarray(c->missing, c->nmissing + 1, sizeof(*c->missing));
@@ -337,25 +508,14 @@ missing(struct session *s, const char *name, long requester, const struct search
         c->nmissing++;
         return 0;
     }
-    dirs[0] = '\0';
-    for (size_t i = 0; i < searched->count && used < sizeof(dirs); i++) {
-        bool again = false;
-        int n;
-
-        for (size_t k = 0; k < i && !again; k++)
-            again = searched->dirs[k] == searched->dirs[i];
-        if (again)
-            continue; /* the default directories come twice: in the cache and after it */
-        n = snprintf(dirs + used, sizeof(dirs) - used, "%s%s", used ? ":" : "",
-                     searched->dirs[i]->name);
-        if (n < 0)
-            break;
-        used += (size_t)n;
-    }
+    sd.text[0] = '\0';
+    sd.used = 0;
+    sd.nseen = 0;
+    walk_segments(s, requester, list_segment, &sd);
     return temper_err_set(err, TEMPER_E_MISSING, ENOENT,
                           "'%s' needed by '%s' not found (searched %s); install it in the root, "
                           "or use --allow-missing",
-                          name, c->loads[requester].path, searched->count ? dirs : "nothing");
+                          name, c->loads[requester].path, sd.used ? sd.text : "nothing");
 }
 
 /* Opens a DT_NEEDED (or PT_INTERP) name that holds a slash: a path, not a search. */
@@ -384,52 +544,52 @@ load_by_path(struct session *s, struct elf_name *name, long requester, struct te
     return take_file(s, file, co, elf_cache_name(s->cache, abs), name, requester, err);
 }
 
+/* The path a search found, interned with the variants found beside it (the same every time). */
+static struct elf_name *
+found_path(struct session *s, const struct search *sr)
+{
+    struct elf_name *path = elf_cache_name(s->cache, sr->path);
+
+    if (path->variants == NULL && sr->nvariants > 0) {
+        path->variants = xreallocarray(NULL, sr->nvariants, sizeof(*path->variants));
+        memcpy(path->variants, sr->variants, sr->nvariants * sizeof(*path->variants));
+        path->nvariants = sr->nvariants;
+    }
+    return path;
+}
+
 /* Searches for a name without a slash; *index is -1 when it is missing (and that is allowed). */
 static int
 load_by_search(struct session *s, struct elf_name *name, long requester, long *index,
                struct temper_err *err)
 {
-    char path[TEMPER_PATH_MAX];
-    const struct fs_path *found;
-    struct search_list list;
+    struct search sr;
     struct cached_object *co;
-    int rc;
 
+    *index = -1;
     if (uses_system_list(s, requester)) {
         /* Without DT_RPATH or DT_RUNPATH the answer depends only on the machine type: search
          * once per run. */
-        const struct search_list *system = &s->paths->system;
-
         if (name->searched != s->paths) {
-            if (search(s, system, name->str, &found, path, err) < 0)
-                return temper_err_prefix(err, "'%s' needed by '%s'", name->str,
-                                         s->c->loads[requester].path);
+            if (search(s, requester, name->str, &sr, err) < 0)
+                return -1;
             name->searched = s->paths;
-            name->found = found;
-            name->found_path = found ? elf_cache_name(s->cache, path) : NULL;
+            name->found = sr.found;
+            name->found_path = sr.found ? found_path(s, &sr) : NULL;
         }
-        if (name->found == NULL) {
-            *index = -1;
-            return missing(s, name->str, requester, system, err);
-        }
+        if (name->found == NULL)
+            return missing(s, name->str, requester, err);
         co = elf_cache_object(s->cache, name->found, err);
         *index = take_file(s, name->found, co, name->found_path, name, requester, err);
         return *index < 0 ? -1 : 0;
     }
-    search_list(s, requester, &list);
-    rc = search(s, &list, name->str, &found, path, err);
-    if (rc < 0)
-        temper_err_prefix(err, "'%s' needed by '%s'", name->str, s->c->loads[requester].path);
-    else if (found == NULL) {
-        *index = -1;
-        rc = missing(s, name->str, requester, &list, err);
-    } else {
-        co = elf_cache_object(s->cache, found, err);
-        *index = take_file(s, found, co, elf_cache_name(s->cache, path), name, requester, err);
-        rc = *index < 0 ? -1 : 0;
-    }
-    search_list_release(&list);
-    return rc;
+    if (search(s, requester, name->str, &sr, err) < 0)
+        return -1;
+    if (sr.found == NULL)
+        return missing(s, name->str, requester, err);
+    co = elf_cache_object(s->cache, sr.found, err);
+    *index = take_file(s, sr.found, co, found_path(s, &sr), name, requester, err);
+    return *index < 0 ? -1 : 0;
 }
 
 /* Finds what DT_NEEDED entry k of load `requester` resolves to. */
@@ -524,6 +684,14 @@ elf_resolver_resolve(struct elf_resolver *r, const char *path, const struct elf_
     rc = load_input(&s, path, err);
     if (rc == 0)
         rc = load_dependencies(&s, err);
+    for (size_t i = 0; i < s.nown; i++) {
+        search_list_release(&s.own[i].rpath);
+        search_list_release(&s.own[i].runpath);
+    }
+    free(s.own);
+    for (size_t i = 0; rc == 0 && i < s.nneeds; i++)
+        elf_cache_need(&r->cache, s.needs[i].co, s.needs[i].file);
+    free(s.needs);
     if (rc < 0) {
         closure_free(s.c);
         return -1;

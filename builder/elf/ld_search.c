@@ -20,26 +20,62 @@
 #include "base/xalloc.h"
 #include "elf-internal.h"
 
-static const char *const x86_64_hwcaps[] = {"x86-64-v4", "x86-64-v3", "x86-64-v2", NULL};
-static const char *const ppc64le_hwcaps[] = {"power10", "power9", NULL};
-static const char *const s390x_hwcaps[] = {"z16", "z15", "z14", "z13", NULL};
-static const char *const no_hwcaps[] = {NULL};
+/*
+ * The subdirectories ld.so tries in each search directory before the
+ * directory itself, best first: glibc-hwcaps (glibc 2.33+), then the legacy
+ * ones glibc 2.36 still searches (removed in 2.37): "tls", the platform
+ * (AT_PLATFORM, or what glibc sets from the CPU: haswell, xeon_phi) and the
+ * important hwcap names, tls first. Which of them a given CPU takes is not
+ * known when an image is built, so the list holds every one a CPU could.
+ */
+static const char *const x86_64_subdirs[] = {"glibc-hwcaps/x86-64-v4",
+                                             "glibc-hwcaps/x86-64-v3",
+                                             "glibc-hwcaps/x86-64-v2",
+                                             "tls/haswell/x86_64",
+                                             "tls/haswell",
+                                             "tls/xeon_phi/x86_64",
+                                             "tls/xeon_phi",
+                                             "tls/x86_64/avx512_1/x86_64",
+                                             "tls/x86_64/avx512_1",
+                                             "tls/x86_64/x86_64",
+                                             "tls/x86_64",
+                                             "tls/avx512_1/x86_64",
+                                             "tls/avx512_1",
+                                             "tls",
+                                             "haswell/x86_64",
+                                             "haswell",
+                                             "xeon_phi/x86_64",
+                                             "xeon_phi",
+                                             "x86_64/avx512_1/x86_64",
+                                             "x86_64/avx512_1",
+                                             "x86_64/x86_64",
+                                             "x86_64",
+                                             "avx512_1/x86_64",
+                                             "avx512_1",
+                                             NULL};
+static const char *const i386_subdirs[] = {"tls/i686/sse2", "tls/i686", "tls/sse2", "tls",
+                                           "i686/sse2",     "i686",     "sse2",     NULL};
+static const char *const ppc64le_subdirs[] = {"glibc-hwcaps/power10", "glibc-hwcaps/power9", "tls",
+                                              NULL};
+static const char *const s390x_subdirs[] = {
+    "glibc-hwcaps/z16", "glibc-hwcaps/z15", "glibc-hwcaps/z14", "glibc-hwcaps/z13", "tls", NULL};
+static const char *const other_subdirs[] = {"tls", NULL};
 
 static const struct ld_machine machines[] = {
-    {EM_X86_64, ELFCLASS64, "x86_64-linux-gnu", "x86_64", x86_64_hwcaps},
-    {EM_386, ELFCLASS32, "i386-linux-gnu", "i686", no_hwcaps},
-    {EM_AARCH64, ELFCLASS64, "aarch64-linux-gnu", "aarch64", no_hwcaps},
-    {EM_ARM, ELFCLASS32, "arm-linux-gnueabihf", "v7l", no_hwcaps},
-    {EM_PPC64, ELFCLASS64, "powerpc64le-linux-gnu", "power8", ppc64le_hwcaps},
-    {EM_S390, ELFCLASS64, "s390x-linux-gnu", "z900", s390x_hwcaps},
-    {EM_RISCV, ELFCLASS64, "riscv64-linux-gnu", "riscv64", no_hwcaps},
-    {EM_MIPS, ELFCLASS64, "mips64el-linux-gnuabi64", "mips64", no_hwcaps},
+    {EM_X86_64, ELFCLASS64, "x86_64-linux-gnu", "x86_64", x86_64_subdirs},
+    {EM_386, ELFCLASS32, "i386-linux-gnu", "i686", i386_subdirs},
+    {EM_AARCH64, ELFCLASS64, "aarch64-linux-gnu", "aarch64", other_subdirs},
+    {EM_ARM, ELFCLASS32, "arm-linux-gnueabihf", "v7l", other_subdirs},
+    {EM_PPC64, ELFCLASS64, "powerpc64le-linux-gnu", "power8", ppc64le_subdirs},
+    {EM_S390, ELFCLASS64, "s390x-linux-gnu", "z900", s390x_subdirs},
+    {EM_RISCV, ELFCLASS64, "riscv64-linux-gnu", "riscv64", other_subdirs},
+    {EM_MIPS, ELFCLASS64, "mips64el-linux-gnuabi64", "mips64", other_subdirs},
 };
 
 const struct ld_machine *
 ld_machine_find(uint16_t machine, unsigned char elf_class)
 {
-    static const struct ld_machine unknown = {EM_NONE, ELFCLASSNONE, NULL, "", no_hwcaps};
+    static const struct ld_machine unknown = {EM_NONE, ELFCLASSNONE, NULL, "", other_subdirs};
 
     for (size_t i = 0; i < sizeof(machines) / sizeof(machines[0]); i++) {
         if (machines[i].machine == machine && machines[i].elf_class == elf_class)
@@ -330,13 +366,17 @@ ld_default_dirs(struct fs_root *root, const struct ld_machine *m, struct ld_dirs
     const struct fs_path *p;
 
     /* ld.so's list is compiled in; the root's C library says which layout it was built for:
-     * Debian's multiarch when libc lives in /usr/lib/<triplet>. */
+     * Debian's multiarch when libc lives in /usr/lib/<triplet> or /lib/<triplet>. */
     if (m->triplet != NULL) {
         char libc[TEMPER_PATH_MAX];
 
         snprintf(multiarch, sizeof(multiarch), "/usr/lib/%s", m->triplet);
-        if (fs_path_join(libc, multiarch, "libc.so.6") == 0 && fs_lookup(root, libc, &p) == 0 &&
-            p->kind == FS_KIND_FILE) {
+        char lib_libc[TEMPER_PATH_MAX];
+
+        snprintf(lib_libc, sizeof(lib_libc), "/lib/%s/libc.so.6", m->triplet);
+        if ((fs_path_join(libc, multiarch, "libc.so.6") == 0 && fs_lookup(root, libc, &p) == 0 &&
+             p->kind == FS_KIND_FILE) ||
+            (fs_lookup(root, lib_libc, &p) == 0 && p->kind == FS_KIND_FILE)) {
             char dir[TEMPER_PATH_MAX];
 
             snprintf(lib, LD_LIB_MAX, "lib/%s", m->triplet);

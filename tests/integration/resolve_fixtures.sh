@@ -1047,6 +1047,34 @@ preflight() {
     return 1
 }
 
+# ---------------------------------------------------------------------------
+# 16. Names a root chooses that an output format cannot carry: a newline would forge lines
+# in the text formats, bytes that are not UTF-8 cannot be JSON strings. Each is refused with
+# a message naming it (exit 1) and nothing half-printed; another format still works.
+case_hostile_names() {
+    local d=$T/c16
+    mkexe "$d/app" || return
+    cp "$d/app" "$d/bad"$'\xff'"name" || return
+    cp "$d/app" "$d/new"$'\n'"line" || return
+
+    rt --format json "$d/bad"$'\xff'"name"
+    expect_rc 1 'non-UTF-8 name in JSON' && expect_err 'not valid UTF-8' 'non-UTF-8 name in JSON'
+    [ -s "$T/out" ] && fail 'non-UTF-8 name in JSON: something was printed'
+    rt --format list "$d/bad"$'\xff'"name"
+    expect_rc 0 'non-UTF-8 name in the list'
+
+    rt --format list "$d/new"$'\n'"line"
+    expect_rc 1 'newline in the list' && expect_err 'holds a newline' 'newline in the list'
+    [ -s "$T/out" ] && fail 'newline in the list: something was printed'
+    rt --format ldd "$d/new"$'\n'"line"
+    expect_rc 1 'newline in the ldd format'
+    rt --format json "$d/new"$'\n'"line"
+    if expect_rc 0 'newline in JSON' &&
+        ! python3 -c 'import json,sys; d=json.load(sys.stdin); assert "\n" in d["inputs"][0]["path"]' <"$T/out"; then
+        fail 'newline in JSON: the name is not in the JSON output'
+    fi
+}
+
 CASES=(
     "runpath_origin case_runpath_origin"
     "rpath_vs_runpath case_rpath_vs_runpath"
@@ -1063,6 +1091,7 @@ CASES=(
     "json case_json"
     "lib_platform case_lib_platform"
     "usage_errors case_usage"
+    "hostile_names case_hostile_names"
 )
 
 if preflight; then

@@ -166,6 +166,61 @@ START_TEST(test_fs_resolve_ends_symlink_loops_with_eloop)
 }
 END_TEST
 
+START_TEST(test_fs_resolve_takes_the_longest_paths_safely)
+{
+    char target[TEMPER_PATH_MAX];
+    struct fs_root *root;
+    const struct fs_path *p;
+    struct temper_err err;
+
+    /* "/" and 4,094 bytes: the longest path there is room for, as one component. */
+    target[0] = '/';
+    memset(target + 1, 'a', TEMPER_PATH_MAX - 2);
+    target[TEMPER_PATH_MAX - 1] = '\0';
+    testutil_symlink(target, "long");
+    root = open_root();
+    ck_assert_int_eq(fs_resolve(root, "/long", &p, &err), -1);
+    ck_assert(err.sys_errno == ENOENT || err.sys_errno == ENAMETOOLONG);
+    fs_root_free(root);
+}
+END_TEST
+
+START_TEST(test_fs_resolve_counts_links_met_through_the_cache)
+{
+    struct fs_root *root;
+    const struct fs_path *p;
+    struct temper_err err;
+    char link[32], target[64];
+
+    /* /s(k+1) -> /sk/tk and /real/tk -> /sk: resolving /s(k+1) follows twice as many links as
+     * /sk, most of them answered by the cache. The kernel's budget of 40 still applies. */
+    testutil_mkdir("real");
+    testutil_symlink("real", "s0");
+    for (int k = 0; k < 12; k++) {
+        snprintf(link, sizeof(link), "real/t%d", k);
+        snprintf(target, sizeof(target), "/s%d", k);
+        testutil_symlink(target, link);
+        snprintf(link, sizeof(link), "s%d", k + 1);
+        snprintf(target, sizeof(target), "/s%d/t%d", k, k);
+        testutil_symlink(target, link);
+    }
+    root = open_root();
+    for (int k = 0; k <= 12; k++) {
+        snprintf(link, sizeof(link), "/s%d", k);
+        if (fs_resolve(root, link, &p, &err) == 0) {
+            ck_assert_str_eq(p->canon, "/real");
+            ck_assert_uint_le(p->nlinks, TEMPER_SYMLINK_MAX);
+        } else {
+            ck_assert_msg(err.sys_errno == ELOOP, "%s", err.msg);
+            ck_assert_int_ge(k, 4);
+        }
+    }
+    ck_assert_int_eq(fs_resolve(root, "/s12", &p, &err), -1);
+    ck_assert_int_eq(err.sys_errno, ELOOP);
+    fs_root_free(root);
+}
+END_TEST
+
 START_TEST(test_fs_resolve_rejects_a_file_used_as_a_directory)
 {
     struct fs_root *root;
@@ -268,6 +323,8 @@ base_suite(void)
     tcase_add_test(tc, test_fs_resolve_stops_dotdot_at_the_root);
     tcase_add_test(tc, test_fs_resolve_ends_symlink_loops_with_eloop);
     tcase_add_test(tc, test_fs_resolve_rejects_a_file_used_as_a_directory);
+    tcase_add_test(tc, test_fs_resolve_takes_the_longest_paths_safely);
+    tcase_add_test(tc, test_fs_resolve_counts_links_met_through_the_cache);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("fs_read_file");
