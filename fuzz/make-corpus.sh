@@ -27,22 +27,23 @@ cat >"$work/start32.c" <<'EOF'
 void _start(void) { for (;;) { } }
 EOF
 
+# shellcheck disable=SC2086,SC2016 # $small is a list of words; '$ORIGIN' is meant literally
 # One PT_LOAD for text and data, no padding between segments: a few KB per file.
-small=(-Os -s -Wl,-z,max-page-size=4096 -Wl,-z,noseparate-code -Wl,--hash-style=gnu)
+small="-Os -s -Wl,-z,max-page-size=4096 -Wl,-z,noseparate-code -Wl,--hash-style=gnu"
 
 # x86_64 shared library: SONAME, DT_RPATH with $ORIGIN, DT_NEEDED libc, no RELRO.
-gcc "${small[@]}" -shared -fPIC -nostdlib -Wl,-z,norelro -Wl,-soname,libseed.so.1 \
+gcc $small -shared -fPIC -nostdlib -Wl,-z,norelro -Wl,-soname,libseed.so.1 \
     -Wl,--disable-new-dtags -Wl,-rpath,'$ORIGIN/../lib' -Wl,--no-as-needed \
     -o "$work/libseed.so" "$work/lib.c" -lc
 cp "$work/libseed.so" "$elf_dir/x86_64-lib-rpath.so"
 
 # x86_64 PIE: PT_INTERP, two DT_NEEDED, DT_RUNPATH with every token spelling, full RELRO.
-gcc "${small[@]}" -fPIE -pie -nostartfiles -Wl,-z,relro -Wl,-z,now -Wl,--enable-new-dtags \
+gcc $small -fPIE -pie -nostartfiles -Wl,-z,relro -Wl,-z,now -Wl,--enable-new-dtags \
     -Wl,-rpath,'$ORIGIN:${ORIGIN}/lib:$LIB/$PLATFORM:${LIB}' -Wl,--no-as-needed \
     -o "$elf_dir/x86_64-pie-runpath" "$work/start.c" -L"$work" -lseed -lc
 
 # x86_64 static, non-PIE ET_EXEC, executable stack: no PT_DYNAMIC at all.
-gcc "${small[@]}" -static -nostdlib -fno-pie -no-pie -Wl,-z,execstack \
+gcc $small -static -nostdlib -fno-pie -no-pie -Wl,-z,execstack \
     -o "$elf_dir/x86_64-static" "$work/start.c"
 
 # Other machines, cross-built with clang and lld, each needing a stub library of its own.
