@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck disable=SC2086,SC2016 # $small is a list of words; '$ORIGIN' is meant literally
 # Regenerates the fuzz seed corpora: fuzz/corpus/elf (tiny ELF images) and fuzz/corpus/ldconf
 # (ld.so.conf texts). Seeds are committed, so every file stays under 20 KB.
 #
@@ -27,7 +28,6 @@ cat >"$work/start32.c" <<'EOF'
 void _start(void) { for (;;) { } }
 EOF
 
-# shellcheck disable=SC2086,SC2016 # $small is a list of words; '$ORIGIN' is meant literally
 # One PT_LOAD for text and data, no padding between segments: a few KB per file.
 small="-Os -s -Wl,-z,max-page-size=4096 -Wl,-z,noseparate-code -Wl,--hash-style=gnu"
 
