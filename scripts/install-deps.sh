@@ -4,7 +4,7 @@
 set -euo pipefail
 
 build=(cmake make gcc pkg-config libelf-dev libjansson-dev)
-test=("${build[@]}" clang libclang-rt-14-dev clang-format check python3 strace libc6-dev libc6-i386)
+test=("${build[@]}" clang libclang-rt-14-dev clang-format shellcheck check python3 strace libc6-dev libc6-i386)
 
 case "${1:-build}" in
 build) want=("${build[@]}") ;;
