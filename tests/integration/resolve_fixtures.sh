@@ -14,7 +14,8 @@
 #
 # Prints `ok - NAME` or `not ok - NAME: WHY` per case (details follow as
 # `#` lines), then `N passed, M failed`; exits 1 if any case failed. Nothing
-# is skipped: a missing tool (gcc, python3, strace) fails the cases needing it.
+# is skipped: a missing tool (gcc, python3, strace, chroot, ldconfig) fails the cases
+# needing it. Run as root (chroot and ldconfig -r need it), as CI runs it.
 set -u
 export LC_ALL=C
 
@@ -203,6 +204,50 @@ oracle_order() {
         detail "$T/order.diff" diff
         return 1
     fi
+}
+
+# chroot_oracle ROOT FILE: the loader inside ROOT as oracle, after ldconfig built ROOT's cache
+# from ROOT's ld.so.conf (ld.so reads only the cache): the ldd lines of temper --root ROOT must
+# equal the loader's, path as opened and all. (--list, not LD_TRACE_LOADED_OBJECTS: the variable
+# would trace the host's chroot command instead; so FILE must have no missing library.)
+chroot_oracle() {
+    local root=$1 file=$2
+    if ! ldconfig -X -r "$root" 2>"$T/ldconfig.err"; then
+        fail "chroot oracle: ldconfig -r $root failed"
+        detail "$T/ldconfig.err" ldconfig
+        return 1
+    fi
+    if ! timeout 10 chroot "$root" /lib64/ld-linux-x86-64.so.2 --list "$file" \
+        >"$T/oracle.out" 2>"$T/oracle.err"; then
+        fail "chroot oracle: the loader inside $root failed on $file"
+        detail "$T/oracle.err" "loader stderr"
+        return 1
+    fi
+    rt --root "$root" --format ldd --allow-missing "$file"
+    sed -e 's/ (0x[0-9a-f]*)$//' -e '/linux-vdso/d' "$T/oracle.out" | sort >"$T/oracle.set"
+    sort "$T/out" >"$T/temper.set"
+    if ! diff "$T/oracle.set" "$T/temper.set" >"$T/oracle.diff"; then
+        fail "chroot oracle: temper --root and the loader inside the root disagree on $file (< loader, > temper)"
+        detail "$T/oracle.diff" diff
+        return 1
+    fi
+}
+
+# materialize LIST FROM TO: copies every path of a `--format list` output from the root FROM
+# into the empty root TO: files with their modes, symlinks as symlinks, parents as plain
+# directories, exactly what an image of that list would hold.
+materialize() {
+    local line path target
+    while IFS= read -r line; do
+        case $line in
+        *" -> "*)
+            path=${line%% -> *}
+            target=${line#* -> }
+            mkdir -p "$3$(dirname "$path")" && ln -s "$target" "$3$path" || return 1
+            ;;
+        *) mkdir -p "$3$(dirname "$line")" && cp -p "$2$line" "$3$line" || return 1 ;;
+        esac
+    done <"$1"
 }
 
 # ---------------------------------------------------------------------------
@@ -935,9 +980,11 @@ case_ldso_conf() {
     expect_out_line $'\tlibdecoy.so.1 => not found' 'ld.so.conf: a file the glob does not match is not read'
     rm "$R/opt/decoy/lib/libdecoy.so.1"
     mkexe "$R/usr/bin/app2" -L"$R/opt/custom/lib" -l:libcustom.so.1 || return
+    mkexe "$R/usr/bin/app3" -L"$R/opt/custom/lib" -l:libcustom.so.1 -L"$R/opt/second/lib" -l:libsecond.so.1 || return
     rt --root "$R" --format ldd /usr/bin/app2
     expect_rc 0 'ld.so.conf, without --allow-missing' &&
         expect_out_line $'\tlibcustom.so.1 => /opt/custom/lib/libcustom.so.1' 'ld.so.conf, without --allow-missing'
+    chroot_oracle "$R" /usr/bin/app3
 }
 
 # 13. The json format: valid JSON with the expected graph.
@@ -1075,6 +1122,33 @@ case_hostile_names() {
     fi
 }
 
+# ---------------------------------------------------------------------------
+# 17. The list is a closure that runs: an image holding exactly the paths of `--format list`
+# for a few of the host's programs starts them (chroot), and the same image without the
+# /lib64 symlink does not: every symlink on the way is needed, and the list has them.
+case_closure_runs() {
+    local prog R=$T/c17
+    for prog in /usr/bin/ls /usr/bin/sort /usr/bin/grep /usr/bin/tar; do
+        rm -rf "$R"
+        mkdir -p "$R"
+        rt --format list "$prog"
+        expect_rc 0 "list of $prog" || continue
+        if ! materialize "$T/out" "" "$R"; then
+            fail "closure_runs: cannot copy the list of $prog into an empty root"
+            continue
+        fi
+        if ! echo b a | timeout 10 chroot "$R" "$prog" --version >"$T/run.out" 2>&1; then
+            fail "closure_runs: $prog does not start in a root of exactly its list"
+            detail "$T/out" list
+            detail "$T/run.out" output
+        fi
+    done
+    rm "$R/lib64"
+    if timeout 10 chroot "$R" /usr/bin/tar --version >"$T/run.out" 2>&1; then
+        fail "closure_runs: tar started without /lib64, so this case could not see a missing symlink"
+    fi
+}
+
 CASES=(
     "runpath_origin case_runpath_origin"
     "rpath_vs_runpath case_rpath_vs_runpath"
@@ -1092,6 +1166,7 @@ CASES=(
     "lib_platform case_lib_platform"
     "usage_errors case_usage"
     "hostile_names case_hostile_names"
+    "closure_runs case_closure_runs"
 )
 
 if preflight; then
