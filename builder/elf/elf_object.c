@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <gelf.h>
 #include <libelf.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -425,6 +426,16 @@ read_program_headers(struct image *im, struct elf_object *obj, GElf_Phdr *dynami
     return 0;
 }
 
+/* elf_version sets libelf's global state: once, whichever thread parses first. */
+static pthread_once_t libelf_once = PTHREAD_ONCE_INIT;
+static unsigned libelf_version;
+
+static void
+start_libelf(void)
+{
+    libelf_version = elf_version(EV_CURRENT);
+}
+
 /* Writes value into a field of `size` bytes in the file's byte order. */
 static void
 store(unsigned char *field, uint64_t value, size_t size, bool msb)
@@ -540,7 +551,8 @@ parse(const struct source *src, const char *name, struct elf_object *out, struct
     im.elf = NULL;
     im.loads = NULL;
     im.nloads = 0;
-    if (elf_version(EV_CURRENT) == EV_NONE) {
+    pthread_once(&libelf_once, start_libelf);
+    if (libelf_version == EV_NONE) {
         libelf_error(err, name, "libelf is unusable");
         goto out;
     }
