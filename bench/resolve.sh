@@ -6,15 +6,15 @@
 # Targets (issue 2): at least 30 times faster than the loader loop, within 3 times of scanelf,
 # peak memory under 64 MiB. Prints the figures and exits 1 when a target is missed.
 #
-# usage: bench/resolve.sh [TEMPER]     (default build/release/builder/temper)
+# usage: bench/resolve.sh [TEMPER]     (default: build/release/builder/temper, built if missing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh bench
+if [ $# -eq 0 ] && [ ! -x build/release/builder/temper ]; then
+  cmake --preset release >/dev/null && cmake --build --preset release -j "$(nproc)" >/dev/null
+fi
 temper=$(realpath "${1:-build/release/builder/temper}")
 loader=/lib64/ld-linux-x86-64.so.2
-
-for tool in hyperfine scanelf /usr/bin/time; do
-  command -v "$tool" >/dev/null || { echo "missing $tool: apt-get install hyperfine pax-utils time" >&2; exit 2; }
-done
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # Installs what temper needs from Debian 12's archive: `build` for building it, `test` for the
-# whole test suite as well. Packages already installed are not fetched again.
+# whole test suite as well, `bench` for the benchmarks. Packages already installed are not
+# fetched again.
 set -euo pipefail
 
 build=(cmake make gcc pkg-config libelf-dev libjansson-dev)
 test=("${build[@]}" clang libclang-rt-14-dev clang-format shellcheck check python3 strace libc6-dev libc6-i386)
 
+bench=("${build[@]}" python3 hyperfine pax-utils time)
+
 case "${1:-build}" in
 build) want=("${build[@]}") ;;
 test) want=("${test[@]}") ;;
-*) echo "usage: $0 [build|test]" >&2; exit 2 ;;
+bench) want=("${bench[@]}") ;;
+*) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
 esac
 
 missing=()
