@@ -11,7 +11,11 @@ same names comes first in ld.so.conf, and must be skipped). Libraries that
 neither can find are compared by name. Prints how many files were compared;
 fails naming each file and its extra or missing files.
 
-usage: resolve_oracle.py TEMPER [DIR...]   (DIRs: executables only)
+With --root ROOT, the same inside another root (a debootstrap tree): temper
+resolve --root ROOT against the root's own loader run under chroot, paths made
+canonical inside the root by its own realpath.
+
+usage: resolve_oracle.py TEMPER [--root ROOT] [DIR...]   (DIRs: executables only)
 """
 import concurrent.futures
 import os
@@ -66,30 +70,61 @@ def elf_interpreter(path):
     return summary[3] if summary else None
 
 
-def regular_files(d):
+class Root:
+    """The host ("/"), or another root reached through chroot and its own tools."""
+
+    def __init__(self, directory=None):
+        self.dir = directory
+
+    def host(self, path):
+        return self.dir + path if self.dir else path
+
+    def command(self, argv, env=None):
+        if not self.dir:
+            return argv, dict(os.environ, **(env or {}))
+        # Inside the root, env sets the variables: set outside, they would reach chroot itself.
+        return ["chroot", self.dir, "/usr/bin/env", *[f"{k}={v}" for k, v in (env or {}).items()],
+                *argv], None
+
+    def canonical(self, paths):
+        if not self.dir:
+            return [os.path.realpath(p) for p in paths]
+        if not paths:
+            return []
+        out = subprocess.run(["chroot", self.dir, "/usr/bin/realpath", "-m", "--", *paths],
+                             capture_output=True, text=True, check=True)
+        return out.stdout.splitlines()
+
+
+HOST = Root()
+
+
+def regular_files(d, root=HOST):
+    """Regular files in d (inside root), each once, by their canonical path inside root."""
+    names = sorted(os.listdir(root.host(d)))
     seen = set()
-    for name in sorted(os.listdir(d)):
-        path = os.path.realpath(os.path.join(d, name))
-        if path not in seen and os.path.isfile(path):
+    for path in root.canonical([os.path.join(d, n) for n in names]):
+        if path not in seen and os.path.isfile(root.host(path)):
             seen.add(path)
             yield path
 
 
-def candidates(dirs):
+def candidates(dirs, root=HOST):
     """Dynamically linked executables whose interpreter is the system's loader."""
+    loader = root.canonical([LOADER])[0]
     for d in dirs:
-        for path in regular_files(d):
-            interp = elf_interpreter(path)
-            if interp and os.path.realpath(interp) == os.path.realpath(LOADER):
+        for path in regular_files(d, root):
+            interp = elf_interpreter(root.host(path))
+            if interp and root.canonical([interp])[0] == loader:
                 yield path
 
 
-def libraries(d, bits, machine):
+def libraries(d, bits, machine, root=HOST):
     """Shared libraries (ET_DYN with PT_DYNAMIC and no interpreter) of one machine in d."""
-    if not os.path.isdir(d):
+    if not os.path.isdir(root.host(d)):
         return
-    for path in regular_files(d):
-        s = elf_summary(path)
+    for path in regular_files(d, root):
+        s = elf_summary(root.host(path))
         if s and s[0] == bits and s[1] == machine and s[2] == ET_DYN and s[3] is None and s[4]:
             yield path
 
@@ -97,14 +132,15 @@ def libraries(d, bits, machine):
 LINE = re.compile(r"^\t(\S+)(?: => (\S+))?(?: \(0x[0-9a-f]+\))?$")
 
 
-def loader_set(path, loader=LOADER):
-    out = subprocess.run([loader, "--list", path], capture_output=True, text=True)
+def loader_set(path, loader=LOADER, root=HOST):
+    argv, env = root.command([loader, "--list", path])
+    out = subprocess.run(argv, capture_output=True, text=True, env=env)
     if out.returncode != 0:
         # glibc 2.36's --list stops at a missing library; the environment variable ldd sets
         # traces the same way and names every missing one.
-        env = dict(os.environ, LD_TRACE_LOADED_OBJECTS="1")
-        out = subprocess.run([loader, path], capture_output=True, text=True, env=env)
-    files = set()
+        argv, env = root.command([loader, path], {"LD_TRACE_LOADED_OBJECTS": "1"})
+        out = subprocess.run(argv, capture_output=True, text=True, env=env)
+    files, paths = set(), []
     for line in out.stdout.splitlines():
         m = LINE.match(line)
         if not m:
@@ -114,43 +150,47 @@ def loader_set(path, loader=LOADER):
             continue
         if target is None:
             # The loader doing the tracing lists itself; for a library it has no other name.
-            files.add(os.path.realpath(name))
+            paths.append(name)
         elif target == "not":
             files.add("not found: " + name)
         else:
-            files.add(os.path.realpath(target))
-    return files
+            paths.append(target)
+    return files | set(root.canonical(paths))
 
 
-def temper_sets(temper, paths):
-    out = subprocess.run([temper, "resolve", "--allow-missing", "--format", "ldd", *paths],
-                         capture_output=True, text=True)
+def temper_sets(temper, paths, root=HOST):
+    argv = [temper, "resolve", "--allow-missing", "--format", "ldd", *paths]
+    if root.dir:
+        argv[2:2] = ["--root", root.dir]
+    out = subprocess.run(argv, capture_output=True, text=True)
     if out.returncode != 0:
         sys.exit(f"temper resolve failed ({out.returncode}): {out.stderr.strip()}")
-    sets, current = {}, None
+    missing, found, current = {}, {}, None
     for line in out.stdout.splitlines():
         if not line.startswith("\t"):
             current = line[:-1]
-            sets[current] = set()
+            missing[current], found[current] = set(), []
             continue
         entry = line[1:]
         if " => " in entry:
             name, target = entry.split(" => ", 1)
-            sets[current].add("not found: " + name if target == "not found"
-                              else os.path.realpath(target))
+            if target == "not found":
+                missing[current].add("not found: " + name)
+            else:
+                found[current].append(target)
         elif entry != "statically linked":
-            sets[current].add(os.path.realpath(entry))
-    return sets
+            found[current].append(entry)
+    return {p: missing[p] | set(root.canonical(found[p])) for p in missing}
 
 
-def compare(temper, what, paths, loader):
+def compare(temper, what, paths, loader, root=HOST):
     """Compares one group of files; returns the number that differ."""
     if len(paths) < 2:
         print(f"FAIL {what}: found fewer than 2 files to compare")
         return 1
-    ours = temper_sets(temper, paths)
+    ours = temper_sets(temper, paths, root)
     with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        theirs = dict(zip(paths, pool.map(lambda p: loader_set(p, loader), paths)))
+        theirs = dict(zip(paths, pool.map(lambda p: loader_set(p, loader, root), paths)))
     failures = 0
     for path in paths:
         got, want = ours.get(path), theirs[path]
@@ -167,18 +207,27 @@ def compare(temper, what, paths, loader):
 
 
 def main():
-    if len(sys.argv) < 2:
+    args = sys.argv[1:]
+    if not args:
         sys.exit(__doc__)
-    temper = sys.argv[1]
+    temper, root = os.path.realpath(args.pop(0)), HOST
+    if args[:1] == ["--root"] and len(args) > 1:
+        root = Root(os.path.realpath(args[1]))
+        args = args[2:]
     failures = 0
-    if len(sys.argv) > 2:
-        return 1 if compare(temper, "executables", list(candidates(sys.argv[2:])), LOADER) else 0
-    failures += compare(temper, "executables in /usr/bin and /usr/sbin",
-                        list(candidates(["/usr/bin", "/usr/sbin"])), LOADER)
-    failures += compare(temper, "x86_64 libraries in /usr/lib/x86_64-linux-gnu",
-                        list(libraries("/usr/lib/x86_64-linux-gnu", 64, EM_X86_64)), LOADER)
-    failures += compare(temper, "i386 libraries in /usr/lib32",
-                        list(libraries("/usr/lib32", 32, EM_386)), LOADER32)
+    if args:
+        return 1 if compare(temper, "executables", list(candidates(args, root)), LOADER, root) else 0
+    where = f" of {root.dir}" if root.dir else ""
+    failures += compare(temper, f"executables in /usr/bin and /usr/sbin{where}",
+                        list(candidates(["/usr/bin", "/usr/sbin"], root)), LOADER, root)
+    failures += compare(temper, f"x86_64 libraries in /usr/lib/x86_64-linux-gnu{where}",
+                        list(libraries("/usr/lib/x86_64-linux-gnu", 64, EM_X86_64, root)),
+                        LOADER, root)
+    if root.dir and not os.path.exists(root.host(LOADER32)):
+        print(f"i386 libraries: {root.dir} has no i386 loader, so none are compared")
+    else:
+        failures += compare(temper, f"i386 libraries in /usr/lib32{where}",
+                            list(libraries("/usr/lib32", 32, EM_386, root)), LOADER32, root)
     print(f"{failures} file(s) differ" if failures else "every file agrees with the loader")
     return 1 if failures else 0
 
