@@ -117,8 +117,8 @@ path_from_stat(struct fs_path *p, const char *canon, const struct stat *st)
     p->size = st->st_size;
 }
 
-/* A new entry for the file `what` reached through links_a, then link (when not NULL), then
- * links_b. */
+/* A new entry for the file `what`, reached through the links of `before`, then `link` (when not
+ * NULL), then the links of `after`. */
 static struct fs_entry *
 new_entry(const struct fs_path *what, const struct fs_path *before, const char *link,
           const struct fs_path *after)
