@@ -318,6 +318,9 @@ cmd_resolve(int argc, char **argv)
     closures = xcalloc((size_t)count, sizeof(*closures));
     for (int i = 0; i < count; i++) {
         if (elf_resolver_resolve(r, argv[optind + i], &closures[i], &err) < 0) {
+            /* Paths in messages are inside the root: say which root when it is not "/". */
+            if (strcmp(root_dir, "/") != 0)
+                temper_err_prefix(&err, "in root '%s'", root_dir);
             rc = cli_error(&err);
             goto out;
         }
