@@ -75,11 +75,8 @@ int ld_expand(const char *s, const char *origin, const char *lib, const char *pl
  * the current input's number holds that input's state, so one input's
  * "already loaded?" questions cost no hashing.
  */
-/* A file beside the one found, in another subdirectory of its directory (tls, glibc-hwcaps). */
-struct elf_variant {
-    struct cached_object *co;
-    const struct fs_path *file;
-};
+/* Files beside the one a search found, in other subdirectories of its directory (tls,
+ * glibc-hwcaps): at most one per subdirectory of the longest list in ld_search.c. */
 #define ELF_VARIANTS_MAX 32
 
 struct elf_name {
@@ -93,8 +90,9 @@ struct elf_name {
     struct elf_name *found_path; /* the path ld.so opens, e.g. "/lib/x86_64-linux-gnu/libc.so.6" */
     const struct machine_paths *preloaded; /* elf_resolver_preload looked for it there */
     /* When this is a path found by a search: the variants found beside it. */
-    struct elf_variant *variants;
+    const struct fs_path **variants;
     size_t nvariants;
+    bool recorded; /* as a path opened: what it resolves to is in the needed paths */
 };
 
 struct cached_object {
@@ -103,9 +101,7 @@ struct cached_object {
     struct elf_ident ident;   /* read even when the rest of the file is malformed */
     struct elf_name **needed; /* object.needed, interned */
     unsigned stamp;
-    long index;                     /* its load, when stamp is current */
-    const struct fs_path **reached; /* the paths already recorded as needed for it */
-    size_t nreached;
+    long index; /* its load, when stamp is current */
 };
 
 /* A search directory as one machine's ld.so sees it. */
@@ -206,7 +202,7 @@ size_t parse_pool_count(const struct parse_pool *pool);
 struct cached_object *parse_pool_take(struct parse_pool *pool, size_t i);
 void parse_pool_finish(struct parse_pool *pool);
 
-/* Records a file of object co, reached by path p, and every symlink on the way as needed. */
-void elf_cache_need(struct elf_cache *cache, struct cached_object *co, const struct fs_path *p);
+/* Records a resolved path and every symlink on the way as needed in an image. */
+void elf_cache_need(struct elf_cache *cache, const struct fs_path *p);
 
 #endif

@@ -25,7 +25,6 @@ cached_object_free(void *p)
     elf_object_release(&co->object);
     free(co->error);
     free(co->needed);
-    free(co->reached);
     free(co);
 }
 
@@ -278,14 +277,8 @@ elf_cache_machine(struct elf_cache *cache, const struct elf_object *o, struct te
 }
 
 void
-elf_cache_need(struct elf_cache *cache, struct cached_object *co, const struct fs_path *p)
+elf_cache_need(struct elf_cache *cache, const struct fs_path *p)
 {
-    for (size_t i = 0; i < co->nreached; i++) {
-        if (co->reached[i] == p)
-            return;
-    }
-    co->reached = xreallocarray(co->reached, co->nreached + 1, sizeof(*co->reached));
-    co->reached[co->nreached++] = p;
     for (size_t i = 0; i < p->nlinks; i++)
         strmap_put(&cache->needs, p->links[i],
                    (void *)fs_root_link_target(cache->root, p->links[i]));

@@ -379,6 +379,7 @@ static int
 read_program_headers(struct image *im, struct elf_object *obj, GElf_Phdr *dynamic_ph,
                      struct temper_err *err)
 {
+    struct temper_err ignored;
     bool has_stack = false;
     size_t phnum;
 
@@ -398,11 +399,20 @@ read_program_headers(struct image *im, struct elf_object *obj, GElf_Phdr *dynami
             im->loads[im->nloads++] = ph;
             break;
         case PT_INTERP:
+            /* Only a program's PT_INTERP is ever used (a shared library such as libc.so.6 may
+             * have one too): a bad one is noted here and refused only for an input. */
+            if (obj->interp != NULL || obj->interp_problem != NULL)
+                break;
             if (ph.p_offset > im->src->len || ph.p_filesz > im->src->len - ph.p_offset)
-                return elf_error(err, im->name, "PT_INTERP past the end of the file");
-            if (obj->interp == NULL &&
-                copy_string(im, "PT_INTERP", ph.p_offset, ph.p_filesz, &obj->interp, err) < 0)
-                return -1;
+                obj->interp_problem = "PT_INTERP runs past the end of the file";
+            else if (copy_string(im, "PT_INTERP", ph.p_offset, ph.p_filesz, &obj->interp,
+                                 &ignored) < 0)
+                obj->interp_problem = "PT_INTERP is unterminated or too long";
+            else if (obj->interp[0] != '/') {
+                obj->interp_problem = "PT_INTERP is not an absolute path";
+                free(obj->interp);
+                obj->interp = NULL;
+            }
             break;
         case PT_DYNAMIC:
             *dynamic_ph = ph;
@@ -421,8 +431,6 @@ read_program_headers(struct image *im, struct elf_object *obj, GElf_Phdr *dynami
     }
     if (!has_stack)
         obj->has_exec_stack = true;
-    if (obj->interp != NULL && obj->interp[0] != '/')
-        return elf_error(err, im->name, "PT_INTERP is not an absolute path");
     return 0;
 }
 

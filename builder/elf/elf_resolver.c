@@ -20,15 +20,17 @@
 struct elf_resolver {
     struct elf_cache cache;
     struct elf_resolver_options opts;
-    unsigned stamp; /* number of the input being resolved */
+    unsigned stamp;   /* number of the input being resolved */
+    long probes_left; /* of RESOLVE_MAX_PROBES, over the whole run */
     struct elf_closure **closures;
     size_t nclosures;
 };
 
-/* DT_RPATH and DT_RUNPATH of one load, expanded for it: one segment each, no duplicates. */
-struct load_paths {
-    bool built;
-    struct search_list rpath, runpath;
+/* What one input keeps for each of its loads, by load index. */
+struct load_state {
+    bool rpath_in_chain;               /* it, or an object up its chain of loaders, has DT_RPATH */
+    bool built;                        /* rpath and runpath below are expanded */
+    struct search_list rpath, runpath; /* expanded for it: one segment each, no duplicates */
 };
 
 /* The state of resolving one input. */
@@ -39,23 +41,40 @@ struct session {
     const struct elf_object *main;
     const struct ld_machine *machine;
     const struct machine_paths *paths;
-    struct load_paths *own; /* by load index, built when first searched from */
-    size_t nown;
-    /* Files this input needs, recorded in the cache only once it resolved whole, so that a
-     * failed input leaves nothing in elf_resolver_paths. */
+    struct load_state *state; /* parallel to c->loads */
+    /* The paths (as opened) of files this input needs, recorded in the cache only once it
+     * resolved whole, so that a failed input leaves nothing in elf_resolver_paths. */
     struct pending_need {
-        struct cached_object *co;
+        struct elf_name *path;
         const struct fs_path *file;
     } * needs;
     size_t nneeds;
 };
 
 static void
-need(struct session *s, struct cached_object *co, const struct fs_path *file)
+need(struct session *s, struct elf_name *path, const struct fs_path *file)
 {
+    if (path->recorded)
+        return;
     if ((s->nneeds & (s->nneeds - 1)) == 0) /* 0, 1, 2, 4...: double */
         s->needs = xreallocarray(s->needs, s->nneeds ? 2 * s->nneeds : 1, sizeof(*s->needs));
-    s->needs[s->nneeds++] = (struct pending_need){co, file};
+    s->needs[s->nneeds++] = (struct pending_need){path, file};
+}
+
+/* Records what the input needs, once it resolved whole; each path as opened once per run. */
+static void
+commit_needs(struct session *s)
+{
+    for (size_t i = 0; i < s->nneeds; i++) {
+        struct elf_name *path = s->needs[i].path;
+
+        if (path->recorded)
+            continue;
+        path->recorded = true;
+        elf_cache_need(s->cache, s->needs[i].file);
+        for (size_t k = 0; k < path->nvariants; k++)
+            elf_cache_need(s->cache, path->variants[k]);
+    }
 }
 
 static void
@@ -78,6 +97,7 @@ elf_resolver_new(struct fs_root *root, const struct elf_resolver_options *opts,
 
     if (opts != NULL)
         r->opts = *opts;
+    r->probes_left = RESOLVE_MAX_PROBES;
     if (elf_cache_init(&r->cache, root, err) < 0) {
         elf_resolver_free(r);
         return -1;
@@ -133,9 +153,7 @@ take_file(struct session *s, const struct fs_path *file, struct cached_object *c
     struct elf_load *l;
     long index;
 
-    need(s, co, file);
-    for (size_t i = 0; i < path->nvariants; i++)
-        need(s, path->variants[i].co, path->variants[i].file);
+    need(s, path, file);
     if (co->stamp == s->r->stamp) {
         answer_to(s, name, co->index);
         return co->index;
@@ -147,6 +165,11 @@ take_file(struct session *s, const struct fs_path *file, struct cached_object *c
     /* The array holds 8, then doubles each time it is full. */
     if (c->nloads == 0 || (c->nloads >= 8 && (c->nloads & (c->nloads - 1)) == 0))
         c->loads = xreallocarray(c->loads, c->nloads ? c->nloads * 2 : 8, sizeof(*c->loads));
+    if (c->nloads == 0 || (c->nloads >= 8 && (c->nloads & (c->nloads - 1)) == 0))
+        s->state = xreallocarray(s->state, c->nloads ? c->nloads * 2 : 8, sizeof(*s->state));
+    memset(&s->state[c->nloads], 0, sizeof(s->state[c->nloads]));
+    s->state[c->nloads].rpath_in_chain =
+        co->object.rpath != NULL || (loader >= 0 && s->state[loader].rpath_in_chain);
     l = &c->loads[c->nloads++];
     memset(l, 0, sizeof(*l));
     l->object = &co->object;
@@ -172,14 +195,51 @@ struct search {
     const char *by;              /* the requester's path, for messages */
     const struct fs_path *found; /* NULL: not found (yet) */
     char path[TEMPER_PATH_MAX];  /* the path found, as ld.so opens it */
-    size_t budget;               /* directories left to try: SEARCH_MAX_DIRS in all */
-    struct elf_variant variants[ELF_VARIANTS_MAX]; /* the others in found's directory */
+    size_t budget;               /* lookups left for this name: SEARCH_MAX_PROBES in all */
+    const struct fs_path *variants[ELF_VARIANTS_MAX]; /* the others in found's directory */
+    bool in_cache; /* searching the segment that stands for ld.so.cache */
     size_t nvariants;
     struct temper_err *err;
     int rc;
 };
 
 enum probe_result { PROBE_FOUND, PROBE_NONE, PROBE_END_SEGMENT, PROBE_ERROR };
+
+/*
+ * Whether ldconfig would have put this file in ld.so.cache under `name`: it
+ * takes files named lib* or ld-* holding ".so" and keys each by its
+ * DT_SONAME (its file name when it has none). ld.so finds ld.so.conf's
+ * directories only through the cache, so a file there under another name
+ * is not found.
+ */
+static bool
+is_cached_by_ldconfig(const char *name, const struct elf_object *o)
+{
+    if ((strncmp(name, "lib", 3) != 0 && strncmp(name, "ld-", 3) != 0) ||
+        strstr(name, ".so") == NULL)
+        return false;
+    return o->soname == NULL || strcmp(o->soname, name) == 0;
+}
+
+/*
+ * Charges one lookup (a directory visited, or a file tried in it) to the
+ * search and to the run: a root can name directories by the thousand in
+ * each DT_RPATH up a long chain of loaders, so both are capped.
+ */
+static int
+spend(struct session *s, struct search *sr)
+{
+    if (sr->budget == 0)
+        return temper_err_set(sr->err, TEMPER_E_LIMIT, 0,
+                              "the search for '%s' makes more than %d lookups", sr->name,
+                              SEARCH_MAX_PROBES);
+    if (s->r->probes_left == 0)
+        return temper_err_set(sr->err, TEMPER_E_LIMIT, 0,
+                              "the run makes more than %ld library lookups", RESOLVE_MAX_PROBES);
+    sr->budget--;
+    s->r->probes_left--;
+    return 0;
+}
 
 /*
  * What ld.so's open_verify makes of a candidate (dl-load.c), in its order: a
@@ -234,6 +294,8 @@ probe(struct session *s, const struct search_dir *d, struct search *sr, struct t
         struct cached_object *co;
         int take;
 
+        if (spend(s, sr) < 0)
+            return PROBE_ERROR;
         sys_errno = fs_path_join(path, in, sr->name) == 0 ? fs_lookup(s->cache->root, path, &file)
                                                           : ENAMETOOLONG;
         if (sys_errno == 0) {
@@ -241,8 +303,10 @@ probe(struct session *s, const struct search_dir *d, struct search *sr, struct t
             take = verdict(s, co, file->canon, err);
             if (take < 0)
                 return PROBE_ERROR;
+            if (take && sr->in_cache && !is_cached_by_ldconfig(sr->name, &co->object))
+                take = 0;
             if (take && result == PROBE_FOUND && sr->nvariants < ELF_VARIANTS_MAX)
-                sr->variants[sr->nvariants++] = (struct elf_variant){co, file};
+                sr->variants[sr->nvariants++] = file;
             else if (take) {
                 sr->found = file;
                 memcpy(sr->path, path, sizeof(path));
@@ -307,20 +371,12 @@ add_path_list(struct session *s, const char *list, const struct elf_load *load,
 }
 
 /* DT_RPATH and DT_RUNPATH of load `index`, expanded once per input ($ORIGIN is the load's). */
-static const struct load_paths *
+static const struct load_state *
 own_paths(struct session *s, long index)
 {
     const struct elf_load *load = &s->c->loads[index];
-    struct load_paths *lp;
+    struct load_state *lp = &s->state[index];
 
-    if ((size_t)index >= s->nown) {
-        size_t n = s->c->nloads;
-
-        s->own = xreallocarray(s->own, n, sizeof(*s->own));
-        memset(s->own + s->nown, 0, (n - s->nown) * sizeof(*s->own));
-        s->nown = n;
-    }
-    lp = &s->own[index];
     if (!lp->built) {
         if (load->object->rpath != NULL)
             add_path_list(s, load->object->rpath, load, &lp->rpath);
@@ -337,13 +393,7 @@ uses_system_list(const struct session *s, long requester)
 {
     const struct elf_object *req = s->c->loads[requester].object;
 
-    if (req->runpath != NULL || req->nodeflib)
-        return false;
-    for (long l = requester; l >= 0; l = s->c->loads[l].loader) {
-        if (s->c->loads[l].object->rpath != NULL)
-            return false;
-    }
-    return true;
+    return req->runpath == NULL && !req->nodeflib && !s->state[requester].rpath_in_chain;
 }
 
 /* One segment of a search, and how ld.so treats it. */
@@ -372,14 +422,21 @@ walk_segments(struct session *s, long requester, segment_fn *fn, void *ctx)
     const struct elf_object *req = s->c->loads[requester].object;
     const struct search_list *system = &s->paths->system;
 
+    /* A list whose entries were all skipped (relative, empty) has no segment; a DT_RUNPATH like
+     * that still turns the DT_RPATH chain off. */
     if (req->runpath == NULL) {
-        for (long l = requester; l >= 0; l = s->c->loads[l].loader) {
-            if (s->c->loads[l].object->rpath != NULL &&
-                fn(s, &(struct segment_ref){&own_paths(s, l)->rpath, 0, false}, ctx))
+        for (long l = requester; l >= 0 && s->state[l].rpath_in_chain; l = s->c->loads[l].loader) {
+            const struct search_list *rpath = &own_paths(s, l)->rpath;
+
+            if (rpath->nsegments > 0 && fn(s, &(struct segment_ref){rpath, 0, false}, ctx))
                 return true;
         }
-    } else if (fn(s, &(struct segment_ref){&own_paths(s, requester)->runpath, 0, false}, ctx))
-        return true;
+    } else {
+        const struct search_list *runpath = &own_paths(s, requester)->runpath;
+
+        if (runpath->nsegments > 0 && fn(s, &(struct segment_ref){runpath, 0, false}, ctx))
+            return true;
+    }
     for (size_t k = 0; k < system->nsegments; k++) {
         bool is_cache = !system->segments[k].ends_on_error;
 
@@ -418,17 +475,11 @@ search_segment(struct session *s, const struct segment_ref *ref, void *arg)
     struct search *sr = arg;
     const struct search_segment *seg = &ref->list->segments[ref->index];
 
+    sr->in_cache = !seg->ends_on_error;
     for (size_t i = segment_start(ref); i < seg->end; i++) {
         enum probe_result p;
 
-        if (sr->budget-- == 0) {
-            sr->rc = temper_err_set(sr->err, TEMPER_E_LIMIT, 0,
-                                    "the search for '%s' needed by '%s' goes through more than "
-                                    "%d directories",
-                                    sr->name, sr->by, SEARCH_MAX_DIRS);
-            return true;
-        }
-        p = probe(s, ref->list->dirs[i], sr, sr->err);
+        p = spend(s, sr) < 0 ? PROBE_ERROR : probe(s, ref->list->dirs[i], sr, sr->err);
         if (p == PROBE_ERROR) {
             sr->rc = temper_err_prefix(sr->err, "'%s' needed by '%s'", sr->name, sr->by);
             return true;
@@ -453,7 +504,7 @@ search(struct session *s, long requester, const char *name, struct search *sr,
     sr->by = s->c->loads[requester].path;
     sr->found = NULL;
     sr->nvariants = 0;
-    sr->budget = SEARCH_MAX_DIRS;
+    sr->budget = SEARCH_MAX_PROBES;
     sr->err = err;
     sr->rc = 0;
     walk_segments(s, requester, search_segment, sr);
@@ -653,6 +704,9 @@ load_input(struct session *s, const char *path, struct temper_err *err)
     co = elf_cache_object(s->cache, file, err);
     if (co == NULL)
         return -1;
+    if (co->object.interp_problem != NULL)
+        return temper_err_set(err, TEMPER_E_ELF, 0, "'%s': %s", co->object.path,
+                              co->object.interp_problem);
     s->main = &co->object;
     s->machine = ld_machine_find(co->object.machine, co->object.elf_class);
     s->paths = elf_cache_machine(s->cache, &co->object, err);
@@ -684,13 +738,13 @@ elf_resolver_resolve(struct elf_resolver *r, const char *path, const struct elf_
     rc = load_input(&s, path, err);
     if (rc == 0)
         rc = load_dependencies(&s, err);
-    for (size_t i = 0; i < s.nown; i++) {
-        search_list_release(&s.own[i].rpath);
-        search_list_release(&s.own[i].runpath);
+    for (size_t i = 0; i < s.c->nloads; i++) {
+        search_list_release(&s.state[i].rpath);
+        search_list_release(&s.state[i].runpath);
     }
-    free(s.own);
-    for (size_t i = 0; rc == 0 && i < s.nneeds; i++)
-        elf_cache_need(&r->cache, s.needs[i].co, s.needs[i].file);
+    free(s.state);
+    if (rc == 0)
+        commit_needs(&s);
     free(s.needs);
     if (rc < 0) {
         closure_free(s.c);
@@ -702,9 +756,13 @@ elf_resolver_resolve(struct elf_resolver *r, const char *path, const struct elf_
     return 0;
 }
 
-/* Queues the file each DT_NEEDED name of `co` not looked for yet would first be found as. */
+/*
+ * Queues the file each DT_NEEDED name of `co` not looked for yet would first be found as.
+ * Guessing is only a head start, so it stops when *budget (lookups) runs out.
+ */
 static void
-guess_libraries(struct elf_cache *cache, const struct cached_object *co, struct parse_pool *pool)
+guess_libraries(struct elf_cache *cache, const struct cached_object *co, struct parse_pool *pool,
+                long *budget)
 {
     const struct machine_paths *mp;
     struct temper_err ignored;
@@ -716,7 +774,7 @@ guess_libraries(struct elf_cache *cache, const struct cached_object *co, struct 
         if (name->preloaded == mp || strpbrk(name->str, "/$") != NULL)
             continue;
         name->preloaded = mp;
-        for (size_t d = 0; d < mp->system.count; d++) {
+        for (size_t d = 0; d < mp->system.count && --*budget > 0; d++) {
             const struct search_dir *dir = mp->system.dirs[d];
             char path[TEMPER_PATH_MAX];
             const struct fs_path *file;
@@ -735,6 +793,7 @@ elf_resolver_preload(struct elf_resolver *r, char *const *paths, size_t n, unsig
 {
     struct parse_pool *pool = parse_pool_start(&r->cache, jobs);
     const struct fs_path *file;
+    long budget = RESOLVE_MAX_PROBES;
 
     for (size_t i = 0; i < n; i++) {
         if (paths[i][0] == '/' && fs_lookup(r->cache.root, paths[i], &file) == 0)
@@ -751,7 +810,7 @@ elf_resolver_preload(struct elf_resolver *r, char *const *paths, size_t n, unsig
             continue;
         if (co->object.interp != NULL && fs_lookup(r->cache.root, co->object.interp, &file) == 0)
             parse_pool_add(pool, file);
-        guess_libraries(&r->cache, co, pool);
+        guess_libraries(&r->cache, co, pool, &budget);
     }
     parse_pool_finish(pool);
 }

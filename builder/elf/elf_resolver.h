@@ -48,6 +48,7 @@ struct elf_object {
     uint16_t machine;        /* e_machine */
     uint16_t type;           /* ET_EXEC or ET_DYN */
     char *interp;            /* PT_INTERP, or NULL */
+    const char *interp_problem; /* why PT_INTERP cannot be used (a static string), or NULL */
     char *soname;            /* DT_SONAME, or NULL */
     char *rpath;             /* DT_RPATH, NULL when absent or when DT_RUNPATH is present */
     char *runpath;           /* DT_RUNPATH, or NULL */

@@ -208,9 +208,6 @@ START_TEST(test_elf_object_parse_rejects_malformed_images)
     eh->e_phnum = PN_XNUM;
     assert_rejected(img, IMAGE_SIZE, "e_phnum PN_XNUM, which ld.so does not read");
     craft(&sp, img);
-    ph[1].p_filesz = 1u << 20;
-    assert_rejected(img, IMAGE_SIZE, "PT_INTERP running past the end");
-    craft(&sp, img);
     eh->e_type = ET_REL;
     assert_rejected(img, IMAGE_SIZE, "a relocatable object");
     craft(&sp, img);
@@ -219,13 +216,38 @@ START_TEST(test_elf_object_parse_rejects_malformed_images)
     craft(&sp, img);
     ph[0].p_filesz = 16; /* DT_STRTAB no longer inside a PT_LOAD */
     assert_rejected(img, IMAGE_SIZE, "DT_STRTAB outside the loaded segments");
+}
+END_TEST
+
+/* A PT_INTERP that cannot be used is noted, not fatal: only a program's is ever read. */
+static void
+assert_interp_problem(const unsigned char *img, const char *why)
+{
+    struct elf_object obj;
+    struct temper_err err;
+
+    ck_assert_msg(elf_object_parse(img, IMAGE_SIZE, "x.so", &obj, &err) == 0, "%s: %s", why,
+                  err.msg);
+    ck_assert_msg(obj.interp == NULL && obj.interp_problem != NULL, "%s: not noted", why);
+    elf_object_release(&obj);
+}
+
+START_TEST(test_elf_object_parse_notes_an_unusable_interpreter)
+{
+    struct spec sp = {.interp = "/lib64/ld.so", .needed = {"libc.so.6"}};
+    unsigned char img[IMAGE_SIZE];
+    Elf64_Phdr *ph = (Elf64_Phdr *)(img + sizeof(Elf64_Ehdr));
+
+    craft(&sp, img);
+    ph[1].p_filesz = 1u << 20;
+    assert_interp_problem(img, "PT_INTERP running past the end");
     craft(&sp, img);
     memset(img + INTERP_OFF, 'a', 64);
     ph[1].p_filesz = 64;
-    assert_rejected(img, IMAGE_SIZE, "unterminated PT_INTERP");
+    assert_interp_problem(img, "unterminated PT_INTERP");
     craft(&sp, img);
     img[INTERP_OFF] = 'x';
-    assert_rejected(img, IMAGE_SIZE, "relative PT_INTERP");
+    assert_interp_problem(img, "relative PT_INTERP");
 }
 END_TEST
 
@@ -586,6 +608,26 @@ START_TEST(test_resolver_takes_every_hwcaps_variant)
 }
 END_TEST
 
+START_TEST(test_resolver_takes_paths_with_no_absolute_entry)
+{
+    struct resolved res;
+
+    /* Every entry skipped (relative, empty): an empty list, still a DT_RUNPATH that turns the
+     * DT_RPATH chain off. */
+    make_base_root();
+    write_elf("usr/bin/rel",
+              &(struct spec){.interp = exe_interp, .needed = {"libc.so.6"}, .rpath = "lib:"});
+    write_elf("usr/bin/empty",
+              &(struct spec){.interp = exe_interp, .needed = {"libc.so.6"}, .runpath = ""});
+    resolve(&res, "/usr/bin/rel", false);
+    ck_assert_msg(res.rc == 0, "%s", res.err.msg);
+    ck_assert_str_eq(load_path(res.c, "libc.so.6"), "/lib/x86_64-linux-gnu/libc.so.6");
+    ck_assert_int_eq(elf_resolver_resolve(res.r, "/usr/bin/empty", &res.c, &res.err), 0);
+    ck_assert_str_eq(load_path(res.c, "libc.so.6"), "/lib/x86_64-linux-gnu/libc.so.6");
+    release(&res);
+}
+END_TEST
+
 START_TEST(test_resolver_ends_dt_needed_cycles)
 {
     struct resolved res;
@@ -619,6 +661,30 @@ START_TEST(test_resolver_reads_ld_so_conf_includes_inside_the_root)
     resolve(&res, "/usr/bin/app", false);
     ck_assert_msg(res.rc == 0, "%s", res.err.msg);
     ck_assert_str_eq(load_path(res.c, "libcustom.so.1"), "/opt/custom/lib/libcustom.so.1");
+    release(&res);
+}
+END_TEST
+
+START_TEST(test_resolver_finds_ld_so_conf_directories_as_the_cache_does)
+{
+    struct resolved res;
+    static const char conf[] = "/opt/lib\n";
+
+    /* ld.so finds ld.so.conf's directories through ld.so.cache, which ldconfig keys by
+     * DT_SONAME and fills with lib* and ld-* files only; the default directories it searches by
+     * file name. */
+    make_base_root();
+    testutil_write("etc/ld.so.conf", conf, sizeof(conf) - 1);
+    write_elf("opt/lib/libfoo.so.1", &(struct spec){.soname = "libother.so.1"});
+    write_elf("opt/lib/plugin.so", &(struct spec){.soname = "plugin.so"});
+    write_elf("usr/lib/x86_64-linux-gnu/plugin.so", &(struct spec){.soname = "plugin.so"});
+    write_elf("usr/bin/app", &(struct spec){.interp = exe_interp,
+                                            .needed = {"libfoo.so.1", "plugin.so", "libc.so.6"}});
+    resolve(&res, "/usr/bin/app", true);
+    ck_assert_msg(res.rc == 0, "%s", res.err.msg);
+    ck_assert_uint_eq(res.c->nmissing, 1);
+    ck_assert_str_eq(res.c->missing[0].name, "libfoo.so.1");
+    ck_assert_str_eq(load_path(res.c, "plugin.so"), "/lib/x86_64-linux-gnu/plugin.so");
     release(&res);
 }
 END_TEST
@@ -675,6 +741,26 @@ START_TEST(test_resolver_names_a_corrupt_library)
 }
 END_TEST
 
+START_TEST(test_resolver_refuses_a_bad_interpreter_only_for_the_input)
+{
+    struct resolved res;
+
+    make_base_root();
+    write_elf("usr/lib/x86_64-linux-gnu/libodd.so.1",
+              &(struct spec){.soname = "libodd.so.1", .interp = "relative/ld.so"});
+    write_elf("usr/bin/app",
+              &(struct spec){.interp = exe_interp, .needed = {"libodd.so.1", "libc.so.6"}});
+    write_elf("usr/bin/bad", &(struct spec){.interp = "relative/ld.so", .needed = {"libc.so.6"}});
+    resolve(&res, "/usr/bin/app", false);
+    ck_assert_msg(res.rc == 0, "%s", res.err.msg);
+    ck_assert_str_eq(load_path(res.c, "libodd.so.1"), "/lib/x86_64-linux-gnu/libodd.so.1");
+    ck_assert_int_eq(elf_resolver_resolve(res.r, "/usr/bin/bad", &res.c, &res.err), -1);
+    ck_assert_int_eq(res.err.code, TEMPER_E_ELF);
+    ck_assert_str_eq(res.err.msg, "'/usr/bin/bad': PT_INTERP is not an absolute path");
+    release(&res);
+}
+END_TEST
+
 START_TEST(test_resolver_reports_a_missing_interpreter)
 {
     struct resolved res;
@@ -699,6 +785,7 @@ elf_suite(void)
     tcase_add_test(tc, test_elf_object_parse_ignores_rpath_when_runpath_is_present);
     tcase_add_test(tc, test_elf_object_parse_reads_the_test_program_itself);
     tcase_add_test(tc, test_elf_object_parse_rejects_malformed_images);
+    tcase_add_test(tc, test_elf_object_parse_notes_an_unusable_interpreter);
     tcase_add_test(tc, test_elf_object_parse_caps_dt_needed);
     tcase_add_test(tc, test_elf_object_parse_caps_the_dynamic_segment);
     suite_add_tcase(s, tc);
@@ -721,12 +808,15 @@ elf_suite(void)
     tcase_add_test(tc, test_resolver_names_the_missing_library_and_where_it_looked);
     tcase_add_test(tc, test_resolver_ends_a_search_segment_at_a_symlink_loop);
     tcase_add_test(tc, test_resolver_takes_every_hwcaps_variant);
+    tcase_add_test(tc, test_resolver_takes_paths_with_no_absolute_entry);
     tcase_add_test(tc, test_resolver_ends_dt_needed_cycles);
     tcase_add_test(tc, test_resolver_reads_ld_so_conf_includes_inside_the_root);
+    tcase_add_test(tc, test_resolver_finds_ld_so_conf_directories_as_the_cache_does);
     tcase_add_test(tc, test_resolver_honours_nodeflib);
     tcase_add_test(tc, test_resolver_takes_a_static_file_alone);
     tcase_add_test(tc, test_resolver_names_a_corrupt_library);
     tcase_add_test(tc, test_resolver_reports_a_missing_interpreter);
+    tcase_add_test(tc, test_resolver_refuses_a_bad_interpreter_only_for_the_input);
     suite_add_tcase(s, tc);
     return s;
 }
