@@ -10,12 +10,11 @@
  * same code either way: the head of the file (ELF header and program
  * headers, usually the interpreter and often the strings too), the dynamic
  * segment, and one window of the string table when the head does not hold
- * it. Two or three reads of a file that may be hundreds of megabytes. libelf decodes what was read: the head through elf_memory (with
- * the section table fields zeroed in our copy, since the head alone does not
- * hold it and nothing here uses it), the dynamic segment through
- * gelf_xlatetom, for either class and byte order. libelf's own descriptor
- * mode costs four more system calls and a section table allocation per file,
- * which is most of the time of resolving a whole system.
+ * it. Two or three reads of a file that may be hundreds of megabytes. libelf decodes what was read:
+ * the head through elf_memory (with the section table fields zeroed in our copy, since the head
+ * alone does not hold it and nothing here uses it), the dynamic segment through gelf_xlatetom, for
+ * either class and byte order. libelf's own descriptor mode costs four more system calls and a
+ * section table allocation per file, which is most of the time of resolving a whole system.
  */
 #include <elf.h>
 #include <errno.h>

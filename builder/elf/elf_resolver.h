@@ -42,17 +42,17 @@
 #include "base/fs.h"
 
 struct elf_object {
-    const char *path;        /* canonical path inside the root */
-    unsigned char elf_class; /* ELFCLASS32 or ELFCLASS64 */
-    unsigned char data;      /* ELFDATA2LSB or ELFDATA2MSB */
-    uint16_t machine;        /* e_machine */
-    uint16_t type;           /* ET_EXEC or ET_DYN */
-    char *interp;            /* PT_INTERP, or NULL */
+    const char *path;           /* canonical path inside the root */
+    unsigned char elf_class;    /* ELFCLASS32 or ELFCLASS64 */
+    unsigned char data;         /* ELFDATA2LSB or ELFDATA2MSB */
+    uint16_t machine;           /* e_machine */
+    uint16_t type;              /* ET_EXEC or ET_DYN */
+    char *interp;               /* PT_INTERP, or NULL */
     const char *interp_problem; /* why PT_INTERP cannot be used (a static string), or NULL */
-    char *soname;            /* DT_SONAME, or NULL */
-    char *rpath;             /* DT_RPATH, NULL when absent or when DT_RUNPATH is present */
-    char *runpath;           /* DT_RUNPATH, or NULL */
-    char **needed;           /* DT_NEEDED names, in file order */
+    char *soname;               /* DT_SONAME, or NULL */
+    char *rpath;                /* DT_RPATH, NULL when absent or when DT_RUNPATH is present */
+    char *runpath;              /* DT_RUNPATH, or NULL */
+    char **needed;              /* DT_NEEDED names, in file order */
     size_t nneeded;
     bool is_dynamic; /* has PT_DYNAMIC */
     bool nodeflib;   /* DF_1_NODEFLIB: no ld.so.conf, no default directories */
