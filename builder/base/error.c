@@ -69,11 +69,3 @@ temper_err_prefix(struct temper_err *err, const char *fmt, ...)
     append(err, &len, old);
     return -1;
 }
-
-void
-temper_err_clear(struct temper_err *err)
-{
-    err->code = TEMPER_E_NONE;
-    err->sys_errno = 0;
-    err->msg[0] = '\0';
-}

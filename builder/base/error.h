@@ -44,7 +44,4 @@ int temper_err_sys(struct temper_err *err, enum temper_errc code, int sys_errno,
 int temper_err_prefix(struct temper_err *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Resets an error to "no error". */
-void temper_err_clear(struct temper_err *err);
-
 #endif

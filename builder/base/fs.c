@@ -112,8 +112,6 @@ path_from_stat(struct fs_path *p, const char *canon, const struct stat *st)
         p->kind = FS_KIND_DIR;
     else
         p->kind = FS_KIND_OTHER;
-    p->dev = st->st_dev;
-    p->ino = st->st_ino;
     p->size = st->st_size;
 }
 

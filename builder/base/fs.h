@@ -35,8 +35,6 @@ enum fs_kind {
 struct fs_path {
     const char *canon; /* canonical absolute path inside the root */
     enum fs_kind kind;
-    dev_t dev;
-    ino_t ino;
     off_t size;
     /* Canonical locations of every symlink followed to get here, directory symlinks
      * included, in the order they were met; their targets come from fs_root_link_target. */
