@@ -117,8 +117,8 @@ elf_cache_parse_file(const struct elf_cache *cache, struct cached_object *co,
     fd = fs_open(cache->root, file, O_RDONLY, err);
     if (fd < 0)
         return -1;
-    /* libelf reads with pread and checks every range against the size it finds itself, so a
-     * file that changed since it was resolved gives an error, never a fault. */
+    /* Every read is a pread checked against this size, and a short one is an error: a file
+     * that changed since it was resolved gives an error, never a fault. */
     return elf_object_read(fd, (size_t)file->size, file->canon, &co->object, &co->ident, err);
 }
 
