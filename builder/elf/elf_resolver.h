@@ -12,16 +12,17 @@
  *    objects in load order (breadth-first, as _dl_map_object_deps does), the
  *    path each was opened by, and what each DT_NEEDED name resolved to.
  *
- * The rules followed are glibc's (elf/dl-load.c): a name with a slash is a
- * path; otherwise an object already loaded under that name or soname is
- * reused; then DT_RPATH of the requesting object and of each object that
+ * The rules followed are glibc 2.36's (elf/dl-load.c): a name with a slash
+ * is a path; otherwise an object already loaded under that name or soname
+ * is reused; then DT_RPATH of the requesting object and of each object that
  * loaded it (for objects that have no DT_RUNPATH, and only when the
  * requesting object has none), DT_RUNPATH of the requesting object, the
- * directories of /etc/ld.so.conf inside the root, then the default
- * directories of the machine type (the last two skipped under
- * DF_1_NODEFLIB). In each directory the glibc-hwcaps subdirectories come
- * first. $ORIGIN, $LIB and $PLATFORM expand. A candidate of another class,
- * byte order or machine is skipped; one that is not ELF at all is an error.
+ * directories of /etc/ld.so.conf inside the root as ld.so.cache holds them,
+ * then the default directories of the machine type (DF_1_NODEFLIB keeps
+ * only the cache's entries outside them). In each directory the machine's
+ * subdirectories come first (glibc-hwcaps, tls, platform). $ORIGIN, $LIB
+ * and $PLATFORM expand. A candidate of another class or machine is skipped;
+ * one of another byte order, or not ELF at all, is an error.
  *
  * Every file is reached through fs.h, so nothing outside the root is opened.
  *
