@@ -154,12 +154,18 @@ fs_path_join(char *buf, const char *dir, const char *name)
 static const struct fs_entry *resolve(struct fs_root *root, const char *path, struct walk *w,
                                       int *sys_errno);
 
-/* Remembers the answer for `path`; a loop error depends on the budget left, so it is not kept. */
+/*
+ * Remembers the answer for `path`. A failure reached through symlinks is not
+ * kept: the walk that asks again may have fewer links left, and would then
+ * get ELOOP where this one got another error (a cached error charges no
+ * links); a loop error itself depends on the budget left.
+ */
 static const struct fs_entry *
-remember(struct fs_root *root, const char *path, struct fs_entry *e, int sys_errno)
+remember(struct fs_root *root, const char *path, struct fs_entry *e, int sys_errno,
+         bool through_links)
 {
     if (e == NULL) {
-        if (sys_errno == ELOOP)
+        if (sys_errno == ELOOP || through_links)
             return NULL;
         e = xcalloc(1, sizeof(*e));
         e->sys_errno = sys_errno;
@@ -267,6 +273,7 @@ resolve(struct fs_root *root, const char *path, struct walk *w, int *sys_errno)
     const char *name, *parent;
     char *slash;
     size_t len = strlen(path);
+    int links_at_start = w->links_left;
 
     if (len >= TEMPER_PATH_MAX) {
         *sys_errno = ENAMETOOLONG;
@@ -300,7 +307,7 @@ resolve(struct fs_root *root, const char *path, struct walk *w, int *sys_errno)
         if (canon == NULL)
             canon = strmap_put(&root->paths, "/", NULL);
         path_from_stat(&top, canon, &st);
-        return remember(root, path, new_entry(&top, NULL, NULL, NULL), 0);
+        return remember(root, path, new_entry(&top, NULL, NULL, NULL), 0, false);
     }
     /* Split into parent and last component; every path here starts with '/'. */
     memcpy(buf, path, len);
@@ -326,7 +333,7 @@ resolve(struct fs_root *root, const char *path, struct walk *w, int *sys_errno)
     {
         struct fs_entry *e = resolve_last(root, dir, name, w, sys_errno);
 
-        return remember(root, path, e, *sys_errno);
+        return remember(root, path, e, *sys_errno, w->links_left < links_at_start);
     }
 }
 

@@ -388,6 +388,16 @@ out:
     return rc;
 }
 
+/* The kernel refuses a program whose PT_INTERP's last byte is not NUL (binfmt_elf.c). */
+static bool
+ends_in_nul(const struct image *im, const GElf_Phdr *ph)
+{
+    char last;
+
+    return ph->p_filesz > 0 && image_read(im, ph->p_offset + ph->p_filesz - 1, &last, 1) == 0 &&
+           last == '\0';
+}
+
 static int
 read_program_headers(struct image *im, struct elf_object *obj, GElf_Phdr *dynamic_ph,
                      struct temper_err *err)
@@ -418,6 +428,8 @@ read_program_headers(struct image *im, struct elf_object *obj, GElf_Phdr *dynami
                 break;
             if (ph.p_offset > im->src->len || ph.p_filesz > im->src->len - ph.p_offset)
                 obj->interp_problem = "PT_INTERP runs past the end of the file";
+            else if (!ends_in_nul(im, &ph))
+                obj->interp_problem = "PT_INTERP does not end in a NUL byte";
             else if (copy_string(im, "PT_INTERP", ph.p_offset, ph.p_filesz, &obj->interp,
                                  &ignored) < 0)
                 obj->interp_problem = "PT_INTERP is unterminated or too long";
@@ -474,24 +486,27 @@ static int
 open_head(struct image *im, struct elf_ident *ident, struct temper_err *err)
 {
     unsigned char *h = (unsigned char *)im->head;
-    bool is64, msb;
+    bool is64;
 
     im->head_len = im->src->len < HEAD_BYTES ? im->src->len : HEAD_BYTES;
     if (source_read(im->src, 0, im->head, im->head_len) < 0)
         return temper_err_set(err, TEMPER_E_IO, errno, "'%s': cannot read the ELF header",
                               im->name);
+    /* What ld.so looks at first, to skip another class or machine or to refuse the file. */
+    if (ident != NULL) {
+        memset(ident, 0, sizeof(*ident));
+        ident->valid = true;
+        ident->len = im->src->len;
+        memcpy(ident->bytes, h,
+               im->head_len < sizeof(ident->bytes) ? im->head_len : sizeof(ident->bytes));
+    }
     if (im->head_len < EI_NIDENT || memcmp(im->head, ELFMAG, SELFMAG) != 0)
         return elf_error(err, im->name, "not an ELF file");
     is64 = h[EI_CLASS] == ELFCLASS64;
-    msb = h[EI_DATA] == ELFDATA2MSB;
     if (h[EI_CLASS] != ELFCLASS32 && !is64)
         return elf_error(err, im->name, "unknown ELF class");
     if (im->head_len < (is64 ? sizeof(Elf64_Ehdr) : sizeof(Elf32_Ehdr)))
         return elf_error(err, im->name, "file too short for its ELF header");
-    /* What ld.so checks before anything else, to skip another class or machine. */
-    if (ident != NULL)
-        *ident = (struct elf_ident){true, h[EI_CLASS], h[EI_DATA],
-                                    (uint16_t)(msb ? h[18] << 8 | h[19] : h[19] << 8 | h[18])};
     if (is64) {
         memset(h + offsetof(Elf64_Ehdr, e_shoff), 0, sizeof(Elf64_Off));
         memset(h + offsetof(Elf64_Ehdr, e_shnum), 0, 2 * sizeof(Elf64_Half));
@@ -637,6 +652,68 @@ elf_object_release(struct elf_object *obj)
         free(obj->needed[i]);
     free(obj->needed);
     memset(obj, 0, sizeof(*obj));
+}
+
+/* Reads a field of `size` bytes stored in byte order `data`. */
+static uint32_t
+load(const unsigned char *field, size_t size, unsigned char data)
+{
+    uint32_t v = 0;
+
+    for (size_t i = 0; i < size; i++)
+        v |= (uint32_t)field[data == ELFDATA2MSB ? size - 1 - i : i] << (8 * i);
+    return v;
+}
+
+static int
+refuse(struct temper_err *err, const char *path, const char *why)
+{
+    return temper_err_set(err, TEMPER_E_ELF, 0, "'%s': %s", path, why);
+}
+
+int
+elf_ident_verdict(const struct elf_ident *id, const struct elf_object *main, const char *path,
+                  const struct temper_err *parse_error, struct temper_err *err)
+{
+    static const unsigned char zeros[EI_NIDENT - EI_PAD];
+    const unsigned char *b = id->bytes;
+    /* The glibc ABI versions an object may ask for (LIBC_ABI_MAX in 2.36). */
+    enum { LIBC_ABI_MAX = 4 };
+
+    if (!id->valid) {
+        if (parse_error != NULL)
+            *err = *parse_error;
+        else
+            refuse(err, path, "cannot be read");
+        return -1;
+    }
+    if (id->len < (main->elf_class == ELFCLASS64 ? sizeof(Elf64_Ehdr) : sizeof(Elf32_Ehdr)))
+        return refuse(err, path, "file too short");
+    if (memcmp(b, ELFMAG, SELFMAG) != 0)
+        return refuse(err, path, "invalid ELF header");
+    if (b[EI_CLASS] != main->elf_class)
+        return 0;
+    if (load(b + 18, 2, main->data) != main->machine)
+        return 0;
+    if (b[EI_DATA] != main->data)
+        return refuse(err, path,
+                      main->data == ELFDATA2MSB ? "ELF file data encoding not big-endian"
+                                                : "ELF file data encoding not little-endian");
+    if (b[EI_VERSION] != EV_CURRENT)
+        return refuse(err, path, "ELF file version ident does not match current one");
+    if (b[EI_OSABI] != ELFOSABI_SYSV && b[EI_OSABI] != ELFOSABI_GNU)
+        return refuse(err, path, "ELF file OS ABI invalid");
+    if (b[EI_ABIVERSION] != 0 && !(b[EI_OSABI] == ELFOSABI_GNU && b[EI_ABIVERSION] < LIBC_ABI_MAX))
+        return refuse(err, path, "ELF file ABI version invalid");
+    if (memcmp(b + EI_PAD, zeros, sizeof(zeros)) != 0)
+        return refuse(err, path, "nonzero padding in e_ident");
+    if (load(b + 20, 4, b[EI_DATA]) != EV_CURRENT)
+        return refuse(err, path, "ELF file version does not match current one");
+    if (parse_error != NULL) {
+        *err = *parse_error;
+        return -1;
+    }
+    return 1;
 }
 
 const char *

@@ -241,35 +241,12 @@ spend(struct session *s, struct search *sr)
     return 0;
 }
 
-/*
- * What ld.so's open_verify makes of a candidate (dl-load.c), in its order: a
- * file that is not ELF fails; another class is skipped ("not a fatal error");
- * another byte order fails; another machine is skipped; only then does the
- * rest of the file count, so a malformed file of another machine is skipped
- * too. Returns 1 to take it, 0 to skip it, -1 to fail.
- */
+/* What ld.so's open_verify makes of a candidate: see elf_ident_verdict. */
 static int
 verdict(const struct session *s, const struct cached_object *co, const char *path,
         struct temper_err *err)
 {
-    const struct elf_ident *id = &co->ident;
-
-    if (!id->valid) {
-        *err = *co->error;
-        return -1;
-    }
-    if (id->elf_class != s->main->elf_class)
-        return 0;
-    if (id->data != s->main->data)
-        return temper_err_set(err, TEMPER_E_ELF, 0, "'%s': ELF data encoding is not %s-endian",
-                              path, s->main->data == ELFDATA2MSB ? "big" : "little");
-    if (id->machine != s->main->machine)
-        return 0;
-    if (co->error != NULL) {
-        *err = *co->error;
-        return -1;
-    }
-    return 1;
+    return elf_ident_verdict(&co->ident, s->main, path, co->error, err);
 }
 
 /*

@@ -73,22 +73,37 @@ struct elf_object {
  */
 int elf_object_parse(const void *image, size_t len, const char *name, struct elf_object *out,
                      struct temper_err *err);
-/* What ld.so reads first of a candidate: its class, byte order and machine. */
+/* The start of a file as ld.so reads it first, before deciding to skip or refuse it. */
 struct elf_ident {
-    bool valid; /* an ELF header was there, even if the rest of the file is malformed */
-    unsigned char elf_class, data;
-    uint16_t machine;
+    bool valid; /* the start could be read (the file may be short or not ELF) */
+    size_t len; /* the file's size */
+    unsigned char
+        bytes[24]; /* e_ident, e_type, e_machine and e_version as stored; zeros past len */
 };
 
 /*
  * The same from an open file of `len` bytes, reading only the bytes it needs.
- * `ident` (may be NULL) is filled whenever the ELF header could be read, on
+ * `ident` (may be NULL) is filled whenever the file's start could be read, on
  * failure too, so that a caller can skip a file of another class or machine
- * before caring why it is malformed, as ld.so does.
+ * before caring why it is malformed, as ld.so does (elf_ident_verdict).
  */
 int elf_object_read(int fd, size_t len, const char *name, struct elf_object *out,
                     struct elf_ident *ident, struct temper_err *err);
 void elf_object_release(struct elf_object *obj);
+
+/*
+ * What ld.so's open_verify (glibc 2.36, as the Debian 12 loader behaves) makes
+ * of a candidate whose start is `id`, for a program of class, byte order and
+ * machine `main`: 1 to take it, 0 to skip it (another class or machine: "not
+ * a fatal error"), -1 to refuse it, with err naming `path` and saying why.
+ * The order matters and is the loader's: a file too short for an ELF header
+ * or without the magic is refused; then another class, or another machine
+ * (read in the program's byte order), is skipped; only then are another byte
+ * order and bad identification fields refused. parse_error, when not NULL,
+ * is why the rest of the file is malformed, refused last.
+ */
+int elf_ident_verdict(const struct elf_ident *id, const struct elf_object *main, const char *path,
+                      const struct temper_err *parse_error, struct temper_err *err);
 
 /* "x86_64", "i386", "aarch64", ... or "unknown". */
 const char *elf_machine_name(uint16_t machine);

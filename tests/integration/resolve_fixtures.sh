@@ -1149,6 +1149,54 @@ case_closure_runs() {
     fi
 }
 
+# ---------------------------------------------------------------------------
+# 18. What the loader makes of a damaged candidate first in the search path, case by case: it
+# skips another class or machine even when the rest of the header is damaged, and refuses a
+# short file, another byte order, or bad identification fields. temper must skip and refuse
+# the same ones, with the loader's words.
+case_candidate_header() {
+    local d=$T/c18 kind want got
+    mklib "$d/b/libhdr.so.1" libhdr.so.1 || return
+    mkexe "$d/app" -L"$d/b" -l:libhdr.so.1 -Wl,-rpath,"$d/a:$d/b" -Wl,--enable-new-dtags || return
+    mkdir -p "$d/a"
+    for kind in msb aarch64-msb aarch64-pad aarch64-osabi osabi pad ident-version e-version \
+        class0 class3 short32 short-class3 aarch64-rel; do
+        python3 - "$d/b/libhdr.so.1" "$d/a/libhdr.so.1" "$kind" <<'PY'
+import struct, sys
+b = bytearray(open(sys.argv[1], "rb").read())
+k = sys.argv[3]
+aarch64 = lambda: b.__setitem__(slice(18, 20), struct.pack("<H", 183))
+if k.startswith("aarch64"):
+    aarch64()
+if k.endswith("msb"): b[5] = 2
+if k.endswith("pad"): b[12] = 1
+if k.endswith("osabi"): b[7] = 5
+if k == "ident-version": b[6] = 2
+if k == "e-version": b[20:24] = struct.pack("<I", 2)
+if k == "class0": b[4] = 0
+if k == "class3": b[4] = 3
+if k == "short32": b = b[:56]; b[4] = 1
+if k == "short-class3": b = b[:40]; b[4] = 3
+if k == "aarch64-rel": b[16:18] = struct.pack("<H", 1)
+open(sys.argv[2], "wb").write(b)
+PY
+        if timeout 10 "$LOADER" --list "$d/app" >"$T/oracle.out" 2>"$T/oracle.err"; then
+            want=$(awk '/libhdr/ { print $3 }' "$T/oracle.out")
+            rt --format ldd "$d/app"
+            got=$(ldd_path libhdr.so.1)
+            if [ "$RC" -ne 0 ] || [ "$got" != "$want" ]; then
+                fail "$kind: the loader takes $want, temper gives exit $RC and '$got'"
+            fi
+        else
+            want=$(sed -n 's/.*: \([^:]*\)$/\1/p' "$T/oracle.err" | head -n 1)
+            rt --format ldd "$d/app"
+            if [ "$RC" -ne 1 ] || [ -z "$want" ] || ! grep -qF -- "$want" "$T/err"; then
+                fail "$kind: the loader refuses it ('$want'), temper gives exit $RC: $(head -c 300 "$T/err")"
+            fi
+        fi
+    done
+}
+
 CASES=(
     "runpath_origin case_runpath_origin"
     "rpath_vs_runpath case_rpath_vs_runpath"
@@ -1167,6 +1215,7 @@ CASES=(
     "usage_errors case_usage"
     "hostile_names case_hostile_names"
     "closure_runs case_closure_runs"
+    "candidate_header case_candidate_header"
 )
 
 if preflight; then
