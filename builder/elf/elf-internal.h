@@ -75,9 +75,16 @@ int ld_expand(const char *s, const char *origin, const char *lib, const char *pl
  * the current input's number holds that input's state, so one input's
  * "already loaded?" questions cost no hashing.
  */
-/* Files beside the one a search found, in other subdirectories of its directory (tls,
- * glibc-hwcaps): at most one per subdirectory of the longest list in ld_search.c. */
-#define ELF_VARIANTS_MAX 32
+/*
+ * A file a search found that some CPUs take and others pass over (one in a
+ * glibc-hwcaps or platform subdirectory, or the one found after it). The
+ * image needs every one, since its CPU is not known.
+ */
+struct elf_variant {
+    struct elf_name *path; /* as opened */
+    const struct fs_path *file;
+};
+#define ELF_VARIANTS_MAX 64
 
 struct elf_name {
     const char *str;
@@ -89,9 +96,9 @@ struct elf_name {
     const struct fs_path *found; /* NULL: not in the system directories */
     struct elf_name *found_path; /* the path ld.so opens, e.g. "/lib/x86_64-linux-gnu/libc.so.6" */
     const struct machine_paths *preloaded; /* elf_resolver_preload looked for it there */
-    /* When this is a path found by a search: the variants found beside it. */
-    const struct fs_path **variants;
-    size_t nvariants;
+    /* The other files the system search found for this name (see struct elf_variant). */
+    struct elf_variant *found_variants;
+    size_t nfound_variants;
     bool recorded; /* as a path opened: what it resolves to is in the needed paths */
 };
 

@@ -34,7 +34,7 @@ elf_name_free(void *p)
     struct elf_name *n = p;
 
     if (n != NULL)
-        free(n->variants);
+        free(n->found_variants);
     free(n);
 }
 

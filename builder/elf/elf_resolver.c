@@ -72,8 +72,6 @@ commit_needs(struct session *s)
             continue;
         path->recorded = true;
         elf_cache_need(s->cache, s->needs[i].file);
-        for (size_t k = 0; k < path->nvariants; k++)
-            elf_cache_need(s->cache, path->variants[k]);
     }
 }
 
@@ -196,14 +194,15 @@ struct search {
     const struct fs_path *found; /* NULL: not found (yet) */
     char path[TEMPER_PATH_MAX];  /* the path found, as ld.so opens it */
     size_t budget;               /* lookups left for this name: SEARCH_MAX_PROBES in all */
-    const struct fs_path *variants[ELF_VARIANTS_MAX]; /* the others in found's directory */
-    bool in_cache; /* searching the segment that stands for ld.so.cache */
+    struct elf_variant variants[ELF_VARIANTS_MAX]; /* what other CPUs take instead */
     size_t nvariants;
+    bool in_cache;       /* searching the segment that stands for ld.so.cache */
+    bool nodeflib_cache; /* ... for a requester with DF_1_NODEFLIB */
     struct temper_err *err;
     int rc;
 };
 
-enum probe_result { PROBE_FOUND, PROBE_NONE, PROBE_END_SEGMENT, PROBE_ERROR };
+enum probe_result { PROBE_FOUND, PROBE_NONE, PROBE_END_SEGMENT, PROBE_REFUSED, PROBE_ERROR };
 
 /*
  * Whether ldconfig would have put this file in ld.so.cache under `name`: it
@@ -249,18 +248,61 @@ verdict(const struct session *s, const struct cached_object *co, const char *pat
     return elf_ident_verdict(&co->ident, s->main, path, co->error, err);
 }
 
+/* Whether a path found lies in (or under) one of the default directories. */
+static bool
+in_default_dir(const struct session *s, const char *path)
+{
+    const struct search_list *system = &s->paths->system;
+
+    for (size_t i = system->segments[0].end; i < system->count; i++) {
+        size_t len = strlen(system->dirs[i]->name);
+
+        if (strncmp(path, system->dirs[i]->name, len) == 0 && path[len] == '/')
+            return true;
+    }
+    return false;
+}
+
+/* Whether every CPU searches this subdirectory (only "tls" in glibc 2.36), or it is the
+ * directory itself. */
+static bool
+every_cpu_searches(const char *in, const struct search_dir *d)
+{
+    size_t len = strlen(in);
+
+    return in == d->name || (len >= 4 && strcmp(in + len - 4, "/tls") == 0);
+}
+
+/* Takes a file found: the first is what the name resolves to, the others are variants. */
+static int
+take_candidate(struct search *sr, struct session *s, const char *path, const struct fs_path *file)
+{
+    if (sr->found == NULL) {
+        sr->found = file;
+        snprintf(sr->path, sizeof(sr->path), "%s", path);
+        return 0;
+    }
+    if (sr->nvariants == ELF_VARIANTS_MAX)
+        return temper_err_set(sr->err, TEMPER_E_LIMIT, 0,
+                              "more than %d CPU-specific variants of '%s'", ELF_VARIANTS_MAX,
+                              sr->name);
+    sr->variants[sr->nvariants++] = (struct elf_variant){elf_cache_name(s->cache, path), file};
+    return 0;
+}
+
 /*
- * Tries one directory of a search list, the way open_path does. The
- * subdirectories of the machine (glibc-hwcaps, tls, platform) come first;
- * which one ld.so takes depends on the CPU that runs the image, so every
- * variant present is recorded as needed, and the best one is what the name
- * resolves to.
+ * Tries one directory of a search list, the way open_path does: its
+ * subdirectories first (glibc-hwcaps, tls, platform), then itself. Which
+ * subdirectories ld.so tries depends on the CPU that runs the image, which
+ * is not known: a file found in a CPU-specific one is taken and the search
+ * goes on as on a CPU without it, until a file every CPU would take. The
+ * first file found is what the name resolves to; the others are variants,
+ * needed in the image too.
  */
 static enum probe_result
 probe(struct session *s, const struct search_dir *d, struct search *sr, struct temper_err *err)
 {
     char path[TEMPER_PATH_MAX];
-    enum probe_result result = PROBE_NONE;
     int sys_errno = ENOENT;
 
     if (!d->exists)
@@ -282,21 +324,22 @@ probe(struct session *s, const struct search_dir *d, struct search *sr, struct t
                 return PROBE_ERROR;
             if (take && sr->in_cache && !is_cached_by_ldconfig(sr->name, &co->object))
                 take = 0;
-            if (take && result == PROBE_FOUND && sr->nvariants < ELF_VARIANTS_MAX)
-                sr->variants[sr->nvariants++] = file;
-            else if (take) {
-                sr->found = file;
-                memcpy(sr->path, path, sizeof(path));
-                result = PROBE_FOUND;
-            }
+            /* Under DF_1_NODEFLIB, ld.so drops a cache entry in a default directory, and with
+             * it the cache lookup. */
+            if (take && sr->nodeflib_cache && in_default_dir(s, path))
+                return PROBE_REFUSED;
+            if (take && take_candidate(sr, s, path, file) < 0)
+                return PROBE_ERROR;
+            if (take && every_cpu_searches(in, d))
+                return PROBE_FOUND;
         }
         if (d->subdirs[i] == NULL)
             break;
     }
     /* Only the last attempt's errno counts in open_path, as here. */
-    if (result == PROBE_NONE && sys_errno != 0 && sys_errno != ENOENT && sys_errno != EACCES)
+    if (sys_errno != 0 && sys_errno != ENOENT && sys_errno != EACCES)
         return PROBE_END_SEGMENT;
-    return result;
+    return PROBE_NONE;
 }
 
 /*
@@ -431,21 +474,6 @@ segment_start(const struct segment_ref *ref)
     return ref->index ? ref->list->segments[ref->index - 1].end : 0;
 }
 
-/* Whether a path found lies in (or under) one of the default directories. */
-static bool
-in_default_dir(const struct session *s, const char *path)
-{
-    const struct search_list *system = &s->paths->system;
-
-    for (size_t i = system->segments[0].end; i < system->count; i++) {
-        size_t len = strlen(system->dirs[i]->name);
-
-        if (strncmp(path, system->dirs[i]->name, len) == 0 && path[len] == '/')
-            return true;
-    }
-    return false;
-}
-
 static bool
 search_segment(struct session *s, const struct segment_ref *ref, void *arg)
 {
@@ -453,6 +481,7 @@ search_segment(struct session *s, const struct segment_ref *ref, void *arg)
     const struct search_segment *seg = &ref->list->segments[ref->index];
 
     sr->in_cache = !seg->ends_on_error;
+    sr->nodeflib_cache = ref->nodeflib_cache;
     for (size_t i = segment_start(ref); i < seg->end; i++) {
         enum probe_result p;
 
@@ -461,11 +490,8 @@ search_segment(struct session *s, const struct segment_ref *ref, void *arg)
             sr->rc = temper_err_prefix(sr->err, "'%s' needed by '%s'", sr->name, sr->by);
             return true;
         }
-        if (p == PROBE_FOUND) {
-            if (ref->nodeflib_cache && in_default_dir(s, sr->path))
-                sr->found = NULL;
+        if (p == PROBE_FOUND || p == PROBE_REFUSED)
             return true;
-        }
         if (p == PROBE_END_SEGMENT && seg->ends_on_error)
             return false;
     }
@@ -481,6 +507,7 @@ search(struct session *s, long requester, const char *name, struct search *sr,
     sr->by = s->c->loads[requester].path;
     sr->found = NULL;
     sr->nvariants = 0;
+    sr->in_cache = sr->nodeflib_cache = false;
     sr->budget = SEARCH_MAX_PROBES;
     sr->err = err;
     sr->rc = 0;
@@ -572,20 +599,6 @@ load_by_path(struct session *s, struct elf_name *name, long requester, struct te
     return take_file(s, file, co, elf_cache_name(s->cache, abs), name, requester, err);
 }
 
-/* The path a search found, interned with the variants found beside it (the same every time). */
-static struct elf_name *
-found_path(struct session *s, const struct search *sr)
-{
-    struct elf_name *path = elf_cache_name(s->cache, sr->path);
-
-    if (path->variants == NULL && sr->nvariants > 0) {
-        path->variants = xreallocarray(NULL, sr->nvariants, sizeof(*path->variants));
-        memcpy(path->variants, sr->variants, sr->nvariants * sizeof(*path->variants));
-        path->nvariants = sr->nvariants;
-    }
-    return path;
-}
-
 /* Searches for a name without a slash; *index is -1 when it is missing (and that is allowed). */
 static int
 load_by_search(struct session *s, struct elf_name *name, long requester, long *index,
@@ -603,12 +616,18 @@ load_by_search(struct session *s, struct elf_name *name, long requester, long *i
                 return -1;
             name->searched = s->paths;
             name->found = sr.found;
-            name->found_path = sr.found ? found_path(s, &sr) : NULL;
+            name->found_path = sr.found ? elf_cache_name(s->cache, sr.path) : NULL;
+            free(name->found_variants);
+            name->found_variants = xreallocarray(NULL, sr.nvariants, sizeof(*sr.variants));
+            memcpy(name->found_variants, sr.variants, sr.nvariants * sizeof(*sr.variants));
+            name->nfound_variants = sr.nvariants;
         }
         if (name->found == NULL)
             return missing(s, name->str, requester, err);
         co = elf_cache_object(s->cache, name->found, err);
         *index = take_file(s, name->found, co, name->found_path, name, requester, err);
+        for (size_t i = 0; *index >= 0 && i < name->nfound_variants; i++)
+            need(s, name->found_variants[i].path, name->found_variants[i].file);
         return *index < 0 ? -1 : 0;
     }
     if (search(s, requester, name->str, &sr, err) < 0)
@@ -616,7 +635,9 @@ load_by_search(struct session *s, struct elf_name *name, long requester, long *i
     if (sr.found == NULL)
         return missing(s, name->str, requester, err);
     co = elf_cache_object(s->cache, sr.found, err);
-    *index = take_file(s, sr.found, co, found_path(s, &sr), name, requester, err);
+    *index = take_file(s, sr.found, co, elf_cache_name(s->cache, sr.path), name, requester, err);
+    for (size_t i = 0; *index >= 0 && i < sr.nvariants; i++)
+        need(s, sr.variants[i].path, sr.variants[i].file);
     return *index < 0 ? -1 : 0;
 }
 

@@ -221,6 +221,35 @@ START_TEST(test_fs_resolve_counts_links_met_through_the_cache)
 }
 END_TEST
 
+START_TEST(test_fs_resolve_counts_links_before_a_failure_the_cache_saw)
+{
+    struct fs_root *root;
+    const struct fs_path *p;
+    struct temper_err err;
+    char link[32], target[32];
+
+    /* /l/0 -> /l/1 -> ... -> /l/39 -> /real: 40 links, the most a walk may follow. Looking up
+     * /l/0/missing fails with ENOENT; /a/missing, through one link more, must fail with ELOOP
+     * as in the kernel, not with the answer cached for the first. */
+    testutil_mkdir("real");
+    for (int i = 0; i < 40; i++) {
+        snprintf(link, sizeof(link), "l/%d", i);
+        if (i == 39)
+            snprintf(target, sizeof(target), "/real");
+        else
+            snprintf(target, sizeof(target), "/l/%d", i + 1);
+        testutil_symlink(target, link);
+    }
+    testutil_symlink("/l/0/missing", "a");
+    root = open_root();
+    ck_assert_int_eq(fs_resolve(root, "/l/0/missing", &p, &err), -1);
+    ck_assert_int_eq(err.sys_errno, ENOENT);
+    ck_assert_int_eq(fs_resolve(root, "/a", &p, &err), -1);
+    ck_assert_int_eq(err.sys_errno, ELOOP);
+    fs_root_free(root);
+}
+END_TEST
+
 START_TEST(test_fs_resolve_rejects_a_file_used_as_a_directory)
 {
     struct fs_root *root;
@@ -325,6 +354,7 @@ base_suite(void)
     tcase_add_test(tc, test_fs_resolve_rejects_a_file_used_as_a_directory);
     tcase_add_test(tc, test_fs_resolve_takes_the_longest_paths_safely);
     tcase_add_test(tc, test_fs_resolve_counts_links_met_through_the_cache);
+    tcase_add_test(tc, test_fs_resolve_counts_links_before_a_failure_the_cache_saw);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("fs_read_file");

@@ -251,6 +251,29 @@ START_TEST(test_elf_object_parse_notes_an_unusable_interpreter)
 }
 END_TEST
 
+START_TEST(test_elf_object_parse_reads_program_headers_far_in_the_file)
+{
+    enum { SIZE = 16384, FAR = 12000 };
+    struct spec sp = {.interp = "/lib64/ld.so", .needed = {"libm.so.6", "libc.so.6"}};
+    unsigned char *img = calloc(1, SIZE);
+    Elf64_Ehdr *eh = (Elf64_Ehdr *)img;
+    struct elf_object obj;
+    struct temper_err err;
+
+    /* Beyond the head read first: read on their own, decoded the same. */
+    craft(&sp, img);
+    memcpy(img + FAR, img + eh->e_phoff, (size_t)eh->e_phnum * sizeof(Elf64_Phdr));
+    memset(img + eh->e_phoff, 0, (size_t)eh->e_phnum * sizeof(Elf64_Phdr));
+    eh->e_phoff = FAR;
+    ck_assert_msg(elf_object_parse(img, SIZE, "far", &obj, &err) == 0, "%s", err.msg);
+    ck_assert_str_eq(obj.interp, "/lib64/ld.so");
+    ck_assert_uint_eq(obj.nneeded, 2);
+    ck_assert_str_eq(obj.needed[1], "libc.so.6");
+    elf_object_release(&obj);
+    free(img);
+}
+END_TEST
+
 START_TEST(test_elf_object_parse_caps_dt_needed)
 {
     unsigned char *img = calloc(1, 1 << 20);
@@ -569,27 +592,42 @@ START_TEST(test_resolver_ends_a_search_segment_at_a_symlink_loop)
 }
 END_TEST
 
+/* How many of `want` elf_resolver_paths lists. */
+static size_t
+count_paths(const struct elf_resolver *r, const char *const *want, size_t nwant)
+{
+    struct elf_path *paths;
+    size_t n, found = 0;
+
+    elf_resolver_paths(r, &paths, &n);
+    for (size_t i = 0; i < n; i++) {
+        for (size_t k = 0; k < nwant; k++)
+            found += strcmp(paths[i].path, want[k]) == 0;
+    }
+    free(paths);
+    return found;
+}
+
 START_TEST(test_resolver_takes_every_hwcaps_variant)
 {
     struct resolved res;
-    struct elf_path *paths;
-    size_t n, found = 0;
     static const char *const want[] = {
         "/usr/lib/x86_64-linux-gnu/glibc-hwcaps/x86-64-v2/libv.so.1",
         "/usr/lib/x86_64-linux-gnu/glibc-hwcaps/x86-64-v3/libv.so.1",
-        "/usr/lib/x86_64-linux-gnu/libv.so.1",
         "/usr/lib/x86_64-linux-gnu/tls/libv.so.1",
     };
+    static const char *const never[] = {"/usr/lib/x86_64-linux-gnu/libv.so.1"};
 
-    /* Which variant ld.so maps depends on the CPU that runs the image: all are taken, the best
-     * is what the name resolves to. */
+    /* Which variant ld.so maps depends on the CPU that runs the image: every one a CPU may
+     * take is needed, the best is what the name resolves to. glibc 2.36 still searches the
+     * legacy "tls" subdirectory, on every CPU, before the directory itself: the plain file
+     * beside it is never loaded. */
     make_base_root();
     write_elf("usr/lib/x86_64-linux-gnu/libv.so.1", &(struct spec){.soname = "libv.so.1"});
     write_elf("usr/lib/x86_64-linux-gnu/glibc-hwcaps/x86-64-v3/libv.so.1",
               &(struct spec){.soname = "libv.so.1"});
     write_elf("usr/lib/x86_64-linux-gnu/glibc-hwcaps/x86-64-v2/libv.so.1",
               &(struct spec){.soname = "libv.so.1"});
-    /* glibc 2.36 still searches the legacy "tls" subdirectory, after glibc-hwcaps. */
     write_elf("usr/lib/x86_64-linux-gnu/tls/libv.so.1", &(struct spec){.soname = "libv.so.1"});
     write_elf("usr/bin/app",
               &(struct spec){.interp = exe_interp, .needed = {"libv.so.1", "libc.so.6"}});
@@ -597,13 +635,34 @@ START_TEST(test_resolver_takes_every_hwcaps_variant)
     ck_assert_msg(res.rc == 0, "%s", res.err.msg);
     ck_assert_str_eq(load_path(res.c, "libv.so.1"),
                      "/lib/x86_64-linux-gnu/glibc-hwcaps/x86-64-v3/libv.so.1");
-    elf_resolver_paths(res.r, &paths, &n);
-    for (size_t i = 0; i < n; i++) {
-        for (size_t k = 0; k < 4; k++)
-            found += strcmp(paths[i].path, want[k]) == 0;
-    }
-    ck_assert_uint_eq(found, 4);
-    free(paths);
+    ck_assert_uint_eq(count_paths(res.r, want, 3), 3);
+    ck_assert_uint_eq(count_paths(res.r, never, 1), 0);
+    release(&res);
+}
+END_TEST
+
+START_TEST(test_resolver_takes_what_a_cpu_without_the_variant_finds_later)
+{
+    struct resolved res;
+    static const char *const want[] = {
+        "/opt/a/glibc-hwcaps/x86-64-v4/libw.so.1",
+        "/opt/b/libw.so.1",
+    };
+
+    /* A CPU without x86-64-v4 passes over /opt/a and takes /opt/b: both are needed, whichever
+     * input asks first (the second input searches the same name through its DT_RUNPATH). */
+    make_base_root();
+    write_elf("opt/a/glibc-hwcaps/x86-64-v4/libw.so.1", &(struct spec){.soname = "libw.so.1"});
+    write_elf("opt/b/libw.so.1", &(struct spec){.soname = "libw.so.1"});
+    write_elf("usr/bin/first", &(struct spec){.interp = exe_interp, .needed = {"libc.so.6"}});
+    write_elf("usr/bin/app", &(struct spec){.interp = exe_interp,
+                                            .needed = {"libw.so.1", "libc.so.6"},
+                                            .runpath = "/opt/a:/opt/b"});
+    resolve(&res, "/usr/bin/first", false);
+    ck_assert_msg(res.rc == 0, "%s", res.err.msg);
+    ck_assert_int_eq(elf_resolver_resolve(res.r, "/usr/bin/app", &res.c, &res.err), 0);
+    ck_assert_str_eq(load_path(res.c, "libw.so.1"), "/opt/a/glibc-hwcaps/x86-64-v4/libw.so.1");
+    ck_assert_uint_eq(count_paths(res.r, want, 2), 2);
     release(&res);
 }
 END_TEST
@@ -612,18 +671,24 @@ START_TEST(test_resolver_takes_paths_with_no_absolute_entry)
 {
     struct resolved res;
 
-    /* Every entry skipped (relative, empty): an empty list, still a DT_RUNPATH that turns the
-     * DT_RPATH chain off. */
+    /* Every entry skipped (relative, empty): an empty list. An empty DT_RUNPATH is still a
+     * DT_RUNPATH: the DT_RPATH of the program that loaded libmid no longer applies to it. */
     make_base_root();
+    write_elf("a/libx.so.1", &(struct spec){.soname = "libx.so.1"});
+    write_elf("usr/lib/x86_64-linux-gnu/libmid.so.1",
+              &(struct spec){.soname = "libmid.so.1", .needed = {"libx.so.1"}, .runpath = ""});
     write_elf("usr/bin/rel",
               &(struct spec){.interp = exe_interp, .needed = {"libc.so.6"}, .rpath = "lib:"});
-    write_elf("usr/bin/empty",
-              &(struct spec){.interp = exe_interp, .needed = {"libc.so.6"}, .runpath = ""});
-    resolve(&res, "/usr/bin/rel", false);
+    write_elf("usr/bin/app", &(struct spec){.interp = exe_interp,
+                                            .needed = {"libmid.so.1", "libc.so.6"},
+                                            .rpath = "/a"});
+    resolve(&res, "/usr/bin/rel", true);
     ck_assert_msg(res.rc == 0, "%s", res.err.msg);
     ck_assert_str_eq(load_path(res.c, "libc.so.6"), "/lib/x86_64-linux-gnu/libc.so.6");
-    ck_assert_int_eq(elf_resolver_resolve(res.r, "/usr/bin/empty", &res.c, &res.err), 0);
-    ck_assert_str_eq(load_path(res.c, "libc.so.6"), "/lib/x86_64-linux-gnu/libc.so.6");
+    ck_assert_int_eq(elf_resolver_resolve(res.r, "/usr/bin/app", &res.c, &res.err), 0);
+    ck_assert_uint_eq(res.c->nmissing, 1);
+    ck_assert_str_eq(res.c->missing[0].name, "libx.so.1");
+    ck_assert_str_eq(res.c->missing[0].needed_by, "/lib/x86_64-linux-gnu/libmid.so.1");
     release(&res);
 }
 END_TEST
@@ -787,6 +852,7 @@ elf_suite(void)
     tcase_add_test(tc, test_elf_object_parse_rejects_malformed_images);
     tcase_add_test(tc, test_elf_object_parse_notes_an_unusable_interpreter);
     tcase_add_test(tc, test_elf_object_parse_caps_dt_needed);
+    tcase_add_test(tc, test_elf_object_parse_reads_program_headers_far_in_the_file);
     tcase_add_test(tc, test_elf_object_parse_caps_the_dynamic_segment);
     suite_add_tcase(s, tc);
 
@@ -808,6 +874,7 @@ elf_suite(void)
     tcase_add_test(tc, test_resolver_names_the_missing_library_and_where_it_looked);
     tcase_add_test(tc, test_resolver_ends_a_search_segment_at_a_symlink_loop);
     tcase_add_test(tc, test_resolver_takes_every_hwcaps_variant);
+    tcase_add_test(tc, test_resolver_takes_what_a_cpu_without_the_variant_finds_later);
     tcase_add_test(tc, test_resolver_takes_paths_with_no_absolute_entry);
     tcase_add_test(tc, test_resolver_ends_dt_needed_cycles);
     tcase_add_test(tc, test_resolver_reads_ld_so_conf_includes_inside_the_root);
