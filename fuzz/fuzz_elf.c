@@ -173,10 +173,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         if (rc_mem == 0 && !same_object(&mem, &file))
             fail("elf_object_parse and elf_object_read read different objects");
-        /* The identity the resolver skips candidates by is the header's, whenever it is read. */
-        if (rc_file == 0 && (!ident.valid || ident.elf_class != file.elf_class ||
-                             ident.data != file.data || ident.machine != file.machine))
-            fail("elf_ident disagrees with the object read");
+        /* The start the resolver judges candidates by is the file's own, and a file is never
+         * skipped as another class or machine than itself. */
+        if (rc_file == 0) {
+            struct temper_err verdict_err;
+
+            if (!ident.valid || ident.bytes[EI_CLASS] != file.elf_class ||
+                ident.bytes[EI_DATA] != file.data)
+                fail("elf_ident disagrees with the object read");
+            if (elf_ident_verdict(&ident, &file, "fuzz", NULL, &verdict_err) == 0)
+                fail("elf_ident_verdict skips a file as another class or machine than itself");
+        }
         if (rc_file == 0)
             elf_object_release(&file);
     }
