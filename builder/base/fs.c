@@ -268,7 +268,7 @@ resolve_last(struct fs_root *root, const struct fs_entry *parent, const char *na
 static const struct fs_entry *
 resolve(struct fs_root *root, const char *path, struct walk *w, int *sys_errno)
 {
-    char buf[TEMPER_PATH_MAX];
+    cleanup_free char *buf = NULL;
     const struct fs_entry *cached, *dir;
     const char *name, *parent;
     char *slash;
@@ -309,7 +309,10 @@ resolve(struct fs_root *root, const char *path, struct walk *w, int *sys_errno)
         path_from_stat(&top, canon, &st);
         return remember(root, path, new_entry(&top, NULL, NULL, NULL), 0, false);
     }
-    /* Split into parent and last component; every path here starts with '/'. */
+    /* Split into parent and last component; every path here starts with '/'. The copy is on
+     * the heap: this recursion goes one level per component (up to TEMPER_PATH_STEPS_MAX),
+     * so its frames must stay small. */
+    buf = xmalloc(len + 1);
     memcpy(buf, path, len);
     buf[len] = '\0';
     slash = strrchr(buf, '/');

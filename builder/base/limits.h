@@ -11,8 +11,9 @@
 #define TEMPER_PATH_MAX 4096
 /* Symlinks followed while resolving one path (Linux's MAXSYMLINKS). */
 #define TEMPER_SYMLINK_MAX 40
-/* Path components walked while resolving one path, symlink targets included. */
-#define TEMPER_PATH_STEPS_MAX 1024
+/* Path components walked while resolving one path, symlink targets included: enough for the
+ * longest path (2,047 components) and then some. Each is one small stack frame. */
+#define TEMPER_PATH_STEPS_MAX 4096
 
 /* Largest ELF file the resolver maps (the largest library on a Debian system is ~200 MiB). */
 #define ELF_FILE_MAX_BYTES (1024L * 1024 * 1024)

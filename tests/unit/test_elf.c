@@ -392,6 +392,30 @@ START_TEST(test_ld_conf_parse_caps_the_directories)
 }
 END_TEST
 
+START_TEST(test_ld_conf_load_walks_a_deep_include_without_recursing)
+{
+    char *conf = malloc(TEMPER_PATH_MAX + 16);
+    struct fs_root *root;
+    struct ld_dirs dirs = {0};
+    struct temper_err err;
+    size_t len = 0;
+
+    /* 2,000 literal components: walked in a loop (each used to be a 8 KiB stack frame). */
+    len += (size_t)snprintf(conf, 16, "include ");
+    for (int i = 0; i < 2000; i++)
+        len += (size_t)snprintf(conf + len, 3, "/a");
+    conf[len++] = '\n';
+    testutil_write("etc/ld.so.conf", conf, len);
+    testutil_write("etc/ld.so.conf.d/x.conf", "/opt/x\n", 7);
+    ck_assert_int_eq(fs_root_open(testutil_dir, &root, &err), 0);
+    ck_assert_msg(ld_conf_load(root, &dirs, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(dirs.count, 0);
+    ld_dirs_release(&dirs);
+    fs_root_free(root);
+    free(conf);
+}
+END_TEST
+
 START_TEST(test_ld_expand_substitutes_tokens)
 {
     char out[TEMPER_PATH_MAX];
@@ -860,6 +884,11 @@ elf_suite(void)
     tcase_add_test(tc, test_ld_conf_parse_reads_dirs_includes_and_comments);
     tcase_add_test(tc, test_ld_conf_parse_rejects_nul_bytes_with_the_line);
     tcase_add_test(tc, test_ld_conf_parse_caps_the_directories);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("ld_conf_load");
+    tcase_add_checked_fixture(tc, testutil_setup, testutil_teardown);
+    tcase_add_test(tc, test_ld_conf_load_walks_a_deep_include_without_recursing);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("ld_expand");
