@@ -4,7 +4,8 @@
 # fetched again.
 set -euo pipefail
 
-build=(cmake make gcc pkg-config libelf-dev libjansson-dev)
+build=(cmake make gcc pkg-config libelf-dev libjansson-dev libyaml-dev libarchive-dev libzstd-dev
+  libdeflate-dev libssl-dev)
 test=("${build[@]}" clang libclang-rt-14-dev clang-format shellcheck check python3 strace libc6-dev libc6-i386)
 
 bench=("${build[@]}" python3 hyperfine pax-utils time)

@@ -1,0 +1,72 @@
+/*
+ * layer: a rootfs plan written as one reproducible OCI layer, in one pass.
+ *
+ * libarchive writes a pax tar stream (restricted pax: plain ustar headers,
+ * with a pax extended header only where ustar cannot hold a value) into
+ * temper's own callback. That callback hashes the tar bytes (the diff_id),
+ * hands them to the compressor, and the compressor's output is hashed (the
+ * blob digest) and written to the caller's descriptor. Every file is read
+ * once, in bounded pieces; memory does not grow with the image.
+ *
+ * Reproducible by construction: entries in the plan's order, uid/gid
+ * numbers without user or group names, every mtime equal to the epoch, no
+ * atime, ctime, xattrs or ACLs, modes exactly as planned. Compression does
+ * not depend on the number of threads:
+ *  - gzip: the stream is cut into LAYER_GZIP_CHUNK-byte chunks, each
+ *    compressed by libdeflate as its own gzip member (RFC 1952 allows
+ *    consecutive members; BGZF does the same), on up to `jobs` threads,
+ *    written in order; headers carry no name and no timestamp;
+ *  - zstd: libzstd with at least one worker thread (0 workers gives other
+ *    bytes) and no pledged size;
+ *  - none: the tar stream as it is (for archives of a layout).
+ *
+ * A file whose size changed since it was planned, or that can no longer be
+ * opened, fails the write naming it.
+ */
+#ifndef TEMPER_LAYER_WRITER_H
+#define TEMPER_LAYER_WRITER_H
+
+#include <stdint.h>
+
+#include "base/error.h"
+#include "base/fs.h"
+#include "rootfs/rootfs_plan.h"
+
+enum layer_compression {
+    LAYER_COMPRESSION_GZIP,
+    LAYER_COMPRESSION_ZSTD,
+    LAYER_COMPRESSION_NONE,
+};
+
+struct layer_options {
+    enum layer_compression compression;
+    int level;     /* 0 for the default: gzip 6 (1..12), zstd 3 (1..19) */
+    unsigned jobs; /* compression threads; 0 means one */
+    int64_t epoch; /* the mtime of every entry, seconds since 1970 */
+};
+
+/* "sha256:" + 64 hex digits + NUL */
+#define LAYER_DIGEST_LEN 72
+
+struct layer_result {
+    char digest[LAYER_DIGEST_LEN];  /* of the bytes written to out_fd */
+    char diff_id[LAYER_DIGEST_LEN]; /* of the uncompressed tar stream */
+    uint64_t size;                  /* bytes written to out_fd */
+    uint64_t tar_size;              /* bytes of the tar stream */
+};
+
+/*
+ * Writes the layer of `plan` to `out_fd` (at its current offset), reading
+ * the files of the plan from `root`. On failure some bytes may have been
+ * written: the caller discards the file.
+ */
+int layer_write(const struct rootfs_plan *plan, struct fs_root *root, int out_fd,
+                const struct layer_options *opts, struct layer_result *out, struct temper_err *err);
+
+/* "application/vnd.oci.image.layer.v1.tar+gzip", "...tar+zstd" or "...tar". */
+const char *layer_media_type(enum layer_compression compression);
+
+/* Parses "gzip", "zstd" or "none"; -1 for anything else. */
+int layer_compression_parse(const char *name, enum layer_compression *out);
+
+#endif

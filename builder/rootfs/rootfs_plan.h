@@ -1,0 +1,107 @@
+/*
+ * rootfs: the plan of an image's root filesystem, every entry it will hold,
+ * decided before a byte is written (bubblewrap's "parse first, act later").
+ *
+ * rootfs_plan_build takes a recipe and a root: it resolves the ELF closure
+ * of every binary, library and ELF file inside a tree, keeps every symlink
+ * on the way (directory symlinks included), adds the parents of everything,
+ * the files the recipe writes itself (/etc/passwd, /etc/group,
+ * /etc/nsswitch.conf, `paths` entries) and /tmp, and applies the hardening
+ * rules:
+ *  - owner 0:0 unless `paths` says otherwise;
+ *  - write bits of group and other cleared; setuid and setgid cleared
+ *    unless the recipe allows them (then kept and listed);
+ *  - nothing world-writable but /tmp (1777);
+ *  - modes normalised: directories 0755, files 0644 or 0755 (any execute bit
+ *    in the root gives 0755), symlinks 0777, unless `paths` sets them;
+ *  - a shell (sh, bash, dash, busybox, ...) fails the build unless
+ *    allowed; `hardening.require` demands PIE, full RELRO or a
+ *    non-executable stack of every ELF file and fails naming the offenders.
+ * Hard links in the root become separate files (the bytes do not depend on
+ * how the root was made).
+ *
+ * The plan is plain data, sorted by path bytes (so parents come before
+ * their children), owned by the caller, free of pointers into the recipe or
+ * the resolver.
+ */
+#ifndef TEMPER_ROOTFS_PLAN_H
+#define TEMPER_ROOTFS_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/error.h"
+#include "base/fs.h"
+#include "recipe/recipe.h"
+
+enum rootfs_type {
+    ROOTFS_DIR,
+    ROOTFS_FILE,
+    ROOTFS_SYMLINK,
+};
+
+struct rootfs_entry {
+    char *path; /* relative to the image root, no leading or trailing slash: "usr/bin/python3" */
+    enum rootfs_type type;
+    uint32_t mode; /* permission bits (07777), after hardening */
+    uint32_t uid, gid;
+    uint64_t size; /* file: its size in bytes; else 0 */
+    char *source;  /* file copied from the root: its canonical path there ("/usr/bin/python3.11") */
+    char *content; /* file written by temper: its `size` bytes; NULL for a file from the root */
+    char *target;  /* symlink: the target text */
+};
+
+/* What the hardening summary says of one ELF file. */
+struct rootfs_elf {
+    char *path;         /* as in rootfs_entry.path */
+    bool is_executable; /* has PT_INTERP or is ET_EXEC: a program rather than a library */
+    bool is_pie;
+    bool has_full_relro;
+    bool has_nx_stack;
+};
+
+struct rootfs_summary {
+    size_t files;         /* regular files */
+    size_t entries;       /* all entries */
+    uint64_t bytes;       /* bytes of file content */
+    size_t setid_cleared; /* files whose setuid or setgid bit was cleared */
+    char **setid_kept;    /* paths that kept setuid/setgid (allow-setuid), NULL-terminated */
+    char **shells;        /* shells present (allow-shell), NULL-terminated */
+    char **warnings;      /* things a user should know, NULL-terminated */
+    struct rootfs_elf *elves;
+    size_t nelves;
+};
+
+struct rootfs_plan {
+    struct rootfs_entry *entries; /* sorted by path bytes */
+    size_t n;
+    const char *architecture; /* OCI architecture: "amd64", "arm64", ... (static string) */
+    const char *variant;      /* OCI variant ("v7" for 32-bit arm), or NULL */
+    struct rootfs_summary summary;
+};
+
+struct rootfs_options {
+    unsigned jobs; /* threads for reading ELF files; 0 means one */
+};
+
+/*
+ * Plans the image of `recipe` from the files in `root` (borrowed, used
+ * only during the call). Errors name the recipe location of the value at
+ * fault ("python.yaml:4:14: '/usr/bin/pyton3' is not in the root"), or the
+ * offending files; nothing is written anywhere.
+ */
+int rootfs_plan_build(const struct recipe *recipe, struct fs_root *root,
+                      const struct rootfs_options *opts, struct rootfs_plan **out,
+                      struct temper_err *err);
+
+void rootfs_plan_free(struct rootfs_plan *plan);
+
+#define cleanup_rootfs_plan __attribute__((cleanup(rootfs_plan_freep)))
+static inline void
+rootfs_plan_freep(struct rootfs_plan **p)
+{
+    rootfs_plan_free(*p);
+}
+
+#endif
