@@ -36,6 +36,7 @@ struct fs_path {
     const char *canon; /* canonical absolute path inside the root */
     enum fs_kind kind;
     off_t size;
+    mode_t mode; /* permission bits (07777) as stat reported them */
     /* Canonical locations of every symlink followed to get here, directory symlinks
      * included, in the order they were met; their targets come from fs_root_link_target. */
     const char **links;

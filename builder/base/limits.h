@@ -49,4 +49,8 @@
 /* Objects loaded for one input file (glibc's own practical limit is far lower). */
 #define RESOLVE_MAX_OBJECTS 65536
 
+/* Entries of one image (a Debian system has about 200,000 files), and names listed from one
+ * directory of a tree. */
+#define PLAN_MAX_ENTRIES (4 * 1024 * 1024)
+#define TREE_DIR_MAX_ENTRIES (1024 * 1024)
 #endif

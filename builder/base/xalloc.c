@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "xalloc.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,21 @@ xstrndup(const char *s, size_t n)
     char *p = strndup(s, n);
 
     if (p == NULL)
+        out_of_memory();
+    return p;
+}
+
+char *
+xasprintf(const char *fmt, ...)
+{
+    va_list ap;
+    char *p;
+    int n;
+
+    va_start(ap, fmt);
+    n = vasprintf(&p, fmt, ap);
+    va_end(ap);
+    if (n < 0)
         out_of_memory();
     return p;
 }

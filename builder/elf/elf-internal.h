@@ -95,6 +95,7 @@ struct elf_name {
     const struct machine_paths *searched;
     const struct fs_path *found; /* NULL: not in the system directories */
     struct elf_name *found_path; /* the path ld.so opens, e.g. "/lib/x86_64-linux-gnu/libc.so.6" */
+    bool found_by_cache_only;    /* found through ld.so.conf outside the default directories */
     const struct machine_paths *preloaded; /* elf_resolver_preload looked for it there */
     /* The other files the system search found for this name (see struct elf_variant). */
     struct elf_variant *found_variants;

@@ -198,6 +198,7 @@ struct search {
     size_t nvariants;
     bool in_cache;       /* searching the segment that stands for ld.so.cache */
     bool nodeflib_cache; /* ... for a requester with DF_1_NODEFLIB */
+    bool found_in_cache; /* `found` came from the segment that stands for ld.so.cache */
     struct temper_err *err;
     int rc;
 };
@@ -279,6 +280,7 @@ take_candidate(struct search *sr, struct session *s, const char *path, const str
 {
     if (sr->found == NULL) {
         sr->found = file;
+        sr->found_in_cache = sr->in_cache;
         snprintf(sr->path, sizeof(sr->path), "%s", path);
         return 0;
     }
@@ -507,7 +509,7 @@ search(struct session *s, long requester, const char *name, struct search *sr,
     sr->by = s->c->loads[requester].path;
     sr->found = NULL;
     sr->nvariants = 0;
-    sr->in_cache = sr->nodeflib_cache = false;
+    sr->in_cache = sr->nodeflib_cache = sr->found_in_cache = false;
     sr->budget = SEARCH_MAX_PROBES;
     sr->err = err;
     sr->rc = 0;
@@ -616,6 +618,8 @@ load_by_search(struct session *s, struct elf_name *name, long requester, long *i
                 return -1;
             name->searched = s->paths;
             name->found = sr.found;
+            name->found_by_cache_only =
+                sr.found && sr.found_in_cache && !in_default_dir(s, sr.path);
             name->found_path = sr.found ? elf_cache_name(s->cache, sr.path) : NULL;
             free(name->found_variants);
             name->found_variants = xreallocarray(NULL, sr.nvariants, sizeof(*sr.variants));
@@ -626,6 +630,8 @@ load_by_search(struct session *s, struct elf_name *name, long requester, long *i
             return missing(s, name->str, requester, err);
         co = elf_cache_object(s->cache, name->found, err);
         *index = take_file(s, name->found, co, name->found_path, name, requester, err);
+        if (*index >= 0 && name->found_by_cache_only)
+            s->c->loads[*index].by_cache_only = true;
         for (size_t i = 0; *index >= 0 && i < name->nfound_variants; i++)
             need(s, name->found_variants[i].path, name->found_variants[i].file);
         return *index < 0 ? -1 : 0;
@@ -636,6 +642,8 @@ load_by_search(struct session *s, struct elf_name *name, long requester, long *i
         return missing(s, name->str, requester, err);
     co = elf_cache_object(s->cache, sr.found, err);
     *index = take_file(s, sr.found, co, elf_cache_name(s->cache, sr.path), name, requester, err);
+    if (*index >= 0 && sr.found_in_cache && !in_default_dir(s, sr.path))
+        s->c->loads[*index].by_cache_only = true;
     for (size_t i = 0; *index >= 0 && i < sr.nvariants; i++)
         need(s, sr.variants[i].path, sr.variants[i].file);
     return *index < 0 ? -1 : 0;
@@ -751,6 +759,59 @@ elf_resolver_resolve(struct elf_resolver *r, const char *path, const struct elf_
     r->closures = xreallocarray(r->closures, r->nclosures + 1, sizeof(*r->closures));
     r->closures[r->nclosures++] = s.c;
     *out = s.c;
+    return 0;
+}
+
+int
+elf_resolver_resolve_library(struct elf_resolver *r, const char *name, const char *like,
+                             const struct elf_closure **out, struct temper_err *err)
+{
+    struct session s = {.r = r, .cache = &r->cache};
+    const struct fs_path *file;
+    const struct cached_object *co;
+    struct elf_object requester = {0};
+    struct elf_load load = {.object = &requester, .path = "dlopen", .loader = -1};
+    struct load_state state = {0};
+    struct elf_closure c = {.loads = &load, .nloads = 1, .interp = -1};
+    struct searched sd = {.used = 0};
+    struct search sr;
+
+    if (name[0] == '\0' || strchr(name, '/') != NULL)
+        return temper_err_set(err, TEMPER_E_USAGE, 0,
+                              "library '%s' is not a file name; name a file with a path as a "
+                              "binary instead",
+                              name);
+    if (fs_resolve(r->cache.root, like, &file, err) < 0)
+        return -1;
+    co = elf_cache_object(&r->cache, file, err);
+    if (co == NULL)
+        return -1;
+    /* A stand-in requester of the program's class and machine, with no DT_RPATH or DT_RUNPATH:
+     * what dlopen searches for a bare name from such a program. */
+    requester.elf_class = co->object.elf_class;
+    requester.data = co->object.data;
+    requester.machine = co->object.machine;
+    s.main = &co->object;
+    s.machine = ld_machine_find(co->object.machine, co->object.elf_class);
+    s.paths = elf_cache_machine(&r->cache, &co->object, err);
+    if (s.paths == NULL)
+        return -1;
+    s.c = &c;
+    s.state = &state;
+    if (search(&s, 0, name, &sr, err) < 0)
+        return -1;
+    if (sr.found == NULL) {
+        walk_segments(&s, 0, list_segment, &sd);
+        return temper_err_set(err, TEMPER_E_MISSING, ENOENT,
+                              "library '%s' not found for %s (searched %s); install it in the "
+                              "root",
+                              name, elf_machine_name(requester.machine),
+                              sd.used ? sd.text : "nothing");
+    }
+    if (elf_resolver_resolve(r, sr.path, out, err) < 0)
+        return -1;
+    if (sr.found_in_cache && !in_default_dir(&s, sr.path))
+        r->closures[r->nclosures - 1]->loads[0].by_cache_only = true;
     return 0;
 }
 

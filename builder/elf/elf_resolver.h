@@ -120,6 +120,9 @@ struct elf_load {
     long loader;            /* index of the object that first needed it, -1 for the input */
     struct elf_edge *edges; /* one per DT_NEEDED of object, in order */
     size_t nedges;
+    /* Found through ld.so.conf in a directory that is not a default one: at run time ld.so
+     * finds it only through /etc/ld.so.cache. */
+    bool by_cache_only;
 };
 
 struct elf_missing {
@@ -156,6 +159,17 @@ void elf_resolver_free(struct elf_resolver *r);
  */
 int elf_resolver_resolve(struct elf_resolver *r, const char *path, const struct elf_closure **out,
                          struct temper_err *err);
+
+/*
+ * Resolves a library that a program opens with dlopen by bare name (a
+ * soname such as "libnss_dns.so.2"): found as ld.so finds it for an object
+ * of the class and machine of the ELF file `like` (a path inside the root)
+ * that has no DT_RPATH or DT_RUNPATH -- ld.so.conf as ld.so.cache holds it,
+ * then the default directories -- and then resolved like an input.
+ * TEMPER_E_MISSING names the directories searched when it is not there.
+ */
+int elf_resolver_resolve_library(struct elf_resolver *r, const char *name, const char *like,
+                                 const struct elf_closure **out, struct temper_err *err);
 
 /*
  * Optional, before resolving many files: parses the inputs and the libraries
