@@ -199,6 +199,7 @@ struct search {
     bool in_cache;       /* searching the segment that stands for ld.so.cache */
     bool nodeflib_cache; /* ... for a requester with DF_1_NODEFLIB */
     bool found_in_cache; /* `found` came from the segment that stands for ld.so.cache */
+    const struct search_dir *found_dir; /* the directory of the search list `found` is in */
     struct temper_err *err;
     int rc;
 };
@@ -249,7 +250,8 @@ verdict(const struct session *s, const struct cached_object *co, const char *pat
     return elf_ident_verdict(&co->ident, s->main, path, co->error, err);
 }
 
-/* Whether a path found lies in (or under) one of the default directories. */
+/* Whether a path found lies in (or under) one of the default directories: the test ld.so makes
+ * of a cache entry under DF_1_NODEFLIB (a prefix of the path). */
 static bool
 in_default_dir(const struct session *s, const char *path)
 {
@@ -264,6 +266,38 @@ in_default_dir(const struct session *s, const char *path)
     return false;
 }
 
+/*
+ * Whether ld.so searches directory `d` (and its machine subdirectories) as a
+ * default directory, without ld.so.cache: it is one, or the same directory
+ * by another name. Unlike in_default_dir, a directory below a default one
+ * (an ld.so.conf entry such as /usr/lib/x86_64-linux-gnu/libfakeroot) is
+ * not: only the cache finds what it holds.
+ */
+static bool
+is_default_dir(const struct session *s, const struct search_dir *d)
+{
+    const struct search_list *system = &s->paths->system;
+    const struct fs_path *p;
+    const char *canon;
+
+    if (fs_lookup(s->cache->root, d->name, &p) != 0)
+        return false;
+    canon = p->canon;
+    for (size_t i = system->segments[0].end; i < system->count; i++) {
+        if (system->dirs[i] == d || (fs_lookup(s->cache->root, system->dirs[i]->name, &p) == 0 &&
+                                     strcmp(p->canon, canon) == 0))
+            return true;
+    }
+    return false;
+}
+
+/* Whether what a search found only ld.so.cache finds: see elf_load.by_cache_only. */
+static bool
+found_by_cache_only(const struct session *s, const struct search *sr)
+{
+    return sr->found != NULL && sr->found_in_cache && !is_default_dir(s, sr->found_dir);
+}
+
 /* Whether every CPU searches this subdirectory (only "tls" in glibc 2.36), or it is the
  * directory itself. */
 static bool
@@ -276,11 +310,13 @@ every_cpu_searches(const char *in, const struct search_dir *d)
 
 /* Takes a file found: the first is what the name resolves to, the others are variants. */
 static int
-take_candidate(struct search *sr, struct session *s, const char *path, const struct fs_path *file)
+take_candidate(struct search *sr, struct session *s, const struct search_dir *d, const char *path,
+               const struct fs_path *file)
 {
     if (sr->found == NULL) {
         sr->found = file;
         sr->found_in_cache = sr->in_cache;
+        sr->found_dir = d;
         snprintf(sr->path, sizeof(sr->path), "%s", path);
         return 0;
     }
@@ -330,7 +366,7 @@ probe(struct session *s, const struct search_dir *d, struct search *sr, struct t
              * it the cache lookup. */
             if (take && sr->nodeflib_cache && in_default_dir(s, path))
                 return PROBE_REFUSED;
-            if (take && take_candidate(sr, s, path, file) < 0)
+            if (take && take_candidate(sr, s, d, path, file) < 0)
                 return PROBE_ERROR;
             if (take && every_cpu_searches(in, d))
                 return PROBE_FOUND;
@@ -510,6 +546,7 @@ search(struct session *s, long requester, const char *name, struct search *sr,
     sr->found = NULL;
     sr->nvariants = 0;
     sr->in_cache = sr->nodeflib_cache = sr->found_in_cache = false;
+    sr->found_dir = NULL;
     sr->budget = SEARCH_MAX_PROBES;
     sr->err = err;
     sr->rc = 0;
@@ -618,8 +655,7 @@ load_by_search(struct session *s, struct elf_name *name, long requester, long *i
                 return -1;
             name->searched = s->paths;
             name->found = sr.found;
-            name->found_by_cache_only =
-                sr.found && sr.found_in_cache && !in_default_dir(s, sr.path);
+            name->found_by_cache_only = found_by_cache_only(s, &sr);
             name->found_path = sr.found ? elf_cache_name(s->cache, sr.path) : NULL;
             free(name->found_variants);
             name->found_variants = xreallocarray(NULL, sr.nvariants, sizeof(*sr.variants));
@@ -642,7 +678,7 @@ load_by_search(struct session *s, struct elf_name *name, long requester, long *i
         return missing(s, name->str, requester, err);
     co = elf_cache_object(s->cache, sr.found, err);
     *index = take_file(s, sr.found, co, elf_cache_name(s->cache, sr.path), name, requester, err);
-    if (*index >= 0 && sr.found_in_cache && !in_default_dir(s, sr.path))
+    if (*index >= 0 && found_by_cache_only(s, &sr))
         s->c->loads[*index].by_cache_only = true;
     for (size_t i = 0; *index >= 0 && i < sr.nvariants; i++)
         need(s, sr.variants[i].path, sr.variants[i].file);
@@ -810,8 +846,15 @@ elf_resolver_resolve_library(struct elf_resolver *r, const char *name, const cha
     }
     if (elf_resolver_resolve(r, sr.path, out, err) < 0)
         return -1;
-    if (sr.found_in_cache && !in_default_dir(&s, sr.path))
+    if (found_by_cache_only(&s, &sr))
         r->closures[r->nclosures - 1]->loads[0].by_cache_only = true;
+    /* The files other CPUs take instead are needed too, as for a DT_NEEDED name. */
+    for (size_t i = 0; i < sr.nvariants; i++) {
+        if (!sr.variants[i].path->recorded) {
+            sr.variants[i].path->recorded = true;
+            elf_cache_need(&r->cache, sr.variants[i].file);
+        }
+    }
     return 0;
 }
 

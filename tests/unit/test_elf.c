@@ -101,6 +101,61 @@ write_elf(const char *rel, const struct spec *sp)
     testutil_write(rel, img, craft(sp, img));
 }
 
+/* The same as an ELF32 (i386 unless sp->machine says otherwise): PT_INTERP, DT_NEEDED and
+ * DT_SONAME only. */
+static void
+write_elf32(const char *rel, const struct spec *sp)
+{
+    unsigned char img[IMAGE_SIZE];
+    Elf32_Ehdr *eh = (Elf32_Ehdr *)img;
+    Elf32_Phdr *ph = (Elf32_Phdr *)(img + sizeof(*eh));
+    Elf32_Dyn *dyn = (Elf32_Dyn *)(img + DYNAMIC_OFF);
+    char *strtab = (char *)img + STRTAB_OFF;
+    size_t str = 1, nph = 0, nd = 0;
+
+    memset(img, 0, IMAGE_SIZE);
+    memcpy(eh->e_ident, ELFMAG, SELFMAG);
+    eh->e_ident[EI_CLASS] = ELFCLASS32;
+    eh->e_ident[EI_DATA] = ELFDATA2LSB;
+    eh->e_ident[EI_VERSION] = EV_CURRENT;
+    eh->e_type = sp->type ? sp->type : ET_DYN;
+    eh->e_machine = sp->machine ? sp->machine : EM_386;
+    eh->e_version = EV_CURRENT;
+    eh->e_phoff = sizeof(*eh);
+    eh->e_ehsize = sizeof(*eh);
+    eh->e_phentsize = sizeof(*ph);
+    ph[nph++] = (Elf32_Phdr){.p_type = PT_LOAD,
+                             .p_flags = PF_R,
+                             .p_filesz = IMAGE_SIZE,
+                             .p_memsz = IMAGE_SIZE,
+                             .p_align = 4096};
+    if (sp->interp != NULL) {
+        memcpy(img + INTERP_OFF, sp->interp, strlen(sp->interp) + 1);
+        ph[nph++] = (Elf32_Phdr){.p_type = PT_INTERP,
+                                 .p_offset = INTERP_OFF,
+                                 .p_filesz = (Elf32_Word)strlen(sp->interp) + 1};
+    }
+    for (size_t i = 0; i < 9; i++) {
+        const char *s = i < 8 ? sp->needed[i] : sp->soname;
+
+        if (s == NULL)
+            continue;
+        dyn[nd++] = (Elf32_Dyn){.d_tag = i < 8 ? DT_NEEDED : DT_SONAME, .d_un.d_val = str};
+        memcpy(strtab + str, s, strlen(s) + 1);
+        str += strlen(s) + 1;
+    }
+    dyn[nd++] = (Elf32_Dyn){.d_tag = DT_STRTAB, .d_un.d_ptr = STRTAB_OFF};
+    dyn[nd++] = (Elf32_Dyn){.d_tag = DT_STRSZ, .d_un.d_val = (Elf32_Word)str};
+    dyn[nd++] = (Elf32_Dyn){.d_tag = DT_NULL};
+    ph[nph++] = (Elf32_Phdr){.p_type = PT_DYNAMIC,
+                             .p_offset = DYNAMIC_OFF,
+                             .p_vaddr = DYNAMIC_OFF,
+                             .p_filesz = (Elf32_Word)(nd * sizeof(*dyn))};
+    ph[nph++] = (Elf32_Phdr){.p_type = PT_GNU_STACK, .p_flags = PF_R | PF_W};
+    eh->e_phnum = (uint16_t)nph;
+    testutil_write(rel, img, IMAGE_SIZE);
+}
+
 static int
 parse_spec(const struct spec *sp, struct elf_object *obj, struct temper_err *err)
 {
@@ -863,6 +918,292 @@ START_TEST(test_resolver_reports_a_missing_interpreter)
 }
 END_TEST
 
+/* Opens the test root and resolves library `name` as dlopen would for the program `like`. */
+static void
+resolve_library(struct resolved *res, const char *name, const char *like)
+{
+    ck_assert_int_eq(fs_root_open(testutil_dir, &res->root, &res->err), 0);
+    ck_assert_msg(elf_resolver_new(res->root, NULL, &res->r, &res->err) == 0, "%s", res->err.msg);
+    res->c = NULL;
+    res->rc = elf_resolver_resolve_library(res->r, name, like, &res->c, &res->err);
+}
+
+/* The load opened as `path`, or NULL. */
+static const struct elf_load *
+load_at(const struct elf_closure *c, const char *path)
+{
+    for (size_t i = 0; i < c->nloads; i++) {
+        if (strcmp(c->loads[i].path, path) == 0)
+            return &c->loads[i];
+    }
+    return NULL;
+}
+
+static const char ld_conf_opt_lib[] = "/opt/lib\n";
+
+START_TEST(test_elf_resolver_resolve_library_finds_soname_in_default_dir)
+{
+    struct resolved res;
+    static const char *const want[] = {
+        "/usr/lib/x86_64-linux-gnu/libfoo.so.1",
+        "/usr/lib/x86_64-linux-gnu/libbar.so.1",
+        "/usr/lib/x86_64-linux-gnu/libc.so.6",
+    };
+
+    /* The first default directory of a Debian x86_64 root is /lib/x86_64-linux-gnu (here a
+     * symlink into /usr): the path opened goes through it. */
+    make_base_root();
+    write_elf("usr/lib/x86_64-linux-gnu/libfoo.so.1",
+              &(struct spec){.soname = "libfoo.so.1", .needed = {"libbar.so.1", "libc.so.6"}});
+    write_elf("usr/lib/x86_64-linux-gnu/libbar.so.1",
+              &(struct spec){.soname = "libbar.so.1", .needed = {"libc.so.6"}});
+    write_elf("usr/bin/app", &(struct spec){.interp = exe_interp, .needed = {"libc.so.6"}});
+    resolve_library(&res, "libfoo.so.1", "/usr/bin/app");
+    ck_assert_msg(res.rc == 0, "%s", res.err.msg);
+    ck_assert_str_eq(res.c->loads[0].path, "/lib/x86_64-linux-gnu/libfoo.so.1");
+    ck_assert_str_eq(res.c->loads[0].object->path, "/usr/lib/x86_64-linux-gnu/libfoo.so.1");
+    ck_assert(!res.c->loads[0].by_cache_only);
+    /* Its DT_NEEDED are followed as for an input: libfoo, libbar, libc, ld.so. */
+    ck_assert_uint_eq(res.c->loads[0].nedges, 2);
+    ck_assert_int_ge(res.c->loads[0].edges[0].target, 0);
+    ck_assert_int_ge(res.c->loads[0].edges[1].target, 0);
+    ck_assert_str_eq(load_path(res.c, "libbar.so.1"), "/lib/x86_64-linux-gnu/libbar.so.1");
+    ck_assert_str_eq(load_path(res.c, "libc.so.6"), "/lib/x86_64-linux-gnu/libc.so.6");
+    ck_assert_uint_eq(res.c->nloads, 4);
+    for (size_t i = 0; i < res.c->nloads; i++)
+        ck_assert_msg(!res.c->loads[i].by_cache_only, "%s", res.c->loads[i].path);
+    ck_assert_uint_eq(count_paths(res.r, want, 3), 3);
+    release(&res);
+}
+END_TEST
+
+START_TEST(test_elf_resolver_resolve_library_marks_a_soname_only_ld_so_conf_finds)
+{
+    struct resolved res;
+    const struct elf_load *libc;
+
+    make_base_root();
+    testutil_write("etc/ld.so.conf", ld_conf_opt_lib, sizeof(ld_conf_opt_lib) - 1);
+    write_elf("opt/lib/libplug.so.1",
+              &(struct spec){.soname = "libplug.so.1", .needed = {"libc.so.6"}});
+    write_elf("usr/bin/app", &(struct spec){.interp = exe_interp, .needed = {"libc.so.6"}});
+    resolve_library(&res, "libplug.so.1", "/usr/bin/app");
+    ck_assert_msg(res.rc == 0, "%s", res.err.msg);
+    ck_assert_str_eq(res.c->loads[0].path, "/opt/lib/libplug.so.1");
+    ck_assert(res.c->loads[0].by_cache_only);
+    libc = load_at(res.c, "/lib/x86_64-linux-gnu/libc.so.6");
+    ck_assert_ptr_nonnull(libc);
+    ck_assert(!libc->by_cache_only);
+    release(&res);
+}
+END_TEST
+
+START_TEST(test_elf_resolver_resolve_library_marks_dt_needed_only_ld_so_conf_finds)
+{
+    struct resolved res;
+    const struct elf_load *plug, *libc;
+
+    /* An input's DT_NEEDED found only through ld.so.conf is marked; what the default
+     * directories hold is not, though the cache holds it too. */
+    make_base_root();
+    testutil_write("etc/ld.so.conf", ld_conf_opt_lib, sizeof(ld_conf_opt_lib) - 1);
+    write_elf("opt/lib/libplug.so.1",
+              &(struct spec){.soname = "libplug.so.1", .needed = {"libc.so.6"}});
+    write_elf("usr/bin/app",
+              &(struct spec){.interp = exe_interp, .needed = {"libplug.so.1", "libc.so.6"}});
+    resolve(&res, "/usr/bin/app", false);
+    ck_assert_msg(res.rc == 0, "%s", res.err.msg);
+    plug = load_at(res.c, "/opt/lib/libplug.so.1");
+    libc = load_at(res.c, "/lib/x86_64-linux-gnu/libc.so.6");
+    ck_assert_ptr_nonnull(plug);
+    ck_assert_ptr_nonnull(libc);
+    ck_assert(plug->by_cache_only);
+    ck_assert(!libc->by_cache_only);
+    ck_assert(!res.c->loads[0].by_cache_only);
+    ck_assert(!res.c->loads[res.c->interp].by_cache_only);
+    /* A second input asking for the same names (the search answered once per run) alike. */
+    write_elf("usr/bin/other",
+              &(struct spec){.interp = exe_interp, .needed = {"libc.so.6", "libplug.so.1"}});
+    ck_assert_int_eq(elf_resolver_resolve(res.r, "/usr/bin/other", &res.c, &res.err), 0);
+    ck_assert(load_at(res.c, "/opt/lib/libplug.so.1")->by_cache_only);
+    ck_assert(!load_at(res.c, "/lib/x86_64-linux-gnu/libc.so.6")->by_cache_only);
+    release(&res);
+}
+END_TEST
+
+START_TEST(test_elf_resolver_resolve_library_marks_a_subdirectory_of_a_default_dir)
+{
+    struct resolved res;
+    static const char conf[] = "/usr/lib/x86_64-linux-gnu/libfakeroot\n";
+    const struct elf_load *fake;
+
+    /* Debian lists /usr/lib/x86_64-linux-gnu/libfakeroot in ld.so.conf.d: under a default
+     * directory, but not one ld.so searches without the cache. */
+    make_base_root();
+    testutil_write("etc/ld.so.conf", conf, sizeof(conf) - 1);
+    write_elf("usr/lib/x86_64-linux-gnu/libfakeroot/libfakeroot-tcp.so",
+              &(struct spec){.soname = "libfakeroot-tcp.so", .needed = {"libc.so.6"}});
+    write_elf("usr/bin/app",
+              &(struct spec){.interp = exe_interp, .needed = {"libfakeroot-tcp.so", "libc.so.6"}});
+    resolve_library(&res, "libfakeroot-tcp.so", "/usr/bin/app");
+    ck_assert_msg(res.rc == 0, "%s", res.err.msg);
+    ck_assert_str_eq(res.c->loads[0].path,
+                     "/usr/lib/x86_64-linux-gnu/libfakeroot/libfakeroot-tcp.so");
+    ck_assert(res.c->loads[0].by_cache_only);
+    ck_assert_int_eq(elf_resolver_resolve(res.r, "/usr/bin/app", &res.c, &res.err), 0);
+    fake = load_at(res.c, "/usr/lib/x86_64-linux-gnu/libfakeroot/libfakeroot-tcp.so");
+    ck_assert_ptr_nonnull(fake);
+    ck_assert(fake->by_cache_only);
+    ck_assert(!load_at(res.c, "/lib/x86_64-linux-gnu/libc.so.6")->by_cache_only);
+    release(&res);
+}
+END_TEST
+
+START_TEST(test_elf_resolver_resolve_library_takes_a_default_dir_by_another_name)
+{
+    struct resolved res;
+    static const char conf[] = "/opt/multiarch\n";
+
+    /* An ld.so.conf entry that is a default directory under another name: the cache finds the
+     * file there first, but ld.so finds the same file without the cache. */
+    make_base_root();
+    testutil_write("etc/ld.so.conf", conf, sizeof(conf) - 1);
+    testutil_symlink("/usr/lib/x86_64-linux-gnu", "opt/multiarch");
+    write_elf("usr/lib/x86_64-linux-gnu/libfoo.so.1",
+              &(struct spec){.soname = "libfoo.so.1", .needed = {"libc.so.6"}});
+    write_elf("usr/bin/app", &(struct spec){.interp = exe_interp, .needed = {"libc.so.6"}});
+    resolve_library(&res, "libfoo.so.1", "/usr/bin/app");
+    ck_assert_msg(res.rc == 0, "%s", res.err.msg);
+    ck_assert_str_eq(res.c->loads[0].path, "/opt/multiarch/libfoo.so.1");
+    ck_assert(!res.c->loads[0].by_cache_only);
+    release(&res);
+}
+END_TEST
+
+START_TEST(test_elf_resolver_resolve_library_needs_every_hwcaps_variant)
+{
+    struct resolved res;
+    static const char *const want[] = {
+        "/usr/lib/x86_64-linux-gnu/glibc-hwcaps/x86-64-v3/libv.so.1",
+        "/usr/lib/x86_64-linux-gnu/libv.so.1",
+    };
+
+    /* As for a DT_NEEDED name: the best variant is what the name resolves to, and the file a
+     * CPU without x86-64-v3 takes is needed in the image too. */
+    make_base_root();
+    write_elf("usr/lib/x86_64-linux-gnu/libv.so.1", &(struct spec){.soname = "libv.so.1"});
+    write_elf("usr/lib/x86_64-linux-gnu/glibc-hwcaps/x86-64-v3/libv.so.1",
+              &(struct spec){.soname = "libv.so.1"});
+    write_elf("usr/bin/app", &(struct spec){.interp = exe_interp, .needed = {"libc.so.6"}});
+    resolve_library(&res, "libv.so.1", "/usr/bin/app");
+    ck_assert_msg(res.rc == 0, "%s", res.err.msg);
+    ck_assert_str_eq(res.c->loads[0].path,
+                     "/lib/x86_64-linux-gnu/glibc-hwcaps/x86-64-v3/libv.so.1");
+    ck_assert(!res.c->loads[0].by_cache_only);
+    ck_assert_uint_eq(count_paths(res.r, want, 2), 2);
+    release(&res);
+}
+END_TEST
+
+START_TEST(test_elf_resolver_resolve_library_names_the_directories_searched)
+{
+    struct resolved res;
+    struct elf_path *paths;
+    size_t n;
+
+    make_base_root();
+    testutil_write("etc/ld.so.conf", ld_conf_opt_lib, sizeof(ld_conf_opt_lib) - 1);
+    testutil_mkdir("opt/lib");
+    write_elf("usr/bin/app", &(struct spec){.interp = exe_interp, .needed = {"libc.so.6"}});
+    resolve_library(&res, "libnope.so.9", "/usr/bin/app");
+    ck_assert_int_eq(res.rc, -1);
+    ck_assert_int_eq(res.err.code, TEMPER_E_MISSING);
+    ck_assert_msg(strstr(res.err.msg, "'libnope.so.9'") != NULL, "%s", res.err.msg);
+    ck_assert_msg(strstr(res.err.msg, "x86_64") != NULL, "%s", res.err.msg);
+    ck_assert_msg(strstr(res.err.msg, "/opt/lib:/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu:"
+                                      "/lib:/usr/lib") != NULL,
+                  "%s", res.err.msg);
+    /* Nothing was resolved, so the image needs nothing yet. */
+    elf_resolver_paths(res.r, &paths, &n);
+    ck_assert_uint_eq(n, 0);
+    free(paths);
+    release(&res);
+}
+END_TEST
+
+START_TEST(test_elf_resolver_resolve_library_refuses_a_name_that_is_not_a_file_name)
+{
+    static const char *const names[] = {"", "x86_64-linux-gnu/libc.so.6",
+                                        "/lib/x86_64-linux-gnu/libc.so.6", "libc.so.6/"};
+    struct resolved res;
+
+    make_base_root();
+    write_elf("usr/bin/app", &(struct spec){.interp = exe_interp, .needed = {"libc.so.6"}});
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        resolve_library(&res, names[i], "/usr/bin/app");
+        ck_assert_msg(res.rc == -1, "'%s' accepted", names[i]);
+        ck_assert_msg(res.err.code == TEMPER_E_USAGE, "'%s': code %d", names[i], res.err.code);
+        ck_assert_ptr_null(res.c);
+        release(&res);
+    }
+}
+END_TEST
+
+START_TEST(test_elf_resolver_resolve_library_skips_candidates_of_another_class)
+{
+    struct resolved res;
+    const struct elf_load *libc;
+
+    /* An i386 program beside the x86_64 one: /opt/lib (in ld.so.conf, searched first) holds
+     * only an x86_64 libfoo, which a 32-bit program's search skips. */
+    make_base_root();
+    write_elf32("usr/lib/i386-linux-gnu/ld-linux.so.2", &(struct spec){.soname = "ld-linux.so.2"});
+    write_elf32("usr/lib/i386-linux-gnu/libc.so.6",
+                &(struct spec){.soname = "libc.so.6", .needed = {"ld-linux.so.2"}});
+    testutil_symlink("i386-linux-gnu/ld-linux.so.2", "usr/lib/ld-linux.so.2");
+    testutil_write("etc/ld.so.conf", ld_conf_opt_lib, sizeof(ld_conf_opt_lib) - 1);
+    write_elf("opt/lib/libfoo.so.1",
+              &(struct spec){.soname = "libfoo.so.1", .needed = {"libc.so.6"}});
+    write_elf32("usr/lib/i386-linux-gnu/libfoo.so.1",
+                &(struct spec){.soname = "libfoo.so.1", .needed = {"libc.so.6"}});
+    write_elf32("usr/bin/app32",
+                &(struct spec){.interp = "/lib/ld-linux.so.2", .needed = {"libc.so.6"}});
+    write_elf("usr/bin/app", &(struct spec){.interp = exe_interp, .needed = {"libc.so.6"}});
+    resolve_library(&res, "libfoo.so.1", "/usr/bin/app32");
+    ck_assert_msg(res.rc == 0, "%s", res.err.msg);
+    ck_assert_str_eq(res.c->loads[0].path, "/lib/i386-linux-gnu/libfoo.so.1");
+    ck_assert_int_eq(res.c->loads[0].object->elf_class, ELFCLASS32);
+    ck_assert_int_eq(res.c->loads[0].object->machine, EM_386);
+    ck_assert(!res.c->loads[0].by_cache_only);
+    libc = load_at(res.c, "/lib/i386-linux-gnu/libc.so.6");
+    ck_assert_ptr_nonnull(libc);
+    ck_assert_int_eq(libc->object->machine, EM_386);
+    /* The x86_64 program of the same root finds the other one. */
+    ck_assert_int_eq(
+        elf_resolver_resolve_library(res.r, "libfoo.so.1", "/usr/bin/app", &res.c, &res.err), 0);
+    ck_assert_str_eq(res.c->loads[0].path, "/opt/lib/libfoo.so.1");
+    ck_assert_int_eq(res.c->loads[0].object->machine, EM_X86_64);
+    ck_assert(res.c->loads[0].by_cache_only);
+    ck_assert_str_eq(load_path(res.c, "libc.so.6"), "/lib/x86_64-linux-gnu/libc.so.6");
+    release(&res);
+}
+END_TEST
+
+START_TEST(test_elf_resolver_resolve_library_refuses_a_like_that_is_not_elf)
+{
+    struct resolved res;
+
+    make_base_root();
+    testutil_write("usr/bin/script", "#!/bin/sh\necho hi\n", 18);
+    resolve_library(&res, "libc.so.6", "/usr/bin/script");
+    ck_assert_int_eq(res.rc, -1);
+    ck_assert_int_eq(res.err.code, TEMPER_E_ELF);
+    ck_assert_msg(strstr(res.err.msg, "/usr/bin/script") != NULL, "%s", res.err.msg);
+    ck_assert_ptr_null(res.c);
+    release(&res);
+}
+END_TEST
+
 static Suite *
 elf_suite(void)
 {
@@ -913,6 +1254,20 @@ elf_suite(void)
     tcase_add_test(tc, test_resolver_names_a_corrupt_library);
     tcase_add_test(tc, test_resolver_reports_a_missing_interpreter);
     tcase_add_test(tc, test_resolver_refuses_a_bad_interpreter_only_for_the_input);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("elf_resolver_resolve_library");
+    tcase_add_checked_fixture(tc, testutil_setup, testutil_teardown);
+    tcase_add_test(tc, test_elf_resolver_resolve_library_finds_soname_in_default_dir);
+    tcase_add_test(tc, test_elf_resolver_resolve_library_marks_a_soname_only_ld_so_conf_finds);
+    tcase_add_test(tc, test_elf_resolver_resolve_library_marks_dt_needed_only_ld_so_conf_finds);
+    tcase_add_test(tc, test_elf_resolver_resolve_library_marks_a_subdirectory_of_a_default_dir);
+    tcase_add_test(tc, test_elf_resolver_resolve_library_takes_a_default_dir_by_another_name);
+    tcase_add_test(tc, test_elf_resolver_resolve_library_needs_every_hwcaps_variant);
+    tcase_add_test(tc, test_elf_resolver_resolve_library_names_the_directories_searched);
+    tcase_add_test(tc, test_elf_resolver_resolve_library_refuses_a_name_that_is_not_a_file_name);
+    tcase_add_test(tc, test_elf_resolver_resolve_library_skips_candidates_of_another_class);
+    tcase_add_test(tc, test_elf_resolver_resolve_library_refuses_a_like_that_is_not_elf);
     suite_add_tcase(s, tc);
     return s;
 }
