@@ -1149,6 +1149,31 @@ START_TEST(test_recipe_load_rejects_files_over_the_limit)
 }
 END_TEST
 
+START_TEST(test_recipe_load_caps_the_bytes_of_all_files)
+{
+    size_t size = RECIPE_MAX_BYTES;
+    char *text = malloc(size), name[32];
+    struct temper_err err;
+
+    /* Sixteen includes of 1 MiB each, plus the top file, are over 16 MiB in all. */
+    memset(text, '#', size);
+    memcpy(text, "tag: v\n", 7);
+    text[size - 1] = '\n';
+    for (int i = 0; i < 16; i++) {
+        snprintf(name, sizeof(name), "b%02d.yaml", i);
+        testutil_write(name, text, size);
+    }
+    free(text);
+    put("r.yaml", "name: a\ninclude: [b00.yaml, b01.yaml, b02.yaml, b03.yaml, b04.yaml, b05.yaml, "
+                  "b06.yaml, b07.yaml,\n  b08.yaml, b09.yaml, b10.yaml, b11.yaml, b12.yaml, "
+                  "b13.yaml, b14.yaml, b15.yaml]\n");
+    err = load_err("r.yaml");
+    ck_assert_int_eq(err.code, TEMPER_E_LIMIT);
+    ck_assert_str_eq(err.msg,
+                     "r.yaml:3:73: include 'b15.yaml' takes the recipe over 16777216 bytes in all");
+}
+END_TEST
+
 START_TEST(test_recipe_load_reports_a_missing_recipe)
 {
     struct temper_err err = load_err("absent.yaml");
@@ -1310,6 +1335,7 @@ recipe_suite(void)
     tcase_add_test(tc, test_recipe_load_reports_errors_in_the_included_file);
     tcase_add_test(tc, test_recipe_load_caps_include_depth);
     tcase_add_test(tc, test_recipe_load_rejects_files_over_the_limit);
+    tcase_add_test(tc, test_recipe_load_caps_the_bytes_of_all_files);
     tcase_add_test(tc, test_recipe_load_reports_a_missing_recipe);
     tcase_add_test(tc, test_recipe_load_reads_the_example);
     suite_add_tcase(s, tc);
