@@ -1,7 +1,8 @@
 #!/bin/sh
 # shellcheck disable=SC2086,SC2016 # $small is a list of words; '$ORIGIN' is meant literally
-# Regenerates the fuzz seed corpora: fuzz/corpus/elf (tiny ELF images) and fuzz/corpus/ldconf
-# (ld.so.conf texts). Seeds are committed, so every file stays under 20 KB.
+# Regenerates the fuzz seed corpora: fuzz/corpus/elf (tiny ELF images), fuzz/corpus/ldconf
+# (ld.so.conf texts) and fuzz/corpus/recipe (YAML recipes). Seeds are committed, so every file
+# stays under 20 KB.
 #
 # Needs gcc, python3, and for the cross-built seeds clang with ld.lld (skipped when missing).
 # Usage: fuzz/make-corpus.sh
@@ -10,11 +11,12 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 elf_dir=$here/corpus/elf
 conf_dir=$here/corpus/ldconf
+recipe_dir=$here/corpus/recipe
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-rm -rf "$elf_dir" "$conf_dir"
-mkdir -p "$elf_dir" "$conf_dir"
+rm -rf "$elf_dir" "$conf_dir" "$recipe_dir"
+mkdir -p "$elf_dir" "$conf_dir" "$recipe_dir"
 
 # --- ELF seeds built by a toolchain -------------------------------------------------------------
 
@@ -240,11 +242,92 @@ printf '/lib\n/usr/\000lib\n' >"$conf_dir/nul.conf"
     printf '\n/never/read\n'
 } >"$conf_dir/long-line.conf"
 
+# --- recipe seeds ---------------------------------------------------------------------------------
+# fuzz_recipe parses each as DIR/fuzz.yaml, where DIR holds inc.yaml, sub/deep.yaml and cycle.yaml.
+
+cat >"$recipe_dir/example.yaml" <<'EOF'
+name: python                  # default tag: latest
+include: [inc.yaml]
+contents:
+  binaries: [/usr/bin/python3]
+  files: [/etc/ssl/certs/ca-certificates.crt]
+  trees:
+    - path: /usr/lib/python3.11
+      exclude: ["**/__pycache__", "test/**", "**/*.pyc", "lib2to3"]
+  libraries: [libnss_dns.so.2]
+accounts:
+  groups: [{groupname: nonroot, gid: 65532}]
+  users: [{username: nonroot, uid: 65532, gid: 65532, home: /home/nonroot}]
+  run-as: nonroot
+paths:
+  - {path: /workspace, type: directory, uid: 65532, gid: 65532, permissions: 0o755}
+  - {path: /etc/agent.conf, type: file, content: "mode=strict\n", permissions: 0644}
+  - {path: /usr/bin/python, type: symlink, target: python3}
+entrypoint: {command: /usr/bin/python3}
+cmd: [-I]
+work-dir: /home/nonroot
+environment: {PATH: /usr/bin:/bin, SSL_CERT_FILE: /etc/ssl/certs/ca-certificates.crt}
+annotations: {org.opencontainers.image.source: https://example.invalid/agents}
+hardening: {allow-setuid: false, allow-shell: false, require: [pie, relro, nx]}
+compression: zstd
+level: 19
+epoch: 1700000000
+architecture: amd64
+tag: v1
+EOF
+printf 'name: static\n' >"$recipe_dir/minimal.yaml"
+# Block style, block scalars, comments, directives and document markers.
+cat >"$recipe_dir/block.yaml" <<'EOF'
+%YAML 1.1
+---
+name: agent
+include:
+  - sub/deep.yaml
+  - cycle.yaml
+paths:
+  - path: /etc/motd
+    type: file
+    content: |
+      welcome
+      to the image
+  - path: /etc/folded
+    type: file
+    content: >-
+      one
+      line
+entrypoint:
+  command:
+    - /usr/bin/env
+    - "-i"
+    - ''
+environment:
+  DEBUG: 1
+  EMPTY: ""
+...
+EOF
+# Errors: an alias, a second document, YAML 1.1 booleans, integers, paths, a duplicate key, tags.
+printf 'name: a\nb: &x [1]\nc: *x\n' >"$recipe_dir/alias.yaml"
+printf 'name: a\n---\nname: b\n' >"$recipe_dir/two-docs.yaml"
+printf 'name: a\nhardening: {allow-shell: yes, allow-setuid: "true"}\n' >"$recipe_dir/bool.yaml"
+printf 'name: a\naccounts: {users: [{username: a, uid: 4294967295, gid: "1"}]}\nepoch: -1\n' \
+    >"$recipe_dir/ints.yaml"
+printf 'name: a\npaths: [{path: /a, type: file, permissions: 755}, {path: /a//b/../c/, type: symlink}]\n' \
+    >"$recipe_dir/paths.yaml"
+printf 'name: a\nname: b\nlevel: !!int 3\nx: !!binary aGk=\n' >"$recipe_dir/dup-tags.yaml"
+# Deep nesting, an unclosed flow, invalid UTF-8 and an escaped NUL.
+printf 'name: a\ncmd: [[[[[[[[[[[[[[[[[[x]]]]]]]]]]]]]]]]]]\n' >"$recipe_dir/nested.yaml"
+printf 'name: a\ncontents: {binaries: [/x}\n' >"$recipe_dir/unclosed.yaml"
+printf 'name: a\ntag: v\377\nwork-dir: "/a\\0b"\n' >"$recipe_dir/bytes.yaml"
+# Includes: missing, absolute to a directory, the top file's own name, empty, wrong type.
+printf 'name: a\ninclude: [missing.yaml, /, fuzz.yaml, "", {a: b}]\n' >"$recipe_dir/includes.yaml"
+# For recipe_glob_match: a pattern line, then a path.
+printf '**/a*b*c*/**/*.pyc\nx/y/aXbYc/z/q.pyc' >"$recipe_dir/glob.txt"
+
 # --- Size check -----------------------------------------------------------------------------------
-big=$(find "$elf_dir" "$conf_dir" -type f -size +20k)
+big=$(find "$elf_dir" "$conf_dir" "$recipe_dir" -type f -size +20k)
 if [ -n "$big" ]; then
     echo "make-corpus: seeds over 20 KB: $big" >&2
     exit 1
 fi
-chmod 644 "$elf_dir"/* "$conf_dir"/*
-du -sb "$elf_dir" "$conf_dir"
+chmod 644 "$elf_dir"/* "$conf_dir"/* "$recipe_dir"/*
+du -sb "$elf_dir" "$conf_dir" "$recipe_dir"

@@ -53,4 +53,17 @@
  * directory of a tree. */
 #define PLAN_MAX_ENTRIES (4 * 1024 * 1024)
 #define TREE_DIR_MAX_ENTRIES (1024 * 1024)
+/* Size of one recipe file (real recipes are a few KiB), and of a recipe with every file it
+ * includes, together. */
+#define RECIPE_MAX_BYTES (1024 * 1024)
+#define RECIPE_TOTAL_MAX_BYTES (16 * 1024 * 1024)
+/* How deeply recipe `include`s may nest (the top recipe is level 0). */
+#define RECIPE_INCLUDE_DEPTH 16
+/* YAML nodes (scalars, lists, maps) of a recipe and its includes, together: this bounds every
+ * list and map of struct recipe. A python image's recipe has about a hundred. */
+#define RECIPE_MAX_NODES 65536
+/* Lists and maps nested inside each other in one recipe file. The vocabulary needs 5 (a tree's
+ * exclude list); the cap bounds the parser's recursion. */
+#define RECIPE_MAX_NESTING 16
+
 #endif

@@ -11,7 +11,10 @@
  * keys apply. A scalar key set later overrides an earlier one (entrypoint,
  * cmd and work-dir count as scalars); lists append (binaries, files, trees,
  * libraries, groups, users, paths); maps merge key by key, later values
- * winning (environment, annotations). An include cycle is an error.
+ * winning (environment, annotations); hardening is a map too, and its
+ * `require` a list (requirements add up). A file included twice (a diamond:
+ * A includes B and C, both include D) is loaded once, where first reached. An
+ * include cycle is an error.
  *
  * Validation happens here, before anything is read from a root: an unknown
  * key, a wrong type, a relative path or one with a "." or ".." component, a
@@ -40,7 +43,8 @@
 #include "base/error.h"
 
 /* Where a value was written: file as the user named it (include paths joined to their parent's
- * directory), line and column from 1. */
+ * directory), line and column from 1. A default value has the top recipe's file and line and
+ * column 0. */
 struct recipe_loc {
     const char *file;
     unsigned line;
@@ -79,7 +83,7 @@ struct recipe_group {
 struct recipe_user {
     struct recipe_str name;
     uint32_t uid;
-    uint32_t gid;
+    uint32_t gid;            /* default: the uid */
     struct recipe_str home;  /* default /home/<name> */
     struct recipe_str shell; /* default /sbin/nologin */
 };
@@ -95,9 +99,10 @@ struct recipe_path {
     struct recipe_str path;
     enum recipe_path_type type;
     uint32_t uid, gid;    /* default 0 */
-    uint32_t permissions; /* 0o7777 bits; default 0755 for directories, 0644 for files */
+    uint32_t permissions; /* 0o7777 bits; default 0755 for directories, 0644 for files; 0777 for
+                             symlinks, which take no uid, gid or permissions */
     bool has_permissions;
-    char *content; /* file: its bytes (may hold NUL), content_len of them; else NULL */
+    char *content; /* file: its bytes (may hold NUL), content_len of them, then a NUL; else NULL */
     size_t content_len;
     struct recipe_str target; /* symlink: the target text as written; else value NULL */
 };
@@ -149,6 +154,10 @@ struct recipe {
     bool has_epoch;
     int64_t epoch;                  /* seconds since 1970, >= 0 */
     struct recipe_str architecture; /* OCI name ("amd64", "arm64", ...); value NULL when unset */
+
+    /* What recipe_load keeps besides: the file names every loc points at. NULL in a recipe
+     * built by hand, which recipe_free accepts too. */
+    struct recipe_internal *internal;
 };
 
 /*
@@ -176,7 +185,8 @@ void recipe_free(struct recipe *recipe);
  */
 bool recipe_glob_match(const char *pattern, const char *path);
 
-/* Formats "FILE:LINE:COLUMN" of loc into err's message as a prefix; returns -1. */
+/* Formats "FILE:LINE:COLUMN" of loc ("FILE" when line is 0) into err's message as a prefix, as
+ * temper_err_prefix does; returns -1. */
 int recipe_err_at(struct temper_err *err, const struct recipe_loc *loc);
 
 #define cleanup_recipe __attribute__((cleanup(recipe_freep)))
