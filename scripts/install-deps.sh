@@ -1,20 +1,25 @@
 #!/usr/bin/env bash
-# Installs what temper needs from Debian 12's archive: `build` for building it, `test` for the
-# whole test suite as well, `bench` for the benchmarks. Packages already installed are not
+# Installs what temper needs from Debian 12's archive: `build` for building it, `image` for that
+# and the files the shipped recipes take from this machine, `test` for the whole test suite,
+# `bench` for the benchmarks. Packages already installed are not
 # fetched again.
 set -euo pipefail
 
 build=(cmake make gcc pkg-config libelf-dev libjansson-dev libyaml-dev libarchive-dev libzstd-dev
   libdeflate-dev libssl-dev)
-test=("${build[@]}" clang libclang-rt-14-dev clang-format shellcheck check python3 strace libc6-dev libc6-i386)
+# What the shipped recipes take from the machine's own root (--root defaults to /).
+image=(python3 ca-certificates tzdata)
+test=("${build[@]}" "${image[@]}" clang libclang-rt-14-dev clang-format shellcheck check strace
+  libc6-dev libc6-i386 skopeo umoci oci-image-tool bubblewrap runc zstd)
 
-bench=("${build[@]}" python3 hyperfine pax-utils time)
+bench=("${build[@]}" "${image[@]}" hyperfine pax-utils time pigz zstd)
 
 case "${1:-build}" in
 build) want=("${build[@]}") ;;
+image) want=("${build[@]}" "${image[@]}") ;;
 test) want=("${test[@]}") ;;
 bench) want=("${bench[@]}") ;;
-*) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
+*) echo "usage: $0 [build|image|test|bench]" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds temper, and runs its main job on the built-in default:
-# the closure of /usr/bin/python3 on this machine, as an image would need it.
+# Installs what is missing, builds temper, and runs its main job on the built-in default: the
+# python image of recipes/python.yaml (python3, its standard library and the closure of every
+# extension module, taken from this machine's files), written as an OCI layout to out/python.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/install-deps.sh build
-[ -x /usr/bin/python3 ] || { apt-get install -y -qq python3-minimal >/dev/null; }
+bash scripts/install-deps.sh image
 cmake --preset release >/dev/null
 cmake --build --preset release -j "$(nproc)" >/dev/null
-echo "built build/release/builder/temper; the closure of /usr/bin/python3:" >&2
-build/release/builder/temper resolve --format ldd /usr/bin/python3
-build/release/builder/temper resolve /usr/bin/python3
+echo "built build/release/builder/temper; building recipes/python.yaml into out/python:" >&2
+build/release/builder/temper build recipes/python.yaml -o out/python
+echo "out/python is an OCI image layout (tag latest); the digest above is its manifest's." >&2

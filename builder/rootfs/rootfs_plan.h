@@ -55,7 +55,7 @@ struct rootfs_entry {
 /* What the hardening summary says of one ELF file. */
 struct rootfs_elf {
     char *path;         /* as in rootfs_entry.path */
-    bool is_executable; /* has PT_INTERP or is ET_EXEC: a program rather than a library */
+    bool is_executable; /* ET_EXEC, or PT_INTERP without DT_SONAME: a program, not a library */
     bool is_pie;
     bool has_full_relro;
     bool has_nx_stack;

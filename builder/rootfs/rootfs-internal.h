@@ -1,0 +1,52 @@
+/*
+ * Shared inside rootfs/: the table of entries being planned. rootfs_plan.c
+ * owns the table and the hardening rules; rootfs_collect.c fills it from the
+ * root (binaries, files, trees, libraries and their ELF closures).
+ */
+#ifndef TEMPER_ROOTFS_INTERNAL_H
+#define TEMPER_ROOTFS_INTERNAL_H
+
+#include "base/strmap.h"
+#include "elf/elf_resolver.h"
+#include "rootfs_plan.h"
+
+/* Where an entry came from decides which of two claims on one path wins. */
+enum rootfs_origin {
+    ORIGIN_ROOT,      /* copied from the root: a binary, file, tree or closure */
+    ORIGIN_PARENT,    /* a directory added because something lives under it */
+    ORIGIN_GENERATED, /* written by temper: /etc/passwd, /tmp, home directories */
+    ORIGIN_RECIPE,    /* an entry of `paths` */
+};
+
+struct planner {
+    const struct recipe *recipe;
+    struct fs_root *root;
+    struct elf_resolver *resolver;
+    struct rootfs_plan *plan;
+    struct strmap index;         /* entry path -> index + 1, cast to a pointer */
+    enum rootfs_origin *origins; /* parallel to plan->entries */
+    size_t cap;
+    const char *like;                    /* an ELF input, for the machine of contents.libraries */
+    const struct elf_closure **closures; /* every closure resolved, owned by the resolver */
+    size_t nclosures;
+};
+
+/*
+ * Adds an entry (path relative, no leading slash), taking ownership of its
+ * strings. A second claim on a path: the same thing from the root again is
+ * dropped; an entry of `paths` replaces one of the same type; anything
+ * else is an error naming the path (and `loc`, when given).
+ */
+int planner_add(struct planner *p, struct rootfs_entry *e, enum rootfs_origin origin,
+                const struct recipe_loc *loc, struct temper_err *err);
+
+/* Keeps a closure for the hardening report and the machine check. */
+void planner_add_closure(struct planner *p, const struct elf_closure *c);
+
+/* Fills the plan from the root: contents.binaries, files, trees and libraries, with closures. */
+int rootfs_collect(struct planner *p, struct temper_err *err);
+
+/* Appends a NULL-terminated list entry. */
+void strv_push(char ***v, char *s);
+
+#endif
