@@ -49,4 +49,9 @@
 /* Objects loaded for one input file (glibc's own practical limit is far lower). */
 #define RESOLVE_MAX_OBJECTS 65536
 
+/* An OCI layout's index.json (one tagged image takes about 300 bytes: some 14,000 images), and
+ * its oci-layout file (30 bytes). */
+#define OCI_INDEX_MAX_BYTES (4 * 1024 * 1024)
+#define OCI_LAYOUT_FILE_MAX_BYTES 4096
+
 #endif
