@@ -555,6 +555,18 @@ oci_blob_begin(struct oci_layout *layout, struct temper_err *err)
     return fd;
 }
 
+/* A blob name is "sha256:" and 64 lowercase hex digits, so it can never leave blobs/sha256. */
+static int
+check_digest(const char *digest, struct temper_err *err)
+{
+    if (digest == NULL || !sha256_is_digest(digest))
+        return temper_err_set(err, TEMPER_E_USAGE, 0,
+                              "invalid blob digest '%s': expected 'sha256:' and 64 lowercase hex "
+                              "digits",
+                              digest != NULL ? digest : "");
+    return 0;
+}
+
 /* A blob of the same name is already there: keep it, if it can be the same bytes. */
 static int
 check_existing(struct oci_layout *layout, const char *hex, const char *shown,
@@ -584,11 +596,8 @@ link_blob(struct oci_layout *layout, int fd, const struct stat *st, const char *
     const char *hex;
     int r;
 
-    if (digest == NULL || !sha256_is_digest(digest))
-        return temper_err_set(err, TEMPER_E_USAGE, 0,
-                              "invalid blob digest '%s': expected 'sha256:' and 64 lowercase hex "
-                              "digits",
-                              digest != NULL ? digest : "");
+    if (check_digest(digest, err) < 0)
+        return -1;
     hex = digest + 7;
     snprintf(rel, sizeof(rel), "blobs/sha256/%s", hex);
     where(layout, rel, shown);
@@ -796,11 +805,8 @@ oci_blob_read(struct oci_layout *layout, const char *digest, size_t max_bytes, c
     char rel[80], shown[WHERE_MAX], got[LAYER_DIGEST_LEN];
     size_t n;
 
-    if (digest == NULL || !sha256_is_digest(digest))
-        return temper_err_set(err, TEMPER_E_USAGE, 0,
-                              "invalid blob digest '%s': expected 'sha256:' and 64 lowercase hex "
-                              "digits",
-                              digest != NULL ? digest : "");
+    if (check_digest(digest, err) < 0)
+        return -1;
     snprintf(rel, sizeof(rel), "blobs/sha256/%s", digest + 7);
     where(layout, rel, shown);
     if (open_blobs(layout, false, err) < 0)
