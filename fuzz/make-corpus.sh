@@ -1,8 +1,8 @@
 #!/bin/sh
 # shellcheck disable=SC2086,SC2016 # $small is a list of words; '$ORIGIN' is meant literally
 # Regenerates the fuzz seed corpora: fuzz/corpus/elf (tiny ELF images), fuzz/corpus/ldconf
-# (ld.so.conf texts) and fuzz/corpus/recipe (YAML recipes). Seeds are committed, so every file
-# stays under 20 KB.
+# (ld.so.conf texts), fuzz/corpus/recipe (YAML recipes) and fuzz/corpus/oci_index (index.json
+# files). Seeds are committed, so every file stays under 20 KB.
 #
 # Needs gcc, python3, and for the cross-built seeds clang with ld.lld (skipped when missing).
 # Usage: fuzz/make-corpus.sh
@@ -12,11 +12,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 elf_dir=$here/corpus/elf
 conf_dir=$here/corpus/ldconf
 recipe_dir=$here/corpus/recipe
+oci_dir=$here/corpus/oci_index
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-rm -rf "$elf_dir" "$conf_dir" "$recipe_dir"
-mkdir -p "$elf_dir" "$conf_dir" "$recipe_dir"
+rm -rf "$elf_dir" "$conf_dir" "$recipe_dir" "$oci_dir"
+mkdir -p "$elf_dir" "$conf_dir" "$recipe_dir" "$oci_dir"
 
 # --- ELF seeds built by a toolchain -------------------------------------------------------------
 
@@ -325,9 +326,39 @@ printf '**/a*b*c*/**/*.pyc\nx/y/aXbYc/z/q.pyc' >"$recipe_dir/glob.txt"
 
 # --- Size check -----------------------------------------------------------------------------------
 big=$(find "$elf_dir" "$conf_dir" "$recipe_dir" -type f -size +20k)
+# --- index.json seeds ------------------------------------------------------------------------------
+
+d1=sha256:$(printf one | sha256sum | cut -c1-64)
+d2=sha256:$(printf two | sha256sum | cut -c1-64)
+m=application/vnd.oci.image.manifest.v1+json
+i=application/vnd.oci.image.index.v1+json
+ref=org.opencontainers.image.ref.name
+printf '{"manifests":[],"mediaType":"%s","schemaVersion":2}' "$i" >"$oci_dir/empty.json"
+# What temper writes: two tags, with platforms, one with a variant.
+printf '{"manifests":[{"annotations":{"%s":"a"},"digest":"%s","mediaType":"%s","platform":{"architecture":"amd64","os":"linux"},"size":512},{"annotations":{"%s":"b"},"digest":"%s","mediaType":"%s","platform":{"architecture":"arm64","os":"linux","variant":"v8"},"size":498}],"mediaType":"%s","schemaVersion":2}' \
+    "$ref" "$d1" "$m" "$ref" "$d2" "$m" "$i" >"$oci_dir/temper-two-tags.json"
+# As other tools write it: indented, no mediaType, index annotations, an untagged entry, a nested
+# index, the same tag twice, a sha512 digest, unicode escapes in a tag.
+printf '{\n  "schemaVersion": 2,\n  "annotations": {"created-by": "umoci"},\n  "manifests": [\n    {"mediaType": "%s", "digest": "%s", "size": 1},\n    {"mediaType": "%s", "digest": "%s", "size": 2, "annotations": {"%s": "latest"}},\n    {"mediaType": "%s", "digest": "sha512:%s%s", "size": 3, "annotations": {"%s": "latest"}},\n    {"mediaType": "%s", "digest": "%s", "size": 4, "urls": [], "annotations": {"%s": "caf\\u00e9"}}\n  ]\n}\n' \
+    "$m" "$d1" "$i" "$d2" "$ref" "$m" "${d1#sha256:}" "${d2#sha256:}" "$ref" "$m" "$d1" "$ref" \
+    >"$oci_dir/other-tools.json"
+# Rejected: types the reader relies on, duplicate keys, a NUL escape, an integer beyond int64.
+printf '{"schemaVersion":2,"manifests":[{"mediaType":"%s","digest":"%s","size":-1}]}' "$m" "$d1" \
+    >"$oci_dir/negative-size.json"
+printf '{"schemaVersion":2,"manifests":[{"mediaType":"%s","digest":"%s","size":1,"annotations":{"%s":7}}]}' \
+    "$m" "$d1" "$ref" >"$oci_dir/annotation-not-string.json"
+printf '{"schemaVersion":2,"schemaVersion":2,"manifests":[]}' >"$oci_dir/duplicate-key.json"
+printf '{"schemaVersion":2,"manifests":[{"mediaType":"%s","digest":"%s\\u0000","size":1}]}' "$m" \
+    "$d1" >"$oci_dir/nul-escape.json"
+printf '{"schemaVersion":2,"manifests":[{"mediaType":"%s","digest":"%s","size":99999999999999999999}]}' \
+    "$m" "$d1" >"$oci_dir/huge-size.json"
+printf '{"schemaVersion":1,"manifests":[]}' >"$oci_dir/schema-1.json"
+
+# --- Size check -----------------------------------------------------------------------------------
+big=$(find "$elf_dir" "$conf_dir" "$oci_dir" -type f -size +20k)
 if [ -n "$big" ]; then
     echo "make-corpus: seeds over 20 KB: $big" >&2
     exit 1
 fi
-chmod 644 "$elf_dir"/* "$conf_dir"/* "$recipe_dir"/*
-du -sb "$elf_dir" "$conf_dir" "$recipe_dir"
+chmod 644 "$elf_dir"/* "$conf_dir"/* "$recipe_dir"/* "$oci_dir"/*
+du -sb "$elf_dir" "$conf_dir" "$recipe_dir" "$oci_dir"

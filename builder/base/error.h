@@ -20,7 +20,7 @@ enum temper_errc {
     TEMPER_E_PARSE,   /* malformed input: a config file, an argument */
     TEMPER_E_LIMIT,   /* input over one of the caps in limits.h */
     TEMPER_E_ELF,     /* not ELF, truncated or malformed ELF */
-    TEMPER_E_MISSING, /* a needed library was not found */
+    TEMPER_E_MISSING, /* a needed library, image or blob was not found */
     TEMPER_E_USAGE,   /* the caller asked for something impossible */
 };
 

@@ -65,5 +65,9 @@
 /* Lists and maps nested inside each other in one recipe file. The vocabulary needs 5 (a tree's
  * exclude list); the cap bounds the parser's recursion. */
 #define RECIPE_MAX_NESTING 16
+/* An OCI layout's index.json (one tagged image takes about 300 bytes: some 14,000 images), and
+ * its oci-layout file (30 bytes). */
+#define OCI_INDEX_MAX_BYTES (4 * 1024 * 1024)
+#define OCI_LAYOUT_FILE_MAX_BYTES 4096
 
 #endif

@@ -4,17 +4,33 @@
  *
  * Everything is written so that a failed or interrupted build leaves the
  * layout as it was:
- *  - a blob is written to an anonymous file (O_TMPFILE) in blobs/sha256 and
- *    linked under its digest only when complete and synced; a blob that is
- *    already there is kept as it is (same name, same bytes);
+ *  - a blob is written to an anonymous file (O_TMPFILE) in blobs/sha256 (a
+ *    named temporary ".tmp-XXXXXX" where the file system has no O_TMPFILE)
+ *    and linked under its digest only when complete and synced; a blob that
+ *    is already there is kept as it is (same name, same bytes);
  *  - index.json is written last, to a temporary name, synced and renamed
  *    over the old one, so a reader sees the old index or the new one;
- *  - a directory that oci_layout_open created is removed again by
- *    oci_layout_free when no image was committed into it.
- * A tag already in the index is replaced; other tags are kept.
+ *  - what oci_layout_open made in a new or empty directory (the directory
+ *    and its missing parents, oci-layout, blobs/) and the blobs linked since
+ *    are removed again by oci_layout_free when no image was committed. A
+ *    layout that existed before is never removed from.
+ * A tag already in the index is replaced; other tags are kept, in order.
+ *
+ * Every file inside the layout is reached from one directory descriptor with
+ * *at() calls and O_NOFOLLOW; a symlinked blobs/ or blobs/sha256 is refused.
+ * A layout handle is for one thread at a time. There is no locking between
+ * processes: two committing into one layout at once may lose one of the two
+ * index updates (never the blobs).
  *
  * JSON is written by jansson with sorted keys and no insignificant
  * whitespace, so the same image gives the same bytes.
+ *
+ * Usage:
+ *     oci_layout_open(dir, true, &layout, &err);
+ *     fd = oci_blob_begin(layout, &err);       (write the layer to fd)
+ *     oci_blob_commit(layout, fd, digest, &err);
+ *     oci_image_commit(layout, &spec, layers, n, "latest", manifest_digest, &err);
+ *     oci_layout_free(layout);
  */
 #ifndef TEMPER_OCI_LAYOUT_H
 #define TEMPER_OCI_LAYOUT_H
@@ -34,35 +50,89 @@ struct oci_layout;
 
 /*
  * Opens the layout in directory `dir` (a host path). With `create`, a
- * missing directory is made (parents too); an existing directory must be
- * empty or hold a layout (an `oci-layout` file with imageLayoutVersion
- * 1.0.0), so that temper never writes into some other directory's files.
+ * missing directory is made (parents too, mode 0755), and a new or empty
+ * directory gets `oci-layout` and blobs/sha256 at once; an existing
+ * directory must otherwise hold a layout (an `oci-layout` file with
+ * imageLayoutVersion 1.0.0), so that temper never writes into some other
+ * directory's files. Without `create` nothing is written.
+ *
+ * index.json, when there is one, is read now (at most OCI_INDEX_MAX_BYTES);
+ * a malformed one is an error (TEMPER_E_PARSE), never overwritten. A layout
+ * without index.json has no images.
  */
 int oci_layout_open(const char *dir, bool create, struct oci_layout **out, struct temper_err *err);
+/* Closes the layout, first removing what it made when no image was committed (see above). */
 void oci_layout_free(struct oci_layout *layout);
 
-/* Starts a blob: returns a descriptor to write it to (an unnamed file in the layout). */
+static inline void
+oci_layout_freep(struct oci_layout **layout)
+{
+    oci_layout_free(*layout);
+}
+#define cleanup_oci_layout __attribute__((cleanup(oci_layout_freep)))
+
+/*
+ * Starts a blob: returns a descriptor to write it to (an unnamed file in
+ * blobs/sha256, mode 0644), or -1. Give it to oci_blob_commit, or close it
+ * to drop the blob.
+ */
 int oci_blob_begin(struct oci_layout *layout, struct temper_err *err);
 /*
  * Gives the blob written to `fd` its name `digest` ("sha256:<hex>", which the
- * caller computed while writing it) and closes fd, on failure too.
+ * caller computed while writing it; it is not checked again), after syncing
+ * it, and closes fd, on failure too. A blob of that name already there is
+ * kept (content-addressed: the same bytes), unless it is not a regular file
+ * or has another size, which is an error (the layout is damaged).
  */
 int oci_blob_commit(struct oci_layout *layout, int fd, const char *digest, struct temper_err *err);
 /* Writes `len` bytes as a blob; *digest gets its "sha256:<hex>". */
 int oci_blob_put(struct oci_layout *layout, const void *bytes, size_t len,
                  char digest[LAYER_DIGEST_LEN], struct temper_err *err);
 
+/* Longest media type kept in a descriptor, NUL included (RFC 6838: 127 + '/' + 127). */
+#define OCI_MEDIA_TYPE_MAX 256
+
+/* A content descriptor as index.json gives it. */
+struct oci_descriptor {
+    char media_type[OCI_MEDIA_TYPE_MAX];
+    char digest[LAYER_DIGEST_LEN]; /* "sha256:<hex>" */
+    uint64_t size;
+};
+
+/*
+ * The descriptor of the image tagged `tag` (annotation
+ * org.opencontainers.image.ref.name) in index.json, usually a manifest. With
+ * `tag` NULL, the only image of a layout that holds exactly one (none is
+ * TEMPER_E_MISSING, several TEMPER_E_USAGE). A tag not found is
+ * TEMPER_E_MISSING, with the tags there are in the message; a digest other
+ * than sha256 is TEMPER_E_PARSE.
+ */
+int oci_layout_find_tag(const struct oci_layout *layout, const char *tag,
+                        struct oci_descriptor *out, struct temper_err *err);
+
+/*
+ * Reads blob `digest` ("sha256:<hex>") whole, at most max_bytes
+ * (TEMPER_E_LIMIT beyond), and checks that its SHA-256 is its name
+ * (TEMPER_E_PARSE when not: the layout is damaged). *out is NUL-terminated
+ * and owned by the caller.
+ */
+int oci_blob_read(struct oci_layout *layout, const char *digest, size_t max_bytes, char **out,
+                  size_t *len, struct temper_err *err);
+
 struct oci_kv {
     const char *key;
     const char *value;
 };
 
-/* What the config and manifest of an image say, apart from its layers. */
+/*
+ * What the config and manifest of an image say, apart from its layers.
+ * Absent members (NULL, or a count of 0) are left out of the JSON.
+ */
 struct oci_image_spec {
-    const char *architecture; /* "amd64", ... */
+    const char *architecture; /* "amd64", ...: not empty */
     const char *variant;      /* or NULL */
-    const char *os;           /* "linux" */
-    int64_t created;          /* seconds since 1970; written as RFC 3339 UTC */
+    const char *os;           /* "linux": not empty */
+    int64_t created;          /* seconds since 1970 (0 to 9999-12-31); written as RFC 3339 UTC */
     const char *user;         /* config.User, or NULL */
     const char *const *env;   /* "KEY=VALUE" strings */
     size_t nenv;
@@ -75,7 +145,7 @@ struct oci_image_spec {
     size_t nlabels;
     const struct oci_kv *annotations; /* manifest annotations */
     size_t nannotations;
-    const char *created_by; /* history[].created_by, e.g. "temper build python.yaml" */
+    const char *created_by; /* history[].created_by, e.g. "temper build python.yaml", or NULL */
 };
 
 struct oci_layer_desc {
@@ -86,9 +156,14 @@ struct oci_layer_desc {
 };
 
 /*
- * Writes the config and manifest blobs of an image made of `layers` (already
- * committed blobs), then index.json with the manifest under `tag`
- * (annotation org.opencontainers.image.ref.name), and oci-layout.
+ * Writes the config and manifest blobs of an image made of `layers` (at
+ * least one, each an already committed blob of that size; one history entry
+ * each), then index.json with the manifest under `tag` (annotation
+ * org.opencontainers.image.ref.name, with the platform of `spec`), and
+ * oci-layout if it is missing. Everything is checked before anything is
+ * written: a tag outside [A-Za-z0-9_][A-Za-z0-9._-]{0,127} or an unusable
+ * spec is TEMPER_E_USAGE. On failure index.json is unchanged (unless only
+ * the sync of the directory after the rename failed: the image is then in).
  * *manifest_digest gets the manifest's "sha256:<hex>".
  */
 int oci_image_commit(struct oci_layout *layout, const struct oci_image_spec *spec,

@@ -1,0 +1,413 @@
+/*
+ * temper build RECIPE [-o LAYOUT] [--root DIR] [--tag TAG] [--compression gzip|zstd]
+ *              [--level N] [--epoch SECONDS] [--jobs N] [--archive FILE.tar]
+ *
+ * recipe -> plan -> layer -> config, manifest, index: everything is decided
+ * (and every recipe error reported) before the layout is touched. The
+ * hardening summary goes to standard error, the manifest digest to standard
+ * output, last.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "base/xalloc.h"
+#include "cli.h"
+#include "layer/layer_writer.h"
+#include "oci/oci_layout.h"
+#include "recipe/recipe.h"
+#include "rootfs/rootfs_plan.h"
+
+static const char build_usage[] =
+    "usage: temper build RECIPE [-o LAYOUT] [--root DIR] [--tag TAG]\n"
+    "                    [--compression gzip|zstd] [--level N] [--epoch SECONDS]\n"
+    "                    [--jobs N] [--archive FILE.tar]\n"
+    "\n"
+    "Builds the image RECIPE describes from the files in DIR and writes it to the OCI\n"
+    "layout LAYOUT under TAG. Prints a hardening summary on standard error and the\n"
+    "manifest digest on standard output.\n"
+    "\n"
+    "  -o, --output LAYOUT   the layout directory (default out/<name>)\n"
+    "  --root DIR            the root the files come from (default /)\n"
+    "  --tag TAG             the tag (default: the recipe's, else latest)\n"
+    "  --compression C       gzip (default; every OCI consumer reads it) or zstd\n"
+    "  --level N             compression level: gzip 1-12 (default 6), zstd 1-19 (default 3)\n"
+    "  --epoch SECONDS       the time written everywhere (default SOURCE_DATE_EPOCH, then\n"
+    "                        the recipe's epoch, then 0)\n"
+    "  --jobs N              compression threads (default: the number of processors)\n"
+    "  --archive FILE.tar    also write the layout as one tar for podman/docker load\n";
+
+struct build_args {
+    const char *recipe;
+    const char *output;
+    const char *root;
+    const char *tag;
+    const char *archive;
+    const char *compression;
+    int level;
+    bool has_epoch;
+    int64_t epoch;
+    unsigned jobs;
+};
+
+/* A decimal number of seconds since 1970 that gmtime can show as a year below 10000. */
+static int
+parse_epoch(const char *s, int64_t *out)
+{
+    char *end;
+    long long n;
+
+    if (s[0] < '0' || s[0] > '9')
+        return -1;
+    errno = 0;
+    n = strtoll(s, &end, 10);
+    if (errno != 0 || *end != '\0' || n < 0 || n > 253402300799LL)
+        return -1;
+    *out = n;
+    return 0;
+}
+
+static int
+parse_level(const char *s, int *out)
+{
+    char *end;
+    long n;
+
+    errno = 0;
+    n = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || n < 1 || n > 22)
+        return -1;
+    *out = (int)n;
+    return 0;
+}
+
+static int
+parse_args(int argc, char **argv, struct build_args *a)
+{
+    static const struct option options[] = {
+        {"output", required_argument, NULL, 'o'},  {"root", required_argument, NULL, 'r'},
+        {"tag", required_argument, NULL, 't'},     {"compression", required_argument, NULL, 'c'},
+        {"level", required_argument, NULL, 'l'},   {"epoch", required_argument, NULL, 'e'},
+        {"jobs", required_argument, NULL, 'j'},    {"archive", required_argument, NULL, 'a'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+    };
+    int opt;
+
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "+ho:", options, NULL)) != -1) {
+        switch (opt) {
+        case 'o':
+            a->output = optarg;
+            break;
+        case 'r':
+            a->root = optarg;
+            break;
+        case 't':
+            a->tag = optarg;
+            break;
+        case 'c':
+            a->compression = optarg;
+            break;
+        case 'a':
+            a->archive = optarg;
+            break;
+        case 'l':
+            if (parse_level(optarg, &a->level) < 0)
+                return cli_usage_error("build", "--level wants a number from 1 to 19, not '%s'",
+                                       optarg);
+            break;
+        case 'e':
+            if (parse_epoch(optarg, &a->epoch) < 0)
+                return cli_usage_error("build",
+                                       "--epoch wants seconds since 1970 (0 to 253402300799), "
+                                       "not '%s'",
+                                       optarg);
+            a->has_epoch = true;
+            break;
+        case 'j':
+            if (cli_parse_jobs(optarg, &a->jobs) < 0)
+                return cli_usage_error("build", "--jobs wants a number from 1 to 64, not '%s'",
+                                       optarg);
+            break;
+        case 'h':
+            fputs(build_usage, stdout);
+            return CLI_EXIT_OK;
+        default:
+            return cli_usage_error("build", "bad option");
+        }
+    }
+    if (argc - optind != 1)
+        return cli_usage_error("build", argc == optind ? "no RECIPE given"
+                                                       : "one RECIPE at a time (it may include "
+                                                         "others)");
+    a->recipe = argv[optind];
+    return -1;
+}
+
+/*
+ * The epoch: --epoch, else SOURCE_DATE_EPOCH (the reproducible-builds.org
+ * convention), else the recipe's, else 0.
+ */
+static int
+choose_epoch(const struct build_args *a, const struct recipe *r, int64_t *out)
+{
+    const char *env = getenv("SOURCE_DATE_EPOCH");
+
+    if (a->has_epoch) {
+        *out = a->epoch;
+    } else if (env != NULL && env[0] != '\0') {
+        if (parse_epoch(env, out) < 0)
+            return cli_usage_error("build",
+                                   "SOURCE_DATE_EPOCH='%s' is not seconds since 1970; fix or "
+                                   "unset it",
+                                   env);
+    } else {
+        *out = r->has_epoch ? r->epoch : 0;
+    }
+    return -1;
+}
+
+static int
+choose_layer(const struct build_args *a, const struct recipe *r, struct layer_options *lo)
+{
+    lo->compression = r->compression == RECIPE_COMPRESSION_ZSTD ? LAYER_COMPRESSION_ZSTD
+                                                                 : LAYER_COMPRESSION_GZIP;
+    if (a->compression != NULL &&
+        (layer_compression_parse(a->compression, &lo->compression) < 0 ||
+         lo->compression == LAYER_COMPRESSION_NONE))
+        return cli_usage_error("build", "--compression wants gzip or zstd, not '%s'",
+                               a->compression);
+    lo->level = a->level ? a->level : r->level;
+    lo->jobs = a->jobs;
+    return -1;
+}
+
+static const struct recipe_user *
+run_as_user(const struct recipe *r)
+{
+    for (size_t i = 0; i < r->nusers; i++)
+        if (strcmp(r->users[i].name.value, r->run_as.value) == 0)
+            return &r->users[i];
+    return NULL;
+}
+
+static void
+human_bytes(char *out, size_t size, uint64_t n)
+{
+    if (n >= 1000 * 1000)
+        snprintf(out, size, "%.1f MB", (double)n / 1e6);
+    else if (n >= 1000)
+        snprintf(out, size, "%.1f kB", (double)n / 1e3);
+    else
+        snprintf(out, size, "%llu bytes", (unsigned long long)n);
+}
+
+static void
+print_list(const char *what, char **paths)
+{
+    for (size_t i = 0; paths != NULL && paths[i] != NULL; i++)
+        fprintf(stderr, "  %s %s\n", what, paths[i]);
+}
+
+/* The hardening summary: what the image holds, what was cleared, and each ELF file's flags. */
+static void
+print_summary(const struct recipe *r, const char *tag, const struct rootfs_plan *plan,
+              const struct recipe_user *user)
+{
+    const struct rootfs_summary *s = &plan->summary;
+    size_t pie = 0, programs = 0, relro = 0, nx = 0;
+    char bytes[32];
+
+    human_bytes(bytes, sizeof(bytes), s->bytes);
+    for (size_t i = 0; i < s->nelves; i++) {
+        programs += s->elves[i].is_executable;
+        pie += s->elves[i].is_executable && s->elves[i].is_pie;
+        relro += s->elves[i].has_full_relro;
+        nx += s->elves[i].has_nx_stack;
+    }
+    fprintf(stderr, "temper: %s:%s (%s): %zu files, %s, %zu entries, %zu ELF files\n",
+            r->name.value, tag, plan->architecture, s->files, bytes, s->entries, s->nelves);
+    fprintf(stderr, "  user %s (%u:%u); setuid/setgid bits cleared: %zu; shells: %s\n",
+            user->name.value, user->uid, user->gid, s->setid_cleared,
+            s->shells ? "allowed by hardening.allow-shell" : "none");
+    print_list("shell (allow-shell):", s->shells);
+    print_list("setuid/setgid kept (allow-setuid):", s->setid_kept);
+    if (s->nelves > 0) {
+        fprintf(stderr, "  PIE %zu/%zu programs, full RELRO %zu/%zu, non-executable stack %zu/%zu\n",
+                pie, programs, relro, s->nelves, nx, s->nelves);
+        fprintf(stderr, "  %-4s %-6s %-3s %s\n", "PIE", "RELRO", "NX", "ELF file");
+        for (size_t i = 0; i < s->nelves; i++) {
+            const struct rootfs_elf *e = &s->elves[i];
+
+            fprintf(stderr, "  %-4s %-6s %-3s %s\n",
+                    !e->is_executable ? "-" : e->is_pie ? "yes" : "no",
+                    e->has_full_relro ? "full" : "no", e->has_nx_stack ? "yes" : "no", e->path);
+        }
+    }
+    for (size_t i = 0; s->warnings != NULL && s->warnings[i] != NULL; i++)
+        fprintf(stderr, "temper: warning: %s\n", s->warnings[i]);
+}
+
+/* Environment as "KEY=VALUE" and annotations as pairs, for the config. */
+struct image_strings {
+    char **env;
+    struct oci_kv *annotations;
+    const char **entrypoint, **cmd;
+    char user[32];
+    char created_by[256];
+};
+
+static void
+image_strings_release(struct image_strings *is, const struct recipe *r)
+{
+    for (size_t i = 0; is->env != NULL && i < r->environment.n; i++)
+        free(is->env[i]);
+    free(is->env);
+    free(is->annotations);
+    free(is->entrypoint);
+    free(is->cmd);
+}
+
+static const char **
+strlist_values(const struct recipe_strlist *l)
+{
+    const char **v = xcalloc(l->n + 1, sizeof(*v));
+
+    for (size_t i = 0; i < l->n; i++)
+        v[i] = l->items[i].value;
+    return v;
+}
+
+static void
+make_spec(const struct recipe *r, const struct rootfs_plan *plan, const struct recipe_user *user,
+          int64_t epoch, struct image_strings *is, struct oci_image_spec *spec)
+{
+    is->env = xcalloc(r->environment.n + 1, sizeof(*is->env));
+    for (size_t i = 0; i < r->environment.n; i++)
+        is->env[i] = xasprintf("%s=%s", r->environment.keys[i].value,
+                               r->environment.values[i].value);
+    is->annotations = xcalloc(r->annotations.n + 1, sizeof(*is->annotations));
+    for (size_t i = 0; i < r->annotations.n; i++)
+        is->annotations[i] =
+            (struct oci_kv){r->annotations.keys[i].value, r->annotations.values[i].value};
+    is->entrypoint = strlist_values(&r->entrypoint);
+    is->cmd = strlist_values(&r->cmd);
+    /* Numeric, so that a runtime (and Kubernetes' runAsNonRoot) need not read /etc/passwd. */
+    snprintf(is->user, sizeof(is->user), "%u:%u", user->uid, user->gid);
+    /* Only what the recipe says: a path on the build machine would change the digest. */
+    snprintf(is->created_by, sizeof(is->created_by), "temper build %s", r->name.value);
+    *spec = (struct oci_image_spec){
+        .architecture = plan->architecture,
+        .variant = plan->variant,
+        .os = "linux",
+        .created = epoch,
+        .user = is->user,
+        .env = (const char *const *)is->env,
+        .nenv = r->environment.n,
+        .entrypoint = is->entrypoint,
+        .nentrypoint = r->entrypoint.n,
+        .cmd = is->cmd,
+        .ncmd = r->cmd.n,
+        .work_dir = r->work_dir.value,
+        .labels = is->annotations,
+        .nlabels = r->annotations.n,
+        .annotations = is->annotations,
+        .nannotations = r->annotations.n,
+        .created_by = is->created_by,
+    };
+}
+
+/* Writes the layer as a blob of the layout, then the image around it. */
+static int
+write_image(struct oci_layout *layout, const struct rootfs_plan *plan, struct fs_root *root,
+            const struct layer_options *lo, const struct oci_image_spec *spec, const char *tag,
+            char digest[LAYER_DIGEST_LEN], struct temper_err *err)
+{
+    struct layer_result res;
+    struct oci_layer_desc desc;
+    int fd = oci_blob_begin(layout, err);
+
+    if (fd < 0)
+        return -1;
+    if (layer_write(plan, root, fd, lo, &res, err) < 0) {
+        close(fd);
+        return -1;
+    }
+    if (oci_blob_commit(layout, fd, res.digest, err) < 0)
+        return -1;
+    desc = (struct oci_layer_desc){layer_media_type(lo->compression), res.digest, res.size,
+                                   res.diff_id};
+    return oci_image_commit(layout, spec, &desc, 1, tag, digest, err);
+}
+
+static int
+build(const struct build_args *a, struct recipe *r, struct temper_err *err)
+{
+    cleanup_rootfs_plan struct rootfs_plan *plan = NULL;
+    struct fs_root *root = NULL;
+    struct oci_layout *layout = NULL;
+    struct layer_options lo = {0};
+    struct image_strings is = {0};
+    struct oci_image_spec spec;
+    const struct recipe_user *user = run_as_user(r);
+    const char *tag = a->tag ? a->tag : r->tag.value;
+    cleanup_free char *output = a->output ? xstrdup(a->output) : xasprintf("out/%s", r->name.value);
+    char digest[LAYER_DIGEST_LEN];
+    int64_t epoch = 0;
+    int rc;
+
+    if ((rc = choose_epoch(a, r, &epoch)) >= 0 || (rc = choose_layer(a, r, &lo)) >= 0)
+        return rc;
+    lo.epoch = epoch;
+    if (lo.jobs == 0)
+        lo.jobs = cli_online_cpus();
+    if (user == NULL)
+        return temper_err_set(err, TEMPER_E_USAGE, 0, "run-as user '%s' is not defined",
+                              r->run_as.value) < 0
+                   ? cli_error(err)
+                   : CLI_EXIT_FAILURE;
+    if (fs_root_open(a->root ? a->root : "/", &root, err) < 0)
+        return cli_error(err);
+    rc = rootfs_plan_build(r, root, &(struct rootfs_options){lo.jobs}, &plan, err);
+    if (rc == 0)
+        print_summary(r, tag, plan, user);
+    if (rc == 0)
+        rc = oci_layout_open(output, true, &layout, err);
+    if (rc == 0) {
+        make_spec(r, plan, user, epoch, &is, &spec);
+        rc = write_image(layout, plan, root, &lo, &spec, tag, digest, err);
+        if (rc < 0)
+            temper_err_prefix(err, "layout '%s'", output);
+    }
+    if (rc == 0 && a->archive != NULL)
+        rc = oci_layout_archive(layout, r->name.value, a->archive, err);
+    image_strings_release(&is, r);
+    oci_layout_free(layout);
+    fs_root_free(root);
+    if (rc < 0) {
+        if (a->root != NULL && strcmp(a->root, "/") != 0)
+            temper_err_prefix(err, "in root '%s'", a->root);
+        return cli_error(err);
+    }
+    printf("%s\n", digest);
+    return CLI_EXIT_OK;
+}
+
+int
+cmd_build(int argc, char **argv)
+{
+    struct build_args a = {.jobs = 0};
+    cleanup_recipe struct recipe *r = NULL;
+    struct temper_err err;
+    int rc = parse_args(argc, argv, &a);
+
+    if (rc >= 0)
+        return rc;
+    if (recipe_load(a.recipe, &r, &err) < 0)
+        return cli_error(&err);
+    return build(&a, r, &err);
+}

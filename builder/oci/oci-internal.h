@@ -1,0 +1,87 @@
+/*
+ * oci-internal: what oci_layout.c and oci_json.c share, and the seams the
+ * unit tests and the index.json fuzzer use. Not for other modules.
+ *
+ * The JSON side (oci_json.c) builds and checks documents and never touches
+ * the file system; the layout side (oci_layout.c) reads and writes files and
+ * never looks inside a document except through these functions.
+ */
+#ifndef TEMPER_OCI_INTERNAL_H
+#define TEMPER_OCI_INTERNAL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/error.h"
+#include "oci_layout.h"
+
+/* The annotation that names an image in index.json. */
+#define OCI_ANNOTATION_REF_NAME "org.opencontainers.image.ref.name"
+/* The last second RFC 3339 can write with four digits of year: 9999-12-31T23:59:59Z. */
+#define OCI_EPOCH_MAX INT64_C(253402300799)
+/* "YYYY-MM-DDTHH:MM:SSZ" and its NUL. */
+#define OCI_TIME_LEN 21
+/* Flags of every document temper writes: the canonical form. */
+#define OCI_JSON_FLAGS (JSON_COMPACT | JSON_SORT_KEYS)
+
+/* Whether `tag` matches [A-Za-z0-9_][A-Za-z0-9._-]{0,127} (the distribution spec's tag). */
+bool oci_tag_is_valid(const char *tag);
+
+/* Writes `epoch` as "YYYY-MM-DDTHH:MM:SSZ"; TEMPER_E_USAGE outside 0..OCI_EPOCH_MAX. */
+int oci_format_time(int64_t epoch, char out[OCI_TIME_LEN], struct temper_err *err);
+
+/*
+ * The image config of `spec` over `layers` (their diff_ids, one history
+ * entry each). TEMPER_E_USAGE names the field when the spec is unusable: an
+ * empty architecture or os, a time out of range, an env entry without '=',
+ * a label given twice, a string that is not UTF-8.
+ */
+json_t *oci_config_new(const struct oci_image_spec *spec, const struct oci_layer_desc *layers,
+                       size_t nlayers, struct temper_err *err);
+
+/*
+ * The image manifest of `spec` over `layers`, without its "config" member:
+ * the caller adds it with oci_manifest_set_config once the config blob is
+ * written, so that every check happens before anything is written.
+ */
+json_t *oci_manifest_new(const struct oci_image_spec *spec, const struct oci_layer_desc *layers,
+                         size_t nlayers, struct temper_err *err);
+void oci_manifest_set_config(json_t *manifest, const char *digest, uint64_t size);
+
+/* Checks an `oci-layout` file: {"imageLayoutVersion":"1.0.0"}; TEMPER_E_PARSE otherwise. */
+int oci_layout_file_check(const char *buf, size_t len, struct temper_err *err);
+
+/* {"manifests":[],"mediaType":index,"schemaVersion":2} */
+json_t *oci_index_new(void);
+
+/*
+ * Parses index.json (untrusted: any bytes, not NUL-terminated). Checks the
+ * types temper relies on: an object with schemaVersion 2, an index
+ * mediaType when there is one, and a manifests array of descriptors (string
+ * mediaType and digest, integer size >= 0, annotations of strings). Members
+ * it does not know are kept. TEMPER_E_PARSE says what is wrong.
+ */
+int oci_index_parse(const char *buf, size_t len, json_t **out, struct temper_err *err);
+
+/* The descriptor tagged `tag` in a parsed index (see oci_layout_find_tag). */
+int oci_index_find(const json_t *index, const char *tag, struct oci_descriptor *out,
+                   struct temper_err *err);
+
+/*
+ * Points `tag` at `manifest` in a parsed index, with the platform of `spec`:
+ * the first entry of that tag is replaced in place, later ones of the same
+ * tag are dropped, and a new tag goes at the end. Sets the index mediaType.
+ * Fails (TEMPER_E_USAGE) only on strings that are not UTF-8.
+ */
+int oci_index_put(json_t *index, const char *tag, const struct oci_descriptor *manifest,
+                  const struct oci_image_spec *spec, struct temper_err *err);
+
+/* Serialises in canonical form; *out is NUL-terminated, freed with free(). */
+void oci_json_dump(const json_t *json, char **out, size_t *len);
+
+/* Test seam: write blobs through named temporaries, as where O_TMPFILE is unsupported. */
+void oci_layout_force_named_tmp(struct oci_layout *layout);
+
+#endif
