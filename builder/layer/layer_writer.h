@@ -10,15 +10,21 @@
  *
  * Reproducible by construction: entries in the plan's order, uid/gid
  * numbers without user or group names, every mtime equal to the epoch, no
- * atime, ctime, xattrs or ACLs, modes exactly as planned. Compression does
- * not depend on the number of threads:
+ * atime, ctime, xattrs or ACLs, modes exactly as planned. Names that need a
+ * pax header are written as UTF-8 whatever the caller's locale (bytes that
+ * are not UTF-8 go out as they are, marked hdrcharset=BINARY). Compression
+ * does not depend on the number of threads:
  *  - gzip: the stream is cut into LAYER_GZIP_CHUNK-byte chunks, each
  *    compressed by libdeflate as its own gzip member (RFC 1952 allows
- *    consecutive members; BGZF does the same), on up to `jobs` threads,
- *    written in order; headers carry no name and no timestamp;
+ *    consecutive members; BGZF does the same), on `jobs` threads, written
+ *    in order; headers carry no name and no timestamp;
  *  - zstd: libzstd with at least one worker thread (0 workers gives other
  *    bytes) and no pledged size;
  *  - none: the tar stream as it is (for archives of a layout).
+ *
+ * The calling thread reads the files, builds the tar stream, hashes and
+ * writes; `jobs` more threads compress. Memory is bounded by the number of
+ * chunks in flight (2 * jobs for gzip), never by the image.
  *
  * A file whose size changed since it was planned, or that can no longer be
  * opened, fails the write naming it.
@@ -38,11 +44,18 @@ enum layer_compression {
     LAYER_COMPRESSION_NONE,
 };
 
+/* Bytes of tar stream per gzip member. Part of the output format: changing it changes digests. */
+#define LAYER_GZIP_CHUNK (1024 * 1024)
+/* Compression threads at most; more `jobs` are taken as this many (the bytes are the same). */
+#define LAYER_JOBS_MAX 64
+
 struct layer_options {
     enum layer_compression compression;
-    int level;     /* 0 for the default: gzip 6 (1..12), zstd 3 (1..19) */
+    int level;     /* 0 for the default: gzip 6 (1..12), zstd 3 (1..19); ignored for none */
     unsigned jobs; /* compression threads; 0 means one */
     int64_t epoch; /* the mtime of every entry, seconds since 1970 */
+    /* What errors call out_fd ("blobs/sha256/.tmp-1"); NULL for "layer output". */
+    const char *out_name;
 };
 
 /* "sha256:" + 64 hex digits + NUL */
@@ -57,8 +70,12 @@ struct layer_result {
 
 /*
  * Writes the layer of `plan` to `out_fd` (at its current offset), reading
- * the files of the plan from `root`. On failure some bytes may have been
- * written: the caller discards the file.
+ * the files of the plan from `root` (borrowed; resolved by the calling
+ * thread only). On failure some bytes may have been written: the caller
+ * discards the file. Errors: TEMPER_E_USAGE for a level out of range, a
+ * libzstd without threads, or an entry no plan should hold (a mode beyond
+ * 07777, an absolute path, a file without source or content);
+ * TEMPER_E_IO otherwise, naming the file or the output.
  */
 int layer_write(const struct rootfs_plan *plan, struct fs_root *root, int out_fd,
                 const struct layer_options *opts, struct layer_result *out, struct temper_err *err);
