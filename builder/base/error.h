@@ -22,6 +22,7 @@ enum temper_errc {
     TEMPER_E_ELF,     /* not ELF, truncated or malformed ELF */
     TEMPER_E_MISSING, /* a needed library, image or blob was not found */
     TEMPER_E_USAGE,   /* the caller asked for something impossible */
+    TEMPER_E_POLICY,  /* refused by a hardening rule, or a rule the recipe demands */
 };
 
 struct temper_err {

@@ -37,6 +37,12 @@ int cli_error(const struct temper_err *err);
 int cli_usage_error(const char *command, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* The number of processors online: the default of --jobs. */
+unsigned cli_online_cpus(void);
+/* Parses --jobs: a number from 1 to 64. */
+int cli_parse_jobs(const char *s, unsigned *out);
+
+int cmd_build(int argc, char **argv);
 int cmd_resolve(int argc, char **argv);
 
 #endif

@@ -89,16 +89,16 @@ static int
 parse_args(int argc, char **argv, struct build_args *a)
 {
     static const struct option options[] = {
-        {"output", required_argument, NULL, 'o'},  {"root", required_argument, NULL, 'r'},
-        {"tag", required_argument, NULL, 't'},     {"compression", required_argument, NULL, 'c'},
-        {"level", required_argument, NULL, 'l'},   {"epoch", required_argument, NULL, 'e'},
-        {"jobs", required_argument, NULL, 'j'},    {"archive", required_argument, NULL, 'a'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+        {"output", required_argument, NULL, 'o'}, {"root", required_argument, NULL, 'r'},
+        {"tag", required_argument, NULL, 't'},    {"compression", required_argument, NULL, 'c'},
+        {"level", required_argument, NULL, 'l'},  {"epoch", required_argument, NULL, 'e'},
+        {"jobs", required_argument, NULL, 'j'},   {"archive", required_argument, NULL, 'a'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     int opt;
 
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "+ho:", options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "ho:", options, NULL)) != -1) {
         switch (opt) {
         case 'o':
             a->output = optarg;
@@ -149,6 +149,9 @@ parse_args(int argc, char **argv, struct build_args *a)
 }
 
 /*
+ * parse_args, choose_epoch and choose_layer return an exit code when the
+ * command must stop there, or -1 to go on.
+ *
  * The epoch: --epoch, else SOURCE_DATE_EPOCH (the reproducible-builds.org
  * convention), else the recipe's, else 0.
  */
@@ -174,11 +177,10 @@ choose_epoch(const struct build_args *a, const struct recipe *r, int64_t *out)
 static int
 choose_layer(const struct build_args *a, const struct recipe *r, struct layer_options *lo)
 {
-    lo->compression = r->compression == RECIPE_COMPRESSION_ZSTD ? LAYER_COMPRESSION_ZSTD
-                                                                 : LAYER_COMPRESSION_GZIP;
-    if (a->compression != NULL &&
-        (layer_compression_parse(a->compression, &lo->compression) < 0 ||
-         lo->compression == LAYER_COMPRESSION_NONE))
+    lo->compression =
+        r->compression == RECIPE_COMPRESSION_ZSTD ? LAYER_COMPRESSION_ZSTD : LAYER_COMPRESSION_GZIP;
+    if (a->compression != NULL && (layer_compression_parse(a->compression, &lo->compression) < 0 ||
+                                   lo->compression == LAYER_COMPRESSION_NONE))
         return cli_usage_error("build", "--compression wants gzip or zstd, not '%s'",
                                a->compression);
     lo->level = a->level ? a->level : r->level;
@@ -237,14 +239,17 @@ print_summary(const struct recipe *r, const char *tag, const struct rootfs_plan 
     print_list("shell (allow-shell):", s->shells);
     print_list("setuid/setgid kept (allow-setuid):", s->setid_kept);
     if (s->nelves > 0) {
-        fprintf(stderr, "  PIE %zu/%zu programs, full RELRO %zu/%zu, non-executable stack %zu/%zu\n",
-                pie, programs, relro, s->nelves, nx, s->nelves);
+        fprintf(stderr,
+                "  PIE %zu/%zu programs, full RELRO %zu/%zu, non-executable stack %zu/%zu\n", pie,
+                programs, relro, s->nelves, nx, s->nelves);
         fprintf(stderr, "  %-4s %-6s %-3s %s\n", "PIE", "RELRO", "NX", "ELF file");
         for (size_t i = 0; i < s->nelves; i++) {
             const struct rootfs_elf *e = &s->elves[i];
 
             fprintf(stderr, "  %-4s %-6s %-3s %s\n",
-                    !e->is_executable ? "-" : e->is_pie ? "yes" : "no",
+                    !e->is_executable ? "-"
+                    : e->is_pie       ? "yes"
+                                      : "no",
                     e->has_full_relro ? "full" : "no", e->has_nx_stack ? "yes" : "no", e->path);
         }
     }
@@ -288,8 +293,8 @@ make_spec(const struct recipe *r, const struct rootfs_plan *plan, const struct r
 {
     is->env = xcalloc(r->environment.n + 1, sizeof(*is->env));
     for (size_t i = 0; i < r->environment.n; i++)
-        is->env[i] = xasprintf("%s=%s", r->environment.keys[i].value,
-                               r->environment.values[i].value);
+        is->env[i] =
+            xasprintf("%s=%s", r->environment.keys[i].value, r->environment.values[i].value);
     is->annotations = xcalloc(r->annotations.n + 1, sizeof(*is->annotations));
     for (size_t i = 0; i < r->annotations.n; i++)
         is->annotations[i] =
@@ -365,11 +370,10 @@ build(const struct build_args *a, struct recipe *r, struct temper_err *err)
     lo.epoch = epoch;
     if (lo.jobs == 0)
         lo.jobs = cli_online_cpus();
-    if (user == NULL)
-        return temper_err_set(err, TEMPER_E_USAGE, 0, "run-as user '%s' is not defined",
-                              r->run_as.value) < 0
-                   ? cli_error(err)
-                   : CLI_EXIT_FAILURE;
+    if (user == NULL) { /* recipe_load checks this; a recipe built another way might not */
+        temper_err_set(err, TEMPER_E_PARSE, 0, "run-as user '%s' is not defined", r->run_as.value);
+        return cli_error(err);
+    }
     if (fs_root_open(a->root ? a->root : "/", &root, err) < 0)
         return cli_error(err);
     rc = rootfs_plan_build(r, root, &(struct rootfs_options){lo.jobs}, &plan, err);
@@ -384,7 +388,7 @@ build(const struct build_args *a, struct recipe *r, struct temper_err *err)
             temper_err_prefix(err, "layout '%s'", output);
     }
     if (rc == 0 && a->archive != NULL)
-        rc = oci_layout_archive(layout, r->name.value, a->archive, err);
+        rc = oci_layout_archive(layout, tag, r->name.value, epoch, a->archive, err);
     image_strings_release(&is, r);
     oci_layout_free(layout);
     fs_root_free(root);

@@ -220,28 +220,6 @@ print_json(const struct elf_resolver *r, const struct elf_closure *const *closur
     return 0;
 }
 
-static unsigned
-online_cpus(void)
-{
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-    return n > 0 ? (unsigned)n : 1;
-}
-
-static int
-parse_jobs(const char *s, unsigned *out)
-{
-    char *end;
-    unsigned long n;
-
-    errno = 0;
-    n = strtoul(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || n < 1 || n > 64)
-        return -1;
-    *out = (unsigned)n;
-    return 0;
-}
-
 static int
 parse_format(const char *s, enum format *out)
 {
@@ -267,7 +245,7 @@ cmd_resolve(int argc, char **argv)
     struct elf_resolver_options opts = {0};
     const char *root_dir = "/";
     enum format format = FORMAT_LIST;
-    unsigned jobs = online_cpus();
+    unsigned jobs = cli_online_cpus();
     struct fs_root *root = NULL;
     struct elf_resolver *r = NULL;
     cleanup_free const struct elf_closure **closures = NULL;
@@ -289,7 +267,7 @@ cmd_resolve(int argc, char **argv)
             opts.allow_missing = true;
             break;
         case 'j':
-            if (parse_jobs(optarg, &jobs) < 0)
+            if (cli_parse_jobs(optarg, &jobs) < 0)
                 return cli_usage_error("resolve", "--jobs wants a number from 1 to 64, not '%s'",
                                        optarg);
             break;

@@ -1,7 +1,9 @@
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -17,6 +19,7 @@ struct command {
 
 /* Sorted by name. */
 static const struct command commands[] = {
+    {"build", cmd_build, "build a hardened, reproducible OCI image from a recipe"},
     {"resolve", cmd_resolve,
      "list the shared-library closure of ELF files, as ld.so would load it"},
 };
@@ -39,6 +42,28 @@ cli_usage_error(const char *command, const char *fmt, ...)
     va_end(ap);
     fprintf(stderr, "\nsee 'temper %s --help'\n", command);
     return CLI_EXIT_USAGE;
+}
+
+unsigned
+cli_online_cpus(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+    return n > 0 ? (unsigned)n : 1;
+}
+
+int
+cli_parse_jobs(const char *s, unsigned *out)
+{
+    char *end;
+    unsigned long n;
+
+    errno = 0;
+    n = strtoul(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || n < 1 || n > 64)
+        return -1;
+    *out = (unsigned)n;
+    return 0;
 }
 
 static void

@@ -465,6 +465,23 @@ oci_index_find(const json_t *index, const char *tag, struct oci_descriptor *out,
 }
 
 int
+oci_index_copy_entry(const json_t *index, const char *tag, json_t *to, struct temper_err *err)
+{
+    const json_t *manifests = json_object_get(index, "manifests");
+
+    for (size_t i = 0; i < json_array_size(manifests); i++) {
+        const json_t *entry = json_array_get(manifests, i);
+        const char *name = ref_name(entry);
+
+        if (name != NULL && strcmp(name, tag) == 0) {
+            append(json_object_get(to, "manifests"), must(json_deep_copy(entry)));
+            return 0;
+        }
+    }
+    return temper_err_set(err, TEMPER_E_MISSING, 0, "no image tagged '%s'", tag);
+}
+
+int
 oci_index_put(json_t *index, const char *tag, const struct oci_descriptor *manifest,
               const struct oci_image_spec *spec, struct temper_err *err)
 {

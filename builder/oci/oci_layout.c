@@ -788,6 +788,18 @@ oci_image_commit(struct oci_layout *layout, const struct oci_image_spec *spec,
     return 0;
 }
 
+const char *
+oci_layout_path(const struct oci_layout *layout)
+{
+    return layout->path;
+}
+
+const json_t *
+oci_layout_index(const struct oci_layout *layout)
+{
+    return layout->index;
+}
+
 int
 oci_layout_find_tag(const struct oci_layout *layout, const char *tag, struct oci_descriptor *out,
                     struct temper_err *err)

@@ -171,11 +171,14 @@ int oci_image_commit(struct oci_layout *layout, const struct oci_image_spec *spe
                      char manifest_digest[LAYER_DIGEST_LEN], struct temper_err *err);
 
 /*
- * Writes the whole layout as one deterministic tar at `path` (a host path,
- * replaced atomically), with a `manifest.json` naming each tagged image
- * `repository:tag`, so that `podman load` and `docker load` take it.
+ * Writes the image tagged `tag` as one deterministic tar at `path` (a host
+ * path, replaced atomically through a temporary beside it): an OCI layout
+ * holding that image alone, plus the `manifest.json` of Docker's archive
+ * format naming it `repository:tag`, so that `podman load` and `docker load`
+ * (Docker 25 and newer) take it. Entries get mtime `epoch`. The bytes depend
+ * only on the image.
  */
-int oci_layout_archive(struct oci_layout *layout, const char *repository, const char *path,
-                       struct temper_err *err);
+int oci_layout_archive(struct oci_layout *layout, const char *tag, const char *repository,
+                       int64_t epoch, const char *path, struct temper_err *err);
 
 #endif

@@ -109,7 +109,7 @@ named_file(struct planner *p, const struct recipe_str *s, const char *list, stru
         return NULL;
     }
     if (fp->kind != FS_KIND_FILE) {
-        temper_err_set(err, TEMPER_E_USAGE, 0, "%s '%s' is %s, not a regular file%s", list,
+        temper_err_set(err, TEMPER_E_PARSE, 0, "%s '%s' is %s, not a regular file%s", list,
                        s->value, fp->kind == FS_KIND_DIR ? "a directory" : "a special file",
                        fp->kind == FS_KIND_DIR ? "; take it with contents.trees" : "");
         recipe_err_at(err, &s->loc);
@@ -129,7 +129,7 @@ collect_binaries(struct planner *p, struct temper_err *err)
         if (fp == NULL || is_elf(p, fp, &elf, err) < 0)
             return fp == NULL ? -1 : recipe_err_at(err, &b->loc);
         if (!elf) {
-            temper_err_set(err, TEMPER_E_USAGE, 0,
+            temper_err_set(err, TEMPER_E_PARSE, 0,
                            "binary '%s' is not an ELF file; list it under contents.files",
                            b->value);
             return recipe_err_at(err, &b->loc);
@@ -252,7 +252,7 @@ collect_trees(struct planner *p, struct temper_err *err)
             return recipe_err_at(err, &t->path.loc);
         }
         if (fp->kind != FS_KIND_DIR) {
-            temper_err_set(err, TEMPER_E_USAGE, 0,
+            temper_err_set(err, TEMPER_E_PARSE, 0,
                            "tree '%s' is not a directory; list it under contents.files",
                            t->path.value);
             return recipe_err_at(err, &t->path.loc);
@@ -273,7 +273,7 @@ collect_libraries(struct planner *p, struct temper_err *err)
         const struct elf_closure *c;
 
         if (p->like == NULL) {
-            temper_err_set(err, TEMPER_E_USAGE, 0,
+            temper_err_set(err, TEMPER_E_PARSE, 0,
                            "library '%s' needs an ELF binary in the recipe to tell which "
                            "machine's libraries to search; add one under contents.binaries",
                            l->value);

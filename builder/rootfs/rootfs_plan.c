@@ -128,7 +128,7 @@ planner_add(struct planner *p, struct rootfs_entry *e, enum rootfs_origin origin
         p->origins[at - 1] = origin;
         return 0;
     }
-    temper_err_set(err, TEMPER_E_USAGE, 0, "'/%s' is %s %s and %s %s; keep one of them", e->path,
+    temper_err_set(err, TEMPER_E_PARSE, 0, "'/%s' is %s %s and %s %s; keep one of them", e->path,
                    type_name(old->type), origin_name(old_origin), type_name(e->type),
                    origin_name(origin));
     entry_release(e);
@@ -196,7 +196,7 @@ add_generated(struct planner *p, struct temper_err *err)
         if (u->uid == 0 || strcmp(u->name.value, "root") == 0) {
             free(passwd);
             free(group);
-            temper_err_set(err, TEMPER_E_USAGE, 0,
+            temper_err_set(err, TEMPER_E_POLICY, 0,
                            "user '%s' (uid %u): root is always in /etc/passwd and an image "
                            "runs as a non-root user; pick another name and uid",
                            u->name.value, u->uid);
@@ -211,7 +211,7 @@ add_generated(struct planner *p, struct temper_err *err)
         if (g->gid == 0 || strcmp(g->name.value, "root") == 0) {
             free(passwd);
             free(group);
-            temper_err_set(err, TEMPER_E_USAGE, 0,
+            temper_err_set(err, TEMPER_E_POLICY, 0,
                            "group '%s' (gid %u): root is always in /etc/group; pick another "
                            "name and gid",
                            g->name.value, g->gid);
@@ -275,7 +275,7 @@ add_recipe_paths(struct planner *p, struct temper_err *err)
             break;
         }
         if (e.type != ROOTFS_SYMLINK && (e.mode & 0002) != 0 && strcmp(e.path, "tmp") != 0) {
-            temper_err_set(err, TEMPER_E_USAGE, 0,
+            temper_err_set(err, TEMPER_E_POLICY, 0,
                            "'%s' would be world-writable (%04o); only /tmp may be: clear the "
                            "write bit for others, and give the directory to the user instead",
                            rp->path.value, e.mode);
@@ -283,7 +283,7 @@ add_recipe_paths(struct planner *p, struct temper_err *err)
             return recipe_err_at(err, &rp->path.loc);
         }
         if ((e.mode & 06000) != 0 && !r->allow_setuid) {
-            temper_err_set(err, TEMPER_E_USAGE, 0,
+            temper_err_set(err, TEMPER_E_POLICY, 0,
                            "'%s' asks for setuid or setgid (%04o); clear the bit, or set "
                            "hardening.allow-setuid: true",
                            rp->path.value, e.mode);
@@ -314,7 +314,7 @@ add_parents(struct planner *p, struct temper_err *err)
         e.path = xstrndup(p->plan->entries[i].path, (size_t)(slash - p->plan->entries[i].path));
         at = (uintptr_t)strmap_get(&p->index, e.path);
         if (at != 0 && p->plan->entries[at - 1].type != ROOTFS_DIR) {
-            temper_err_set(err, TEMPER_E_USAGE, 0,
+            temper_err_set(err, TEMPER_E_PARSE, 0,
                            "'/%s' is %s in the image, so '/%s' cannot be under it; name the "
                            "path without symlinks",
                            e.path, type_name(p->plan->entries[at - 1].type),
@@ -406,7 +406,7 @@ check_shells(struct planner *p, struct temper_err *err)
     if (s->shells == NULL || p->recipe->allow_shell)
         return 0;
     list_paths(list, sizeof(list), s->shells);
-    return temper_err_set(err, TEMPER_E_USAGE, 0,
+    return temper_err_set(err, TEMPER_E_POLICY, 0,
                           "the image would hold a shell: %s; take out what brings it, or set "
                           "hardening.allow-shell: true",
                           list);
@@ -507,7 +507,7 @@ report_elves(struct planner *p, struct temper_err *err)
             if (first == NULL) {
                 first = o;
             } else if (o->machine != first->machine || o->elf_class != first->elf_class) {
-                rc = temper_err_set(err, TEMPER_E_USAGE, 0,
+                rc = temper_err_set(err, TEMPER_E_PARSE, 0,
                                     "the image mixes machines: '%s' is %s ELF%d but '%s' is %s "
                                     "ELF%d; an image runs one",
                                     first->path, elf_machine_name(first->machine),
@@ -551,7 +551,7 @@ set_architecture(struct planner *p, bool has_elf, struct temper_err *err)
                 p->plan->architecture = architectures[i];
         if (p->plan->architecture != NULL)
             return 0;
-        temper_err_set(err, TEMPER_E_USAGE, 0,
+        temper_err_set(err, TEMPER_E_PARSE, 0,
                        "architecture '%s' is not one temper knows; use an OCI name such as "
                        "amd64, arm64, 386, arm, ppc64le, s390x or riscv64",
                        want->value);
@@ -560,13 +560,13 @@ set_architecture(struct planner *p, bool has_elf, struct temper_err *err)
     o = p->closures[0]->loads[0].object;
     p->plan->architecture = oci_architecture(o, &p->plan->variant);
     if (p->plan->architecture == NULL)
-        return temper_err_set(err, TEMPER_E_USAGE, 0,
+        return temper_err_set(err, TEMPER_E_PARSE, 0,
                               "'%s' is %s ELF%d, which temper cannot name "
                               "as an OCI architecture",
                               o->path, elf_machine_name(o->machine),
                               o->elf_class == ELFCLASS64 ? 64 : 32);
     if (want->value != NULL && strcmp(want->value, p->plan->architecture) != 0) {
-        temper_err_set(err, TEMPER_E_USAGE, 0,
+        temper_err_set(err, TEMPER_E_PARSE, 0,
                        "architecture '%s' does not match the ELF files ('%s' is %s); remove "
                        "the key or fix it",
                        want->value, o->path, p->plan->architecture);
@@ -606,7 +606,7 @@ check_required(struct planner *p, struct temper_err *err)
         if (offenders == NULL)
             continue;
         list_paths(list, sizeof(list), offenders);
-        temper_err_set(err, TEMPER_E_USAGE, 0,
+        temper_err_set(err, TEMPER_E_POLICY, 0,
                        "hardening.require '%s': %zu ELF file%s %s: %s; rebuild them, or drop "
                        "'%s' from the list",
                        checks[c].name, strv_len(offenders), strv_len(offenders) == 1 ? "" : "s",

@@ -121,7 +121,7 @@ START_TEST(test_rootfs_plan_build_refuses_a_shell)
     testutil_write("root/usr/bin/sh", "sh", 2);
     testutil_symlink("usr/bin", "root/bin");
     ck_assert_int_eq(plan(yaml, NULL, &p, &err), -1);
-    ck_assert_int_eq(err.code, TEMPER_E_USAGE);
+    ck_assert_int_eq(err.code, TEMPER_E_POLICY);
     ck_assert_ptr_nonnull(strstr(err.msg, "'/usr/bin/sh'"));
     ck_assert_ptr_nonnull(strstr(err.msg, "allow-shell"));
     ck_assert_ptr_null(p);
@@ -209,6 +209,7 @@ START_TEST(test_rootfs_plan_build_refuses_world_writable_and_setuid_paths)
                           NULL, &p, &err),
                      -1);
     ck_assert_ptr_nonnull(strstr(err.msg, "x.yaml:4:12: '/w' would be world-writable"));
+    ck_assert_int_eq(err.code, TEMPER_E_POLICY);
     ck_assert_int_eq(plan("name: x\narchitecture: amd64\npaths:\n"
                           "  - {path: /s, type: file, content: x, permissions: 0o4755}\n",
                           NULL, &p, &err),
@@ -228,6 +229,7 @@ START_TEST(test_rootfs_plan_build_refuses_a_path_of_another_type)
                           NULL, &p, &err),
                      -1);
     ck_assert_ptr_nonnull(strstr(err.msg, "'/etc/data' is a file from the root"));
+    ck_assert_int_eq(err.code, TEMPER_E_PARSE);
     ck_assert_ptr_nonnull(strstr(err.msg, "x.yaml:6:"));
     ck_assert_int_eq(plan("name: x\narchitecture: amd64\npaths:\n"
                           "  - {path: /bin/x, type: file, content: x}\n"
@@ -317,6 +319,7 @@ START_TEST(test_rootfs_plan_build_requires_hardening)
     if (lacking > 0) {
         ck_assert_int_eq(rc, -1);
         ck_assert_ptr_nonnull(strstr(err.msg, "hardening.require 'relro'"));
+        ck_assert_int_eq(err.code, TEMPER_E_POLICY);
     } else {
         ck_assert_int_eq(rc, 0);
         rootfs_plan_free(p);

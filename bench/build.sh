@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Benchmark: temper build of recipes/python.yaml (cold: a fresh layout each run), gzip and zstd,
+# against the floor pipelines over the same files in the same run of this script:
+#   tar --sort=name | tee >(sha256) | pigz -p2 -6 | tee >(sha256) > blob
+#   tar --sort=name | tee >(sha256) | zstd -3 -T2  | tee >(sha256) > blob
+# (the two hashes are the diff_id and the blob digest an image needs). Timed with hyperfine,
+# peak memory with /usr/bin/time -v, sizes against `gzip -6` and `zstd -3` of temper's own tar.
+# Targets (issue 3): gzip build at most 0.6 times the pigz pipeline, zstd build at most 1.0
+# times the zstd pipeline, compressed sizes within 2% of gzip -6 and zstd -3, peak memory under
+# 64 MiB. Prints the figures and exits 1 when a target is missed.
+#
+# usage: bench/build.sh [TEMPER]     (default: build/release/builder/temper, built if missing)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh bench
+if [ $# -eq 0 ] && [ ! -x build/release/builder/temper ]; then
+  cmake --preset release >/dev/null && cmake --build --preset release -j "$(nproc)" >/dev/null
+fi
+temper=$(realpath "${1:-build/release/builder/temper}")
+recipe=$(realpath recipes/python.yaml)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+
+# The files of the image, as a list for tar, from temper's own layer.
+"$temper" build "$recipe" -o ref --epoch 0 2>/dev/null >/dev/null
+python3 - ref >files <<'PY'
+import gzip, io, json, sys, tarfile
+layout = sys.argv[1]
+index = json.load(open(f"{layout}/index.json"))
+blob = lambda d: open(f"{layout}/blobs/sha256/{d.split(':')[1]}", "rb").read()
+manifest = json.loads(blob(index["manifests"][0]["digest"]))
+raw = gzip.decompress(blob(manifest["layers"][0]["digest"]))
+open("temper.tar", "wb").write(raw)
+with tarfile.open(fileobj=io.BytesIO(raw)) as t:
+    names = [m.name for m in t.getmembers()]
+# Only what the root holds: temper writes /etc/passwd and friends itself.
+print("\n".join(n for n in names if n not in ("etc/passwd", "etc/group", "etc/nsswitch.conf")))
+PY
+n=$(wc -l <files)
+mb=$(python3 -c "import os; print(f'{os.path.getsize(\"temper.tar\")/1e6:.1f}')")
+
+floor() { # compressor...
+  printf 'tar -C / --sort=name --no-recursion -cf - -T %s/files | tee >(openssl sha256 >%s/d1) | %s | tee >(openssl sha256 >%s/d2) >%s/blob' \
+    "$work" "$work" "$*" "$work" "$work"
+}
+hyperfine --style basic --warmup 1 --runs 5 --export-json times.json \
+  --prepare "rm -rf $work/out" \
+  -n temper-gzip "$temper build $recipe -o $work/out --jobs 2" \
+  -n pigz-pipeline "bash -c '$(floor pigz -p2 -6 -n)'" \
+  -n temper-zstd "$temper build $recipe -o $work/out --jobs 2 --compression zstd" \
+  -n zstd-pipeline "bash -c '$(floor zstd -q -3 -T2)'" >/dev/null
+
+rss() { /usr/bin/time -v "$@" 2>&1 >/dev/null | awk -F': ' '/Maximum resident/ {print $2}'; }
+rm -rf out && rss_gzip=$(rss "$temper" build "$recipe" -o out --jobs 2)
+rm -rf out && rss_zstd=$(rss "$temper" build "$recipe" -o out --jobs 2 --compression zstd)
+rm -rf out
+"$temper" build "$recipe" -o gz --jobs 2 2>/dev/null >/dev/null
+"$temper" build "$recipe" -o zs --jobs 2 --compression zstd 2>/dev/null >/dev/null
+gzip -6 -n -c temper.tar >ref.gz
+zstd -q -3 -c temper.tar >ref.zst
+
+python3 - "$n" "$mb" "$rss_gzip" "$rss_zstd" <<'PY'
+import json, os, sys
+n, mb, rss_gzip, rss_zstd = sys.argv[1], sys.argv[2], int(sys.argv[3]) / 1024, int(sys.argv[4]) / 1024
+t = {r["command"]: r for r in json.load(open("times.json"))["results"]}
+def layer_size(layout):
+    index = json.load(open(f"{layout}/index.json"))
+    m = json.load(open(f"{layout}/blobs/sha256/{index['manifests'][0]['digest'].split(':')[1]}"))
+    return m["layers"][0]["size"]
+gz, zs = layer_size("gz"), layer_size("zs")
+ref_gz, ref_zs = os.path.getsize("ref.gz"), os.path.getsize("ref.zst")
+print(f"recipes/python.yaml: {n} entries, {mb} MB of tar")
+for name in ("temper-gzip", "pigz-pipeline", "temper-zstd", "zstd-pipeline"):
+    print(f"{name:16s} {t[name]['mean']*1000:8.0f} ms  ± {t[name]['stddev']*1000:.0f}")
+print(f"gzip layer {gz/1e6:.2f} MB (gzip -6: {ref_gz/1e6:.2f} MB); "
+      f"zstd layer {zs/1e6:.2f} MB (zstd -3: {ref_zs/1e6:.2f} MB)")
+print(f"peak memory: gzip {rss_gzip:.1f} MiB, zstd {rss_zstd:.1f} MiB")
+rg = t["temper-gzip"]["mean"] / t["pigz-pipeline"]["mean"]
+rz = t["temper-zstd"]["mean"] / t["zstd-pipeline"]["mean"]
+checks = [
+    (f"temper gzip / pigz pipeline = {rg:.2f} (target <= 0.6)", rg <= 0.6),
+    (f"temper zstd / zstd pipeline = {rz:.2f} (target <= 1.0)", rz <= 1.0),
+    (f"gzip size / gzip -6 = {gz/ref_gz:.3f} (target <= 1.02)", gz / ref_gz <= 1.02),
+    (f"zstd size / zstd -3 = {zs/ref_zs:.3f} (target <= 1.02)", zs / ref_zs <= 1.02),
+    (f"peak memory {max(rss_gzip, rss_zstd):.1f} MiB (target < 64)",
+     max(rss_gzip, rss_zstd) < 64),
+]
+for text, ok in checks:
+    print(("PASS " if ok else "FAIL ") + text)
+sys.exit(0 if all(ok for _, ok in checks) else 1)
+PY

@@ -1,0 +1,218 @@
+/*
+ * One image of a layout as a single tar that `podman load` and `docker load`
+ * take: an OCI layout holding that image alone (oci-layout, index.json,
+ * its blobs), plus the `manifest.json` of Docker's archive format naming it
+ * REPOSITORY:TAG. The tar is written by the layer writer, uncompressed, from
+ * a plan of those files, so its bytes follow the same rules as a layer's
+ * and depend only on the image: not on other tags in the layout, not on the
+ * machine.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "base/limits.h"
+#include "base/sha256.h"
+#include "base/xalloc.h"
+#include "layer/layer_writer.h"
+#include "oci-internal.h"
+
+/* The files of the archive, as a plan (sorted by path, as the layer writer wants it). */
+struct archive_plan {
+    struct rootfs_plan plan;
+    size_t cap;
+};
+
+static void
+plan_add(struct archive_plan *a, struct rootfs_entry e)
+{
+    if (a->plan.n == a->cap) {
+        a->cap = a->cap ? 2 * a->cap : 16;
+        a->plan.entries = xreallocarray(a->plan.entries, a->cap, sizeof(*a->plan.entries));
+    }
+    a->plan.entries[a->plan.n++] = e;
+}
+
+static void
+plan_add_text(struct archive_plan *a, const char *path, char *text, size_t len)
+{
+    plan_add(a, (struct rootfs_entry){.path = xstrdup(path),
+                                      .type = ROOTFS_FILE,
+                                      .mode = 0644,
+                                      .size = len,
+                                      .content = text});
+}
+
+static void
+plan_add_blob(struct archive_plan *a, const char *digest, uint64_t size)
+{
+    char *path = xasprintf("blobs/sha256/%s", digest + 7);
+
+    for (size_t i = 0; i < a->plan.n; i++) {
+        if (strcmp(a->plan.entries[i].path, path) == 0) { /* a config that is also a layer */
+            free(path);
+            return;
+        }
+    }
+    plan_add(a, (struct rootfs_entry){.path = path,
+                                      .type = ROOTFS_FILE,
+                                      .mode = 0644,
+                                      .size = size,
+                                      .source = xasprintf("/%s", path)});
+}
+
+static int
+compare_entries(const void *a, const void *b)
+{
+    return strcmp(((const struct rootfs_entry *)a)->path, ((const struct rootfs_entry *)b)->path);
+}
+
+static void
+plan_release(struct archive_plan *a)
+{
+    for (size_t i = 0; i < a->plan.n; i++) {
+        free(a->plan.entries[i].path);
+        free(a->plan.entries[i].source);
+        free(a->plan.entries[i].content);
+    }
+    free(a->plan.entries);
+}
+
+/* A descriptor member of a manifest: its sha256 digest and size, checked. */
+static int
+descriptor_of(const json_t *d, const char *what, const char **digest, uint64_t *size,
+              struct temper_err *err)
+{
+    const json_t *jd = json_object_get(d, "digest"), *js = json_object_get(d, "size");
+
+    if (!json_is_string(jd) || !sha256_is_digest(json_string_value(jd)) || !json_is_integer(js) ||
+        json_integer_value(js) < 0)
+        return temper_err_set(err, TEMPER_E_PARSE, 0,
+                              "the manifest's %s has no sha256 digest and size: the layout is "
+                              "damaged",
+                              what);
+    *digest = json_string_value(jd);
+    *size = (uint64_t)json_integer_value(js);
+    return 0;
+}
+
+/* The plan of the archive of the image `desc` (a manifest) tagged `tag`. */
+static int
+plan_image(struct oci_layout *layout, const struct oci_descriptor *desc, const char *tag,
+           const char *repository, struct archive_plan *a, struct temper_err *err)
+{
+    cleanup_free char *raw = NULL;
+    json_t *manifest, *layers, *index, *docker, *entry, *layer_paths;
+    const char *digest;
+    uint64_t size;
+    size_t len, i;
+    json_t *layer;
+    char *text;
+    int rc = -1;
+
+    if (oci_blob_read(layout, desc->digest, OCI_INDEX_MAX_BYTES, &raw, &len, err) < 0)
+        return -1;
+    manifest = json_loadb(raw, len, JSON_REJECT_DUPLICATES, NULL);
+    layers = json_object_get(manifest, "layers");
+    if (!json_is_object(manifest) || !json_is_array(layers)) {
+        json_decref(manifest);
+        return temper_err_set(err, TEMPER_E_PARSE, 0,
+                              "manifest '%s' is not an image manifest: the layout is damaged",
+                              desc->digest);
+    }
+    layer_paths = json_array();
+    plan_add_blob(a, desc->digest, desc->size);
+    if (descriptor_of(json_object_get(manifest, "config"), "config", &digest, &size, err) < 0)
+        goto out;
+    plan_add_blob(a, digest, size);
+    entry = json_pack("{s:s+, s:[s++]}", "Config", "blobs/sha256/", digest + 7, "RepoTags",
+                      repository, ":", tag);
+    json_array_foreach(layers, i, layer)
+    {
+        if (descriptor_of(layer, "layer", &digest, &size, err) < 0) {
+            json_decref(entry);
+            goto out;
+        }
+        plan_add_blob(a, digest, size);
+        json_array_append_new(layer_paths, json_sprintf("blobs/sha256/%s", digest + 7));
+    }
+    json_object_set(entry, "Layers", layer_paths);
+    docker = json_pack("[o]", entry);
+    oci_json_dump(docker, &text, &len);
+    json_decref(docker);
+    plan_add_text(a, "manifest.json", text, len);
+
+    index = oci_index_new();
+    rc = oci_index_copy_entry(oci_layout_index(layout), tag, index, err);
+    if (rc == 0) {
+        oci_json_dump(index, &text, &len);
+        plan_add_text(a, "index.json", text, len);
+        text = xstrdup("{\"imageLayoutVersion\":\"1.0.0\"}");
+        plan_add_text(a, "oci-layout", text, strlen(text));
+        plan_add(a,
+                 (struct rootfs_entry){.path = xstrdup("blobs"), .type = ROOTFS_DIR, .mode = 0755});
+        plan_add(a, (struct rootfs_entry){
+                        .path = xstrdup("blobs/sha256"), .type = ROOTFS_DIR, .mode = 0755});
+        qsort(a->plan.entries, a->plan.n, sizeof(*a->plan.entries), compare_entries);
+    }
+    json_decref(index);
+out:
+    json_decref(layer_paths);
+    json_decref(manifest);
+    return rc;
+}
+
+/* Writes the tar to a temporary beside `path`, then renames it over `path`. */
+static int
+write_archive(struct oci_layout *layout, const struct archive_plan *a, int64_t epoch,
+              const char *path, struct temper_err *err)
+{
+    cleanup_free char *tmp = xasprintf("%s.tmp-XXXXXX", path);
+    struct layer_options lo = {.compression = LAYER_COMPRESSION_NONE, .jobs = 1, .epoch = epoch};
+    struct layer_result res;
+    struct fs_root *root = NULL;
+    int fd, rc;
+
+    if (fs_root_open(oci_layout_path(layout), &root, err) < 0)
+        return -1;
+    fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0) {
+        fs_root_free(root);
+        return temper_err_sys(err, TEMPER_E_IO, errno, "cannot create '%s'", tmp);
+    }
+    rc = layer_write(&a->plan, root, fd, &lo, &res, err);
+    fs_root_free(root);
+    if (rc == 0 && (fchmod(fd, 0644) < 0 || fsync(fd) < 0))
+        rc = temper_err_sys(err, TEMPER_E_IO, errno, "cannot write '%s'", tmp);
+    if (close(fd) < 0 && rc == 0)
+        rc = temper_err_sys(err, TEMPER_E_IO, errno, "cannot write '%s'", tmp);
+    if (rc == 0 && rename(tmp, path) < 0)
+        rc = temper_err_sys(err, TEMPER_E_IO, errno, "cannot rename '%s' to '%s'", tmp, path);
+    if (rc < 0)
+        unlink(tmp);
+    return rc;
+}
+
+int
+oci_layout_archive(struct oci_layout *layout, const char *tag, const char *repository,
+                   int64_t epoch, const char *path, struct temper_err *err)
+{
+    struct archive_plan a = {.cap = 0};
+    struct oci_descriptor desc;
+    int rc;
+
+    if (oci_layout_find_tag(layout, tag, &desc, err) < 0)
+        return temper_err_prefix(err, "archive '%s'", path);
+    rc = plan_image(layout, &desc, tag, repository, &a, err);
+    if (rc == 0)
+        rc = write_archive(layout, &a, epoch, path, err);
+    plan_release(&a);
+    return rc < 0 ? temper_err_prefix(err, "archive '%s'", path) : 0;
+}

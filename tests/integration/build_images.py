@@ -1,0 +1,370 @@
+#!/usr/bin/env python3
+"""temper build, end to end, checked by the tools that consume OCI images.
+
+- The shipped recipes build from this machine's root; skopeo, umoci and
+  oci-image-tool read the gzip layouts, skopeo the zstd ones.
+- The python image runs `import _ssl, _hashlib, json, sqlite3` under
+  bubblewrap and under runc (after `umoci unpack`); with libssl deleted from
+  the unpacked tree the same run fails with the loader's error.
+- Reproducibility: the image rebuilt from its own unpacked tree, and from
+  copies of that tree whose files differ in mtime, creation order and umask,
+  from another working directory and output path, with --jobs 1 and 2 and
+  another TZ and locale, has the same digest.
+- Layer and config: what the layer holds is read back (owners, modes,
+  times, no names), and the config says what the recipe said.
+- Hardening: a shell, a setuid file, hardening.require; the opt-outs.
+- Bad recipes: each error names file:line:column, and the layout that was
+  there is left byte for byte as it was, with no temporary files.
+
+usage: build_images.py TEMPER RECIPES_DIR   (as root: umoci, runc and bwrap need it)
+"""
+import gzip
+import hashlib
+import io
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+
+TEMPER, RECIPES = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+PROBE = "import _ssl, _hashlib, json, sqlite3; print(42)"
+failures = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    if not cond:
+        failures.append(what)
+    return cond
+
+
+def run(args, **kw):
+    kw.setdefault("capture_output", True)
+    kw.setdefault("text", True)
+    return subprocess.run(args, **kw)
+
+
+def build(recipe, out, *extra, root=None, env=None, cwd=None, umask=None):
+    args = [TEMPER, "build", recipe, "-o", out, *extra]
+    if root:
+        args += ["--root", root]
+    return run(args, env=env, cwd=cwd, preexec_fn=(lambda: os.umask(umask)) if umask else None)
+
+
+def digest_of(result):
+    lines = result.stdout.strip().splitlines()
+    return lines[-1] if result.returncode == 0 and lines else None
+
+
+def snapshot(tree):
+    """Every path under tree with its type, mode and content hash."""
+    out = {}
+    for top, dirs, files in os.walk(tree):
+        for name in dirs + files:
+            p = os.path.join(top, name)
+            st = os.lstat(p)
+            h = None
+            if os.path.isfile(p) and not os.path.islink(p):
+                with open(p, "rb") as f:
+                    h = hashlib.sha256(f.read()).hexdigest()
+            out[os.path.relpath(p, tree)] = (st.st_mode, h)
+    return out
+
+
+def blob(layout, digest):
+    with open(os.path.join(layout, "blobs", "sha256", digest.split(":")[1]), "rb") as f:
+        return f.read()
+
+
+def image(layout, tag="latest"):
+    """(manifest, config) of a tag, each checked against its digest."""
+    index = json.load(open(os.path.join(layout, "index.json")))
+    [desc] = [m for m in index["manifests"]
+              if m.get("annotations", {}).get("org.opencontainers.image.ref.name") == tag]
+    raw = blob(layout, desc["digest"])
+    assert "sha256:" + hashlib.sha256(raw).hexdigest() == desc["digest"]
+    manifest = json.loads(raw)
+    config = json.loads(blob(layout, manifest["config"]["digest"]))
+    return manifest, config
+
+
+def unpack(layout, tag, bundle):
+    r = run(["umoci", "unpack", "--image", f"{layout}:{tag}", bundle])
+    check(r.returncode == 0, f"umoci unpack {os.path.basename(layout)}:{tag}" +
+          ("" if r.returncode == 0 else ": " + r.stderr.strip()))
+    return os.path.join(bundle, "rootfs")
+
+
+def bwrap(rootfs, *cmd):
+    """Runs cmd with rootfs as / (each top-level entry bound over a tmpfs, since the image
+    has no /proc or /dev to mount on) as the image's user."""
+    args = ["bwrap", "--tmpfs", "/"]
+    for name in sorted(os.listdir(rootfs)):
+        p = os.path.join(rootfs, name)
+        if os.path.islink(p):
+            args += ["--symlink", os.readlink(p), "/" + name]
+        else:
+            args += ["--ro-bind", p, "/" + name]
+    args += ["--proc", "/proc", "--dev", "/dev", "--unshare-all", "--uid", "65532",
+             "--gid", "65532", "--chdir", "/", "--clearenv", "--setenv", "PATH", "/usr/bin"]
+    return run(args + list(cmd))
+
+
+def runc(bundle, *cmd):
+    cfg_path = os.path.join(bundle, "config.json")
+    cfg = json.load(open(cfg_path))
+    cfg["process"]["args"] = list(cmd)
+    cfg["process"]["terminal"] = False
+    json.dump(cfg, open(cfg_path, "w"))
+    name = "temper-test-%d" % os.getpid()
+    try:
+        return run(["runc", "run", "--bundle", bundle, name], timeout=120)
+    finally:
+        run(["runc", "delete", "--force", name])
+
+
+def test_tools(work, layouts):
+    for name, layout in layouts.items():
+        r = run(["skopeo", "inspect", f"oci:{layout}:latest"])
+        check(r.returncode == 0, f"skopeo inspect {name}" + ("" if r.returncode == 0 else
+                                                             ": " + r.stderr.strip()))
+        if not name.endswith("zstd"):
+            r = run(["oci-image-tool", "validate", "--type", "image", "--ref", "name=latest",
+                     layout])
+            check(r.returncode == 0, f"oci-image-tool validate {name}" +
+                  ("" if r.returncode == 0 else ": " + (r.stdout + r.stderr).strip()))
+            unpack(layout, "latest", os.path.join(work, "bundle-" + name))
+
+
+def test_runs(work, layout):
+    bundle = os.path.join(work, "bundle-run")
+    rootfs = unpack(layout, "latest", bundle)
+    r = bwrap(rootfs, "/usr/bin/python3", "-I", "-c", PROBE)
+    check(r.returncode == 0 and r.stdout.strip() == "42",
+          "python image runs the probe under bwrap: " + (r.stdout + r.stderr).strip()[-300:])
+    r = bwrap(rootfs, "/usr/bin/python3", "-I", "-c",
+              "import os, pwd; print(os.getuid(), pwd.getpwuid(os.getuid()).pw_name)")
+    check(r.stdout.strip() == "65532 nonroot", "the user resolves through /etc/passwd: " +
+          (r.stdout + r.stderr).strip()[-200:])
+    r = runc(bundle, "/usr/bin/python3", "-c", PROBE)
+    check(r.returncode == 0 and r.stdout.strip() == "42",
+          "python image runs the probe under runc: " + (r.stdout + r.stderr).strip()[-300:])
+    for lib in ("usr/lib/x86_64-linux-gnu/libssl.so.3",):
+        os.unlink(os.path.join(rootfs, lib))
+    r = bwrap(rootfs, "/usr/bin/python3", "-I", "-c", PROBE)
+    check(r.returncode != 0 and "libssl.so.3" in r.stderr,
+          "without libssl the probe fails with the loader's error: " + r.stderr.strip()[-200:])
+
+
+def copy_tree(src, dst, reverse, rng):
+    """Copies src to dst creating entries in sorted or reverse order, with random mtimes."""
+    entries = []
+    for top, dirs, files in os.walk(src):
+        for name in dirs + files:
+            entries.append(os.path.relpath(os.path.join(top, name), src))
+    entries.sort(reverse=reverse)
+    os.makedirs(dst)
+    for rel in sorted(entries, key=lambda e: e.count("/")) if reverse else entries:
+        s, d = os.path.join(src, rel), os.path.join(dst, rel)
+        if os.path.islink(s):
+            os.symlink(os.readlink(s), d)
+        elif os.path.isdir(s):
+            os.makedirs(d, exist_ok=True)
+        else:
+            shutil.copyfile(s, d)
+            os.chmod(d, os.stat(s).st_mode & 0o7777)
+    for rel in entries:
+        d = os.path.join(dst, rel)
+        t = rng.randrange(0, 2**31)
+        os.utime(d, (t, t), follow_symlinks=False)
+
+
+def test_reproducible(work, layout, digest):
+    rootfs = unpack(layout, "latest", os.path.join(work, "bundle-repro"))
+    recipe = os.path.join(RECIPES, "python.yaml")
+    rng = random.Random(7)
+    a, b = os.path.join(work, "root-a"), os.path.join(work, "root-b")
+    copy_tree(rootfs, a, False, rng)
+    old_umask = os.umask(0o077)
+    try:
+        copy_tree(rootfs, b, True, rng)
+    finally:
+        os.umask(old_umask)
+    env = dict(os.environ, TZ="Asia/Kathmandu", LANG="de_DE.UTF-8", LC_ALL="C.UTF-8")
+    os.makedirs(os.path.join(work, "elsewhere"))
+    digests = {
+        "from its own unpacked tree": digest_of(build(recipe, os.path.join(work, "r0"),
+                                                      root=rootfs)),
+        "from a copy, --jobs 1": digest_of(build(recipe, os.path.join(work, "r1"), "--jobs", "1",
+                                                 root=a)),
+        "from a copy made in reverse order with other mtimes, umask 077, --jobs 2, TZ and "
+        "locale set, another working directory": digest_of(build(
+            recipe, os.path.join(work, "deep", "r2"), "--jobs", "2", root=b, env=env,
+            cwd=os.path.join(work, "elsewhere"), umask=0o077)),
+    }
+    for what, d in digests.items():
+        check(d == digest, f"same digest {what}: {d}")
+
+
+def layer_members(layout, tag="latest"):
+    manifest, _ = image(layout, tag)
+    data = blob(layout, manifest["layers"][0]["digest"])
+    raw = gzip.decompress(data)
+    with tarfile.open(fileobj=io.BytesIO(raw)) as t:
+        return manifest, raw, t.getmembers()
+
+
+def test_layer_and_config(work, layout, epoch):
+    manifest, config = image(layout)
+    _, raw, members = layer_members(layout)
+    check(config["rootfs"]["diff_ids"] == ["sha256:" + hashlib.sha256(raw).hexdigest()],
+          "diff_id is the sha256 of the uncompressed layer")
+    names = [m.name.rstrip("/") for m in members]
+    check(names == sorted(names, key=lambda n: n.encode()), "entries sorted by path bytes")
+    check(all(m.mtime == epoch for m in members), "every mtime is the epoch")
+    check(all(m.uname == "" and m.gname == "" for m in members), "no user or group names")
+    check(all(not (m.mode & 0o002) or m.name.rstrip("/") == "tmp" for m in members
+              if not m.issym()), "nothing world-writable but /tmp")
+    by_name = {m.name.rstrip("/"): m for m in members}
+    check(by_name["tmp"].mode == 0o1777, "/tmp is 1777")
+    check((by_name["home/nonroot"].uid, by_name["home/nonroot"].gid) == (65532, 65532),
+          "/home/nonroot belongs to the user")
+    check(by_name["lib64"].issym() and by_name["lib64"].linkname == "usr/lib64",
+          "the /lib64 symlink is kept")
+    for absent in ("bin/sh", "usr/bin/dash", "usr/bin/apt", "usr/bin/dpkg"):
+        check(absent not in by_name, f"no {absent}")
+    cfg = config["config"]
+    check(cfg.get("User") == "65532:65532", "config User is the run-as user, numeric")
+    check(cfg.get("Entrypoint") == ["/usr/bin/python3"], "config Entrypoint")
+    check(config["architecture"] == "amd64" and config["os"] == "linux", "architecture and os")
+    check(config["created"] == "2023-11-14T22:13:20Z", "created is the epoch")
+    check(manifest["layers"][0]["mediaType"] == "application/vnd.oci.image.layer.v1.tar+gzip",
+          "gzip layer media type")
+
+
+def test_hardening(work):
+    root = os.path.join(work, "hroot")
+    os.makedirs(os.path.join(root, "usr", "bin"))
+    os.symlink("usr/bin", os.path.join(root, "bin"))
+    for name, mode in (("su-tool", 0o4755), ("shared", 0o666), ("sh", 0o755)):
+        with open(os.path.join(root, "usr", "bin", name), "w") as f:
+            f.write("#!not really\n")
+        os.chmod(os.path.join(root, "usr", "bin", name), mode)
+    recipe = os.path.join(work, "h.yaml")
+
+    def write(extra):
+        with open(recipe, "w") as f:
+            f.write("name: h\narchitecture: amd64\ncontents:\n  files: [/usr/bin/su-tool, "
+                    "/usr/bin/shared" + extra)
+
+    write("]\n")
+    out = os.path.join(work, "h-out")
+    r = build(recipe, out, root=root)
+    check(r.returncode == 0, "a recipe of plain files builds: " + r.stderr.strip()[-300:])
+    if r.returncode == 0:
+        _, _, members = layer_members(out)
+        by = {m.name.rstrip("/"): m for m in members}
+        check(by["usr/bin/su-tool"].mode == 0o755, "setuid bit cleared")
+        check(by["usr/bin/shared"].mode == 0o644, "group and other write bits cleared")
+        check("setuid/setgid bits cleared: 1" in r.stderr, "the summary counts it")
+    write(", /bin/sh]\n")
+    r = build(recipe, os.path.join(work, "h-out2"), root=root)
+    check(r.returncode == 1 and "shell" in r.stderr and "/usr/bin/sh" in r.stderr,
+          "a shell fails the build: " + r.stderr.strip()[-200:])
+    check(not os.path.exists(os.path.join(work, "h-out2")), "and writes nothing")
+    write(", /bin/sh]\nhardening: {allow-shell: true, allow-setuid: true}\n")
+    r = build(recipe, os.path.join(work, "h-out3"), root=root)
+    check(r.returncode == 0 and "/usr/bin/sh" in r.stderr and "allow-setuid" in r.stderr,
+          "allow-shell and allow-setuid are reported: " + r.stderr.strip()[-300:])
+    if r.returncode == 0:
+        _, _, members = layer_members(os.path.join(work, "h-out3"))
+        by = {m.name.rstrip("/"): m for m in members}
+        check(by["usr/bin/su-tool"].mode == 0o4755, "allow-setuid keeps the bit")
+        check(by["bin"].issym() and by["bin"].linkname == "usr/bin", "the /bin symlink is kept")
+    with open(recipe, "w") as f:
+        f.write(f"name: req\ninclude: [{RECIPES}/python.yaml]\nhardening: {{require: [relro]}}\n")
+    r = build(recipe, os.path.join(work, "req-out"))
+    check(r.returncode == 1 and "relro" in r.stderr and "/usr/bin/python3.11" in r.stderr,
+          "hardening.require names the offenders: " + r.stderr.strip()[-200:])
+
+
+BAD = {
+    "unknown key": ("name: x\ncontents:\n  binarys: [/usr/bin/python3]\n", "x.yaml:3:3"),
+    "wrong type": ("name: x\ncontents:\n  binaries: /usr/bin/python3\n", "x.yaml:3:13"),
+    "relative path": ("name: x\ncontents:\n  files: [etc/passwd]\n", "x.yaml:3:11"),
+    "dot-dot path": ("name: x\ncontents:\n  files: [/etc/../etc/passwd]\n", "x.yaml:3:11"),
+    "missing from the root": ("name: x\ncontents:\n  files: [/etc/no-such-file]\n",
+                              "x.yaml:3:11"),
+    "duplicate uid": ("name: x\naccounts:\n  users:\n    - {username: a, uid: 7, gid: 7}\n"
+                      "    - {username: b, uid: 7, gid: 7}\n  run-as: a\n", "x.yaml:5"),
+    "include cycle": ("name: x\ninclude: [x.yaml]\n", "x.yaml:2:11"),
+}
+
+
+def test_bad_recipes(work, layout):
+    before = snapshot(layout)
+    for what, (text, where) in BAD.items():
+        path = os.path.join(work, "x.yaml")
+        with open(path, "w") as f:
+            f.write(text)
+        r = build("x.yaml", layout, cwd=work)
+        check(r.returncode != 0 and where in r.stderr and r.stdout == "",
+              f"bad recipe ({what}) fails at {where}: {r.stderr.strip()}")
+    check(snapshot(layout) == before, "the layout is left as it was, with no temporary files")
+
+
+def test_tags_and_archive(work, layout):
+    r = build(os.path.join(RECIPES, "static.yaml"), layout, "--tag", "static", "--archive",
+              os.path.join(work, "python.tar"))
+    check(r.returncode == 0, "a second tag into the same layout: " + r.stderr.strip()[-200:])
+    index = json.load(open(os.path.join(layout, "index.json")))
+    tags = sorted(m["annotations"]["org.opencontainers.image.ref.name"]
+                  for m in index["manifests"])
+    check(tags == ["latest", "static"], f"both tags are in index.json: {tags}")
+    r = run(["skopeo", "inspect", "oci-archive:" + os.path.join(work, "python.tar") + ":static"])
+    check(r.returncode == 0, "skopeo reads the archive: " + r.stderr.strip()[-200:])
+    r = run(["skopeo", "inspect", "docker-archive:" + os.path.join(work, "python.tar") +
+             ":static:static"])
+    check(r.returncode == 0, "and reads it as a docker archive (manifest.json): " +
+          r.stderr.strip()[-200:])
+
+
+def main():
+    if os.geteuid() != 0:
+        sys.exit("build_images.py needs root (umoci unpack, runc, bwrap)")
+    work = tempfile.mkdtemp(prefix="temper-build-")
+    try:
+        epoch = 1700000000
+        env = dict(os.environ, SOURCE_DATE_EPOCH=str(epoch))
+        os.environ["SOURCE_DATE_EPOCH"] = str(epoch)
+        layouts, digests = {}, {}
+        for name, extra in (("static", []), ("base", []), ("python", []),
+                            ("python-zstd", ["--compression", "zstd"])):
+            recipe = os.path.join(RECIPES, name.split("-")[0] + ".yaml")
+            layouts[name] = os.path.join(work, name)
+            r = build(recipe, layouts[name], *extra, env=env)
+            digests[name] = digest_of(r)
+            check(r.returncode == 0 and digests[name].startswith("sha256:"),
+                  f"build {name}: {r.stderr.strip()[-400:]}")
+        if failures:
+            return 1
+        check(digests["python"] != digests["python-zstd"], "zstd gives another digest")
+        test_tools(work, layouts)
+        test_layer_and_config(work, layouts["python"], epoch)
+        test_runs(work, layouts["python"])
+        test_reproducible(work, layouts["python"], digests["python"])
+        test_hardening(work)
+        test_bad_recipes(work, layouts["python"])
+        test_tags_and_archive(work, layouts["python"])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"{len(failures)} failure(s)")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
