@@ -78,8 +78,10 @@ int oci_index_find(const json_t *index, const char *tag, struct oci_descriptor *
 int oci_index_put(json_t *index, const char *tag, const struct oci_descriptor *manifest,
                   const struct oci_image_spec *spec, struct temper_err *err);
 
-/* Appends to the manifests of index `to` a copy of the entry tagged `tag` in `index`. */
-int oci_index_copy_entry(const json_t *index, const char *tag, json_t *to, struct temper_err *err);
+/* Appends to the manifests of index `to` a copy of the entry tagged `tag` in `index`, named
+ * `ref` there instead (ref.name may hold a whole reference, "python:latest"). */
+int oci_index_copy_entry(const json_t *index, const char *tag, const char *ref, json_t *to,
+                         struct temper_err *err);
 
 /* The layout's directory as given to oci_layout_open, and its index.json as parsed. */
 const char *oci_layout_path(const struct oci_layout *layout);

@@ -108,7 +108,7 @@ static int
 plan_image(struct oci_layout *layout, const struct oci_descriptor *desc, const char *tag,
            const char *repository, struct archive_plan *a, struct temper_err *err)
 {
-    cleanup_free char *raw = NULL;
+    cleanup_free char *raw = NULL, *ref = NULL;
     json_t *manifest, *layers, *index, *docker, *entry, *layer_paths;
     const char *digest;
     uint64_t size;
@@ -149,8 +149,11 @@ plan_image(struct oci_layout *layout, const struct oci_descriptor *desc, const c
     json_decref(docker);
     plan_add_text(a, "manifest.json", text, len);
 
+    /* In the archive the image is named by its whole reference: podman takes ref.name as the
+     * image's name, and would call a bare tag "localhost/<tag>". */
     index = oci_index_new();
-    rc = oci_index_copy_entry(oci_layout_index(layout), tag, index, err);
+    ref = xasprintf("%s:%s", repository, tag);
+    rc = oci_index_copy_entry(oci_layout_index(layout), tag, ref, index, err);
     if (rc == 0) {
         oci_json_dump(index, &text, &len);
         plan_add_text(a, "index.json", text, len);

@@ -465,16 +465,22 @@ oci_index_find(const json_t *index, const char *tag, struct oci_descriptor *out,
 }
 
 int
-oci_index_copy_entry(const json_t *index, const char *tag, json_t *to, struct temper_err *err)
+oci_index_copy_entry(const json_t *index, const char *tag, const char *ref, json_t *to,
+                     struct temper_err *err)
 {
     const json_t *manifests = json_object_get(index, "manifests");
 
     for (size_t i = 0; i < json_array_size(manifests); i++) {
         const json_t *entry = json_array_get(manifests, i);
         const char *name = ref_name(entry);
+        json_t *copy;
 
         if (name != NULL && strcmp(name, tag) == 0) {
-            append(json_object_get(to, "manifests"), must(json_deep_copy(entry)));
+            copy = must(json_deep_copy(entry));
+            if (json_object_set_new(json_object_get(copy, "annotations"), OCI_ANNOTATION_REF_NAME,
+                                    must(json_string(ref))) < 0)
+                abort();
+            append(json_object_get(to, "manifests"), copy);
             return 0;
         }
     }

@@ -173,7 +173,8 @@ int oci_image_commit(struct oci_layout *layout, const struct oci_image_spec *spe
 /*
  * Writes the image tagged `tag` as one deterministic tar at `path` (a host
  * path, replaced atomically through a temporary beside it): an OCI layout
- * holding that image alone, plus the `manifest.json` of Docker's archive
+ * holding that image alone (its ref.name the whole `repository:tag`, which
+ * is how podman names what it loads), plus the `manifest.json` of Docker's archive
  * format naming it `repository:tag`, so that `podman load` and `docker load`
  * (Docker 25 and newer) take it. Entries get mtime `epoch`. The bytes depend
  * only on the image.

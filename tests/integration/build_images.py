@@ -14,7 +14,10 @@
   times, no names), and the config says what the recipe said.
 - Hardening: a shell, a setuid file, hardening.require; the opt-outs.
 - Bad recipes: each error names file:line:column, and the layout that was
-  there is left byte for byte as it was, with no temporary files.
+  there is left byte for byte as it was, with no temporary files; a build
+  killed at any moment leaves no temporary file and the earlier tag intact.
+- --archive: skopeo reads it as an OCI and as a Docker archive, and podman
+  loads and runs it.
 
 usage: build_images.py TEMPER RECIPES_DIR   (as root: umoci, runc and bwrap need it)
 """
@@ -29,6 +32,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import time
 
 TEMPER, RECIPES = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 PROBE = "import _ssl, _hashlib, json, sqlite3; print(42)"
@@ -325,12 +329,54 @@ def test_tags_and_archive(work, layout):
     tags = sorted(m["annotations"]["org.opencontainers.image.ref.name"]
                   for m in index["manifests"])
     check(tags == ["latest", "static"], f"both tags are in index.json: {tags}")
-    r = run(["skopeo", "inspect", "oci-archive:" + os.path.join(work, "python.tar") + ":static"])
+    archive = os.path.join(work, "python.tar")
+    r = run(["skopeo", "inspect", "oci-archive:" + archive + ":static:static"])
     check(r.returncode == 0, "skopeo reads the archive: " + r.stderr.strip()[-200:])
-    r = run(["skopeo", "inspect", "docker-archive:" + os.path.join(work, "python.tar") +
-             ":static:static"])
+    r = run(["skopeo", "inspect", "docker-archive:" + archive + ":static:static"])
     check(r.returncode == 0, "and reads it as a docker archive (manifest.json): " +
           r.stderr.strip()[-200:])
+    with tarfile.open(archive) as t:
+        names = t.getnames()
+    check(names[:2] == ["blobs", "blobs/sha256"] and "index.json" in names and
+          "manifest.json" in names and "oci-layout" in names and len(names) == 8,
+          f"the archive holds that image alone: {names}")
+
+
+def test_podman_load(work, layout):
+    """podman loads the archive of the python image and runs it."""
+    archive = os.path.join(work, "podman.tar")
+    r = build(os.path.join(RECIPES, "python.yaml"), layout, "--archive", archive)
+    check(r.returncode == 0, "python image with --archive: " + r.stderr.strip()[-200:])
+    store = os.path.join(work, "podman")
+    podman = ["podman", "--root", store + "/root", "--runroot", store + "/run",
+              "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--runtime", "runc"]
+    r = run(podman + ["load", "-i", archive])
+    check(r.returncode == 0 and "localhost/python:latest" in r.stdout,
+          "podman load takes the archive: " + (r.stdout + r.stderr).strip()[-300:])
+    r = run(podman + ["run", "--rm", "--network", "none", "--ulimit", "nofile=1024:1024",
+                      "--ulimit", "nproc=4096:4096", "localhost/python:latest", "-c", PROBE],
+            timeout=300)
+    check(r.returncode == 0 and r.stdout.strip() == "42",
+          "and podman runs it: " + (r.stdout + r.stderr).strip()[-300:])
+
+
+def test_interrupted(work, layout):
+    """A build killed at any point leaves the layout readable, its earlier tag in place and
+    no temporary file."""
+    recipe = os.path.join(RECIPES, "python.yaml")
+    for delay in (0.02, 0.05, 0.1, 0.2, 0.3, 0.5):
+        p = subprocess.Popen([TEMPER, "build", recipe, "-o", layout, "--tag", "killed",
+                              "--compression", "zstd"], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        p.kill()
+        p.wait()
+        index = json.load(open(os.path.join(layout, "index.json")))
+        tags = [m["annotations"]["org.opencontainers.image.ref.name"] for m in index["manifests"]]
+        stray = [n for top, _, files in os.walk(layout) for n in files if ".tmp" in n]
+        check("latest" in tags and not stray,
+              f"killed after {delay}s: tags {tags}, temporary files {stray}")
+        image(layout, "latest")
 
 
 def main():
@@ -360,6 +406,8 @@ def main():
         test_hardening(work)
         test_bad_recipes(work, layouts["python"])
         test_tags_and_archive(work, layouts["python"])
+        test_interrupted(work, layouts["python"])
+        test_podman_load(work, os.path.join(work, "podman-layout"))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(f"{len(failures)} failure(s)")
