@@ -2,18 +2,26 @@
  * cli: the `temper` command line. Only this module touches argv, stdout,
  * exit codes and the environment; the modules below it take plain data.
  *
+ * Two programs share this module: `temper` itself, which links only what
+ * `temper resolve` needs so that it starts fast, and `temper-image`, which
+ * links the libraries of the image commands and which temper execs for
+ * them (main.c says why).
+ *
  * Adding a command (as git's builtin.h describes for git):
  *  1. write `int cmd_<name>(int argc, char **argv)` in cli/cmd_<name>.c; argv[0]
  *     is the command name, and the return value is the exit code: 0 success,
  *     1 failure, 2 usage error (CLI_EXIT_*);
- *  2. declare it below and add it to commands[] in main.c, keeping the table
- *     sorted by name;
- *  3. add the file to builder/cli/CMakeLists.txt and document the command in
+ *  2. declare it below; add it to commands[] in main.c (as run_in_helper when
+ *     it needs more than libelf and jansson) and, if so, in image_main.c,
+ *     keeping the tables sorted by name;
+ *  3. add the file to builder/CMakeLists.txt and document the command in
  *     README.md.
  * Errors are printed once, by the command, with cli_error.
  */
 #ifndef TEMPER_CLI_H
 #define TEMPER_CLI_H
+
+#include <stddef.h>
 
 #include "base/error.h"
 
@@ -41,6 +49,17 @@ int cli_usage_error(const char *command, const char *fmt, ...)
 unsigned cli_online_cpus(void);
 /* Parses --jobs: a number from 1 to 64. */
 int cli_parse_jobs(const char *s, unsigned *out);
+
+/* One command: `run` gets argv from the command's name on; returns the exit code. */
+struct cli_command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+};
+
+/* `temper <command> ...`: --help, --version, then the command of that name in `commands`
+ * (sorted by name); flushes standard output and returns the exit code. */
+int cli_main(int argc, char **argv, const struct cli_command *commands, size_t n);
 
 int cmd_build(int argc, char **argv);
 int cmd_resolve(int argc, char **argv);

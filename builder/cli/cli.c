@@ -1,0 +1,98 @@
+/*
+ * What every temper program shares: printing errors, common arguments, and
+ * the dispatch from `temper <command>` to a command.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+#ifndef TEMPER_VERSION
+#define TEMPER_VERSION "0.0.0"
+#endif
+
+int
+cli_error(const struct temper_err *err)
+{
+    fprintf(stderr, "temper: %s\n", err->msg);
+    return err->code == TEMPER_E_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
+}
+
+int
+cli_usage_error(const char *command, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "temper %s: ", command);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nsee 'temper %s --help'\n", command);
+    return CLI_EXIT_USAGE;
+}
+
+unsigned
+cli_online_cpus(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+    return n > 0 ? (unsigned)n : 1;
+}
+
+int
+cli_parse_jobs(const char *s, unsigned *out)
+{
+    char *end;
+    unsigned long n;
+
+    errno = 0;
+    n = strtoul(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || n < 1 || n > 64)
+        return -1;
+    *out = (unsigned)n;
+    return 0;
+}
+
+static void
+usage(FILE *out, const struct cli_command *commands, size_t n)
+{
+    fprintf(out, "usage: temper <command> [options]\n\ncommands:\n");
+    for (size_t i = 0; i < n; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n'temper <command> --help' describes one command.\n");
+}
+
+int
+cli_main(int argc, char **argv, const struct cli_command *commands, size_t n)
+{
+    if (argc < 2) {
+        usage(stderr, commands, n);
+        return CLI_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout, commands, n);
+        return CLI_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("temper %s\n", TEMPER_VERSION);
+        return CLI_EXIT_OK;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(argv[1], commands[i].name) == 0) {
+            int rc = commands[i].run(argc - 1, argv + 1);
+
+            if (fflush(stdout) != 0 || ferror(stdout)) {
+                perror("temper: writing standard output");
+                return CLI_EXIT_FAILURE;
+            }
+            return rc;
+        }
+    }
+    fprintf(stderr, "temper: '%s' is not a temper command; see 'temper --help'\n", argv[1]);
+    return CLI_EXIT_USAGE;
+}

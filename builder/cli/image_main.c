@@ -1,0 +1,17 @@
+/*
+ * temper-image: the commands of temper that build (and later sign and push)
+ * images, with the libraries they need. temper execs it with the user's
+ * arguments; see main.c for why it is a program of its own.
+ */
+#include "cli.h"
+
+/* Sorted by name; every one is also in main.c's table, as run_in_helper. */
+static const struct cli_command commands[] = {
+    {"build", cmd_build, "build a hardened, reproducible OCI image from a recipe"},
+};
+
+int
+main(int argc, char **argv)
+{
+    return cli_main(argc, argv, commands, sizeof(commands) / sizeof(commands[0]));
+}
