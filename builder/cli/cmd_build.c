@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
@@ -85,6 +86,21 @@ parse_level(const char *s, int *out)
     return 0;
 }
 
+/* Whether the directory an --archive goes to exists, so that a typo fails before the build. */
+static int
+check_archive_dir(const char *path)
+{
+    cleanup_free char *dir = xstrdup(path);
+    char *slash = strrchr(dir, '/');
+    struct stat st;
+
+    if (slash == dir)
+        dir[1] = '\0';
+    else if (slash != NULL)
+        *slash = '\0';
+    return stat(slash ? dir : ".", &st) == 0 && S_ISDIR(st.st_mode) ? 0 : -1;
+}
+
 static int
 parse_args(int argc, char **argv, struct build_args *a)
 {
@@ -140,6 +156,13 @@ parse_args(int argc, char **argv, struct build_args *a)
             return cli_usage_error("build", "bad option");
         }
     }
+    if (a->tag != NULL && !oci_tag_is_valid(a->tag))
+        return cli_usage_error("build",
+                               "--tag '%s' is not a tag: letters, digits, '_', '.' and '-', "
+                               "at most 128, not starting with '.' or '-'",
+                               a->tag);
+    if (a->archive != NULL && check_archive_dir(a->archive) < 0)
+        return cli_usage_error("build", "--archive '%s': its directory does not exist", a->archive);
     if (argc - optind != 1)
         return cli_usage_error("build", argc == optind ? "no RECIPE given"
                                                        : "one RECIPE at a time (it may include "

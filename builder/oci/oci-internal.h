@@ -26,9 +26,6 @@
 /* Flags of every document temper writes: the canonical form. */
 #define OCI_JSON_FLAGS (JSON_COMPACT | JSON_SORT_KEYS)
 
-/* Whether `tag` matches [A-Za-z0-9_][A-Za-z0-9._-]{0,127} (the distribution spec's tag). */
-bool oci_tag_is_valid(const char *tag);
-
 /* Writes `epoch` as "YYYY-MM-DDTHH:MM:SSZ"; TEMPER_E_USAGE outside 0..OCI_EPOCH_MAX. */
 int oci_format_time(int64_t epoch, char out[OCI_TIME_LEN], struct temper_err *err);
 

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -172,35 +173,75 @@ out:
     return rc;
 }
 
-/* Writes the tar to a temporary beside `path`, then renames it over `path`. */
+/*
+ * Gives the unnamed file `fd` the name `base` in directory `dirfd`, replacing what is there:
+ * linked under a fresh temporary name, then renamed over `base`, so a reader sees the old
+ * archive or the new one; only a kill between those two steps can leave the temporary.
+ */
+static int
+publish(int dirfd, int fd, const char *base, const char *path, struct temper_err *err)
+{
+    char proc[64], tmp[TEMPER_PATH_MAX];
+
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+    for (unsigned attempt = 0;; attempt++) {
+        unsigned rnd = 0;
+
+        if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t)sizeof(rnd))
+            rnd = (unsigned)getpid() * 2654435761u + attempt;
+        if (snprintf(tmp, sizeof(tmp), ".%s.tmp-%08x", base, rnd) >= (int)sizeof(tmp))
+            return temper_err_set(err, TEMPER_E_LIMIT, ENAMETOOLONG, "'%s' is too long", path);
+        if (linkat(AT_FDCWD, proc, dirfd, tmp, AT_SYMLINK_FOLLOW) == 0)
+            break;
+        if (errno != EEXIST || attempt == 100)
+            return temper_err_sys(err, TEMPER_E_IO, errno, "cannot create '%s'", path);
+    }
+    if (renameat(dirfd, tmp, dirfd, base) < 0) {
+        int saved = errno;
+
+        unlinkat(dirfd, tmp, 0);
+        return temper_err_sys(err, TEMPER_E_IO, saved, "cannot replace '%s'", path);
+    }
+    return 0;
+}
+
+/* Writes the tar to an unnamed file beside `path`, then puts it in place (see publish). */
 static int
 write_archive(struct oci_layout *layout, const struct archive_plan *a, int64_t epoch,
               const char *path, struct temper_err *err)
 {
-    cleanup_free char *tmp = xasprintf("%s.tmp-XXXXXX", path);
     struct layer_options lo = {.compression = LAYER_COMPRESSION_NONE, .jobs = 1, .epoch = epoch};
+    cleanup_free char *dir = xstrdup(path);
+    cleanup_close int dirfd = -1, fd = -1;
     struct layer_result res;
     struct fs_root *root = NULL;
-    int fd, rc;
+    char *slash = strrchr(dir, '/');
+    const char *base = slash ? slash + 1 : path;
+    int rc;
 
+    if (slash == dir)
+        dir[1] = '\0';
+    else if (slash != NULL)
+        *slash = '\0';
+    if (base[0] == '\0')
+        return temper_err_set(err, TEMPER_E_USAGE, 0, "'%s' names a directory, not a file", path);
+    dirfd = open(slash ? dir : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dirfd < 0)
+        return temper_err_sys(err, TEMPER_E_IO, errno, "cannot open the directory of '%s'", path);
+    fd = openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return temper_err_sys(err, TEMPER_E_IO, errno,
+                              "cannot create an unnamed file beside '%s' (its file system needs "
+                              "O_TMPFILE)",
+                              path);
     if (fs_root_open(oci_layout_path(layout), &root, err) < 0)
         return -1;
-    fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0) {
-        fs_root_free(root);
-        return temper_err_sys(err, TEMPER_E_IO, errno, "cannot create '%s'", tmp);
-    }
+    lo.out_name = path;
     rc = layer_write(&a->plan, root, fd, &lo, &res, err);
     fs_root_free(root);
     if (rc == 0 && (fchmod(fd, 0644) < 0 || fsync(fd) < 0))
-        rc = temper_err_sys(err, TEMPER_E_IO, errno, "cannot write '%s'", tmp);
-    if (close(fd) < 0 && rc == 0)
-        rc = temper_err_sys(err, TEMPER_E_IO, errno, "cannot write '%s'", tmp);
-    if (rc == 0 && rename(tmp, path) < 0)
-        rc = temper_err_sys(err, TEMPER_E_IO, errno, "cannot rename '%s' to '%s'", tmp, path);
-    if (rc < 0)
-        unlink(tmp);
-    return rc;
+        rc = temper_err_sys(err, TEMPER_E_IO, errno, "cannot write '%s'", path);
+    return rc < 0 ? -1 : publish(dirfd, fd, base, path, err);
 }
 
 int

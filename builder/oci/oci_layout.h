@@ -48,6 +48,9 @@
 
 struct oci_layout;
 
+/* Whether `tag` matches [A-Za-z0-9_][A-Za-z0-9._-]{0,127} (the distribution spec's tag). */
+bool oci_tag_is_valid(const char *tag);
+
 /*
  * Opens the layout in directory `dir` (a host path). With `create`, a
  * missing directory is made (parents too, mode 0755), and a new or empty
