@@ -80,7 +80,7 @@ parse_level(const char *s, int *out)
 
     errno = 0;
     n = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || n < 1 || n > 22)
+    if (errno != 0 || end == s || *end != '\0' || n < 1 || n > 19)
         return -1;
     *out = (int)n;
     return 0;
@@ -208,6 +208,14 @@ choose_layer(const struct build_args *a, const struct recipe *r, struct layer_op
                                a->compression);
     lo->level = a->level ? a->level : r->level;
     lo->jobs = a->jobs;
+    /* Checked here, before anything is built: gzip is libdeflate's 1-12, zstd 1-19. */
+    if (lo->level > (lo->compression == LAYER_COMPRESSION_ZSTD ? 19 : 12))
+        return cli_usage_error("build", "level %d is over %d, the most for %s; lower it%s",
+                               lo->level, lo->compression == LAYER_COMPRESSION_ZSTD ? 19 : 12,
+                               lo->compression == LAYER_COMPRESSION_ZSTD ? "zstd" : "gzip",
+                               lo->compression == LAYER_COMPRESSION_ZSTD
+                                   ? ""
+                                   : ", or use --compression zstd (levels up to 19)");
     return -1;
 }
 
@@ -400,6 +408,8 @@ build(const struct build_args *a, struct recipe *r, struct temper_err *err)
     if (fs_root_open(a->root ? a->root : "/", &root, err) < 0)
         return cli_error(err);
     rc = rootfs_plan_build(r, root, &(struct rootfs_options){lo.jobs}, &plan, err);
+    if (rc < 0 && a->root != NULL && strcmp(a->root, "/") != 0)
+        temper_err_prefix(err, "in root '%s'", a->root);
     if (rc == 0)
         print_summary(r, tag, plan, user);
     if (rc == 0)
@@ -415,11 +425,8 @@ build(const struct build_args *a, struct recipe *r, struct temper_err *err)
     image_strings_release(&is, r);
     oci_layout_free(layout);
     fs_root_free(root);
-    if (rc < 0) {
-        if (a->root != NULL && strcmp(a->root, "/") != 0)
-            temper_err_prefix(err, "in root '%s'", a->root);
+    if (rc < 0)
         return cli_error(err);
-    }
     printf("%s\n", digest);
     return CLI_EXIT_OK;
 }

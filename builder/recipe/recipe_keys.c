@@ -79,24 +79,50 @@ is_lower_alnum(char c)
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 }
 
-/* Image name: [a-z0-9] at both ends, [a-z0-9._-] inside, at most 128 bytes. */
+/*
+ * Whether s is a path component of an image reference, as the distribution spec writes it:
+ * [a-z0-9]+ runs joined by one separator each, '.', '_', '__' or any number of '-'. Anything
+ * else (say "a..b") would make an archive that podman and docker refuse to load.
+ */
+static bool
+is_reference_component(const char *s, size_t len)
+{
+    size_t i = 0;
+
+    for (;;) {
+        size_t run = i;
+
+        while (i < len && is_lower_alnum(s[i]))
+            i++;
+        if (i == run)
+            return false; /* empty, or a separator at the start or after another */
+        if (i == len)
+            return true;
+        if (s[i] == '.')
+            i++;
+        else if (s[i] == '_')
+            i += i + 1 < len && s[i + 1] == '_' ? 2 : 1;
+        else if (s[i] == '-')
+            while (i < len && s[i] == '-')
+                i++;
+        else
+            return false;
+    }
+}
+
+/* Image name: a path component of an image reference, at most 128 bytes. */
 static int
 set_name(struct recipe *r, const struct ynode *node, struct temper_err *err)
 {
     char shown[RECIPE_SHOW_MAX];
     const char *s;
-    bool ok;
 
     if (recipe_get_text(node, "name", &s, err) < 0)
         return -1;
-    ok = node->len > 0 && node->len <= NAME_MAX_BYTES && is_lower_alnum(s[0]) &&
-         is_lower_alnum(s[node->len - 1]);
-    for (size_t i = 0; ok && i < node->len; i++)
-        ok = is_lower_alnum(s[i]) || s[i] == '.' || s[i] == '_' || s[i] == '-';
-    if (!ok)
+    if (node->len > NAME_MAX_BYTES || !is_reference_component(s, node->len))
         return recipe_fail(err, &node->loc,
-                           "name '%s' is not valid: use lowercase letters and digits, with '.', "
-                           "'_' or '-' inside, at most %d bytes",
+                           "name '%s' is not valid: use lowercase letters and digits, joined by "
+                           "'.', '_', '__' or dashes, at most %d bytes",
                            recipe_show(shown, sizeof(shown), s, node->len), NAME_MAX_BYTES);
     recipe_str_set(&r->name, node);
     return 0;
@@ -722,7 +748,8 @@ set_epoch(struct recipe *r, const struct ynode *node, struct temper_err *err)
 {
     uint64_t v;
 
-    if (recipe_get_uint(node, "epoch", INT64_MAX, &v, err) < 0)
+    /* The last second an RFC 3339 time with a four-digit year can say: 9999-12-31T23:59:59Z. */
+    if (recipe_get_uint(node, "epoch", 253402300799, &v, err) < 0)
         return -1;
     r->epoch = (int64_t)v;
     r->has_epoch = true;

@@ -23,8 +23,10 @@ struct planner {
     struct fs_root *root;
     struct elf_resolver *resolver;
     struct rootfs_plan *plan;
-    struct strmap index;         /* entry path -> index + 1, cast to a pointer */
-    enum rootfs_origin *origins; /* parallel to plan->entries */
+    struct strmap index;              /* entry path -> index + 1, cast to a pointer */
+    enum rootfs_origin *origins;      /* parallel to plan->entries */
+    const struct recipe_loc **locs;   /* parallel too: where the recipe asked for it, or NULL */
+    const struct recipe_loc *current; /* the recipe item being collected, or NULL */
     size_t cap;
     const char *like;                    /* an ELF input, for the machine of contents.libraries */
     const struct elf_closure **closures; /* every closure resolved, owned by the resolver */
@@ -34,8 +36,10 @@ struct planner {
 /*
  * Adds an entry (path relative, no leading slash), taking ownership of its
  * strings. A second claim on a path: the same thing from the root again is
- * dropped; an entry of `paths` replaces one of the same type; anything
- * else is an error naming the path (and `loc`, when given).
+ * dropped; temper's own directory, or an entry of `paths`, replaces one of
+ * the same type; anything else is an error naming the path and the recipe
+ * locations of both claims. `loc` (may be NULL) is where the recipe asked
+ * for the entry; it must outlive the planner.
  */
 int planner_add(struct planner *p, struct rootfs_entry *e, enum rootfs_origin origin,
                 const struct recipe_loc *loc, struct temper_err *err);

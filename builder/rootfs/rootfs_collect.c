@@ -35,7 +35,7 @@ add_symlink(struct planner *p, const char *link, struct temper_err *err)
         return temper_err_set(err, TEMPER_E_IO, 0, "symlink '%s' has no recorded target", link);
     e.path = xstrdup(relative(link));
     e.target = xstrdup(target);
-    return planner_add(p, &e, ORIGIN_ROOT, NULL, err);
+    return planner_add(p, &e, ORIGIN_ROOT, p->current, err);
 }
 
 /* Adds a resolved path: every symlink on the way, then the file or directory itself. */
@@ -58,7 +58,7 @@ add_resolved(struct planner *p, const struct fs_path *fp, struct temper_err *err
         e.size = (uint64_t)fp->size;
         e.source = xstrdup(fp->canon);
     }
-    return planner_add(p, &e, ORIGIN_ROOT, NULL, err);
+    return planner_add(p, &e, ORIGIN_ROOT, p->current, err);
 }
 
 /* Whether a file starts with the ELF magic. */
@@ -126,6 +126,7 @@ collect_binaries(struct planner *p, struct temper_err *err)
         const struct fs_path *fp = named_file(p, b, "binary", err);
         bool elf;
 
+        p->current = &b->loc;
         if (fp == NULL || is_elf(p, fp, &elf, err) < 0)
             return fp == NULL ? -1 : recipe_err_at(err, &b->loc);
         if (!elf) {
@@ -146,11 +147,23 @@ collect_files(struct planner *p, struct temper_err *err)
     for (size_t i = 0; i < p->recipe->files.n; i++) {
         const struct recipe_str *f = &p->recipe->files.items[i];
         const struct fs_path *fp = named_file(p, f, "file", err);
+        bool elf;
 
         if (fp == NULL)
             return -1;
-        if (add_resolved(p, fp, err) < 0)
+        if (is_elf(p, fp, &elf, err) < 0)
             return recipe_err_at(err, &f->loc);
+        /* Taken as it is, an ELF file would escape its closure and every hardening check. */
+        if (elf) {
+            temper_err_set(err, TEMPER_E_PARSE, 0,
+                           "file '%s' is an ELF file; list it under contents.binaries, so that "
+                           "its libraries come too and the hardening checks see it",
+                           f->value);
+            return recipe_err_at(err, &f->loc);
+        }
+        p->current = &f->loc;
+        if (add_resolved(p, fp, err) < 0)
+            return -1;
     }
     return 0;
 }
@@ -247,6 +260,7 @@ collect_trees(struct planner *p, struct temper_err *err)
         const struct recipe_tree *t = &p->recipe->trees[i];
         const struct fs_path *fp;
 
+        p->current = &t->path.loc;
         if (fs_resolve(p->root, t->path.value, &fp, err) < 0) {
             temper_err_prefix(err, "tree '%s' is not in the root", t->path.value);
             return recipe_err_at(err, &t->path.loc);
@@ -311,8 +325,11 @@ collect_closures(struct planner *p, struct temper_err *err)
 int
 rootfs_collect(struct planner *p, struct temper_err *err)
 {
+    int rc = 0;
+
     if (collect_binaries(p, err) < 0 || collect_files(p, err) < 0 || collect_trees(p, err) < 0 ||
         collect_libraries(p, err) < 0)
-        return -1;
-    return collect_closures(p, err);
+        rc = -1;
+    p->current = NULL; /* a closure's files have no recipe line of their own */
+    return rc < 0 ? -1 : collect_closures(p, err);
 }

@@ -85,6 +85,39 @@ origin_name(enum rootfs_origin o)
     return "";
 }
 
+/* A second claim on a path that no rule settles: the error names both claims, at the recipe
+ * location of the later one (else the earlier one). */
+static int
+conflict(struct planner *p, uintptr_t at, struct rootfs_entry *e, enum rootfs_origin origin,
+         const struct recipe_loc *loc, struct temper_err *err)
+{
+    const struct rootfs_entry *old = &p->plan->entries[at - 1];
+    enum rootfs_origin old_origin = p->origins[at - 1];
+    const struct recipe_loc *first = p->locs[at - 1];
+    char where[TEMPER_PATH_MAX + 64] = "";
+
+    if (first != NULL && loc != NULL)
+        snprintf(where, sizeof(where), " (the first at %s:%u:%u)", first->file, first->line,
+                 first->column);
+    if (old_origin == ORIGIN_ROOT && origin == ORIGIN_GENERATED && e->type == ROOTFS_FILE)
+        temper_err_set(err, TEMPER_E_PARSE, 0,
+                       "temper writes '/%s' itself, from the recipe's accounts; take it out of "
+                       "contents",
+                       e->path);
+    else if (old_origin == ORIGIN_GENERATED && origin == ORIGIN_GENERATED)
+        temper_err_set(err, TEMPER_E_PARSE, 0,
+                       "'/%s' is already a directory temper makes (/tmp, /root or a home)%s; "
+                       "give each user a home of its own",
+                       e->path, where);
+    else
+        temper_err_set(err, TEMPER_E_PARSE, 0, "'/%s' is %s %s and %s %s%s; keep one of them",
+                       e->path, type_name(old->type), origin_name(old_origin), type_name(e->type),
+                       origin_name(origin), where);
+    entry_release(e);
+    loc = loc != NULL ? loc : first;
+    return loc != NULL ? recipe_err_at(err, loc) : -1;
+}
+
 int
 planner_add(struct planner *p, struct rootfs_entry *e, enum rootfs_origin origin,
             const struct recipe_loc *loc, struct temper_err *err)
@@ -105,9 +138,11 @@ planner_add(struct planner *p, struct rootfs_entry *e, enum rootfs_origin origin
             p->cap = p->cap ? 2 * p->cap : 256;
             plan->entries = xreallocarray(plan->entries, p->cap, sizeof(*plan->entries));
             p->origins = xreallocarray(p->origins, p->cap, sizeof(*p->origins));
+            p->locs = xreallocarray(p->locs, p->cap, sizeof(*p->locs));
         }
         plan->entries[plan->n] = *e;
         p->origins[plan->n] = origin;
+        p->locs[plan->n] = loc;
         plan->n++;
         strmap_put(&p->index, e->path, (void *)(uintptr_t)plan->n);
         return 0;
@@ -120,19 +155,17 @@ planner_add(struct planner *p, struct rootfs_entry *e, enum rootfs_origin origin
         return 0;
     }
     if (old->type == e->type && (origin == ORIGIN_RECIPE || e->type == ROOTFS_DIR) &&
-        origin >= old_origin && !(origin == ORIGIN_RECIPE && old_origin == ORIGIN_RECIPE)) {
+        origin > old_origin) {
         /* A later, more explicit claim wins: /tmp as temper makes it over the root's, an entry
-         * of `paths` over anything of the same type. */
+         * of `paths` over anything of the same type. Two of temper's own directories, or two
+         * entries of `paths`, on one path are a mistake. */
         entry_release(old);
         *old = *e;
         p->origins[at - 1] = origin;
+        p->locs[at - 1] = loc;
         return 0;
     }
-    temper_err_set(err, TEMPER_E_PARSE, 0, "'/%s' is %s %s and %s %s; keep one of them", e->path,
-                   type_name(old->type), origin_name(old_origin), type_name(e->type),
-                   origin_name(origin));
-    entry_release(e);
-    return loc != NULL ? recipe_err_at(err, loc) : -1;
+    return conflict(p, at, e, origin, loc, err);
 }
 
 void
@@ -144,13 +177,13 @@ planner_add_closure(struct planner *p, const struct elf_closure *c)
 
 static int
 add_generated_dir(struct planner *p, const char *path, uint32_t mode, uint32_t uid, uint32_t gid,
-                  struct temper_err *err)
+                  const struct recipe_loc *loc, struct temper_err *err)
 {
     struct rootfs_entry e = {.path = xstrdup(path), .type = ROOTFS_DIR, .mode = mode};
 
     e.uid = uid;
     e.gid = gid;
-    return planner_add(p, &e, ORIGIN_GENERATED, NULL, err);
+    return planner_add(p, &e, ORIGIN_GENERATED, loc, err);
 }
 
 static int
@@ -160,12 +193,7 @@ add_generated_file(struct planner *p, const char *path, char *content, struct te
 
     e.content = content;
     e.size = strlen(content);
-    if (planner_add(p, &e, ORIGIN_GENERATED, NULL, err) < 0)
-        return temper_err_prefix(err,
-                                 "temper writes '/%s' itself (from the recipe's accounts); "
-                                 "take it out of contents",
-                                 path);
-    return 0;
+    return planner_add(p, &e, ORIGIN_GENERATED, NULL, err);
 }
 
 /* Appends `line` (taken) to a growing text. */
@@ -219,6 +247,18 @@ add_generated(struct planner *p, struct temper_err *err)
         }
         text_add(&group, xasprintf("%s:x:%u:\n", g->name.value, g->gid));
     }
+    /* A user whose gid no group names gets a group of its own name, as useradd would make. */
+    for (size_t i = 0; i < r->nusers; i++) {
+        const struct recipe_user *u = &r->users[i];
+        bool named = false;
+
+        for (size_t k = 0; k < r->ngroups && !named; k++)
+            named = r->groups[k].gid == u->gid;
+        for (size_t k = 0; k < i && !named; k++)
+            named = r->users[k].gid == u->gid;
+        if (!named)
+            text_add(&group, xasprintf("%s:x:%u:\n", u->name.value, u->gid));
+    }
     if (add_generated_file(p, "etc/passwd", passwd, err) < 0) {
         free(group);
         return -1;
@@ -231,15 +271,21 @@ add_generated(struct planner *p, struct temper_err *err)
                                    "rpc: files\n"),
                            err) < 0)
         return -1;
-    if (add_generated_dir(p, "tmp", 01777, 0, 0, err) < 0 ||
-        add_generated_dir(p, "root", 0700, 0, 0, err) < 0)
+    if (add_generated_dir(p, "tmp", 01777, 0, 0, NULL, err) < 0 ||
+        add_generated_dir(p, "root", 0700, 0, 0, NULL, err) < 0)
         return -1;
     for (size_t i = 0; i < r->nusers; i++) {
         const struct recipe_user *u = &r->users[i];
 
-        if (strcmp(u->home.value, "/") != 0 &&
-            add_generated_dir(p, u->home.value + 1, 0700, u->uid, u->gid, err) < 0)
+        if (strcmp(u->home.value, "/") == 0) {
+            temper_err_set(err, TEMPER_E_POLICY, 0,
+                           "user '%s' has '/' as home, which it would own; give it a home of "
+                           "its own",
+                           u->name.value);
             return recipe_err_at(err, &u->home.loc);
+        }
+        if (add_generated_dir(p, u->home.value + 1, 0700, u->uid, u->gid, &u->home.loc, err) < 0)
+            return -1;
     }
     return 0;
 }
@@ -274,10 +320,12 @@ add_recipe_paths(struct planner *p, struct temper_err *err)
             e.target = xstrdup(rp->target.value);
             break;
         }
-        if (e.type != ROOTFS_SYMLINK && (e.mode & 0002) != 0 && strcmp(e.path, "tmp") != 0) {
+        if (e.type != ROOTFS_SYMLINK && (e.mode & 0002) != 0 &&
+            !(e.type == ROOTFS_DIR && strcmp(e.path, "tmp") == 0 && (e.mode & 01000) != 0)) {
             temper_err_set(err, TEMPER_E_POLICY, 0,
-                           "'%s' would be world-writable (%04o); only /tmp may be: clear the "
-                           "write bit for others, and give the directory to the user instead",
+                           "'%s' would be world-writable (%04o); only /tmp may be, with the "
+                           "sticky bit (01777): clear the write bit for others, and give the "
+                           "directory to the user instead",
                            rp->path.value, e.mode);
             entry_release(&e);
             return recipe_err_at(err, &rp->path.loc);
@@ -314,15 +362,16 @@ add_parents(struct planner *p, struct temper_err *err)
         e.path = xstrndup(p->plan->entries[i].path, (size_t)(slash - p->plan->entries[i].path));
         at = (uintptr_t)strmap_get(&p->index, e.path);
         if (at != 0 && p->plan->entries[at - 1].type != ROOTFS_DIR) {
-            temper_err_set(err, TEMPER_E_PARSE, 0,
-                           "'/%s' is %s in the image, so '/%s' cannot be under it; name the "
-                           "path without symlinks",
-                           e.path, type_name(p->plan->entries[at - 1].type),
-                           p->plan->entries[i].path);
+            bool is_link = p->plan->entries[at - 1].type == ROOTFS_SYMLINK;
+
+            temper_err_set(
+                err, TEMPER_E_PARSE, 0, "'/%s' is %s in the image, so '/%s' cannot be under it; %s",
+                e.path, type_name(p->plan->entries[at - 1].type), p->plan->entries[i].path,
+                is_link ? "name the path the symlink leads to instead" : "pick another path");
             free(e.path);
-            return -1;
+            return p->locs[i] != NULL ? recipe_err_at(err, p->locs[i]) : -1;
         }
-        if (planner_add(p, &e, ORIGIN_PARENT, NULL, err) < 0)
+        if (planner_add(p, &e, ORIGIN_PARENT, p->locs[i], err) < 0)
             return -1;
     }
     return 0;
@@ -361,8 +410,11 @@ harden(struct planner *p)
     }
 }
 
-static const char *const shells[] = {"ash",  "bash", "busybox", "csh",    "dash", "fish", "ksh",
-                                     "mksh", "sh",   "tcsh",    "toybox", "yash", "zsh",  NULL};
+/* Debian's shells (the names its /etc/shells lists, and static builds) and others. */
+static const char *const shells[] = {
+    "ash",   "bash",   "bash-static", "busybox",     "csh",        "dash",  "fish", "ksh",
+    "ksh93", "lksh",   "mksh",        "mksh-static", "posh",       "rbash", "rc",   "sh",
+    "tcsh",  "toybox", "yash",        "zsh",         "zsh-static", NULL};
 
 static bool
 is_shell(const char *path)
@@ -448,27 +500,6 @@ static const char *const architectures[] = {"386",     "amd64",   "arm",      "a
                                             "mips",    "mips64",  "mips64le", "mipsle", "ppc64",
                                             "ppc64le", "riscv64", "s390x",    NULL};
 
-/* The architecture temper was built for: an image without ELF files gets it. */
-static const char *
-own_architecture(void)
-{
-#if defined(__x86_64__)
-    return "amd64";
-#elif defined(__aarch64__)
-    return "arm64";
-#elif defined(__i386__)
-    return "386";
-#elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    return "ppc64le";
-#elif defined(__s390x__)
-    return "s390x";
-#elif defined(__riscv) && __riscv_xlen == 64
-    return "riscv64";
-#else
-    return "unknown";
-#endif
-}
-
 static int
 compare_elves(const void *a, const void *b)
 {
@@ -541,10 +572,10 @@ set_architecture(struct planner *p, bool has_elf, struct temper_err *err)
     const struct recipe_str *want = &p->recipe->architecture;
     const struct elf_object *o;
 
-    if (!has_elf && want->value == NULL) {
-        p->plan->architecture = own_architecture();
-        return 0;
-    }
+    if (!has_elf && want->value == NULL)
+        return temper_err_set(err, TEMPER_E_PARSE, 0,
+                              "the image holds no ELF file to take its architecture from; say "
+                              "which it is with 'architecture:' (amd64, arm64, ...)");
     if (!has_elf) {
         for (size_t i = 0; architectures[i] != NULL; i++)
             if (strcmp(want->value, architectures[i]) == 0)
@@ -671,6 +702,7 @@ rootfs_plan_build(const struct recipe *recipe, struct fs_root *root,
     elf_resolver_free(p.resolver);
     strmap_release(&p.index, NULL);
     free(p.origins);
+    free(p.locs);
     free(p.closures);
     if (rc < 0) {
         rootfs_plan_free(p.plan);

@@ -364,16 +364,19 @@ def test_interrupted(work, layout):
     """A build killed at any point leaves the layout readable, its earlier tag in place and
     no temporary file."""
     recipe = os.path.join(RECIPES, "python.yaml")
+    os.makedirs(os.path.join(work, "killed"))
     for delay in (0.02, 0.05, 0.1, 0.2, 0.3, 0.5):
         p = subprocess.Popen([TEMPER, "build", recipe, "-o", layout, "--tag", "killed",
-                              "--compression", "zstd"], stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
+                              "--compression", "zstd", "--archive",
+                              os.path.join(work, "killed", "k.tar")],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(delay)
         p.kill()
         p.wait()
         index = json.load(open(os.path.join(layout, "index.json")))
         tags = [m["annotations"]["org.opencontainers.image.ref.name"] for m in index["manifests"]]
-        stray = [n for top, _, files in os.walk(layout) for n in files if ".tmp" in n]
+        stray = [n for d in (layout, os.path.join(work, "killed"))
+                 for top, _, files in os.walk(d) for n in files if ".tmp" in n]
         check("latest" in tags and not stray,
               f"killed after {delay}s: tags {tags}, temporary files {stray}")
         image(layout, "latest")

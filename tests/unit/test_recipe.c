@@ -540,13 +540,22 @@ START_TEST(test_recipe_parse_checks_names)
 
     ck_parse_fails("name: Python\n", TEMPER_E_PARSE,
                    "r.yaml:1:7: name 'Python' is not valid: use lowercase letters and digits, "
-                   "with '.', '_' or '-' inside, at most 128 bytes");
+                   "joined by '.', '_', '__' or dashes, at most 128 bytes");
     ck_parse_fails("name: -x\n", TEMPER_E_PARSE,
-                   "r.yaml:1:7: name '-x' is not valid: use lowercase letters and digits, with "
-                   "'.', '_' or '-' inside, at most 128 bytes");
+                   "r.yaml:1:7: name '-x' is not valid: use lowercase letters and digits, "
+                   "joined by '.', '_', '__' or dashes, at most 128 bytes");
     ck_parse_fails("name: x.\n", TEMPER_E_PARSE,
-                   "r.yaml:1:7: name 'x.' is not valid: use lowercase letters and digits, with "
-                   "'.', '_' or '-' inside, at most 128 bytes");
+                   "r.yaml:1:7: name 'x.' is not valid: use lowercase letters and digits, "
+                   "joined by '.', '_', '__' or dashes, at most 128 bytes");
+    /* The distribution spec's separators only: an archive must load in podman and docker. */
+    ck_parse_fails("name: a..b\n", TEMPER_E_PARSE,
+                   "r.yaml:1:7: name 'a..b' is not valid: use lowercase letters and digits, "
+                   "joined by '.', '_', '__' or dashes, at most 128 bytes");
+    ck_assert_int_eq(parse_err("name: a___b\n", 12).code, TEMPER_E_PARSE);
+    ck_assert_int_eq(parse_err("name: a._b\n", 11).code, TEMPER_E_PARSE);
+    ck_assert_int_eq(parse_err("name: a-.b\n", 11).code, TEMPER_E_PARSE);
+    r = parse_ok("name: a__b---c.d_e\n");
+    recipe_free(r);
     snprintf(text, sizeof(text), "name: %0128d\n", 7);
     r = parse_ok(text);
     ck_assert_uint_eq(strlen(r->name.value), 128);
@@ -602,9 +611,9 @@ START_TEST(test_recipe_parse_rejects_bad_integers)
                    "r.yaml:2:39: 'uid' must be a decimal integer, found '+1'");
     ck_parse_fails("name: a\nepoch: 1e9\n", TEMPER_E_PARSE,
                    "r.yaml:2:8: 'epoch' must be a decimal integer, found '1e9'");
-    ck_parse_fails("name: a\nepoch: 9223372036854775808\n", TEMPER_E_PARSE,
-                   "r.yaml:2:8: 'epoch' value '9223372036854775808' is out of range (at most "
-                   "9223372036854775807)");
+    ck_parse_fails("name: a\nepoch: 253402300800\n", TEMPER_E_PARSE,
+                   "r.yaml:2:8: 'epoch' value '253402300800' is out of range (at most "
+                   "253402300799)");
     ck_parse_fails("name: a\nlevel: 20\ncompression: zstd\n", TEMPER_E_PARSE,
                    "r.yaml:2:8: 'level' value '20' is out of range (at most 19)");
     ck_parse_fails("name: a\nlevel: 0\n", TEMPER_E_PARSE,
@@ -624,14 +633,14 @@ START_TEST(test_recipe_parse_reads_integer_edges)
                                 "accounts:\n"
                                 "  groups: [{groupname: root, gid: 0}]\n"
                                 "  users: [{username: big, uid: 4294967294, gid: 0}]\n"
-                                "epoch: 9223372036854775807\n"
+                                "epoch: 253402300799\n"
                                 "level: 19\n"
                                 "compression: zstd\n");
 
     ck_assert_uint_eq(r->groups[0].gid, 0);
     ck_assert_uint_eq(r->users[0].uid, 4294967294u);
     ck_assert_uint_eq(r->users[0].gid, 0);
-    ck_assert_int_eq(r->epoch, INT64_MAX);
+    ck_assert_int_eq(r->epoch, 253402300799);
     ck_assert_int_eq(r->level, 19);
     recipe_free(r);
 

@@ -327,6 +327,117 @@ START_TEST(test_rootfs_plan_build_requires_hardening)
 }
 END_TEST
 
+START_TEST(test_rootfs_plan_build_refuses_a_home_claimed_twice)
+{
+    struct rootfs_plan *p = NULL;
+    struct temper_err err;
+
+    testutil_mkdir("root");
+    ck_assert_int_eq(plan("name: x\narchitecture: amd64\naccounts:\n  users:\n"
+                          "    - {username: a, uid: 1001, home: /srv}\n"
+                          "    - {username: b, uid: 1002, home: /srv}\n  run-as: a\n",
+                          NULL, &p, &err),
+                     -1);
+    ck_assert_int_eq(err.code, TEMPER_E_PARSE);
+    ck_assert_ptr_nonnull(strstr(err.msg, "x.yaml:6:38: '/srv' is already a directory temper"));
+    ck_assert_ptr_nonnull(strstr(err.msg, "(the first at "));
+    ck_assert_int_eq(plan("name: x\narchitecture: amd64\naccounts:\n  users:\n"
+                          "    - {username: a, uid: 1001, home: /tmp}\n",
+                          NULL, &p, &err),
+                     -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "'/tmp' is already a directory temper makes"));
+}
+END_TEST
+
+START_TEST(test_rootfs_plan_build_gives_each_user_gid_a_group)
+{
+    struct rootfs_plan *p = NULL;
+    struct temper_err err;
+
+    testutil_mkdir("root");
+    ck_assert_msg(plan("name: x\narchitecture: amd64\naccounts:\n  users:\n"
+                       "    - {username: a, uid: 1001}\n    - {username: b, uid: 1002, gid: 1001}\n"
+                       "  run-as: a\n",
+                       NULL, &p, &err) == 0,
+                  "%s", err.msg);
+    ck_assert_str_eq(find(p, "etc/group")->content, "root:x:0:\na:x:1001:\n");
+    rootfs_plan_free(p);
+}
+END_TEST
+
+START_TEST(test_rootfs_plan_build_refuses_an_elf_file_under_files)
+{
+    struct rootfs_plan *p = NULL;
+    struct temper_err err;
+
+    ck_assert_int_eq(plan("name: x\ncontents:\n  files: [/usr/bin/true]\n", "/", &p, &err), -1);
+    ck_assert_int_eq(err.code, TEMPER_E_PARSE);
+    ck_assert_ptr_nonnull(strstr(err.msg, "x.yaml:3:11: file '/usr/bin/true' is an ELF file; "
+                                          "list it under contents.binaries"));
+}
+END_TEST
+
+START_TEST(test_rootfs_plan_build_wants_an_architecture_without_elf)
+{
+    struct rootfs_plan *p = NULL;
+    struct temper_err err;
+
+    make_root();
+    ck_assert_int_eq(plan("name: x\ncontents:\n  files: [/etc/data]\n", NULL, &p, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "say which it is with 'architecture:'"));
+}
+END_TEST
+
+START_TEST(test_rootfs_plan_build_wants_a_sticky_tmp)
+{
+    struct rootfs_plan *p = NULL;
+    struct temper_err err;
+
+    testutil_mkdir("root");
+    ck_assert_int_eq(plan("name: x\narchitecture: amd64\npaths:\n"
+                          "  - {path: /tmp, type: directory, permissions: 0o777}\n",
+                          NULL, &p, &err),
+                     -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "with the sticky bit (01777)"));
+    ck_assert_msg(plan("name: x\narchitecture: amd64\npaths:\n"
+                       "  - {path: /tmp, type: directory, permissions: 0o1777}\n",
+                       NULL, &p, &err) == 0,
+                  "%s", err.msg);
+    ck_assert_uint_eq(find(p, "tmp")->mode, 01777);
+    rootfs_plan_free(p);
+}
+END_TEST
+
+START_TEST(test_rootfs_plan_build_finds_static_shells)
+{
+    struct rootfs_plan *p = NULL;
+    struct temper_err err;
+
+    testutil_write("root/usr/bin/bash-static", "x", 1);
+    ck_assert_int_eq(plan("name: x\narchitecture: amd64\ncontents:\n"
+                          "  files: [/usr/bin/bash-static]\n",
+                          NULL, &p, &err),
+                     -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "'/usr/bin/bash-static'"));
+}
+END_TEST
+
+START_TEST(test_rootfs_plan_build_names_where_a_parent_is_a_symlink)
+{
+    struct rootfs_plan *p = NULL;
+    struct temper_err err;
+
+    make_root();
+    ck_assert_int_eq(plan("name: x\narchitecture: amd64\ncontents:\n  files: [/bin/tool]\n"
+                          "paths:\n  - {path: /bin/extra, type: file, content: x}\n",
+                          NULL, &p, &err),
+                     -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "x.yaml:6:12: '/bin' is a symlink in the image, so "
+                                          "'/bin/extra' cannot be under it; name the path the "
+                                          "symlink leads to instead"));
+}
+END_TEST
+
 static Suite *
 rootfs_suite(void)
 {
@@ -346,6 +457,13 @@ rootfs_suite(void)
     tcase_add_test(tc, test_rootfs_plan_build_takes_elf_closures_from_the_host);
     tcase_add_test(tc, test_rootfs_plan_build_checks_the_machine);
     tcase_add_test(tc, test_rootfs_plan_build_requires_hardening);
+    tcase_add_test(tc, test_rootfs_plan_build_refuses_a_home_claimed_twice);
+    tcase_add_test(tc, test_rootfs_plan_build_gives_each_user_gid_a_group);
+    tcase_add_test(tc, test_rootfs_plan_build_refuses_an_elf_file_under_files);
+    tcase_add_test(tc, test_rootfs_plan_build_wants_an_architecture_without_elf);
+    tcase_add_test(tc, test_rootfs_plan_build_wants_a_sticky_tmp);
+    tcase_add_test(tc, test_rootfs_plan_build_finds_static_shells);
+    tcase_add_test(tc, test_rootfs_plan_build_names_where_a_parent_is_a_symlink);
     suite_add_tcase(s, tc);
     return s;
 }
