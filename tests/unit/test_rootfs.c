@@ -293,6 +293,13 @@ START_TEST(test_rootfs_plan_build_checks_the_machine)
                           "/", &p, &err),
                      -1);
     ck_assert_ptr_nonnull(strstr(err.msg, "x.yaml:2:15: architecture 'arm64' does not match"));
+    /* libc6-i386 puts an i386 libc in /usr/lib32: one image runs one machine. */
+    ck_assert_int_eq(plan("name: x\ncontents:\n  binaries: [/usr/bin/true, /usr/lib32/libc.so.6]\n",
+                          "/", &p, &err),
+                     -1);
+    ck_assert_int_eq(err.code, TEMPER_E_PARSE);
+    ck_assert_ptr_nonnull(strstr(err.msg, "the image mixes machines"));
+    ck_assert_ptr_nonnull(strstr(err.msg, "is i386 ELF32"));
     ck_assert_int_eq(plan("name: x\ncontents:\n  libraries: [libm.so.6]\n", "/", &p, &err), -1);
     ck_assert_ptr_nonnull(strstr(err.msg, "needs an ELF binary"));
     ck_assert_int_eq(plan("name: x\ncontents:\n  binaries: [/etc/hostname]\n", "/", &p, &err), -1);
