@@ -530,7 +530,7 @@ report_elves(struct planner *p, struct temper_err *err)
                           xasprintf("'%s' was found through /etc/ld.so.conf, which ld.so reads "
                                     "only from /etc/ld.so.cache, and the image has none: the "
                                     "loader will not find it; install it in a default "
-                                    "directory or give its user an RUNPATH",
+                                    "directory or give its user a DT_RUNPATH",
                                     l->path));
             if (strmap_get(&seen, o->path) != NULL)
                 continue;

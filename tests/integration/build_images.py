@@ -296,6 +296,46 @@ def test_hardening(work):
           "hardening.require names the offenders: " + r.stderr.strip()[-200:])
 
 
+def test_ld_so_cache_warning(work):
+    """A library that only ld.so.conf finds (the image has no ld.so.cache) is reported."""
+    root = os.path.join(work, "cache-root")
+    src = os.path.join(work, "cache-src")
+    os.makedirs(os.path.join(root, "opt", "lib"))
+    os.makedirs(os.path.join(root, "etc"))
+    os.makedirs(os.path.join(root, "usr", "bin"))
+    os.makedirs(src)
+    with open(os.path.join(src, "w.c"), "w") as f:
+        f.write("int w(void) { return 7; }\n")
+    with open(os.path.join(src, "p.c"), "w") as f:
+        f.write("int w(void);\nint main(void) { return w(); }\n")
+    lib = os.path.join(root, "opt", "lib", "libwarn.so.1")
+    r = run(["gcc", "-shared", "-fPIC", "-Wl,-soname,libwarn.so.1", "-o", lib,
+             os.path.join(src, "w.c")])
+    check(r.returncode == 0, "gcc builds libwarn: " + r.stderr)
+    r = run(["gcc", "-o", os.path.join(root, "usr", "bin", "prog"), os.path.join(src, "p.c"),
+             lib])
+    check(r.returncode == 0, "gcc builds prog: " + r.stderr)
+    # The libc closure, copied from this machine with its symlinks.
+    listed = run([TEMPER, "resolve", "/usr/bin/true"]).stdout.splitlines()
+    for line in listed:
+        path, _, target = line.partition(" -> ")
+        dst = root + path
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        if target:
+            os.symlink(target, dst)
+        else:
+            shutil.copy2(path, dst)
+    with open(os.path.join(root, "etc", "ld.so.conf"), "w") as f:
+        f.write("/opt/lib\n")
+    recipe = os.path.join(work, "cache.yaml")
+    with open(recipe, "w") as f:
+        f.write("name: cache\ncontents:\n  binaries: [/usr/bin/prog]\n")
+    r = build(recipe, os.path.join(work, "cache-out"), root=root)
+    check(r.returncode == 0 and "warning: '/opt/lib/libwarn.so.1' was found through "
+          "/etc/ld.so.conf" in r.stderr, "a library only ld.so.conf finds is reported: " +
+          r.stderr.strip()[-300:])
+
+
 BAD = {
     "unknown key": ("name: x\ncontents:\n  binarys: [/usr/bin/python3]\n", "x.yaml:3:3"),
     "wrong type": ("name: x\ncontents:\n  binaries: /usr/bin/python3\n", "x.yaml:3:13"),
@@ -407,6 +447,7 @@ def main():
         test_runs(work, layouts["python"])
         test_reproducible(work, layouts["python"], digests["python"])
         test_hardening(work)
+        test_ld_so_cache_warning(work)
         test_bad_recipes(work, layouts["python"])
         test_tags_and_archive(work, layouts["python"])
         test_interrupted(work, layouts["python"])
