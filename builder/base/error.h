@@ -23,6 +23,7 @@ enum temper_errc {
     TEMPER_E_MISSING, /* a needed library, image or blob was not found */
     TEMPER_E_USAGE,   /* the caller asked for something impossible */
     TEMPER_E_POLICY,  /* refused by a hardening rule, or a rule the recipe demands */
+    TEMPER_E_SIG,     /* a signature, key or signed payload is wrong, or a digest does not match */
 };
 
 struct temper_err {

@@ -80,6 +80,20 @@ struct layer_result {
 int layer_write(const struct rootfs_plan *plan, struct fs_root *root, int out_fd,
                 const struct layer_options *opts, struct layer_result *out, struct temper_err *err);
 
+/*
+ * Reads a layer blob from `fd` (at its current offset, to its end) as a
+ * stream: its sha256 and byte count (*digest, *size) and, decompressed as
+ * `media_type` says (tar; tar+gzip with any number of gzip members; tar+zstd
+ * with any number of frames; the Docker media types too), the sha256 of the
+ * uncompressed bytes (*diff_id). Memory stays bounded whatever the size. A
+ * stream that does not decompress (corrupt, truncated, bytes after the
+ * end) is TEMPER_E_PARSE, an unknown media type TEMPER_E_USAGE; messages
+ * name `name`.
+ */
+int layer_read_digests(int fd, const char *media_type, const char *name,
+                       char digest[LAYER_DIGEST_LEN], char diff_id[LAYER_DIGEST_LEN],
+                       uint64_t *size, struct temper_err *err);
+
 /* "application/vnd.oci.image.layer.v1.tar+gzip", "...tar+zstd" or "...tar". */
 const char *layer_media_type(enum layer_compression compression);
 

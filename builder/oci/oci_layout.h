@@ -105,13 +105,41 @@ struct oci_descriptor {
 /*
  * The descriptor of the image tagged `tag` (annotation
  * org.opencontainers.image.ref.name) in index.json, usually a manifest. With
- * `tag` NULL, the only image of a layout that holds exactly one (none is
+ * `tag` NULL, the only image of a layout that holds exactly one, signature
+ * tags (oci_tag_is_signature) not counted (none is
  * TEMPER_E_MISSING, several TEMPER_E_USAGE). A tag not found is
  * TEMPER_E_MISSING, with the tags there are in the message; a digest other
  * than sha256 is TEMPER_E_PARSE.
  */
 int oci_layout_find_tag(const struct oci_layout *layout, const char *tag,
                         struct oci_descriptor *out, struct temper_err *err);
+
+/* Whether `tag` names the signatures of an image: "sha256-<64 hex>.sig" (cosign's tag). */
+bool oci_tag_is_signature(const char *tag);
+
+/*
+ * Checks the whole chain of the image whose manifest is `manifest` (as
+ * oci_layout_find_tag gives it): the manifest's bytes hash to its digest and
+ * have its size; it is an OCI image manifest (or a Docker v2 one); the config
+ * blob and every layer blob hash to their descriptors' digests and have
+ * their sizes; the config's rootfs.diff_ids has one entry per layer; and
+ * every layer, decompressed, hashes to its diff_id. Layers are streamed,
+ * never held. Each failure is TEMPER_E_SIG with its own message naming what
+ * failed and where ("layer 1 'sha256:...' is 24159647 bytes, its descriptor
+ * says 24159648"); a missing blob is TEMPER_E_MISSING.
+ */
+int oci_image_verify(struct oci_layout *layout, const struct oci_descriptor *manifest,
+                     struct temper_err *err);
+
+/*
+ * Writes `len` bytes of a manifest of media type `media_type` as a blob and
+ * points `tag` at it in index.json (without a platform), replacing that
+ * tag's entry and keeping the others; index.json is replaced atomically, as
+ * by oci_image_commit. *digest gets the manifest's "sha256:<hex>".
+ */
+int oci_manifest_put(struct oci_layout *layout, const char *tag, const char *media_type,
+                     const void *bytes, size_t len, char digest[LAYER_DIGEST_LEN],
+                     struct temper_err *err);
 
 /*
  * Reads blob `digest` ("sha256:<hex>") whole, at most max_bytes
