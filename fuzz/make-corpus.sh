@@ -1,8 +1,9 @@
 #!/bin/sh
 # shellcheck disable=SC2086,SC2016 # $small is a list of words; '$ORIGIN' is meant literally
 # Regenerates the fuzz seed corpora: fuzz/corpus/elf (tiny ELF images), fuzz/corpus/ldconf
-# (ld.so.conf texts), fuzz/corpus/recipe (YAML recipes) and fuzz/corpus/oci_index (index.json
-# files). Seeds are committed, so every file stays under 20 KB.
+# (ld.so.conf texts), fuzz/corpus/recipe (YAML recipes), fuzz/corpus/oci_index (index.json
+# files) and fuzz/corpus/sign_payload (simple-signing payloads). Seeds are committed, so every
+# file stays under 20 KB.
 #
 # Needs gcc, python3, and for the cross-built seeds clang with ld.lld (skipped when missing).
 # Usage: fuzz/make-corpus.sh
@@ -13,11 +14,12 @@ elf_dir=$here/corpus/elf
 conf_dir=$here/corpus/ldconf
 recipe_dir=$here/corpus/recipe
 oci_dir=$here/corpus/oci_index
+sign_dir=$here/corpus/sign_payload
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-rm -rf "$elf_dir" "$conf_dir" "$recipe_dir" "$oci_dir"
-mkdir -p "$elf_dir" "$conf_dir" "$recipe_dir" "$oci_dir"
+rm -rf "$elf_dir" "$conf_dir" "$recipe_dir" "$oci_dir" "$sign_dir"
+mkdir -p "$elf_dir" "$conf_dir" "$recipe_dir" "$oci_dir" "$sign_dir"
 
 # --- ELF seeds built by a toolchain -------------------------------------------------------------
 
@@ -354,11 +356,50 @@ printf '{"schemaVersion":2,"manifests":[{"mediaType":"%s","digest":"%s","size":9
     "$m" "$d1" >"$oci_dir/huge-size.json"
 printf '{"schemaVersion":1,"manifests":[]}' >"$oci_dir/schema-1.json"
 
+# --- simple-signing payload seeds -------------------------------------------------------------------
+
+sd=sha256:$(printf temper | sha256sum | cut -c1-64)
+cid='"identity":{"docker-reference":"registry.example/team/python"}'
+cimg='"image":{"docker-manifest-digest":"'$sd'"}'
+ctype='"type":"cosign container image signature"'
+crit='"critical":{'$cid','$cimg','$ctype'}'
+# What cosign writes, byte for byte, and the same with annotations in `optional`.
+printf '{%s,"optional":null}' "$crit" >"$sign_dir/cosign.json"
+printf '{%s,"optional":{"creator":"cosign","timestamp":1700000000,"env":"prod","n":[1.5,{"x":null}]}}' \
+    "$crit" >"$sign_dir/annotations.json"
+# Other key orders and whitespace; escapes that decode to what Go escapes (<, >, &, U+2028).
+printf ' {\n  "optional" : {} ,\n  "critical" : {%s, %s,\t%s}\r\n}\n' "$ctype" "$cimg" "$cid" \
+    >"$sign_dir/reordered.json"
+printf '{"critical":{"identity":{"docker-reference":"r\\u003ca\\u003e\\u0026b\\u2028\\"\\\\/\\u00e9"},%s,%s},"optional":null}' \
+    "$cimg" "$ctype" >"$sign_dir/escapes.json"
+# Rejected: an extra key at each level, `optional` missing or of the wrong type, miscased keys,
+# another type, a digest that is not a sha256 string, duplicates, a NUL escape, a timestamp
+# that is not an integer, not JSON.
+printf '{%s,"optional":null,"extra":1}' "$crit" >"$sign_dir/extra-top.json"
+printf '{%s}' "$crit" >"$sign_dir/missing-optional.json"
+printf '{%s,"optional":"x"}' "$crit" >"$sign_dir/optional-string.json"
+printf '{"critical":{%s,%s,%s,"extra":{}},"optional":null}' "$cid" "$cimg" "$ctype" \
+    >"$sign_dir/extra-critical.json"
+printf '{"Critical":{%s,%s,%s},"optional":null}' "$cid" "$cimg" "$ctype" >"$sign_dir/miscased.json"
+printf '{"critical":{"identity":{"docker-Reference":"r"},%s,%s},"optional":null}' "$cimg" "$ctype" \
+    >"$sign_dir/miscased-inner.json"
+printf '{"critical":{%s,%s,"type":"atomic container signature"},"optional":null}' "$cid" "$cimg" \
+    >"$sign_dir/wrong-type.json"
+printf '{"critical":{%s,"image":{"docker-manifest-digest":7},%s},"optional":null}' "$cid" "$ctype" \
+    >"$sign_dir/digest-number.json"
+printf '{"critical":{%s,"image":{"docker-manifest-digest":"sha512:%s"},%s},"optional":null}' \
+    "$cid" "${sd#sha256:}" "$ctype" >"$sign_dir/digest-sha512.json"
+printf '{%s,%s,"optional":null}' "$crit" "$crit" >"$sign_dir/duplicate.json"
+printf '{"critical":{"identity":{"docker-reference":"a\\u0000b"},%s,%s},"optional":null}' \
+    "$cimg" "$ctype" >"$sign_dir/nul-escape.json"
+printf '{%s,"optional":{"timestamp":1.5,"creator":2}}' "$crit" >"$sign_dir/optional-types.json"
+printf 'critical: {}\n' >"$sign_dir/not-json.txt"
+
 # --- Size check -----------------------------------------------------------------------------------
-big=$(find "$elf_dir" "$conf_dir" "$oci_dir" -type f -size +20k)
+big=$(find "$elf_dir" "$conf_dir" "$oci_dir" "$sign_dir" -type f -size +20k)
 if [ -n "$big" ]; then
     echo "make-corpus: seeds over 20 KB: $big" >&2
     exit 1
 fi
-chmod 644 "$elf_dir"/* "$conf_dir"/* "$recipe_dir"/* "$oci_dir"/*
-du -sb "$elf_dir" "$conf_dir" "$recipe_dir" "$oci_dir"
+chmod 644 "$elf_dir"/* "$conf_dir"/* "$recipe_dir"/* "$oci_dir"/* "$sign_dir"/*
+du -sb "$elf_dir" "$conf_dir" "$recipe_dir" "$oci_dir" "$sign_dir"

@@ -70,4 +70,17 @@
 #define OCI_INDEX_MAX_BYTES (4 * 1024 * 1024)
 #define OCI_LAYOUT_FILE_MAX_BYTES 4096
 
+/* A key file read by sign (a P-256 or Ed25519 PEM key is under 1 KiB, encrypted or not): anything
+ * bigger is not a key. */
+#define SIGN_KEY_MAX_BYTES (64 * 1024)
+/* A simple-signing payload (cosign's is about 250 bytes, plus any `optional` annotations). */
+#define SIGN_PAYLOAD_MAX_BYTES (64 * 1024)
+/* critical.identity.docker-reference: a repository name is at most 255 bytes (distribution's
+ * reference grammar), with room for a tag (128) or a digest (71) after it. */
+#define SIGN_IDENTITY_MAX_BYTES 512
+/* Base64 text of one signature: DER ECDSA P-256 takes at most 96 characters, Ed25519 88. */
+#define SIGN_SIGNATURE_MAX_B64 512
+/* A key password: OpenSSL's PEM and PKCS#8 decoders hand the passphrase callback 1024 bytes. */
+#define SIGN_PASSWORD_MAX_BYTES 1024
+
 #endif

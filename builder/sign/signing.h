@@ -19,8 +19,12 @@
  * Key hygiene: a private key file readable by group or others is refused;
  * key bytes and passwords read into memory are wiped (OPENSSL_cleanse)
  * before they are freed; no key or password is ever put in an error
- * message. Every error here is TEMPER_E_SIG (or TEMPER_E_IO for files),
+ * message. Errors are TEMPER_E_SIG for keys, signatures and payloads,
+ * TEMPER_E_IO for files, TEMPER_E_LIMIT for input over a cap of
+ * base/limits.h and TEMPER_E_USAGE for arguments no call could accept, each
  * with a message naming the key file and saying what to do.
+ *
+ * docs/internals/sign.md has the formats and the reasons for each rule.
  */
 #ifndef TEMPER_SIGN_SIGNING_H
 #define TEMPER_SIGN_SIGNING_H
@@ -44,21 +48,34 @@ int sign_key_type_parse(const char *name, enum sign_key_type *out);
 /*
  * Writes a new key pair: `prefix`.key (PKCS#8 PEM, mode 0600, created with
  * O_EXCL so that nothing is ever overwritten; encrypted with AES-256-CBC
- * and scrypt when `password` is not NULL) and `prefix`.pub (PEM PUBLIC KEY,
- * mode 0644, O_EXCL too). On failure neither file is left behind.
+ * and scrypt (N=16384, r=8, p=1) when `password` is not NULL) and
+ * `prefix`.pub (PEM PUBLIC KEY, mode 0644, O_EXCL too). The modes are set
+ * with fchmod, whatever the umask; neither name is followed if it is a
+ * symlink. An existing file is TEMPER_E_IO with sys_errno EEXIST; an empty
+ * password (or one over SIGN_PASSWORD_MAX_BYTES) is TEMPER_E_USAGE. On
+ * failure neither file is left behind.
  */
 int sign_keygen(enum sign_key_type type, const char *prefix, const char *password,
                 struct temper_err *err);
 
 /*
- * Loads a private key from `path` (a host path). Refused, each with its own
- * message: a file readable by group or others (says `chmod 600 PATH`), a
- * public key, an RSA or other key type, a corrupt PEM, an encrypted key
- * without a password or with a wrong one.
+ * Loads a private key from `path` (a host path; a symlink is followed, and
+ * the checks apply to the file it leads to). Refused, each with its own
+ * message: not a regular file, a file readable or writable by group or
+ * others (says `chmod 600 PATH`), over SIGN_KEY_MAX_BYTES (TEMPER_E_LIMIT),
+ * a public key, an RSA or other key type, an EC key on another curve or
+ * with explicit curve parameters, a cosign-format key, a corrupt PEM, an
+ * encrypted key without a password or with a wrong one. `password` is
+ * ignored for a key that is not encrypted.
  */
 int sign_key_load_private(const char *path, const char *password, struct sign_key **out,
                           struct temper_err *err);
-/* Loads a public key (PEM PUBLIC KEY) from `path`; a private key there is refused too. */
+/*
+ * Loads a public key (PEM PUBLIC KEY) from `path`, with the same type
+ * checks; an EC point written compressed is refused too (containers/image
+ * cannot read it), and so is a private key there (its file mode is not
+ * checked: it is not read).
+ */
 int sign_key_load_public(const char *path, struct sign_key **out, struct temper_err *err);
 void sign_key_free(struct sign_key *key);
 enum sign_key_type sign_key_get_type(const struct sign_key *key);
@@ -66,15 +83,19 @@ enum sign_key_type sign_key_get_type(const struct sign_key *key);
 /*
  * Signs `len` bytes with a private key: ECDSA P-256 over their SHA-256
  * (DER), or Ed25519 over the bytes. *b64 gets the signature in standard
- * base64 with padding, NUL-terminated, owned by the caller.
+ * base64 with padding, on one line, NUL-terminated, owned by the caller.
+ * A public key is TEMPER_E_USAGE.
  */
 int sign_bytes(const struct sign_key *key, const void *msg, size_t len, char **b64,
                struct temper_err *err);
 
 /*
- * Checks a base64 signature over `len` bytes with a public key: 0 when it
- * holds; -1 with TEMPER_E_SIG otherwise, the message saying which: not
- * base64, not DER (ECDSA), or a signature that does not verify.
+ * Checks a base64 signature over `len` bytes with a key (public, or the
+ * public half of a private one): 0 when it holds; -1 with TEMPER_E_SIG
+ * otherwise, the message saying which: not base64 (only the canonical
+ * spelling is taken: padded, no whitespace, zero padding bits; at most
+ * SIGN_SIGNATURE_MAX_B64 characters), not DER (ECDSA: BER and trailing
+ * bytes are refused), or a signature that does not verify.
  */
 int sign_verify_bytes(const struct sign_key *key, const void *msg, size_t len, const char *b64,
                       struct temper_err *err);
@@ -85,7 +106,11 @@ int sign_verify_bytes(const struct sign_key *key, const void *msg, size_t len, c
  * writes, keys in its order,
  * {"critical":{"identity":{"docker-reference":"..."},"image":{"docker-manifest-digest":"..."},
  *  "type":"cosign container image signature"},"optional":null}
- * *out is NUL-terminated, owned by the caller.
+ * with the identity escaped as Go's encoding/json escapes it ('"', '\\',
+ * '<', '>', '&', U+2028, U+2029). *out is NUL-terminated, owned by the
+ * caller. TEMPER_E_USAGE for a digest that is not sha256 in lowercase hex,
+ * or an identity that is empty, over SIGN_IDENTITY_MAX_BYTES, not UTF-8,
+ * or holding a control character (C0, DEL, C1).
  */
 int sign_payload_build(const char *identity, const char *digest, char **out, size_t *len,
                        struct temper_err *err);
@@ -98,14 +123,20 @@ struct sign_payload {
 /*
  * Parses a payload (untrusted bytes, not NUL-terminated) as strictly as
  * containers/image does: exactly `critical` and `optional` at the top
- * (`optional` null or an object), exactly `identity`, `image` and `type` in
+ * (`optional` null or an object, whose `creator` if any is a string and
+ * `timestamp` if any an integer), exactly `identity`, `image` and `type` in
  * `critical`, `type` exactly "cosign container image signature", `identity`
- * holding a string `docker-reference`, `image` holding a string
- * `docker-manifest-digest`; duplicate keys, other keys and miscased keys are
- * refused. TEMPER_E_SIG says what is wrong. At most SIGN_PAYLOAD_MAX_BYTES.
+ * holding exactly a string `docker-reference`, `image` exactly a string
+ * `docker-manifest-digest`; duplicate keys (at any depth), other keys and
+ * miscased keys are refused. Stricter than containers/image in two points,
+ * so that whatever parses can be written again by sign_payload_build: the
+ * digest must be sha256 and the identity must pass the build's checks.
+ * TEMPER_E_SIG says what is wrong; over SIGN_PAYLOAD_MAX_BYTES is
+ * TEMPER_E_LIMIT. On failure `out` is untouched.
  */
 int sign_payload_parse(const void *buf, size_t len, struct sign_payload *out,
                        struct temper_err *err);
+/* Frees the fields and sets them to NULL; NULL-safe. */
 void sign_payload_release(struct sign_payload *p);
 
 #endif
