@@ -2,7 +2,8 @@
 # shellcheck disable=SC2086,SC2016 # $small is a list of words; '$ORIGIN' is meant literally
 # Regenerates the fuzz seed corpora: fuzz/corpus/elf (tiny ELF images), fuzz/corpus/ldconf
 # (ld.so.conf texts), fuzz/corpus/recipe (YAML recipes), fuzz/corpus/oci_index (index.json
-# files) and fuzz/corpus/sign_payload (simple-signing payloads). Seeds are committed, so every
+# files), fuzz/corpus/oci_manifest (image manifests and configs) and fuzz/corpus/sign_payload
+# (simple-signing payloads). Seeds are committed, so every
 # file stays under 20 KB.
 #
 # Needs gcc, python3, and for the cross-built seeds clang with ld.lld (skipped when missing).
@@ -15,11 +16,12 @@ conf_dir=$here/corpus/ldconf
 recipe_dir=$here/corpus/recipe
 oci_dir=$here/corpus/oci_index
 sign_dir=$here/corpus/sign_payload
+manifest_dir=$here/corpus/oci_manifest
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-rm -rf "$elf_dir" "$conf_dir" "$recipe_dir" "$oci_dir" "$sign_dir"
-mkdir -p "$elf_dir" "$conf_dir" "$recipe_dir" "$oci_dir" "$sign_dir"
+rm -rf "$elf_dir" "$conf_dir" "$recipe_dir" "$oci_dir" "$sign_dir" "$manifest_dir"
+mkdir -p "$elf_dir" "$conf_dir" "$recipe_dir" "$oci_dir" "$sign_dir" "$manifest_dir"
 
 # --- ELF seeds built by a toolchain -------------------------------------------------------------
 
@@ -395,11 +397,50 @@ printf '{"critical":{"identity":{"docker-reference":"a\\u0000b"},%s,%s},"optiona
 printf '{%s,"optional":{"timestamp":1.5,"creator":2}}' "$crit" >"$sign_dir/optional-types.json"
 printf 'critical: {}\n' >"$sign_dir/not-json.txt"
 
+# --- image manifest and config seeds -------------------------------------------------------------
+# fuzz_oci_manifest gives every input to both readers, so one directory holds both kinds.
+
+cfg=application/vnd.oci.image.config.v1+json
+gz=application/vnd.oci.image.layer.v1.tar+gzip
+zs=application/vnd.oci.image.layer.v1.tar+zstd
+dm=application/vnd.docker.distribution.manifest.v2+json
+dc=application/vnd.docker.container.image.v1+json
+dl=application/vnd.docker.image.rootfs.diff.tar.gzip
+d3=sha256:$(printf three | sha256sum | cut -c1-64)
+# What temper writes: canonical, an annotation, a gzip and a zstd layer.
+printf '{"annotations":{"org.opencontainers.image.source":"https://example.invalid/x"},"config":{"digest":"%s","mediaType":"%s","size":587},"layers":[{"digest":"%s","mediaType":"%s","size":557100},{"digest":"%s","mediaType":"%s","size":126}],"mediaType":"%s","schemaVersion":2}' \
+    "$d1" "$cfg" "$d2" "$gz" "$d3" "$zs" "$m" >"$manifest_dir/temper-manifest.json"
+# Docker's schema 2, indented as docker and the distribution registry write it.
+printf '{\n   "schemaVersion": 2,\n   "mediaType": "%s",\n   "config": {\n      "mediaType": "%s",\n      "size": 1457,\n      "digest": "%s"\n   },\n   "layers": [\n      {\n         "mediaType": "%s",\n         "size": 2814446,\n         "digest": "%s"\n      }\n   ]\n}' \
+    "$dm" "$dc" "$d1" "$dl" "$d2" >"$manifest_dir/docker-v2.json"
+# No mediaType, no layers, members temper does not know (an OCI 1.1 artifactType and subject).
+printf '{"schemaVersion":2,"artifactType":"application/x","config":{"mediaType":"%s","digest":"%s","size":2},"layers":[],"subject":{"mediaType":"%s","digest":"%s","size":1}}' \
+    "$cfg" "$d1" "$m" "$d2" >"$manifest_dir/bare-no-layers.json"
+# Configs: what temper writes, and Docker's with empty-layer history and more diff_ids.
+printf '{"architecture":"amd64","config":{"Entrypoint":["/usr/bin/python3"],"User":"65532"},"created":"2023-11-14T22:13:20Z","history":[{"created":"2023-11-14T22:13:20Z","created_by":"temper build python.yaml"}],"os":"linux","rootfs":{"diff_ids":["%s"],"type":"layers"}}' \
+    "$d1" >"$manifest_dir/temper-config.json"
+printf '{"architecture":"arm64","variant":"v8","os":"linux","config":{"Env":["PATH=/bin"]},"history":[{"created_by":"/bin/sh -c #(nop) CMD [\\"sh\\"]","empty_layer":true},{}],"rootfs":{"type":"layers","diff_ids":["%s","%s","%s"]}}' \
+    "$d1" "$d2" "$d3" >"$manifest_dir/docker-config.json"
+# Rejected: digests other than sha256, sizes, duplicate keys, types that are not an image's.
+printf '{"schemaVersion":2,"config":{"mediaType":"%s","digest":"%s","size":2},"layers":[{"mediaType":"%s","digest":"sha512:%s%s","size":3}]}' \
+    "$cfg" "$d1" "$gz" "${d1#sha256:}" "${d2#sha256:}" >"$manifest_dir/sha512-layer.json"
+printf '{"schemaVersion":2,"config":{"mediaType":"%s","digest":"%s","size":2},"layers":[{"mediaType":"%s","digest":"%s","size":-1},{"mediaType":"%s","digest":"%s","size":1e3}]}' \
+    "$cfg" "$d1" "$gz" "$d2" "$gz" "$d3" >"$manifest_dir/bad-sizes.json"
+printf '{"schemaVersion":2,"config":{"mediaType":"%s","digest":"%s","size":2},"layers":[],"layers":[]}' \
+    "$cfg" "$d1" >"$manifest_dir/duplicate-key.json"
+printf '{"schemaVersion":2,"mediaType":"%s","manifests":[]}' "$i" >"$manifest_dir/index-not-manifest.json"
+printf '{"schemaVersion":2,"config":{"mediaType":"application/vnd.dev.cosign.artifact.sig.v1+json","digest":"%s","size":2},"layers":[{"mediaType":"application/vnd.dev.cosign.simplesigning.v1+json","digest":"%s","size":250,"annotations":{"dev.cosignproject.cosign/signature":"MEUCIQ=="}}]}' \
+    "$d1" "$d2" >"$manifest_dir/cosign-signature.json"
+printf '{"rootfs":{"type":"layers","diff_ids":["%s","sha256:../../etc/passwd","%s\\u0000"]}}' \
+    "$d1" "$d2" >"$manifest_dir/config-bad-diff-ids.json"
+printf '{"rootfs":{"type":"tar","diff_ids":[]}}' >"$manifest_dir/config-rootfs-type.json"
+
 # --- Size check -----------------------------------------------------------------------------------
-big=$(find "$elf_dir" "$conf_dir" "$oci_dir" "$sign_dir" -type f -size +20k)
+# (OCI_MANIFEST_MAX_LAYERS takes 1025 layers, about 180 KB: left to the unit tests.)
+big=$(find "$elf_dir" "$conf_dir" "$oci_dir" "$sign_dir" "$manifest_dir" -type f -size +20k)
 if [ -n "$big" ]; then
     echo "make-corpus: seeds over 20 KB: $big" >&2
     exit 1
 fi
-chmod 644 "$elf_dir"/* "$conf_dir"/* "$recipe_dir"/* "$oci_dir"/* "$sign_dir"/*
-du -sb "$elf_dir" "$conf_dir" "$recipe_dir" "$oci_dir" "$sign_dir"
+chmod 644 "$elf_dir"/* "$conf_dir"/* "$recipe_dir"/* "$oci_dir"/* "$sign_dir"/* "$manifest_dir"/*
+du -sb "$elf_dir" "$conf_dir" "$recipe_dir" "$oci_dir" "$sign_dir" "$manifest_dir"

@@ -6,7 +6,7 @@
 set -euo pipefail
 
 build=(cmake make gcc pkg-config libelf-dev libjansson-dev libyaml-dev libarchive-dev libzstd-dev
-  libdeflate-dev libssl-dev)
+  libdeflate-dev zlib1g-dev libssl-dev)
 # What the shipped recipes take from the machine's own root (--root defaults to /).
 image=(python3 ca-certificates tzdata)
 test=("${build[@]}" "${image[@]}" clang libclang-rt-14-dev clang-format shellcheck check strace

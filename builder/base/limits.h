@@ -69,6 +69,15 @@
  * its oci-layout file (30 bytes). */
 #define OCI_INDEX_MAX_BYTES (4 * 1024 * 1024)
 #define OCI_LAYOUT_FILE_MAX_BYTES 4096
+/* An image manifest (the distribution spec lets a registry refuse one over 4 MiB; temper's are
+ * under 1 KiB), and an image config (one history entry per layer: a few KiB). */
+#define OCI_MANIFEST_MAX_BYTES (4 * 1024 * 1024)
+#define OCI_CONFIG_MAX_BYTES (8 * 1024 * 1024)
+/* Layers of one image, and diff_ids of one config (Docker's overlay2 stacks at most 128). */
+#define OCI_MANIFEST_MAX_LAYERS 1024
+/* The largest zstd window a layer being read may ask for, as a power of 2: 2^27 = 128 MiB, which
+ * is libzstd's own default limit (zstd -19 uses 2^23; only --long or --ultra go beyond). */
+#define LAYER_ZSTD_WINDOW_LOG_MAX 27
 
 /* A key file read by sign (a P-256 or Ed25519 PEM key is under 1 KiB, encrypted or not): anything
  * bigger is not a key. */

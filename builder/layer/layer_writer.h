@@ -85,10 +85,12 @@ int layer_write(const struct rootfs_plan *plan, struct fs_root *root, int out_fd
  * stream: its sha256 and byte count (*digest, *size) and, decompressed as
  * `media_type` says (tar; tar+gzip with any number of gzip members; tar+zstd
  * with any number of frames; the Docker media types too), the sha256 of the
- * uncompressed bytes (*diff_id). Memory stays bounded whatever the size. A
- * stream that does not decompress (corrupt, truncated, bytes after the
- * end) is TEMPER_E_PARSE, an unknown media type TEMPER_E_USAGE; messages
- * name `name`.
+ * uncompressed bytes (*diff_id). Memory stays bounded whatever the size (a
+ * zstd window may take up to 2^LAYER_ZSTD_WINDOW_LOG_MAX bytes). A stream
+ * that does not decompress (corrupt, truncated, bytes after the last member
+ * or frame, a gzip or zstd layer of zero bytes) is TEMPER_E_PARSE, an
+ * unknown media type TEMPER_E_USAGE, a failed read TEMPER_E_IO; messages
+ * name `name`. The outputs are set only on success.
  */
 int layer_read_digests(int fd, const char *media_type, const char *name,
                        char digest[LAYER_DIGEST_LEN], char diff_id[LAYER_DIGEST_LEN],

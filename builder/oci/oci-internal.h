@@ -1,10 +1,13 @@
 /*
- * oci-internal: what oci_layout.c and oci_json.c share, and the seams the
- * unit tests and the index.json fuzzer use. Not for other modules.
+ * oci-internal: what oci_layout.c, oci_json.c, oci_parse.c and oci_verify.c
+ * share, and the seams the unit tests and the fuzzers use. Not for other
+ * modules.
  *
- * The JSON side (oci_json.c) builds and checks documents and never touches
- * the file system; the layout side (oci_layout.c) reads and writes files and
- * never looks inside a document except through these functions.
+ * The JSON side (oci_json.c, and oci_parse.c for manifests and configs read
+ * back) builds and checks documents and never touches the file system; the
+ * layout side (oci_layout.c) reads and writes files and never looks inside a
+ * document except through these functions; oci_verify.c walks an image's
+ * chain through both.
  */
 #ifndef TEMPER_OCI_INTERNAL_H
 #define TEMPER_OCI_INTERNAL_H
@@ -15,8 +18,13 @@
 #include <stdint.h>
 
 #include "base/error.h"
+#include "base/limits.h"
 #include "oci_layout.h"
 
+/* Manifests and configs of Docker's image format (schema 2), which temper reads but never writes.
+ */
+#define OCI_MEDIA_TYPE_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
+#define OCI_MEDIA_TYPE_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
 /* The annotation that names an image in index.json. */
 #define OCI_ANNOTATION_REF_NAME "org.opencontainers.image.ref.name"
 /* The last second RFC 3339 can write with four digits of year: 9999-12-31T23:59:59Z. */
@@ -67,10 +75,11 @@ int oci_index_find(const json_t *index, const char *tag, struct oci_descriptor *
                    struct temper_err *err);
 
 /*
- * Points `tag` at `manifest` in a parsed index, with the platform of `spec`:
- * the first entry of that tag is replaced in place, later ones of the same
- * tag are dropped, and a new tag goes at the end. Sets the index mediaType.
- * Fails (TEMPER_E_USAGE) only on strings that are not UTF-8.
+ * Points `tag` at `manifest` in a parsed index, with the platform of `spec`
+ * (none when spec is NULL): the first entry of that tag is replaced in
+ * place, later ones of the same tag are dropped, and a new tag goes at the
+ * end. Sets the index mediaType. Fails (TEMPER_E_USAGE) only on strings that
+ * are not UTF-8.
  */
 int oci_index_put(json_t *index, const char *tag, const struct oci_descriptor *manifest,
                   const struct oci_image_spec *spec, struct temper_err *err);
@@ -79,6 +88,54 @@ int oci_index_put(json_t *index, const char *tag, const struct oci_descriptor *m
  * `ref` there instead (ref.name may hold a whole reference, "python:latest"). */
 int oci_index_copy_entry(const json_t *index, const char *tag, const char *ref, json_t *to,
                          struct temper_err *err);
+
+/* An image manifest as oci_manifest_parse reads it: what checking the image needs. */
+struct oci_manifest {
+    char media_type[OCI_MEDIA_TYPE_MAX]; /* its own mediaType, "" when it has none */
+    struct oci_descriptor config;
+    struct oci_descriptor *layers; /* nlayers (at most OCI_MANIFEST_MAX_LAYERS), in order */
+    size_t nlayers;
+};
+
+/*
+ * Parses an image manifest (untrusted: any bytes, not NUL-terminated;
+ * duplicate keys refused): schemaVersion 2; a mediaType, when there is one,
+ * of an OCI or a Docker v2 image manifest; a config descriptor of an OCI or
+ * Docker image config; a layers array of descriptors (string mediaType,
+ * sha256 digest, integer size >= 0). Members it does not know are ignored.
+ * TEMPER_E_PARSE says what is wrong, TEMPER_E_LIMIT when there are more
+ * than OCI_MANIFEST_MAX_LAYERS layers. *out is set only on success; release
+ * it with oci_manifest_release.
+ */
+int oci_manifest_parse(const char *buf, size_t len, struct oci_manifest *out,
+                       struct temper_err *err);
+void oci_manifest_release(struct oci_manifest *manifest);
+
+/* An image config as oci_config_parse reads it: its rootfs.diff_ids. */
+struct oci_config {
+    char (*diff_ids)[LAYER_DIGEST_LEN];
+    size_t ndiff_ids; /* at most OCI_MANIFEST_MAX_LAYERS */
+};
+
+/*
+ * Parses an image config (untrusted, as above): an object whose rootfs has
+ * type "layers" and an array of sha256 diff_ids. TEMPER_E_PARSE or
+ * TEMPER_E_LIMIT as for manifests. Release *out with oci_config_release.
+ */
+int oci_config_parse(const char *buf, size_t len, struct oci_config *out, struct temper_err *err);
+void oci_config_release(struct oci_config *config);
+
+/*
+ * Opens blob `digest` to be streamed: a regular file of blobs/sha256, opened
+ * O_RDONLY|O_NOFOLLOW|O_CLOEXEC (and O_NONBLOCK, so that a fifo planted there
+ * cannot hang the open). A missing blob is TEMPER_E_MISSING, a digest that is
+ * not "sha256:<64 hex>" TEMPER_E_USAGE. The caller closes the descriptor.
+ */
+int oci_blob_open(struct oci_layout *layout, const char *digest, struct temper_err *err);
+
+/* oci_blob_read without the digest check: for callers that say themselves what differs. */
+int oci_blob_load(struct oci_layout *layout, const char *digest, size_t max_bytes, char **out,
+                  size_t *len, struct temper_err *err);
 
 /* The layout's directory as given to oci_layout_open, and its index.json as parsed. */
 const char *oci_layout_path(const struct oci_layout *layout);

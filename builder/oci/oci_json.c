@@ -138,6 +138,23 @@ oci_tag_is_valid(const char *tag)
     return true;
 }
 
+bool
+oci_tag_is_signature(const char *tag)
+{
+    static const char prefix[] = "sha256-", suffix[] = ".sig";
+    const size_t hex = 64;
+
+    if (tag == NULL || strlen(tag) != sizeof(prefix) - 1 + hex + sizeof(suffix) - 1 ||
+        strncmp(tag, prefix, sizeof(prefix) - 1) != 0 ||
+        strcmp(tag + sizeof(prefix) - 1 + hex, suffix) != 0)
+        return false;
+    for (size_t i = sizeof(prefix) - 1; i < sizeof(prefix) - 1 + hex; i++) {
+        if (!((tag[i] >= '0' && tag[i] <= '9') || (tag[i] >= 'a' && tag[i] <= 'f')))
+            return false;
+    }
+    return true;
+}
+
 int
 oci_format_time(int64_t epoch, char out[OCI_TIME_LEN], struct temper_err *err)
 {
@@ -390,9 +407,12 @@ ref_name(const json_t *entry)
         json_object_get(json_object_get(entry, "annotations"), OCI_ANNOTATION_REF_NAME));
 }
 
-/* Writes the tags of `manifests` into buf ("a, b, c"), ending in "..." when they do not fit. */
+/*
+ * Writes the tags of `manifests` into buf ("a, b, c"), ending in "..." when they do not fit;
+ * without the signature tags when `images_only` is set.
+ */
 static void
-list_tags(const json_t *manifests, char *buf, size_t size)
+list_tags(const json_t *manifests, bool images_only, char *buf, size_t size)
 {
     size_t len = 0;
 
@@ -401,7 +421,7 @@ list_tags(const json_t *manifests, char *buf, size_t size)
         const char *name = ref_name(json_array_get(manifests, i));
         int n;
 
-        if (name == NULL)
+        if (name == NULL || (images_only && oci_tag_is_signature(name)))
             continue;
         n = snprintf(buf + len, size - len, "%s'%s'", len > 0 ? ", " : "", name);
         if (n < 0 || (size_t)n >= size - len) {
@@ -433,6 +453,37 @@ fill_descriptor(const json_t *entry, const char *tag, struct oci_descriptor *out
     return 0;
 }
 
+/* The only image of the index, signature tags not counted (see oci_layout_find_tag). */
+static int
+find_only_image(const json_t *manifests, struct oci_descriptor *out, struct temper_err *err)
+{
+    const json_t *only = NULL;
+    size_t images = 0, n = json_array_size(manifests);
+    char tags[512];
+
+    for (size_t i = 0; i < n; i++) {
+        const json_t *entry = json_array_get(manifests, i);
+        const char *name = ref_name(entry);
+
+        if (name == NULL || !oci_tag_is_signature(name)) {
+            images++;
+            only = entry;
+        }
+    }
+    if (images == 1)
+        return fill_descriptor(only, NULL, out, err);
+    if (images == 0 && n > 0)
+        return temper_err_set(err, TEMPER_E_MISSING, 0,
+                              "the layout holds no image, only %zu signature tag%s", n,
+                              n == 1 ? "" : "s");
+    if (images == 0)
+        return temper_err_set(err, TEMPER_E_MISSING, 0, "the layout holds no image");
+    list_tags(manifests, true, tags, sizeof(tags));
+    return temper_err_set(err, TEMPER_E_USAGE, 0,
+                          "the layout holds %zu images: name one by its tag (%s)", images,
+                          tags[0] != '\0' ? tags : "none is tagged");
+}
+
 int
 oci_index_find(const json_t *index, const char *tag, struct oci_descriptor *out,
                struct temper_err *err)
@@ -441,25 +492,20 @@ oci_index_find(const json_t *index, const char *tag, struct oci_descriptor *out,
     size_t n = json_array_size(manifests);
     char tags[512];
 
-    if (tag == NULL && n == 1)
-        return fill_descriptor(json_array_get(manifests, 0), NULL, out, err);
-    for (size_t i = 0; tag != NULL && i < n; i++) {
+    if (tag == NULL)
+        return find_only_image(manifests, out, err);
+    for (size_t i = 0; i < n; i++) {
         const json_t *entry = json_array_get(manifests, i);
         const char *name = ref_name(entry);
 
         if (name != NULL && strcmp(name, tag) == 0)
             return fill_descriptor(entry, tag, out, err);
     }
-    if (n == 0 && tag == NULL)
-        return temper_err_set(err, TEMPER_E_MISSING, 0, "the layout holds no image");
     if (n == 0)
         return temper_err_set(err, TEMPER_E_MISSING, 0,
                               "no image tagged '%s': the layout holds no image", tag);
-    list_tags(manifests, tags, sizeof(tags));
-    if (tag == NULL)
-        return temper_err_set(err, TEMPER_E_USAGE, 0,
-                              "the layout holds %zu images: name one by its tag (%s)", n,
-                              tags[0] != '\0' ? tags : "none is tagged");
+    /* Every tag, signatures too: the one asked for may be a signature tag mistyped. */
+    list_tags(manifests, false, tags, sizeof(tags));
     return temper_err_set(err, TEMPER_E_MISSING, 0, "no image tagged '%s': the tags are %s", tag,
                           tags[0] != '\0' ? tags : "none (no image is tagged)");
 }
@@ -502,10 +548,12 @@ oci_index_put(json_t *index, const char *tag, const struct oci_descriptor *manif
     put(entry, "annotations", annotations);
     if (put_string(annotations, OCI_ANNOTATION_REF_NAME, tag, "tag", err) < 0)
         return -1;
-    platform = must(json_object());
-    put(entry, "platform", platform);
-    if (put_platform(platform, spec, err) < 0)
-        return -1;
+    if (spec != NULL) {
+        platform = must(json_object());
+        put(entry, "platform", platform);
+        if (put_platform(platform, spec, err) < 0)
+            return -1;
+    }
 
     for (size_t i = 0; i < json_array_size(manifests);) {
         const char *name = ref_name(json_array_get(manifests, i));

@@ -737,6 +737,40 @@ put_json(struct oci_layout *layout, const json_t *doc, char digest[LAYER_DIGEST_
     return 0;
 }
 
+/*
+ * Makes `*index` the layout's index.json: blob names synced first, then the file replaced
+ * atomically. Takes *index once the rename happened (even when only the directory sync after it
+ * failed: index.json then names the new blobs, so they must stay).
+ */
+static int
+commit_index(struct oci_layout *layout, json_t **index, struct temper_err *err)
+{
+    cleanup_free char *text = NULL;
+    size_t len;
+    bool renamed;
+    int rc;
+
+    oci_json_dump(*index, &text, &len);
+    if (sync_dirs(layout, err) < 0 || restore_layout_file(layout, err) < 0)
+        return -1;
+    rc = write_atomic(layout, INDEX_FILE, text, len, &renamed, err);
+    if (!renamed)
+        return -1;
+    json_decref(layout->index);
+    layout->index = steal_pointer(index);
+    layout->committed = true;
+    return rc;
+}
+
+static int
+invalid_tag(const char *tag, struct temper_err *err)
+{
+    return temper_err_set(err, TEMPER_E_USAGE, 0,
+                          "invalid tag '%s': a tag is 1 to 128 letters, digits, '_', '.' or "
+                          "'-', and starts with a letter, a digit or '_'",
+                          tag != NULL ? tag : "");
+}
+
 int
 oci_image_commit(struct oci_layout *layout, const struct oci_image_spec *spec,
                  const struct oci_layer_desc *layers, size_t nlayers, const char *tag,
@@ -744,17 +778,11 @@ oci_image_commit(struct oci_layout *layout, const struct oci_image_spec *spec,
 {
     json_auto_t *config = NULL, *manifest = NULL, *index = NULL;
     struct oci_descriptor desc = {.media_type = OCI_MEDIA_TYPE_MANIFEST};
-    cleanup_free char *text = NULL;
     char config_digest[LAYER_DIGEST_LEN];
     uint64_t config_size;
-    size_t len;
-    bool renamed;
 
     if (!oci_tag_is_valid(tag))
-        return temper_err_set(err, TEMPER_E_USAGE, 0,
-                              "invalid tag '%s': a tag is 1 to 128 letters, digits, '_', '.' or "
-                              "'-', and starts with a letter, a digit or '_'",
-                              tag != NULL ? tag : "");
+        return invalid_tag(tag, err);
     /* Everything that can be wrong with the request is found before anything is written. */
     if (check_layers(layout, layers, nlayers, err) < 0 ||
         (config = oci_config_new(spec, layers, nlayers, err)) == NULL ||
@@ -772,19 +800,42 @@ oci_image_commit(struct oci_layout *layout, const struct oci_image_spec *spec,
         abort(); /* out of memory */
     if (oci_index_put(index, tag, &desc, spec, err) < 0)
         return temper_err_prefix(err, "image '%s'", tag);
-    oci_json_dump(index, &text, &len);
-    if (sync_dirs(layout, err) < 0 || restore_layout_file(layout, err) < 0)
-        return -1;
-    if (write_atomic(layout, INDEX_FILE, text, len, &renamed, err) < 0 && !renamed)
-        return -1;
-    /* Renamed: index.json points at the new image even if syncing the directory failed, so the
-     * blobs must stay. */
-    json_decref(layout->index);
-    layout->index = steal_pointer(&index);
-    layout->committed = true;
-    if (!renamed)
+    if (commit_index(layout, &index, err) < 0)
         return -1;
     memcpy(manifest_digest, desc.digest, LAYER_DIGEST_LEN);
+    return 0;
+}
+
+int
+oci_manifest_put(struct oci_layout *layout, const char *tag, const char *media_type,
+                 const void *bytes, size_t len, char digest[LAYER_DIGEST_LEN],
+                 struct temper_err *err)
+{
+    json_auto_t *index = NULL;
+    struct oci_descriptor desc;
+
+    if (!oci_tag_is_valid(tag))
+        return invalid_tag(tag, err);
+    if (media_type == NULL || media_type[0] == '\0' ||
+        strlen(media_type) >= sizeof(desc.media_type))
+        return temper_err_set(err, TEMPER_E_USAGE, 0,
+                              "manifest for tag '%s': media type '%s' is empty or too long", tag,
+                              media_type != NULL ? media_type : "");
+    if ((uint64_t)len > INT64_MAX)
+        return temper_err_set(err, TEMPER_E_USAGE, 0, "manifest for tag '%s' is too large", tag);
+    snprintf(desc.media_type, sizeof(desc.media_type), "%s", media_type);
+    sha256_digest(bytes, len, desc.digest);
+    desc.size = len;
+    /* The new index is made first: a media type that is not UTF-8 fails before any write. */
+    index = json_deep_copy(layout->index);
+    if (index == NULL)
+        abort(); /* out of memory */
+    if (oci_index_put(index, tag, &desc, NULL, err) < 0 ||
+        oci_blob_put(layout, bytes, len, desc.digest, err) < 0)
+        return temper_err_prefix(err, "manifest for tag '%s'", tag);
+    if (commit_index(layout, &index, err) < 0)
+        return -1;
+    memcpy(digest, desc.digest, LAYER_DIGEST_LEN);
     return 0;
 }
 
@@ -809,13 +860,19 @@ oci_layout_find_tag(const struct oci_layout *layout, const char *tag, struct oci
     return 0;
 }
 
-int
-oci_blob_read(struct oci_layout *layout, const char *digest, size_t max_bytes, char **out,
-              size_t *len, struct temper_err *err)
+static int
+blob_missing(const struct oci_layout *layout, const char *digest, struct temper_err *err)
 {
-    cleanup_free char *buf = NULL;
-    char rel[80], shown[WHERE_MAX], got[LAYER_DIGEST_LEN];
-    size_t n;
+    return temper_err_set(err, TEMPER_E_MISSING, ENOENT, "blob '%s' is missing from '%s'", digest,
+                          layout->path);
+}
+
+int
+oci_blob_open(struct oci_layout *layout, const char *digest, struct temper_err *err)
+{
+    char rel[80], shown[WHERE_MAX];
+    cleanup_close int fd = -1;
+    struct stat st;
 
     if (check_digest(digest, err) < 0)
         return -1;
@@ -824,20 +881,61 @@ oci_blob_read(struct oci_layout *layout, const char *digest, size_t max_bytes, c
     if (open_blobs(layout, false, err) < 0)
         return -1;
     if (layout->sha256_fd < 0)
-        return temper_err_set(err, TEMPER_E_MISSING, ENOENT, "blob '%s' is missing from '%s'",
-                              digest, layout->path);
-    if (read_at(layout->sha256_fd, digest + 7, shown, max_bytes, &buf, &n, err) < 0) {
+        return blob_missing(layout, digest, err);
+    fd = openat(layout->sha256_fd, digest + 7, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT)
+        return blob_missing(layout, digest, err);
+    if (fd < 0 && errno == ELOOP)
+        return temper_err_set(err, TEMPER_E_IO, errno, "'%s' is a symlink: refusing to follow it",
+                              shown);
+    if (fd < 0)
+        return temper_err_sys(err, TEMPER_E_IO, errno, "cannot open '%s'", shown);
+    if (fstat(fd, &st) < 0)
+        return temper_err_sys(err, TEMPER_E_IO, errno, "cannot stat '%s'", shown);
+    if (!S_ISREG(st.st_mode))
+        return temper_err_set(err, TEMPER_E_IO, 0, "'%s' is not a regular file", shown);
+    return steal_fd(&fd);
+}
+
+int
+oci_blob_load(struct oci_layout *layout, const char *digest, size_t max_bytes, char **out,
+              size_t *len, struct temper_err *err)
+{
+    char rel[80], shown[WHERE_MAX];
+
+    if (check_digest(digest, err) < 0)
+        return -1;
+    snprintf(rel, sizeof(rel), "blobs/sha256/%s", digest + 7);
+    where(layout, rel, shown);
+    if (open_blobs(layout, false, err) < 0)
+        return -1;
+    if (layout->sha256_fd < 0)
+        return blob_missing(layout, digest, err);
+    if (read_at(layout->sha256_fd, digest + 7, shown, max_bytes, out, len, err) < 0) {
         if (err->code == TEMPER_E_MISSING)
-            return temper_err_set(err, TEMPER_E_MISSING, ENOENT, "blob '%s' is missing from '%s'",
-                                  digest, layout->path);
+            return blob_missing(layout, digest, err);
         return -1;
     }
+    return 0;
+}
+
+int
+oci_blob_read(struct oci_layout *layout, const char *digest, size_t max_bytes, char **out,
+              size_t *len, struct temper_err *err)
+{
+    cleanup_free char *buf = NULL;
+    char rel[80], shown[WHERE_MAX], got[LAYER_DIGEST_LEN];
+    size_t n;
+
+    if (oci_blob_load(layout, digest, max_bytes, &buf, &n, err) < 0)
+        return -1;
+    snprintf(rel, sizeof(rel), "blobs/sha256/%s", digest + 7);
     sha256_digest(buf, n, got);
     if (strcmp(got, digest) != 0)
         return temper_err_set(err, TEMPER_E_PARSE, 0,
                               "blob '%s' does not match its digest (its bytes hash to '%s'): the "
                               "layout is damaged",
-                              shown, got);
+                              where(layout, rel, shown), got);
     *out = steal_pointer(&buf);
     *len = n;
     return 0;

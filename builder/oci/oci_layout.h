@@ -57,7 +57,10 @@ bool oci_tag_is_valid(const char *tag);
  * directory gets `oci-layout` and blobs/sha256 at once; an existing
  * directory must otherwise hold a layout (an `oci-layout` file with
  * imageLayoutVersion 1.0.0), so that temper never writes into some other
- * directory's files. Without `create` nothing is written.
+ * directory's files. Without `create` the open writes nothing (later
+ * calls that write, oci_blob_put or oci_manifest_put, still may, making
+ * blobs/sha256 when it is missing; what they add to a layout that existed
+ * is never removed).
  *
  * index.json, when there is one, is read now (at most OCI_INDEX_MAX_BYTES);
  * a malformed one is an error (TEMPER_E_PARSE), never overwritten. A layout
@@ -124,9 +127,15 @@ bool oci_tag_is_signature(const char *tag);
  * blob and every layer blob hash to their descriptors' digests and have
  * their sizes; the config's rootfs.diff_ids has one entry per layer; and
  * every layer, decompressed, hashes to its diff_id. Layers are streamed,
- * never held. Each failure is TEMPER_E_SIG with its own message naming what
- * failed and where ("layer 1 'sha256:...' is 24159647 bytes, its descriptor
- * says 24159648"); a missing blob is TEMPER_E_MISSING.
+ * never held (the manifest is read under OCI_MANIFEST_MAX_BYTES, the config
+ * under OCI_CONFIG_MAX_BYTES). Each mismatch, and a layer whose bytes are
+ * the right ones but do not decompress, is TEMPER_E_SIG with its own message
+ * naming what failed and where ("layer 1 'sha256:...' is 24159647 bytes, its
+ * descriptor says 24159648"). A missing blob is TEMPER_E_MISSING; a
+ * manifest or config that is not one (bad JSON, a digest other than sha256)
+ * TEMPER_E_PARSE; a cap exceeded TEMPER_E_LIMIT; a descriptor of something
+ * other than an OCI or Docker v2 image manifest, or a layer media type
+ * temper cannot decompress, TEMPER_E_USAGE.
  */
 int oci_image_verify(struct oci_layout *layout, const struct oci_descriptor *manifest,
                      struct temper_err *err);
@@ -134,8 +143,11 @@ int oci_image_verify(struct oci_layout *layout, const struct oci_descriptor *man
 /*
  * Writes `len` bytes of a manifest of media type `media_type` as a blob and
  * points `tag` at it in index.json (without a platform), replacing that
- * tag's entry and keeping the others; index.json is replaced atomically, as
- * by oci_image_commit. *digest gets the manifest's "sha256:<hex>".
+ * tag's entry in place and keeping the others; index.json is replaced
+ * atomically, as by oci_image_commit (on failure it is unchanged). The bytes
+ * are stored as given, never re-serialized. An invalid tag or an empty media
+ * type is TEMPER_E_USAGE, before anything is written. Works on a layout
+ * opened without `create`. *digest gets the manifest's "sha256:<hex>".
  */
 int oci_manifest_put(struct oci_layout *layout, const char *tag, const char *media_type,
                      const void *bytes, size_t len, char digest[LAYER_DIGEST_LEN],

@@ -975,6 +975,281 @@ START_TEST(test_layer_write_refuses_entries_no_plan_should_hold)
 }
 END_TEST
 
+/* ---- reading back: layer_read_digests ---- */
+
+static int
+try_read(const char *rel, const char *media_type, char digest[LAYER_DIGEST_LEN],
+         char diff_id[LAYER_DIGEST_LEN], uint64_t *size, struct temper_err *err)
+{
+    int fd = open(testutil_path(rel), O_RDONLY | O_CLOEXEC);
+    int rc;
+
+    ck_assert_int_ge(fd, 0);
+    rc = layer_read_digests(fd, media_type, rel, digest, diff_id, size, err);
+    close(fd);
+    return rc;
+}
+
+static void
+read_ok(const char *rel, const char *media_type, char digest[LAYER_DIGEST_LEN],
+        char diff_id[LAYER_DIGEST_LEN], uint64_t *size)
+{
+    struct temper_err err;
+
+    ck_assert_msg(try_read(rel, media_type, digest, diff_id, size, &err) == 0, "%s", err.msg);
+}
+
+static void
+assert_read_error(const char *rel, const char *media_type, enum temper_errc code,
+                  const char *needle)
+{
+    char digest[LAYER_DIGEST_LEN] = "unset", diff_id[LAYER_DIGEST_LEN] = "unset";
+    uint64_t size = 12345;
+    struct temper_err err = {0};
+
+    ck_assert_int_eq(try_read(rel, media_type, digest, diff_id, &size, &err), -1);
+    ck_assert_msg(err.code == code, "code %d, not %d: %s", (int)err.code, (int)code, err.msg);
+    ck_assert_msg(strstr(err.msg, needle) != NULL, "'%s' not in '%s'", needle, err.msg);
+    ck_assert_msg(strstr(err.msg, rel) != NULL, "'%s' not named in '%s'", rel, err.msg);
+    /* outputs untouched on failure */
+    ck_assert_str_eq(digest, "unset");
+    ck_assert_str_eq(diff_id, "unset");
+    ck_assert_uint_eq(size, 12345);
+}
+
+/* The Docker media type of the same stream, where there is one. */
+static const char *
+docker_media_type(enum layer_compression c)
+{
+    return c == LAYER_COMPRESSION_GZIP   ? "application/vnd.docker.image.rootfs.diff.tar.gzip"
+           : c == LAYER_COMPRESSION_NONE ? "application/vnd.docker.image.rootfs.diff.tar"
+                                         : NULL;
+}
+
+START_TEST(test_layer_read_digests_gives_back_what_layer_write_computed)
+{
+    struct plan pl = {0};
+    struct layer_options o = options(all_compressions[_i], 2, EPOCH);
+    struct layer_result res;
+    char digest[LAYER_DIGEST_LEN], diff_id[LAYER_DIGEST_LEN];
+    const char *docker = docker_media_type(o.compression);
+    uint64_t size = 0;
+
+    make_full_plan(&pl);
+    write_ok(&pl, &o, "layer", &res);
+    /* more than two gzip members: the reader goes on after each member's end */
+    ck_assert_uint_gt(res.tar_size, 2 * LAYER_GZIP_CHUNK);
+    read_ok("layer", layer_media_type(o.compression), digest, diff_id, &size);
+    ck_assert_str_eq(digest, res.digest);
+    ck_assert_str_eq(diff_id, res.diff_id);
+    ck_assert_uint_eq(size, res.size);
+    if (docker != NULL) {
+        read_ok("layer", docker, digest, diff_id, &size);
+        ck_assert_str_eq(digest, res.digest);
+        ck_assert_str_eq(diff_id, res.diff_id);
+        ck_assert_uint_eq(size, res.size);
+    }
+    plan_release(&pl);
+}
+END_TEST
+
+/* gzip(1) writes one member for the whole stream (zlib's deflate), not temper's 1 MiB members. */
+START_TEST(test_layer_read_digests_reads_a_single_member_from_gzip)
+{
+    struct plan pl = {0};
+    struct layer_options o = options(LAYER_COMPRESSION_NONE, 1, EPOCH);
+    struct layer_result res;
+    char tar[8192], digest[LAYER_DIGEST_LEN], diff_id[LAYER_DIGEST_LEN], *gz;
+    const char *const gzip[] = {"gzip", "-n", "-6", "-c", tar, NULL};
+    struct libdeflate_decompressor *d = libdeflate_alloc_decompressor();
+    char *out = malloc(BIG_SIZE * 2);
+    size_t gz_len, in_used, out_used;
+    uint64_t size = 0;
+
+    make_full_plan(&pl);
+    write_ok(&pl, &o, "layer.tar", &res);
+    snprintf(tar, sizeof(tar), "%s", testutil_path("layer.tar"));
+    ck_assert_int_eq(run(gzip, "layer.gz", "gzip.err"), 0);
+    /* one member: libdeflate takes the whole file as one */
+    read_rel("layer.gz", &gz, &gz_len);
+    ck_assert_int_eq(
+        libdeflate_gzip_decompress_ex(d, gz, gz_len, out, BIG_SIZE * 2, &in_used, &out_used),
+        LIBDEFLATE_SUCCESS);
+    ck_assert_uint_eq(in_used, gz_len);
+    read_ok("layer.gz", layer_media_type(LAYER_COMPRESSION_GZIP), digest, diff_id, &size);
+    ck_assert_str_eq(diff_id, res.diff_id);
+    ck_assert_uint_eq(size, gz_len);
+    assert_file_digest("layer.gz", digest);
+    libdeflate_free_decompressor(d);
+    free(out);
+    free(gz);
+    plan_release(&pl);
+}
+END_TEST
+
+/* Two zstd layers one after the other: two frames, read as one stream. */
+START_TEST(test_layer_read_digests_reads_concatenated_zstd_frames)
+{
+    struct plan a = {0}, b = {0};
+    struct layer_options o = options(LAYER_COMPRESSION_ZSTD, 2, EPOCH);
+    struct layer_result res;
+    char *za, *zb, *ta, *tb, *both, want[LAYER_DIGEST_LEN];
+    char digest[LAYER_DIGEST_LEN], diff_id[LAYER_DIGEST_LEN];
+    size_t za_len, zb_len, ta_len, tb_len;
+    uint64_t size = 0;
+
+    make_full_plan(&a);
+    plan_content(&b, "etc", "second frame", 0644);
+    write_ok(&a, &o, "a.zst", &res);
+    write_ok(&b, &o, "b.zst", &res);
+    o.compression = LAYER_COMPRESSION_NONE;
+    write_ok(&a, &o, "a.tar", &res);
+    write_ok(&b, &o, "b.tar", &res);
+    read_rel("a.zst", &za, &za_len);
+    read_rel("b.zst", &zb, &zb_len);
+    read_rel("a.tar", &ta, &ta_len);
+    read_rel("b.tar", &tb, &tb_len);
+    both = malloc(za_len + zb_len + ta_len + tb_len);
+    memcpy(both, za, za_len);
+    memcpy(both + za_len, zb, zb_len);
+    testutil_write("ab.zst", both, za_len + zb_len);
+    memcpy(both, ta, ta_len);
+    memcpy(both + ta_len, tb, tb_len);
+    sha256_digest(both, ta_len + tb_len, want);
+    read_ok("ab.zst", layer_media_type(LAYER_COMPRESSION_ZSTD), digest, diff_id, &size);
+    ck_assert_str_eq(diff_id, want);
+    ck_assert_uint_eq(size, za_len + zb_len);
+    free(za);
+    free(zb);
+    free(ta);
+    free(tb);
+    free(both);
+    plan_release(&a);
+    plan_release(&b);
+}
+END_TEST
+
+/* The two compressed kinds: the corruption tests loop over these. */
+static const enum layer_compression compressed[] = {
+    LAYER_COMPRESSION_GZIP,
+    LAYER_COMPRESSION_ZSTD,
+};
+
+/* Writes the full plan's layer, compressed as the loop says; returns its bytes. */
+static void
+compressed_layer(enum layer_compression c, char **buf, size_t *len)
+{
+    struct plan pl = {0};
+    struct layer_options o = options(c, 2, EPOCH);
+    struct layer_result res;
+
+    make_full_plan(&pl);
+    write_ok(&pl, &o, "layer", &res);
+    read_rel("layer", buf, len);
+    plan_release(&pl);
+}
+
+static const char *
+codec_name(enum layer_compression c)
+{
+    return c == LAYER_COMPRESSION_GZIP ? "gzip" : "zstd";
+}
+
+START_TEST(test_layer_read_digests_refuses_a_corrupt_byte)
+{
+    enum layer_compression c = compressed[_i];
+    char *buf, needle[64];
+    size_t len;
+
+    compressed_layer(c, &buf, &len);
+    buf[len / 2] ^= 0x55;
+    testutil_write("corrupt", buf, len);
+    snprintf(needle, sizeof(needle), "is not valid %s", codec_name(c));
+    assert_read_error("corrupt", layer_media_type(c), TEMPER_E_PARSE, needle);
+    free(buf);
+}
+END_TEST
+
+START_TEST(test_layer_read_digests_refuses_a_truncated_stream)
+{
+    enum layer_compression c = compressed[_i];
+    char *buf;
+    size_t len;
+
+    compressed_layer(c, &buf, &len);
+    /* inside the first header, inside the data, inside the last member's or frame's trailer */
+    const size_t cuts[] = {1, 3, 9, len / 3, len / 2 + 7, len - 4, len - 1};
+
+    for (size_t i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
+        char needle[64];
+
+        testutil_write("truncated", buf, cuts[i]);
+        snprintf(needle, sizeof(needle), "is truncated: it ends inside %s", codec_name(c));
+        assert_read_error("truncated", layer_media_type(c), TEMPER_E_PARSE, needle);
+    }
+    testutil_write("truncated", buf, 0);
+    assert_read_error("truncated", layer_media_type(c), TEMPER_E_PARSE, "is empty");
+    free(buf);
+}
+END_TEST
+
+START_TEST(test_layer_read_digests_refuses_trailing_garbage)
+{
+    static const char *const tails[] = {"garbage\n", "\0", "\0\0\0\0\0\0\0\0\0\0\0\0"};
+    static const size_t tail_lens[] = {8, 1, 12};
+    enum layer_compression c = compressed[_i];
+    char *buf, needle[80];
+    size_t len;
+
+    compressed_layer(c, &buf, &len);
+    buf = realloc(buf, len + 16);
+    snprintf(needle, sizeof(needle), "has bytes after its last %s %s that are not another",
+             codec_name(c), c == LAYER_COMPRESSION_GZIP ? "member" : "frame");
+    for (size_t i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
+        char at[64];
+
+        memcpy(buf + len, tails[i], tail_lens[i]);
+        testutil_write("trailing", buf, len + tail_lens[i]);
+        assert_read_error("trailing", layer_media_type(c), TEMPER_E_PARSE, needle);
+        snprintf(at, sizeof(at), "at byte %zu)", len);
+        assert_read_error("trailing", layer_media_type(c), TEMPER_E_PARSE, at);
+    }
+    free(buf);
+}
+END_TEST
+
+START_TEST(test_layer_read_digests_refuses_an_unknown_media_type)
+{
+    testutil_write("layer", "x", 1);
+    assert_read_error("layer", "application/vnd.oci.image.layer.v1.tar+xz", TEMPER_E_USAGE,
+                      "media type 'application/vnd.oci.image.layer.v1.tar+xz', which temper "
+                      "cannot read");
+    assert_read_error("layer", "application/vnd.oci.image.config.v1+json", TEMPER_E_USAGE,
+                      "which temper cannot read");
+    assert_read_error("layer", "", TEMPER_E_USAGE, "media type ''");
+}
+END_TEST
+
+START_TEST(test_layer_read_digests_names_an_unreadable_input)
+{
+    char digest[LAYER_DIGEST_LEN], diff_id[LAYER_DIGEST_LEN];
+    uint64_t size;
+    struct temper_err err = {0};
+    int fd;
+
+    testutil_write("layer", "x", 1);
+    fd = open(testutil_path("layer"), O_WRONLY | O_CLOEXEC);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(layer_read_digests(fd, layer_media_type(LAYER_COMPRESSION_NONE),
+                                        "blobs/sha256/x", digest, diff_id, &size, &err),
+                     -1);
+    ck_assert_int_eq(err.code, TEMPER_E_IO);
+    ck_assert_int_eq(err.sys_errno, EBADF);
+    ck_assert_ptr_nonnull(strstr(err.msg, "cannot read 'blobs/sha256/x'"));
+    close(fd);
+}
+END_TEST
+
 /* ---- names ---- */
 
 START_TEST(test_layer_compression_parse_accepts_the_three_names)
@@ -1039,6 +1314,19 @@ layer_suite(void)
     tcase_add_test(tc, test_layer_write_rejects_levels_out_of_range);
     tcase_add_loop_test(tc, test_layer_write_names_an_unwritable_output, 0, n);
     tcase_add_test(tc, test_layer_write_refuses_entries_no_plan_should_hold);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("layer_read_digests");
+    tcase_set_timeout(tc, 120);
+    tcase_add_checked_fixture(tc, testutil_setup, testutil_teardown);
+    tcase_add_loop_test(tc, test_layer_read_digests_gives_back_what_layer_write_computed, 0, n);
+    tcase_add_test(tc, test_layer_read_digests_reads_a_single_member_from_gzip);
+    tcase_add_test(tc, test_layer_read_digests_reads_concatenated_zstd_frames);
+    tcase_add_loop_test(tc, test_layer_read_digests_refuses_a_corrupt_byte, 0, 2);
+    tcase_add_loop_test(tc, test_layer_read_digests_refuses_a_truncated_stream, 0, 2);
+    tcase_add_loop_test(tc, test_layer_read_digests_refuses_trailing_garbage, 0, 2);
+    tcase_add_test(tc, test_layer_read_digests_refuses_an_unknown_media_type);
+    tcase_add_test(tc, test_layer_read_digests_names_an_unreadable_input);
     suite_add_tcase(s, tc);
     return s;
 }

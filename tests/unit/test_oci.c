@@ -17,10 +17,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/fs.h"
 #include "base/limits.h"
 #include "base/sha256.h"
+#include "layer/layer_writer.h"
 #include "oci/oci-internal.h"
 #include "oci/oci_layout.h"
+#include "rootfs/rootfs_plan.h"
 #include "testutil.h"
 
 #define GZIP_LAYER "application/vnd.oci.image.layer.v1.tar+gzip"
@@ -849,6 +852,938 @@ START_TEST(test_oci_config_new_refuses_unusable_specs)
 }
 END_TEST
 
+/* ---- signature tags ---- */
+
+START_TEST(test_oci_tag_is_signature_takes_cosign_tags_only)
+{
+    static const char hex[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    static const struct {
+        const char *prefix, *middle, *suffix;
+        bool is_signature;
+    } cases[] = {
+        {"sha256-", hex, ".sig", true},
+        {"sha256-", hex, ".att", false},     /* an attestation, not a signature */
+        {"sha256-", hex, ".sig.x", false},   /* too long */
+        {"sha256-", hex, ".si", false},      /* too short */
+        {"sha256:", hex, ".sig", false},     /* ':' is no tag character */
+        {"sha512-", hex, ".sig", false},     /* another algorithm */
+        {"SHA256-", hex, ".sig", false},     /* case matters */
+        {"sha256-", hex + 1, ".sig", false}, /* 63 digits */
+        {"sha256-0", hex, ".sig", false},    /* 65 digits */
+        {"", "", "", false},
+        {"latest", "", "", false},
+    };
+    char tag[256];
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(tag, sizeof(tag), "%s%s%s", cases[i].prefix, cases[i].middle, cases[i].suffix);
+        ck_assert_msg(oci_tag_is_signature(tag) == cases[i].is_signature, "%s", tag);
+    }
+    /* upper-case hex and other letters in the digest */
+    snprintf(tag, sizeof(tag), "sha256-%s.sig", hex);
+    tag[7] = 'A';
+    ck_assert(!oci_tag_is_signature(tag));
+    tag[7] = 'g';
+    ck_assert(!oci_tag_is_signature(tag));
+    ck_assert(!oci_tag_is_signature(NULL));
+    /* 75 characters, and a valid tag of the distribution grammar */
+    snprintf(tag, sizeof(tag), "sha256-%s.sig", hex);
+    ck_assert_uint_eq(strlen(tag), 75);
+    ck_assert(oci_tag_is_valid(tag));
+}
+END_TEST
+
+/* "sha256-<hex of digest>.sig", the tag of the signatures of `digest`. */
+static void
+signature_tag(const char *digest, char tag[80])
+{
+    snprintf(tag, 80, "sha256-%s.sig", digest + 7);
+}
+
+START_TEST(test_oci_layout_find_tag_skips_signature_tags)
+{
+    static const char sig_manifest[] = "{\"schemaVersion\":2}";
+    struct oci_image_spec spec = fixed_spec();
+    struct oci_layout *layout = open_layout("L", true);
+    struct oci_descriptor desc;
+    struct temper_err err;
+    char a[LAYER_DIGEST_LEN], b[LAYER_DIGEST_LEN], sig[LAYER_DIGEST_LEN], tag[80];
+
+    commit(layout, &spec, "one", "a", a);
+    signature_tag(a, tag);
+    ck_assert_msg(oci_manifest_put(layout, tag, OCI_MEDIA_TYPE_MANIFEST, sig_manifest,
+                                   strlen(sig_manifest), sig, &err) == 0,
+                  "%s", err.msg);
+    /* one image and its signatures: the image */
+    ck_assert_msg(oci_layout_find_tag(layout, NULL, &desc, &err) == 0, "%s", err.msg);
+    ck_assert_str_eq(desc.digest, a);
+    /* the signature manifest is still found by its tag */
+    ck_assert_int_eq(oci_layout_find_tag(layout, tag, &desc, &err), 0);
+    ck_assert_str_eq(desc.digest, sig);
+
+    /* two images: both named, the signature tag not among them */
+    commit(layout, &spec, "two", "b", b);
+    ck_assert_int_eq(oci_layout_find_tag(layout, NULL, &desc, &err), -1);
+    ck_assert_int_eq(err.code, TEMPER_E_USAGE);
+    ck_assert_msg(strstr(err.msg, "holds 2 images: name one by its tag ('a', 'b')") != NULL, "%s",
+                  err.msg);
+    ck_assert_ptr_null(strstr(err.msg, ".sig"));
+    /* a tag not found lists every tag, signatures too */
+    ck_assert_int_eq(oci_layout_find_tag(layout, "c", &desc, &err), -1);
+    ck_assert_int_eq(err.code, TEMPER_E_MISSING);
+    ck_assert_ptr_nonnull(strstr(err.msg, tag));
+    oci_layout_free(layout);
+}
+END_TEST
+
+START_TEST(test_oci_index_find_counts_no_image_among_signatures_only)
+{
+    static const char doc[] =
+        "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"m\",\"digest\":\"sha256:"
+        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\",\"size\":1,"
+        "\"annotations\":{\"org.opencontainers.image.ref.name\":\"sha256-"
+        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.sig\"}}]}";
+    struct oci_descriptor desc;
+    struct temper_err err;
+    json_t *index;
+
+    ck_assert_int_eq(oci_index_parse(doc, strlen(doc), &index, &err), 0);
+    ck_assert_int_eq(oci_index_find(index, NULL, &desc, &err), -1);
+    ck_assert_int_eq(err.code, TEMPER_E_MISSING);
+    ck_assert_str_eq(err.msg, "the layout holds no image, only 1 signature tag");
+    json_decref(index);
+}
+END_TEST
+
+/* ---- oci_manifest_put ---- */
+
+static const char manifest_a[] = "{\"schemaVersion\":2,\"layers\":[],\"note\":\"a\"}";
+static const char manifest_b[] = "{\"schemaVersion\":2,\"layers\":[],\"note\":\"b\"}";
+
+/* The index entry of `tag` in L/index.json, as text. */
+static json_t *
+index_entry(const char *tag)
+{
+    char *text = read_text("L/index.json");
+    json_t *index = json_loads(text, 0, NULL), *found = NULL;
+    json_t *manifests = json_object_get(index, "manifests");
+
+    for (size_t i = 0; i < json_array_size(manifests); i++) {
+        json_t *entry = json_array_get(manifests, i);
+        const char *name = json_string_value(json_object_get(json_object_get(entry, "annotations"),
+                                                             "org.opencontainers.image.ref.name"));
+
+        if (name != NULL && strcmp(name, tag) == 0)
+            found = json_incref(entry);
+    }
+    json_decref(index);
+    free(text);
+    return found;
+}
+
+START_TEST(test_oci_manifest_put_adds_a_tag_without_platform)
+{
+    struct oci_image_spec spec = fixed_spec();
+    struct oci_layout *layout = open_layout("L", true);
+    struct temper_err err;
+    char image[LAYER_DIGEST_LEN], digest[LAYER_DIGEST_LEN], want[LAYER_DIGEST_LEN], rel[128];
+    json_t *entry;
+
+    commit(layout, &spec, "one", "latest", image);
+    ck_assert_msg(oci_manifest_put(layout, "extra", OCI_MEDIA_TYPE_MANIFEST, manifest_a,
+                                   strlen(manifest_a), digest, &err) == 0,
+                  "%s", err.msg);
+    oci_layout_free(layout);
+    sha256_digest(manifest_a, strlen(manifest_a), want);
+    ck_assert_str_eq(digest, want);
+    /* the exact bytes, not re-serialized */
+    snprintf(rel, sizeof(rel), "L/blobs/sha256/%s", digest + 7);
+    assert_file(rel, manifest_a);
+    entry = index_entry("extra");
+    ck_assert_ptr_nonnull(entry);
+    ck_assert_str_eq(json_string_value(json_object_get(entry, "digest")), digest);
+    ck_assert_str_eq(json_string_value(json_object_get(entry, "mediaType")),
+                     OCI_MEDIA_TYPE_MANIFEST);
+    ck_assert_int_eq(json_integer_value(json_object_get(entry, "size")),
+                     (json_int_t)strlen(manifest_a));
+    ck_assert_ptr_null(json_object_get(entry, "platform"));
+    ck_assert_uint_eq(json_object_size(entry), 4);
+    json_decref(entry);
+    /* the image's entry is kept, with its platform, and comes first */
+    entry = index_entry("latest");
+    ck_assert_str_eq(json_string_value(json_object_get(entry, "digest")), image);
+    ck_assert_ptr_nonnull(json_object_get(entry, "platform"));
+    json_decref(entry);
+    {
+        char *text = read_text("L/index.json");
+
+        ck_assert_msg(strstr(text, image) < strstr(text, digest), "%s", text);
+        free(text);
+    }
+}
+END_TEST
+
+START_TEST(test_oci_manifest_put_replaces_a_tag_in_place_on_an_existing_layout)
+{
+    struct oci_image_spec spec = fixed_spec();
+    struct oci_layout *layout = open_layout("L", true);
+    struct oci_descriptor desc;
+    struct temper_err err;
+    char a[LAYER_DIGEST_LEN], b[LAYER_DIGEST_LEN], first[LAYER_DIGEST_LEN];
+    char second[LAYER_DIGEST_LEN], *text;
+
+    commit(layout, &spec, "one", "a", a);
+    ck_assert_int_eq(oci_manifest_put(layout, "x", "application/vnd.example+json", manifest_a,
+                                      strlen(manifest_a), first, &err),
+                     0);
+    commit(layout, &spec, "two", "b", b);
+    oci_layout_free(layout);
+
+    /* an existing layout, opened without create */
+    layout = open_layout("L", false);
+    ck_assert_msg(oci_manifest_put(layout, "x", OCI_MEDIA_TYPE_MANIFEST, manifest_b,
+                                   strlen(manifest_b), second, &err) == 0,
+                  "%s", err.msg);
+    ck_assert_int_eq(oci_layout_find_tag(layout, "x", &desc, &err), 0);
+    ck_assert_str_eq(desc.digest, second);
+    ck_assert_str_eq(desc.media_type, OCI_MEDIA_TYPE_MANIFEST);
+    oci_layout_free(layout);
+
+    text = read_text("L/index.json");
+    ck_assert_ptr_null(strstr(text, first));
+    ck_assert_ptr_nonnull(strstr(text, a));
+    ck_assert_ptr_nonnull(strstr(text, b));
+    ck_assert_msg(strstr(text, a) < strstr(text, second) && strstr(text, second) < strstr(text, b),
+                  "the tag keeps its place: %s", text);
+    free(text);
+    /* the old manifest's blob stays: a layout that existed is never removed from */
+    layout = open_layout("L", false);
+    ck_assert_int_eq(oci_layout_find_tag(layout, "a", &desc, &err), 0);
+    ck_assert_str_eq(desc.digest, a);
+    ck_assert_int_eq(oci_layout_find_tag(layout, "b", &desc, &err), 0);
+    ck_assert_str_eq(desc.digest, b);
+    oci_layout_free(layout);
+}
+END_TEST
+
+START_TEST(test_oci_manifest_put_works_on_a_layout_without_blobs)
+{
+    struct oci_layout *layout;
+    struct oci_descriptor desc;
+    struct temper_err err;
+    char digest[LAYER_DIGEST_LEN];
+
+    testutil_write("L/oci-layout", LAYOUT_FILE_TEXT, strlen(LAYOUT_FILE_TEXT));
+    layout = open_layout("L", false);
+    ck_assert_msg(oci_manifest_put(layout, "only", OCI_MEDIA_TYPE_MANIFEST, manifest_a,
+                                   strlen(manifest_a), digest, &err) == 0,
+                  "%s", err.msg);
+    oci_layout_free(layout);
+    assert_list("L", "blobs,index.json,oci-layout");
+    layout = open_layout("L", false);
+    ck_assert_int_eq(oci_layout_find_tag(layout, NULL, &desc, &err), 0);
+    ck_assert_str_eq(desc.digest, digest);
+    oci_layout_free(layout);
+}
+END_TEST
+
+START_TEST(test_oci_manifest_put_failure_leaves_index_unchanged)
+{
+    struct oci_image_spec spec = fixed_spec();
+    struct oci_layout *layout = open_layout("L", true);
+    struct temper_err err;
+    char a[LAYER_DIGEST_LEN], digest[LAYER_DIGEST_LEN], *before, *blobs;
+    int rc;
+
+    commit(layout, &spec, "one", "a", a);
+    oci_layout_free(layout);
+    layout = open_layout("L", false);
+    before = read_text("L/index.json");
+    blobs = list("L/blobs/sha256");
+
+    /* refused before anything is written */
+    ck_assert_int_eq(oci_manifest_put(layout, "-bad", OCI_MEDIA_TYPE_MANIFEST, manifest_a,
+                                      strlen(manifest_a), digest, &err),
+                     -1);
+    ck_assert_int_eq(err.code, TEMPER_E_USAGE);
+    ck_assert_ptr_nonnull(strstr(err.msg, "invalid tag '-bad'"));
+    ck_assert_int_eq(
+        oci_manifest_put(layout, "a", "", manifest_a, strlen(manifest_a), digest, &err), -1);
+    ck_assert_int_eq(err.code, TEMPER_E_USAGE);
+    ck_assert_ptr_nonnull(strstr(err.msg, "media type '' is empty or too long"));
+    ck_assert_int_eq(
+        oci_manifest_put(layout, "a", "x/\xff", manifest_a, strlen(manifest_a), digest, &err), -1);
+    ck_assert_int_eq(err.code, TEMPER_E_USAGE);
+    ck_assert_ptr_nonnull(strstr(err.msg, "is not valid UTF-8"));
+    assert_file("L/index.json", before);
+    assert_list("L/blobs/sha256", blobs);
+
+    /* failing where index.json is written: byte-identical, the tag still the old image */
+    if (make_unwritable("L", true)) {
+        rc = oci_manifest_put(layout, "a", OCI_MEDIA_TYPE_MANIFEST, manifest_a, strlen(manifest_a),
+                              digest, &err);
+        make_unwritable("L", false);
+        ck_assert_int_eq(rc, -1);
+        ck_assert_int_eq(err.code, TEMPER_E_IO);
+        ck_assert_msg(strstr(err.msg, "index.json'") != NULL, "%s", err.msg);
+        assert_file("L/index.json", before);
+        assert_list("L", "blobs,index.json,oci-layout");
+    }
+    oci_layout_free(layout);
+    layout = open_layout("L", false);
+    {
+        struct oci_descriptor desc;
+
+        ck_assert_int_eq(oci_layout_find_tag(layout, "a", &desc, &err), 0);
+        ck_assert_str_eq(desc.digest, a);
+    }
+    oci_layout_free(layout);
+    free(before);
+    free(blobs);
+}
+END_TEST
+
+/* ---- oci_image_verify ---- */
+
+#define VERIFY_EPOCH 1700000000
+/* 1.5 MiB of content: two gzip members */
+#define NOISE_SIZE (3 * 1024 * 1024 / 2)
+
+/* Text and noise, so that compression has work of both kinds; `seed` makes other content. */
+static char *
+noise(size_t size, uint64_t seed)
+{
+    char *buf = malloc(size + 1);
+    uint64_t x = 88172645463325252ull ^ seed;
+
+    for (size_t i = 0; i < size; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        buf[i] = i % 80 < 40 ? (char)('a' + i % 26) : (char)(x & 0xff);
+    }
+    buf[size] = '\0';
+    return buf;
+}
+
+/* Writes one layer holding etc/data = content as a blob of the layout, as cmd_build does. */
+static void
+write_layer(struct oci_layout *layout, enum layer_compression c, const char *content, size_t size,
+            struct layer_result *res)
+{
+    struct rootfs_entry entries[] = {
+        {.path = "etc", .type = ROOTFS_DIR, .mode = 0755},
+        {.path = "etc/data",
+         .type = ROOTFS_FILE,
+         .mode = 0644,
+         .size = size,
+         .content = (char *)content},
+    };
+    struct rootfs_plan plan = {.entries = entries, .n = 2};
+    struct layer_options o = {.compression = c, .jobs = 2, .epoch = VERIFY_EPOCH};
+    struct fs_root *root = NULL;
+    struct temper_err err;
+    int fd;
+
+    ck_assert_msg(fs_root_open(testutil_dir, &root, &err) == 0, "%s", err.msg);
+    fd = oci_blob_begin(layout, &err);
+    ck_assert_msg(fd >= 0, "%s", err.msg);
+    ck_assert_msg(layer_write(&plan, root, fd, &o, res, &err) == 0, "%s", err.msg);
+    ck_assert_msg(oci_blob_commit(layout, fd, res->digest, &err) == 0, "%s", err.msg);
+    fs_root_free(root);
+}
+
+/* An image of two layers: a gzip one of two members, and a zstd one. */
+struct image {
+    struct layer_result layers[2];
+    char manifest[LAYER_DIGEST_LEN];
+    char config[LAYER_DIGEST_LEN];
+};
+
+static void
+build_image(struct oci_layout *layout, const char *tag, struct image *img)
+{
+    struct oci_image_spec spec = fixed_spec();
+    struct oci_layer_desc desc[2];
+    struct temper_err err;
+    char *big = noise(NOISE_SIZE, 0);
+    json_t *manifest;
+    char *text;
+    size_t len;
+
+    write_layer(layout, LAYER_COMPRESSION_GZIP, big, NOISE_SIZE, &img->layers[0]);
+    ck_assert_uint_gt(img->layers[0].tar_size, LAYER_GZIP_CHUNK);
+    write_layer(layout, LAYER_COMPRESSION_ZSTD, "second layer\n", 13, &img->layers[1]);
+    for (size_t i = 0; i < 2; i++)
+        desc[i] = (struct oci_layer_desc){
+            layer_media_type(i == 0 ? LAYER_COMPRESSION_GZIP : LAYER_COMPRESSION_ZSTD),
+            img->layers[i].digest, img->layers[i].size, img->layers[i].diff_id};
+    ck_assert_msg(oci_image_commit(layout, &spec, desc, 2, tag, img->manifest, &err) == 0, "%s",
+                  err.msg);
+    ck_assert_int_eq(oci_blob_read(layout, img->manifest, 1 << 20, &text, &len, &err), 0);
+    manifest = json_loads(text, 0, NULL);
+    snprintf(img->config, sizeof(img->config), "%s",
+             json_string_value(json_object_get(json_object_get(manifest, "config"), "digest")));
+    json_decref(manifest);
+    free(text);
+    free(big);
+}
+
+static const char *
+blob_rel(const char *digest)
+{
+    static char rel[128];
+
+    snprintf(rel, sizeof(rel), "L/blobs/sha256/%s", digest + 7);
+    return rel;
+}
+
+/* Changes one byte of blob `digest` in place. */
+static void
+flip_byte(const char *digest, size_t at)
+{
+    char *buf;
+    size_t len;
+    char rel[128];
+
+    snprintf(rel, sizeof(rel), "%s", blob_rel(digest));
+    testutil_read(testutil_path(rel), &buf, &len);
+    ck_assert_uint_lt(at, len);
+    buf[at] ^= 0x20;
+    testutil_write(rel, buf, len);
+    free(buf);
+}
+
+static size_t
+blob_size(const char *digest)
+{
+    struct stat st;
+
+    ck_assert_int_eq(stat(testutil_path(blob_rel(digest)), &st), 0);
+    return (size_t)st.st_size;
+}
+
+static json_t *
+load_json_blob(struct oci_layout *layout, const char *digest)
+{
+    struct temper_err err;
+    json_t *doc;
+    char *text;
+    size_t len;
+
+    ck_assert_msg(oci_blob_read(layout, digest, 1 << 20, &text, &len, &err) == 0, "%s", err.msg);
+    doc = json_loadb(text, len, 0, NULL);
+    ck_assert_ptr_nonnull(doc);
+    free(text);
+    return doc;
+}
+
+/* Writes `manifest` (canonical JSON) under `tag` with oci_manifest_put; *digest gets its digest. */
+static void
+put_manifest(struct oci_layout *layout, const char *tag, const char *media_type,
+             const json_t *manifest, char digest[LAYER_DIGEST_LEN])
+{
+    struct temper_err err;
+    char *text = json_dumps(manifest, JSON_COMPACT | JSON_SORT_KEYS);
+
+    ck_assert_ptr_nonnull(text);
+    ck_assert_msg(oci_manifest_put(layout, tag, media_type, text, strlen(text), digest, &err) == 0,
+                  "%s", err.msg);
+    free(text);
+}
+
+/* Sets member `key` of the descriptor at `path` ("config", "layers/0") of the manifest. */
+static json_t *
+descriptor_at(json_t *manifest, const char *path)
+{
+    if (strcmp(path, "config") == 0)
+        return json_object_get(manifest, "config");
+    return json_array_get(json_object_get(manifest, "layers"), (size_t)atoi(path + 7));
+}
+
+/* Re-points, in the manifest tagged `tag`, the descriptor at `path` to digest and size. */
+static void
+repoint(struct oci_layout *layout, const char *tag, const char *path, const char *digest,
+        size_t size, char manifest_digest[LAYER_DIGEST_LEN])
+{
+    struct oci_descriptor desc;
+    struct temper_err err;
+    json_t *manifest, *d;
+
+    ck_assert_int_eq(oci_layout_find_tag(layout, tag, &desc, &err), 0);
+    manifest = load_json_blob(layout, desc.digest);
+    d = descriptor_at(manifest, path);
+    ck_assert_ptr_nonnull(d);
+    if (digest != NULL)
+        json_object_set_new(d, "digest", json_string(digest));
+    json_object_set_new(d, "size", json_integer((json_int_t)size));
+    put_manifest(layout, tag, OCI_MEDIA_TYPE_MANIFEST, manifest, manifest_digest);
+    json_decref(manifest);
+}
+
+static int
+verify_tag(struct oci_layout *layout, const char *tag, struct temper_err *err)
+{
+    struct oci_descriptor desc;
+
+    ck_assert_msg(oci_layout_find_tag(layout, tag, &desc, err) == 0, "%s", err->msg);
+    return oci_image_verify(layout, &desc, err);
+}
+
+static void
+assert_verify_fails(struct oci_layout *layout, const char *tag, enum temper_errc code,
+                    const char *message)
+{
+    struct temper_err err = {0};
+
+    ck_assert_int_eq(verify_tag(layout, tag, &err), -1);
+    ck_assert_msg(err.code == code, "code %d, not %d: %s", (int)err.code, (int)code, err.msg);
+    ck_assert_msg(strstr(err.msg, message) != NULL, "'%s' not in '%s'", message, err.msg);
+}
+
+START_TEST(test_oci_image_verify_accepts_a_built_image)
+{
+    struct oci_layout *layout = open_layout("L", true);
+    struct temper_err err;
+    struct image img;
+
+    build_image(layout, "latest", &img);
+    ck_assert_msg(verify_tag(layout, "latest", &err) == 0, "%s", err.msg);
+    oci_layout_free(layout);
+    /* an existing layout, opened without create, writes nothing when verified */
+    layout = open_layout("L", false);
+    ck_assert_msg(verify_tag(layout, "latest", &err) == 0, "%s", err.msg);
+    oci_layout_free(layout);
+    assert_list("L", "blobs,index.json,oci-layout");
+}
+END_TEST
+
+START_TEST(test_oci_image_verify_accepts_docker_v2_and_manifests_without_media_type)
+{
+    struct oci_layout *layout = open_layout("L", true);
+    struct temper_err err;
+    struct image img;
+    json_t *manifest;
+    char digest[LAYER_DIGEST_LEN];
+
+    build_image(layout, "latest", &img);
+    manifest = load_json_blob(layout, img.manifest);
+    json_object_set_new(manifest, "mediaType", json_string(OCI_MEDIA_TYPE_DOCKER_MANIFEST));
+    json_object_set_new(json_object_get(manifest, "config"), "mediaType",
+                        json_string(OCI_MEDIA_TYPE_DOCKER_CONFIG));
+    json_object_set_new(json_array_get(json_object_get(manifest, "layers"), 0), "mediaType",
+                        json_string("application/vnd.docker.image.rootfs.diff.tar.gzip"));
+    json_array_remove(json_object_get(manifest, "layers"), 1);
+    put_manifest(layout, "docker", OCI_MEDIA_TYPE_DOCKER_MANIFEST, manifest, digest);
+    json_decref(manifest);
+    /* one layer, so one diff_id: a config of its own */
+    {
+        json_t *config = load_json_blob(layout, img.config), *manifest2;
+        char *text, config_digest[LAYER_DIGEST_LEN];
+
+        json_array_remove(json_object_get(json_object_get(config, "rootfs"), "diff_ids"), 1);
+        text = json_dumps(config, JSON_COMPACT | JSON_SORT_KEYS);
+        ck_assert_int_eq(oci_blob_put(layout, text, strlen(text), config_digest, &err), 0);
+        manifest2 = load_json_blob(layout, digest);
+        json_object_set_new(json_object_get(manifest2, "config"), "digest",
+                            json_string(config_digest));
+        json_object_set_new(json_object_get(manifest2, "config"), "size",
+                            json_integer((json_int_t)strlen(text)));
+        put_manifest(layout, "docker", OCI_MEDIA_TYPE_DOCKER_MANIFEST, manifest2, digest);
+        json_object_del(manifest2, "mediaType");
+        json_object_set_new(json_object_get(manifest2, "config"), "mediaType",
+                            json_string(OCI_MEDIA_TYPE_CONFIG));
+        put_manifest(layout, "bare", OCI_MEDIA_TYPE_MANIFEST, manifest2, digest);
+        json_decref(manifest2);
+        json_decref(config);
+        free(text);
+    }
+    ck_assert_msg(verify_tag(layout, "docker", &err) == 0, "%s", err.msg);
+    ck_assert_msg(verify_tag(layout, "bare", &err) == 0, "%s", err.msg);
+    oci_layout_free(layout);
+}
+END_TEST
+
+START_TEST(test_oci_image_verify_names_a_changed_manifest_byte)
+{
+    struct oci_layout *layout = open_layout("L", true);
+    struct image img;
+    char message[256];
+
+    build_image(layout, "latest", &img);
+    flip_byte(img.manifest, 20);
+    snprintf(message, sizeof(message), "manifest '%s': its bytes hash to 'sha256:", img.manifest);
+    assert_verify_fails(layout, "latest", TEMPER_E_SIG, message);
+    oci_layout_free(layout);
+}
+END_TEST
+
+START_TEST(test_oci_image_verify_names_a_manifest_size_off_by_one)
+{
+    struct oci_layout *layout = open_layout("L", true);
+    struct oci_descriptor desc;
+    struct temper_err err = {0};
+    struct image img;
+    char message[256];
+
+    build_image(layout, "latest", &img);
+    ck_assert_int_eq(oci_layout_find_tag(layout, "latest", &desc, &err), 0);
+    desc.size++;
+    ck_assert_int_eq(oci_image_verify(layout, &desc, &err), -1);
+    ck_assert_int_eq(err.code, TEMPER_E_SIG);
+    snprintf(message, sizeof(message), "manifest '%s' is %zu bytes, its descriptor says %zu",
+             img.manifest, blob_size(img.manifest), blob_size(img.manifest) + 1);
+    ck_assert_str_eq(err.msg, message);
+    oci_layout_free(layout);
+}
+END_TEST
+
+START_TEST(test_oci_image_verify_names_a_changed_config_byte)
+{
+    struct oci_layout *layout = open_layout("L", true);
+    struct image img;
+    char message[256];
+
+    build_image(layout, "latest", &img);
+    flip_byte(img.config, 30);
+    snprintf(message, sizeof(message), "config '%s': its bytes hash to 'sha256:", img.config);
+    assert_verify_fails(layout, "latest", TEMPER_E_SIG, message);
+    oci_layout_free(layout);
+}
+END_TEST
+
+START_TEST(test_oci_image_verify_names_a_config_size_off_by_one)
+{
+    struct oci_layout *layout = open_layout("L", true);
+    struct image img;
+    char message[256], digest[LAYER_DIGEST_LEN];
+
+    build_image(layout, "latest", &img);
+    repoint(layout, "latest", "config", NULL, blob_size(img.config) + 1, digest);
+    snprintf(message, sizeof(message), "config '%s' is %zu bytes, its descriptor says %zu",
+             img.config, blob_size(img.config), blob_size(img.config) + 1);
+    assert_verify_fails(layout, "latest", TEMPER_E_SIG, message);
+    oci_layout_free(layout);
+}
+END_TEST
+
+START_TEST(test_oci_image_verify_names_a_changed_layer_byte)
+{
+    struct oci_layout *layout = open_layout("L", true);
+    struct image img;
+    char message[256];
+
+    build_image(layout, "latest", &img);
+    /* in the middle of the second gzip member: the stream breaks, the digest is what is said */
+    flip_byte(img.layers[0].digest, (size_t)img.layers[0].size * 3 / 4);
+    snprintf(message, sizeof(message),
+             "layer 1 '%s': its bytes hash to 'sha256:", img.layers[0].digest);
+    assert_verify_fails(layout, "latest", TEMPER_E_SIG, message);
+    oci_layout_free(layout);
+}
+END_TEST
+
+START_TEST(test_oci_image_verify_names_a_layer_size_off_by_one)
+{
+    struct oci_layout *layout = open_layout("L", true);
+    struct image img;
+    char message[256], digest[LAYER_DIGEST_LEN];
+
+    build_image(layout, "latest", &img);
+    repoint(layout, "latest", "layers/1", NULL, (size_t)img.layers[1].size - 1, digest);
+    snprintf(message, sizeof(message), "layer 2 '%s' is %zu bytes, its descriptor says %zu",
+             img.layers[1].digest, (size_t)img.layers[1].size, (size_t)img.layers[1].size - 1);
+    assert_verify_fails(layout, "latest", TEMPER_E_SIG, message);
+    oci_layout_free(layout);
+}
+END_TEST
+
+START_TEST(test_oci_image_verify_names_a_diff_id_that_lies)
+{
+    struct oci_layout *layout = open_layout("L", true);
+    struct layer_result other;
+    struct image img;
+    char message[512], digest[LAYER_DIGEST_LEN];
+    char *content = noise(NOISE_SIZE, 1);
+
+    build_image(layout, "latest", &img);
+    /* a valid gzip layer of other content, its digest and size right in the manifest */
+    write_layer(layout, LAYER_COMPRESSION_GZIP, content, NOISE_SIZE, &other);
+    repoint(layout, "latest", "layers/0", other.digest, (size_t)other.size, digest);
+    snprintf(message, sizeof(message),
+             "layer 1 '%s' decompresses to '%s', the config's diff_id is '%s'", other.digest,
+             other.diff_id, img.layers[0].diff_id);
+    assert_verify_fails(layout, "latest", TEMPER_E_SIG, message);
+    free(content);
+    oci_layout_free(layout);
+}
+END_TEST
+
+START_TEST(test_oci_image_verify_names_a_truncated_layer)
+{
+    struct oci_layout *layout = open_layout("L", true);
+    struct temper_err err;
+    struct image img;
+    char message[512], digest[LAYER_DIGEST_LEN], cut[LAYER_DIGEST_LEN], rel[128], *buf;
+    size_t len;
+
+    build_image(layout, "latest", &img);
+    snprintf(rel, sizeof(rel), "%s", blob_rel(img.layers[0].digest));
+    testutil_read(testutil_path(rel), &buf, &len);
+    /* the blob truncated where it is: its bytes are not the ones named */
+    testutil_write(rel, buf, len / 2);
+    snprintf(message, sizeof(message), "layer 1 '%s': its bytes hash to '", img.layers[0].digest);
+    assert_verify_fails(layout, "latest", TEMPER_E_SIG, message);
+    /* the bytes truncated inside the last member, named rightly by the manifest: they do not
+     * decompress */
+    ck_assert_int_eq(oci_blob_put(layout, buf, len - 100, cut, &err), 0);
+    repoint(layout, "latest", "layers/0", cut, len - 100, digest);
+    snprintf(message, sizeof(message), "layer 1: '%s' is truncated: it ends inside gzip member 2",
+             cut);
+    assert_verify_fails(layout, "latest", TEMPER_E_SIG, message);
+    free(buf);
+    oci_layout_free(layout);
+}
+END_TEST
+
+START_TEST(test_oci_image_verify_names_a_missing_blob)
+{
+    struct oci_layout *layout = open_layout("L", true);
+    struct image img;
+    char message[512];
+
+    build_image(layout, "latest", &img);
+    ck_assert_int_eq(unlink(testutil_path(blob_rel(img.layers[1].digest))), 0);
+    snprintf(message, sizeof(message), "layer 2: blob '%s' is missing from '%s'",
+             img.layers[1].digest, testutil_path("L"));
+    assert_verify_fails(layout, "latest", TEMPER_E_MISSING, message);
+    ck_assert_int_eq(unlink(testutil_path(blob_rel(img.config))), 0);
+    snprintf(message, sizeof(message), "config: blob '%s' is missing", img.config);
+    assert_verify_fails(layout, "latest", TEMPER_E_MISSING, message);
+    ck_assert_int_eq(unlink(testutil_path(blob_rel(img.manifest))), 0);
+    snprintf(message, sizeof(message), "manifest: blob '%s' is missing", img.manifest);
+    assert_verify_fails(layout, "latest", TEMPER_E_MISSING, message);
+    oci_layout_free(layout);
+}
+END_TEST
+
+START_TEST(test_oci_image_verify_names_a_diff_id_count_mismatch)
+{
+    struct oci_layout *layout = open_layout("L", true);
+    struct temper_err err;
+    struct image img;
+    char message[256], digest[LAYER_DIGEST_LEN], config_digest[LAYER_DIGEST_LEN], *text;
+    json_t *config;
+
+    build_image(layout, "latest", &img);
+    config = load_json_blob(layout, img.config);
+    json_array_append_new(json_object_get(json_object_get(config, "rootfs"), "diff_ids"),
+                          json_string(img.layers[0].diff_id));
+    text = json_dumps(config, JSON_COMPACT | JSON_SORT_KEYS);
+    ck_assert_int_eq(oci_blob_put(layout, text, strlen(text), config_digest, &err), 0);
+    repoint(layout, "latest", "config", config_digest, strlen(text), digest);
+    snprintf(message, sizeof(message), "config '%s' has 3 diff_ids, the manifest has 2 layers",
+             config_digest);
+    assert_verify_fails(layout, "latest", TEMPER_E_SIG, message);
+    json_decref(config);
+    free(text);
+    oci_layout_free(layout);
+}
+END_TEST
+
+START_TEST(test_oci_image_verify_refuses_a_digest_other_than_sha256)
+{
+    struct oci_layout *layout = open_layout("L", true);
+    struct oci_descriptor desc;
+    struct temper_err err;
+    struct image img;
+    char message[512], digest[LAYER_DIGEST_LEN], sha512[160];
+    json_t *manifest;
+
+    build_image(layout, "latest", &img);
+    snprintf(sha512, sizeof(sha512), "sha512:%s%s", img.layers[0].digest + 7,
+             img.layers[0].digest + 7);
+    ck_assert_int_eq(oci_layout_find_tag(layout, "latest", &desc, &err), 0);
+    manifest = load_json_blob(layout, desc.digest);
+    json_object_set_new(descriptor_at(manifest, "layers/0"), "digest", json_string(sha512));
+    put_manifest(layout, "latest", OCI_MEDIA_TYPE_MANIFEST, manifest, digest);
+    json_decref(manifest);
+    snprintf(message, sizeof(message),
+             "manifest '%s': layers[0].digest '%s' is not 'sha256:' and 64 lowercase hex digits",
+             digest, sha512);
+    assert_verify_fails(layout, "latest", TEMPER_E_PARSE, message);
+    oci_layout_free(layout);
+}
+END_TEST
+
+START_TEST(test_oci_image_verify_names_a_media_type_that_lies)
+{
+    struct oci_layout *layout = open_layout("L", true);
+    struct oci_descriptor desc;
+    struct temper_err err;
+    struct image img;
+    json_t *manifest;
+    char message[512], digest[LAYER_DIGEST_LEN];
+
+    build_image(layout, "latest", &img);
+    manifest = load_json_blob(layout, img.manifest);
+    /* the same bytes, under a Docker descriptor: the manifest says OCI */
+    put_manifest(layout, "latest", OCI_MEDIA_TYPE_DOCKER_MANIFEST, manifest, digest);
+    ck_assert_str_eq(digest, img.manifest);
+    snprintf(message, sizeof(message),
+             "manifest '%s' says its mediaType is '%s', its descriptor says '%s'", digest,
+             OCI_MEDIA_TYPE_MANIFEST, OCI_MEDIA_TYPE_DOCKER_MANIFEST);
+    assert_verify_fails(layout, "latest", TEMPER_E_SIG, message);
+    /* an index is not an image manifest */
+    put_manifest(layout, "latest", OCI_MEDIA_TYPE_INDEX, manifest, digest);
+    assert_verify_fails(layout, "latest", TEMPER_E_USAGE, "not an image manifest");
+    /* a layer type temper cannot decompress */
+    json_object_set_new(descriptor_at(manifest, "layers/1"), "mediaType",
+                        json_string("application/vnd.oci.image.layer.v1.tar+xz"));
+    put_manifest(layout, "latest", OCI_MEDIA_TYPE_MANIFEST, manifest, digest);
+    snprintf(message, sizeof(message), "layer 2: '%s' has media type", img.layers[1].digest);
+    assert_verify_fails(layout, "latest", TEMPER_E_USAGE, message);
+    json_decref(manifest);
+    ck_assert_int_eq(oci_layout_find_tag(layout, "latest", &desc, &err), 0);
+    oci_layout_free(layout);
+}
+END_TEST
+
+/* ---- oci_manifest_parse, oci_config_parse ---- */
+
+#define D64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define CONFIG_DESC                                                                                \
+    "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":"           \
+    "\"sha256:" D64 "\",\"size\":2}"
+#define LAYER_DESC                                                                                 \
+    "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"sha256:" D64      \
+    "\",\"size\":3}"
+
+START_TEST(test_oci_manifest_parse_reads_descriptors)
+{
+    static const char doc[] = "{\"schemaVersion\":2,\"mediaType\":"
+                              "\"application/vnd.oci.image.manifest.v1+json\"," CONFIG_DESC
+                              ",\"layers\":[" LAYER_DESC "," LAYER_DESC "],\"x\":[1]}";
+    struct oci_manifest m;
+    struct temper_err err;
+
+    ck_assert_msg(oci_manifest_parse(doc, strlen(doc), &m, &err) == 0, "%s", err.msg);
+    ck_assert_str_eq(m.media_type, OCI_MEDIA_TYPE_MANIFEST);
+    ck_assert_str_eq(m.config.digest, "sha256:" D64);
+    ck_assert_uint_eq(m.config.size, 2);
+    ck_assert_uint_eq(m.nlayers, 2);
+    ck_assert_str_eq(m.layers[1].media_type, "application/vnd.oci.image.layer.v1.tar+gzip");
+    ck_assert_uint_eq(m.layers[1].size, 3);
+    oci_manifest_release(&m);
+}
+END_TEST
+
+START_TEST(test_oci_manifest_parse_refuses_what_is_not_a_manifest)
+{
+    static const struct {
+        const char *doc, *message;
+        enum temper_errc code;
+    } bad[] = {
+        {"", "line 1 column 0", TEMPER_E_PARSE},
+        {"[]", "not a JSON object", TEMPER_E_PARSE},
+        {"{\"schemaVersion\":1," CONFIG_DESC ",\"layers\":[]}", "schemaVersion is not 2",
+         TEMPER_E_PARSE},
+        {"{\"schemaVersion\":2,\"schemaVersion\":2," CONFIG_DESC ",\"layers\":[]}", "duplicate",
+         TEMPER_E_PARSE},
+        {"{\"schemaVersion\":2,\"mediaType\":\"application/"
+         "vnd.oci.image.index.v1+json\"," CONFIG_DESC ",\"layers\":[]}",
+         "mediaType 'application/vnd.oci.image.index.v1+json' is not an image manifest",
+         TEMPER_E_PARSE},
+        {"{\"schemaVersion\":2,\"layers\":[]}", "config is missing", TEMPER_E_PARSE},
+        {"{\"schemaVersion\":2,\"config\":{\"mediaType\":\"application/"
+         "vnd.dev.cosign.artifact.sig.v1+json\",\"digest\":\"sha256:" D64 "\",\"size\":2},"
+         "\"layers\":[]}",
+         "config.mediaType 'application/vnd.dev.cosign.artifact.sig.v1+json' is not an image "
+         "config",
+         TEMPER_E_PARSE},
+        {"{\"schemaVersion\":2," CONFIG_DESC "}", "layers is not an array", TEMPER_E_PARSE},
+        {"{\"schemaVersion\":2," CONFIG_DESC ",\"layers\":[1]}", "layers[0] is not an object",
+         TEMPER_E_PARSE},
+        {"{\"schemaVersion\":2," CONFIG_DESC
+         ",\"layers\":[{\"mediaType\":\"m\",\"digest\":\"sha256:" D64 "\",\"size\":-1}]}",
+         "layers[0].size is not an integer of at least 0", TEMPER_E_PARSE},
+        {"{\"schemaVersion\":2," CONFIG_DESC
+         ",\"layers\":[{\"mediaType\":\"m\",\"digest\":\"sha256:" D64 "\",\"size\":1.5}]}",
+         "layers[0].size is not an integer", TEMPER_E_PARSE},
+        {"{\"schemaVersion\":2," CONFIG_DESC
+         ",\"layers\":[{\"mediaType\":\"m\",\"digest\":\"sha256:" D64 "\\u0000\",\"size\":1}]}",
+         "NUL", TEMPER_E_PARSE},
+        {"{\"schemaVersion\":2," CONFIG_DESC
+         ",\"layers\":[{\"mediaType\":\"m\",\"digest\":\"sha256:../../x\",\"size\":1}]}",
+         "layers[0].digest 'sha256:../../x' is not 'sha256:'", TEMPER_E_PARSE},
+        {"{\"schemaVersion\":2," CONFIG_DESC
+         ",\"layers\":[{\"mediaType\":7,\"digest\":\"sha256:" D64 "\",\"size\":1}]}",
+         "layers[0].mediaType is not a string", TEMPER_E_PARSE},
+    };
+    struct temper_err err;
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct oci_manifest m = {.nlayers = 99};
+
+        ck_assert_msg(oci_manifest_parse(bad[i].doc, strlen(bad[i].doc), &m, &err) == -1, "%s",
+                      bad[i].doc);
+        ck_assert_int_eq(err.code, bad[i].code);
+        ck_assert_msg(strstr(err.msg, bad[i].message) != NULL, "'%s' not in '%s'", bad[i].message,
+                      err.msg);
+        ck_assert_uint_eq(m.nlayers, 99); /* untouched */
+    }
+}
+END_TEST
+
+START_TEST(test_oci_manifest_parse_caps_the_layers)
+{
+    size_t cap = 64 + (OCI_MANIFEST_MAX_LAYERS + 1) * (sizeof(LAYER_DESC) + 1) + 200;
+    char *doc = malloc(cap);
+    size_t len = (size_t)snprintf(doc, cap, "{\"schemaVersion\":2," CONFIG_DESC ",\"layers\":[");
+    struct oci_manifest m;
+    struct temper_err err;
+
+    for (size_t i = 0; i <= OCI_MANIFEST_MAX_LAYERS; i++)
+        len += (size_t)snprintf(doc + len, cap - len, "%s" LAYER_DESC, i > 0 ? "," : "");
+    len += (size_t)snprintf(doc + len, cap - len, "]}");
+    ck_assert_int_eq(oci_manifest_parse(doc, len, &m, &err), -1);
+    ck_assert_int_eq(err.code, TEMPER_E_LIMIT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "it has 1025 layers, more than 1024"));
+    free(doc);
+}
+END_TEST
+
+START_TEST(test_oci_config_parse_reads_diff_ids)
+{
+    static const char doc[] = "{\"architecture\":\"amd64\",\"rootfs\":{\"type\":\"layers\","
+                              "\"diff_ids\":[\"sha256:" D64 "\"]}}";
+    static const struct {
+        const char *doc, *message;
+    } bad[] = {
+        {"{}", "rootfs is not an object"},
+        {"{\"rootfs\":{\"type\":\"layer\",\"diff_ids\":[]}}", "rootfs.type is not 'layers'"},
+        {"{\"rootfs\":{\"type\":\"layers\"}}", "rootfs.diff_ids is not an array"},
+        {"{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[1]}}",
+         "rootfs.diff_ids[0] is not a string"},
+        {"{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:" D64 "\",\"sha256:X\"]}}",
+         "rootfs.diff_ids[1] 'sha256:X' is not 'sha256:'"},
+        {"{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]},\"rootfs\":{}}", "duplicate"},
+    };
+    struct oci_config c;
+    struct temper_err err;
+
+    ck_assert_msg(oci_config_parse(doc, strlen(doc), &c, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(c.ndiff_ids, 1);
+    ck_assert_str_eq(c.diff_ids[0], "sha256:" D64);
+    oci_config_release(&c);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ck_assert_msg(oci_config_parse(bad[i].doc, strlen(bad[i].doc), &c, &err) == -1, "%s",
+                      bad[i].doc);
+        ck_assert_int_eq(err.code, TEMPER_E_PARSE);
+        ck_assert_msg(strstr(err.msg, bad[i].message) != NULL, "'%s' not in '%s'", bad[i].message,
+                      err.msg);
+    }
+}
+END_TEST
+
 static Suite *
 oci_suite(void)
 {
@@ -902,6 +1837,46 @@ oci_suite(void)
     tc = tcase_create("oci_layout_find_tag");
     tcase_add_checked_fixture(tc, testutil_setup, testutil_teardown);
     tcase_add_test(tc, test_oci_layout_find_tag_names_the_tags_there_are);
+    tcase_add_test(tc, test_oci_layout_find_tag_skips_signature_tags);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("oci_tag_is_signature");
+    tcase_add_test(tc, test_oci_tag_is_signature_takes_cosign_tags_only);
+    tcase_add_test(tc, test_oci_index_find_counts_no_image_among_signatures_only);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("oci_manifest_put");
+    tcase_add_checked_fixture(tc, testutil_setup, testutil_teardown);
+    tcase_add_test(tc, test_oci_manifest_put_adds_a_tag_without_platform);
+    tcase_add_test(tc, test_oci_manifest_put_replaces_a_tag_in_place_on_an_existing_layout);
+    tcase_add_test(tc, test_oci_manifest_put_works_on_a_layout_without_blobs);
+    tcase_add_test(tc, test_oci_manifest_put_failure_leaves_index_unchanged);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("oci_image_verify");
+    tcase_set_timeout(tc, 60);
+    tcase_add_checked_fixture(tc, testutil_setup, testutil_teardown);
+    tcase_add_test(tc, test_oci_image_verify_accepts_a_built_image);
+    tcase_add_test(tc, test_oci_image_verify_accepts_docker_v2_and_manifests_without_media_type);
+    tcase_add_test(tc, test_oci_image_verify_names_a_changed_manifest_byte);
+    tcase_add_test(tc, test_oci_image_verify_names_a_manifest_size_off_by_one);
+    tcase_add_test(tc, test_oci_image_verify_names_a_changed_config_byte);
+    tcase_add_test(tc, test_oci_image_verify_names_a_config_size_off_by_one);
+    tcase_add_test(tc, test_oci_image_verify_names_a_changed_layer_byte);
+    tcase_add_test(tc, test_oci_image_verify_names_a_layer_size_off_by_one);
+    tcase_add_test(tc, test_oci_image_verify_names_a_diff_id_that_lies);
+    tcase_add_test(tc, test_oci_image_verify_names_a_truncated_layer);
+    tcase_add_test(tc, test_oci_image_verify_names_a_missing_blob);
+    tcase_add_test(tc, test_oci_image_verify_names_a_diff_id_count_mismatch);
+    tcase_add_test(tc, test_oci_image_verify_refuses_a_digest_other_than_sha256);
+    tcase_add_test(tc, test_oci_image_verify_names_a_media_type_that_lies);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("oci_manifest_parse");
+    tcase_add_test(tc, test_oci_manifest_parse_reads_descriptors);
+    tcase_add_test(tc, test_oci_manifest_parse_refuses_what_is_not_a_manifest);
+    tcase_add_test(tc, test_oci_manifest_parse_caps_the_layers);
+    tcase_add_test(tc, test_oci_config_parse_reads_diff_ids);
     suite_add_tcase(s, tc);
     return s;
 }

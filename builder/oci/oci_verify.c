@@ -1,0 +1,213 @@
+/*
+ * An image's chain checked link by link, from the manifest descriptor down:
+ *
+ *   descriptor ──digest, size──> manifest ──digest, size──> config ── diff_ids ─┐
+ *                                   └──────digest, size──> layer blobs ──gunzip──┘
+ *
+ * Each link is checked where it is first reached, and each failure says
+ * which blob, which number and what differs. Of a blob's digest and size
+ * the digest is checked first: when the bytes are not the ones named, their
+ * length is beside the point. Documents are read whole under a cap; layers
+ * are streamed (layer_read_digests), never held.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "base/sha256.h"
+#include "oci-internal.h"
+
+static bool
+is_manifest_type(const char *media_type)
+{
+    return strcmp(media_type, OCI_MEDIA_TYPE_MANIFEST) == 0 ||
+           strcmp(media_type, OCI_MEDIA_TYPE_DOCKER_MANIFEST) == 0;
+}
+
+static int
+digest_differs(const char *what, const char *digest, const char *got, struct temper_err *err)
+{
+    return temper_err_set(err, TEMPER_E_SIG, 0, "%s '%s': its bytes hash to '%s'", what, digest,
+                          got);
+}
+
+static int
+size_differs(const char *what, const char *digest, uint64_t got, uint64_t said,
+             struct temper_err *err)
+{
+    return temper_err_set(err, TEMPER_E_SIG, 0,
+                          "%s '%s' is %" PRIu64 " bytes, its descriptor says %" PRIu64, what,
+                          digest, got, said);
+}
+
+/* Reads the blob `desc` names (`what`: "manifest", "config"), checked against desc. */
+static int
+load_checked(struct oci_layout *layout, const char *what, const struct oci_descriptor *desc,
+             size_t max_bytes, char **out, size_t *len, struct temper_err *err)
+{
+    cleanup_free char *buf = NULL;
+    char got[LAYER_DIGEST_LEN];
+    size_t n;
+
+    if (desc->size > max_bytes)
+        return temper_err_set(err, TEMPER_E_LIMIT, 0,
+                              "%s '%s' is %" PRIu64 " bytes by its descriptor, more than the %zu "
+                              "temper reads",
+                              what, desc->digest, desc->size, max_bytes);
+    if (oci_blob_load(layout, desc->digest, max_bytes, &buf, &n, err) < 0)
+        return temper_err_prefix(err, "%s", what);
+    sha256_digest(buf, n, got);
+    if (strcmp(got, desc->digest) != 0)
+        return digest_differs(what, desc->digest, got, err);
+    if (n != desc->size)
+        return size_differs(what, desc->digest, n, desc->size, err);
+    *out = steal_pointer(&buf);
+    *len = n;
+    return 0;
+}
+
+/* The manifest's own mediaType (when it has one) is the one its descriptor gives. */
+static int
+check_manifest_type(const struct oci_descriptor *desc, const struct oci_manifest *m,
+                    struct temper_err *err)
+{
+    if (m->media_type[0] != '\0' && strcmp(m->media_type, desc->media_type) != 0)
+        return temper_err_set(err, TEMPER_E_SIG, 0,
+                              "manifest '%s' says its mediaType is '%s', its descriptor says '%s'",
+                              desc->digest, m->media_type, desc->media_type);
+    /* A Docker v2 manifest always names its type; one without is an OCI manifest. */
+    if (m->media_type[0] == '\0' && strcmp(desc->media_type, OCI_MEDIA_TYPE_MANIFEST) != 0)
+        return temper_err_set(err, TEMPER_E_SIG, 0,
+                              "manifest '%s' has no mediaType, so it is not the '%s' its "
+                              "descriptor says",
+                              desc->digest, desc->media_type);
+    return 0;
+}
+
+static int
+read_manifest(struct oci_layout *layout, const struct oci_descriptor *desc, struct oci_manifest *m,
+              struct temper_err *err)
+{
+    cleanup_free char *text = NULL;
+    size_t len;
+
+    if (!is_manifest_type(desc->media_type))
+        return temper_err_set(err, TEMPER_E_USAGE, 0,
+                              "'%s' is '%s', not an image manifest: temper verifies OCI and "
+                              "Docker v2 image manifests",
+                              desc->digest, desc->media_type);
+    if (load_checked(layout, "manifest", desc, OCI_MANIFEST_MAX_BYTES, &text, &len, err) < 0)
+        return -1;
+    if (oci_manifest_parse(text, len, m, err) < 0)
+        return temper_err_prefix(err, "manifest '%s'", desc->digest);
+    if (check_manifest_type(desc, m, err) < 0) {
+        oci_manifest_release(m);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+read_config(struct oci_layout *layout, const struct oci_manifest *m, struct oci_config *c,
+            struct temper_err *err)
+{
+    cleanup_free char *text = NULL;
+    size_t len;
+
+    if (load_checked(layout, "config", &m->config, OCI_CONFIG_MAX_BYTES, &text, &len, err) < 0)
+        return -1;
+    if (oci_config_parse(text, len, c, err) < 0)
+        return temper_err_prefix(err, "config '%s'", m->config.digest);
+    if (c->ndiff_ids != m->nlayers) {
+        temper_err_set(err, TEMPER_E_SIG, 0,
+                       "config '%s' has %zu diff_ids, the manifest has %zu layers",
+                       m->config.digest, c->ndiff_ids, m->nlayers);
+        oci_config_release(c);
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * A layer that does not decompress: if its bytes are not the ones the manifest names, that is
+ * the failure to report (a changed byte breaks the stream too); if they are, the image was made
+ * with a broken layer, and `why` says how.
+ */
+static int
+broken_layer(int fd, size_t i, const struct oci_descriptor *desc, const struct temper_err *why,
+             struct temper_err *err)
+{
+    char digest[LAYER_DIGEST_LEN], same[LAYER_DIGEST_LEN], what[32];
+    uint64_t size;
+
+    snprintf(what, sizeof(what), "layer %zu", i + 1);
+    if (lseek(fd, 0, SEEK_SET) < 0)
+        return temper_err_sys(err, TEMPER_E_IO, errno, "%s: cannot read '%s' again", what,
+                              desc->digest);
+    if (layer_read_digests(fd, layer_media_type(LAYER_COMPRESSION_NONE), desc->digest, digest, same,
+                           &size, err) < 0)
+        return temper_err_prefix(err, "%s", what);
+    if (strcmp(digest, desc->digest) != 0)
+        return digest_differs(what, desc->digest, digest, err);
+    if (size != desc->size)
+        return size_differs(what, desc->digest, size, desc->size, err);
+    *err = *why;
+    err->code = TEMPER_E_SIG;
+    return temper_err_prefix(err, "%s", what);
+}
+
+static int
+verify_layer(struct oci_layout *layout, size_t i, const struct oci_descriptor *desc,
+             const char *diff_id, struct temper_err *err)
+{
+    cleanup_close int fd = oci_blob_open(layout, desc->digest, err);
+    char digest[LAYER_DIGEST_LEN], got[LAYER_DIGEST_LEN], what[32];
+    struct temper_err inner;
+    uint64_t size;
+
+    snprintf(what, sizeof(what), "layer %zu", i + 1);
+    if (fd < 0)
+        return temper_err_prefix(err, "%s", what);
+    if (layer_read_digests(fd, desc->media_type, desc->digest, digest, got, &size, &inner) < 0) {
+        if (inner.code == TEMPER_E_PARSE)
+            return broken_layer(fd, i, desc, &inner, err);
+        *err = inner;
+        return temper_err_prefix(err, "%s", what);
+    }
+    if (strcmp(digest, desc->digest) != 0)
+        return digest_differs(what, desc->digest, digest, err);
+    if (size != desc->size)
+        return size_differs(what, desc->digest, size, desc->size, err);
+    if (strcmp(got, diff_id) != 0)
+        return temper_err_set(err, TEMPER_E_SIG, 0,
+                              "%s '%s' decompresses to '%s', the config's diff_id is '%s'", what,
+                              desc->digest, got, diff_id);
+    return 0;
+}
+
+int
+oci_image_verify(struct oci_layout *layout, const struct oci_descriptor *manifest,
+                 struct temper_err *err)
+{
+    struct oci_manifest m;
+    struct oci_config c;
+    int rc = -1;
+
+    if (read_manifest(layout, manifest, &m, err) < 0)
+        return -1;
+    if (read_config(layout, &m, &c, err) < 0)
+        goto out;
+    for (size_t i = 0; i < m.nlayers; i++) {
+        if (verify_layer(layout, i, &m.layers[i], c.diff_ids[i], err) < 0)
+            goto release;
+    }
+    rc = 0;
+release:
+    oci_config_release(&c);
+out:
+    oci_manifest_release(&m);
+    return rc;
+}
