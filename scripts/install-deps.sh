@@ -10,7 +10,7 @@ build=(cmake make gcc pkg-config libelf-dev libjansson-dev libyaml-dev libarchiv
 # What the shipped recipes take from the machine's own root (--root defaults to /).
 image=(python3 ca-certificates tzdata)
 test=("${build[@]}" "${image[@]}" clang libclang-rt-14-dev clang-format shellcheck check strace
-  libc6-dev libc6-i386 skopeo umoci oci-image-tool bubblewrap runc podman zstd)
+  libc6-dev libc6-i386 skopeo umoci oci-image-tool bubblewrap runc podman zstd openssl)
 
 bench=("${build[@]}" "${image[@]}" hyperfine pax-utils time pigz zstd)
 

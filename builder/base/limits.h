@@ -92,4 +92,8 @@
 /* A key password: OpenSSL's PEM and PKCS#8 decoders hand the passphrase callback 1024 bytes. */
 #define SIGN_PASSWORD_MAX_BYTES 1024
 
+/* A signature manifest (one layer per signature: about 300 bytes each), and the signatures of
+ * one image. */
+#define SIGN_MANIFEST_MAX_BYTES (4 * 1024 * 1024)
+#define SIGN_LAYERS_MAX 1024
 #endif

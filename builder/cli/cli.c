@@ -57,6 +57,34 @@ cli_parse_jobs(const char *s, unsigned *out)
     return 0;
 }
 
+void
+cli_split_layout(char *arg, const char **layout, const char **tag)
+{
+    char *colon = strrchr(arg, ':');
+
+    *layout = arg;
+    *tag = NULL;
+    if (colon != NULL && colon != arg && strchr(colon, '/') == NULL) {
+        *colon = '\0';
+        *tag = colon + 1;
+    }
+}
+
+char *
+cli_key_password(void)
+{
+    char *password = getenv("TEMPER_KEY_PASSWORD");
+
+    return password != NULL && password[0] != '\0' ? password : NULL;
+}
+
+void
+cli_forget_password(char *password)
+{
+    if (password != NULL)
+        explicit_bzero(password, strlen(password));
+}
+
 static void
 usage(FILE *out, const struct cli_command *commands, size_t n)
 {

@@ -61,7 +61,27 @@ struct cli_command {
  * (sorted by name); flushes standard output and returns the exit code. */
 int cli_main(int argc, char **argv, const struct cli_command *commands, size_t n);
 
+/*
+ * Splits "LAYOUT[:TAG]" in place: *tag points after the last ':' when what
+ * follows it holds no '/', else is NULL (the layout's only image).
+ */
+void cli_split_layout(char *arg, const char **layout, const char **tag);
+
+/* The private key's password from TEMPER_KEY_PASSWORD, or NULL when unset or empty. */
+char *cli_key_password(void);
+/* Wipes the password in the environment once the key is read, so no later code sees it. */
+void cli_forget_password(char *password);
+
+struct sign_key;
+/* The default signature identity of a layout: its directory's name. Owned by the caller. */
+char *cli_default_identity(const char *layout);
+/* sign_key_load_private with the password from TEMPER_KEY_PASSWORD, wiped afterwards. */
+int cli_load_private_key(const char *path, struct sign_key **key, struct temper_err *err);
+
 int cmd_build(int argc, char **argv);
+int cmd_keygen(int argc, char **argv);
+int cmd_sign(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
 int cmd_resolve(int argc, char **argv);
 
 #endif

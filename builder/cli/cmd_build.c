@@ -1,6 +1,7 @@
 /*
  * temper build RECIPE [-o LAYOUT] [--root DIR] [--tag TAG] [--compression gzip|zstd]
  *              [--level N] [--epoch SECONDS] [--jobs N] [--archive FILE.tar]
+ *              [--key KEY [--identity REGISTRY/REPO]]
  *
  * recipe -> plan -> layer -> config, manifest, index: everything is decided
  * (and every recipe error reported) before the layout is touched. The
@@ -22,11 +23,12 @@
 #include "oci/oci_layout.h"
 #include "recipe/recipe.h"
 #include "rootfs/rootfs_plan.h"
+#include "sign/signing.h"
 
 static const char build_usage[] =
     "usage: temper build RECIPE [-o LAYOUT] [--root DIR] [--tag TAG]\n"
     "                    [--compression gzip|zstd] [--level N] [--epoch SECONDS]\n"
-    "                    [--jobs N] [--archive FILE.tar]\n"
+    "                    [--jobs N] [--archive FILE.tar] [--key KEY [--identity REPO]]\n"
     "\n"
     "Builds the image RECIPE describes from the files in DIR and writes it to the OCI\n"
     "layout LAYOUT under TAG. Prints a hardening summary on standard error and the\n"
@@ -40,7 +42,9 @@ static const char build_usage[] =
     "  --epoch SECONDS       the time written everywhere (default SOURCE_DATE_EPOCH, then\n"
     "                        the recipe's epoch, then 0)\n"
     "  --jobs N              compression threads (default: the number of processors)\n"
-    "  --archive FILE.tar    also write the layout as one tar for podman/docker load\n";
+    "  --archive FILE.tar    also write the layout as one tar for podman/docker load\n"
+    "  --key KEY             sign the image with this private key (as temper sign does)\n"
+    "  --identity REPO       the repository the signature names (default: the recipe's name)\n";
 
 struct build_args {
     const char *recipe;
@@ -48,6 +52,8 @@ struct build_args {
     const char *root;
     const char *tag;
     const char *archive;
+    const char *key;
+    const char *identity;
     const char *compression;
     int level;
     bool has_epoch;
@@ -109,6 +115,7 @@ parse_args(int argc, char **argv, struct build_args *a)
         {"tag", required_argument, NULL, 't'},    {"compression", required_argument, NULL, 'c'},
         {"level", required_argument, NULL, 'l'},  {"epoch", required_argument, NULL, 'e'},
         {"jobs", required_argument, NULL, 'j'},   {"archive", required_argument, NULL, 'a'},
+        {"key", required_argument, NULL, 'k'},    {"identity", required_argument, NULL, 'i'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     int opt;
@@ -130,6 +137,12 @@ parse_args(int argc, char **argv, struct build_args *a)
             break;
         case 'a':
             a->archive = optarg;
+            break;
+        case 'k':
+            a->key = optarg;
+            break;
+        case 'i':
+            a->identity = optarg;
             break;
         case 'l':
             if (parse_level(optarg, &a->level) < 0)
@@ -163,6 +176,8 @@ parse_args(int argc, char **argv, struct build_args *a)
                                a->tag);
     if (a->archive != NULL && check_archive_dir(a->archive) < 0)
         return cli_usage_error("build", "--archive '%s': its directory does not exist", a->archive);
+    if (a->identity != NULL && a->key == NULL)
+        return cli_usage_error("build", "--identity names what --key signs: give --key too");
     if (argc - optind != 1)
         return cli_usage_error("build", argc == optind ? "no RECIPE given"
                                                        : "one RECIPE at a time (it may include "
@@ -389,6 +404,7 @@ build(const struct build_args *a, struct recipe *r, struct temper_err *err)
     struct layer_options lo = {0};
     struct image_strings is = {0};
     struct oci_image_spec spec;
+    struct sign_key *key = NULL;
     const struct recipe_user *user = run_as_user(r);
     const char *tag = a->tag ? a->tag : r->tag.value;
     cleanup_free char *output = a->output ? xstrdup(a->output) : xasprintf("out/%s", r->name.value);
@@ -405,8 +421,13 @@ build(const struct build_args *a, struct recipe *r, struct temper_err *err)
         temper_err_set(err, TEMPER_E_PARSE, 0, "run-as user '%s' is not defined", r->run_as.value);
         return cli_error(err);
     }
-    if (fs_root_open(a->root ? a->root : "/", &root, err) < 0)
+    /* The key first: a wrong password or a key open to others fails before anything is built. */
+    if (a->key != NULL && cli_load_private_key(a->key, &key, err) < 0)
         return cli_error(err);
+    if (fs_root_open(a->root ? a->root : "/", &root, err) < 0) {
+        sign_key_free(key);
+        return cli_error(err);
+    }
     rc = rootfs_plan_build(r, root, &(struct rootfs_options){lo.jobs}, &plan, err);
     if (rc < 0 && a->root != NULL && strcmp(a->root, "/") != 0)
         temper_err_prefix(err, "in root '%s'", a->root);
@@ -420,8 +441,12 @@ build(const struct build_args *a, struct recipe *r, struct temper_err *err)
         if (rc < 0)
             temper_err_prefix(err, "layout '%s'", output);
     }
+    if (rc == 0 && key != NULL &&
+        sign_layout_sign(layout, digest, key, a->identity ? a->identity : r->name.value, err) < 0)
+        rc = temper_err_prefix(err, "image %s is in '%s' but not signed", digest, output);
     if (rc == 0 && a->archive != NULL)
         rc = oci_layout_archive(layout, tag, r->name.value, epoch, a->archive, err);
+    sign_key_free(key);
     image_strings_release(&is, r);
     oci_layout_free(layout);
     fs_root_free(root);

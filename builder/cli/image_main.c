@@ -8,6 +8,9 @@
 /* Sorted by name; every one is also in main.c's table, as run_in_helper. */
 static const struct cli_command commands[] = {
     {"build", cmd_build, "build a hardened, reproducible OCI image from a recipe"},
+    {"keygen", cmd_keygen, "write a new signing key pair"},
+    {"sign", cmd_sign, "sign an image in a layout, as cosign signs"},
+    {"verify", cmd_verify, "check an image's signature and every byte it covers"},
 };
 
 int

@@ -65,8 +65,11 @@ run_in_helper(int argc, char **argv)
 /* Sorted by name. */
 static const struct cli_command commands[] = {
     {"build", run_in_helper, "build a hardened, reproducible OCI image from a recipe"},
+    {"keygen", run_in_helper, "write a new signing key pair"},
     {"resolve", cmd_resolve,
      "list the shared-library closure of ELF files, as ld.so would load it"},
+    {"sign", run_in_helper, "sign an image in a layout, as cosign signs"},
+    {"verify", run_in_helper, "check an image's signature and every byte it covers"},
 };
 
 int

@@ -80,6 +80,7 @@ struct key_text {
     char *buf;
     size_t size; /* allocated */
     size_t len;  /* read */
+    mode_t mode; /* the file's permission bits */
 };
 
 static void
@@ -332,7 +333,7 @@ undo:
  * from blocking the open; it is refused as not a regular file.
  */
 static int
-read_key_file(const char *path, bool is_private, struct key_text *text, struct temper_err *err)
+read_key_file(const char *path, struct key_text *text, struct temper_err *err)
 {
     cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     struct stat st;
@@ -343,11 +344,7 @@ read_key_file(const char *path, bool is_private, struct key_text *text, struct t
         return temper_err_sys(err, TEMPER_E_IO, errno, "cannot stat key '%s'", path);
     if (!S_ISREG(st.st_mode))
         return temper_err_set(err, TEMPER_E_IO, 0, "key '%s' is not a regular file", path);
-    if (is_private && (st.st_mode & 077) != 0)
-        return temper_err_set(err, TEMPER_E_SIG, 0,
-                              "key '%s' is readable or writable by group or others (mode %04o): "
-                              "chmod 600 '%s'",
-                              path, (unsigned)(st.st_mode & 07777), path);
+    text->mode = st.st_mode & 07777;
     text->size = SIGN_KEY_MAX_BYTES + 1;
     text->buf = xmalloc(text->size);
     text->len = 0;
@@ -502,7 +499,7 @@ sign_key_load_private(const char *path, const char *password, struct sign_key **
     enum sign_key_type type;
     char why[256];
 
-    if (check_password(password, err) < 0 || read_key_file(path, true, &text, err) < 0)
+    if (check_password(password, err) < 0 || read_key_file(path, &text, err) < 0)
         return -1;
     scan_labels(text.buf, text.len, &labels);
     if (!labels.any)
@@ -520,6 +517,13 @@ sign_key_load_private(const char *path, const char *password, struct sign_key **
     if (!labels.private_key)
         return temper_err_set(err, TEMPER_E_SIG, 0,
                               "key '%s' is not a PEM key: it has no PRIVATE KEY block", path);
+    /* Checked once the file is known to hold a private key, so that a public key given by
+     * mistake is named as such rather than as a mode to fix. */
+    if ((text.mode & 077) != 0)
+        return temper_err_set(err, TEMPER_E_SIG, 0,
+                              "key '%s' is readable or writable by group or others (mode %04o): "
+                              "chmod 600 '%s'",
+                              path, (unsigned)text.mode, path);
 
     ERR_clear_error();
     bio = BIO_new_mem_buf(text.buf, (int)text.len);
@@ -572,7 +576,7 @@ sign_key_load_public(const char *path, struct sign_key **out, struct temper_err 
     enum sign_key_type type;
     char why[256];
 
-    if (read_key_file(path, false, &text, err) < 0)
+    if (read_key_file(path, &text, err) < 0)
         return -1;
     scan_labels(text.buf, text.len, &labels);
     if (!labels.any)

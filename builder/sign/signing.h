@@ -139,4 +139,53 @@ int sign_payload_parse(const void *buf, size_t len, struct sign_payload *out,
 /* Frees the fields and sets them to NULL; NULL-safe. */
 void sign_payload_release(struct sign_payload *p);
 
+/*
+ * Signatures in an OCI layout, stored the way a registry holds them (so that
+ * `temper push` carries them as they are): the manifest tagged
+ * "sha256-<hex>.sig" after the signed manifest's digest, with one layer per
+ * signature; each layer is a payload blob (media type
+ * SIGN_PAYLOAD_MEDIA_TYPE) whose annotation SIGN_ANNOTATION holds the base64
+ * signature. Implemented in sign_layout.c.
+ */
+#define SIGN_PAYLOAD_MEDIA_TYPE "application/vnd.dev.cosign.simplesigning.v1+json"
+#define SIGN_ANNOTATION "dev.cosignproject.cosign/signature"
+
+struct oci_layout;
+
+/* Writes the tag that holds the signatures of manifest `digest`: "sha256-<hex>.sig". */
+void sign_tag_of(const char *digest, char tag[80]);
+
+/*
+ * Adds a signature (payload bytes and base64 signature) of manifest `digest`
+ * to the layout: the signature manifest gets one more layer, its earlier
+ * layers kept in order; the same payload with the same signature is not
+ * added twice. Blobs first, then the manifest, then index.json.
+ */
+int sign_layout_add(struct oci_layout *layout, const char *digest, const char *payload, size_t len,
+                    const char *b64, struct temper_err *err);
+
+/*
+ * Signs manifest `digest` in the layout for repository `identity` with a
+ * private key: the payload, its signature, sign_layout_add.
+ */
+int sign_layout_sign(struct oci_layout *layout, const char *digest, const struct sign_key *key,
+                     const char *identity, struct temper_err *err);
+
+struct sign_entry {
+    char *payload; /* the payload blob's bytes (checked against its digest), NUL-terminated */
+    size_t len;
+    char *signature;   /* the annotation's base64 text */
+    char *blob_digest; /* the payload blob's digest */
+};
+
+/*
+ * The signatures stored for manifest `digest`, in the order of the
+ * signature manifest's layers; none is *n == 0, not an error. A layer of
+ * another media type or without the annotation is skipped; a damaged
+ * signature manifest or payload blob is an error.
+ */
+int sign_layout_list(struct oci_layout *layout, const char *digest, struct sign_entry **out,
+                     size_t *n, struct temper_err *err);
+void sign_entries_free(struct sign_entry *entries, size_t n);
+
 #endif

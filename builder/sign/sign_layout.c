@@ -1,0 +1,231 @@
+/*
+ * Signatures in an OCI layout, as cosign stores them in a registry: an OCI
+ * manifest tagged "sha256-<hex>.sig", one layer per signature, each layer
+ * the payload blob with the base64 signature in an annotation, and a config
+ * whose diff_ids are the payloads' digests (what cosign writes, so that
+ * tools that walk configs find nothing odd). Adding a signature rewrites
+ * that manifest with one more layer; earlier signatures stay.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/cleanup.h"
+#include "base/limits.h"
+#include "base/sha256.h"
+#include "base/xalloc.h"
+#include "oci/oci_layout.h"
+#include "signing.h"
+
+void
+sign_tag_of(const char *digest, char tag[80])
+{
+    snprintf(tag, 80, "sha256-%s.sig", digest + 7);
+}
+
+void
+sign_entries_free(struct sign_entry *entries, size_t n)
+{
+    for (size_t i = 0; entries != NULL && i < n; i++) {
+        free(entries[i].payload);
+        free(entries[i].signature);
+        free(entries[i].blob_digest);
+    }
+    free(entries);
+}
+
+/* The layers of the signature manifest of `digest`, or NULL (and 0) when there is none. */
+static int
+read_signature_manifest(struct oci_layout *layout, const char *digest, json_t **layers,
+                        struct temper_err *err)
+{
+    struct oci_descriptor desc;
+    cleanup_free char *raw = NULL;
+    json_t *manifest;
+    char tag[80];
+    size_t len;
+
+    *layers = NULL;
+    sign_tag_of(digest, tag);
+    if (oci_layout_find_tag(layout, tag, &desc, err) < 0)
+        return err->code == TEMPER_E_MISSING ? 0 : -1;
+    if (oci_blob_read(layout, desc.digest, SIGN_MANIFEST_MAX_BYTES, &raw, &len, err) < 0)
+        return temper_err_prefix(err, "signatures '%s'", tag);
+    manifest = json_loadb(raw, len, JSON_REJECT_DUPLICATES, NULL);
+    if (!json_is_object(manifest) || !json_is_array(json_object_get(manifest, "layers"))) {
+        json_decref(manifest);
+        return temper_err_set(err, TEMPER_E_SIG, 0,
+                              "signatures '%s': the manifest has no list of layers: the layout "
+                              "is damaged",
+                              tag);
+    }
+    *layers = json_incref(json_object_get(manifest, "layers"));
+    json_decref(manifest);
+    return 0;
+}
+
+/* One layer of a signature manifest as an entry; 1 when it is not a signature (skipped). */
+static int
+read_entry(struct oci_layout *layout, const json_t *layer, struct sign_entry *e,
+           struct temper_err *err)
+{
+    const char *media = json_string_value(json_object_get(layer, "mediaType"));
+    const char *digest = json_string_value(json_object_get(layer, "digest"));
+    const char *sig =
+        json_string_value(json_object_get(json_object_get(layer, "annotations"), SIGN_ANNOTATION));
+
+    if (media == NULL || strcmp(media, SIGN_PAYLOAD_MEDIA_TYPE) != 0 || sig == NULL)
+        return 1;
+    if (digest == NULL || !sha256_is_digest(digest))
+        return temper_err_set(err, TEMPER_E_SIG, 0,
+                              "a signature layer names no sha256 payload digest: the layout is "
+                              "damaged");
+    if (oci_blob_read(layout, digest, SIGN_PAYLOAD_MAX_BYTES, &e->payload, &e->len, err) < 0)
+        return temper_err_prefix(err, "signature payload");
+    e->signature = xstrdup(sig);
+    e->blob_digest = xstrdup(digest);
+    return 0;
+}
+
+int
+sign_layout_list(struct oci_layout *layout, const char *digest, struct sign_entry **out, size_t *n,
+                 struct temper_err *err)
+{
+    struct sign_entry *entries = NULL;
+    json_t *layers, *layer;
+    size_t count = 0, i;
+    int rc = 0;
+
+    if (read_signature_manifest(layout, digest, &layers, err) < 0)
+        return -1;
+    if (json_array_size(layers) > SIGN_LAYERS_MAX) {
+        json_decref(layers);
+        return temper_err_set(err, TEMPER_E_LIMIT, 0, "more than %d signatures of '%s'",
+                              SIGN_LAYERS_MAX, digest);
+    }
+    entries = xcalloc(json_array_size(layers) + 1, sizeof(*entries));
+    json_array_foreach(layers, i, layer)
+    {
+        rc = read_entry(layout, layer, &entries[count], err);
+        if (rc < 0)
+            break;
+        if (rc == 0)
+            count++;
+        rc = 0;
+    }
+    json_decref(layers);
+    if (rc < 0) {
+        sign_entries_free(entries, count + 1);
+        return -1;
+    }
+    *out = entries;
+    *n = count;
+    return 0;
+}
+
+/* The config cosign writes for a signature manifest: the payloads' digests as diff_ids. */
+static json_t *
+signature_config(const json_t *layers)
+{
+    json_t *diff_ids = json_array(), *history = json_array(), *layer;
+    size_t i;
+
+    json_array_foreach(layers, i, layer)
+    {
+        json_array_append(diff_ids, json_object_get(layer, "digest"));
+        json_array_append_new(history, json_pack("{s:s}", "created", "0001-01-01T00:00:00Z"));
+    }
+    return json_pack("{s:s, s:{}, s:s, s:o, s:s, s:{s:s, s:o}}", "architecture", "", "config",
+                     "created", "0001-01-01T00:00:00Z", "history", history, "os", "", "rootfs",
+                     "type", "layers", "diff_ids", diff_ids);
+}
+
+static int
+put_json_blob(struct oci_layout *layout, const json_t *doc, char digest[LAYER_DIGEST_LEN],
+              size_t *len, struct temper_err *err)
+{
+    cleanup_free char *text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+
+    if (text == NULL)
+        return temper_err_set(err, TEMPER_E_IO, 0, "cannot write a signature manifest's JSON");
+    *len = strlen(text);
+    return oci_blob_put(layout, text, *len, digest, err);
+}
+
+int
+sign_layout_add(struct oci_layout *layout, const char *digest, const char *payload, size_t len,
+                const char *b64, struct temper_err *err)
+{
+    char payload_digest[LAYER_DIGEST_LEN], config_digest[LAYER_DIGEST_LEN];
+    char manifest_digest[LAYER_DIGEST_LEN], tag[80];
+    json_t *layers, *layer, *manifest;
+    cleanup_free char *text = NULL;
+    size_t config_len, i;
+    int rc;
+
+    if (!sha256_is_digest(digest))
+        return temper_err_set(err, TEMPER_E_USAGE, 0, "'%s' is not a sha256 digest", digest);
+    if (read_signature_manifest(layout, digest, &layers, err) < 0)
+        return -1;
+    if (layers == NULL)
+        layers = json_array();
+    sha256_digest(payload, len, payload_digest);
+    json_array_foreach(layers, i, layer)
+    {
+        const char *sig = json_string_value(
+            json_object_get(json_object_get(layer, "annotations"), SIGN_ANNOTATION));
+        const char *d = json_string_value(json_object_get(layer, "digest"));
+
+        if (sig != NULL && d != NULL && strcmp(sig, b64) == 0 && strcmp(d, payload_digest) == 0) {
+            json_decref(layers); /* signed already, with these very bytes */
+            return 0;
+        }
+    }
+    if (json_array_size(layers) >= SIGN_LAYERS_MAX) {
+        json_decref(layers);
+        return temper_err_set(err, TEMPER_E_LIMIT, 0, "more than %d signatures of '%s'",
+                              SIGN_LAYERS_MAX, digest);
+    }
+    if (oci_blob_put(layout, payload, len, payload_digest, err) < 0) {
+        json_decref(layers);
+        return -1;
+    }
+    json_array_append_new(layers,
+                          json_pack("{s:s, s:s, s:I, s:{s:s}}", "mediaType",
+                                    SIGN_PAYLOAD_MEDIA_TYPE, "digest", payload_digest, "size",
+                                    (json_int_t)len, "annotations", SIGN_ANNOTATION, b64));
+    {
+        json_t *config = signature_config(layers);
+
+        rc = put_json_blob(layout, config, config_digest, &config_len, err);
+        json_decref(config);
+    }
+    if (rc < 0) {
+        json_decref(layers);
+        return -1;
+    }
+    manifest = json_pack("{s:i, s:s, s:{s:s, s:s, s:I}, s:o}", "schemaVersion", 2, "mediaType",
+                         OCI_MEDIA_TYPE_MANIFEST, "config", "mediaType", OCI_MEDIA_TYPE_CONFIG,
+                         "digest", config_digest, "size", (json_int_t)config_len, "layers", layers);
+    text = json_dumps(manifest, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(manifest);
+    if (text == NULL)
+        return temper_err_set(err, TEMPER_E_IO, 0, "cannot write a signature manifest's JSON");
+    sign_tag_of(digest, tag);
+    return oci_manifest_put(layout, tag, OCI_MEDIA_TYPE_MANIFEST, text, strlen(text),
+                            manifest_digest, err);
+}
+
+int
+sign_layout_sign(struct oci_layout *layout, const char *digest, const struct sign_key *key,
+                 const char *identity, struct temper_err *err)
+{
+    cleanup_free char *payload = NULL, *b64 = NULL;
+    size_t len;
+
+    if (sign_payload_build(identity, digest, &payload, &len, err) < 0 ||
+        sign_bytes(key, payload, len, &b64, err) < 0)
+        return -1;
+    return sign_layout_add(layout, digest, payload, len, b64, err);
+}
