@@ -1,0 +1,97 @@
+/*
+ * registry: an OCI distribution client on libcurl: pushes an image of a
+ * layout (and its signatures) to a registry, and reads images back for
+ * remote verification.
+ *
+ * The protocol (OCI distribution spec 1.0): blobs first, each HEADed and
+ * skipped when the registry has it, else uploaded with POST
+ * /v2/<name>/blobs/uploads/ and one PUT of the bytes, streamed from the
+ * file, to the returned Location (absolute or relative, possibly with a
+ * query already) with `digest=`; then the manifest, PUT with its media type
+ * as Content-Type and its exact bytes, the returned Docker-Content-Digest
+ * checked against the local digest; then the signature manifest under its
+ * `sha256-<hex>.sig` tag, after its own blobs, merged with the one the
+ * registry already has so that earlier signatures stay.
+ *
+ * Authentication: anonymous; HTTP Basic; the Bearer token flow
+ * (WWW-Authenticate: Bearer realm=..., service=..., scope=... parsed by
+ * registry_auth_parse, a token fetched with the credentials, the request
+ * retried, the token renewed when refused). Credentials are never printed.
+ *
+ * Transport: TLS verified against the system CAs (or ca_file); plain HTTP
+ * only for loopback hosts or with plain_http; timeouts on connect and on
+ * stalled transfers; retries with backoff for 429 (Retry-After), 5xx and
+ * dropped connections on steps that are safe to repeat.
+ */
+#ifndef TEMPER_REGISTRY_CLIENT_H
+#define TEMPER_REGISTRY_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/error.h"
+#include "oci/oci_layout.h"
+
+/* REGISTRY/REPO[:TAG|@DIGEST], split. */
+struct registry_ref {
+    char *registry;   /* "registry.example:5000", "127.0.0.1:5000"; docker.io for none */
+    char *repository; /* "team/python" (library/ prepended for docker.io single names) */
+    char *tag;        /* or NULL */
+    char *digest;     /* "sha256:...", or NULL */
+};
+
+/* Parses a reference; TEMPER_E_USAGE says what is wrong with it. */
+int registry_ref_parse(const char *text, struct registry_ref *out, struct temper_err *err);
+void registry_ref_release(struct registry_ref *ref);
+
+struct registry_options {
+    const char *username;      /* or NULL: anonymous unless the docker config has an entry */
+    const char *password;      /* borrowed; never printed */
+    const char *docker_config; /* path of config.json to read `auths` from, or NULL */
+    const char *ca_file;       /* extra CA bundle, or NULL */
+    bool plain_http;           /* allow http:// for a host that is not loopback */
+    bool insecure;             /* skip TLS verification (the caller says so on stderr) */
+    long connect_timeout_ms;   /* 0: 10 s */
+    long stall_timeout_ms;     /* a transfer slower than 1 byte/s for this long fails; 0: 30 s */
+    unsigned retries;          /* tries after the first, for steps safe to repeat; 0: 4 */
+    bool progress;             /* bytes and rate on stderr (the caller checks it is a terminal) */
+};
+
+struct registry_client;
+
+int registry_client_new(const struct registry_ref *ref, const struct registry_options *opts,
+                        struct registry_client **out, struct temper_err *err);
+void registry_client_free(struct registry_client *c);
+
+struct registry_push_stats {
+    size_t blobs;          /* blobs of the image and its signatures */
+    size_t blobs_uploaded; /* of which sent (the others were there already) */
+    uint64_t bytes_uploaded;
+};
+
+/*
+ * Pushes the image `manifest` of `layout` (its config and layers, then the
+ * manifest under ref's tag, or by digest when ref has none) and, when the
+ * layout holds signatures of it, the signature manifest (merged with the
+ * registry's). Never a manifest before all its blobs are there. A rerun
+ * after an interruption sends only what is missing.
+ */
+int registry_push(struct registry_client *c, struct oci_layout *layout,
+                  const struct oci_descriptor *manifest, struct registry_push_stats *stats,
+                  struct temper_err *err);
+
+/*
+ * WWW-Authenticate, as untrusted input: the scheme ("Basic" or "Bearer")
+ * and, for Bearer, realm, service and scope. Bounded, fuzzed. 0 on success.
+ */
+struct registry_challenge {
+    char scheme[16];
+    char realm[1024];
+    char service[256];
+    char scope[1024];
+};
+int registry_auth_parse(const char *header, size_t len, struct registry_challenge *out,
+                        struct temper_err *err);
+
+#endif
