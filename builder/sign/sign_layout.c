@@ -161,7 +161,7 @@ sign_layout_add(struct oci_layout *layout, const char *digest, const char *paylo
     char manifest_digest[LAYER_DIGEST_LEN], tag[80];
     json_t *layers, *layer, *manifest;
     cleanup_free char *text = NULL;
-    size_t config_len, i;
+    size_t config_len = 0, i;
     int rc;
 
     if (!sha256_is_digest(digest))
