@@ -69,3 +69,18 @@ temper_err_prefix(struct temper_err *err, const char *fmt, ...)
     append(err, &len, old);
     return -1;
 }
+
+const char *
+temper_printable(const char *s, char *out, size_t size)
+{
+    size_t i = 0;
+
+    for (; s[i] != '\0' && i + 4 < size; i++)
+        out[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+    if (s[i] != '\0') {
+        memcpy(out + i, "...", 3);
+        i += 3;
+    }
+    out[i] = '\0';
+    return out;
+}

@@ -42,6 +42,14 @@ int temper_err_set(struct temper_err *err, enum temper_errc code, int sys_errno,
 int temper_err_sys(struct temper_err *err, enum temper_errc code, int sys_errno, const char *fmt,
                    ...) __attribute__((format(printf, 4, 5)));
 
+/*
+ * Copies untrusted text (a name from a file, a key from JSON) into `out` for a message:
+ * printable ASCII kept, every other byte '?', cut with "..." to fit `size` (at least 8). Text
+ * from a layout or a registry never reaches a terminal raw, so it cannot forge a line or move
+ * the cursor. Returns out.
+ */
+const char *temper_printable(const char *s, char *out, size_t size);
+
 /* Prepends "context: " to the message, keeping code and errno; returns -1. */
 int temper_err_prefix(struct temper_err *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

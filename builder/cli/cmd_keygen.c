@@ -7,6 +7,7 @@
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -59,6 +60,10 @@ cmd_keygen(int argc, char **argv)
         return cli_usage_error("keygen", "unexpected argument '%s'", argv[optind]);
     if (prefix == NULL || prefix[0] == '\0')
         return cli_usage_error("keygen", "-o PREFIX is required");
+    if (getenv("TEMPER_KEY_PASSWORD") != NULL && cli_key_password() == NULL)
+        return cli_usage_error("keygen",
+                               "TEMPER_KEY_PASSWORD is set but empty: set a password to encrypt "
+                               "the key, or unset it for a key without one");
     password = cli_key_password();
     rc = sign_keygen(type, prefix, password, &err);
     cli_forget_password(password);

@@ -99,6 +99,9 @@ cmd_sign(int argc, char **argv)
     rc = oci_layout_open(dir, false, &layout, &err);
     if (rc == 0)
         rc = oci_layout_find_tag(layout, tag, &desc, &err);
+    /* Only an image whose every byte is what its manifest says gets a signature. */
+    if (rc == 0)
+        rc = oci_image_verify(layout, &desc, &err);
     if (rc == 0)
         rc = sign_layout_sign(layout, desc.digest, key, identity, &err);
     oci_layout_free(layout);

@@ -34,6 +34,8 @@ judge(const struct sign_entry *e, const struct sign_key *key, const char *digest
     struct sign_payload p;
     bool ok;
 
+    if (e->problem != NULL)
+        return e->problem;
     if (sign_verify_bytes(key, e->payload, e->len, e->signature, why) < 0)
         return why->msg;
     if (sign_payload_parse(e->payload, e->len, &p, why) < 0)

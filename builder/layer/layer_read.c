@@ -248,11 +248,37 @@ zstd_end(struct reader *r, struct temper_err *err)
     return 0;
 }
 
+/* Whether a stream starts like gzip, zstd, bzip2 or xz, which runtimes sniff and decompress. */
+static bool
+is_compressed(const unsigned char *buf, size_t len)
+{
+    static const struct {
+        const char *magic;
+        size_t len;
+    } magics[] = {{"\x1f\x8b", 2},
+                  {"\x28\xb5\x2f\xfd", 4},
+                  {"BZh", 3},
+                  {"\xfd"
+                   "7zXZ\x00",
+                   6}};
+
+    for (size_t i = 0; i < sizeof(magics) / sizeof(magics[0]); i++)
+        if (len >= magics[i].len && memcmp(buf, magics[i].magic, magics[i].len) == 0)
+            return true;
+    return false;
+}
+
 static int
 feed(struct reader *r, const unsigned char *buf, size_t len, struct temper_err *err)
 {
     switch (r->codec) {
     case CODEC_TAR:
+        if (r->offset == 0 && is_compressed(buf, len))
+            return temper_err_set(err, TEMPER_E_PARSE, 0,
+                                  "'%s' is declared an uncompressed tar but holds compressed "
+                                  "bytes: a runtime would unpack what they decompress to, which "
+                                  "no diff_id covers",
+                                  r->name);
         sha256_update(&r->diff_id, buf, len);
         return 0;
     case CODEC_GZIP:
@@ -287,10 +313,13 @@ find_codec(const char *media_type, const char *name, enum codec *out, struct tem
             return 0;
         }
     }
-    return temper_err_set(err, TEMPER_E_USAGE, 0,
+    char shown[128];
+
+    return temper_err_set(err, TEMPER_E_PARSE, 0,
                           "'%s' has media type '%s', which temper cannot read: it reads tar "
                           "layers, uncompressed, gzip or zstd",
-                          name, media_type != NULL ? media_type : "");
+                          name,
+                          temper_printable(media_type ? media_type : "", shown, sizeof(shown)));
 }
 
 /* Reads fd to its end in LAYER_IO_CHUNK pieces, hashing each and handing it to the decoder. */

@@ -141,6 +141,14 @@ int oci_blob_load(struct oci_layout *layout, const char *digest, size_t max_byte
 const char *oci_layout_path(const struct oci_layout *layout);
 const json_t *oci_layout_index(const struct oci_layout *layout);
 
+/*
+ * Refuses a JSON document (index, manifest, config) in which one object has two keys that Go's
+ * encoding/json would match to the same struct field (ASCII case folded, U+017F as 's',
+ * U+212A as 'k'): jansson keeps the first and Go tools the last, so skopeo, podman or umoci
+ * would read another document than the one temper checked. TEMPER_E_PARSE, naming `what`.
+ */
+int oci_json_check_keys(const json_t *json, const char *what, struct temper_err *err);
+
 /* Serialises in canonical form; *out is NUL-terminated, freed with free(). */
 void oci_json_dump(const json_t *json, char **out, size_t *len);
 

@@ -311,10 +311,11 @@ oci_layout_file_check(const char *buf, size_t len, struct temper_err *err)
     json_error_t jerr;
     json_auto_t *doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
     const char *version;
+    char shown[160];
 
     if (doc == NULL)
         return temper_err_set(err, TEMPER_E_PARSE, 0, "line %d column %d: %s", jerr.line,
-                              jerr.column, jerr.text);
+                              jerr.column, temper_printable(jerr.text, shown, sizeof(shown)));
     version = json_string_value(json_object_get(doc, "imageLayoutVersion"));
     if (version == NULL)
         return temper_err_set(err, TEMPER_E_PARSE, 0, "imageLayoutVersion is not a string");
@@ -368,18 +369,91 @@ check_entry(const json_t *entry, size_t i, struct temper_err *err)
     return 0;
 }
 
+/*
+ * Writes into `out` the key as Go's encoding/json matches it against a struct field: ASCII
+ * letters folded, and the two non-ASCII runes that fold to ASCII letters, U+017F (long s) and
+ * U+212A (Kelvin sign), as 's' and 'k'. Returns false when it does not fit.
+ */
+static bool
+go_fold(const char *key, char *out, size_t size)
+{
+    size_t n = 0;
+
+    for (const unsigned char *k = (const unsigned char *)key; *k != '\0'; k++) {
+        char c = (char)*k;
+
+        if (k[0] == 0xc5 && k[1] == 0xbf) {
+            c = 's';
+            k += 1;
+        } else if (k[0] == 0xe2 && k[1] == 0x84 && k[2] == 0xaa) {
+            c = 'k';
+            k += 2;
+        } else if (c >= 'A' && c <= 'Z') {
+            c = (char)(c - 'A' + 'a');
+        }
+        if (n + 1 >= size)
+            return false;
+        out[n++] = c;
+    }
+    out[n] = '\0';
+    return true;
+}
+
+int
+oci_json_check_keys(const json_t *json, const char *what, struct temper_err *err)
+{
+    const char *key, *other;
+    const json_t *value;
+    size_t i;
+
+    if (json_is_array(json)) {
+        json_array_foreach(json, i, value)
+        {
+            if (oci_json_check_keys(value, what, err) < 0)
+                return -1;
+        }
+        return 0;
+    }
+    if (!json_is_object(json))
+        return 0;
+    json_object_foreach((json_t *)json, key, value)
+    {
+        char a[256], b[256], shown_a[72], shown_b[72];
+        void *it;
+
+        if (!go_fold(key, a, sizeof(a)))
+            continue; /* longer than any member name: only a map key can be that long */
+        for (it = json_object_iter_next((json_t *)json, json_object_key_to_iter(key)); it != NULL;
+             it = json_object_iter_next((json_t *)json, it)) {
+            other = json_object_iter_key(it);
+            if (go_fold(other, b, sizeof(b)) && strcmp(a, b) == 0)
+                return temper_err_set(err, TEMPER_E_PARSE, 0,
+                                      "%s has the keys '%s' and '%s', which Go tools (skopeo, "
+                                      "podman, containerd) take for one: the file is ambiguous",
+                                      what, temper_printable(key, shown_a, sizeof(shown_a)),
+                                      temper_printable(other, shown_b, sizeof(shown_b)));
+        }
+        if (oci_json_check_keys(value, what, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 int
 oci_index_parse(const char *buf, size_t len, json_t **out, struct temper_err *err)
 {
     json_error_t jerr;
     json_auto_t *index = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
     const json_t *version, *media_type, *manifests;
+    char shown[160];
 
     if (index == NULL)
         return temper_err_set(err, TEMPER_E_PARSE, 0, "line %d column %d: %s", jerr.line,
-                              jerr.column, jerr.text);
+                              jerr.column, temper_printable(jerr.text, shown, sizeof(shown)));
     if (!json_is_object(index))
         return temper_err_set(err, TEMPER_E_PARSE, 0, "not a JSON object");
+    if (oci_json_check_keys(index, "index.json", err) < 0)
+        return -1;
     version = json_object_get(index, "schemaVersion");
     if (!json_is_integer(version) || json_integer_value(version) != 2)
         return temper_err_set(err, TEMPER_E_PARSE, 0, "schemaVersion is not 2");
@@ -419,11 +493,13 @@ list_tags(const json_t *manifests, bool images_only, char *buf, size_t size)
     buf[0] = '\0';
     for (size_t i = 0; i < json_array_size(manifests); i++) {
         const char *name = ref_name(json_array_get(manifests, i));
+        char shown[136];
         int n;
 
         if (name == NULL || (images_only && oci_tag_is_signature(name)))
             continue;
-        n = snprintf(buf + len, size - len, "%s'%s'", len > 0 ? ", " : "", name);
+        n = snprintf(buf + len, size - len, "%s'%s'", len > 0 ? ", " : "",
+                     temper_printable(name, shown, sizeof(shown)));
         if (n < 0 || (size_t)n >= size - len) {
             snprintf(buf + (len < size - 4 ? len : size - 4), 4, "...");
             return;
@@ -439,6 +515,7 @@ fill_descriptor(const json_t *entry, const char *tag, struct oci_descriptor *out
     const char *media_type = json_string_value(json_object_get(entry, "mediaType"));
     const char *digest = json_string_value(json_object_get(entry, "digest"));
     const char *name = tag != NULL ? tag : "(the only image)";
+    char shown[96];
 
     if (strlen(media_type) >= sizeof(out->media_type))
         return temper_err_set(err, TEMPER_E_PARSE, 0, "image '%s' has a media type of %zu bytes",
@@ -446,7 +523,7 @@ fill_descriptor(const json_t *entry, const char *tag, struct oci_descriptor *out
     if (!sha256_is_digest(digest))
         return temper_err_set(err, TEMPER_E_PARSE, 0,
                               "image '%s' has digest '%s': temper reads only sha256 digests", name,
-                              digest);
+                              temper_printable(digest, shown, sizeof(shown)));
     snprintf(out->media_type, sizeof(out->media_type), "%s", media_type);
     snprintf(out->digest, sizeof(out->digest), "%s", digest);
     out->size = (uint64_t)json_integer_value(json_object_get(entry, "size"));

@@ -19,12 +19,18 @@ load(const char *buf, size_t len, json_t **out, struct temper_err *err)
     json_error_t jerr;
     json_t *doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
 
+    char shown[160];
+
     if (doc == NULL)
         return temper_err_set(err, TEMPER_E_PARSE, 0, "line %d column %d: %s", jerr.line,
-                              jerr.column, jerr.text);
+                              jerr.column, temper_printable(jerr.text, shown, sizeof(shown)));
     if (!json_is_object(doc)) {
         json_decref(doc);
         return temper_err_set(err, TEMPER_E_PARSE, 0, "not a JSON object");
+    }
+    if (oci_json_check_keys(doc, "the document", err) < 0) {
+        json_decref(doc);
+        return -1;
     }
     *out = doc;
     return 0;
@@ -34,11 +40,12 @@ load(const char *buf, size_t len, json_t **out, struct temper_err *err)
 static int
 check_sha256(const char *digest, const char *what, struct temper_err *err)
 {
+    char shown[160];
     if (!sha256_is_digest(digest))
         return temper_err_set(err, TEMPER_E_PARSE, 0,
                               "%s '%s' is not 'sha256:' and 64 lowercase hex digits: temper reads "
                               "only sha256 digests",
-                              what, digest);
+                              what, temper_printable(digest, shown, sizeof(shown)));
     return 0;
 }
 
@@ -87,6 +94,7 @@ check_schema_version(const json_t *doc, struct temper_err *err)
 static int
 parse_media_type(const json_t *doc, struct oci_manifest *m, struct temper_err *err)
 {
+    char shown[128];
     const json_t *media_type = json_object_get(doc, "mediaType");
     const char *value = json_string_value(media_type);
 
@@ -99,7 +107,8 @@ parse_media_type(const json_t *doc, struct oci_manifest *m, struct temper_err *e
     if (strcmp(value, OCI_MEDIA_TYPE_MANIFEST) != 0 &&
         strcmp(value, OCI_MEDIA_TYPE_DOCKER_MANIFEST) != 0)
         return temper_err_set(err, TEMPER_E_PARSE, 0,
-                              "mediaType '%s' is not an image manifest ('%s' or '%s')", value,
+                              "mediaType '%s' is not an image manifest ('%s' or '%s')",
+                              temper_printable(value, shown, sizeof(shown)),
                               OCI_MEDIA_TYPE_MANIFEST, OCI_MEDIA_TYPE_DOCKER_MANIFEST);
     snprintf(m->media_type, sizeof(m->media_type), "%s", value);
     return 0;
@@ -108,6 +117,7 @@ parse_media_type(const json_t *doc, struct oci_manifest *m, struct temper_err *e
 static int
 parse_config_descriptor(const json_t *doc, struct oci_manifest *m, struct temper_err *err)
 {
+    char shown[128];
     const json_t *config = json_object_get(doc, "config");
 
     if (config == NULL)
@@ -116,9 +126,10 @@ parse_config_descriptor(const json_t *doc, struct oci_manifest *m, struct temper
         return -1;
     if (strcmp(m->config.media_type, OCI_MEDIA_TYPE_CONFIG) != 0 &&
         strcmp(m->config.media_type, OCI_MEDIA_TYPE_DOCKER_CONFIG) != 0)
-        return temper_err_set(
-            err, TEMPER_E_PARSE, 0, "config.mediaType '%s' is not an image config ('%s' or '%s')",
-            m->config.media_type, OCI_MEDIA_TYPE_CONFIG, OCI_MEDIA_TYPE_DOCKER_CONFIG);
+        return temper_err_set(err, TEMPER_E_PARSE, 0,
+                              "config.mediaType '%s' is not an image config ('%s' or '%s')",
+                              temper_printable(m->config.media_type, shown, sizeof(shown)),
+                              OCI_MEDIA_TYPE_CONFIG, OCI_MEDIA_TYPE_DOCKER_CONFIG);
     return 0;
 }
 

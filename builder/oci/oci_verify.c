@@ -18,6 +18,7 @@
 
 #include "base/cleanup.h"
 #include "base/sha256.h"
+#include "base/xalloc.h"
 #include "oci-internal.h"
 
 static bool
@@ -74,16 +75,19 @@ static int
 check_manifest_type(const struct oci_descriptor *desc, const struct oci_manifest *m,
                     struct temper_err *err)
 {
+    char shown[2][128];
+
     if (m->media_type[0] != '\0' && strcmp(m->media_type, desc->media_type) != 0)
         return temper_err_set(err, TEMPER_E_SIG, 0,
                               "manifest '%s' says its mediaType is '%s', its descriptor says '%s'",
-                              desc->digest, m->media_type, desc->media_type);
+                              desc->digest, temper_printable(m->media_type, shown[0], 128),
+                              temper_printable(desc->media_type, shown[1], 128));
     /* A Docker v2 manifest always names its type; one without is an OCI manifest. */
     if (m->media_type[0] == '\0' && strcmp(desc->media_type, OCI_MEDIA_TYPE_MANIFEST) != 0)
         return temper_err_set(err, TEMPER_E_SIG, 0,
                               "manifest '%s' has no mediaType, so it is not the '%s' its "
                               "descriptor says",
-                              desc->digest, desc->media_type);
+                              desc->digest, temper_printable(desc->media_type, shown[0], 128));
     return 0;
 }
 
@@ -92,13 +96,15 @@ read_manifest(struct oci_layout *layout, const struct oci_descriptor *desc, stru
               struct temper_err *err)
 {
     cleanup_free char *text = NULL;
+    char shown[128];
     size_t len;
 
     if (!is_manifest_type(desc->media_type))
-        return temper_err_set(err, TEMPER_E_USAGE, 0,
+        return temper_err_set(err, TEMPER_E_PARSE, 0,
                               "'%s' is '%s', not an image manifest: temper verifies OCI and "
                               "Docker v2 image manifests",
-                              desc->digest, desc->media_type);
+                              desc->digest,
+                              temper_printable(desc->media_type, shown, sizeof(shown)));
     if (load_checked(layout, "manifest", desc, OCI_MANIFEST_MAX_BYTES, &text, &len, err) < 0)
         return -1;
     if (oci_manifest_parse(text, len, m, err) < 0)
@@ -136,20 +142,46 @@ read_config(struct oci_layout *layout, const struct oci_manifest *m, struct oci_
  * the failure to report (a changed byte breaks the stream too); if they are, the image was made
  * with a broken layer, and `why` says how.
  */
+/* Bytes read at a time when hashing a blob again. */
+#define VERIFY_CHUNK (256 * 1024)
+
+/* The sha256 and size of fd's bytes, read again from the start. */
+static int
+hash_again(int fd, char digest[LAYER_DIGEST_LEN], uint64_t *size)
+{
+    cleanup_free unsigned char *buf = xmalloc(VERIFY_CHUNK);
+    struct sha256 h;
+    ssize_t n;
+
+    if (lseek(fd, 0, SEEK_SET) < 0)
+        return -1;
+    sha256_init(&h);
+    *size = 0;
+    while ((n = read(fd, buf, VERIFY_CHUNK)) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            sha256_release(&h);
+            return -1;
+        }
+        sha256_update(&h, buf, (size_t)n);
+        *size += (uint64_t)n;
+    }
+    sha256_final(&h, digest);
+    return 0;
+}
+
 static int
 broken_layer(int fd, size_t i, const struct oci_descriptor *desc, const struct temper_err *why,
              struct temper_err *err)
 {
-    char digest[LAYER_DIGEST_LEN], same[LAYER_DIGEST_LEN], what[32];
+    char digest[LAYER_DIGEST_LEN], what[32];
     uint64_t size;
 
     snprintf(what, sizeof(what), "layer %zu", i + 1);
-    if (lseek(fd, 0, SEEK_SET) < 0)
+    if (hash_again(fd, digest, &size) < 0)
         return temper_err_sys(err, TEMPER_E_IO, errno, "%s: cannot read '%s' again", what,
                               desc->digest);
-    if (layer_read_digests(fd, layer_media_type(LAYER_COMPRESSION_NONE), desc->digest, digest, same,
-                           &size, err) < 0)
-        return temper_err_prefix(err, "%s", what);
     if (strcmp(digest, desc->digest) != 0)
         return digest_differs(what, desc->digest, digest, err);
     if (size != desc->size)

@@ -31,6 +31,7 @@ sign_entries_free(struct sign_entry *entries, size_t n)
         free(entries[i].payload);
         free(entries[i].signature);
         free(entries[i].blob_digest);
+        free(entries[i].problem);
     }
     free(entries);
 }
@@ -77,14 +78,17 @@ read_entry(struct oci_layout *layout, const json_t *layer, struct sign_entry *e,
 
     if (media == NULL || strcmp(media, SIGN_PAYLOAD_MEDIA_TYPE) != 0 || sig == NULL)
         return 1;
-    if (digest == NULL || !sha256_is_digest(digest))
-        return temper_err_set(err, TEMPER_E_SIG, 0,
-                              "a signature layer names no sha256 payload digest: the layout is "
-                              "damaged");
-    if (oci_blob_read(layout, digest, SIGN_PAYLOAD_MAX_BYTES, &e->payload, &e->len, err) < 0)
-        return temper_err_prefix(err, "signature payload");
+    if (digest == NULL || !sha256_is_digest(digest)) {
+        e->signature = xstrdup(sig);
+        e->problem = xstrdup("its layer names no sha256 payload digest");
+        return 0;
+    }
     e->signature = xstrdup(sig);
     e->blob_digest = xstrdup(digest);
+    if (oci_blob_read(layout, digest, SIGN_PAYLOAD_MAX_BYTES, &e->payload, &e->len, err) < 0) {
+        temper_err_prefix(err, "payload");
+        e->problem = xstrdup(err->msg);
+    }
     return 0;
 }
 

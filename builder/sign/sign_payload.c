@@ -167,22 +167,6 @@ sign_payload_build(const char *identity, const char *digest, char **out, size_t 
 
 /* ---- parsing ------------------------------------------------------------------------------- */
 
-/* Copies untrusted text for a message: printable ASCII kept, other bytes '?', at most 64. */
-static const char *
-printable(const char *s, char out[72])
-{
-    size_t i = 0;
-
-    for (; s[i] != '\0' && i < 64; i++)
-        out[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
-    if (s[i] != '\0') {
-        memcpy(out + i, "...", 3);
-        i += 3;
-    }
-    out[i] = '\0';
-    return out;
-}
-
 /*
  * Checks that `obj` (at `where`) is an object with exactly the keys `names`, compared
  * byte for byte: Go's encoding/json would match keys without regard to case, which is why
@@ -211,9 +195,9 @@ exact_keys(const json_t *obj, const char *where, const char *const *names, size_
                 return temper_err_set(err, TEMPER_E_SIG, 0,
                                       "payload: %s has key '%s': key names are case-sensitive, "
                                       "it must be '%s'",
-                                      where, printable(key, shown), names[i]);
+                                      where, temper_printable(key, shown, sizeof(shown)), names[i]);
         return temper_err_set(err, TEMPER_E_SIG, 0, "payload: %s has an unknown key '%s'", where,
-                              printable(key, shown));
+                              temper_printable(key, shown, sizeof(shown)));
     }
     for (size_t i = 0; i < n; i++)
         if (json_object_get(obj, names[i]) == NULL)

@@ -176,13 +176,16 @@ struct sign_entry {
     size_t len;
     char *signature;   /* the annotation's base64 text */
     char *blob_digest; /* the payload blob's digest */
+    char *problem;     /* why this entry cannot count (its payload blob is missing or damaged),
+                        * or NULL; payload is NULL then */
 };
 
 /*
  * The signatures stored for manifest `digest`, in the order of the
  * signature manifest's layers; none is *n == 0, not an error. A layer of
- * another media type or without the annotation is skipped; a damaged
- * signature manifest or payload blob is an error.
+ * another media type or without the annotation is skipped; a layer whose
+ * payload blob is missing or damaged is listed with its problem, so that it
+ * cannot hide the others; a damaged signature manifest is an error.
  */
 int sign_layout_list(struct oci_layout *layout, const char *digest, struct sign_entry **out,
                      size_t *n, struct temper_err *err);

@@ -105,6 +105,11 @@ def signatures(layout, digest):
             for l in manifest["layers"]]
 
 
+def signatures_layers(layout, digest):
+    entry = tag_entry(layout, "sha256-%s.sig" % digest.split(":")[1])
+    return json.load(open(blob_path(layout, entry["digest"])))["layers"]
+
+
 def add_signature(layout, digest, payload, b64):
     """Stores a signature the way cosign stores it, appended to the existing ones."""
     tag = "sha256-%s.sig" % digest.split(":")[1]
@@ -189,6 +194,10 @@ def test_keys(work):
     r = temper("keygen", "-o", os.path.join(work, "kp"), env={"TEMPER_KEY_PASSWORD": "s3cret!"})
     check(r.returncode == 0 and "ENCRYPTED PRIVATE KEY" in open(os.path.join(work, "kp.key")).read(),
           "with TEMPER_KEY_PASSWORD the key is written encrypted")
+    r = temper("keygen", "-o", os.path.join(work, "ke"), env={"TEMPER_KEY_PASSWORD": ""})
+    check(r.returncode == 2 and not os.path.exists(os.path.join(work, "ke.key")),
+          "an empty TEMPER_KEY_PASSWORD is refused, not taken for no password: " +
+          r.stderr.strip())
 
 
 def test_hygiene(work, layout):
@@ -250,15 +259,17 @@ def manifest_of(layout, tag="latest"):
     return json.load(open(blob_path(layout, image_digest(layout, tag))))
 
 
-def rewrite_manifest(work, layout, change):
-    """Rewrites the image's manifest with `change` applied and signs the new one with k1, so
-    that only the lie the change tells remains."""
+def rewrite_manifest(work, layout, change, raw=None):
+    """Rewrites the image's manifest with `change` applied (or as the bytes `raw` makes of it)
+    and signs the new one with k3 through openssl, so that only the lie the change tells
+    remains: temper sign itself refuses to sign an image that does not hold together."""
     m = manifest_of(layout)
     change(m)
-    data = json.dumps(m, separators=(",", ":")).encode()
-    point_tag(layout, "latest", put_blob(layout, data), len(data))
-    r = temper("sign", "--key", os.path.join(work, "k1.key"), layout + ":latest")
-    assert r.returncode == 0, r.stderr
+    data = raw(m) if raw else json.dumps(m, separators=(",", ":")).encode()
+    digest = put_blob(layout, data)
+    point_tag(layout, "latest", digest, len(data))
+    add_signature(layout, digest, payload(digest), openssl_sign(os.path.join(work, "k3.key"),
+                                                                payload(digest)))
 
 
 def test_matrix(work, signed, unsigned):
@@ -287,7 +298,9 @@ def test_matrix(work, signed, unsigned):
         m["layers"][0]["digest"] = put_blob(d, other)
         m["layers"][0]["size"] = len(other)
     rewrite_manifest(work, d, swap_layer)
-    refused(d, k1pub, ["diff_id"], "a layer that decompresses, to other bytes than its diff_id")
+    refused(d, k3pub, ["diff_id"], "a layer that decompresses, to other bytes than its diff_id")
+    r = temper("sign", "--key", k3, d)
+    check(r.returncode == 1 and "diff_id" in r.stderr, "temper sign refuses to sign that image")
 
     d = fresh(work, signed, "t-truncated")
     path = blob_path(d, manifest_of(d)["layers"][0]["digest"])
@@ -297,7 +310,26 @@ def test_matrix(work, signed, unsigned):
 
     d = fresh(work, signed, "t-size")
     rewrite_manifest(work, d, lambda m: m["layers"][0].update(size=m["layers"][0]["size"] + 1))
-    refused(d, k1pub, ["layer 1", "its descriptor says"], "a layer size off by one")
+    refused(d, k3pub, ["layer 1", "its descriptor says"], "a layer size off by one")
+
+    # What Go tools (skopeo, podman, umoci) read differently from a strict reader.
+    d = fresh(work, signed, "t-index-case")
+    with open(os.path.join(d, "index.json")) as f:
+        text = f.read()
+    with open(os.path.join(d, "index.json"), "w") as f:
+        f.write(text[:-1] + ',"Manifests":[]}')
+    refused(d, k1pub, ["'manifests' and 'Manifests'", "ambiguous"],
+            "index.json with a key that differs only in case")
+    d = fresh(work, signed, "t-manifest-case")
+    rewrite_manifest(work, d, lambda m: None,
+                     raw=lambda m: json.dumps(m, separators=(",", ":")).encode()[:-1] +
+                     b',"Layers":[]}')
+    refused(d, k3pub, ["'layers' and 'Layers'"], "a manifest with 'layers' and 'Layers'")
+    d = fresh(work, signed, "t-plain-tar")
+    rewrite_manifest(work, d, lambda m: m["layers"][0].update(
+        mediaType="application/vnd.oci.image.layer.v1.tar"))
+    refused(d, k3pub, ["declared an uncompressed tar but holds compressed bytes"],
+            "a gzip layer declared as an uncompressed tar")
 
     d = fresh(work, signed, "t-index-size")
     idx = index(d)
@@ -330,6 +362,15 @@ def test_matrix(work, signed, unsigned):
     d = fresh(work, unsigned, "t-der")
     add_signature(d, digest, payload(digest), base64.b64encode(os.urandom(70)).decode())
     refused(d, k3pub, ["not DER"], "a signature that is not DER")
+
+    d = fresh(work, unsigned, "t-damaged-first")
+    add_signature(d, digest, payload(digest), openssl_sign(k3, payload(digest)))
+    first = signatures_layers(d, digest)[0]["digest"]
+    os.unlink(blob_path(d, first))
+    add_signature(d, digest, payload(digest, identity="second"),
+                  openssl_sign(k3, payload(digest, identity="second")))
+    r = temper("verify", "--key", k3pub, d)
+    check(r.returncode == 0, "a damaged signature does not hide a good one: " + r.stderr.strip())
 
     refused(unsigned, k1pub, ["no signature"], "no signature at all")
     refused(signed, k1pub, ["names 'static', not 'registry.example/other'"],

@@ -1221,12 +1221,12 @@ END_TEST
 START_TEST(test_layer_read_digests_refuses_an_unknown_media_type)
 {
     testutil_write("layer", "x", 1);
-    assert_read_error("layer", "application/vnd.oci.image.layer.v1.tar+xz", TEMPER_E_USAGE,
+    assert_read_error("layer", "application/vnd.oci.image.layer.v1.tar+xz", TEMPER_E_PARSE,
                       "media type 'application/vnd.oci.image.layer.v1.tar+xz', which temper "
                       "cannot read");
-    assert_read_error("layer", "application/vnd.oci.image.config.v1+json", TEMPER_E_USAGE,
+    assert_read_error("layer", "application/vnd.oci.image.config.v1+json", TEMPER_E_PARSE,
                       "which temper cannot read");
-    assert_read_error("layer", "", TEMPER_E_USAGE, "media type ''");
+    assert_read_error("layer", "", TEMPER_E_PARSE, "media type ''");
 }
 END_TEST
 

@@ -856,6 +856,41 @@ END_TEST
 
 /* ---- signature tags ---- */
 
+START_TEST(test_oci_json_check_keys_refuses_what_go_folds_together)
+{
+    static const struct {
+        const char *json;
+        const char *keys; /* NULL: accepted */
+    } cases[] = {
+        {"{\"layers\":[],\"config\":{}}", NULL},
+        {"{\"layers\":[],\"Layers\":[]}", "'layers' and 'Layers'"},
+        {"{\"a\":{\"mediaType\":1,\"MEDIATYPE\":2}}", "'mediaType' and 'MEDIATYPE'"},
+        {"[{\"x\":1},{\"digest\":1,\"DiGeSt\":2}]", "'digest' and 'DiGeSt'"},
+        /* U+017F (long s) and U+212A (Kelvin sign) fold to 's' and 'k' in Go */
+        {"{\"manifests\":[],\"manife\u017fts\":[]}", "'manifests' and 'manife??ts'"},
+        {"{\"kind\":1,\"\u212aind\":2}", "'kind' and '???ind'"},
+        {"{\"caf\u00e9\":1,\"CAF\u00c9\":2}", NULL}, /* only ASCII folds to a field */
+    };
+    struct temper_err err;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *doc = json_loads(cases[i].json, 0, NULL);
+        int rc;
+
+        ck_assert_ptr_nonnull(doc);
+        rc = oci_json_check_keys(doc, "doc", &err);
+        json_decref(doc);
+        if (cases[i].keys == NULL) {
+            ck_assert_msg(rc == 0, "%s: %s", cases[i].json, err.msg);
+            continue;
+        }
+        ck_assert_msg(rc == -1, "%s accepted", cases[i].json);
+        ck_assert_int_eq(err.code, TEMPER_E_PARSE);
+        ck_assert_msg(strstr(err.msg, cases[i].keys) != NULL, "%s: %s", cases[i].json, err.msg);
+    }
+}
+END_TEST
+
 START_TEST(test_oci_tag_is_signature_takes_cosign_tags_only)
 {
     static const char hex[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
@@ -1640,13 +1675,13 @@ START_TEST(test_oci_image_verify_names_a_media_type_that_lies)
     assert_verify_fails(layout, "latest", TEMPER_E_SIG, message);
     /* an index is not an image manifest */
     put_manifest(layout, "latest", OCI_MEDIA_TYPE_INDEX, manifest, digest);
-    assert_verify_fails(layout, "latest", TEMPER_E_USAGE, "not an image manifest");
+    assert_verify_fails(layout, "latest", TEMPER_E_PARSE, "not an image manifest");
     /* a layer type temper cannot decompress */
     json_object_set_new(descriptor_at(manifest, "layers/1"), "mediaType",
                         json_string("application/vnd.oci.image.layer.v1.tar+xz"));
     put_manifest(layout, "latest", OCI_MEDIA_TYPE_MANIFEST, manifest, digest);
     snprintf(message, sizeof(message), "layer 2: '%s' has media type", img.layers[1].digest);
-    assert_verify_fails(layout, "latest", TEMPER_E_USAGE, message);
+    assert_verify_fails(layout, "latest", TEMPER_E_SIG, message);
     json_decref(manifest);
     ck_assert_int_eq(oci_layout_find_tag(layout, "latest", &desc, &err), 0);
     oci_layout_free(layout);
@@ -1848,6 +1883,7 @@ oci_suite(void)
 
     tc = tcase_create("oci_tag_is_signature");
     tcase_add_test(tc, test_oci_tag_is_signature_takes_cosign_tags_only);
+    tcase_add_test(tc, test_oci_json_check_keys_refuses_what_go_folds_together);
     tcase_add_test(tc, test_oci_index_find_counts_no_image_among_signatures_only);
     suite_add_tcase(s, tc);
 
