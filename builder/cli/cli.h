@@ -78,6 +78,16 @@ char *cli_default_identity(const char *layout);
 /* sign_key_load_private with the password from TEMPER_KEY_PASSWORD, wiped afterwards. */
 int cli_load_private_key(const char *path, struct sign_key **key, struct temper_err *err);
 
+/* What temper sign and verify take: --key KEY [--identity REGISTRY/REPO] LAYOUT[:TAG]. */
+struct key_args {
+    const char *key;
+    const char *identity; /* or NULL */
+    const char *layout;
+    const char *tag; /* or NULL */
+};
+/* Parses them (argv[0] is the command); returns an exit code, or -1 to go on. */
+int cli_parse_key_args(int argc, char **argv, const char *usage, struct key_args *out);
+
 int cmd_build(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_sign(int argc, char **argv);

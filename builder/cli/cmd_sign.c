@@ -5,7 +5,6 @@
  * signature in the layout as a registry holds it (signing.h), so that push
  * carries it as it is. Signing again with another key adds a signature.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -54,51 +53,24 @@ cli_load_private_key(const char *path, struct sign_key **key, struct temper_err 
 int
 cmd_sign(int argc, char **argv)
 {
-    static const struct option options[] = {
-        {"key", required_argument, NULL, 'k'},
-        {"identity", required_argument, NULL, 'i'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *key_path = NULL, *identity = NULL, *dir, *tag;
     cleanup_free char *default_identity = NULL;
     struct sign_key *key = NULL;
     struct oci_layout *layout = NULL;
     struct oci_descriptor desc;
     struct temper_err err;
+    struct key_args a;
+    const char *identity;
     char sig_tag[80];
-    int opt, rc;
+    int rc = cli_parse_key_args(argc, argv, sign_usage, &a);
 
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-        switch (opt) {
-        case 'k':
-            key_path = optarg;
-            break;
-        case 'i':
-            identity = optarg;
-            break;
-        case 'h':
-            fputs(sign_usage, stdout);
-            return CLI_EXIT_OK;
-        default:
-            return cli_usage_error("sign", "bad option");
-        }
-    }
-    if (key_path == NULL)
-        return cli_usage_error("sign", "--key KEY is required");
-    if (argc - optind != 1)
-        return cli_usage_error("sign", "one LAYOUT[:TAG] to sign");
-    cli_split_layout(argv[optind], &dir, &tag);
-    if (tag != NULL && oci_tag_is_signature(tag))
-        return cli_usage_error("sign", "'%s' holds signatures; name the image's own tag", tag);
-    if (identity == NULL)
-        identity = default_identity = cli_default_identity(dir);
-    if (cli_load_private_key(key_path, &key, &err) < 0)
+    if (rc >= 0)
+        return rc;
+    identity = a.identity ? a.identity : (default_identity = cli_default_identity(a.layout));
+    if (cli_load_private_key(a.key, &key, &err) < 0)
         return cli_error(&err);
-    rc = oci_layout_open(dir, false, &layout, &err);
+    rc = oci_layout_open(a.layout, false, &layout, &err);
     if (rc == 0)
-        rc = oci_layout_find_tag(layout, tag, &desc, &err);
+        rc = oci_layout_find_tag(layout, a.tag, &desc, &err);
     /* Only an image whose every byte is what its manifest says gets a signature. */
     if (rc == 0)
         rc = oci_image_verify(layout, &desc, &err);
@@ -109,7 +81,7 @@ cmd_sign(int argc, char **argv)
     if (rc < 0)
         return cli_error(&err);
     sign_tag_of(desc.digest, sig_tag);
-    fprintf(stderr, "temper: signed %s for '%s' with '%s'\n", desc.digest, identity, key_path);
+    fprintf(stderr, "temper: signed %s for '%s' with '%s'\n", desc.digest, identity, a.key);
     printf("%s\n", sig_tag);
     return CLI_EXIT_OK;
 }

@@ -6,7 +6,6 @@
  * and the whole chain below it holds (oci_image_verify). Otherwise each
  * signature's reason is reported.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,6 +31,7 @@ judge(const struct sign_entry *e, const struct sign_key *key, const char *digest
       const char *identity, struct temper_err *why)
 {
     struct sign_payload p;
+    char shown[160];
     bool ok;
 
     if (e->problem != NULL)
@@ -44,8 +44,8 @@ judge(const struct sign_entry *e, const struct sign_key *key, const char *digest
     if (strcmp(p.digest, digest) != 0)
         temper_err_set(why, TEMPER_E_SIG, 0, "its payload names another image, '%s'", p.digest);
     else if (identity != NULL && strcmp(p.identity, identity) != 0)
-        temper_err_set(why, TEMPER_E_SIG, 0, "its payload names '%s', not '%s'", p.identity,
-                       identity);
+        temper_err_set(why, TEMPER_E_SIG, 0, "its payload names '%s', not '%s'",
+                       temper_printable(p.identity, shown, sizeof(shown)), identity);
     else
         ok = true;
     sign_payload_release(&p);
@@ -94,49 +94,22 @@ check_signatures(struct oci_layout *layout, const struct oci_descriptor *desc,
 int
 cmd_verify(int argc, char **argv)
 {
-    static const struct option options[] = {
-        {"key", required_argument, NULL, 'k'},
-        {"identity", required_argument, NULL, 'i'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *key_path = NULL, *identity = NULL, *dir, *tag;
     struct sign_key *key = NULL;
     struct oci_layout *layout = NULL;
     struct oci_descriptor desc;
     struct temper_err err;
-    int opt, rc;
+    struct key_args a;
+    int rc = cli_parse_key_args(argc, argv, verify_usage, &a);
 
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-        switch (opt) {
-        case 'k':
-            key_path = optarg;
-            break;
-        case 'i':
-            identity = optarg;
-            break;
-        case 'h':
-            fputs(verify_usage, stdout);
-            return CLI_EXIT_OK;
-        default:
-            return cli_usage_error("verify", "bad option");
-        }
-    }
-    if (key_path == NULL)
-        return cli_usage_error("verify", "--key PUB is required");
-    if (argc - optind != 1)
-        return cli_usage_error("verify", "one LAYOUT[:TAG] to verify");
-    cli_split_layout(argv[optind], &dir, &tag);
-    if (tag != NULL && oci_tag_is_signature(tag))
-        return cli_usage_error("verify", "'%s' holds signatures; name the image's own tag", tag);
-    if (sign_key_load_public(key_path, &key, &err) < 0)
+    if (rc >= 0)
+        return rc;
+    if (sign_key_load_public(a.key, &key, &err) < 0)
         return cli_error(&err);
-    rc = oci_layout_open(dir, false, &layout, &err);
+    rc = oci_layout_open(a.layout, false, &layout, &err);
     if (rc == 0)
-        rc = oci_layout_find_tag(layout, tag, &desc, &err);
+        rc = oci_layout_find_tag(layout, a.tag, &desc, &err);
     if (rc == 0)
-        rc = check_signatures(layout, &desc, key, key_path, identity, &err);
+        rc = check_signatures(layout, &desc, key, a.key, a.identity, &err);
     if (rc == 0)
         rc = oci_image_verify(layout, &desc, &err);
     oci_layout_free(layout);
@@ -144,8 +117,8 @@ cmd_verify(int argc, char **argv)
     if (rc < 0)
         return cli_error(&err);
     fprintf(stderr, "temper: verified %s: signed with '%s'%s%s%s, every blob as signed\n",
-            desc.digest, key_path, identity ? " for '" : "", identity ? identity : "",
-            identity ? "'" : "");
+            desc.digest, a.key, a.identity ? " for '" : "", a.identity ? a.identity : "",
+            a.identity ? "'" : "");
     printf("%s\n", desc.digest);
     return CLI_EXIT_OK;
 }

@@ -367,7 +367,11 @@ START_TEST(test_sign_keygen_writes_both_types_with_their_modes_under_any_umask)
                           st.st_mode & 07777);
 
             text = read_text(key_rel);
-            ck_assert_msg(strncmp(text, "-----BEGIN PRIVATE KEY-----\n", 28) == 0, "%s", text);
+            ck_assert_msg(strncmp(text,
+                                  "-----BEGIN "
+                                  "PRIVATE KEY-----\n",
+                                  28) == 0,
+                          "%s", text);
             free(text);
             der = pem_der(pub_rel, &len);
             if (type == SIGN_KEY_ECDSA_P256) {
@@ -410,7 +414,11 @@ START_TEST(test_sign_keygen_encrypts_with_scrypt_and_aes_256_cbc)
 
     keygen(SIGN_KEY_ECDSA_P256, "enc", PASSWORD);
     text = read_text("enc.key");
-    ck_assert_msg(strncmp(text, "-----BEGIN ENCRYPTED PRIVATE KEY-----\n", 38) == 0, "%s", text);
+    ck_assert_msg(strncmp(text,
+                          "-----BEGIN "
+                          "ENCRYPTED PRIVATE KEY-----\n",
+                          38) == 0,
+                  "%s", text);
     free(text);
     der = pem_der("enc.key", &len);
     ck_assert_ptr_nonnull(memmem(der, (size_t)len, pbes2, sizeof(pbes2)));
@@ -603,7 +611,8 @@ START_TEST(test_sign_key_load_private_refuses_what_is_not_a_private_key)
     write_mode("cert.key", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", 0600);
     refuse_private("cert.key", NULL, TEMPER_E_SIG, "is not a PEM key: it has no PRIVATE KEY block");
     write_mode("cosign.key",
-               "-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\nAAAA\n"
+               "-----BEGIN "
+               "ENCRYPTED SIGSTORE PRIVATE KEY-----\nAAAA\n"
                "-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n",
                0600);
     refuse_private("cosign.key", PASSWORD, TEMPER_E_SIG, "is a cosign key");
@@ -624,7 +633,8 @@ START_TEST(test_sign_key_load_private_refuses_corrupt_pem)
     keygen(SIGN_KEY_ECDSA_P256, "k", NULL);
     text = read_text("k.key");
     /* Change one base64 character inside the key: the DER no longer parses. */
-    body = text + strlen("-----BEGIN PRIVATE KEY-----\n");
+    body = text + strlen("-----BEGIN "
+                         "PRIVATE KEY-----\n");
     body[10] = body[10] == 'A' ? 'B' : 'A';
     body[11] = body[11] == 'A' ? 'B' : 'A';
     body[3] = '*';
