@@ -80,6 +80,7 @@ int cli_load_private_key(const char *path, struct sign_key **key, struct temper_
 
 int cmd_build(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
+int cmd_push(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_resolve(int argc, char **argv);
