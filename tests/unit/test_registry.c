@@ -67,7 +67,7 @@ START_TEST(test_registry_ref_parse_refuses_bad_references)
         "r.example/a:bad tag",
         "r.example/a:-x",
         "r.example/a@sha256:1234",
-        "r.example/a@md5:" HEX64,
+        ("r.example/a@md5:" HEX64),
         "r.ex ample/a",
     };
 
