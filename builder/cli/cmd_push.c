@@ -141,6 +141,22 @@ docker_config_path(void)
     return NULL;
 }
 
+/* A progress line on a terminal, rewritten at most every 1% and at the end of each blob. */
+static void
+show_progress(void *arg, const char *digest, uint64_t sent, uint64_t total)
+{
+    unsigned *last = arg;
+    unsigned pct = total ? (unsigned)(sent * 100 / total) : 100;
+
+    if (pct == *last && sent != total)
+        return;
+    *last = pct;
+    fprintf(stderr, "\rtemper: uploading %.19s %3u%% of %llu bytes", digest, pct,
+            (unsigned long long)total);
+    if (sent == total)
+        fputc('\n', stderr);
+}
+
 static int
 push(const struct push_args *a, const struct registry_options *opts)
 {
@@ -191,6 +207,7 @@ cmd_push(int argc, char **argv)
     struct registry_options opts = {0};
     cleanup_free char *config = NULL;
     char *password = NULL, *env_password = NULL;
+    unsigned last_pct = 101;
     int rc = parse_args(argc, argv, &a);
 
     if (rc != 0)
@@ -218,6 +235,10 @@ cmd_push(int argc, char **argv)
     opts.ca_file = a.ca_file;
     opts.plain_http = a.plain_http;
     opts.insecure = a.insecure;
+    if (isatty(STDERR_FILENO)) {
+        opts.progress = show_progress;
+        opts.progress_arg = &last_pct;
+    }
     rc = push(&a, &opts);
     if (password != NULL) {
         wipe(password);

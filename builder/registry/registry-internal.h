@@ -57,6 +57,8 @@ struct registry_client {
     bool insecure;
     long connect_timeout_ms, stall_timeout_ms;
     unsigned retries;
+    void (*progress)(void *arg, const char *digest, uint64_t sent, uint64_t total);
+    void *progress_arg;
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -72,6 +74,7 @@ struct http_request {
     uint64_t fd_size;
     size_t max_body; /* bytes of the response kept (more is TEMPER_E_LIMIT); 0: the default */
     bool idempotent; /* retried on 429, 5xx and dropped connections */
+    const char *progress_digest; /* a blob upload: reported to the client's progress callback */
 };
 
 struct http_response {

@@ -97,6 +97,7 @@ registry_client_new(const struct registry_ref *ref, const struct registry_option
     char host[256];
     bool plain;
 
+    /* reference-counted by libcurl: registry_client_free calls curl_global_cleanup */
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return temper_err_set(err, TEMPER_E_NET, 0, "cannot initialise libcurl");
     host_only(ref->registry, host, sizeof(host));
@@ -105,6 +106,7 @@ registry_client_new(const struct registry_ref *ref, const struct registry_option
     c->curl = curl_easy_init();
     if (c->curl == NULL) {
         free(c);
+        curl_global_cleanup();
         return temper_err_set(err, TEMPER_E_NET, 0, "cannot initialise libcurl");
     }
     c->host = xstrdup(ref->registry);
@@ -120,6 +122,8 @@ registry_client_new(const struct registry_ref *ref, const struct registry_option
     c->connect_timeout_ms = opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : 10000;
     c->stall_timeout_ms = opts->stall_timeout_ms > 0 ? opts->stall_timeout_ms : 30000;
     c->retries = opts->retries > 0 ? opts->retries : 4;
+    c->progress = opts->progress;
+    c->progress_arg = opts->progress_arg;
     if (opts->username != NULL) {
         c->username = xstrdup(opts->username);
         c->password = xstrdup(opts->password ? opts->password : "");
@@ -147,6 +151,7 @@ registry_client_free(struct registry_client *c)
     wipe_free(c->password);
     wipe_free(c->token);
     free(c);
+    curl_global_cleanup();
 }
 
 static char *
@@ -186,7 +191,8 @@ upload_once(struct registry_client *c, const char *digest, int fd, const void *b
                                .fd_size = size,
                                .body = bytes,
                                .body_len = (size_t)size,
-                               .content_type = "application/octet-stream"};
+                               .content_type = "application/octet-stream",
+                               .progress_digest = digest};
     struct http_response resp = {.retry_after_s = -1};
     int rc = -1;
 
@@ -513,7 +519,8 @@ push_signatures(struct registry_client *c, struct oci_layout *layout, const char
         get_manifest(c, tag, &remote, err) < 0)
         goto out;
     if (remote == NULL) {
-        rc = put_manifest(c, tag, desc.media_type, raw, len, err);
+        rc = put_manifest(c, tag, desc.media_type[0] ? desc.media_type : OCI_MEDIA_TYPE_MANIFEST,
+                          raw, len, err);
         goto out;
     }
     if (merge_signatures(c, remote, local, &merged, stats, err) < 0)
@@ -553,8 +560,10 @@ registry_push(struct registry_client *c, struct oci_layout *layout,
     json_decref(doc);
     if (rc < 0)
         return temper_err_prefix(err, "push to '%s/%s'", c->host, c->repository);
-    if (put_manifest(c, c->tag != NULL ? c->tag : manifest->digest, manifest->media_type, raw, len,
-                     err) < 0 ||
+    if (put_manifest(c, c->tag != NULL ? c->tag : manifest->digest,
+                     manifest->media_type[0] != '\0' ? manifest->media_type
+                                                     : OCI_MEDIA_TYPE_MANIFEST,
+                     raw, len, err) < 0 ||
         push_signatures(c, layout, manifest->digest, &s, err) < 0)
         return temper_err_prefix(err, "push to '%s/%s'", c->host, c->repository);
     *stats = s;

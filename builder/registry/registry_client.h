@@ -55,7 +55,10 @@ struct registry_options {
     long connect_timeout_ms;   /* 0: 10 s */
     long stall_timeout_ms;     /* a transfer slower than 1 byte/s for this long fails; 0: 30 s */
     unsigned retries;          /* tries after the first, for steps safe to repeat; 0: 4 */
-    bool progress;             /* bytes and rate on stderr (the caller checks it is a terminal) */
+    /* Called as a blob's bytes are sent (sent == total at its end), or NULL; the caller prints
+     * (and throttles) it. */
+    void (*progress)(void *arg, const char *digest, uint64_t sent, uint64_t total);
+    void *progress_arg;
 };
 
 struct registry_client;

@@ -26,6 +26,7 @@
 
 /* What the callbacks of one transfer share. */
 struct transfer {
+    const struct registry_client *client;
     const struct http_request *req;
     struct http_response *resp;
     size_t max_body;
@@ -180,6 +181,8 @@ on_read(char *buf, size_t size, size_t nitems, void *userdata)
         memcpy(buf, (const char *)req->body + t->sent, want);
     }
     t->sent += want;
+    if (req->progress_digest != NULL && t->client->progress != NULL)
+        t->client->progress(t->client->progress_arg, req->progress_digest, t->sent, total);
     return want;
 }
 
@@ -233,12 +236,24 @@ set_method(CURL *h, const struct http_request *req, struct transfer *t)
     }
 }
 
+/*
+ * How a URL is shown in messages: without its query, which for an upload may be a signed
+ * (pre-authorised) URL of the storage behind the registry.
+ */
+static int
+url_shown_len(const char *url)
+{
+    size_t n = strcspn(url, "?#");
+
+    return n > 300 ? 300 : (int)n;
+}
+
 /* One try of the request, with the current credentials; 0 when an HTTP answer came. */
 static int
 perform_once(struct registry_client *c, const struct http_request *req, struct http_response *resp,
              struct temper_err *err)
 {
-    struct transfer t = {.req = req, .resp = resp};
+    struct transfer t = {.client = c, .req = req, .resp = resp};
     struct curl_slist *headers = NULL;
     cleanup_free char *accept = NULL, *ctype = NULL, *bearer = NULL;
     bool creds = is_own_origin(c, req->url);
@@ -277,16 +292,17 @@ perform_once(struct registry_client *c, const struct http_request *req, struct h
     /* libcurl keeps a copy of the password: reset drops it */
     curl_easy_setopt(c->curl, CURLOPT_PASSWORD, NULL);
     if (resp->body_too_long)
-        return temper_err_set(err, TEMPER_E_LIMIT, 0, "%s '%s': the answer is over %zu bytes",
-                              req->method, req->url, t.max_body);
+        return temper_err_set(err, TEMPER_E_LIMIT, 0, "%s '%.*s': the answer is over %zu bytes",
+                              req->method, url_shown_len(req->url), req->url, t.max_body);
     if (resp->header_too_long)
-        return temper_err_set(err, TEMPER_E_LIMIT, 0, "%s '%s': a header line is too long",
-                              req->method, req->url);
+        return temper_err_set(err, TEMPER_E_LIMIT, 0, "%s '%.*s': a header line is too long",
+                              req->method, url_shown_len(req->url), req->url);
     if (rc != CURLE_OK) {
         resp->transient = rc != CURLE_ABORTED_BY_CALLBACK && rc != CURLE_READ_ERROR &&
                           rc != CURLE_SSL_CACERT_BADFILE && rc != CURLE_PEER_FAILED_VERIFICATION &&
                           rc != CURLE_UNSUPPORTED_PROTOCOL && rc != CURLE_URL_MALFORMAT;
-        return temper_err_set(err, TEMPER_E_NET, 0, "%s '%s': %s", req->method, req->url,
+        return temper_err_set(err, TEMPER_E_NET, 0, "%s '%.*s': %s", req->method,
+                              url_shown_len(req->url), req->url,
                               c->errbuf[0] != '\0' ? c->errbuf : curl_easy_strerror(rc));
     }
     curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &resp->status);
@@ -389,7 +405,7 @@ fetch_token(struct registry_client *c, const struct registry_challenge *ch, stru
                                    .fd = -1,
                                    .idempotent = true,
                                    .max_body = REGISTRY_TOKEN_MAX_BYTES * 4};
-        struct transfer t = {.req = &req, .resp = &resp, .max_body = req.max_body};
+        struct transfer t = {.client = c, .req = &req, .resp = &resp, .max_body = req.max_body};
         CURLcode cc;
 
         curl_easy_reset(c->curl);
