@@ -7,6 +7,7 @@
  * else TEMPER_REGISTRY_USERNAME and TEMPER_REGISTRY_PASSWORD, else the
  * docker config; each copy is wiped once the client holds its own.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,24 +98,36 @@ parse_args(int argc, char **argv, struct push_args *a)
     return 0;
 }
 
-/* One line of standard input (the password), without its newline; NULL when there is none. */
+/*
+ * One line of standard input (the password), without its newline; NULL when there is none or
+ * it is too long. Read with read(2), byte by byte, so that no stdio buffer keeps a copy.
+ */
 static char *
 read_password_line(void)
 {
-    char *buf = xcalloc(1, REGISTRY_CREDENTIAL_MAX_BYTES + 2);
-    size_t n;
+    char *buf = xcalloc(1, REGISTRY_CREDENTIAL_MAX_BYTES + 1);
+    size_t n = 0;
+    bool over = false;
 
-    if (fgets(buf, REGISTRY_CREDENTIAL_MAX_BYTES + 2, stdin) == NULL) {
-        free(buf);
-        return NULL;
+    for (;;) {
+        char ch;
+        ssize_t got = read(STDIN_FILENO, &ch, 1);
+
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0 || ch == '\n')
+            break;
+        if (n == REGISTRY_CREDENTIAL_MAX_BYTES) {
+            over = true; /* stop: endless input (a device, a pipe) must not hang the read */
+            break;
+        }
+        buf[n++] = ch;
+        ch = 0;
     }
-    n = strlen(buf);
-    if (n > 0 && buf[n - 1] == '\n')
-        buf[--n] = '\0';
     if (n > 0 && buf[n - 1] == '\r')
         buf[--n] = '\0';
-    if (n == 0 || n > REGISTRY_CREDENTIAL_MAX_BYTES) {
-        OPENSSL_cleanse(buf, REGISTRY_CREDENTIAL_MAX_BYTES + 2);
+    if (n == 0 || over) {
+        OPENSSL_cleanse(buf, REGISTRY_CREDENTIAL_MAX_BYTES + 1);
         free(buf);
         return NULL;
     }

@@ -186,6 +186,19 @@ on_read(char *buf, size_t size, size_t nitems, void *userdata)
     return want;
 }
 
+/* libcurl rewinds a body it must send again (a reused connection that had closed). */
+static int
+on_seek(void *userdata, curl_off_t offset, int origin)
+{
+    struct transfer *t = userdata;
+    uint64_t total = t->req->fd >= 0 ? t->req->fd_size : t->req->body_len;
+
+    if (origin != SEEK_SET || offset < 0 || (uint64_t)offset > total)
+        return CURL_SEEKFUNC_CANTSEEK;
+    t->sent = (uint64_t)offset;
+    return CURL_SEEKFUNC_OK;
+}
+
 /* Whether `url` is on the registry's own origin (credentials may go there). */
 static bool
 is_own_origin(const struct registry_client *c, const char *url)
@@ -229,6 +242,8 @@ set_method(CURL *h, const struct http_request *req, struct transfer *t)
         curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
         curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
         curl_easy_setopt(h, CURLOPT_READDATA, t);
+        curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
+        curl_easy_setopt(h, CURLOPT_SEEKDATA, t);
         curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE,
                          (curl_off_t)(req->fd >= 0 ? req->fd_size : req->body_len));
         if (strcmp(req->method, "PUT") != 0)
@@ -286,6 +301,8 @@ perform_once(struct registry_client *c, const struct http_request *req, struct h
     }
     curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, headers);
     rc = curl_easy_perform(c->curl);
+    for (struct curl_slist *l = headers; l != NULL; l = l->next)
+        OPENSSL_cleanse(l->data, strlen(l->data)); /* the Authorization header's copy */
     curl_slist_free_all(headers);
     if (bearer != NULL)
         OPENSSL_cleanse(bearer, strlen(bearer));
