@@ -53,6 +53,7 @@ struct registry_client {
     char *username, *password; /* owned copies, wiped when freed */
     char *token;               /* the bearer token, wiped when replaced or freed */
     enum registry_auth_mode auth;
+    bool may_fall_back; /* loopback, no answer over https yet: plain http may be tried */
     const char *ca_file;
     bool insecure;
     long connect_timeout_ms, stall_timeout_ms;
@@ -87,7 +88,8 @@ struct http_response {
     long retry_after_s; /* -1: none */
     bool header_too_long;
     bool body_too_long;
-    bool transient; /* on failure: a retry of the whole step could succeed */
+    bool transient;  /* on failure: a retry of the whole step could succeed */
+    bool tls_failed; /* the TLS handshake failed (the server may speak plain http) */
 };
 
 void http_response_release(struct http_response *resp);

@@ -101,7 +101,8 @@ registry_client_new(const struct registry_ref *ref, const struct registry_option
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return temper_err_set(err, TEMPER_E_NET, 0, "cannot initialise libcurl");
     host_only(ref->registry, host, sizeof(host));
-    plain = opts->plain_http || registry_host_is_loopback(host);
+    /* a loopback registry may speak plain http: https is tried first (as docker does) */
+    plain = opts->plain_http;
     c = xcalloc(1, sizeof(*c));
     c->curl = curl_easy_init();
     if (c->curl == NULL) {
@@ -114,6 +115,7 @@ registry_client_new(const struct registry_ref *ref, const struct registry_option
     c->base =
         xasprintf("%s://%s", plain ? "http" : "https",
                   strcmp(ref->registry, "docker.io") == 0 ? "registry-1.docker.io" : ref->registry);
+    c->may_fall_back = !plain && registry_host_is_loopback(host);
     c->repository = xstrdup(ref->repository);
     c->tag = ref->tag ? xstrdup(ref->tag) : NULL;
     c->digest = ref->digest ? xstrdup(ref->digest) : NULL;

@@ -315,6 +315,7 @@ perform_once(struct registry_client *c, const struct http_request *req, struct h
         return temper_err_set(err, TEMPER_E_LIMIT, 0, "%s '%.*s': a header line is too long",
                               req->method, url_shown_len(req->url), req->url);
     if (rc != CURLE_OK) {
+        resp->tls_failed = rc == CURLE_SSL_CONNECT_ERROR;
         resp->transient = rc != CURLE_ABORTED_BY_CALLBACK && rc != CURLE_READ_ERROR &&
                           rc != CURLE_SSL_CACERT_BADFILE && rc != CURLE_PEER_FAILED_VERIFICATION &&
                           rc != CURLE_UNSUPPORTED_PROTOCOL && rc != CURLE_URL_MALFORMAT;
@@ -324,6 +325,8 @@ perform_once(struct registry_client *c, const struct http_request *req, struct h
     }
     curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &resp->status);
     resp->transient = resp->status == 429 || resp->status >= 500;
+    if (strncmp(req->url, "https://", 8) == 0 && creds)
+        c->may_fall_back = false; /* the registry speaks https: never go down to http */
     return 0;
 }
 
@@ -536,11 +539,25 @@ int
 http_perform(struct registry_client *c, const struct http_request *req, struct http_response *resp,
              struct temper_err *err)
 {
+    struct http_request r = *req;
+    cleanup_free char *plain_url = NULL;
     unsigned attempt = 0;
     bool answered = false;
 
     for (;;) {
-        int rc = perform_once(c, req, resp, err);
+        int rc = perform_once(c, &r, resp, err);
+
+        if (rc < 0 && resp->tls_failed && c->may_fall_back && is_own_origin(c, r.url)) {
+            /* a loopback registry without TLS: plain http from now on */
+            char *base = xasprintf("http://%s", c->base + 8);
+
+            free(c->base);
+            c->base = base;
+            c->may_fall_back = false;
+            free(plain_url);
+            r.url = plain_url = xasprintf("http://%s", r.url + 8);
+            continue;
+        }
 
         if (rc == 0 && resp->status == 401) {
             /* once per request: a token refused on a later request (expired) is renewed here */
@@ -553,9 +570,9 @@ http_perform(struct registry_client *c, const struct http_request *req, struct h
         }
         if (rc == 0 && !resp->transient)
             return 0;
-        if (!req->idempotent || !resp->transient || attempt >= c->retries) {
+        if (!r.idempotent || !resp->transient || attempt >= c->retries) {
             if (rc == 0)
-                return http_status_error(c, req->method, resp, err);
+                return http_status_error(c, r.method, resp, err);
             return -1;
         }
         attempt++;

@@ -12,6 +12,9 @@
   registry; TEMPER_REGISTRY_USERNAME/PASSWORD, --password-stdin and a
   docker config.json work; a wrong password is refused; no password ever
   appears in any output.
+- TLS: a registry with a self-signed certificate is refused without
+  --ca-file (no fallback to http), pushed to with it, and with --insecure
+  (which warns).
 - Bearer: a proxy in front of the registry that wants a token from its own
   realm (for Basic credentials), then rotates the token mid-push so that
   temper must renew it.
@@ -31,6 +34,7 @@ import json
 import os
 import shutil
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -82,18 +86,22 @@ def uploaded(stderr):
 class Registry:
     """docker-registry serve on a free loopback port, with filesystem storage in `work`."""
 
-    def __init__(self, work, name, htpasswd=None):
+    def __init__(self, work, name, htpasswd=None, tls=None):
         self.port = free_port()
         self.dir = os.path.join(work, name)
         os.makedirs(self.dir)
         auth = ""
         if htpasswd:
             auth = f"auth:\n  htpasswd:\n    realm: temper-test\n    path: {htpasswd}\n"
+        tls_conf = ""
+        if tls:
+            tls_conf = f"  tls:\n    certificate: {tls[0]}\n    key: {tls[1]}\n"
+        self.scheme = "https" if tls else "http"
         self.config = os.path.join(self.dir, "config.yml")
         with open(self.config, "w") as f:
             f.write("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
                     f"    rootdirectory: {self.dir}/data\n  delete:\n    enabled: true\n"
-                    f"http:\n  addr: 127.0.0.1:{self.port}\n{auth}")
+                    f"http:\n  addr: 127.0.0.1:{self.port}\n{tls_conf}{auth}")
         self.host = f"127.0.0.1:{self.port}"
         self.proc = None
 
@@ -103,7 +111,8 @@ class Registry:
                                      stdout=self.log, stderr=subprocess.STDOUT)
         for _ in range(100):
             try:
-                urllib.request.urlopen(f"http://{self.host}/v2/", timeout=1)
+                urllib.request.urlopen(f"{self.scheme}://{self.host}/v2/", timeout=1,
+                                       context=ssl._create_unverified_context())
                 return self
             except urllib.error.HTTPError:
                 return self  # 401 from an htpasswd registry: it is up
@@ -401,6 +410,31 @@ def test_basic_auth(work, layout, digest):
               "the signature was pushed too")
 
 
+def test_tls(work, layout, digest):
+    cert, key = os.path.join(work, "cert.pem"), os.path.join(work, "key.pem")
+    r = run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+             "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert, "-days", "2",
+             "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"])
+    if not check(r.returncode == 0, f"a self-signed certificate: {r.stderr.strip()[-200:]}"):
+        return
+    with Registry(work, "tls", tls=(cert, key)) as reg:
+        ref = f"{reg.host}/static:latest"
+        r = temper("push", layout, ref)
+        check(r.returncode == 1 and "certificate" in r.stderr and "https://" in r.stderr,
+              f"TLS: an unknown CA is refused, no fallback to http: {r.stderr.strip()}")
+        r = temper("push", "--ca-file", cert, layout, ref)
+        check(r.returncode == 0 and r.stdout.strip() == digest and "warning" not in r.stderr,
+              f"TLS: --ca-file: pushed: {r.stderr.strip()[-300:]}")
+        r = temper("push", "--insecure", layout, f"{reg.host}/static:insecure")
+        check(r.returncode == 0 and "warning: --insecure" in r.stderr and
+              uploaded(r.stderr) == 0, f"TLS: --insecure warns and pushes: {r.stderr.strip()}")
+        r = temper("push", "--plain-http", "--ca-file", cert, layout, ref)
+        check(r.returncode == 1, "TLS: --plain-http to an https registry fails")
+        r = temper("push", "--ca-file", os.path.join(work, "missing.pem"), layout, ref)
+        check(r.returncode == 1 and "missing.pem" in r.stderr,
+              f"TLS: a missing --ca-file is an error: {r.stderr.strip()}")
+
+
 def test_bearer(work, layout, digest):
     with Registry(work, "bearer-upstream") as reg, \
             Proxy(reg.host, bearer=True, rotate_after=3) as proxy:
@@ -470,6 +504,7 @@ def main():
         check(r.returncode == 0, f"sign: {r.stderr.strip()}")
         test_round_trip(work, layout, digest)
         test_basic_auth(work, layout, digest)
+        test_tls(work, layout, digest)
         test_bearer(work, layout, digest)
         test_faults(work, layout, digest)
     finally:
