@@ -30,7 +30,8 @@
  * and go only to the registry's own origin and the token realm.
  *
  * Transport: TLS verified against the system CAs (or ca_file); plain HTTP
- * only for loopback hosts or with plain_http; timeouts on connect and on
+ * only for loopback hosts (after a failed TLS handshake, as docker does) or
+ * with plain_http; timeouts on connect and on
  * stalled transfers; retries with backoff for 429 (Retry-After), 5xx and
  * dropped connections on steps that are safe to repeat.
  */
