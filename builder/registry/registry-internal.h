@@ -82,7 +82,7 @@ struct http_response {
     long status;
     char *body; /* NUL-terminated, owned; NULL when empty */
     size_t body_len;
-    char location[2048];
+    char location[4096]; /* pre-signed storage URLs run to 2 KiB */
     char content_digest[80];
     char www_authenticate[REGISTRY_CHALLENGE_MAX_BYTES + 1];
     long retry_after_s; /* -1: none */

@@ -316,8 +316,10 @@ perform_once(struct registry_client *c, const struct http_request *req, struct h
                               req->method, url_shown_len(req->url), req->url);
     if (rc != CURLE_OK) {
         resp->tls_failed = rc == CURLE_SSL_CONNECT_ERROR;
+        /* what a second try would meet again: a refused certificate, a handshake, a bad file */
         resp->transient = rc != CURLE_ABORTED_BY_CALLBACK && rc != CURLE_READ_ERROR &&
-                          rc != CURLE_SSL_CACERT_BADFILE && rc != CURLE_PEER_FAILED_VERIFICATION &&
+                          rc != CURLE_SSL_CONNECT_ERROR && rc != CURLE_SSL_CACERT_BADFILE &&
+                          rc != CURLE_PEER_FAILED_VERIFICATION &&
                           rc != CURLE_UNSUPPORTED_PROTOCOL && rc != CURLE_URL_MALFORMAT;
         return temper_err_set(err, TEMPER_E_NET, 0, "%s '%.*s': %s", req->method,
                               url_shown_len(req->url), req->url,
