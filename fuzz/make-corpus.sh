@@ -3,7 +3,8 @@
 # Regenerates the fuzz seed corpora: fuzz/corpus/elf (tiny ELF images), fuzz/corpus/ldconf
 # (ld.so.conf texts), fuzz/corpus/recipe (YAML recipes), fuzz/corpus/oci_index (index.json
 # files), fuzz/corpus/oci_manifest (image manifests and configs), fuzz/corpus/sign_payload
-# (simple-signing payloads) and fuzz/corpus/www_authenticate (registry challenges). Seeds are committed, so every
+# (simple-signing payloads), fuzz/corpus/www_authenticate (registry challenges) and
+# fuzz/corpus/docker_config (docker config.json files). Seeds are committed, so every
 # file stays under 20 KB.
 #
 # Needs gcc, python3, and for the cross-built seeds clang with ld.lld (skipped when missing).
@@ -18,11 +19,14 @@ oci_dir=$here/corpus/oci_index
 sign_dir=$here/corpus/sign_payload
 manifest_dir=$here/corpus/oci_manifest
 auth_dir=$here/corpus/www_authenticate
+dcfg_dir=$here/corpus/docker_config
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-rm -rf "$elf_dir" "$conf_dir" "$recipe_dir" "$oci_dir" "$sign_dir" "$manifest_dir" "$auth_dir"
-mkdir -p "$elf_dir" "$conf_dir" "$recipe_dir" "$oci_dir" "$sign_dir" "$manifest_dir" "$auth_dir"
+rm -rf "$elf_dir" "$conf_dir" "$recipe_dir" "$oci_dir" "$sign_dir" "$manifest_dir" "$auth_dir" \
+    "$dcfg_dir"
+mkdir -p "$elf_dir" "$conf_dir" "$recipe_dir" "$oci_dir" "$sign_dir" "$manifest_dir" "$auth_dir" \
+    "$dcfg_dir"
 
 # --- ELF seeds built by a toolchain -------------------------------------------------------------
 
@@ -347,6 +351,18 @@ printf 'Bearer service="s",scope="x"' >"$auth_dir/no-realm"
 printf 'Bearer realm="https://a/t' >"$auth_dir/unterminated"
 printf 'Digest realm="x", nonce="y"' >"$auth_dir/digest"
 
+# --- docker config.json ---------------------------------------------------------------------------
+# auths keyed by host, by URL and by Docker Hub's old name; a credential helper only; refusals.
+alice=$(printf 'alice:s3cret' | base64)
+printf '{"auths":{"127.0.0.1:5000":{"auth":"%s"}}}' "$alice" >"$dcfg_dir/host"
+printf '{"auths":{"https://index.docker.io/v1/":{"auth":"%s","email":"a@example.invalid"}},"HttpHeaders":{"User-Agent":"x"}}' \
+    "$alice" >"$dcfg_dir/docker-hub"
+printf '{"auths":{"http://registry.example/v2/":{"auth":"%s"},"other":{}},"credsStore":"pass"}' \
+    "$alice" >"$dcfg_dir/url-key"
+printf '{"credHelpers":{"registry.example":"ecr-login"}}' >"$dcfg_dir/cred-helper"
+printf '{"auths":{"127.0.0.1:5000":{"auth":"bm9jb2xvbg=="}}}' >"$dcfg_dir/no-colon"
+printf '{"auths":{"127.0.0.1:5000":{"auth":"%%%%%%%%"}},"auths":{}}' >"$dcfg_dir/bad-base64-duplicate"
+
 # --- Size check -----------------------------------------------------------------------------------
 big=$(find "$elf_dir" "$conf_dir" "$recipe_dir" -type f -size +20k)
 # --- index.json seeds ------------------------------------------------------------------------------
@@ -472,14 +488,27 @@ printf 'Bearer service="s",scope="x"' >"$auth_dir/no-realm"
 printf 'Bearer realm="https://a/t' >"$auth_dir/unterminated"
 printf 'Digest realm="x", nonce="y"' >"$auth_dir/digest"
 
+# --- docker config.json ---------------------------------------------------------------------------
+# auths keyed by host, by URL and by Docker Hub's old name; a credential helper only; refusals.
+alice=$(printf 'alice:s3cret' | base64)
+printf '{"auths":{"127.0.0.1:5000":{"auth":"%s"}}}' "$alice" >"$dcfg_dir/host"
+printf '{"auths":{"https://index.docker.io/v1/":{"auth":"%s","email":"a@example.invalid"}},"HttpHeaders":{"User-Agent":"x"}}' \
+    "$alice" >"$dcfg_dir/docker-hub"
+printf '{"auths":{"http://registry.example/v2/":{"auth":"%s"},"other":{}},"credsStore":"pass"}' \
+    "$alice" >"$dcfg_dir/url-key"
+printf '{"credHelpers":{"registry.example":"ecr-login"}}' >"$dcfg_dir/cred-helper"
+printf '{"auths":{"127.0.0.1:5000":{"auth":"bm9jb2xvbg=="}}}' >"$dcfg_dir/no-colon"
+printf '{"auths":{"127.0.0.1:5000":{"auth":"%%%%%%%%"}},"auths":{}}' >"$dcfg_dir/bad-base64-duplicate"
+
 # --- Size check -----------------------------------------------------------------------------------
 # (OCI_MANIFEST_MAX_LAYERS takes 1025 layers, about 180 KB: left to the unit tests.)
-big=$(find "$elf_dir" "$conf_dir" "$oci_dir" "$sign_dir" "$manifest_dir" "$auth_dir" -type f \
-    -size +20k)
+big=$(find "$elf_dir" "$conf_dir" "$oci_dir" "$sign_dir" "$manifest_dir" "$auth_dir" "$dcfg_dir" \
+    -type f -size +20k)
 if [ -n "$big" ]; then
     echo "make-corpus: seeds over 20 KB: $big" >&2
     exit 1
 fi
 chmod 644 "$elf_dir"/* "$conf_dir"/* "$recipe_dir"/* "$oci_dir"/* "$sign_dir"/* "$manifest_dir"/* \
-    "$auth_dir"/*
-du -sb "$elf_dir" "$conf_dir" "$recipe_dir" "$oci_dir" "$sign_dir" "$manifest_dir" "$auth_dir"
+    "$auth_dir"/* "$dcfg_dir"/*
+du -sb "$elf_dir" "$conf_dir" "$recipe_dir" "$oci_dir" "$sign_dir" "$manifest_dir" "$auth_dir" \
+    "$dcfg_dir"
