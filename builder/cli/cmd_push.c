@@ -220,6 +220,7 @@ cmd_push(int argc, char **argv)
     struct registry_options opts = {0};
     cleanup_free char *config = NULL;
     char *password = NULL, *env_password = NULL;
+    const char *env_user = getenv("TEMPER_REGISTRY_USERNAME");
     unsigned last_pct = 101;
     int rc = parse_args(argc, argv, &a);
 
@@ -234,13 +235,13 @@ cmd_push(int argc, char **argv)
                                    REGISTRY_CREDENTIAL_MAX_BYTES);
         opts.username = a.username;
         opts.password = password;
-    } else if (getenv("TEMPER_REGISTRY_USERNAME") != NULL &&
-               getenv("TEMPER_REGISTRY_USERNAME")[0] != '\0') {
+    } else if (env_user != NULL && env_user[0] != '\0') {
         env_password = getenv("TEMPER_REGISTRY_PASSWORD");
-        opts.username = getenv("TEMPER_REGISTRY_USERNAME");
+        opts.username = env_user;
         opts.password = env_password != NULL ? env_password : "";
     } else {
-        opts.docker_config = config = docker_config_path();
+        config = docker_config_path();
+        opts.docker_config = config;
     }
     if (a.insecure)
         fputs("temper: warning: --insecure: the registry's TLS certificate is not verified\n",

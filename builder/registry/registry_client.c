@@ -321,8 +321,8 @@ push_manifest_blobs(struct registry_client *c, struct oci_layout *layout, const 
                     struct registry_push_stats *stats, struct temper_err *err)
 {
     const json_t *layers = json_object_get(manifest, "layers"), *layer;
-    const char *digest;
-    uint64_t size;
+    const char *digest = NULL;
+    uint64_t size = 0;
     size_t i;
 
     if (!json_is_array(layers) || json_array_size(layers) > OCI_MANIFEST_MAX_LAYERS)

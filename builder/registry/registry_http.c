@@ -286,11 +286,14 @@ perform_once(struct registry_client *c, const struct http_request *req, struct h
     curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, &t);
     set_method(c->curl, req, &t);
     headers = curl_slist_append(headers, "Expect:"); /* no 100-continue round trip */
-    if (req->accept != NULL)
-        headers = curl_slist_append(headers, accept = xasprintf("Accept: %s", req->accept));
-    if (req->content_type != NULL)
-        headers =
-            curl_slist_append(headers, ctype = xasprintf("Content-Type: %s", req->content_type));
+    if (req->accept != NULL) {
+        accept = xasprintf("Accept: %s", req->accept);
+        headers = curl_slist_append(headers, accept);
+    }
+    if (req->content_type != NULL) {
+        ctype = xasprintf("Content-Type: %s", req->content_type);
+        headers = curl_slist_append(headers, ctype);
+    }
     if (creds && c->auth == AUTH_BEARER && c->token != NULL)
         headers =
             curl_slist_append(headers, bearer = xasprintf("Authorization: Bearer %s", c->token));
