@@ -6,11 +6,12 @@
 set -euo pipefail
 
 build=(cmake make gcc pkg-config libelf-dev libjansson-dev libyaml-dev libarchive-dev libzstd-dev
-  libdeflate-dev zlib1g-dev libssl-dev)
+  libdeflate-dev zlib1g-dev libssl-dev libcurl4-openssl-dev)
 # What the shipped recipes take from the machine's own root (--root defaults to /).
 image=(python3 ca-certificates tzdata)
 test=("${build[@]}" "${image[@]}" clang libclang-rt-14-dev clang-format shellcheck check strace
-  libc6-dev libc6-i386 skopeo umoci oci-image-tool bubblewrap runc podman zstd openssl)
+  libc6-dev libc6-i386 skopeo umoci oci-image-tool bubblewrap runc podman zstd openssl
+  docker-registry apache2-utils)
 
 bench=("${build[@]}" "${image[@]}" hyperfine pax-utils time pigz zstd)
 

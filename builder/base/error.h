@@ -24,6 +24,8 @@ enum temper_errc {
     TEMPER_E_USAGE,   /* the caller asked for something impossible */
     TEMPER_E_POLICY,  /* refused by a hardening rule, or a rule the recipe demands */
     TEMPER_E_SIG,     /* a signature, key or signed payload is wrong, or a digest does not match */
+    TEMPER_E_NET,     /* a registry could not be reached, or answered with an error */
+    TEMPER_E_AUTH,    /* a registry refused the credentials (or their absence) */
 };
 
 struct temper_err {

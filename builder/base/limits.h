@@ -96,4 +96,18 @@
  * one image. */
 #define SIGN_MANIFEST_MAX_BYTES (4 * 1024 * 1024)
 #define SIGN_LAYERS_MAX 1024
+
+/* A registry's answer that temper reads (an error document, a token, a signature manifest: a few
+ * KiB; a manifest is capped by OCI_MANIFEST_MAX_BYTES), one response header line, and a
+ * WWW-Authenticate value (realm, service and scope fit in about 300 bytes). */
+#define REGISTRY_BODY_MAX_BYTES (4 * 1024 * 1024)
+#define REGISTRY_HEADER_MAX_BYTES 8192
+#define REGISTRY_CHALLENGE_MAX_BYTES 4096
+/* A docker config.json (a few KiB, even with many registries), a credential from it or from the
+ * command line, and a bearer token (JWTs from real registries are 1-4 KiB). */
+#define REGISTRY_DOCKER_CONFIG_MAX_BYTES (1024 * 1024)
+#define REGISTRY_CREDENTIAL_MAX_BYTES 1024
+#define REGISTRY_TOKEN_MAX_BYTES (16 * 1024)
+/* Seconds of Retry-After honoured at most, and of backoff between tries. */
+#define REGISTRY_RETRY_AFTER_MAX_S 60
 #endif

@@ -90,6 +90,7 @@ int cli_parse_key_args(int argc, char **argv, const char *usage, struct key_args
 
 int cmd_build(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
+int cmd_push(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_resolve(int argc, char **argv);

@@ -9,6 +9,7 @@
 static const struct cli_command commands[] = {
     {"build", cmd_build, "build a hardened, reproducible OCI image from a recipe"},
     {"keygen", cmd_keygen, "write a new signing key pair"},
+    {"push", cmd_push, "push an image of a layout, and its signatures, to a registry"},
     {"sign", cmd_sign, "sign an image in a layout, as cosign signs"},
     {"verify", cmd_verify, "check an image's signature and every byte it covers"},
 };

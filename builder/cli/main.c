@@ -66,6 +66,7 @@ run_in_helper(int argc, char **argv)
 static const struct cli_command commands[] = {
     {"build", run_in_helper, "build a hardened, reproducible OCI image from a recipe"},
     {"keygen", run_in_helper, "write a new signing key pair"},
+    {"push", run_in_helper, "push an image of a layout, and its signatures, to a registry"},
     {"resolve", cmd_resolve,
      "list the shared-library closure of ELF files, as ld.so would load it"},
     {"sign", run_in_helper, "sign an image in a layout, as cosign signs"},

@@ -898,6 +898,12 @@ oci_blob_open(struct oci_layout *layout, const char *digest, struct temper_err *
 }
 
 int
+oci_blob_open_read(struct oci_layout *layout, const char *digest, struct temper_err *err)
+{
+    return oci_blob_open(layout, digest, err);
+}
+
+int
 oci_blob_load(struct oci_layout *layout, const char *digest, size_t max_bytes, char **out,
               size_t *len, struct temper_err *err)
 {

@@ -162,6 +162,14 @@ int oci_manifest_put(struct oci_layout *layout, const char *tag, const char *med
 int oci_blob_read(struct oci_layout *layout, const char *digest, size_t max_bytes, char **out,
                   size_t *len, struct temper_err *err);
 
+/*
+ * Opens blob `digest` ("sha256:<hex>") to be streamed (a push sends layers
+ * without holding them): a regular file opened read-only, without following
+ * symlinks. Its bytes are not checked against the digest here. A missing
+ * blob is TEMPER_E_MISSING. The caller closes the descriptor.
+ */
+int oci_blob_open_read(struct oci_layout *layout, const char *digest, struct temper_err *err);
+
 struct oci_kv {
     const char *key;
     const char *value;

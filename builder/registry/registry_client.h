@@ -13,13 +13,25 @@
  * `sha256-<hex>.sig` tag, after its own blobs, merged with the one the
  * registry already has so that earlier signatures stay.
  *
+ * Usage:
+ *     registry_ref_parse("registry.example/team/python:1", &ref, &err);
+ *     registry_client_new(&ref, &opts, &client, &err);
+ *     registry_push(client, layout, &desc, &stats, &err);   (desc from oci_layout_find_tag)
+ *     registry_client_free(client); registry_ref_release(&ref);
+ *
+ * Errors: TEMPER_E_NET (unreachable, or an unexpected status, with the
+ * registry's own error code and message), TEMPER_E_AUTH (401/403),
+ * TEMPER_E_LIMIT (an answer over a cap of limits.h), TEMPER_E_USAGE.
+ *
  * Authentication: anonymous; HTTP Basic; the Bearer token flow
  * (WWW-Authenticate: Bearer realm=..., service=..., scope=... parsed by
  * registry_auth_parse, a token fetched with the credentials, the request
- * retried, the token renewed when refused). Credentials are never printed.
+ * retried, the token renewed when refused). Credentials are never printed,
+ * and go only to the registry's own origin and the token realm.
  *
  * Transport: TLS verified against the system CAs (or ca_file); plain HTTP
- * only for loopback hosts or with plain_http; timeouts on connect and on
+ * only for loopback hosts (after a failed TLS handshake, as docker does) or
+ * with plain_http; timeouts on connect and on
  * stalled transfers; retries with backoff for 429 (Retry-After), 5xx and
  * dropped connections on steps that are safe to repeat.
  */
@@ -41,7 +53,14 @@ struct registry_ref {
     char *digest;     /* "sha256:...", or NULL */
 };
 
-/* Parses a reference; TEMPER_E_USAGE says what is wrong with it. */
+/*
+ * Parses a reference; TEMPER_E_USAGE says what is wrong with it. The first
+ * component is a registry when it holds '.' or ':' or is "localhost"
+ * (docker's rule); the repository is lowercase [a-z0-9] parts joined by
+ * '/', '.', '_', '-' (at most 255 bytes); a digest must be sha256. Release
+ * with registry_ref_release (also after a failure: out is set only on
+ * success).
+ */
 int registry_ref_parse(const char *text, struct registry_ref *out, struct temper_err *err);
 void registry_ref_release(struct registry_ref *ref);
 
@@ -55,7 +74,10 @@ struct registry_options {
     long connect_timeout_ms;   /* 0: 10 s */
     long stall_timeout_ms;     /* a transfer slower than 1 byte/s for this long fails; 0: 30 s */
     unsigned retries;          /* tries after the first, for steps safe to repeat; 0: 4 */
-    bool progress;             /* bytes and rate on stderr (the caller checks it is a terminal) */
+    /* Called as a blob's bytes are sent (sent == total at its end), or NULL; the caller prints
+     * (and throttles) it. */
+    void (*progress)(void *arg, const char *digest, uint64_t sent, uint64_t total);
+    void *progress_arg;
 };
 
 struct registry_client;
@@ -75,15 +97,22 @@ struct registry_push_stats {
  * manifest under ref's tag, or by digest when ref has none) and, when the
  * layout holds signatures of it, the signature manifest (merged with the
  * registry's). Never a manifest before all its blobs are there. A rerun
- * after an interruption sends only what is missing.
+ * after an interruption sends only what is missing. With a digest in the
+ * reference, it must be the manifest's (TEMPER_E_USAGE). *stats is set on
+ * success only.
  */
 int registry_push(struct registry_client *c, struct oci_layout *layout,
                   const struct oci_descriptor *manifest, struct registry_push_stats *stats,
                   struct temper_err *err);
 
 /*
- * WWW-Authenticate, as untrusted input: the scheme ("Basic" or "Bearer")
- * and, for Bearer, realm, service and scope. Bounded, fuzzed. 0 on success.
+ * WWW-Authenticate, as untrusted input: the scheme ("Basic" or "Bearer",
+ * however it was cased) and realm, service and scope (token or quoted
+ * string with backslash escapes; other parameters are skipped). With
+ * several challenges, the first. Bounded, fuzzed. 0 on success; another
+ * scheme, a Bearer without a realm, bad quoting or a control character is
+ * TEMPER_E_PARSE; a header over REGISTRY_CHALLENGE_MAX_BYTES or a value
+ * longer than its field TEMPER_E_LIMIT.
  */
 struct registry_challenge {
     char scheme[16];

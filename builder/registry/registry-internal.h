@@ -1,0 +1,115 @@
+/*
+ * registry-internal: helpers shared inside the registry module, exposed to
+ * its unit tests. Not for other modules.
+ */
+#ifndef TEMPER_REGISTRY_INTERNAL_H
+#define TEMPER_REGISTRY_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <stdint.h>
+
+#include <curl/curl.h>
+
+#include "base/error.h"
+#include "base/limits.h"
+#include "registry_client.h"
+
+/*
+ * Finds the credentials for `registry` ("host[:port]") in the text of a
+ * docker config.json (untrusted: any bytes): the `auths` entry whose key is
+ * that host, with or without a scheme and a path ("https://host/v1/"), or
+ * "https://index.docker.io/v1/" for docker.io; its "auth" is base64 of
+ * "username:password". Returns 1 and owned strings when found, 0 when the
+ * file has no entry for the host (or one without "auth"), -1 when the file
+ * or the entry is malformed (TEMPER_E_PARSE, TEMPER_E_LIMIT), the message
+ * never holding any part of a credential.
+ */
+int registry_docker_auth_parse(const char *json, size_t len, const char *registry, char **username,
+                               char **password, struct temper_err *err);
+
+/* Whether `host` (without the port; brackets allowed) is loopback: localhost, 127.0.0.0/8, ::1. */
+bool registry_host_is_loopback(const char *host);
+
+/*
+ * Resolves an upload Location against the registry's base URL
+ * ("https://host:port") and appends "digest=<digest>" with '?' or '&'.
+ * NULL when the location is not usable (empty, another scheme, a control
+ * character). Owned by the caller.
+ */
+char *registry_upload_url(const char *base, const char *location, const char *digest);
+
+/* ---- transport (registry_http.c) ---- */
+
+enum registry_auth_mode { AUTH_NONE, AUTH_BASIC, AUTH_BEARER };
+
+struct registry_client {
+    CURL *curl;
+    char *host;       /* "host[:port]" as the reference gives it */
+    char *base;       /* "https://host[:port]" */
+    char *repository; /* "team/python" */
+    char *tag, *digest;
+    char *username, *password; /* owned copies, wiped when freed */
+    char *token;               /* the bearer token, wiped when replaced or freed */
+    enum registry_auth_mode auth;
+    bool may_fall_back; /* loopback, no answer over https yet: plain http may be tried */
+    const char *ca_file;
+    bool insecure;
+    long connect_timeout_ms, stall_timeout_ms;
+    unsigned retries;
+    void (*progress)(void *arg, const char *digest, uint64_t sent, uint64_t total);
+    void *progress_arg;
+    char errbuf[CURL_ERROR_SIZE];
+};
+
+/* A request's body: none, bytes in memory, or a file streamed from offset 0. */
+struct http_request {
+    const char *method; /* "GET", "HEAD", "POST", "PUT" */
+    const char *url;
+    const char *accept;       /* or NULL */
+    const char *content_type; /* or NULL */
+    const void *body;         /* in memory, or NULL */
+    size_t body_len;
+    int fd; /* >= 0: the body is this file's first `fd_size` bytes */
+    uint64_t fd_size;
+    size_t max_body; /* bytes of the response kept (more is TEMPER_E_LIMIT); 0: the default */
+    bool idempotent; /* retried on 429, 5xx and dropped connections */
+    const char *progress_digest; /* a blob upload: reported to the client's progress callback */
+};
+
+struct http_response {
+    long status;
+    char *body; /* NUL-terminated, owned; NULL when empty */
+    size_t body_len;
+    char location[4096]; /* pre-signed storage URLs run to 2 KiB */
+    char content_digest[80];
+    char www_authenticate[REGISTRY_CHALLENGE_MAX_BYTES + 1];
+    long retry_after_s; /* -1: none */
+    bool header_too_long;
+    bool body_too_long;
+    bool transient;  /* on failure: a retry of the whole step could succeed */
+    bool tls_failed; /* the TLS handshake failed (the server may speak plain http) */
+};
+
+void http_response_release(struct http_response *resp);
+
+/*
+ * Sends `req`, answering a 401 once (Basic with the credentials, or a
+ * Bearer token fetched with them; a token refused later is renewed once),
+ * and retrying idempotent requests on 429, 5xx and transport errors. 0 with
+ * *resp filled for any other final status (the caller checks it), or -1
+ * (TEMPER_E_NET, TEMPER_E_AUTH, TEMPER_E_LIMIT) with resp->transient set
+ * when the failure may pass.
+ */
+int http_perform(struct registry_client *c, const struct http_request *req,
+                 struct http_response *resp, struct temper_err *err);
+
+/* Sets err from an unexpected status, with the registry's own error code and message. */
+int http_status_error(const struct registry_client *c, const char *what,
+                      const struct http_response *resp, struct temper_err *err);
+
+/* Sleeps before try number `attempt` (1, 2, ...): Retry-After when given (capped), else backoff. */
+void http_backoff(unsigned attempt, long retry_after_s);
+
+#endif

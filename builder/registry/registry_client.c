@@ -1,0 +1,573 @@
+/*
+ * Pushing an image of a layout: blobs (HEAD, then POST and one streamed
+ * PUT), the manifest as its exact bytes, then its signature manifest merged
+ * with the registry's. The transport is in registry_http.c.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "base/cleanup.h"
+#include "base/limits.h"
+#include "base/sha256.h"
+#include "base/xalloc.h"
+#include "registry-internal.h"
+#include "sign/signing.h"
+
+static void
+wipe_free(char *s)
+{
+    if (s != NULL) {
+        OPENSSL_cleanse(s, strlen(s));
+        free(s);
+    }
+}
+
+/* Reads the docker config at `path` for credentials of c->host; a missing file has none. */
+static int
+load_docker_config(struct registry_client *c, const char *path, struct temper_err *err)
+{
+    cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    cleanup_free char *text = NULL;
+    size_t len = 0;
+    struct stat st;
+    int rc;
+
+    if (fd < 0 && errno == ENOENT)
+        return 0;
+    if (fd < 0 || fstat(fd, &st) < 0)
+        return temper_err_sys(err, TEMPER_E_IO, errno, "cannot read docker config '%s'", path);
+    if (!S_ISREG(st.st_mode))
+        return temper_err_set(err, TEMPER_E_IO, 0, "docker config '%s' is not a regular file",
+                              path);
+    if (st.st_size > REGISTRY_DOCKER_CONFIG_MAX_BYTES)
+        return temper_err_set(err, TEMPER_E_LIMIT, 0, "docker config '%s' is over %d bytes", path,
+                              REGISTRY_DOCKER_CONFIG_MAX_BYTES);
+    text = xmalloc((size_t)st.st_size + 1);
+    while (len < (size_t)st.st_size) {
+        ssize_t n = read(fd, text + len, (size_t)st.st_size - len);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return temper_err_sys(err, TEMPER_E_IO, errno, "cannot read docker config '%s'", path);
+        if (n == 0)
+            break;
+        len += (size_t)n;
+    }
+    rc = registry_docker_auth_parse(text, len, c->host, &c->username, &c->password, err);
+    OPENSSL_cleanse(text, len);
+    if (rc < 0)
+        return temper_err_prefix(err, "'%s'", path);
+    return 0;
+}
+
+/* The host of "host[:port]" or "[v6]:port", without the port. */
+static void
+host_only(const char *hostport, char *out, size_t cap)
+{
+    const char *end;
+    size_t n;
+
+    if (hostport[0] == '[') {
+        end = strchr(hostport, ']');
+        n = end != NULL ? (size_t)(end - hostport) + 1 : strlen(hostport);
+    } else {
+        end = strrchr(hostport, ':');
+        n = end != NULL ? (size_t)(end - hostport) : strlen(hostport);
+    }
+    if (n >= cap)
+        n = 0;
+    memcpy(out, hostport, n);
+    out[n] = '\0';
+}
+
+int
+registry_client_new(const struct registry_ref *ref, const struct registry_options *opts,
+                    struct registry_client **out, struct temper_err *err)
+{
+    struct registry_client *c;
+    char host[256];
+    bool plain;
+
+    /* reference-counted by libcurl: registry_client_free calls curl_global_cleanup */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return temper_err_set(err, TEMPER_E_NET, 0, "cannot initialise libcurl");
+    host_only(ref->registry, host, sizeof(host));
+    /* a loopback registry may speak plain http: https is tried first (as docker does) */
+    plain = opts->plain_http;
+    c = xcalloc(1, sizeof(*c));
+    c->curl = curl_easy_init();
+    if (c->curl == NULL) {
+        free(c);
+        curl_global_cleanup();
+        return temper_err_set(err, TEMPER_E_NET, 0, "cannot initialise libcurl");
+    }
+    c->host = xstrdup(ref->registry);
+    /* docker.io's API lives on registry-1.docker.io */
+    c->base =
+        xasprintf("%s://%s", plain ? "http" : "https",
+                  strcmp(ref->registry, "docker.io") == 0 ? "registry-1.docker.io" : ref->registry);
+    c->may_fall_back = !plain && registry_host_is_loopback(host);
+    c->repository = xstrdup(ref->repository);
+    c->tag = ref->tag ? xstrdup(ref->tag) : NULL;
+    c->digest = ref->digest ? xstrdup(ref->digest) : NULL;
+    c->ca_file = opts->ca_file;
+    c->insecure = opts->insecure;
+    c->connect_timeout_ms = opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : 10000;
+    c->stall_timeout_ms = opts->stall_timeout_ms > 0 ? opts->stall_timeout_ms : 30000;
+    c->retries = opts->retries > 0 ? opts->retries : 4;
+    c->progress = opts->progress;
+    c->progress_arg = opts->progress_arg;
+    if (opts->username != NULL) {
+        c->username = xstrdup(opts->username);
+        c->password = xstrdup(opts->password ? opts->password : "");
+    } else if (opts->docker_config != NULL && load_docker_config(c, opts->docker_config, err) < 0) {
+        registry_client_free(c);
+        return -1;
+    }
+    *out = c;
+    return 0;
+}
+
+void
+registry_client_free(struct registry_client *c)
+{
+    if (c == NULL)
+        return;
+    if (c->curl != NULL)
+        curl_easy_cleanup(c->curl);
+    free(c->host);
+    free(c->base);
+    free(c->repository);
+    free(c->tag);
+    free(c->digest);
+    wipe_free(c->username);
+    wipe_free(c->password);
+    wipe_free(c->token);
+    free(c);
+    curl_global_cleanup();
+}
+
+static char *
+api_url(const struct registry_client *c, const char *kind, const char *what)
+{
+    return xasprintf("%s/v2/%s/%s/%s", c->base, c->repository, kind, what);
+}
+
+/* 1 when the registry has blob `digest`, 0 when not. */
+static int
+blob_exists(struct registry_client *c, const char *digest, struct temper_err *err)
+{
+    cleanup_free char *url = api_url(c, "blobs", digest);
+    struct http_request req = {.method = "HEAD", .url = url, .fd = -1, .idempotent = true};
+    struct http_response resp = {.retry_after_s = -1};
+    int rc;
+
+    if (http_perform(c, &req, &resp, err) < 0)
+        return temper_err_prefix(err, "blob '%s'", digest);
+    rc = resp.status == 200 ? 1 : resp.status == 404 ? 0 : -1;
+    if (rc < 0)
+        http_status_error(c, "HEAD blob", &resp, err);
+    http_response_release(&resp);
+    return rc;
+}
+
+/* POST an upload, then PUT the bytes (from fd, or from memory) with the digest. */
+static int
+upload_once(struct registry_client *c, const char *digest, int fd, const void *bytes, uint64_t size,
+            bool *transient, struct temper_err *err)
+{
+    cleanup_free char *url = xasprintf("%s/v2/%s/blobs/uploads/", c->base, c->repository);
+    cleanup_free char *put_url = NULL;
+    struct http_request post = {.method = "POST", .url = url, .fd = -1};
+    struct http_request put = {.method = "PUT",
+                               .fd = fd,
+                               .fd_size = size,
+                               .body = bytes,
+                               .body_len = (size_t)size,
+                               .content_type = "application/octet-stream",
+                               .progress_digest = digest};
+    struct http_response resp = {.retry_after_s = -1};
+    int rc = -1;
+
+    *transient = false;
+    if (http_perform(c, &post, &resp, err) < 0) {
+        *transient = resp.transient;
+        goto out;
+    }
+    if (resp.status != 202) {
+        *transient = resp.transient;
+        http_status_error(c, "start an upload", &resp, err);
+        goto out;
+    }
+    put_url = registry_upload_url(c->base, resp.location, digest);
+    if (put_url == NULL) {
+        temper_err_set(err, TEMPER_E_NET, 0, "registry '%s' gave no usable upload Location",
+                       c->host);
+        goto out;
+    }
+    put.url = put_url;
+    if (http_perform(c, &put, &resp, err) < 0) {
+        *transient = resp.transient;
+        goto out;
+    }
+    if (resp.status != 201) {
+        *transient = resp.transient;
+        http_status_error(c, "upload", &resp, err);
+        goto out;
+    }
+    rc = 0;
+out:
+    http_response_release(&resp);
+    return rc;
+}
+
+/* Uploads one blob, restarting from the POST when a try fails in a way that may pass. */
+static int
+upload_blob(struct registry_client *c, const char *digest, int fd, const void *bytes, uint64_t size,
+            struct temper_err *err)
+{
+    unsigned attempt = 0;
+
+    for (;;) {
+        bool transient;
+
+        if (upload_once(c, digest, fd, bytes, size, &transient, err) == 0)
+            return 0;
+        if (!transient || attempt >= c->retries)
+            return temper_err_prefix(err, "blob '%s'", digest);
+        attempt++;
+        http_backoff(attempt, -1);
+    }
+}
+
+/* Pushes one blob of the layout unless the registry has it. */
+static int
+push_layout_blob(struct registry_client *c, struct oci_layout *layout, const char *digest,
+                 uint64_t size, struct registry_push_stats *stats, struct temper_err *err)
+{
+    cleanup_close int fd = -1;
+    struct stat st;
+    int has = blob_exists(c, digest, err);
+
+    if (has < 0)
+        return -1;
+    stats->blobs++;
+    if (has == 1)
+        return 0;
+    fd = oci_blob_open_read(layout, digest, err);
+    if (fd < 0)
+        return -1;
+    if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != size)
+        return temper_err_set(err, TEMPER_E_PARSE, 0,
+                              "blob '%s' is not the %llu bytes its descriptor says: the layout "
+                              "is damaged",
+                              digest, (unsigned long long)size);
+    if (upload_blob(c, digest, fd, NULL, size, err) < 0)
+        return -1;
+    stats->blobs_uploaded++;
+    stats->bytes_uploaded += size;
+    return 0;
+}
+
+/* Pushes blob bytes held in memory unless the registry has them. */
+static int
+push_memory_blob(struct registry_client *c, const char *bytes, size_t len,
+                 struct registry_push_stats *stats, struct temper_err *err)
+{
+    char digest[LAYER_DIGEST_LEN];
+    int has;
+
+    sha256_digest(bytes, len, digest);
+    has = blob_exists(c, digest, err);
+    if (has < 0)
+        return -1;
+    stats->blobs++;
+    if (has == 1)
+        return 0;
+    if (upload_blob(c, digest, -1, bytes, len, err) < 0)
+        return -1;
+    stats->blobs_uploaded++;
+    stats->bytes_uploaded += len;
+    return 0;
+}
+
+/* A descriptor of a manifest: a sha256 digest and a size. */
+static int
+descriptor_of(const json_t *d, const char **digest, uint64_t *size, struct temper_err *err)
+{
+    json_t *s = json_object_get(d, "size");
+
+    *digest = json_string_value(json_object_get(d, "digest"));
+    if (*digest == NULL || !sha256_is_digest(*digest) || !json_is_integer(s) ||
+        json_integer_value(s) < 0)
+        return temper_err_set(err, TEMPER_E_PARSE, 0,
+                              "a descriptor without a sha256 digest and a size");
+    *size = (uint64_t)json_integer_value(s);
+    return 0;
+}
+
+/* Pushes the config and layers a manifest (JSON) names. */
+static int
+push_manifest_blobs(struct registry_client *c, struct oci_layout *layout, const json_t *manifest,
+                    struct registry_push_stats *stats, struct temper_err *err)
+{
+    const json_t *layers = json_object_get(manifest, "layers"), *layer;
+    const char *digest = NULL;
+    uint64_t size = 0;
+    size_t i;
+
+    if (!json_is_array(layers) || json_array_size(layers) > OCI_MANIFEST_MAX_LAYERS)
+        return temper_err_set(err, TEMPER_E_PARSE, 0, "the manifest has no usable list of layers");
+    if (descriptor_of(json_object_get(manifest, "config"), &digest, &size, err) < 0 ||
+        push_layout_blob(c, layout, digest, size, stats, err) < 0)
+        return -1;
+    json_array_foreach(layers, i, layer)
+    {
+        if (descriptor_of(layer, &digest, &size, err) < 0 ||
+            push_layout_blob(c, layout, digest, size, stats, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* PUT manifest bytes under `reference` and check the digest the registry computed. */
+static int
+put_manifest(struct registry_client *c, const char *reference, const char *media_type,
+             const char *bytes, size_t len, struct temper_err *err)
+{
+    cleanup_free char *url = api_url(c, "manifests", reference);
+    char digest[LAYER_DIGEST_LEN];
+    struct http_request req = {.method = "PUT",
+                               .url = url,
+                               .fd = -1,
+                               .body = bytes,
+                               .body_len = len,
+                               .content_type = media_type,
+                               .idempotent = true};
+    struct http_response resp = {.retry_after_s = -1};
+    int rc = 0;
+
+    sha256_digest(bytes, len, digest);
+    if (http_perform(c, &req, &resp, err) < 0)
+        return temper_err_prefix(err, "manifest '%s'", reference);
+    if (resp.status != 201)
+        rc = http_status_error(c, "put the manifest", &resp, err);
+    else if (resp.content_digest[0] != '\0' && strcmp(resp.content_digest, digest) != 0)
+        rc = temper_err_set(err, TEMPER_E_SIG, 0,
+                            "registry '%s' stored manifest '%s' as '%.80s', not '%s'", c->host,
+                            reference, resp.content_digest, digest);
+    http_response_release(&resp);
+    return rc < 0 ? temper_err_prefix(err, "manifest '%s'", reference) : 0;
+}
+
+/* The registry's manifest under `reference`, or NULL (0) when it has none. */
+static int
+get_manifest(struct registry_client *c, const char *reference, json_t **out, struct temper_err *err)
+{
+    cleanup_free char *url = api_url(c, "manifests", reference);
+    struct http_request req = {.method = "GET",
+                               .url = url,
+                               .fd = -1,
+                               .accept = OCI_MEDIA_TYPE_MANIFEST,
+                               .max_body = SIGN_MANIFEST_MAX_BYTES,
+                               .idempotent = true};
+    struct http_response resp = {.retry_after_s = -1};
+    int rc = 0;
+
+    *out = NULL;
+    if (http_perform(c, &req, &resp, err) < 0)
+        return temper_err_prefix(err, "manifest '%s'", reference);
+    if (resp.status == 200) {
+        *out = json_loadb(resp.body ? resp.body : "", resp.body_len, JSON_REJECT_DUPLICATES, NULL);
+        if (!json_is_object(*out) || !json_is_array(json_object_get(*out, "layers"))) {
+            json_decref(*out);
+            *out = NULL;
+            rc = temper_err_set(err, TEMPER_E_PARSE, 0,
+                                "registry '%s': manifest '%s' is not an image manifest", c->host,
+                                reference);
+        }
+    } else if (resp.status != 404) {
+        rc = http_status_error(c, "get a manifest", &resp, err);
+    }
+    http_response_release(&resp);
+    return rc;
+}
+
+static const char *
+layer_signature(const json_t *layer)
+{
+    return json_string_value(
+        json_object_get(json_object_get(layer, "annotations"), SIGN_ANNOTATION));
+}
+
+static bool
+has_layer(const json_t *layers, const json_t *layer)
+{
+    const char *d = json_string_value(json_object_get(layer, "digest"));
+    const char *s = layer_signature(layer);
+    const json_t *l;
+    size_t i;
+
+    json_array_foreach(layers, i, l)
+    {
+        const char *d2 = json_string_value(json_object_get(l, "digest"));
+        const char *s2 = layer_signature(l);
+
+        if (d && d2 && strcmp(d, d2) == 0 && ((!s && !s2) || (s && s2 && strcmp(s, s2) == 0)))
+            return true;
+    }
+    return false;
+}
+
+/* The config of a signature manifest, as cosign (and sign_layout.c) writes it. */
+static json_t *
+signature_config(const json_t *layers)
+{
+    json_t *diff_ids = json_array(), *history = json_array(), *layer;
+    size_t i;
+
+    json_array_foreach(layers, i, layer)
+    {
+        json_array_append(diff_ids, json_object_get(layer, "digest"));
+        json_array_append_new(history, json_pack("{s:s}", "created", "0001-01-01T00:00:00Z"));
+    }
+    return json_pack("{s:s, s:{}, s:s, s:o, s:s, s:{s:s, s:o}}", "architecture", "", "config",
+                     "created", "0001-01-01T00:00:00Z", "history", history, "os", "", "rootfs",
+                     "type", "layers", "diff_ids", diff_ids);
+}
+
+/*
+ * The signature manifest to put: the registry's layers, then the local ones it lacks, with a
+ * new config (pushed here). *text NULL when the registry has every local signature already.
+ */
+static int
+merge_signatures(struct registry_client *c, const json_t *remote, const json_t *local, char **text,
+                 struct registry_push_stats *stats, struct temper_err *err)
+{
+    json_t *layers = json_copy(json_object_get(remote, "layers"));
+    const json_t *layer;
+    cleanup_free char *config_text = NULL;
+    json_t *config, *manifest;
+    char config_digest[LAYER_DIGEST_LEN];
+    size_t i, before = json_array_size(layers);
+
+    *text = NULL;
+    json_array_foreach(json_object_get(local, "layers"), i, layer)
+    {
+        if (!has_layer(layers, layer))
+            json_array_append(layers, (json_t *)layer);
+    }
+    if (json_array_size(layers) == before || json_array_size(layers) > SIGN_LAYERS_MAX) {
+        bool over = json_array_size(layers) > SIGN_LAYERS_MAX;
+
+        json_decref(layers);
+        return over ? temper_err_set(err, TEMPER_E_LIMIT, 0, "more than %d signatures",
+                                     SIGN_LAYERS_MAX)
+                    : 0;
+    }
+    config = signature_config(layers);
+    config_text = json_dumps(config, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(config);
+    if (config_text == NULL ||
+        push_memory_blob(c, config_text, strlen(config_text), stats, err) < 0) {
+        json_decref(layers);
+        return config_text == NULL
+                   ? temper_err_set(err, TEMPER_E_IO, 0, "cannot write a signature config")
+                   : -1;
+    }
+    sha256_digest(config_text, strlen(config_text), config_digest);
+    manifest =
+        json_pack("{s:i, s:s, s:{s:s, s:s, s:I}, s:o}", "schemaVersion", 2, "mediaType",
+                  OCI_MEDIA_TYPE_MANIFEST, "config", "mediaType", OCI_MEDIA_TYPE_CONFIG, "digest",
+                  config_digest, "size", (json_int_t)strlen(config_text), "layers", layers);
+    *text = json_dumps(manifest, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(manifest);
+    return *text == NULL ? temper_err_set(err, TEMPER_E_IO, 0, "cannot write a signature manifest")
+                         : 0;
+}
+
+/* Pushes the layout's signatures of `digest`, if any, merged with the registry's. */
+static int
+push_signatures(struct registry_client *c, struct oci_layout *layout, const char *digest,
+                struct registry_push_stats *stats, struct temper_err *err)
+{
+    struct oci_descriptor desc;
+    cleanup_free char *raw = NULL, *merged = NULL;
+    json_t *local = NULL, *remote = NULL;
+    char tag[80];
+    size_t len;
+    int rc = -1;
+
+    sign_tag_of(digest, tag);
+    if (oci_layout_find_tag(layout, tag, &desc, err) < 0)
+        return err->code == TEMPER_E_MISSING ? 0 : -1;
+    if (oci_blob_read(layout, desc.digest, SIGN_MANIFEST_MAX_BYTES, &raw, &len, err) < 0)
+        return temper_err_prefix(err, "signatures '%s'", tag);
+    local = json_loadb(raw, len, JSON_REJECT_DUPLICATES, NULL);
+    if (!json_is_object(local)) {
+        temper_err_set(err, TEMPER_E_PARSE, 0, "'%s' is not JSON", tag);
+        goto out;
+    }
+    if (push_manifest_blobs(c, layout, local, stats, err) < 0 ||
+        get_manifest(c, tag, &remote, err) < 0)
+        goto out;
+    if (remote == NULL) {
+        rc = put_manifest(c, tag, desc.media_type[0] ? desc.media_type : OCI_MEDIA_TYPE_MANIFEST,
+                          raw, len, err);
+        goto out;
+    }
+    if (merge_signatures(c, remote, local, &merged, stats, err) < 0)
+        goto out;
+    rc = merged == NULL
+             ? 0
+             : put_manifest(c, tag, OCI_MEDIA_TYPE_MANIFEST, merged, strlen(merged), err);
+out:
+    json_decref(local);
+    json_decref(remote);
+    return rc < 0 ? temper_err_prefix(err, "signatures '%s'", tag) : 0;
+}
+
+int
+registry_push(struct registry_client *c, struct oci_layout *layout,
+              const struct oci_descriptor *manifest, struct registry_push_stats *stats,
+              struct temper_err *err)
+{
+    struct registry_push_stats s = {0};
+    cleanup_free char *raw = NULL;
+    json_t *doc;
+    size_t len;
+    int rc;
+
+    if (c->digest != NULL && strcmp(c->digest, manifest->digest) != 0)
+        return temper_err_set(err, TEMPER_E_USAGE, 0, "the reference names '%s', the image is '%s'",
+                              c->digest, manifest->digest);
+    if (oci_blob_read(layout, manifest->digest, OCI_MANIFEST_MAX_BYTES, &raw, &len, err) < 0)
+        return -1;
+    doc = json_loadb(raw, len, JSON_REJECT_DUPLICATES, NULL);
+    if (!json_is_object(doc)) {
+        json_decref(doc);
+        return temper_err_set(err, TEMPER_E_PARSE, 0, "manifest '%s' is not JSON",
+                              manifest->digest);
+    }
+    rc = push_manifest_blobs(c, layout, doc, &s, err);
+    json_decref(doc);
+    if (rc < 0)
+        return temper_err_prefix(err, "push to '%s/%s'", c->host, c->repository);
+    if (put_manifest(c, c->tag != NULL ? c->tag : manifest->digest,
+                     manifest->media_type[0] != '\0' ? manifest->media_type
+                                                     : OCI_MEDIA_TYPE_MANIFEST,
+                     raw, len, err) < 0 ||
+        push_signatures(c, layout, manifest->digest, &s, err) < 0)
+        return temper_err_prefix(err, "push to '%s/%s'", c->host, c->repository);
+    *stats = s;
+    return 0;
+}

@@ -1,0 +1,586 @@
+/*
+ * The transport of the registry client: one libcurl easy handle, reset for
+ * every request, with TLS verification, timeouts and no redirects; response
+ * headers and bodies kept under caps; 401 answered with Basic credentials or
+ * a Bearer token; retries with backoff for what is safe to repeat.
+ *
+ * Credentials go to the registry's own origin only (an upload Location on
+ * another host gets none), and never into a message: libcurl's messages go
+ * through CURLOPT_ERRORBUFFER, which names hosts and causes, not headers.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "base/cleanup.h"
+#include "base/limits.h"
+#include "base/xalloc.h"
+#include "registry-internal.h"
+
+/* What the callbacks of one transfer share. */
+struct transfer {
+    const struct registry_client *client;
+    const struct http_request *req;
+    struct http_response *resp;
+    size_t max_body;
+    size_t body_cap;
+    uint64_t sent; /* bytes of the body sent so far */
+};
+
+void
+http_response_release(struct http_response *resp)
+{
+    free(resp->body);
+    memset(resp, 0, sizeof(*resp));
+    resp->retry_after_s = -1;
+}
+
+void
+http_backoff(unsigned attempt, long retry_after_s)
+{
+    struct timespec ts;
+    long ms;
+
+    if (retry_after_s >= 0)
+        ms = (retry_after_s > REGISTRY_RETRY_AFTER_MAX_S ? REGISTRY_RETRY_AFTER_MAX_S
+                                                         : retry_after_s) *
+             1000L;
+    else
+        ms = 250L << (attempt > 5 ? 5 : attempt - 1); /* 250 ms, 500 ms, ... 8 s */
+    ts.tv_sec = ms / 1000;
+    ts.tv_nsec = (ms % 1000) * 1000000L;
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+static size_t
+on_body(char *data, size_t size, size_t nmemb, void *userdata)
+{
+    struct transfer *t = userdata;
+    struct http_response *r = t->resp;
+    size_t n = size * nmemb;
+
+    if (r->body_len + n > t->max_body) {
+        r->body_too_long = true;
+        return 0; /* aborts the transfer */
+    }
+    if (r->body_len + n + 1 > t->body_cap) {
+        size_t cap = t->body_cap ? t->body_cap : 4096;
+
+        while (cap < r->body_len + n + 1)
+            cap *= 2;
+        r->body = xreallocarray(r->body, cap, 1);
+        t->body_cap = cap;
+    }
+    memcpy(r->body + r->body_len, data, n);
+    r->body_len += n;
+    r->body[r->body_len] = '\0';
+    return n;
+}
+
+/* Copies a header value (trimmed) into dst; false when it does not fit. */
+static bool
+copy_value(const char *v, size_t n, char *dst, size_t cap)
+{
+    while (n > 0 && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' '))
+        n--;
+    while (n > 0 && (*v == ' ' || *v == '\t')) {
+        v++;
+        n--;
+    }
+    if (n >= cap)
+        return false;
+    memcpy(dst, v, n);
+    dst[n] = '\0';
+    return true;
+}
+
+static bool
+header_is(const char *line, size_t n, const char *name, const char **value, size_t *vlen)
+{
+    size_t k = strlen(name);
+
+    if (n <= k || line[k] != ':' || strncasecmp(line, name, k) != 0)
+        return false;
+    *value = line + k + 1;
+    *vlen = n - k - 1;
+    return true;
+}
+
+static size_t
+on_header(char *line, size_t size, size_t nmemb, void *userdata)
+{
+    struct transfer *t = userdata;
+    struct http_response *r = t->resp;
+    size_t n = size * nmemb, vlen;
+    const char *v;
+    bool ok = true;
+
+    if (n > REGISTRY_HEADER_MAX_BYTES) {
+        r->header_too_long = true;
+        return 0;
+    }
+    if (n >= 5 && memcmp(line, "HTTP/", 5) == 0) {
+        /* a new response (after a 100 Continue): forget the headers of the last one */
+        r->location[0] = r->content_digest[0] = r->www_authenticate[0] = '\0';
+        r->retry_after_s = -1;
+    } else if (header_is(line, n, "Location", &v, &vlen)) {
+        ok = copy_value(v, vlen, r->location, sizeof(r->location));
+    } else if (header_is(line, n, "Docker-Content-Digest", &v, &vlen)) {
+        ok = copy_value(v, vlen, r->content_digest, sizeof(r->content_digest));
+    } else if (header_is(line, n, "WWW-Authenticate", &v, &vlen)) {
+        if (r->www_authenticate[0] == '\0') /* the first challenge */
+            ok = copy_value(v, vlen, r->www_authenticate, sizeof(r->www_authenticate));
+    } else if (header_is(line, n, "Retry-After", &v, &vlen)) {
+        char num[16];
+        char *end;
+        long s;
+
+        if (copy_value(v, vlen, num, sizeof(num))) {
+            s = strtol(num, &end, 10);
+            if (end != num && *end == '\0' && s >= 0)
+                r->retry_after_s = s; /* an HTTP date is ignored: backoff instead */
+        }
+    }
+    if (!ok) {
+        r->header_too_long = true;
+        return 0;
+    }
+    return n;
+}
+
+static size_t
+on_read(char *buf, size_t size, size_t nitems, void *userdata)
+{
+    struct transfer *t = userdata;
+    const struct http_request *req = t->req;
+    size_t want = size * nitems;
+    uint64_t total = req->fd >= 0 ? req->fd_size : req->body_len;
+
+    if (t->sent >= total)
+        return 0;
+    if (want > total - t->sent)
+        want = (size_t)(total - t->sent);
+    if (req->fd >= 0) {
+        ssize_t got;
+
+        do
+            got = pread(req->fd, buf, want, (off_t)t->sent);
+        while (got < 0 && errno == EINTR);
+        if (got <= 0)
+            return CURL_READFUNC_ABORT; /* a file shorter than its descriptor says */
+        want = (size_t)got;
+    } else {
+        memcpy(buf, (const char *)req->body + t->sent, want);
+    }
+    t->sent += want;
+    if (req->progress_digest != NULL && t->client->progress != NULL)
+        t->client->progress(t->client->progress_arg, req->progress_digest, t->sent, total);
+    return want;
+}
+
+/* libcurl rewinds a body it must send again (a reused connection that had closed). */
+static int
+on_seek(void *userdata, curl_off_t offset, int origin)
+{
+    struct transfer *t = userdata;
+    uint64_t total = t->req->fd >= 0 ? t->req->fd_size : t->req->body_len;
+
+    if (origin != SEEK_SET || offset < 0 || (uint64_t)offset > total)
+        return CURL_SEEKFUNC_CANTSEEK;
+    t->sent = (uint64_t)offset;
+    return CURL_SEEKFUNC_OK;
+}
+
+/* Whether `url` is on the registry's own origin (credentials may go there). */
+static bool
+is_own_origin(const struct registry_client *c, const char *url)
+{
+    size_t n = strlen(c->base);
+
+    return strncmp(url, c->base, n) == 0 && (url[n] == '/' || url[n] == '\0');
+}
+
+static void
+set_transport(struct registry_client *c)
+{
+    CURL *h = c->curl;
+
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (c->stall_timeout_ms + 999) / 1000);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, c->insecure ? 0L : 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, c->insecure ? 0L : 2L);
+    if (c->ca_file != NULL)
+        curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "temper");
+}
+
+static void
+set_method(CURL *h, const struct http_request *req, struct transfer *t)
+{
+    bool has_body = req->fd >= 0 || req->body != NULL;
+
+    if (strcmp(req->method, "HEAD") == 0) {
+        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    } else if (strcmp(req->method, "POST") == 0 && !has_body) {
+        curl_easy_setopt(h, CURLOPT_POST, 1L);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
+    } else if (has_body || strcmp(req->method, "PUT") == 0) {
+        curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+        curl_easy_setopt(h, CURLOPT_READDATA, t);
+        curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
+        curl_easy_setopt(h, CURLOPT_SEEKDATA, t);
+        curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE,
+                         (curl_off_t)(req->fd >= 0 ? req->fd_size : req->body_len));
+        if (strcmp(req->method, "PUT") != 0)
+            curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
+    }
+}
+
+/*
+ * How a URL is shown in messages: without its query, which for an upload may be a signed
+ * (pre-authorised) URL of the storage behind the registry.
+ */
+static int
+url_shown_len(const char *url)
+{
+    size_t n = strcspn(url, "?#");
+
+    return n > 300 ? 300 : (int)n;
+}
+
+/* One try of the request, with the current credentials; 0 when an HTTP answer came. */
+static int
+perform_once(struct registry_client *c, const struct http_request *req, struct http_response *resp,
+             struct temper_err *err)
+{
+    struct transfer t = {.client = c, .req = req, .resp = resp};
+    struct curl_slist *headers = NULL;
+    cleanup_free char *accept = NULL, *ctype = NULL, *bearer = NULL;
+    bool creds = is_own_origin(c, req->url);
+    CURLcode rc;
+
+    http_response_release(resp);
+    t.max_body = req->max_body ? req->max_body : REGISTRY_BODY_MAX_BYTES;
+    curl_easy_reset(c->curl);
+    c->errbuf[0] = '\0';
+    set_transport(c);
+    curl_easy_setopt(c->curl, CURLOPT_URL, req->url);
+    curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &t);
+    curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, &t);
+    set_method(c->curl, req, &t);
+    headers = curl_slist_append(headers, "Expect:"); /* no 100-continue round trip */
+    if (req->accept != NULL) {
+        accept = xasprintf("Accept: %s", req->accept);
+        headers = curl_slist_append(headers, accept);
+    }
+    if (req->content_type != NULL) {
+        ctype = xasprintf("Content-Type: %s", req->content_type);
+        headers = curl_slist_append(headers, ctype);
+    }
+    if (creds && c->auth == AUTH_BEARER && c->token != NULL)
+        headers =
+            curl_slist_append(headers, bearer = xasprintf("Authorization: Bearer %s", c->token));
+    if (creds && c->auth == AUTH_BASIC && c->username != NULL) {
+        curl_easy_setopt(c->curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(c->curl, CURLOPT_USERNAME, c->username);
+        curl_easy_setopt(c->curl, CURLOPT_PASSWORD, c->password);
+    }
+    curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, headers);
+    rc = curl_easy_perform(c->curl);
+    for (struct curl_slist *l = headers; l != NULL; l = l->next)
+        OPENSSL_cleanse(l->data, strlen(l->data)); /* the Authorization header's copy */
+    curl_slist_free_all(headers);
+    if (bearer != NULL)
+        OPENSSL_cleanse(bearer, strlen(bearer));
+    /* libcurl keeps a copy of the password: reset drops it */
+    curl_easy_setopt(c->curl, CURLOPT_PASSWORD, NULL);
+    if (resp->body_too_long)
+        return temper_err_set(err, TEMPER_E_LIMIT, 0, "%s '%.*s': the answer is over %zu bytes",
+                              req->method, url_shown_len(req->url), req->url, t.max_body);
+    if (resp->header_too_long)
+        return temper_err_set(err, TEMPER_E_LIMIT, 0, "%s '%.*s': a header line is too long",
+                              req->method, url_shown_len(req->url), req->url);
+    if (rc != CURLE_OK) {
+        resp->tls_failed = rc == CURLE_SSL_CONNECT_ERROR;
+        /* what a second try would meet again: a refused certificate, a handshake, a bad file */
+        resp->transient = rc != CURLE_ABORTED_BY_CALLBACK && rc != CURLE_READ_ERROR &&
+                          rc != CURLE_SSL_CONNECT_ERROR && rc != CURLE_SSL_CACERT_BADFILE &&
+                          rc != CURLE_PEER_FAILED_VERIFICATION &&
+                          rc != CURLE_UNSUPPORTED_PROTOCOL && rc != CURLE_URL_MALFORMAT;
+        return temper_err_set(err, TEMPER_E_NET, 0, "%s '%.*s': %s", req->method,
+                              url_shown_len(req->url), req->url,
+                              c->errbuf[0] != '\0' ? c->errbuf : curl_easy_strerror(rc));
+    }
+    curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &resp->status);
+    resp->transient = resp->status == 429 || resp->status >= 500;
+    if (strncmp(req->url, "https://", 8) == 0 && creds)
+        c->may_fall_back = false; /* the registry speaks https: never go down to http */
+    return 0;
+}
+
+/* A token from the realm's JSON answer ("token", else "access_token"): printable, bounded. */
+static int
+parse_token(const struct http_response *resp, const char *realm, char **out, struct temper_err *err)
+{
+    json_t *doc = json_loadb(resp->body ? resp->body : "", resp->body_len, 0, NULL);
+    const char *tok = json_string_value(json_object_get(doc, "token"));
+    size_t i, n;
+
+    if (tok == NULL || tok[0] == '\0')
+        tok = json_string_value(json_object_get(doc, "access_token"));
+    n = tok != NULL ? strlen(tok) : 0;
+    for (i = 0; i < n; i++)
+        if ((unsigned char)tok[i] <= 0x20 || (unsigned char)tok[i] >= 0x7f)
+            break;
+    if (n == 0 || i < n || n > REGISTRY_TOKEN_MAX_BYTES) {
+        json_decref(doc);
+        return temper_err_set(err, TEMPER_E_AUTH, 0,
+                              "token server '%.300s' gave no usable token (\"token\" or "
+                              "\"access_token\": printable, at most %d bytes)",
+                              realm, REGISTRY_TOKEN_MAX_BYTES);
+    }
+    *out = xstrdup(tok);
+    json_decref(doc);
+    return 0;
+}
+
+/* Checks the realm's URL: http(s), and plain http only where the registry itself may be. */
+static int
+check_realm(const struct registry_client *c, const char *realm, struct temper_err *err)
+{
+    char host[256];
+    const char *p;
+    size_t n;
+
+    if (strncmp(realm, "https://", 8) == 0)
+        return 0;
+    if (strncmp(realm, "http://", 7) != 0)
+        return temper_err_set(err, TEMPER_E_AUTH, 0,
+                              "registry '%s': token realm '%.300s' is not an http(s) URL", c->host,
+                              realm);
+    p = realm + 7;
+    n = strcspn(p, "/?#");
+    if (n < sizeof(host)) {
+        char *colon;
+
+        memcpy(host, p, n);
+        host[n] = '\0';
+        colon = host[0] == '[' ? strchr(host, ']') : strrchr(host, ':');
+        if (colon != NULL && host[0] == '[')
+            colon = strchr(colon, ':');
+        if (colon != NULL)
+            *colon = '\0';
+        if (registry_host_is_loopback(host) || strncmp(c->base, "http://", 7) == 0)
+            return 0;
+    }
+    return temper_err_set(err, TEMPER_E_AUTH, 0,
+                          "registry '%s': token realm '%.300s' is plain http: refusing to send "
+                          "credentials there",
+                          c->host, realm);
+}
+
+/* GET realm?service=..&scope=.. (with Basic credentials if any): the new bearer token. */
+static int
+fetch_token(struct registry_client *c, const struct registry_challenge *ch, struct temper_err *err)
+{
+    cleanup_free char *url = NULL, *scope = NULL;
+    struct http_response resp = {.retry_after_s = -1};
+    char *svc = curl_easy_escape(c->curl, ch->service, 0);
+    char *sc = curl_easy_escape(c->curl, ch->scope, 0);
+    char *mine = NULL, *own_scope = xasprintf("repository:%s:pull,push", c->repository);
+    char *token = NULL;
+    int rc;
+
+    if (check_realm(c, ch->realm, err) < 0) {
+        curl_free(svc);
+        curl_free(sc);
+        free(own_scope);
+        return -1;
+    }
+    mine = curl_easy_escape(c->curl, own_scope, 0);
+    scope = ch->scope[0] != '\0' && strcmp(ch->scope, own_scope) != 0
+                ? xasprintf("scope=%s&scope=%s", sc, mine)
+                : xasprintf("scope=%s", mine);
+    url = xasprintf("%s%cservice=%s&%s", ch->realm, strchr(ch->realm, '?') ? '&' : '?', svc, scope);
+    curl_free(svc);
+    curl_free(sc);
+    curl_free(mine);
+    free(own_scope);
+    {
+        /* the token server is another origin: Basic credentials go there explicitly */
+        struct http_request req = {.method = "GET",
+                                   .url = url,
+                                   .fd = -1,
+                                   .idempotent = true,
+                                   .max_body = REGISTRY_TOKEN_MAX_BYTES * 4};
+        struct transfer t = {.client = c, .req = &req, .resp = &resp, .max_body = req.max_body};
+        CURLcode cc;
+
+        curl_easy_reset(c->curl);
+        c->errbuf[0] = '\0';
+        set_transport(c);
+        curl_easy_setopt(c->curl, CURLOPT_URL, url);
+        curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &t);
+        curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, on_header);
+        curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, &t);
+        if (c->username != NULL) {
+            curl_easy_setopt(c->curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+            curl_easy_setopt(c->curl, CURLOPT_USERNAME, c->username);
+            curl_easy_setopt(c->curl, CURLOPT_PASSWORD, c->password);
+        }
+        cc = curl_easy_perform(c->curl);
+        curl_easy_setopt(c->curl, CURLOPT_PASSWORD, NULL);
+        if (cc != CURLE_OK) {
+            http_response_release(&resp);
+            return temper_err_set(err, TEMPER_E_NET, 0, "token server '%.300s': %s", ch->realm,
+                                  c->errbuf[0] != '\0' ? c->errbuf : curl_easy_strerror(cc));
+        }
+        curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &resp.status);
+    }
+    if (resp.status != 200) {
+        rc = temper_err_set(
+            err, TEMPER_E_AUTH, 0, "token server '%.300s' answered %ld%s", ch->realm, resp.status,
+            c->username == NULL ? " (no credentials were given)" : " to the credentials given");
+        http_response_release(&resp);
+        return rc;
+    }
+    rc = parse_token(&resp, ch->realm, &token, err);
+    if (resp.body != NULL)
+        OPENSSL_cleanse(resp.body, resp.body_len);
+    http_response_release(&resp);
+    if (rc < 0)
+        return -1;
+    if (c->token != NULL) {
+        OPENSSL_cleanse(c->token, strlen(c->token));
+        free(c->token);
+    }
+    c->token = token;
+    c->auth = AUTH_BEARER;
+    return 0;
+}
+
+/* Answers a 401: picks up credentials for the challenge; -1 when there is nothing to try. */
+static int
+answer_challenge(struct registry_client *c, const struct http_response *resp,
+                 struct temper_err *err)
+{
+    struct registry_challenge ch;
+
+    if (resp->www_authenticate[0] == '\0')
+        return temper_err_set(err, TEMPER_E_AUTH, 0,
+                              "registry '%s' answered 401 without a WWW-Authenticate challenge",
+                              c->host);
+    if (registry_auth_parse(resp->www_authenticate, strlen(resp->www_authenticate), &ch, err) < 0)
+        return temper_err_prefix(err, "registry '%s'", c->host);
+    if (strcmp(ch.scheme, "Bearer") == 0)
+        return fetch_token(c, &ch, err);
+    if (c->username == NULL)
+        return temper_err_set(err, TEMPER_E_AUTH, 0,
+                              "registry '%s' requires authentication (401 Unauthorized): give "
+                              "--username and --password-stdin, TEMPER_REGISTRY_USERNAME and "
+                              "TEMPER_REGISTRY_PASSWORD, or an entry in the docker config",
+                              c->host);
+    if (c->auth == AUTH_BASIC)
+        return temper_err_set(err, TEMPER_E_AUTH, 0,
+                              "registry '%s' refused the credentials given (401 Unauthorized)",
+                              c->host);
+    c->auth = AUTH_BASIC;
+    return 0;
+}
+
+int
+http_status_error(const struct registry_client *c, const char *what,
+                  const struct http_response *resp, struct temper_err *err)
+{
+    json_t *doc = resp->body ? json_loadb(resp->body, resp->body_len, 0, NULL) : NULL;
+    json_t *first = json_array_get(json_object_get(doc, "errors"), 0);
+    const char *code = json_string_value(json_object_get(first, "code"));
+    const char *message = json_string_value(json_object_get(first, "message"));
+    enum temper_errc ec = resp->status == 401 || resp->status == 403 ? TEMPER_E_AUTH : TEMPER_E_NET;
+
+    if (code != NULL || message != NULL)
+        temper_err_set(err, ec, 0, "registry '%s': %s: HTTP %ld: %.40s: %.300s", c->host, what,
+                       resp->status, code ? code : "", message ? message : "");
+    else
+        temper_err_set(err, ec, 0, "registry '%s': %s: HTTP %ld", c->host, what, resp->status);
+    json_decref(doc);
+    return -1;
+}
+
+/* A 401 after the credentials were tried once in this request. */
+static int
+refused(const struct registry_client *c, struct temper_err *err)
+{
+    if (c->username == NULL)
+        return temper_err_set(err, TEMPER_E_AUTH, 0,
+                              "registry '%s' requires authentication (401 Unauthorized): give "
+                              "--username and --password-stdin, TEMPER_REGISTRY_USERNAME and "
+                              "TEMPER_REGISTRY_PASSWORD, or an entry in the docker config",
+                              c->host);
+    return temper_err_set(err, TEMPER_E_AUTH, 0,
+                          "registry '%s' refused the credentials given (401 Unauthorized)",
+                          c->host);
+}
+
+int
+http_perform(struct registry_client *c, const struct http_request *req, struct http_response *resp,
+             struct temper_err *err)
+{
+    struct http_request r = *req;
+    cleanup_free char *plain_url = NULL;
+    unsigned attempt = 0;
+    bool answered = false;
+
+    for (;;) {
+        int rc = perform_once(c, &r, resp, err);
+
+        if (rc < 0 && resp->tls_failed && c->may_fall_back && is_own_origin(c, r.url)) {
+            /* a loopback registry without TLS: plain http from now on */
+            char *base = xasprintf("http://%s", c->base + 8);
+
+            free(c->base);
+            c->base = base;
+            c->may_fall_back = false;
+            free(plain_url);
+            r.url = plain_url = xasprintf("http://%s", r.url + 8);
+            continue;
+        }
+
+        if (rc == 0 && resp->status == 401) {
+            /* once per request: a token refused on a later request (expired) is renewed here */
+            if (answered)
+                return refused(c, err);
+            answered = true;
+            if (answer_challenge(c, resp, err) < 0)
+                return -1;
+            continue;
+        }
+        if (rc == 0 && !resp->transient)
+            return 0;
+        if (!r.idempotent || !resp->transient || attempt >= c->retries) {
+            if (rc == 0)
+                return http_status_error(c, r.method, resp, err);
+            return -1;
+        }
+        attempt++;
+        http_backoff(attempt, resp->retry_after_s);
+    }
+}

@@ -1,0 +1,517 @@
+#!/usr/bin/env python3
+"""temper push against Debian's docker-registry (the reference registry) on loopback.
+
+- Round trip: a signed static image is pushed; skopeo reads back the same
+  manifest digest and copies it into a layout; a second push, and a push
+  under another tag, upload no blob.
+- Signatures: the sha256-<hex>.sig manifest is in the registry and its
+  signature checks with `openssl dgst -sha256 -verify`; a push of the same
+  image signed with another key keeps the registry's signature first and
+  adds the new one.
+- Basic auth (htpasswd): no credentials is a clear 401 naming the
+  registry; TEMPER_REGISTRY_USERNAME/PASSWORD, --password-stdin and a
+  docker config.json work; a wrong password is refused; no password ever
+  appears in any output.
+- TLS: a registry with a self-signed certificate is refused without
+  --ca-file (no fallback to http), pushed to with it, and with --insecure
+  (which warns).
+- Bearer: a proxy in front of the registry that wants a token from its own
+  realm (for Basic credentials), then rotates the token mid-push so that
+  temper must renew it.
+- Faults: a proxy that answers 500, 503 and 429 (Retry-After: 1) once and
+  resets connections once on each step, then a permanent 500 with the
+  registry's error JSON, which must reach the message.
+
+Every server listens on 127.0.0.1 and is stopped in a finally clause.
+
+usage: push_registry.py TEMPER RECIPES_DIR
+"""
+import base64
+import hashlib
+import http.client
+import http.server
+import json
+import os
+import shutil
+import socket
+import ssl
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+TEMPER, RECIPES = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+SIG_ANNOTATION = "dev.cosignproject.cosign/signature"
+PASSWORD = "pa55-w0rd-never-printed"
+failures = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    if not cond:
+        failures.append(what)
+    return cond
+
+
+def run(args, env=None, **kw):
+    e = {k: v for k, v in os.environ.items()
+         if not k.startswith("TEMPER_REGISTRY_") and k != "DOCKER_CONFIG"}
+    e["DOCKER_CONFIG"] = EMPTY_DOCKER_CONFIG
+    e.update(env or {})
+    return subprocess.run(args, capture_output=True, text=True, env=e, **kw)
+
+
+def temper(*args, env=None, input=None):
+    return run([TEMPER, *args], env=env, input=input)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def uploaded(stderr):
+    """The 'N uploaded' count of a push's summary, or None."""
+    for line in stderr.splitlines():
+        if "uploaded" in line and "blobs" in line:
+            return int(line.split(" uploaded")[0].rsplit(" ", 1)[1])
+    return None
+
+
+class Registry:
+    """docker-registry serve on a free loopback port, with filesystem storage in `work`."""
+
+    def __init__(self, work, name, htpasswd=None, tls=None):
+        self.port = free_port()
+        self.dir = os.path.join(work, name)
+        os.makedirs(self.dir)
+        auth = ""
+        if htpasswd:
+            auth = f"auth:\n  htpasswd:\n    realm: temper-test\n    path: {htpasswd}\n"
+        tls_conf = ""
+        if tls:
+            tls_conf = f"  tls:\n    certificate: {tls[0]}\n    key: {tls[1]}\n"
+        self.scheme = "https" if tls else "http"
+        self.config = os.path.join(self.dir, "config.yml")
+        with open(self.config, "w") as f:
+            f.write("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
+                    f"    rootdirectory: {self.dir}/data\n  delete:\n    enabled: true\n"
+                    f"http:\n  addr: 127.0.0.1:{self.port}\n{tls_conf}{auth}")
+        self.host = f"127.0.0.1:{self.port}"
+        self.proc = None
+
+    def __enter__(self):
+        self.log = open(os.path.join(self.dir, "log"), "w")
+        self.proc = subprocess.Popen(["docker-registry", "serve", self.config],
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{self.scheme}://{self.host}/v2/", timeout=1,
+                                       context=ssl._create_unverified_context())
+                return self
+            except urllib.error.HTTPError:
+                return self  # 401 from an htpasswd registry: it is up
+            except OSError:
+                if self.proc.poll() is not None:
+                    break
+                time.sleep(0.1)
+        self.__exit__(None, None, None)
+        raise RuntimeError("docker-registry did not start: " +
+                           open(os.path.join(self.dir, "log")).read()[-2000:])
+
+    def __exit__(self, *exc):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+        if self.proc:
+            self.proc.wait()
+        self.log.close()
+
+
+def get(host, path, accept=None, auth=None):
+    req = urllib.request.Request(f"http://{host}{path}")
+    if accept:
+        req.add_header("Accept", accept)
+    if auth:
+        req.add_header("Authorization", auth)
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return r.read()
+
+
+# --- a proxy in front of the registry: Bearer auth and fault injection ---------------------------
+
+class Proxy:
+    """A threaded HTTP/1.1 proxy on loopback forwarding /v2/ to the registry.
+
+    bearer: wants `Authorization: Bearer <token>` from /token (which wants Basic
+    user:PASSWORD), and rotates the token after `rotate_after` requests.
+    faults: {(method, kind): [action, ...]}: actions are taken one per matching
+    request, in order: an int status (with the registry's error JSON), "429"
+    (Retry-After: 1) or "reset". kind is "blob", "upload", "manifest" or "any".
+    """
+
+    def __init__(self, upstream, bearer=False, faults=None, rotate_after=None):
+        self.upstream = upstream
+        self.bearer = bearer
+        self.faults = {k: list(v) for k, v in (faults or {}).items()}
+        self.fired = []
+        self.rotate_after = rotate_after
+        self.tokens_issued = 0
+        self.token = None
+        self.uses = 0
+        self.seen_auth = []
+        self.lock = threading.Lock()
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def do_HEAD(self):
+                proxy.handle(self)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.host = f"127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+    @staticmethod
+    def kind(path):
+        if "/blobs/uploads/" in path:
+            return "upload"
+        if "/blobs/" in path:
+            return "blob"
+        if "/manifests/" in path:
+            return "manifest"
+        return "other"
+
+    def reply(self, h, status, body=b"", headers=()):
+        h.send_response(status)
+        for k, v in headers:
+            h.send_header(k, v)
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        if h.command != "HEAD":
+            h.wfile.write(body)
+
+    def fault(self, h, body):
+        with self.lock:
+            for key in ((h.command, self.kind(h.path)), (h.command, "any")):
+                if self.faults.get(key):
+                    action = self.faults[key].pop(0)
+                    self.fired.append((key, action))
+                    break
+            else:
+                return False
+        if action == "reset":
+            h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            h.close_connection = True
+            h.connection.close()
+        elif action == "429":
+            self.reply(h, 429, b'{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}',
+                       [("Retry-After", "1"), ("Content-Type", "application/json")])
+        else:
+            err = {"errors": [{"code": "UNKNOWN", "message": f"injected failure {action}"}]}
+            self.reply(h, int(action), json.dumps(err).encode(),
+                       [("Content-Type", "application/json")])
+        return True
+
+    def challenge(self, h):
+        realm = f"http://{self.host}/token"
+        self.reply(h, 401, b'{"errors":[{"code":"UNAUTHORIZED","message":"token needed"}]}',
+                   [("WWW-Authenticate",
+                     f'Bearer realm="{realm}",service="temper-test",'
+                     f'scope="repository:static:pull"'),
+                    ("Content-Type", "application/json")])
+
+    def token_endpoint(self, h):
+        auth = h.headers.get("Authorization", "")
+        want = "Basic " + base64.b64encode(f"user:{PASSWORD}".encode()).decode()
+        if auth != want:
+            self.reply(h, 401, b'{"details":"bad credentials"}')
+            return
+        with self.lock:
+            self.tokens_issued += 1
+            self.token = f"tok-{self.tokens_issued}"
+            self.uses = 0
+        self.reply(h, 200, json.dumps({"access_token": self.token}).encode(),
+                   [("Content-Type", "application/json")])
+
+    def authorized(self, h):
+        with self.lock:
+            self.seen_auth.append(h.headers.get("Authorization", ""))
+            if self.token is None or h.headers.get("Authorization") != f"Bearer {self.token}":
+                return False
+            self.uses += 1
+            if self.rotate_after and self.uses > self.rotate_after and self.tokens_issued < 2:
+                self.token = "expired"  # the next request must renew
+                return False
+            return True
+
+    def handle(self, h):
+        length = int(h.headers.get("Content-Length") or 0)
+        body = h.rfile.read(length) if length else None
+        if h.path.startswith("/token"):
+            self.token_endpoint(h)
+            return
+        if self.bearer and not self.authorized(h):
+            self.challenge(h)
+            return
+        if self.fault(h, body):
+            return
+        conn = http.client.HTTPConnection(self.upstream, timeout=30)
+        headers = {k: v for k, v in h.headers.items() if k.lower() not in ("authorization",)}
+        conn.request(h.command, h.path, body=body, headers=headers)
+        r = conn.getresponse()
+        data = r.read()
+        h.send_response(r.status)
+        for k, v in r.getheaders():
+            if k.lower() not in ("transfer-encoding", "connection", "content-length"):
+                h.send_header(k, v)
+        h.send_header("Content-Length", r.getheader("Content-Length", "0")
+                      if h.command == "HEAD" else str(len(data)))
+        h.end_headers()
+        if h.command != "HEAD":
+            h.wfile.write(data)
+        conn.close()
+
+
+# --- cases -----------------------------------------------------------------------------------
+
+def sig_manifest(host, digest, auth=None):
+    tag = "sha256-" + digest.split(":")[1] + ".sig"
+    return json.loads(get(host, f"/v2/static/manifests/{tag}", OCI_MANIFEST, auth))
+
+
+def verify_layer(work, host, layer, pub, what):
+    payload = get(host, f"/v2/static/blobs/{layer['digest']}")
+    der = base64.b64decode(layer["annotations"][SIG_ANNOTATION])
+    pp, sp = os.path.join(work, "payload"), os.path.join(work, "sig.der")
+    open(pp, "wb").write(payload)
+    open(sp, "wb").write(der)
+    r = subprocess.run(["openssl", "dgst", "-sha256", "-verify", pub, "-signature", sp, pp],
+                       capture_output=True, text=True)
+    check(r.returncode == 0 and "Verified OK" in r.stdout, f"{what}: openssl verifies it")
+    return json.loads(payload)
+
+
+def test_round_trip(work, layout, digest):
+    with Registry(work, "plain") as reg:
+        ref = f"{reg.host}/static:latest"
+        r = temper("push", layout, ref)
+        check(r.returncode == 0 and r.stdout.strip() == digest,
+              f"push prints the digest: {r.stdout.strip()} {r.stderr.strip()[-300:]}")
+        check(uploaded(r.stderr) == 4, f"first push uploads 4 blobs: {r.stderr.strip()}")
+        r = run(["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{ref}"])
+        check(r.returncode == 0 and
+              "sha256:" + hashlib.sha256(r.stdout.encode()).hexdigest() == digest,
+              "skopeo reads back the same manifest digest")
+        out = os.path.join(work, "copied")
+        r = run(["skopeo", "copy", "--src-tls-verify=false", f"docker://{ref}",
+                 f"oci:{out}:latest"])
+        check(r.returncode == 0, f"skopeo copies it to a layout: {r.stderr.strip()[-300:]}")
+        r = temper("push", layout, ref)
+        check(r.returncode == 0 and uploaded(r.stderr) == 0,
+              f"a second push uploads no blob: {r.stderr.strip()}")
+        r = temper("push", layout, f"{reg.host}/static:v2")
+        check(r.returncode == 0 and uploaded(r.stderr) == 0,
+              f"a push under another tag uploads no blob: {r.stderr.strip()}")
+        tags = json.loads(get(reg.host, "/v2/static/tags/list"))["tags"]
+        check({"latest", "v2"} <= set(tags), f"both tags are in the registry: {tags}")
+        r = temper("push", layout, f"{reg.host}/static@{digest}")
+        check(r.returncode == 0, "a push by digest works")
+        r = temper("push", layout, f"{reg.host}/static@sha256:" + "0" * 64)
+        check(r.returncode == 2 and "the image is" in r.stderr,
+              f"a push to another digest is refused: {r.stderr.strip()}")
+
+        # The signature, then one more from another key, merged.
+        m = sig_manifest(reg.host, digest)
+        check(len(m["layers"]) == 1, "the .sig manifest has one signature")
+        p = verify_layer(work, reg.host, m["layers"][0], os.path.join(work, "k1.pub"), "key 1")
+        check(p["critical"]["image"]["docker-manifest-digest"] == digest,
+              "the payload names the image")
+        other = os.path.join(work, "other")
+        r = temper("build", os.path.join(RECIPES, "static.yaml"), "-o", other)
+        check(r.stdout.strip().splitlines()[-1] == digest, "a rebuild gives the same digest")
+        temper("sign", "--key", os.path.join(work, "k2.key"), "--identity",
+               f"{reg.host}/static", other)
+        r = temper("push", other, ref)
+        check(r.returncode == 0, f"push of a second signature: {r.stderr.strip()[-300:]}")
+        m = sig_manifest(reg.host, digest)
+        check(len(m["layers"]) == 2, f"both signatures are kept: {len(m['layers'])}")
+        verify_layer(work, reg.host, m["layers"][0], os.path.join(work, "k1.pub"),
+                     "the registry's first signature stays first")
+        verify_layer(work, reg.host, m["layers"][1], os.path.join(work, "k2.pub"),
+                     "the new signature comes after it")
+        config = json.loads(get(reg.host, f"/v2/static/blobs/{m['config']['digest']}"))
+        check(config["rootfs"]["diff_ids"] == [l["digest"] for l in m["layers"]],
+              "the merged config lists both payloads")
+        r = temper("push", other, ref)
+        check(r.returncode == 0 and len(sig_manifest(reg.host, digest)["layers"]) == 2,
+              "pushing again adds nothing")
+
+
+def test_basic_auth(work, layout, digest):
+    htpasswd = os.path.join(work, "htpasswd")
+    r = run(["htpasswd", "-Bbc", htpasswd, "user", PASSWORD])
+    check(r.returncode == 0, "htpasswd")
+    with Registry(work, "basic", htpasswd=htpasswd) as reg:
+        ref = f"{reg.host}/static:latest"
+        outs = []
+        r = temper("push", layout, ref)
+        outs.append(r)
+        check(r.returncode == 1 and "401" in r.stderr and reg.host in r.stderr,
+              f"no credentials: a 401 naming the registry: {r.stderr.strip()}")
+        r = temper("push", layout, ref, env={"TEMPER_REGISTRY_USERNAME": "user",
+                                             "TEMPER_REGISTRY_PASSWORD": "wrong-" + PASSWORD})
+        outs.append(r)
+        check(r.returncode == 1 and "refused the credentials" in r.stderr,
+              f"a wrong password is refused: {r.stderr.strip()}")
+        r = temper("push", layout, ref, env={"TEMPER_REGISTRY_USERNAME": "user",
+                                             "TEMPER_REGISTRY_PASSWORD": PASSWORD})
+        outs.append(r)
+        check(r.returncode == 0 and r.stdout.strip() == digest,
+              f"TEMPER_REGISTRY_USERNAME/PASSWORD: pushed: {r.stderr.strip()[-300:]}")
+        r = temper("push", "--username", "user", "--password-stdin", layout,
+                   f"{reg.host}/static:stdin", input=PASSWORD + "\n")
+        outs.append(r)
+        check(r.returncode == 0, f"--password-stdin: pushed: {r.stderr.strip()[-300:]}")
+        cfg = os.path.join(work, "docker-config")
+        os.makedirs(cfg)
+        auth = base64.b64encode(f"user:{PASSWORD}".encode()).decode()
+        with open(os.path.join(cfg, "config.json"), "w") as f:
+            json.dump({"auths": {f"http://{reg.host}": {"auth": auth}}}, f)
+        r = temper("push", layout, f"{reg.host}/static:cfg", env={"DOCKER_CONFIG": cfg})
+        outs.append(r)
+        check(r.returncode == 0, f"docker config auths: pushed: {r.stderr.strip()[-300:]}")
+        r = temper("push", "--username", "user", layout, ref)
+        check(r.returncode == 2, "--username without --password-stdin is a usage error")
+        leaked = [o for o in outs if PASSWORD in o.stdout + o.stderr or auth in o.stderr]
+        check(not leaked, "the password appears in no output")
+        creds = "Basic " + auth
+        check(len(sig_manifest(reg.host, digest, creds)["layers"]) == 1,
+              "the signature was pushed too")
+
+
+def test_tls(work, layout, digest):
+    cert, key = os.path.join(work, "cert.pem"), os.path.join(work, "key.pem")
+    r = run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+             "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert, "-days", "2",
+             "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"])
+    if not check(r.returncode == 0, f"a self-signed certificate: {r.stderr.strip()[-200:]}"):
+        return
+    with Registry(work, "tls", tls=(cert, key)) as reg:
+        ref = f"{reg.host}/static:latest"
+        r = temper("push", layout, ref)
+        check(r.returncode == 1 and "certificate" in r.stderr and "https://" in r.stderr,
+              f"TLS: an unknown CA is refused, no fallback to http: {r.stderr.strip()}")
+        r = temper("push", "--ca-file", cert, layout, ref)
+        check(r.returncode == 0 and r.stdout.strip() == digest and "warning" not in r.stderr,
+              f"TLS: --ca-file: pushed: {r.stderr.strip()[-300:]}")
+        r = temper("push", "--insecure", layout, f"{reg.host}/static:insecure")
+        check(r.returncode == 0 and "warning: --insecure" in r.stderr and
+              uploaded(r.stderr) == 0, f"TLS: --insecure warns and pushes: {r.stderr.strip()}")
+        r = temper("push", "--plain-http", "--ca-file", cert, layout, ref)
+        check(r.returncode == 1, "TLS: --plain-http to an https registry fails")
+        r = temper("push", "--ca-file", os.path.join(work, "missing.pem"), layout, ref)
+        check(r.returncode == 1 and "missing.pem" in r.stderr,
+              f"TLS: a missing --ca-file is an error: {r.stderr.strip()}")
+
+
+def test_bearer(work, layout, digest):
+    with Registry(work, "bearer-upstream") as reg, \
+            Proxy(reg.host, bearer=True, rotate_after=3) as proxy:
+        ref = f"{proxy.host}/static:latest"
+        r = temper("push", layout, ref)
+        check(r.returncode == 1 and "token server" in r.stderr and "401" in r.stderr,
+              f"Bearer without credentials: refused by the token server: {r.stderr.strip()}")
+        r = temper("push", layout, ref, env={"TEMPER_REGISTRY_USERNAME": "user",
+                                             "TEMPER_REGISTRY_PASSWORD": PASSWORD})
+        check(r.returncode == 0 and r.stdout.strip() == digest,
+              f"Bearer: pushed through the token flow: {r.stderr.strip()[-400:]}")
+        check(proxy.tokens_issued == 2, f"the rotated token was renewed: {proxy.tokens_issued}")
+        check(not any(PASSWORD in a or "Basic" in a for a in proxy.seen_auth),
+              "the registry never got the Basic credentials, only tokens")
+        check(PASSWORD not in r.stderr + r.stdout, "the password appears in no output")
+        r = run(["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{reg.host}/static:latest"])
+        check("sha256:" + hashlib.sha256(r.stdout.encode()).hexdigest() == digest,
+              "the image is in the registry behind the proxy")
+
+
+def test_faults(work, layout, digest):
+    faults = {("HEAD", "blob"): ["reset", 500],
+              ("POST", "upload"): ["429", 502],
+              ("PUT", "upload"): ["reset", 503],
+              ("PUT", "manifest"): [500, "reset"],
+              ("GET", "manifest"): [503]}
+    with Registry(work, "faults-upstream") as reg, Proxy(reg.host, faults=faults) as proxy:
+        start = time.monotonic()
+        r = temper("push", layout, f"{proxy.host}/static:latest")
+        took = time.monotonic() - start
+        check(r.returncode == 0 and r.stdout.strip() == digest,
+              f"a push through resets, 5xx and 429 succeeds: {r.stderr.strip()[-400:]}")
+        left = {k: v for k, v in proxy.faults.items() if v}
+        check(not left, f"every fault was met: left {left}, fired {len(proxy.fired)}")
+        check(took >= 1.0, f"Retry-After: 1 was honoured ({took:.1f} s)")
+        r = temper("push", layout, f"{reg.host}/static:latest")
+        check(r.returncode == 0 and uploaded(r.stderr) == 0,
+              "the registry behind the proxy has every blob")
+    with Registry(work, "faults-permanent") as reg, \
+            Proxy(reg.host, faults={("POST", "upload"): [500] * 10}) as proxy:
+        r = temper("push", layout, f"{proxy.host}/static:latest")
+        check(r.returncode == 1 and "HTTP 500" in r.stderr and
+              "injected failure 500" in r.stderr and proxy.host in r.stderr,
+              f"a lasting 500 fails with the registry's own message: {r.stderr.strip()}")
+        check(len(proxy.fired) == 5, f"the upload was tried 5 times: {len(proxy.fired)}")
+
+
+def main():
+    global EMPTY_DOCKER_CONFIG
+    for tool in ("docker-registry", "htpasswd", "skopeo", "openssl"):
+        if shutil.which(tool) is None:
+            sys.exit(f"push_registry.py needs {tool} (scripts/install-deps.sh test)")
+    work = tempfile.mkdtemp(prefix="temper-push-")
+    try:
+        EMPTY_DOCKER_CONFIG = os.path.join(work, "no-docker-config")
+        os.makedirs(EMPTY_DOCKER_CONFIG)
+        os.environ["SOURCE_DATE_EPOCH"] = "1700000000"
+        layout = os.path.join(work, "static")
+        r = temper("build", os.path.join(RECIPES, "static.yaml"), "-o", layout)
+        if not check(r.returncode == 0, f"build static: {r.stderr.strip()[-300:]}"):
+            return 1
+        digest = r.stdout.strip().splitlines()[-1]
+        for k in ("k1", "k2"):
+            r = temper("keygen", "-o", os.path.join(work, k))
+            check(r.returncode == 0, f"keygen {k}")
+        r = temper("sign", "--key", os.path.join(work, "k1.key"), layout)
+        check(r.returncode == 0, f"sign: {r.stderr.strip()}")
+        test_round_trip(work, layout, digest)
+        test_basic_auth(work, layout, digest)
+        test_tls(work, layout, digest)
+        test_bearer(work, layout, digest)
+        test_faults(work, layout, digest)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"{len(failures)} failure(s)")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,378 @@
+/*
+ * Unit tests of the registry module's parsers, which take untrusted or
+ * user input: references (docker's defaults, ports, tags, digests),
+ * WWW-Authenticate challenges (quoting, escapes, caps), the auths of a
+ * docker config.json (base64 user:password, and no credential in any
+ * message), loopback hosts and upload Locations. The push protocol itself
+ * is tested against a real registry in tests/integration/push_registry.py.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/limits.h"
+#include "registry/registry-internal.h"
+#include "registry/registry_client.h"
+#include "testutil.h"
+
+#define HEX64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+/* ---- registry_ref_parse ---- */
+
+START_TEST(test_registry_ref_parse_takes_docker_defaults_ports_tags_and_digests)
+{
+    static const struct {
+        const char *text, *registry, *repository, *tag, *digest;
+    } cases[] = {
+        {"python", "docker.io", "library/python", NULL, NULL},
+        {"python:3.11", "docker.io", "library/python", "3.11", NULL},
+        {"team/python:v1", "docker.io", "team/python", "v1", NULL},
+        {"docker.io/python", "docker.io", "library/python", NULL, NULL},
+        {"127.0.0.1:5000/static", "127.0.0.1:5000", "static", NULL, NULL},
+        {"127.0.0.1:5000/static:latest", "127.0.0.1:5000", "static", "latest", NULL},
+        {"localhost/a/b/c:t", "localhost", "a/b/c", "t", NULL},
+        {"localhost:5000/a_b/c-d.e", "localhost:5000", "a_b/c-d.e", NULL, NULL},
+        {"registry.example/team/python@sha256:" HEX64, "registry.example", "team/python", NULL,
+         "sha256:" HEX64},
+        {"r.example:443/x:y@sha256:" HEX64, "r.example:443", "x", "y", "sha256:" HEX64},
+        {"[::1]:5000/x", "[::1]:5000", "x", NULL, NULL},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct registry_ref ref;
+        struct temper_err err = {0};
+
+        ck_assert_msg(registry_ref_parse(cases[i].text, &ref, &err) == 0, "%s: %s", cases[i].text,
+                      err.msg);
+        ck_assert_str_eq(ref.registry, cases[i].registry);
+        ck_assert_str_eq(ref.repository, cases[i].repository);
+        ck_assert_pstr_eq(ref.tag, cases[i].tag);
+        ck_assert_pstr_eq(ref.digest, cases[i].digest);
+        registry_ref_release(&ref);
+    }
+}
+END_TEST
+
+START_TEST(test_registry_ref_parse_refuses_bad_references)
+{
+    static const char *const bad[] = {
+        "",
+        "Python",
+        "127.0.0.1:5000/",
+        "127.0.0.1:5000/UPPER",
+        "r.example/a//b",
+        "r.example/a/",
+        "r.example/-a",
+        "r.example/a..b",
+        "r.example/a:bad tag",
+        "r.example/a:-x",
+        "r.example/a@sha256:1234",
+        ("r.example/a@md5:" HEX64),
+        "r.ex ample/a",
+    };
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct registry_ref ref = {0};
+        struct temper_err err = {0};
+
+        ck_assert_msg(registry_ref_parse(bad[i], &ref, &err) == -1, "took '%s'", bad[i]);
+        ck_assert_int_eq(err.code, TEMPER_E_USAGE);
+        ck_assert_ptr_nonnull(strstr(err.msg, "is not a REGISTRY/REPO"));
+        ck_assert_ptr_null(ref.registry);
+    }
+}
+END_TEST
+
+/* ---- registry_auth_parse ---- */
+
+static int
+parse(const char *header, struct registry_challenge *c, struct temper_err *err)
+{
+    return registry_auth_parse(header, strlen(header), c, err);
+}
+
+START_TEST(test_registry_auth_parse_takes_bearer_and_basic)
+{
+    struct registry_challenge c;
+    struct temper_err err = {0};
+
+    ck_assert_int_eq(parse("Bearer realm=\"https://auth.example/token\",service=\"registry."
+                           "example\",scope=\"repository:team/python:pull,push\"",
+                           &c, &err),
+                     0);
+    ck_assert_str_eq(c.scheme, "Bearer");
+    ck_assert_str_eq(c.realm, "https://auth.example/token");
+    ck_assert_str_eq(c.service, "registry.example");
+    ck_assert_str_eq(c.scope, "repository:team/python:pull,push"); /* a comma inside quotes */
+
+    ck_assert_int_eq(parse("bearer  realm = \"https://a/t?x=1\" , service=svc,error=\"invalid_"
+                           "token\"",
+                           &c, &err),
+                     0);
+    ck_assert_str_eq(c.scheme, "Bearer");
+    ck_assert_str_eq(c.realm, "https://a/t?x=1");
+    ck_assert_str_eq(c.service, "svc");
+    ck_assert_str_eq(c.scope, "");
+
+    ck_assert_int_eq(parse("Bearer realm=\"https://a/\\\"q\\\\\",scope=\"s\"", &c, &err), 0);
+    ck_assert_str_eq(c.realm, "https://a/\"q\\"); /* escaped quote and backslash */
+
+    ck_assert_int_eq(parse("Basic realm=\"Registry Realm\"", &c, &err), 0);
+    ck_assert_str_eq(c.scheme, "Basic");
+    ck_assert_str_eq(c.realm, "Registry Realm");
+
+    ck_assert_int_eq(parse("Basic", &c, &err), 0);
+    ck_assert_str_eq(c.scheme, "Basic");
+
+    /* two challenges: the first is used */
+    ck_assert_int_eq(parse("Bearer realm=\"https://a/t\", Basic realm=\"x\"", &c, &err), 0);
+    ck_assert_str_eq(c.scheme, "Bearer");
+    ck_assert_str_eq(c.realm, "https://a/t");
+}
+END_TEST
+
+START_TEST(test_registry_auth_parse_refuses_garbage)
+{
+    static const char *const bad[] = {
+        "",
+        "   ",
+        "Digest realm=\"x\"",
+        "Bearer",                           /* no realm */
+        "Bearer service=\"s\",scope=\"x\"", /* no realm */
+        "Bearer realm=\"https://a/t",       /* unterminated */
+        "Bearer realm=\"a\" service=\"b\"", /* no comma */
+        "Bearer realm=\"a\x01\"",           /* a control character */
+        "Bearer =x",
+        "Bearer, realm=x",
+        "Bearer\"realm=x",
+    };
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct registry_challenge c;
+        struct temper_err err = {0};
+
+        ck_assert_msg(parse(bad[i], &c, &err) == -1, "took '%s'", bad[i]);
+        ck_assert_msg(err.code == TEMPER_E_PARSE, "'%s': code %d", bad[i], err.code);
+        ck_assert_ptr_nonnull(strstr(err.msg, "WWW-Authenticate"));
+    }
+}
+END_TEST
+
+START_TEST(test_registry_auth_parse_caps_every_value)
+{
+    struct registry_challenge c;
+    struct temper_err err = {0};
+    char header[REGISTRY_CHALLENGE_MAX_BYTES + 64];
+    size_t n;
+
+    /* a realm one byte over its field */
+    n = (size_t)snprintf(header, sizeof(header), "Bearer realm=\"");
+    memset(header + n, 'r', sizeof(c.realm));
+    n += sizeof(c.realm);
+    memcpy(header + n, "\"", 2);
+    ck_assert_int_eq(parse(header, &c, &err), -1);
+    ck_assert_int_eq(err.code, TEMPER_E_LIMIT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "'realm' is over 1023 bytes"));
+
+    /* a service over its field, unquoted */
+    n = (size_t)snprintf(header, sizeof(header), "Bearer realm=x,service=");
+    memset(header + n, 's', sizeof(c.service));
+    header[n + sizeof(c.service)] = '\0';
+    ck_assert_int_eq(parse(header, &c, &err), -1);
+    ck_assert_int_eq(err.code, TEMPER_E_LIMIT);
+
+    /* the whole header over its cap */
+    memset(header, ' ', sizeof(header));
+    memcpy(header, "Bearer realm=x", 14);
+    ck_assert_int_eq(registry_auth_parse(header, sizeof(header), &c, &err), -1);
+    ck_assert_int_eq(err.code, TEMPER_E_LIMIT);
+
+    /* a NUL inside */
+    ck_assert_int_eq(registry_auth_parse("Bearer realm=x\0y", 16, &c, &err), -1);
+    ck_assert_int_eq(err.code, TEMPER_E_PARSE);
+}
+END_TEST
+
+/* ---- registry_docker_auth_parse ---- */
+
+/* base64("alice:s3cret:with:colons") */
+#define ALICE "YWxpY2U6czNjcmV0OndpdGg6Y29sb25z"
+
+START_TEST(test_registry_docker_auth_parse_decodes_the_entry_of_the_host)
+{
+    static const char *const configs[] = {
+        "{\"auths\":{\"127.0.0.1:5000\":{\"auth\":\"" ALICE "\"}}}",
+        "{\"auths\":{\"other\":{\"auth\":\"eDp5\"},\"https://127.0.0.1:5000/v1/"
+        "\":{\"auth\":\"" ALICE "\"}}}",
+        "{\"auths\":{\"http://127.0.0.1:5000\":{\"auth\":\"" ALICE "\",\"email\":\"x\"}}}",
+    };
+
+    for (size_t i = 0; i < sizeof(configs) / sizeof(configs[0]); i++) {
+        char *user = NULL, *password = NULL;
+        struct temper_err err = {0};
+
+        ck_assert_int_eq(registry_docker_auth_parse(configs[i], strlen(configs[i]),
+                                                    "127.0.0.1:5000", &user, &password, &err),
+                         1);
+        ck_assert_str_eq(user, "alice");
+        ck_assert_str_eq(password, "s3cret:with:colons");
+        free(user);
+        free(password);
+    }
+}
+END_TEST
+
+START_TEST(test_registry_docker_auth_parse_maps_docker_io)
+{
+    const char *config = "{\"auths\":{\"https://index.docker.io/v1/\":{\"auth\":\"" ALICE "\"}}}";
+    char *user = NULL, *password = NULL;
+    struct temper_err err = {0};
+
+    ck_assert_int_eq(
+        registry_docker_auth_parse(config, strlen(config), "docker.io", &user, &password, &err), 1);
+    ck_assert_str_eq(user, "alice");
+    free(user);
+    free(password);
+}
+END_TEST
+
+START_TEST(test_registry_docker_auth_parse_finds_nothing_without_an_entry)
+{
+    static const char *const configs[] = {
+        "{}",
+        "{\"auths\":{}}",
+        "{\"auths\":{\"127.0.0.1:5001\":{\"auth\":\"" ALICE "\"}}}",
+        "{\"auths\":{\"127.0.0.1:5000\":{}}}",
+        "{\"credsStore\":\"desktop\"}",
+    };
+
+    for (size_t i = 0; i < sizeof(configs) / sizeof(configs[0]); i++) {
+        char *user = NULL, *password = NULL;
+        struct temper_err err = {0};
+
+        ck_assert_int_eq(registry_docker_auth_parse(configs[i], strlen(configs[i]),
+                                                    "127.0.0.1:5000", &user, &password, &err),
+                         0);
+        ck_assert_ptr_null(user);
+    }
+}
+END_TEST
+
+START_TEST(test_registry_docker_auth_parse_refuses_malformed_without_quoting_secrets)
+{
+    static const struct {
+        const char *config;
+        enum temper_errc code;
+    } cases[] = {
+        {"not json", TEMPER_E_PARSE},
+        {"[]", TEMPER_E_PARSE},
+        {"{\"auths\":[]}", TEMPER_E_PARSE},
+        /* "alice-s3cret" has no colon */
+        {"{\"auths\":{\"127.0.0.1:5000\":{\"auth\":\"YWxpY2UtczNjcmV0\"}}}", TEMPER_E_PARSE},
+        /* ":s3cret": no user */
+        {"{\"auths\":{\"127.0.0.1:5000\":{\"auth\":\"OnMzY3JldA==\"}}}", TEMPER_E_PARSE},
+        {"{\"auths\":{\"127.0.0.1:5000\":{\"auth\":\"czNjcmV0!!!\"}}}", TEMPER_E_PARSE},
+        {"{\"auths\":{\"127.0.0.1:5000\":{\"auth\":\"czNjcmV0a\"}}}", TEMPER_E_PARSE},
+        {"{\"auths\":{\"127.0.0.1:5000\":{\"auth\":\"\"}}}", TEMPER_E_PARSE},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *user = NULL, *password = NULL;
+        struct temper_err err = {0};
+
+        ck_assert_msg(registry_docker_auth_parse(cases[i].config, strlen(cases[i].config),
+                                                 "127.0.0.1:5000", &user, &password, &err) == -1,
+                      "took %s", cases[i].config);
+        ck_assert_int_eq(err.code, cases[i].code);
+        ck_assert_ptr_null(user);
+        ck_assert_ptr_null(strstr(err.msg, "s3cret"));
+        ck_assert_ptr_null(strstr(err.msg, "czNjcmV0"));
+        ck_assert_ptr_null(strstr(err.msg, "YWxpY2"));
+    }
+}
+END_TEST
+
+/* ---- registry_host_is_loopback, registry_upload_url ---- */
+
+START_TEST(test_registry_host_is_loopback_takes_only_loopback)
+{
+    ck_assert(registry_host_is_loopback("localhost"));
+    ck_assert(registry_host_is_loopback("127.0.0.1"));
+    ck_assert(registry_host_is_loopback("127.1.2.3"));
+    ck_assert(registry_host_is_loopback("::1"));
+    ck_assert(registry_host_is_loopback("[::1]"));
+    ck_assert(!registry_host_is_loopback("127.0.0.1.example"));
+    ck_assert(!registry_host_is_loopback("128.0.0.1"));
+    ck_assert(!registry_host_is_loopback("127.0.0.256"));
+    ck_assert(!registry_host_is_loopback("localhost.example"));
+    ck_assert(!registry_host_is_loopback("registry.example"));
+    ck_assert(!registry_host_is_loopback(""));
+}
+END_TEST
+
+START_TEST(test_registry_upload_url_resolves_locations)
+{
+    static const struct {
+        const char *location, *url;
+    } cases[] = {
+        {"/v2/x/blobs/uploads/u1", "http://h:5/v2/x/blobs/uploads/u1?digest=sha256:d"},
+        {"/v2/x/blobs/uploads/u1?_state=abc",
+         "http://h:5/v2/x/blobs/uploads/u1?_state=abc&digest=sha256:d"},
+        {"http://h:5/v2/x/u?s=1", "http://h:5/v2/x/u?s=1&digest=sha256:d"},
+        {"https://cdn.example/u", "https://cdn.example/u?digest=sha256:d"},
+        {"", NULL},
+        {"relative/path", NULL},
+        {"//evil.example/u", NULL},
+        {"ftp://h/u", NULL},
+        {"/v2/x\r\nInjected: 1", NULL},
+        {"/v2/x y", NULL},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *url = registry_upload_url("http://h:5", cases[i].location, "sha256:d");
+
+        ck_assert_pstr_eq(url, cases[i].url);
+        free(url);
+    }
+}
+END_TEST
+
+static Suite *
+registry_suite(void)
+{
+    Suite *s = suite_create("registry");
+    TCase *tc;
+
+    tc = tcase_create("registry_ref_parse");
+    tcase_add_test(tc, test_registry_ref_parse_takes_docker_defaults_ports_tags_and_digests);
+    tcase_add_test(tc, test_registry_ref_parse_refuses_bad_references);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("registry_auth_parse");
+    tcase_add_test(tc, test_registry_auth_parse_takes_bearer_and_basic);
+    tcase_add_test(tc, test_registry_auth_parse_refuses_garbage);
+    tcase_add_test(tc, test_registry_auth_parse_caps_every_value);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("registry_docker_auth_parse");
+    tcase_add_test(tc, test_registry_docker_auth_parse_decodes_the_entry_of_the_host);
+    tcase_add_test(tc, test_registry_docker_auth_parse_maps_docker_io);
+    tcase_add_test(tc, test_registry_docker_auth_parse_finds_nothing_without_an_entry);
+    tcase_add_test(tc, test_registry_docker_auth_parse_refuses_malformed_without_quoting_secrets);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("registry_host_is_loopback");
+    tcase_add_test(tc, test_registry_host_is_loopback_takes_only_loopback);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("registry_upload_url");
+    tcase_add_test(tc, test_registry_upload_url_resolves_locations);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    return testutil_run(registry_suite());
+}
