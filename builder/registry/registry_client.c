@@ -428,23 +428,6 @@ has_layer(const json_t *layers, const json_t *layer)
     return false;
 }
 
-/* The config of a signature manifest, as cosign (and sign_layout.c) writes it. */
-static json_t *
-signature_config(const json_t *layers)
-{
-    json_t *diff_ids = json_array(), *history = json_array(), *layer;
-    size_t i;
-
-    json_array_foreach(layers, i, layer)
-    {
-        json_array_append(diff_ids, json_object_get(layer, "digest"));
-        json_array_append_new(history, json_pack("{s:s}", "created", "0001-01-01T00:00:00Z"));
-    }
-    return json_pack("{s:s, s:{}, s:s, s:o, s:s, s:{s:s, s:o}}", "architecture", "", "config",
-                     "created", "0001-01-01T00:00:00Z", "history", history, "os", "", "rootfs",
-                     "type", "layers", "diff_ids", diff_ids);
-}
-
 /*
  * The signature manifest to put: the registry's layers, then the local ones it lacks, with a
  * new config (pushed here). *text NULL when the registry has every local signature already.
@@ -474,7 +457,7 @@ merge_signatures(struct registry_client *c, const json_t *remote, const json_t *
                                      SIGN_LAYERS_MAX)
                     : 0;
     }
-    config = signature_config(layers);
+    config = sign_signature_config(layers);
     config_text = json_dumps(config, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(config);
     if (config_text == NULL ||

@@ -128,9 +128,8 @@ sign_layout_list(struct oci_layout *layout, const char *digest, struct sign_entr
     return 0;
 }
 
-/* The config cosign writes for a signature manifest: the payloads' digests as diff_ids. */
-static json_t *
-signature_config(const json_t *layers)
+json_t *
+sign_signature_config(const json_t *layers)
 {
     json_t *diff_ids = json_array(), *history = json_array(), *layer;
     size_t i;
@@ -200,7 +199,7 @@ sign_layout_add(struct oci_layout *layout, const char *digest, const char *paylo
                                     SIGN_PAYLOAD_MEDIA_TYPE, "digest", payload_digest, "size",
                                     (json_int_t)len, "annotations", SIGN_ANNOTATION, b64));
     {
-        json_t *config = signature_config(layers);
+        json_t *config = sign_signature_config(layers);
 
         rc = put_json_blob(layout, config, config_digest, &config_len, err);
         json_decref(config);

@@ -32,6 +32,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "base/error.h"
 
 enum sign_key_type {
@@ -151,6 +153,13 @@ void sign_payload_release(struct sign_payload *p);
 #define SIGN_ANNOTATION "dev.cosignproject.cosign/signature"
 
 struct oci_layout;
+
+/*
+ * The config cosign writes for a signature manifest whose layers are `layers` (a JSON array of
+ * descriptors): their digests as diff_ids, empty architecture and os, the zero time. Shared by
+ * signing in a layout and by the registry client, which merges signature manifests.
+ */
+json_t *sign_signature_config(const json_t *layers);
 
 /* Writes the tag that holds the signatures of manifest `digest`: "sha256-<hex>.sig". */
 void sign_tag_of(const char *digest, char tag[80]);
