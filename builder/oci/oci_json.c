@@ -399,6 +399,34 @@ go_fold(const char *key, char *out, size_t size)
     return true;
 }
 
+/*
+ * Member names of the OCI and Docker image documents (index, manifest, descriptor, platform,
+ * config): a key that Go would match to one of them but that is spelled otherwise
+ * ("mediaTypE") is read by Go tools as that member and by jansson as an unknown key.
+ */
+static const char *const member_names[] = {
+    "annotations", "architecture", "ArgsEscaped", "artifactType", "author",
+    "Cmd",         "comment",      "config",      "created",      "created_by",
+    "data",        "diff_ids",     "digest",      "empty_layer",  "Entrypoint",
+    "Env",         "ExposedPorts", "features",    "history",      "imageLayoutVersion",
+    "Labels",      "layers",       "manifests",   "mediaType",    "os",
+    "os.features", "os.version",   "platform",    "rootfs",       "schemaVersion",
+    "size",        "StopSignal",   "subject",     "type",         "urls",
+    "User",        "variant",      "Volumes",     "WorkingDir",   NULL};
+
+/* The member `key` stands for under Go's folding when it is not spelled that way, or NULL. */
+static const char *
+miscased_member(const char *key, const char *folded)
+{
+    char f[64];
+
+    for (size_t i = 0; member_names[i] != NULL; i++)
+        if (go_fold(member_names[i], f, sizeof(f)) && strcmp(f, folded) == 0 &&
+            strcmp(key, member_names[i]) != 0)
+            return member_names[i];
+    return NULL;
+}
+
 int
 oci_json_check_keys(const json_t *json, const char *what, struct temper_err *err)
 {
@@ -419,6 +447,7 @@ oci_json_check_keys(const json_t *json, const char *what, struct temper_err *err
     json_object_foreach((json_t *)json, key, value)
     {
         char a[256], b[256], shown_a[72], shown_b[72];
+        const char *member;
         void *it;
 
         if (!go_fold(key, a, sizeof(a)))
@@ -433,6 +462,12 @@ oci_json_check_keys(const json_t *json, const char *what, struct temper_err *err
                                       what, temper_printable(key, shown_a, sizeof(shown_a)),
                                       temper_printable(other, shown_b, sizeof(shown_b)));
         }
+        member = miscased_member(key, a);
+        if (member != NULL)
+            return temper_err_set(err, TEMPER_E_PARSE, 0,
+                                  "%s has the key '%s', which Go tools (skopeo, podman, "
+                                  "containerd) read as '%s': the file is ambiguous",
+                                  what, temper_printable(key, shown_a, sizeof(shown_a)), member);
         if (oci_json_check_keys(value, what, err) < 0)
             return -1;
     }

@@ -870,6 +870,9 @@ START_TEST(test_oci_json_check_keys_refuses_what_go_folds_together)
         {"{\"manifests\":[],\"manife\u017fts\":[]}", "'manifests' and 'manife??ts'"},
         {"{\"kind\":1,\"\u212aind\":2}", "'kind' and '???ind'"},
         {"{\"caf\u00e9\":1,\"CAF\u00c9\":2}", NULL}, /* only ASCII folds to a field */
+        /* alone, a miscased member name is still read as that member by Go */
+        {"{\"mediaTypE\":\"x\"}", "'mediaTypE', which Go tools"},
+        {"{\"config\":{\"user\":\"0\"}}", "read as 'User'"},
     };
     struct temper_err err;
 
