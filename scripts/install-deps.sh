@@ -13,7 +13,7 @@ test=("${build[@]}" "${image[@]}" clang libclang-rt-14-dev clang-format shellche
   libc6-dev libc6-i386 skopeo umoci oci-image-tool bubblewrap runc podman zstd openssl
   docker-registry apache2-utils)
 
-bench=("${build[@]}" "${image[@]}" hyperfine pax-utils time pigz zstd)
+bench=("${build[@]}" "${image[@]}" hyperfine pax-utils time pigz zstd docker-registry skopeo curl)
 
 case "${1:-build}" in
 build) want=("${build[@]}") ;;
