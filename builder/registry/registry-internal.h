@@ -40,6 +40,31 @@ bool registry_host_is_loopback(const char *host);
  */
 char *registry_upload_url(const char *base, const char *location, const char *digest);
 
+/*
+ * Whether `url` is on the origin of `base` ("https://host[:port]"): same
+ * scheme, host and port, compared without case and with default ports
+ * made explicit (as curl_url() parses them). Credentials go there only.
+ */
+bool registry_is_same_origin(const char *base, const char *url);
+
+/*
+ * Checks a Bearer challenge's realm before credentials are sent to it
+ * (`registry` names the registry in messages): an http(s) URL without
+ * userinfo; plain http only on a loopback host, or on the registry's own
+ * host when the registry itself is spoken to over plain http (`base`).
+ * 0, or -1 with TEMPER_E_AUTH.
+ */
+int registry_realm_check(const char *base, const char *registry, const char *realm,
+                         struct temper_err *err);
+
+/*
+ * The overall deadline of one request, in ms: a fixed allowance for
+ * requests without a large body, plus time that grows with the size of a
+ * blob upload (REGISTRY_UPLOAD_MIN_BYTES_PER_S), so that a registry
+ * trickling bytes cannot hold a push forever.
+ */
+long registry_request_timeout_ms(uint64_t upload_bytes);
+
 /* ---- transport (registry_http.c) ---- */
 
 enum registry_auth_mode { AUTH_NONE, AUTH_BASIC, AUTH_BEARER };
@@ -100,7 +125,10 @@ void http_response_release(struct http_response *resp);
  * and retrying idempotent requests on 429, 5xx and transport errors. 0 with
  * *resp filled for any other final status (the caller checks it), or -1
  * (TEMPER_E_NET, TEMPER_E_AUTH, TEMPER_E_LIMIT) with resp->transient set
- * when the failure may pass.
+ * when the failure may pass and resp->body released (NULL). A 401 from
+ * another origin than the registry's (an upload Location elsewhere) is
+ * TEMPER_E_AUTH: no credentials go there, and the client's own are kept.
+ * Every request has a deadline (registry_request_timeout_ms).
  */
 int http_perform(struct registry_client *c, const struct http_request *req,
                  struct http_response *resp, struct temper_err *err);

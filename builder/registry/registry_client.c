@@ -210,8 +210,14 @@ upload_once(struct registry_client *c, const char *digest, int fd, const void *b
     }
     put_url = registry_upload_url(c->base, resp.location, digest);
     if (put_url == NULL) {
-        temper_err_set(err, TEMPER_E_NET, 0, "registry '%s' gave no usable upload Location",
-                       c->host);
+        char shown[320];
+
+        /* shown without its query, which may sign the URL */
+        resp.location[strcspn(resp.location, "?")] = '\0';
+        temper_err_set(err, TEMPER_E_NET, 0,
+                       "registry '%s' gave no usable upload Location '%s' (a relative path or "
+                       "an http(s) URL, no fragment, no plain http after https)",
+                       c->host, temper_printable(resp.location, shown, sizeof(shown)));
         goto out;
     }
     put.url = put_url;
@@ -354,6 +360,7 @@ put_manifest(struct registry_client *c, const char *reference, const char *media
                                .content_type = media_type,
                                .idempotent = true};
     struct http_response resp = {.retry_after_s = -1};
+    char shown[84];
     int rc = 0;
 
     sha256_digest(bytes, len, digest);
@@ -362,9 +369,9 @@ put_manifest(struct registry_client *c, const char *reference, const char *media
     if (resp.status != 201)
         rc = http_status_error(c, "put the manifest", &resp, err);
     else if (resp.content_digest[0] != '\0' && strcmp(resp.content_digest, digest) != 0)
-        rc = temper_err_set(err, TEMPER_E_SIG, 0,
-                            "registry '%s' stored manifest '%s' as '%.80s', not '%s'", c->host,
-                            reference, resp.content_digest, digest);
+        rc = temper_err_set(
+            err, TEMPER_E_SIG, 0, "registry '%s' stored manifest '%s' as '%s', not '%s'", c->host,
+            reference, temper_printable(resp.content_digest, shown, sizeof(shown)), digest);
     http_response_release(&resp);
     return rc < 0 ? temper_err_prefix(err, "manifest '%s'", reference) : 0;
 }

@@ -32,7 +32,8 @@
  * Transport: TLS verified against the system CAs (or ca_file); plain HTTP
  * only for loopback hosts (after a failed TLS handshake, as docker does) or
  * with plain_http; timeouts on connect and on
- * stalled transfers; retries with backoff for 429 (Retry-After), 5xx and
+ * stalled transfers, and a deadline on every request (growing with the
+ * size of a blob upload); retries with backoff for 429 (Retry-After), 5xx and
  * dropped connections on steps that are safe to repeat.
  */
 #ifndef TEMPER_REGISTRY_CLIENT_H

@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,13 +200,22 @@ on_seek(void *userdata, curl_off_t offset, int origin)
     return CURL_SEEKFUNC_OK;
 }
 
+long
+registry_request_timeout_ms(uint64_t upload_bytes)
+{
+    uint64_t extra_s = upload_bytes / REGISTRY_UPLOAD_MIN_BYTES_PER_S;
+    uint64_t max_extra_s = (uint64_t)(LONG_MAX / 1000 - REGISTRY_REQUEST_DEADLINE_MS / 1000);
+
+    if (extra_s > max_extra_s)
+        extra_s = max_extra_s;
+    return REGISTRY_REQUEST_DEADLINE_MS + (long)extra_s * 1000L;
+}
+
 /* Whether `url` is on the registry's own origin (credentials may go there). */
 static bool
 is_own_origin(const struct registry_client *c, const char *url)
 {
-    size_t n = strlen(c->base);
-
-    return strncmp(url, c->base, n) == 0 && (url[n] == '/' || url[n] == '\0');
+    return registry_is_same_origin(c->base, url);
 }
 
 static void
@@ -220,6 +230,8 @@ set_transport(struct registry_client *c)
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (c->stall_timeout_ms + 999) / 1000);
+    /* a registry trickling bytes stays over the low-speed limit: a deadline ends it */
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, registry_request_timeout_ms(0));
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, c->insecure ? 0L : 1L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, c->insecure ? 0L : 2L);
     if (c->ca_file != NULL)
@@ -263,6 +275,21 @@ url_shown_len(const char *url)
     return n > 300 ? 300 : (int)n;
 }
 
+/*
+ * Whether the request ran out its whole deadline (not a connect or low-speed timeout): a
+ * registry that slow is not retried, so that a push ends after one deadline, not five.
+ */
+static bool
+hit_deadline(CURL *h, CURLcode rc, long deadline_ms)
+{
+    curl_off_t total_us = 0;
+
+    if (rc != CURLE_OPERATION_TIMEDOUT ||
+        curl_easy_getinfo(h, CURLINFO_TOTAL_TIME_T, &total_us) != CURLE_OK)
+        return false;
+    return total_us / 1000 >= (curl_off_t)deadline_ms - 1000;
+}
+
 /* One try of the request, with the current credentials; 0 when an HTTP answer came. */
 static int
 perform_once(struct registry_client *c, const struct http_request *req, struct http_response *resp,
@@ -272,6 +299,7 @@ perform_once(struct registry_client *c, const struct http_request *req, struct h
     struct curl_slist *headers = NULL;
     cleanup_free char *accept = NULL, *ctype = NULL, *bearer = NULL;
     bool creds = is_own_origin(c, req->url);
+    long deadline_ms = registry_request_timeout_ms(0);
     CURLcode rc;
 
     http_response_release(resp);
@@ -285,6 +313,9 @@ perform_once(struct registry_client *c, const struct http_request *req, struct h
     curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, &t);
     set_method(c->curl, req, &t);
+    if (req->fd >= 0 || req->body != NULL)
+        deadline_ms = registry_request_timeout_ms(req->fd >= 0 ? req->fd_size : req->body_len);
+    curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, deadline_ms);
     headers = curl_slist_append(headers, "Expect:"); /* no 100-continue round trip */
     if (req->accept != NULL) {
         accept = xasprintf("Accept: %s", req->accept);
@@ -323,7 +354,8 @@ perform_once(struct registry_client *c, const struct http_request *req, struct h
         resp->transient = rc != CURLE_ABORTED_BY_CALLBACK && rc != CURLE_READ_ERROR &&
                           rc != CURLE_SSL_CONNECT_ERROR && rc != CURLE_SSL_CACERT_BADFILE &&
                           rc != CURLE_PEER_FAILED_VERIFICATION &&
-                          rc != CURLE_UNSUPPORTED_PROTOCOL && rc != CURLE_URL_MALFORMAT;
+                          rc != CURLE_UNSUPPORTED_PROTOCOL && rc != CURLE_URL_MALFORMAT &&
+                          !hit_deadline(c->curl, rc, deadline_ms);
         return temper_err_set(err, TEMPER_E_NET, 0, "%s '%.*s': %s", req->method,
                               url_shown_len(req->url), req->url,
                               c->errbuf[0] != '\0' ? c->errbuf : curl_easy_strerror(rc));
@@ -361,41 +393,6 @@ parse_token(const struct http_response *resp, const char *realm, char **out, str
     return 0;
 }
 
-/* Checks the realm's URL: http(s), and plain http only where the registry itself may be. */
-static int
-check_realm(const struct registry_client *c, const char *realm, struct temper_err *err)
-{
-    char host[256];
-    const char *p;
-    size_t n;
-
-    if (strncmp(realm, "https://", 8) == 0)
-        return 0;
-    if (strncmp(realm, "http://", 7) != 0)
-        return temper_err_set(err, TEMPER_E_AUTH, 0,
-                              "registry '%s': token realm '%.300s' is not an http(s) URL", c->host,
-                              realm);
-    p = realm + 7;
-    n = strcspn(p, "/?#");
-    if (n < sizeof(host)) {
-        char *colon;
-
-        memcpy(host, p, n);
-        host[n] = '\0';
-        colon = host[0] == '[' ? strchr(host, ']') : strrchr(host, ':');
-        if (colon != NULL && host[0] == '[')
-            colon = strchr(colon, ':');
-        if (colon != NULL)
-            *colon = '\0';
-        if (registry_host_is_loopback(host) || strncmp(c->base, "http://", 7) == 0)
-            return 0;
-    }
-    return temper_err_set(err, TEMPER_E_AUTH, 0,
-                          "registry '%s': token realm '%.300s' is plain http: refusing to send "
-                          "credentials there",
-                          c->host, realm);
-}
-
 /* GET realm?service=..&scope=.. (with Basic credentials if any): the new bearer token. */
 static int
 fetch_token(struct registry_client *c, const struct registry_challenge *ch, struct temper_err *err)
@@ -408,7 +405,7 @@ fetch_token(struct registry_client *c, const struct registry_challenge *ch, stru
     char *token = NULL;
     int rc;
 
-    if (check_realm(c, ch->realm, err) < 0) {
+    if (registry_realm_check(c->base, c->host, ch->realm, err) < 0) {
         curl_free(svc);
         curl_free(sc);
         free(own_scope);
@@ -515,10 +512,14 @@ http_status_error(const struct registry_client *c, const char *what,
     const char *code = json_string_value(json_object_get(first, "code"));
     const char *message = json_string_value(json_object_get(first, "message"));
     enum temper_errc ec = resp->status == 401 || resp->status == 403 ? TEMPER_E_AUTH : TEMPER_E_NET;
+    char code_shown[44], message_shown[304];
 
+    /* the registry's own words, with no control character that could reach a terminal */
     if (code != NULL || message != NULL)
-        temper_err_set(err, ec, 0, "registry '%s': %s: HTTP %ld: %.40s: %.300s", c->host, what,
-                       resp->status, code ? code : "", message ? message : "");
+        temper_err_set(
+            err, ec, 0, "registry '%s': %s: HTTP %ld: %s: %s", c->host, what, resp->status,
+            temper_printable(code ? code : "", code_shown, sizeof(code_shown)),
+            temper_printable(message ? message : "", message_shown, sizeof(message_shown)));
     else
         temper_err_set(err, ec, 0, "registry '%s': %s: HTTP %ld", c->host, what, resp->status);
     json_decref(doc);
@@ -538,6 +539,26 @@ refused(const struct registry_client *c, struct temper_err *err)
     return temper_err_set(err, TEMPER_E_AUTH, 0,
                           "registry '%s' refused the credentials given (401 Unauthorized)",
                           c->host);
+}
+
+/* A failed request keeps its status and flags (transient) but not its body. */
+static int
+drop_body(struct http_response *resp)
+{
+    free(resp->body);
+    resp->body = NULL;
+    resp->body_len = 0;
+    return -1;
+}
+
+/* A 401 from another origin (an upload Location elsewhere): no credentials are sent there. */
+static int
+foreign_challenge(const struct registry_client *c, const char *url, struct temper_err *err)
+{
+    return temper_err_set(err, TEMPER_E_AUTH, 0,
+                          "registry '%s': '%.*s' is not the registry's origin and asked for "
+                          "authentication (401): no credentials are sent there",
+                          c->host, url_shown_len(url), url);
 }
 
 int
@@ -565,20 +586,27 @@ http_perform(struct registry_client *c, const struct http_request *req, struct h
         }
 
         if (rc == 0 && resp->status == 401) {
+            /* another host's challenge would get the user's credentials, or replace the token */
+            if (!is_own_origin(c, r.url)) {
+                foreign_challenge(c, r.url, err);
+                return drop_body(resp);
+            }
             /* once per request: a token refused on a later request (expired) is renewed here */
-            if (answered)
-                return refused(c, err);
+            if (answered) {
+                refused(c, err);
+                return drop_body(resp);
+            }
             answered = true;
             if (answer_challenge(c, resp, err) < 0)
-                return -1;
+                return drop_body(resp);
             continue;
         }
         if (rc == 0 && !resp->transient)
             return 0;
         if (!r.idempotent || !resp->transient || attempt >= c->retries) {
             if (rc == 0)
-                return http_status_error(c, r.method, resp, err);
-            return -1;
+                http_status_error(c, r.method, resp, err);
+            return drop_body(resp);
         }
         attempt++;
         http_backoff(attempt, resp->retry_after_s);

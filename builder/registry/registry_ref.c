@@ -4,6 +4,9 @@
  */
 #include <ctype.h>
 #include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
 
 #include "base/cleanup.h"
 #include "base/sha256.h"
@@ -146,6 +149,137 @@ registry_host_is_loopback(const char *host)
            c <= 255 && d <= 255;
 }
 
+/* A URL as libcurl parses it (the parse libcurl will act on): each part owned, or NULL. */
+struct url_parts {
+    char *scheme, *host, *port; /* lowercase scheme; port made explicit for http(s) */
+    bool has_userinfo;
+};
+
+static void
+url_parts_release(struct url_parts *u)
+{
+    curl_free(u->scheme);
+    curl_free(u->host);
+    curl_free(u->port);
+    memset(u, 0, sizeof(*u));
+}
+
+/* An '@' between "://" and the path: userinfo, even one libcurl would read as empty. */
+static bool
+has_at_in_authority(const char *url)
+{
+    const char *p = strstr(url, "://");
+
+    if (p == NULL)
+        return false;
+    p += 3;
+    return memchr(p, '@', strcspn(p, "/?#")) != NULL;
+}
+
+/* Splits an absolute URL with curl_url(); false when libcurl would not take it. */
+static bool
+url_split(const char *url, struct url_parts *out)
+{
+    CURLU *h = curl_url();
+    char *user = NULL, *password = NULL;
+    struct url_parts u = {0};
+    bool ok;
+
+    if (h == NULL)
+        return false;
+    ok = curl_url_set(h, CURLUPART_URL, url, 0) == CURLUE_OK &&
+         curl_url_get(h, CURLUPART_SCHEME, &u.scheme, 0) == CURLUE_OK &&
+         curl_url_get(h, CURLUPART_HOST, &u.host, 0) == CURLUE_OK &&
+         curl_url_get(h, CURLUPART_PORT, &u.port, CURLU_DEFAULT_PORT) == CURLUE_OK;
+    /* "http://127.0.0.1:x@evil/": a user, a password, or only an '@' */
+    u.has_userinfo = curl_url_get(h, CURLUPART_USER, &user, 0) == CURLUE_OK ||
+                     curl_url_get(h, CURLUPART_PASSWORD, &password, 0) == CURLUE_OK ||
+                     has_at_in_authority(url);
+    curl_free(user);
+    curl_free(password);
+    curl_url_cleanup(h);
+    if (!ok) {
+        url_parts_release(&u);
+        return false;
+    }
+    *out = u;
+    return true;
+}
+
+static bool
+is_scheme(const struct url_parts *u, const char *scheme)
+{
+    return strcasecmp(u->scheme, scheme) == 0;
+}
+
+bool
+registry_is_same_origin(const char *base, const char *url)
+{
+    struct url_parts b, u;
+    bool same;
+
+    if (!url_split(base, &b))
+        return false;
+    if (!url_split(url, &u)) {
+        url_parts_release(&b);
+        return false;
+    }
+    same = !u.has_userinfo && strcasecmp(b.scheme, u.scheme) == 0 &&
+           strcasecmp(b.host, u.host) == 0 && strcmp(b.port, u.port) == 0;
+    url_parts_release(&b);
+    url_parts_release(&u);
+    return same;
+}
+
+int
+registry_realm_check(const char *base, const char *registry, const char *realm,
+                     struct temper_err *err)
+{
+    char shown[320];
+    struct url_parts r, b = {0};
+    const char *why = NULL;
+
+    temper_printable(realm, shown, sizeof(shown));
+    if (!url_split(realm, &r))
+        return temper_err_set(err, TEMPER_E_AUTH, 0,
+                              "registry '%s': token realm '%s' is not an http(s) URL", registry,
+                              shown);
+    if (!is_scheme(&r, "https") && !is_scheme(&r, "http"))
+        why = "is not an http(s) URL";
+    else if (r.has_userinfo)
+        why = "holds a user name or password: refusing to send credentials there";
+    else if (is_scheme(&r, "http") && !registry_host_is_loopback(r.host) &&
+             !(url_split(base, &b) && is_scheme(&b, "http") && strcasecmp(b.host, r.host) == 0))
+        why = "is plain http: refusing to send credentials there";
+    url_parts_release(&r);
+    url_parts_release(&b);
+    if (why != NULL)
+        return temper_err_set(err, TEMPER_E_AUTH, 0, "registry '%s': token realm '%s' %s", registry,
+                              shown, why);
+    return 0;
+}
+
+/* An absolute Location is refused when it takes an https registry down to plain http. */
+static bool
+is_downgrade(const char *base, const char *location)
+{
+    struct url_parts b, l;
+    bool down;
+
+    if (!url_split(location, &l))
+        return true;
+    if (!url_split(base, &b)) {
+        url_parts_release(&l);
+        return true;
+    }
+    /* a loopback registry that fell back to http has an http base already */
+    down = is_scheme(&b, "https") && is_scheme(&l, "http") &&
+           !(registry_host_is_loopback(l.host) && registry_host_is_loopback(b.host));
+    url_parts_release(&b);
+    url_parts_release(&l);
+    return down;
+}
+
 char *
 registry_upload_url(const char *base, const char *location, const char *digest)
 {
@@ -156,8 +290,13 @@ registry_upload_url(const char *base, const char *location, const char *digest)
     for (i = 0; location[i] != '\0'; i++)
         if ((unsigned char)location[i] <= 0x20 || location[i] == 0x7f)
             return NULL;
-    if (strncmp(location, "https://", 8) == 0 || strncmp(location, "http://", 7) == 0)
+    if (strchr(location, '#') != NULL)
+        return NULL; /* "digest=" would go after the fragment, which is never sent */
+    if (strncasecmp(location, "https://", 8) == 0 || strncasecmp(location, "http://", 7) == 0) {
+        if (is_downgrade(base, location))
+            return NULL;
         return xasprintf("%s%cdigest=%s", location, strchr(location, '?') ? '&' : '?', digest);
+    }
     if (location[0] != '/' || location[1] == '/')
         return NULL; /* relative paths and scheme-relative URLs: not what registries send */
     return xasprintf("%s%s%cdigest=%s", base, location, strchr(location, '?') ? '&' : '?', digest);

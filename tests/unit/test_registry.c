@@ -3,7 +3,8 @@
  * user input: references (docker's defaults, ports, tags, digests),
  * WWW-Authenticate challenges (quoting, escapes, caps), the auths of a
  * docker config.json (base64 user:password, and no credential in any
- * message), loopback hosts and upload Locations. The push protocol itself
+ * message), loopback hosts, upload Locations, origins, token realms and
+ * request deadlines. The push protocol itself
  * is tested against a real registry in tests/integration/push_registry.py.
  */
 #include <check.h>
@@ -337,6 +338,136 @@ START_TEST(test_registry_upload_url_resolves_locations)
 }
 END_TEST
 
+START_TEST(test_registry_upload_url_refuses_downgrades_and_fragments)
+{
+    static const struct {
+        const char *base, *location, *url;
+    } cases[] = {
+        /* an https registry's Location may not go down to plain http on another host */
+        {"https://h:5", "http://cdn.example/u", NULL},
+        {"https://h:5", "HTTP://cdn.example/u", NULL},
+        {"https://h:5", "http://127.0.0.1:9/u", NULL}, /* loopback, but the registry is not */
+        {"https://127.0.0.1:5", "http://127.0.0.1:9/u", "http://127.0.0.1:9/u?digest=sha256:d"},
+        {"https://h:5", "https://cdn.example/u", "https://cdn.example/u?digest=sha256:d"},
+        {"http://h:5", "http://cdn.example/u", "http://cdn.example/u?digest=sha256:d"},
+        /* "digest=" would follow the fragment, which is never sent */
+        {"https://h:5", "/v2/x/blobs/uploads/u1#frag", NULL},
+        {"https://h:5", "https://cdn.example/u?s=1#f", NULL},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *url = registry_upload_url(cases[i].base, cases[i].location, "sha256:d");
+
+        ck_assert_msg((url == NULL) == (cases[i].url == NULL), "%s + %s: %s", cases[i].base,
+                      cases[i].location, url ? url : "NULL");
+        ck_assert_pstr_eq(url, cases[i].url);
+        free(url);
+    }
+}
+END_TEST
+
+/* ---- registry_is_same_origin ---- */
+
+START_TEST(test_registry_is_same_origin_compares_scheme_host_and_port)
+{
+    static const struct {
+        const char *base, *url;
+        bool same;
+    } cases[] = {
+        {"https://reg.example", "https://reg.example/v2/x", true},
+        {"https://reg.example", "https://reg.example:443/v2/x", true}, /* the default port */
+        {"https://Reg.Example", "HTTPS://REG.EXAMPLE/v2/x", true},     /* case */
+        {"http://127.0.0.1:5000", "http://127.0.0.1:5000/v2/x?a=b@c", true},
+        {"https://reg.example", "https://reg.example:444/v2/x", false},
+        {"https://reg.example", "http://reg.example/v2/x", false},
+        {"https://reg.example", "https://reg.example.evil/v2/x", false},
+        {"https://reg.example", "https://reg.example@evil/v2/x", false},
+        {"https://reg.example", "https://user:pw@reg.example/v2/x", false},
+        {"http://127.0.0.1:5000", "http://127.0.0.1:50001/v2/x", false},
+        {"http://127.0.0.1:5000", "http://127.0.0.1/v2/x", false},
+        {"https://reg.example", "/v2/x", false},
+        {"https://reg.example", "not a url", false},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        ck_assert_msg(registry_is_same_origin(cases[i].base, cases[i].url) == cases[i].same,
+                      "%s vs %s", cases[i].base, cases[i].url);
+}
+END_TEST
+
+/* ---- registry_realm_check ---- */
+
+START_TEST(test_registry_realm_check_takes_https_and_loopback_http)
+{
+    static const struct {
+        const char *base, *realm;
+    } cases[] = {
+        {"https://reg.example", "https://auth.example/token"},
+        {"https://reg.example", "https://auth.example:8443/token?x=1"},
+        {"https://127.0.0.1:5000", "http://127.0.0.1:9/token"},
+        {"https://reg.example", "http://localhost/token"},
+        {"https://reg.example", "http://[::1]:9/token"},
+        /* a registry spoken to over plain http: its own host too */
+        {"http://reg.example:5000", "http://reg.example/token"},
+        {"http://reg.example:5000", "http://REG.example:5001/token"},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct temper_err err = {0};
+
+        ck_assert_msg(registry_realm_check(cases[i].base, "r", cases[i].realm, &err) == 0,
+                      "%s, %s: %s", cases[i].base, cases[i].realm, err.msg);
+    }
+}
+END_TEST
+
+START_TEST(test_registry_realm_check_refuses_userinfo_and_foreign_http)
+{
+    static const struct {
+        const char *base, *realm, *why;
+    } cases[] = {
+        /* hand-parsed, the host looked like 127.0.0.1; libcurl connects to evil.example */
+        {"https://reg.example", "http://127.0.0.1:x@evil.example/token", "user name or password"},
+        {"https://reg.example", "http://127.0.0.1:x@127.0.0.1/token", "user name or password"},
+        {"https://reg.example", "https://user:pw@auth.example/token", "user name or password"},
+        {"https://reg.example", "https://@auth.example/token", "user name or password"},
+        {"https://reg.example", "http://auth.example/token", "plain http"},
+        {"https://reg.example", "http://reg.example/token", "plain http"},
+        {"http://127.0.0.1:5000", "http://auth.example/token", "plain http"},
+        {"http://reg.example:5000", "http://other.example/token", "plain http"},
+        {"https://reg.example", "ftp://auth.example/token", "not an http(s) URL"},
+        {"https://reg.example", "Registry Realm", "not an http(s) URL"},
+        {"https://reg.example", "/token", "not an http(s) URL"},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct temper_err err = {0};
+
+        ck_assert_msg(registry_realm_check(cases[i].base, "reg", cases[i].realm, &err) == -1,
+                      "took %s", cases[i].realm);
+        ck_assert_int_eq(err.code, TEMPER_E_AUTH);
+        ck_assert_msg(strstr(err.msg, cases[i].why) != NULL, "%s", err.msg);
+        ck_assert_ptr_nonnull(strstr(err.msg, "registry 'reg': token realm '"));
+    }
+}
+END_TEST
+
+/* ---- registry_request_timeout_ms ---- */
+
+START_TEST(test_registry_request_timeout_ms_grows_with_the_upload)
+{
+    ck_assert_int_eq(registry_request_timeout_ms(0), REGISTRY_REQUEST_DEADLINE_MS);
+    ck_assert_int_eq(registry_request_timeout_ms(REGISTRY_UPLOAD_MIN_BYTES_PER_S - 1),
+                     REGISTRY_REQUEST_DEADLINE_MS);
+    ck_assert_int_eq(registry_request_timeout_ms(100 * (uint64_t)REGISTRY_UPLOAD_MIN_BYTES_PER_S),
+                     REGISTRY_REQUEST_DEADLINE_MS + 100000);
+    /* 1 GiB at 64 KiB/s: 16384 s more */
+    ck_assert_int_eq(registry_request_timeout_ms((uint64_t)1 << 30),
+                     REGISTRY_REQUEST_DEADLINE_MS + 16384000L);
+    ck_assert(registry_request_timeout_ms(UINT64_MAX) > REGISTRY_REQUEST_DEADLINE_MS);
+}
+END_TEST
+
 static Suite *
 registry_suite(void)
 {
@@ -367,6 +498,20 @@ registry_suite(void)
 
     tc = tcase_create("registry_upload_url");
     tcase_add_test(tc, test_registry_upload_url_resolves_locations);
+    tcase_add_test(tc, test_registry_upload_url_refuses_downgrades_and_fragments);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("registry_is_same_origin");
+    tcase_add_test(tc, test_registry_is_same_origin_compares_scheme_host_and_port);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("registry_realm_check");
+    tcase_add_test(tc, test_registry_realm_check_takes_https_and_loopback_http);
+    tcase_add_test(tc, test_registry_realm_check_refuses_userinfo_and_foreign_http);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("registry_request_timeout_ms");
+    tcase_add_test(tc, test_registry_request_timeout_ms_grows_with_the_upload);
     suite_add_tcase(s, tc);
     return s;
 }
