@@ -110,7 +110,8 @@ struct http_response {
     char location[4096]; /* pre-signed storage URLs run to 2 KiB */
     char content_digest[80];
     char www_authenticate[REGISTRY_CHALLENGE_MAX_BYTES + 1];
-    long retry_after_s; /* -1: none */
+    long retry_after_s;     /* -1: none */
+    int64_t content_length; /* the Content-Length of the answer (of a HEAD too); -1: none */
     bool header_too_long;
     bool body_too_long;
     bool transient;  /* on failure: a retry of the whole step could succeed */

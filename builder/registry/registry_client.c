@@ -162,9 +162,12 @@ api_url(const struct registry_client *c, const char *kind, const char *what)
     return xasprintf("%s/v2/%s/%s/%s", c->base, c->repository, kind, what);
 }
 
-/* 1 when the registry has blob `digest`, 0 when not. */
+/*
+ * 1 when the registry has blob `digest` of `size` bytes, 0 when not. A 200 whose Content-Length
+ * or Docker-Content-Digest names other bytes counts as not there: the blob is uploaded again.
+ */
 static int
-blob_exists(struct registry_client *c, const char *digest, struct temper_err *err)
+blob_exists(struct registry_client *c, const char *digest, uint64_t size, struct temper_err *err)
 {
     cleanup_free char *url = api_url(c, "blobs", digest);
     struct http_request req = {.method = "HEAD", .url = url, .fd = -1, .idempotent = true};
@@ -174,6 +177,9 @@ blob_exists(struct registry_client *c, const char *digest, struct temper_err *er
     if (http_perform(c, &req, &resp, err) < 0)
         return temper_err_prefix(err, "blob '%s'", digest);
     rc = resp.status == 200 ? 1 : resp.status == 404 ? 0 : -1;
+    if (rc == 1 && ((resp.content_length >= 0 && (uint64_t)resp.content_length != size) ||
+                    (resp.content_digest[0] != '\0' && strcmp(resp.content_digest, digest) != 0)))
+        rc = 0;
     if (rc < 0)
         http_status_error(c, "HEAD blob", &resp, err);
     http_response_release(&resp);
@@ -230,6 +236,13 @@ upload_once(struct registry_client *c, const char *digest, int fd, const void *b
         http_status_error(c, "upload", &resp, err);
         goto out;
     }
+    if (resp.content_digest[0] != '\0' && strcmp(resp.content_digest, digest) != 0) {
+        char shown[84];
+
+        temper_err_set(err, TEMPER_E_NET, 0, "registry '%s' stored the blob as '%s'", c->host,
+                       temper_printable(resp.content_digest, shown, sizeof(shown)));
+        goto out;
+    }
     rc = 0;
 out:
     http_response_release(&resp);
@@ -262,7 +275,7 @@ push_layout_blob(struct registry_client *c, struct oci_layout *layout, const cha
 {
     cleanup_close int fd = -1;
     struct stat st;
-    int has = blob_exists(c, digest, err);
+    int has = blob_exists(c, digest, size, err);
 
     if (has < 0)
         return -1;
@@ -293,7 +306,7 @@ push_memory_blob(struct registry_client *c, const char *bytes, size_t len,
     int has;
 
     sha256_digest(bytes, len, digest);
-    has = blob_exists(c, digest, err);
+    has = blob_exists(c, digest, len, err);
     if (has < 0)
         return -1;
     stats->blobs++;

@@ -41,6 +41,7 @@ http_response_release(struct http_response *resp)
     free(resp->body);
     memset(resp, 0, sizeof(*resp));
     resp->retry_after_s = -1;
+    resp->content_length = -1;
 }
 
 void
@@ -74,10 +75,18 @@ on_body(char *data, size_t size, size_t nmemb, void *userdata)
     }
     if (r->body_len + n + 1 > t->body_cap) {
         size_t cap = t->body_cap ? t->body_cap : 4096;
+        char *grown;
 
         while (cap < r->body_len + n + 1)
             cap *= 2;
-        r->body = xreallocarray(r->body, cap, 1);
+        /* not realloc: the old copy is wiped first (a token answer is a secret) */
+        grown = xmalloc(cap);
+        if (r->body != NULL) {
+            memcpy(grown, r->body, r->body_len + 1);
+            OPENSSL_cleanse(r->body, t->body_cap);
+            free(r->body);
+        }
+        r->body = grown;
         t->body_cap = cap;
     }
     memcpy(r->body + r->body_len, data, n);
@@ -275,19 +284,24 @@ url_shown_len(const char *url)
     return n > 300 ? 300 : (int)n;
 }
 
+static long
+monotonic_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long)ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
 /*
  * Whether the request ran out its whole deadline (not a connect or low-speed timeout): a
  * registry that slow is not retried, so that a push ends after one deadline, not five.
+ * Measured here: libcurl's own total time is not kept for a transfer that timed out.
  */
 static bool
-hit_deadline(CURL *h, CURLcode rc, long deadline_ms)
+hit_deadline(CURLcode rc, long started_ms, long deadline_ms)
 {
-    curl_off_t total_us = 0;
-
-    if (rc != CURLE_OPERATION_TIMEDOUT ||
-        curl_easy_getinfo(h, CURLINFO_TOTAL_TIME_T, &total_us) != CURLE_OK)
-        return false;
-    return total_us / 1000 >= (curl_off_t)deadline_ms - 1000;
+    return rc == CURLE_OPERATION_TIMEDOUT && monotonic_ms() - started_ms >= deadline_ms - 1000;
 }
 
 /* One try of the request, with the current credentials; 0 when an HTTP answer came. */
@@ -299,7 +313,7 @@ perform_once(struct registry_client *c, const struct http_request *req, struct h
     struct curl_slist *headers = NULL;
     cleanup_free char *accept = NULL, *ctype = NULL, *bearer = NULL;
     bool creds = is_own_origin(c, req->url);
-    long deadline_ms = registry_request_timeout_ms(0);
+    long deadline_ms = registry_request_timeout_ms(0), started_ms;
     CURLcode rc;
 
     http_response_release(resp);
@@ -334,6 +348,7 @@ perform_once(struct registry_client *c, const struct http_request *req, struct h
         curl_easy_setopt(c->curl, CURLOPT_PASSWORD, c->password);
     }
     curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, headers);
+    started_ms = monotonic_ms();
     rc = curl_easy_perform(c->curl);
     for (struct curl_slist *l = headers; l != NULL; l = l->next)
         OPENSSL_cleanse(l->data, strlen(l->data)); /* the Authorization header's copy */
@@ -355,12 +370,18 @@ perform_once(struct registry_client *c, const struct http_request *req, struct h
                           rc != CURLE_SSL_CONNECT_ERROR && rc != CURLE_SSL_CACERT_BADFILE &&
                           rc != CURLE_PEER_FAILED_VERIFICATION &&
                           rc != CURLE_UNSUPPORTED_PROTOCOL && rc != CURLE_URL_MALFORMAT &&
-                          !hit_deadline(c->curl, rc, deadline_ms);
+                          !hit_deadline(rc, started_ms, deadline_ms);
         return temper_err_set(err, TEMPER_E_NET, 0, "%s '%.*s': %s", req->method,
                               url_shown_len(req->url), req->url,
                               c->errbuf[0] != '\0' ? c->errbuf : curl_easy_strerror(rc));
     }
     curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &resp->status);
+    {
+        curl_off_t length = -1;
+
+        if (curl_easy_getinfo(c->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length) == CURLE_OK)
+            resp->content_length = length;
+    }
     resp->transient = resp->status == 429 || resp->status >= 500;
     if (strncmp(req->url, "https://", 8) == 0 && creds)
         c->may_fall_back = false; /* the registry speaks https: never go down to http */

@@ -675,6 +675,35 @@ def test_hostile_registry(work, layout, digest):
               f"a lasting 503 with a body: exit 1, no leak: {r.returncode} "
               f"{r.stderr.strip()[-300:]}")
 
+    # A HEAD 200 naming other bytes (size or digest) counts as absent: the blob is uploaded.
+    def wrong_head(h, body):
+        if h.command == "HEAD" and "/blobs/" in h.path:
+            h.send_response(200)
+            h.send_header("Content-Length", "1")
+            h.send_header("Docker-Content-Digest", "sha256:" + "1" * 64)
+            h.end_headers()
+            return True
+        return False
+
+    with FakeRegistry(wrong_head) as reg:
+        r = temper("push", layout, f"{reg.host}/static:latest")
+        check(r.returncode == 0 and "0 already present" in r.stderr and
+              uploaded(r.stderr) == len(reg.blobs) >= 2,
+              f"a HEAD 200 of other bytes: the blobs are uploaded: {r.stderr.strip()[-200:]}")
+
+    # A blob PUT whose Docker-Content-Digest names another digest is an error.
+    def wrong_put(h, body):
+        if h.command == "PUT" and "/blobs/uploads/" in h.path:
+            reply(h, 201, b"", [("Docker-Content-Digest", "sha256:" + "0" * 64 + "\x1b")])
+            return True
+        return False
+
+    with FakeRegistry(wrong_put) as reg:
+        r = temper("push", layout, f"{reg.host}/static:latest")
+        check(r.returncode == 1 and "stored the blob as 'sha256:" + "0" * 64 + "?'" in r.stderr
+              and not reg.manifests,
+              f"a blob stored under another digest is an error: {r.stderr.strip()}")
+
     # A registry trickling headers forever is ended by the request deadline (120 s,
     # REGISTRY_REQUEST_DEADLINE_MS): too slow to run here; test_registry checks the deadline's
     # computation.
