@@ -131,6 +131,15 @@ void http_response_release(struct http_response *resp);
  * TEMPER_E_AUTH: no credentials go there, and the client's own are kept.
  * Every request has a deadline (registry_request_timeout_ms).
  */
+/*
+ * For a loopback registry (may_fall_back): one GET /v2/ over plain http, with no credentials
+ * (none is sent before a challenge anyway). An HTTP answer other than 400, which is what a TLS
+ * server says to plain http, settles the client on http at once; anything else leaves it on
+ * https first, as docker does. Setting up TLS loads the system's CA bundle, about 25 ms of a
+ * 50 ms push, which a plain-http registry need not pay.
+ */
+void http_probe_plain(struct registry_client *c);
+
 int http_perform(struct registry_client *c, const struct http_request *req,
                  struct http_response *resp, struct temper_err *err);
 

@@ -133,6 +133,8 @@ registry_client_new(const struct registry_ref *ref, const struct registry_option
         registry_client_free(c);
         return -1;
     }
+    if (c->may_fall_back)
+        http_probe_plain(c);
     *out = c;
     return 0;
 }

@@ -262,6 +262,8 @@ set_method(CURL *h, const struct http_request *req, struct transfer *t)
     } else if (has_body || strcmp(req->method, "PUT") == 0) {
         curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
         curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+        /* 1 MiB reads instead of curl's 64 KiB: a 13 MB layer in 13 preads, not 200 */
+        curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, (long)REGISTRY_UPLOAD_BUFFER);
         curl_easy_setopt(h, CURLOPT_READDATA, t);
         curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
         curl_easy_setopt(h, CURLOPT_SEEKDATA, t);
@@ -580,6 +582,24 @@ foreign_challenge(const struct registry_client *c, const char *url, struct tempe
                           "registry '%s': '%.*s' is not the registry's origin and asked for "
                           "authentication (401): no credentials are sent there",
                           c->host, url_shown_len(url), url);
+}
+
+void
+http_probe_plain(struct registry_client *c)
+{
+    cleanup_free char *url = xasprintf("http://%s/v2/", c->base + 8);
+    struct http_request req = {.method = "GET", .url = url, .fd = -1, .max_body = 4096};
+    struct http_response resp = {0};
+    struct temper_err ignored;
+
+    if (perform_once(c, &req, &resp, &ignored) == 0 && resp.status != 400) {
+        char *base = xasprintf("http://%s", c->base + 8);
+
+        free(c->base);
+        c->base = base;
+        c->may_fall_back = false;
+    }
+    http_response_release(&resp);
 }
 
 int
