@@ -114,6 +114,8 @@
  * without a large body (HEAD, GET, a manifest PUT, a token), plus, for a blob upload, one second
  * per 64 KiB (a 1 GiB layer gets about 4.6 h; a slower link than 64 KiB/s fails it). */
 #define REGISTRY_REQUEST_DEADLINE_MS 120000L
-#define REGISTRY_UPLOAD_MIN_BYTES_PER_S (64 * 1024)/* Bytes libcurl reads from a blob file at a time while uploading it (libcurl's most is 2 MiB). */
+#define REGISTRY_UPLOAD_MIN_BYTES_PER_S (64 * 1024)
+
+/* Bytes libcurl reads from a blob file at a time while uploading it (libcurl's most is 2 MiB). */
 #define REGISTRY_UPLOAD_BUFFER (1024 * 1024)
 #endif
