@@ -333,38 +333,6 @@ printf 'name: a\ninclude: [missing.yaml, /, fuzz.yaml, "", {a: b}]\n' >"$recipe_
 # For recipe_glob_match: a pattern line, then a path.
 printf '**/a*b*c*/**/*.pyc\nx/y/aXbYc/z/q.pyc' >"$recipe_dir/glob.txt"
 
-# --- WWW-Authenticate challenges ----------------------------------------------------------------
-# What the distribution registry, Docker Hub, ghcr.io and an htpasswd registry send; quoting and
-# escapes; two challenges in one value; and refusals (no realm, unterminated, another scheme).
-printf 'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/python:pull"' \
-    >"$auth_dir/docker-hub"
-printf 'Bearer realm="https://ghcr.io/token",service="ghcr.io",scope="repository:team/python:pull,push"' \
-    >"$auth_dir/ghcr-pull-push"
-printf 'Bearer realm="http://127.0.0.1:5001/token?x=1",service="svc",scope="repository:a:pull",error="invalid_token"' \
-    >"$auth_dir/error-param"
-printf 'Basic realm="Registry Realm"' >"$auth_dir/basic"
-printf 'basic' >"$auth_dir/basic-bare"
-printf 'Bearer realm="https://a/\\"q\\\\", scope=token68==' >"$auth_dir/escapes"
-printf 'Bearer realm="https://a/t", Basic realm="x"' >"$auth_dir/two-challenges"
-printf 'Bearer  realm = https://a/t ,, service=s' >"$auth_dir/spaces-commas"
-printf 'Bearer service="s",scope="x"' >"$auth_dir/no-realm"
-printf 'Bearer realm="https://a/t' >"$auth_dir/unterminated"
-printf 'Digest realm="x", nonce="y"' >"$auth_dir/digest"
-
-# --- docker config.json ---------------------------------------------------------------------------
-# auths keyed by host, by URL and by Docker Hub's old name; a credential helper only; refusals.
-alice=$(printf 'alice:s3cret' | base64)
-printf '{"auths":{"127.0.0.1:5000":{"auth":"%s"}}}' "$alice" >"$dcfg_dir/host"
-printf '{"auths":{"https://index.docker.io/v1/":{"auth":"%s","email":"a@example.invalid"}},"HttpHeaders":{"User-Agent":"x"}}' \
-    "$alice" >"$dcfg_dir/docker-hub"
-printf '{"auths":{"http://registry.example/v2/":{"auth":"%s"},"other":{}},"credsStore":"pass"}' \
-    "$alice" >"$dcfg_dir/url-key"
-printf '{"credHelpers":{"registry.example":"ecr-login"}}' >"$dcfg_dir/cred-helper"
-printf '{"auths":{"127.0.0.1:5000":{"auth":"bm9jb2xvbg=="}}}' >"$dcfg_dir/no-colon"
-printf '{"auths":{"127.0.0.1:5000":{"auth":"%%%%%%%%"}},"auths":{}}' >"$dcfg_dir/bad-base64-duplicate"
-
-# --- Size check -----------------------------------------------------------------------------------
-big=$(find "$elf_dir" "$conf_dir" "$recipe_dir" -type f -size +20k)
 # --- index.json seeds ------------------------------------------------------------------------------
 
 d1=sha256:$(printf one | sha256sum | cut -c1-64)
@@ -502,8 +470,8 @@ printf '{"auths":{"127.0.0.1:5000":{"auth":"%%%%%%%%"}},"auths":{}}' >"$dcfg_dir
 
 # --- Size check -----------------------------------------------------------------------------------
 # (OCI_MANIFEST_MAX_LAYERS takes 1025 layers, about 180 KB: left to the unit tests.)
-big=$(find "$elf_dir" "$conf_dir" "$oci_dir" "$sign_dir" "$manifest_dir" "$auth_dir" "$dcfg_dir" \
-    -type f -size +20k)
+big=$(find "$elf_dir" "$conf_dir" "$recipe_dir" "$oci_dir" "$sign_dir" "$manifest_dir" \
+    "$auth_dir" "$dcfg_dir" -type f -size +20k)
 if [ -n "$big" ]; then
     echo "make-corpus: seeds over 20 KB: $big" >&2
     exit 1
