@@ -109,18 +109,15 @@ write_all(int fd, const void *bytes, size_t len)
 }
 
 /*
- * Reads regular file `name` of dirfd (never through a symlink), at most max_bytes; *out is
- * NUL-terminated. A missing file is TEMPER_E_MISSING with ENOENT. `shown` names it.
+ * Opens regular file `name` of dirfd for reading, never through a symlink; *st gets its stat.
+ * A missing file is TEMPER_E_MISSING with ENOENT. `shown` names it.
  */
 static int
-read_at(int dirfd, const char *name, const char *shown, size_t max_bytes, char **out, size_t *len,
-        struct temper_err *err)
+open_regular_at(int dirfd, const char *name, const char *shown, struct stat *st,
+                struct temper_err *err)
 {
     /* O_NONBLOCK: a fifo planted under this name must not hang the open. */
     cleanup_close int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    cleanup_free char *buf = NULL;
-    struct stat st;
-    size_t size, got = 0;
 
     if (fd < 0 && errno == ENOENT)
         return temper_err_sys(err, TEMPER_E_MISSING, errno, "cannot open '%s'", shown);
@@ -129,10 +126,28 @@ read_at(int dirfd, const char *name, const char *shown, size_t max_bytes, char *
                               shown);
     if (fd < 0)
         return temper_err_sys(err, TEMPER_E_IO, errno, "cannot open '%s'", shown);
-    if (fstat(fd, &st) < 0)
+    if (fstat(fd, st) < 0)
         return temper_err_sys(err, TEMPER_E_IO, errno, "cannot stat '%s'", shown);
-    if (!S_ISREG(st.st_mode))
+    if (!S_ISREG(st->st_mode))
         return temper_err_set(err, TEMPER_E_IO, 0, "'%s' is not a regular file", shown);
+    return steal_fd(&fd);
+}
+
+/*
+ * Reads regular file `name` of dirfd (never through a symlink), at most max_bytes; *out is
+ * NUL-terminated. A missing file is TEMPER_E_MISSING with ENOENT. `shown` names it.
+ */
+static int
+read_at(int dirfd, const char *name, const char *shown, size_t max_bytes, char **out, size_t *len,
+        struct temper_err *err)
+{
+    struct stat st;
+    cleanup_close int fd = open_regular_at(dirfd, name, shown, &st, err);
+    cleanup_free char *buf = NULL;
+    size_t size, got = 0;
+
+    if (fd < 0)
+        return -1;
     if ((uintmax_t)st.st_size > max_bytes)
         return temper_err_set(err, TEMPER_E_LIMIT, 0, "'%s' is larger than %zu bytes", shown,
                               max_bytes);
@@ -882,19 +897,10 @@ oci_blob_open(struct oci_layout *layout, const char *digest, struct temper_err *
         return -1;
     if (layout->sha256_fd < 0)
         return blob_missing(layout, digest, err);
-    fd = openat(layout->sha256_fd, digest + 7, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0 && errno == ENOENT)
+    fd = open_regular_at(layout->sha256_fd, digest + 7, shown, &st, err);
+    if (fd < 0 && err->code == TEMPER_E_MISSING)
         return blob_missing(layout, digest, err);
-    if (fd < 0 && errno == ELOOP)
-        return temper_err_set(err, TEMPER_E_IO, errno, "'%s' is a symlink: refusing to follow it",
-                              shown);
-    if (fd < 0)
-        return temper_err_sys(err, TEMPER_E_IO, errno, "cannot open '%s'", shown);
-    if (fstat(fd, &st) < 0)
-        return temper_err_sys(err, TEMPER_E_IO, errno, "cannot stat '%s'", shown);
-    if (!S_ISREG(st.st_mode))
-        return temper_err_set(err, TEMPER_E_IO, 0, "'%s' is not a regular file", shown);
-    return steal_fd(&fd);
+    return fd < 0 ? -1 : steal_fd(&fd);
 }
 
 int
