@@ -34,16 +34,10 @@ import tarfile
 import tempfile
 import time
 
+from checks import check, failures, summary  # tests/integration/checks.py
+
 TEMPER, RECIPES = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 PROBE = "import _ssl, _hashlib, json, sqlite3; print(42)"
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures.append(what)
-    return cond
 
 
 def run(args, **kw):
@@ -454,8 +448,7 @@ def main():
         test_podman_load(work, os.path.join(work, "podman-layout"))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print(f"{len(failures)} failure(s)")
-    return 1 if failures else 0
+    return summary()
 
 
 if __name__ == "__main__":

@@ -44,18 +44,12 @@ import time
 import urllib.parse
 import urllib.request
 
+from checks import check, summary  # tests/integration/checks.py
+
 TEMPER, RECIPES = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 SIG_ANNOTATION = "dev.cosignproject.cosign/signature"
 PASSWORD = "pa55-w0rd-never-printed"
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures.append(what)
-    return cond
 
 
 def run(args, env=None, **kw):
@@ -737,8 +731,7 @@ def main():
         test_hostile_registry(work, layout, digest)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print(f"{len(failures)} failure(s)")
-    return 1 if failures else 0
+    return summary()
 
 
 if __name__ == "__main__":
