@@ -110,6 +110,8 @@
 #define REGISTRY_TOKEN_MAX_BYTES (16 * 1024)
 /* Seconds of Retry-After honoured at most, and of backoff between tries. */
 #define REGISTRY_RETRY_AFTER_MAX_S 60
+/* Redirects followed for one blob download (to storage, a CDN). */
+#define REGISTRY_REDIRECTS_MAX 5
 /* The deadline of one registry request, whatever the bytes trickle in at: 120 s for a request
  * without a large body (HEAD, GET, a manifest PUT, a token), plus, for a blob upload, one second
  * per 64 KiB (a 1 GiB layer gets about 4.6 h; a slower link than 64 KiB/s fails it). */

@@ -21,9 +21,11 @@
 #ifndef TEMPER_CLI_H
 #define TEMPER_CLI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "base/error.h"
+#include "oci/oci_layout.h"
 
 enum { CLI_EXIT_OK = 0, CLI_EXIT_FAILURE = 1, CLI_EXIT_USAGE = 2 };
 
@@ -87,6 +89,78 @@ struct key_args {
 };
 /* Parses them (argv[0] is the command); returns an exit code, or -1 to go on. */
 int cli_parse_key_args(int argc, char **argv, const char *usage, struct key_args *out);
+
+/* ---- registries (registry_args.c) ---- */
+
+/* getopt values of the registry options, above any character. */
+enum {
+    CLI_OPT_USERNAME = 0x100,
+    CLI_OPT_PASSWORD_STDIN,
+    CLI_OPT_CA_FILE,
+    CLI_OPT_PLAIN_HTTP,
+    CLI_OPT_INSECURE,
+};
+/* Entries of a getopt_long table (needs <getopt.h>). */
+#define CLI_REGISTRY_LONG_OPTIONS                                                                  \
+    {"username", required_argument, NULL, CLI_OPT_USERNAME},                                       \
+        {"password-stdin", no_argument, NULL, CLI_OPT_PASSWORD_STDIN},                             \
+        {"ca-file", required_argument, NULL, CLI_OPT_CA_FILE},                                     \
+        {"plain-http", no_argument, NULL, CLI_OPT_PLAIN_HTTP},                                     \
+    {                                                                                              \
+        "insecure", no_argument, NULL, CLI_OPT_INSECURE                                            \
+    }
+/* Their lines of a usage text. */
+#define CLI_REGISTRY_USAGE                                                                         \
+    "  --username U        log in as U; the password is read from the first line of stdin\n"       \
+    "  --password-stdin    (required with --username)\n"                                           \
+    "  --ca-file F         trust the CA certificates in F as well as the system's\n"               \
+    "  --plain-http        speak plain HTTP to a registry that is not on loopback\n"               \
+    "  --insecure          do not verify the registry's TLS certificate\n"                         \
+    "\n"                                                                                           \
+    "Without --username: TEMPER_REGISTRY_USERNAME and TEMPER_REGISTRY_PASSWORD, else the\n"        \
+    "`auths` of $DOCKER_CONFIG/config.json or ~/.docker/config.json.\n"
+
+struct registry_args {
+    const char *username;
+    bool password_stdin;
+    const char *ca_file;
+    bool plain_http;
+    bool insecure;
+};
+/* Takes getopt's `opt` when it is a registry option; false otherwise. */
+bool cli_registry_option(int opt, const char *arg, struct registry_args *a);
+
+/* What the options of a client borrow, wiped by cli_registry_logout. */
+struct registry_login {
+    char *password;      /* read from stdin */
+    char *env_password;  /* TEMPER_REGISTRY_PASSWORD, wiped in the environment */
+    char *docker_config; /* the path of config.json */
+};
+struct registry_options;
+/* Fills the client options (reading the password from stdin for --password-stdin); returns an
+ * exit code, or -1 to go on. */
+int cli_registry_login(const char *command, const struct registry_args *a,
+                       struct registry_options *opts, struct registry_login *login);
+void cli_registry_logout(struct registry_login *login);
+
+/* ---- images, local or remote (image_ref.c) ---- */
+
+/* Whether `arg` names an image in a registry (see image_ref.c), not a layout. */
+bool cli_image_is_remote(const char *arg);
+
+struct registry_client;
+struct cli_image {
+    struct oci_source source;
+    struct oci_descriptor desc;     /* the image named */
+    const char *tag;                /* in a layout: the tag named, or NULL */
+    struct oci_layout *layout;      /* a layout's, or NULL */
+    struct registry_client *client; /* a registry's, or NULL */
+    char *arg;
+};
+/* Opens LAYOUT[:TAG] or [docker://]REGISTRY/REPO[:TAG|@DIGEST] and finds the image it names. */
+int cli_image_open(const char *arg, const struct registry_options *opts, struct cli_image *img,
+                   struct temper_err *err);
+void cli_image_close(struct cli_image *img);
 
 int cmd_build(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);

@@ -1,51 +1,29 @@
 /*
- * temper push [--username U --password-stdin] [--ca-file F] [--plain-http]
- *             [--insecure] LAYOUT[:TAG] REGISTRY/REPO[:TAG]
+ * temper push [registry options] LAYOUT[:TAG] REGISTRY/REPO[:TAG]
  *
  * Pushes an image of a layout, and its signatures, to a registry. The
- * credentials come from --username with the password on standard input,
- * else TEMPER_REGISTRY_USERNAME and TEMPER_REGISTRY_PASSWORD, else the
- * docker config; each copy is wiped once the client holds its own.
+ * registry options and credentials are those of registry_args.c.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-
 #include "base/cleanup.h"
-#include "base/limits.h"
-#include "base/xalloc.h"
 #include "cli.h"
 #include "oci/oci_layout.h"
 #include "registry/registry_client.h"
 
 static const char push_usage[] =
-    "usage: temper push [--username U --password-stdin] [--ca-file F] [--plain-http]\n"
-    "                   [--insecure] LAYOUT[:TAG] REGISTRY/REPO[:TAG]\n"
+    "usage: temper push [registry options] LAYOUT[:TAG] REGISTRY/REPO[:TAG]\n"
     "\n"
     "Pushes the image tagged TAG of the layout (default: its only image), and its signatures\n"
     "(the tag sha256-<digest>.sig, merged with those the registry has), to REGISTRY/REPO under\n"
     "TAG (default: by digest). Prints the manifest digest.\n"
     "\n"
-    "  --username U        log in as U; the password is read from the first line of stdin\n"
-    "  --password-stdin    (required with --username)\n"
-    "  --ca-file F         trust the CA certificates in F as well as the system's\n"
-    "  --plain-http        speak plain HTTP to a registry that is not on loopback\n"
-    "  --insecure          do not verify the registry's TLS certificate\n"
-    "\n"
-    "Without --username: TEMPER_REGISTRY_USERNAME and TEMPER_REGISTRY_PASSWORD, else the\n"
-    "`auths` of $DOCKER_CONFIG/config.json or ~/.docker/config.json.\n";
+    "Registry options:\n" CLI_REGISTRY_USAGE;
 
 struct push_args {
-    const char *username;
-    bool password_stdin;
-    const char *ca_file;
-    bool plain_http;
-    bool insecure;
+    struct registry_args registry;
     char *layout_arg;
     const char *target;
 };
@@ -54,11 +32,7 @@ static int
 parse_args(int argc, char **argv, struct push_args *a)
 {
     static const struct option options[] = {
-        {"username", required_argument, NULL, 'u'},
-        {"password-stdin", no_argument, NULL, 'p'},
-        {"ca-file", required_argument, NULL, 'c'},
-        {"plain-http", no_argument, NULL, 'P'},
-        {"insecure", no_argument, NULL, 'k'},
+        CLI_REGISTRY_LONG_OPTIONS,
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -66,22 +40,9 @@ parse_args(int argc, char **argv, struct push_args *a)
 
     optind = 1;
     while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        if (cli_registry_option(opt, optarg, &a->registry))
+            continue;
         switch (opt) {
-        case 'u':
-            a->username = optarg;
-            break;
-        case 'p':
-            a->password_stdin = true;
-            break;
-        case 'c':
-            a->ca_file = optarg;
-            break;
-        case 'P':
-            a->plain_http = true;
-            break;
-        case 'k':
-            a->insecure = true;
-            break;
         case 'h':
             fputs(push_usage, stdout);
             return 1;
@@ -89,69 +50,11 @@ parse_args(int argc, char **argv, struct push_args *a)
             return cli_usage_error("push", "bad option");
         }
     }
-    if ((a->username != NULL) != a->password_stdin)
-        return cli_usage_error("push", "--username and --password-stdin go together");
     if (argc - optind != 2)
         return cli_usage_error("push", "LAYOUT[:TAG] and REGISTRY/REPO[:TAG] are required");
     a->layout_arg = argv[optind];
     a->target = argv[optind + 1];
     return 0;
-}
-
-/*
- * One line of standard input (the password), without its newline; NULL when there is none or
- * it is too long. Read with read(2), byte by byte, so that no stdio buffer keeps a copy.
- */
-static char *
-read_password_line(void)
-{
-    char *buf = xcalloc(1, REGISTRY_CREDENTIAL_MAX_BYTES + 1);
-    size_t n = 0;
-    bool over = false;
-
-    for (;;) {
-        char ch;
-        ssize_t got = read(STDIN_FILENO, &ch, 1);
-
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0 || ch == '\n')
-            break;
-        if (n == REGISTRY_CREDENTIAL_MAX_BYTES) {
-            over = true; /* stop: endless input (a device, a pipe) must not hang the read */
-            break;
-        }
-        buf[n++] = ch;
-        ch = 0;
-    }
-    if (n > 0 && buf[n - 1] == '\r')
-        buf[--n] = '\0';
-    if (n == 0 || over) {
-        OPENSSL_cleanse(buf, REGISTRY_CREDENTIAL_MAX_BYTES + 1);
-        free(buf);
-        return NULL;
-    }
-    return buf;
-}
-
-static void
-wipe(char *s)
-{
-    if (s != NULL)
-        OPENSSL_cleanse(s, strlen(s));
-}
-
-/* $DOCKER_CONFIG/config.json, else ~/.docker/config.json, else NULL. Owned. */
-static char *
-docker_config_path(void)
-{
-    const char *dir = getenv("DOCKER_CONFIG"), *home = getenv("HOME");
-
-    if (dir != NULL && dir[0] != '\0')
-        return xasprintf("%s/config.json", dir);
-    if (home != NULL && home[0] != '\0')
-        return xasprintf("%s/.docker/config.json", home);
-    return NULL;
 }
 
 /* A progress line on a terminal, rewritten at most every 1% and at the end of each blob. */
@@ -217,47 +120,21 @@ int
 cmd_push(int argc, char **argv)
 {
     struct push_args a = {0};
-    struct registry_options opts = {0};
-    cleanup_free char *config = NULL;
-    char *password = NULL, *env_password = NULL;
-    const char *env_user = getenv("TEMPER_REGISTRY_USERNAME");
+    struct registry_options opts;
+    struct registry_login login;
     unsigned last_pct = 101;
     int rc = parse_args(argc, argv, &a);
 
     if (rc != 0)
         return rc == 1 ? CLI_EXIT_OK : rc;
-    if (a.username != NULL) {
-        password = read_password_line();
-        if (password == NULL)
-            return cli_usage_error("push",
-                                   "--password-stdin: no password on standard input "
-                                   "(one line, at most %d bytes)",
-                                   REGISTRY_CREDENTIAL_MAX_BYTES);
-        opts.username = a.username;
-        opts.password = password;
-    } else if (env_user != NULL && env_user[0] != '\0') {
-        env_password = getenv("TEMPER_REGISTRY_PASSWORD");
-        opts.username = env_user;
-        opts.password = env_password != NULL ? env_password : "";
-    } else {
-        config = docker_config_path();
-        opts.docker_config = config;
-    }
-    if (a.insecure)
-        fputs("temper: warning: --insecure: the registry's TLS certificate is not verified\n",
-              stderr);
-    opts.ca_file = a.ca_file;
-    opts.plain_http = a.plain_http;
-    opts.insecure = a.insecure;
+    rc = cli_registry_login("push", &a.registry, &opts, &login);
+    if (rc >= 0)
+        return rc;
     if (isatty(STDERR_FILENO)) {
         opts.progress = show_progress;
         opts.progress_arg = &last_pct;
     }
     rc = push(&a, &opts);
-    if (password != NULL) {
-        wipe(password);
-        free(password);
-    }
-    wipe(env_password);
+    cli_registry_logout(&login);
     return rc;
 }

@@ -1,29 +1,42 @@
 /*
- * temper verify --key PUB [--identity REGISTRY/REPO] LAYOUT[:TAG]
+ * temper verify --key PUB [--identity REGISTRY/REPO] [registry options]
+ *               LAYOUT[:TAG] | REGISTRY/REPO[:TAG|@DIGEST]
  *
  * Exit 0 only when at least one signature by PUB covers the image's
  * manifest digest, with a well-formed payload naming the expected identity,
- * and the whole chain below it holds (oci_image_verify). Otherwise each
- * signature's reason is reported.
+ * and the whole chain below it holds (oci_source_verify). Otherwise each
+ * signature's reason is reported. A layout and a registry are read through
+ * the same oci_source, so both are checked alike; from a registry every
+ * blob is streamed and hashed, never stored.
  */
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "base/cleanup.h"
 #include "cli.h"
 #include "oci/oci_layout.h"
+#include "registry/registry_client.h"
 #include "sign/signing.h"
 
 static const char verify_usage[] =
-    "usage: temper verify --key PUB [--identity REGISTRY/REPO] LAYOUT[:TAG]\n"
+    "usage: temper verify --key PUB [--identity REGISTRY/REPO] [registry options]\n"
+    "                     LAYOUT[:TAG] | REGISTRY/REPO[:TAG|@DIGEST]\n"
     "\n"
     "Checks that a signature by the public key PUB covers the image tagged TAG (default: the\n"
-    "layout's only image), and that every byte of the image is what that signature covers:\n"
-    "the manifest's digest, the config's and every layer's digest and size, and every\n"
-    "layer's uncompressed digest against the config's diff_ids. Exit 0 when all hold.\n"
+    "layout's only image, or the registry's tag latest), and that every byte of the image is\n"
+    "what that signature covers: the manifest's digest, the config's and every layer's digest\n"
+    "and size, and every layer's uncompressed digest against the config's diff_ids. From a\n"
+    "registry, the signatures come from its sha256-<digest>.sig tag, and every blob is\n"
+    "streamed and hashed, never stored. Exit 0 when all hold.\n"
+    "\n"
+    "An argument is a registry reference when it starts with docker://, or when no directory\n"
+    "of that name exists and its first component holds a '.' or ':' or is localhost.\n"
     "\n"
     "  --key PUB                 the public key (.pub)\n"
-    "  --identity REGISTRY/REPO  the repository the signature must name (default: not checked)\n";
+    "  --identity REGISTRY/REPO  the repository the signature must name (default: not checked)\n"
+    "\n"
+    "Registry options:\n" CLI_REGISTRY_USAGE;
 
 /* Why one signature does not count, or NULL when it does. */
 static const char *
@@ -54,7 +67,7 @@ judge(const struct sign_entry *e, const struct sign_key *key, const char *digest
 
 /* Finds a signature that holds; else err lists each one's reason. */
 static int
-check_signatures(struct oci_layout *layout, const struct oci_descriptor *desc,
+check_signatures(const struct oci_source *src, const struct oci_descriptor *desc,
                  const struct sign_key *key, const char *key_path, const char *identity,
                  struct temper_err *err)
 {
@@ -63,7 +76,7 @@ check_signatures(struct oci_layout *layout, const struct oci_descriptor *desc,
     size_t n = 0, used = 0;
     int found = -1;
 
-    if (sign_layout_list(layout, desc->digest, &entries, &n, err) < 0)
+    if (sign_list(src, desc->digest, &entries, &n, err) < 0)
         return -1;
     for (size_t i = 0; i < n && found < 0; i++) {
         struct temper_err why;
@@ -81,9 +94,9 @@ check_signatures(struct oci_layout *layout, const struct oci_descriptor *desc,
     sign_entries_free(entries, n);
     if (n == 0)
         return temper_err_set(err, TEMPER_E_SIG, 0,
-                              "image '%s' has no signature in the layout; sign it with temper "
-                              "sign",
-                              desc->digest);
+                              "image '%s' has no signature in %s; sign it with temper sign "
+                              "(and push it with temper push)",
+                              desc->digest, src->name);
     if (found < 0)
         return temper_err_set(err, TEMPER_E_SIG, 0,
                               "no signature of image '%s' holds for key '%s'%s", desc->digest,
@@ -91,34 +104,112 @@ check_signatures(struct oci_layout *layout, const struct oci_descriptor *desc,
     return 0;
 }
 
+struct verify_args {
+    const char *key;
+    const char *identity; /* or NULL */
+    const char *image;
+    struct registry_args registry;
+};
+
+/* Returns an exit code, or -1 to go on. */
+static int
+parse_args(int argc, char **argv, struct verify_args *a)
+{
+    static const struct option options[] = {
+        {"key", required_argument, NULL, 'k'},
+        {"identity", required_argument, NULL, 'i'},
+        {"help", no_argument, NULL, 'h'},
+        CLI_REGISTRY_LONG_OPTIONS,
+        {NULL, 0, NULL, 0},
+    };
+    int opt;
+
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        if (cli_registry_option(opt, optarg, &a->registry))
+            continue;
+        switch (opt) {
+        case 'k':
+            a->key = optarg;
+            break;
+        case 'i':
+            a->identity = optarg;
+            break;
+        case 'h':
+            fputs(verify_usage, stdout);
+            return CLI_EXIT_OK;
+        default:
+            return cli_usage_error("verify", "bad option");
+        }
+    }
+    if (a->key == NULL)
+        return cli_usage_error("verify", "--key is required");
+    if (argc - optind != 1)
+        return cli_usage_error("verify", "one LAYOUT[:TAG] or REGISTRY/REPO[:TAG|@DIGEST], please");
+    a->image = argv[optind];
+    return -1;
+}
+
+/* An index (several platforms) or anything else that is not one image. */
+static int
+not_an_image(const struct oci_descriptor *desc, struct temper_err *err)
+{
+    char shown[128];
+
+    return temper_err_set(err, TEMPER_E_PARSE, 0,
+                          "'%s' is '%s', not an image manifest: temper verifies one image; name "
+                          "one platform's manifest by its digest (REPO@sha256:...)",
+                          desc->digest, temper_printable(desc->media_type, shown, sizeof(shown)));
+}
+
+static int
+verify(const struct verify_args *a, const struct registry_options *opts)
+{
+    struct sign_key *key = NULL;
+    struct cli_image img;
+    struct temper_err err;
+    int rc;
+
+    if (sign_key_load_public(a->key, &key, &err) < 0)
+        return cli_error(&err);
+    rc = cli_image_open(a->image, opts, &img, &err);
+    if (rc < 0) {
+        sign_key_free(key);
+        return cli_error(&err);
+    }
+    if (!oci_is_image_manifest(img.desc.media_type))
+        rc = not_an_image(&img.desc, &err);
+    if (rc == 0)
+        rc = check_signatures(&img.source, &img.desc, key, a->key, a->identity, &err);
+    if (rc == 0)
+        rc = oci_source_verify(&img.source, &img.desc, &err);
+    if (rc < 0) {
+        temper_err_prefix(&err, "%s", img.source.name);
+    } else {
+        fprintf(stderr, "temper: verified %s in %s: signed with '%s'%s%s%s, every blob as signed\n",
+                img.desc.digest, img.source.name, a->key, a->identity ? " for '" : "",
+                a->identity ? a->identity : "", a->identity ? "'" : "");
+        printf("%s\n", img.desc.digest);
+    }
+    cli_image_close(&img);
+    sign_key_free(key);
+    return rc < 0 ? cli_error(&err) : CLI_EXIT_OK;
+}
+
 int
 cmd_verify(int argc, char **argv)
 {
-    struct sign_key *key = NULL;
-    struct oci_layout *layout = NULL;
-    struct oci_descriptor desc;
-    struct temper_err err;
-    struct key_args a;
-    int rc = cli_parse_key_args(argc, argv, verify_usage, &a);
+    struct verify_args a = {0};
+    struct registry_options opts;
+    struct registry_login login;
+    int rc = parse_args(argc, argv, &a);
 
     if (rc >= 0)
         return rc;
-    if (sign_key_load_public(a.key, &key, &err) < 0)
-        return cli_error(&err);
-    rc = oci_layout_open(a.layout, false, &layout, &err);
-    if (rc == 0)
-        rc = oci_layout_find_tag(layout, a.tag, &desc, &err);
-    if (rc == 0)
-        rc = check_signatures(layout, &desc, key, a.key, a.identity, &err);
-    if (rc == 0)
-        rc = oci_image_verify(layout, &desc, &err);
-    oci_layout_free(layout);
-    sign_key_free(key);
-    if (rc < 0)
-        return cli_error(&err);
-    fprintf(stderr, "temper: verified %s: signed with '%s'%s%s%s, every blob as signed\n",
-            desc.digest, a.key, a.identity ? " for '" : "", a.identity ? a.identity : "",
-            a.identity ? "'" : "");
-    printf("%s\n", desc.digest);
-    return CLI_EXIT_OK;
+    rc = cli_registry_login("verify", &a.registry, &opts, &login);
+    if (rc >= 0)
+        return rc;
+    rc = verify(&a, &opts);
+    cli_registry_logout(&login);
+    return rc;
 }

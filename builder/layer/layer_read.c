@@ -315,17 +315,23 @@ find_codec(const char *media_type, const char *name, enum codec *out, struct tem
     }
     char shown[128];
 
-    return temper_err_set(err, TEMPER_E_PARSE, 0,
+    return temper_err_set(err, TEMPER_E_USAGE, 0,
                           "'%s' has media type '%s', which temper cannot read: it reads tar "
                           "layers, uncompressed, gzip or zstd",
                           name,
                           temper_printable(media_type ? media_type : "", shown, sizeof(shown)));
 }
 
-/* Reads fd to its end in LAYER_IO_CHUNK pieces, hashing each and handing it to the decoder. */
+/*
+ * Reads fd to its end in LAYER_IO_CHUNK pieces, hashing each and handing it to the decoder. A
+ * stream that stops decoding is still read and hashed to its end: whether its bytes are the
+ * ones a descriptor names is then the better report, and a pipe cannot be read twice.
+ */
 static int
 pump(struct reader *r, int fd, struct sha256 *digest, unsigned char *buf, struct temper_err *err)
 {
+    struct temper_err broken = {.code = TEMPER_E_NONE};
+
     for (;;) {
         ssize_t n = read(fd, buf, LAYER_IO_CHUNK);
 
@@ -334,12 +340,20 @@ pump(struct reader *r, int fd, struct sha256 *digest, unsigned char *buf, struct
         if (n < 0)
             return temper_err_sys(err, TEMPER_E_IO, errno, "cannot read '%s'", r->name);
         if (n == 0)
-            return finish(r, err);
+            break;
         sha256_update(digest, buf, (size_t)n);
-        if (feed(r, buf, (size_t)n, err) < 0)
+        if (broken.code == TEMPER_E_NONE && feed(r, buf, (size_t)n, &broken) < 0 &&
+            broken.code != TEMPER_E_PARSE) {
+            *err = broken;
             return -1;
+        }
         r->offset += (uint64_t)n;
     }
+    if (broken.code != TEMPER_E_NONE) {
+        *err = broken;
+        return -1;
+    }
+    return finish(r, err);
 }
 
 int
@@ -361,11 +375,12 @@ layer_read_digests(int fd, const char *media_type, const char *name, char digest
     sha256_init(&raw);
     sha256_init(&r.diff_id);
     rc = pump(&r, fd, &raw, buf, err);
-    if (rc == 0) {
+    if (rc == 0 || err->code == TEMPER_E_PARSE) {
         sha256_final(&raw, digest);
-        sha256_final(&r.diff_id, diff_id);
         *size = r.offset;
     }
+    if (rc == 0)
+        sha256_final(&r.diff_id, diff_id);
     sha256_release(&raw);
     sha256_release(&r.diff_id);
     free(buf);

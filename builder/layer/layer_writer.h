@@ -90,7 +90,10 @@ int layer_write(const struct rootfs_plan *plan, struct fs_root *root, int out_fd
  * that does not decompress (corrupt, truncated, bytes after the last member
  * or frame, a gzip or zstd layer of zero bytes) is TEMPER_E_PARSE, an
  * unknown media type TEMPER_E_USAGE, a failed read TEMPER_E_IO; messages
- * name `name`. The outputs are set only on success.
+ * name `name`. The outputs are set on success; a stream that does not
+ * decompress is still read to its end, and *digest and *size are set then
+ * too (whether its bytes are the ones a descriptor names is the better
+ * report, and a pipe cannot be read twice).
  */
 int layer_read_digests(int fd, const char *media_type, const char *name,
                        char digest[LAYER_DIGEST_LEN], char diff_id[LAYER_DIGEST_LEN],

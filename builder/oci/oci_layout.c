@@ -952,3 +952,51 @@ oci_blob_read(struct oci_layout *layout, const char *digest, size_t max_bytes, c
     *len = n;
     return 0;
 }
+
+/* ---- the layout as an oci_source ---- */
+
+static int
+source_find(void *arg, const char *tag, struct oci_descriptor *out, struct temper_err *err)
+{
+    return oci_layout_find_tag(arg, tag, out, err);
+}
+
+static int
+source_load(void *arg, const struct oci_descriptor *desc, size_t max_bytes, char **out, size_t *len,
+            struct temper_err *err)
+{
+    return oci_blob_load(arg, desc->digest, max_bytes, out, len, err);
+}
+
+static int
+source_open(void *arg, const struct oci_descriptor *desc, struct temper_err *err)
+{
+    return oci_blob_open(arg, desc->digest, err);
+}
+
+static int
+source_close(void *arg, int fd, struct temper_err *err)
+{
+    (void)arg;
+    (void)err;
+    close(fd); /* read-only: nothing to lose */
+    return 0;
+}
+
+static const struct oci_source_ops layout_source_ops = {
+    .find = source_find,
+    .load = source_load,
+    .open = source_open,
+    .close = source_close,
+};
+
+void
+oci_layout_source(struct oci_layout *layout, struct oci_source *out)
+{
+    char shown[OCI_SOURCE_NAME_MAX - 16];
+
+    out->ops = &layout_source_ops;
+    out->arg = layout;
+    snprintf(out->name, sizeof(out->name), "layout '%s'",
+             temper_printable(layout->path, shown, sizeof(shown)));
+}

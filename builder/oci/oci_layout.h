@@ -133,9 +133,9 @@ bool oci_tag_is_signature(const char *tag);
  * naming what failed and where ("layer 1 'sha256:...' is 24159647 bytes, its
  * descriptor says 24159648"). A missing blob is TEMPER_E_MISSING; a
  * manifest or config that is not one (bad JSON, a digest other than sha256)
- * TEMPER_E_PARSE; a cap exceeded TEMPER_E_LIMIT; a descriptor of something
- * other than an OCI or Docker v2 image manifest, or a layer media type
- * temper cannot decompress, TEMPER_E_USAGE.
+ * TEMPER_E_PARSE, and so is a descriptor of something other than an OCI
+ * or Docker v2 image manifest; a cap exceeded TEMPER_E_LIMIT; a layer media
+ * type temper cannot decompress TEMPER_E_SIG (nothing vouches for it).
  */
 int oci_image_verify(struct oci_layout *layout, const struct oci_descriptor *manifest,
                      struct temper_err *err);
@@ -169,6 +169,67 @@ int oci_blob_read(struct oci_layout *layout, const char *digest, size_t max_byte
  * blob is TEMPER_E_MISSING. The caller closes the descriptor.
  */
 int oci_blob_open_read(struct oci_layout *layout, const char *digest, struct temper_err *err);
+
+/*
+ * Where an image is read from: a layout (oci_layout_source) or a registry
+ * (registry_client_source, in registry/). verify, the listing of signatures
+ * and diff read images through this alone, so each works on both.
+ *
+ * Nothing a source returns is trusted: oci_source_read checks a document
+ * against its descriptor, and a blob streamed through open is hashed by its
+ * reader.
+ */
+struct oci_source_ops {
+    /*
+     * The descriptor tagged `tag`, or with `tag` NULL the image the source
+     * was made for. TEMPER_E_MISSING when there is none.
+     */
+    int (*find)(void *arg, const char *tag, struct oci_descriptor *out, struct temper_err *err);
+    /*
+     * The bytes of `desc` (a manifest or a blob), at most max_bytes
+     * (TEMPER_E_LIMIT beyond), NUL-terminated and owned by the caller; not
+     * checked against the descriptor (oci_source_read does that).
+     */
+    int (*load)(void *arg, const struct oci_descriptor *desc, size_t max_bytes, char **out,
+                size_t *len, struct temper_err *err);
+    /* A descriptor to read blob `desc`'s bytes from, to their end; give it back to close. */
+    int (*open)(void *arg, const struct oci_descriptor *desc, struct temper_err *err);
+    /*
+     * Closes what open gave, read to its end or not. -1 when the bytes did
+     * not all come (a transfer that failed: err says why, which is the cause
+     * to report before anything the reader saw).
+     */
+    int (*close)(void *arg, int fd, struct temper_err *err);
+};
+
+/* "layout 'out/python'", "registry '127.0.0.1:5000/team/python'", and its NUL. */
+#define OCI_SOURCE_NAME_MAX 600
+
+struct oci_source {
+    const struct oci_source_ops *ops;
+    void *arg;
+    char name[OCI_SOURCE_NAME_MAX]; /* for messages */
+};
+
+/* The layout as a source: find is oci_layout_find_tag (NULL: the layout's only image). */
+void oci_layout_source(struct oci_layout *layout, struct oci_source *out);
+
+/*
+ * The bytes of `desc` through the source, checked: at most max_bytes (its
+ * descriptor saying more is TEMPER_E_LIMIT before anything is read), hashing
+ * to its digest and of its size (TEMPER_E_SIG naming `what`, "manifest",
+ * "config", and both values otherwise).
+ */
+int oci_source_read(const struct oci_source *src, const char *what,
+                    const struct oci_descriptor *desc, size_t max_bytes, char **out, size_t *len,
+                    struct temper_err *err);
+
+/* Whether `media_type` is an image manifest's, OCI or Docker v2 (not an index, not a list). */
+bool oci_is_image_manifest(const char *media_type);
+
+/* oci_image_verify through any source. */
+int oci_source_verify(const struct oci_source *src, const struct oci_descriptor *manifest,
+                      struct temper_err *err);
 
 struct oci_kv {
     const char *key;

@@ -21,8 +21,8 @@
 #include "base/xalloc.h"
 #include "oci-internal.h"
 
-static bool
-is_manifest_type(const char *media_type)
+bool
+oci_is_image_manifest(const char *media_type)
 {
     return strcmp(media_type, OCI_MEDIA_TYPE_MANIFEST) == 0 ||
            strcmp(media_type, OCI_MEDIA_TYPE_DOCKER_MANIFEST) == 0;
@@ -44,10 +44,9 @@ size_differs(const char *what, const char *digest, uint64_t got, uint64_t said,
                           digest, got, said);
 }
 
-/* Reads the blob `desc` names (`what`: "manifest", "config"), checked against desc. */
-static int
-load_checked(struct oci_layout *layout, const char *what, const struct oci_descriptor *desc,
-             size_t max_bytes, char **out, size_t *len, struct temper_err *err)
+int
+oci_source_read(const struct oci_source *src, const char *what, const struct oci_descriptor *desc,
+                size_t max_bytes, char **out, size_t *len, struct temper_err *err)
 {
     cleanup_free char *buf = NULL;
     char got[LAYER_DIGEST_LEN];
@@ -58,7 +57,7 @@ load_checked(struct oci_layout *layout, const char *what, const struct oci_descr
                               "%s '%s' is %" PRIu64 " bytes by its descriptor, more than the %zu "
                               "temper reads",
                               what, desc->digest, desc->size, max_bytes);
-    if (oci_blob_load(layout, desc->digest, max_bytes, &buf, &n, err) < 0)
+    if (src->ops->load(src->arg, desc, max_bytes, &buf, &n, err) < 0)
         return temper_err_prefix(err, "%s", what);
     sha256_digest(buf, n, got);
     if (strcmp(got, desc->digest) != 0)
@@ -92,20 +91,20 @@ check_manifest_type(const struct oci_descriptor *desc, const struct oci_manifest
 }
 
 static int
-read_manifest(struct oci_layout *layout, const struct oci_descriptor *desc, struct oci_manifest *m,
-              struct temper_err *err)
+read_manifest(const struct oci_source *src, const struct oci_descriptor *desc,
+              struct oci_manifest *m, struct temper_err *err)
 {
     cleanup_free char *text = NULL;
     char shown[128];
     size_t len;
 
-    if (!is_manifest_type(desc->media_type))
+    if (!oci_is_image_manifest(desc->media_type))
         return temper_err_set(err, TEMPER_E_PARSE, 0,
                               "'%s' is '%s', not an image manifest: temper verifies OCI and "
                               "Docker v2 image manifests",
                               desc->digest,
                               temper_printable(desc->media_type, shown, sizeof(shown)));
-    if (load_checked(layout, "manifest", desc, OCI_MANIFEST_MAX_BYTES, &text, &len, err) < 0)
+    if (oci_source_read(src, "manifest", desc, OCI_MANIFEST_MAX_BYTES, &text, &len, err) < 0)
         return -1;
     if (oci_manifest_parse(text, len, m, err) < 0)
         return temper_err_prefix(err, "manifest '%s'", desc->digest);
@@ -117,13 +116,13 @@ read_manifest(struct oci_layout *layout, const struct oci_descriptor *desc, stru
 }
 
 static int
-read_config(struct oci_layout *layout, const struct oci_manifest *m, struct oci_config *c,
+read_config(const struct oci_source *src, const struct oci_manifest *m, struct oci_config *c,
             struct temper_err *err)
 {
     cleanup_free char *text = NULL;
     size_t len;
 
-    if (load_checked(layout, "config", &m->config, OCI_CONFIG_MAX_BYTES, &text, &len, err) < 0)
+    if (oci_source_read(src, "config", &m->config, OCI_CONFIG_MAX_BYTES, &text, &len, err) < 0)
         return -1;
     if (oci_config_parse(text, len, c, err) < 0)
         return temper_err_prefix(err, "config '%s'", m->config.digest);
@@ -142,46 +141,10 @@ read_config(struct oci_layout *layout, const struct oci_manifest *m, struct oci_
  * the failure to report (a changed byte breaks the stream too); if they are, the image was made
  * with a broken layer, and `why` says how.
  */
-/* Bytes read at a time when hashing a blob again. */
-#define VERIFY_CHUNK (256 * 1024)
-
-/* The sha256 and size of fd's bytes, read again from the start. */
 static int
-hash_again(int fd, char digest[LAYER_DIGEST_LEN], uint64_t *size)
+broken_layer(const char *what, const struct oci_descriptor *desc, const char *digest, uint64_t size,
+             const struct temper_err *why, struct temper_err *err)
 {
-    cleanup_free unsigned char *buf = xmalloc(VERIFY_CHUNK);
-    struct sha256 h;
-    ssize_t n;
-
-    if (lseek(fd, 0, SEEK_SET) < 0)
-        return -1;
-    sha256_init(&h);
-    *size = 0;
-    while ((n = read(fd, buf, VERIFY_CHUNK)) != 0) {
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            sha256_release(&h);
-            return -1;
-        }
-        sha256_update(&h, buf, (size_t)n);
-        *size += (uint64_t)n;
-    }
-    sha256_final(&h, digest);
-    return 0;
-}
-
-static int
-broken_layer(int fd, size_t i, const struct oci_descriptor *desc, const struct temper_err *why,
-             struct temper_err *err)
-{
-    char digest[LAYER_DIGEST_LEN], what[32];
-    uint64_t size;
-
-    snprintf(what, sizeof(what), "layer %zu", i + 1);
-    if (hash_again(fd, digest, &size) < 0)
-        return temper_err_sys(err, TEMPER_E_IO, errno, "%s: cannot read '%s' again", what,
-                              desc->digest);
     if (strcmp(digest, desc->digest) != 0)
         return digest_differs(what, desc->digest, digest, err);
     if (size != desc->size)
@@ -192,20 +155,29 @@ broken_layer(int fd, size_t i, const struct oci_descriptor *desc, const struct t
 }
 
 static int
-verify_layer(struct oci_layout *layout, size_t i, const struct oci_descriptor *desc,
+verify_layer(const struct oci_source *src, size_t i, const struct oci_descriptor *desc,
              const char *diff_id, struct temper_err *err)
 {
-    cleanup_close int fd = oci_blob_open(layout, desc->digest, err);
     char digest[LAYER_DIGEST_LEN], got[LAYER_DIGEST_LEN], what[32];
-    struct temper_err inner;
+    struct temper_err inner, transfer;
     uint64_t size;
+    int fd, rc;
 
     snprintf(what, sizeof(what), "layer %zu", i + 1);
+    fd = src->ops->open(src->arg, desc, err);
     if (fd < 0)
         return temper_err_prefix(err, "%s", what);
-    if (layer_read_digests(fd, desc->media_type, desc->digest, digest, got, &size, &inner) < 0) {
-        if (inner.code == TEMPER_E_PARSE)
-            return broken_layer(fd, i, desc, &inner, err);
+    rc = layer_read_digests(fd, desc->media_type, desc->digest, digest, got, &size, &inner);
+    /* a transfer that broke off explains whatever the reader saw */
+    if (src->ops->close(src->arg, fd, &transfer) < 0) {
+        *err = transfer;
+        return temper_err_prefix(err, "%s", what);
+    }
+    if (rc < 0 && inner.code == TEMPER_E_PARSE)
+        return broken_layer(what, desc, digest, size, &inner, err);
+    if (rc < 0 && inner.code == TEMPER_E_USAGE)
+        inner.code = TEMPER_E_SIG; /* a layer type temper cannot read: nothing vouches for it */
+    if (rc < 0) {
         *err = inner;
         return temper_err_prefix(err, "%s", what);
     }
@@ -221,19 +193,19 @@ verify_layer(struct oci_layout *layout, size_t i, const struct oci_descriptor *d
 }
 
 int
-oci_image_verify(struct oci_layout *layout, const struct oci_descriptor *manifest,
-                 struct temper_err *err)
+oci_source_verify(const struct oci_source *src, const struct oci_descriptor *manifest,
+                  struct temper_err *err)
 {
     struct oci_manifest m;
     struct oci_config c;
     int rc = -1;
 
-    if (read_manifest(layout, manifest, &m, err) < 0)
+    if (read_manifest(src, manifest, &m, err) < 0)
         return -1;
-    if (read_config(layout, &m, &c, err) < 0)
+    if (read_config(src, &m, &c, err) < 0)
         goto out;
     for (size_t i = 0; i < m.nlayers; i++) {
-        if (verify_layer(layout, i, &m.layers[i], c.diff_ids[i], err) < 0)
+        if (verify_layer(src, i, &m.layers[i], c.diff_ids[i], err) < 0)
             goto release;
     }
     rc = 0;
@@ -242,4 +214,14 @@ release:
 out:
     oci_manifest_release(&m);
     return rc;
+}
+
+int
+oci_image_verify(struct oci_layout *layout, const struct oci_descriptor *manifest,
+                 struct temper_err *err)
+{
+    struct oci_source src;
+
+    oci_layout_source(layout, &src);
+    return oci_source_verify(&src, manifest, err);
 }

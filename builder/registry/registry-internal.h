@@ -33,6 +33,14 @@ int registry_docker_auth_parse(const char *json, size_t len, const char *registr
 bool registry_host_is_loopback(const char *host);
 
 /*
+ * Resolves a Location (of an upload, or a redirect to storage) against the
+ * registry's base URL ("https://host:port"). NULL when it is not usable:
+ * empty, another scheme, a control character, a fragment, a scheme-relative
+ * or relative path, or a move from https to plain http. Owned by the caller.
+ */
+char *registry_resolve_location(const char *base, const char *location);
+
+/*
  * Resolves an upload Location against the registry's base URL
  * ("https://host:port") and appends "digest=<digest>" with '?' or '&'.
  * NULL when the location is not usable (empty, another scheme, a control
@@ -86,7 +94,18 @@ struct registry_client {
     void (*progress)(void *arg, const char *digest, uint64_t sent, uint64_t total);
     void *progress_arg;
     char errbuf[CURL_ERROR_SIZE];
+    /* reading back (registry_fetch.c) */
+    char *fetched_manifest; /* the bytes of the last manifest find fetched, for the load after */
+    size_t fetched_len;
+    char fetched_digest[LAYER_DIGEST_LEN];
+    struct fetch_stream *stream; /* the blob being streamed to a reader, or NULL */
 };
+
+/* "<base>/v2/<repository>/<kind>/<what>": the API URL of a blob or manifest. Owned. */
+char *registry_api_url(const struct registry_client *c, const char *kind, const char *what);
+
+/* Frees what reading back kept (registry_fetch.c). */
+void registry_fetch_release(struct registry_client *c);
 
 /* A request's body: none, bytes in memory, or a file streamed from offset 0. */
 struct http_request {
@@ -101,6 +120,14 @@ struct http_request {
     size_t max_body; /* bytes of the response kept (more is TEMPER_E_LIMIT); 0: the default */
     bool idempotent; /* retried on 429, 5xx and dropped connections */
     const char *progress_digest; /* a blob upload: reported to the client's progress callback */
+    /*
+     * A download streamed, not kept: a 2xx answer's body goes to sink (which returns -1 to
+     * stop the transfer), other answers' bodies to memory as usual. Once a byte went to the
+     * sink the request is not retried (the sink cannot take it back).
+     */
+    int (*sink)(void *arg, const void *data, size_t len);
+    void *sink_arg;
+    uint64_t download_bytes; /* the size a blob download should have: its deadline grows too */
 };
 
 struct http_response {
@@ -110,12 +137,15 @@ struct http_response {
     char location[4096]; /* pre-signed storage URLs run to 2 KiB */
     char content_digest[80];
     char www_authenticate[REGISTRY_CHALLENGE_MAX_BYTES + 1];
-    long retry_after_s;     /* -1: none */
+    char content_type[OCI_MEDIA_TYPE_MAX]; /* without parameters (";charset=...") */
+    long retry_after_s;                    /* -1: none */
     int64_t content_length; /* the Content-Length of the answer (of a HEAD too); -1: none */
     bool header_too_long;
     bool body_too_long;
-    bool transient;  /* on failure: a retry of the whole step could succeed */
-    bool tls_failed; /* the TLS handshake failed (the server may speak plain http) */
+    bool sunk;         /* bytes went to the request's sink */
+    bool sink_stopped; /* the sink asked to stop */
+    bool transient;    /* on failure: a retry of the whole step could succeed */
+    bool tls_failed;   /* the TLS handshake failed (the server may speak plain http) */
 };
 
 void http_response_release(struct http_response *resp);

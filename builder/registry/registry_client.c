@@ -151,6 +151,7 @@ registry_client_free(struct registry_client *c)
     free(c->repository);
     free(c->tag);
     free(c->digest);
+    registry_fetch_release(c);
     wipe_free(c->username);
     wipe_free(c->password);
     wipe_free(c->token);
@@ -158,8 +159,8 @@ registry_client_free(struct registry_client *c)
     curl_global_cleanup();
 }
 
-static char *
-api_url(const struct registry_client *c, const char *kind, const char *what)
+char *
+registry_api_url(const struct registry_client *c, const char *kind, const char *what)
 {
     return xasprintf("%s/v2/%s/%s/%s", c->base, c->repository, kind, what);
 }
@@ -171,7 +172,7 @@ api_url(const struct registry_client *c, const char *kind, const char *what)
 static int
 blob_exists(struct registry_client *c, const char *digest, uint64_t size, struct temper_err *err)
 {
-    cleanup_free char *url = api_url(c, "blobs", digest);
+    cleanup_free char *url = registry_api_url(c, "blobs", digest);
     struct http_request req = {.method = "HEAD", .url = url, .fd = -1, .idempotent = true};
     struct http_response resp = {.retry_after_s = -1};
     int rc;
@@ -365,7 +366,7 @@ static int
 put_manifest(struct registry_client *c, const char *reference, const char *media_type,
              const char *bytes, size_t len, struct temper_err *err)
 {
-    cleanup_free char *url = api_url(c, "manifests", reference);
+    cleanup_free char *url = registry_api_url(c, "manifests", reference);
     char digest[LAYER_DIGEST_LEN];
     struct http_request req = {.method = "PUT",
                                .url = url,
@@ -395,7 +396,7 @@ put_manifest(struct registry_client *c, const char *reference, const char *media
 static int
 get_manifest(struct registry_client *c, const char *reference, json_t **out, struct temper_err *err)
 {
-    cleanup_free char *url = api_url(c, "manifests", reference);
+    cleanup_free char *url = registry_api_url(c, "manifests", reference);
     struct http_request req = {.method = "GET",
                                .url = url,
                                .fd = -1,

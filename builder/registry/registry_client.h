@@ -107,6 +107,17 @@ int registry_push(struct registry_client *c, struct oci_layout *layout,
                   struct temper_err *err);
 
 /*
+ * The client's repository as an oci_source, for remote verify and diff:
+ * find GETs a manifest with Accept set for OCI and Docker manifests and
+ * indexes (tag NULL: the reference's digest, else its tag, else "latest");
+ * load GETs a manifest or a blob under the caller's cap; open streams a blob
+ * (one at a time per client) through a socket pair from a thread, following
+ * redirects to storage elsewhere without the credentials. The client must
+ * outlive the source.
+ */
+void registry_client_source(struct registry_client *c, struct oci_source *out);
+
+/*
  * WWW-Authenticate, as untrusted input: the scheme ("Basic" or "Bearer",
  * however it was cased) and realm, service and scope (token or quoted
  * string with backslash escapes; other parameters are skipped). With

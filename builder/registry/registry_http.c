@@ -69,6 +69,19 @@ on_body(char *data, size_t size, size_t nmemb, void *userdata)
     struct http_response *r = t->resp;
     size_t n = size * nmemb;
 
+    if (t->req->sink != NULL) {
+        long status = 0;
+
+        curl_easy_getinfo(t->client->curl, CURLINFO_RESPONSE_CODE, &status);
+        if (status >= 200 && status < 300) {
+            r->sunk = true;
+            if (t->req->sink(t->req->sink_arg, data, n) < 0) {
+                r->sink_stopped = true;
+                return 0; /* aborts the transfer */
+            }
+            return n;
+        }
+    }
     if (r->body_len + n > t->max_body) {
         r->body_too_long = true;
         return 0; /* aborts the transfer */
@@ -140,9 +153,20 @@ on_header(char *line, size_t size, size_t nmemb, void *userdata)
     if (n >= 5 && memcmp(line, "HTTP/", 5) == 0) {
         /* a new response (after a 100 Continue): forget the headers of the last one */
         r->location[0] = r->content_digest[0] = r->www_authenticate[0] = '\0';
+        r->content_type[0] = '\0';
         r->retry_after_s = -1;
     } else if (header_is(line, n, "Location", &v, &vlen)) {
         ok = copy_value(v, vlen, r->location, sizeof(r->location));
+    } else if (header_is(line, n, "Content-Type", &v, &vlen)) {
+        size_t type_len = 0;
+
+        while (vlen > 0 && (*v == ' ' || *v == '\t')) {
+            v++;
+            vlen--;
+        }
+        while (type_len < vlen && v[type_len] != ';' && v[type_len] != ' ')
+            type_len++;
+        ok = copy_value(v, type_len, r->content_type, sizeof(r->content_type));
     } else if (header_is(line, n, "Docker-Content-Digest", &v, &vlen)) {
         ok = copy_value(v, vlen, r->content_digest, sizeof(r->content_digest));
     } else if (header_is(line, n, "WWW-Authenticate", &v, &vlen)) {
@@ -331,6 +355,8 @@ perform_once(struct registry_client *c, const struct http_request *req, struct h
     set_method(c->curl, req, &t);
     if (req->fd >= 0 || req->body != NULL)
         deadline_ms = registry_request_timeout_ms(req->fd >= 0 ? req->fd_size : req->body_len);
+    else if (req->download_bytes > 0)
+        deadline_ms = registry_request_timeout_ms(req->download_bytes);
     curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, deadline_ms);
     headers = curl_slist_append(headers, "Expect:"); /* no 100-continue round trip */
     if (req->accept != NULL) {
@@ -365,6 +391,9 @@ perform_once(struct registry_client *c, const struct http_request *req, struct h
     if (resp->header_too_long)
         return temper_err_set(err, TEMPER_E_LIMIT, 0, "%s '%.*s': a header line is too long",
                               req->method, url_shown_len(req->url), req->url);
+    if (resp->sink_stopped)
+        return temper_err_set(err, TEMPER_E_IO, 0, "%s '%.*s': its reader stopped", req->method,
+                              url_shown_len(req->url), req->url);
     if (rc != CURLE_OK) {
         resp->tls_failed = rc == CURLE_SSL_CONNECT_ERROR;
         /* what a second try would meet again: a refused certificate, a handshake, a bad file */
@@ -372,7 +401,7 @@ perform_once(struct registry_client *c, const struct http_request *req, struct h
                           rc != CURLE_SSL_CONNECT_ERROR && rc != CURLE_SSL_CACERT_BADFILE &&
                           rc != CURLE_PEER_FAILED_VERIFICATION &&
                           rc != CURLE_UNSUPPORTED_PROTOCOL && rc != CURLE_URL_MALFORMAT &&
-                          !hit_deadline(rc, started_ms, deadline_ms);
+                          !hit_deadline(rc, started_ms, deadline_ms) && !resp->sunk;
         return temper_err_set(err, TEMPER_E_NET, 0, "%s '%.*s': %s", req->method,
                               url_shown_len(req->url), req->url,
                               c->errbuf[0] != '\0' ? c->errbuf : curl_easy_strerror(rc));

@@ -281,7 +281,7 @@ is_downgrade(const char *base, const char *location)
 }
 
 char *
-registry_upload_url(const char *base, const char *location, const char *digest)
+registry_resolve_location(const char *base, const char *location)
 {
     size_t i;
 
@@ -291,13 +291,20 @@ registry_upload_url(const char *base, const char *location, const char *digest)
         if ((unsigned char)location[i] <= 0x20 || location[i] == 0x7f)
             return NULL;
     if (strchr(location, '#') != NULL)
-        return NULL; /* "digest=" would go after the fragment, which is never sent */
-    if (strncasecmp(location, "https://", 8) == 0 || strncasecmp(location, "http://", 7) == 0) {
-        if (is_downgrade(base, location))
-            return NULL;
-        return xasprintf("%s%cdigest=%s", location, strchr(location, '?') ? '&' : '?', digest);
-    }
+        return NULL; /* a query added after the fragment would never be sent */
+    if (strncasecmp(location, "https://", 8) == 0 || strncasecmp(location, "http://", 7) == 0)
+        return is_downgrade(base, location) ? NULL : xstrdup(location);
     if (location[0] != '/' || location[1] == '/')
         return NULL; /* relative paths and scheme-relative URLs: not what registries send */
-    return xasprintf("%s%s%cdigest=%s", base, location, strchr(location, '?') ? '&' : '?', digest);
+    return xasprintf("%s%s", base, location);
+}
+
+char *
+registry_upload_url(const char *base, const char *location, const char *digest)
+{
+    cleanup_free char *url = registry_resolve_location(base, location);
+
+    if (url == NULL)
+        return NULL;
+    return xasprintf("%s%cdigest=%s", url, strchr(url, '?') ? '&' : '?', digest);
 }

@@ -38,7 +38,7 @@ sign_entries_free(struct sign_entry *entries, size_t n)
 
 /* The layers of the signature manifest of `digest`, or NULL (and 0) when there is none. */
 static int
-read_signature_manifest(struct oci_layout *layout, const char *digest, json_t **layers,
+read_signature_manifest(const struct oci_source *src, const char *digest, json_t **layers,
                         struct temper_err *err)
 {
     struct oci_descriptor desc;
@@ -49,17 +49,16 @@ read_signature_manifest(struct oci_layout *layout, const char *digest, json_t **
 
     *layers = NULL;
     sign_tag_of(digest, tag);
-    if (oci_layout_find_tag(layout, tag, &desc, err) < 0)
+    if (src->ops->find(src->arg, tag, &desc, err) < 0)
         return err->code == TEMPER_E_MISSING ? 0 : -1;
-    if (oci_blob_read(layout, desc.digest, SIGN_MANIFEST_MAX_BYTES, &raw, &len, err) < 0)
+    if (oci_source_read(src, "manifest", &desc, SIGN_MANIFEST_MAX_BYTES, &raw, &len, err) < 0)
         return temper_err_prefix(err, "signatures '%s'", tag);
     manifest = json_loadb(raw, len, JSON_REJECT_DUPLICATES, NULL);
     if (!json_is_object(manifest) || !json_is_array(json_object_get(manifest, "layers"))) {
         json_decref(manifest);
         return temper_err_set(err, TEMPER_E_SIG, 0,
-                              "signatures '%s': the manifest has no list of layers: the layout "
-                              "is damaged",
-                              tag);
+                              "signatures '%s' in %s: the manifest has no list of layers", tag,
+                              src->name);
     }
     *layers = json_incref(json_object_get(manifest, "layers"));
     json_decref(manifest);
@@ -68,40 +67,51 @@ read_signature_manifest(struct oci_layout *layout, const char *digest, json_t **
 
 /* One layer of a signature manifest as an entry; 1 when it is not a signature (skipped). */
 static int
-read_entry(struct oci_layout *layout, const json_t *layer, struct sign_entry *e,
+read_entry(const struct oci_source *src, const json_t *layer, struct sign_entry *e,
            struct temper_err *err)
 {
     const char *media = json_string_value(json_object_get(layer, "mediaType"));
     const char *digest = json_string_value(json_object_get(layer, "digest"));
+    const json_t *size = json_object_get(layer, "size");
     const char *sig =
         json_string_value(json_object_get(json_object_get(layer, "annotations"), SIGN_ANNOTATION));
+    struct oci_descriptor desc = {.media_type = SIGN_PAYLOAD_MEDIA_TYPE};
 
     if (media == NULL || strcmp(media, SIGN_PAYLOAD_MEDIA_TYPE) != 0 || sig == NULL)
         return 1;
+    e->signature = xstrdup(sig);
     if (digest == NULL || !sha256_is_digest(digest)) {
-        e->signature = xstrdup(sig);
         e->problem = xstrdup("its layer names no sha256 payload digest");
         return 0;
     }
-    e->signature = xstrdup(sig);
-    e->blob_digest = xstrdup(digest);
-    if (oci_blob_read(layout, digest, SIGN_PAYLOAD_MAX_BYTES, &e->payload, &e->len, err) < 0) {
-        temper_err_prefix(err, "payload");
-        e->problem = xstrdup(err->msg);
+    if (!json_is_integer(size) || json_integer_value(size) < 0) {
+        e->problem = xstrdup("its layer gives no size for its payload");
+        return 0;
     }
+    e->blob_digest = xstrdup(digest);
+    snprintf(desc.digest, sizeof(desc.digest), "%s", digest);
+    desc.size = (uint64_t)json_integer_value(size);
+    if (oci_source_read(src, "payload", &desc, SIGN_PAYLOAD_MAX_BYTES, &e->payload, &e->len, err) ==
+        0)
+        return 0;
+    /* a payload that is not there, or not itself, cannot count; one that could not be fetched
+     * says nothing about the signature: then the whole listing fails */
+    if (err->code == TEMPER_E_NET || err->code == TEMPER_E_AUTH || err->code == TEMPER_E_IO)
+        return -1;
+    e->problem = xstrdup(err->msg);
     return 0;
 }
 
 int
-sign_layout_list(struct oci_layout *layout, const char *digest, struct sign_entry **out, size_t *n,
-                 struct temper_err *err)
+sign_list(const struct oci_source *src, const char *digest, struct sign_entry **out, size_t *n,
+          struct temper_err *err)
 {
     struct sign_entry *entries = NULL;
     json_t *layers, *layer;
     size_t count = 0, i;
     int rc = 0;
 
-    if (read_signature_manifest(layout, digest, &layers, err) < 0)
+    if (read_signature_manifest(src, digest, &layers, err) < 0)
         return -1;
     if (json_array_size(layers) > SIGN_LAYERS_MAX) {
         json_decref(layers);
@@ -111,7 +121,7 @@ sign_layout_list(struct oci_layout *layout, const char *digest, struct sign_entr
     entries = xcalloc(json_array_size(layers) + 1, sizeof(*entries));
     json_array_foreach(layers, i, layer)
     {
-        rc = read_entry(layout, layer, &entries[count], err);
+        rc = read_entry(src, layer, &entries[count], err);
         if (rc < 0)
             break;
         if (rc == 0)
@@ -164,12 +174,14 @@ sign_layout_add(struct oci_layout *layout, const char *digest, const char *paylo
     char manifest_digest[LAYER_DIGEST_LEN], tag[80];
     json_t *layers, *layer, *manifest;
     cleanup_free char *text = NULL;
+    struct oci_source src;
     size_t config_len = 0, i;
     int rc;
 
     if (!sha256_is_digest(digest))
         return temper_err_set(err, TEMPER_E_USAGE, 0, "'%s' is not a sha256 digest", digest);
-    if (read_signature_manifest(layout, digest, &layers, err) < 0)
+    oci_layout_source(layout, &src);
+    if (read_signature_manifest(&src, digest, &layers, err) < 0)
         return -1;
     if (layers == NULL)
         layers = json_array();

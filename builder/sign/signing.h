@@ -190,14 +190,16 @@ struct sign_entry {
 };
 
 /*
- * The signatures stored for manifest `digest`, in the order of the
- * signature manifest's layers; none is *n == 0, not an error. A layer of
- * another media type or without the annotation is skipped; a layer whose
- * payload blob is missing or damaged is listed with its problem, so that it
- * cannot hide the others; a damaged signature manifest is an error.
+ * The signatures of manifest `digest` that `src` holds (a layout, or a
+ * registry), in the order of the signature manifest's layers; none is
+ * *n == 0, not an error. A layer of another media type or without the
+ * annotation is skipped; a layer whose payload blob is missing or damaged is
+ * listed with its problem, so that it cannot hide the others; a damaged
+ * signature manifest is an error.
  */
-int sign_layout_list(struct oci_layout *layout, const char *digest, struct sign_entry **out,
-                     size_t *n, struct temper_err *err);
+struct oci_source;
+int sign_list(const struct oci_source *src, const char *digest, struct sign_entry **out, size_t *n,
+              struct temper_err *err);
 void sign_entries_free(struct sign_entry *entries, size_t n);
 
 #endif

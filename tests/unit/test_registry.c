@@ -338,6 +338,29 @@ START_TEST(test_registry_upload_url_resolves_locations)
 }
 END_TEST
 
+/* A redirect to storage is taken as it is (its query is its signature), never downgraded. */
+START_TEST(test_registry_resolve_location_keeps_a_redirect_whole)
+{
+    static const struct {
+        const char *base, *location, *url;
+    } cases[] = {
+        {"https://h:5", "https://s3.example/b/d?X-Amz-Signature=ab%2F",
+         "https://s3.example/b/d?X-Amz-Signature=ab%2F"},
+        {"https://h:5", "/v2/x/blobs/sha256:d", "https://h:5/v2/x/blobs/sha256:d"},
+        {"https://h:5", "http://s3.example/b/d", NULL},
+        {"https://h:5", "https://s3.example/b/d#frag", NULL},
+        {"https://h:5", "file:///etc/passwd", NULL},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *url = registry_resolve_location(cases[i].base, cases[i].location);
+
+        ck_assert_pstr_eq(url, cases[i].url);
+        free(url);
+    }
+}
+END_TEST
+
 START_TEST(test_registry_upload_url_refuses_downgrades_and_fragments)
 {
     static const struct {
@@ -499,6 +522,7 @@ registry_suite(void)
     tc = tcase_create("registry_upload_url");
     tcase_add_test(tc, test_registry_upload_url_resolves_locations);
     tcase_add_test(tc, test_registry_upload_url_refuses_downgrades_and_fragments);
+    tcase_add_test(tc, test_registry_resolve_location_keeps_a_redirect_whole);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("registry_is_same_origin");

@@ -1,0 +1,142 @@
+/*
+ * What every command that speaks to a registry takes (push, verify, diff,
+ * build --expect): --username with --password-stdin, --ca-file,
+ * --plain-http, --insecure; and where the credentials come from when no
+ * --username is given: TEMPER_REGISTRY_USERNAME and
+ * TEMPER_REGISTRY_PASSWORD, else the docker config. Every copy of a
+ * password is wiped once the client holds its own.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "base/limits.h"
+#include "base/xalloc.h"
+#include "cli.h"
+#include "registry/registry_client.h"
+
+bool
+cli_registry_option(int opt, const char *arg, struct registry_args *a)
+{
+    switch (opt) {
+    case CLI_OPT_USERNAME:
+        a->username = arg;
+        return true;
+    case CLI_OPT_PASSWORD_STDIN:
+        a->password_stdin = true;
+        return true;
+    case CLI_OPT_CA_FILE:
+        a->ca_file = arg;
+        return true;
+    case CLI_OPT_PLAIN_HTTP:
+        a->plain_http = true;
+        return true;
+    case CLI_OPT_INSECURE:
+        a->insecure = true;
+        return true;
+    default:
+        return false;
+    }
+}
+
+/*
+ * One line of standard input (the password), without its newline; NULL when there is none or
+ * it is too long. Read with read(2), byte by byte, so that no stdio buffer keeps a copy.
+ */
+static char *
+read_password_line(void)
+{
+    char *buf = xcalloc(1, REGISTRY_CREDENTIAL_MAX_BYTES + 1);
+    size_t n = 0;
+    bool over = false;
+
+    for (;;) {
+        char ch;
+        ssize_t got = read(STDIN_FILENO, &ch, 1);
+
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0 || ch == '\n')
+            break;
+        if (n == REGISTRY_CREDENTIAL_MAX_BYTES) {
+            over = true; /* stop: endless input (a device, a pipe) must not hang the read */
+            break;
+        }
+        buf[n++] = ch;
+        ch = 0;
+    }
+    if (n > 0 && buf[n - 1] == '\r')
+        buf[--n] = '\0';
+    if (n == 0 || over) {
+        OPENSSL_cleanse(buf, REGISTRY_CREDENTIAL_MAX_BYTES + 1);
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+/* $DOCKER_CONFIG/config.json, else ~/.docker/config.json, else NULL. Owned. */
+static char *
+docker_config_path(void)
+{
+    const char *dir = getenv("DOCKER_CONFIG"), *home = getenv("HOME");
+
+    if (dir != NULL && dir[0] != '\0')
+        return xasprintf("%s/config.json", dir);
+    if (home != NULL && home[0] != '\0')
+        return xasprintf("%s/.docker/config.json", home);
+    return NULL;
+}
+
+int
+cli_registry_login(const char *command, const struct registry_args *a,
+                   struct registry_options *opts, struct registry_login *login)
+{
+    const char *env_user = getenv("TEMPER_REGISTRY_USERNAME");
+
+    *login = (struct registry_login){NULL, NULL, NULL};
+    *opts = (struct registry_options){0};
+    if ((a->username != NULL) != a->password_stdin)
+        return cli_usage_error(command, "--username and --password-stdin go together");
+    if (a->username != NULL) {
+        login->password = read_password_line();
+        if (login->password == NULL)
+            return cli_usage_error(command,
+                                   "--password-stdin: no password on standard input "
+                                   "(one line, at most %d bytes)",
+                                   REGISTRY_CREDENTIAL_MAX_BYTES);
+        opts->username = a->username;
+        opts->password = login->password;
+    } else if (env_user != NULL && env_user[0] != '\0') {
+        login->env_password = getenv("TEMPER_REGISTRY_PASSWORD");
+        opts->username = env_user;
+        opts->password = login->env_password != NULL ? login->env_password : "";
+    } else {
+        login->docker_config = docker_config_path();
+        opts->docker_config = login->docker_config;
+    }
+    if (a->insecure)
+        fputs("temper: warning: --insecure: the registry's TLS certificate is not verified\n",
+              stderr);
+    opts->ca_file = a->ca_file;
+    opts->plain_http = a->plain_http;
+    opts->insecure = a->insecure;
+    return -1;
+}
+
+void
+cli_registry_logout(struct registry_login *login)
+{
+    if (login->password != NULL) {
+        OPENSSL_cleanse(login->password, strlen(login->password));
+        free(login->password);
+    }
+    if (login->env_password != NULL)
+        OPENSSL_cleanse(login->env_password, strlen(login->env_password));
+    free(login->docker_config);
+    *login = (struct registry_login){NULL, NULL, NULL};
+}

@@ -1,0 +1,307 @@
+#!/usr/bin/env python3
+"""temper verify REGISTRY/REPO[:TAG|@DIGEST]: a published image checked from the registry itself.
+
+- Against Debian's docker-registry on loopback: a signed image pushed by temper verifies by
+  tag, by digest and with docker://; another key, another identity, an unsigned image and a
+  missing tag are refused, each with its reason.
+- The registry's storage corrupted by the test (a changed byte in the layer, the layer cut
+  short, a changed byte in the config, a changed signature payload): remote verify fails and
+  names the blob; with the storage restored it passes again.
+- Basic auth and the Bearer token flow (through the push tests' proxy), and a proxy that
+  resets, 5xx's and 429's the GETs: verify completes.
+- A registry of the test's own serving a temper layout: a blob redirected to storage on
+  another origin is followed without the credentials; a redirect loop, a body cut off
+  mid-layer, an index where an image manifest should be, are each a clear error.
+
+usage: remote_verify.py TEMPER RECIPES_DIR
+"""
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import urllib.parse
+
+import push_registry as fx  # the registry, the proxy and the fakes of the push tests
+from checks import check, summary  # tests/integration/checks.py
+
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+
+
+def temper(*args, env=None):
+    return fx.temper(*args, env=env)
+
+
+def storage_blob(reg, digest):
+    """The file the registry keeps blob `digest` in."""
+    hexd = digest.split(":")[1]
+    return os.path.join(reg.dir, "data", "docker", "registry", "v2", "blobs", "sha256", hexd[:2],
+                        hexd, "data")
+
+
+class Damaged:
+    """A registry blob changed for the duration of a `with`: one byte flipped at `at`, or the
+    file cut to `cut` bytes; restored afterwards."""
+
+    def __init__(self, path, at=None, cut=None):
+        self.path, self.at, self.cut = path, at, cut
+
+    def __enter__(self):
+        self.saved = open(self.path, "rb").read()
+        data = bytearray(self.saved)
+        if self.cut is not None:
+            data = data[:self.cut]
+        else:
+            data[self.at] ^= 0x01
+        open(self.path, "wb").write(bytes(data))
+        return self
+
+    def __exit__(self, *exc):
+        open(self.path, "wb").write(self.saved)
+
+
+def layout_json(layout, name):
+    return json.load(open(os.path.join(layout, name)))
+
+
+def layout_blob(layout, digest):
+    return open(os.path.join(layout, "blobs", "sha256", digest.split(":")[1]), "rb").read()
+
+
+def image_blobs(layout, digest):
+    """(config digest, [layer digests]) of the image whose manifest is `digest`."""
+    m = json.loads(layout_blob(layout, digest))
+    return m["config"]["digest"], [l["digest"] for l in m["layers"]]
+
+
+def signature_payload(layout, digest):
+    tag = "sha256-" + digest.split(":")[1] + ".sig"
+    entry = [m for m in layout_json(layout, "index.json")["manifests"]
+             if m.get("annotations", {}).get("org.opencontainers.image.ref.name") == tag][0]
+    return json.loads(layout_blob(layout, entry["digest"]))["layers"][0]["digest"]
+
+
+def refused(r, words, what):
+    ok = r.returncode == 1 and all(w in r.stderr for w in words)
+    return check(ok, f"{what}: refused, saying {words}: {r.stderr.strip()[-400:]}")
+
+
+def test_docker_registry(work, layout, digest, unsigned, unsigned_digest, pub, pub2):
+    config, layers = image_blobs(layout, digest)
+    with fx.Registry(work, "plain") as reg:
+        ref = f"{reg.host}/static:1"
+        r = temper("push", layout, ref)
+        check(r.returncode == 0, f"push: {r.stderr.strip()[-300:]}")
+        r = temper("verify", "--key", pub, ref)
+        check(r.returncode == 0 and r.stdout.strip() == digest and
+              f"registry '{reg.host}/static'" in r.stderr,
+              f"verify by tag: {r.stdout.strip()} {r.stderr.strip()[-300:]}")
+        r = temper("verify", "--key", pub, f"{reg.host}/static@{digest}")
+        check(r.returncode == 0 and r.stdout.strip() == digest,
+              f"verify by digest: {r.stderr.strip()[-300:]}")
+        r = temper("verify", "--key", pub, "--identity", "static", f"docker://{ref}")
+        check(r.returncode == 0, f"verify docker://, with --identity: {r.stderr.strip()[-300:]}")
+        refused(temper("verify", "--key", pub2, ref), ["no signature", "does not verify"],
+                "another key")
+        refused(temper("verify", "--key", pub, "--identity", "example.com/other", ref),
+                ["names", "example.com/other"], "another identity")
+        refused(temper("verify", "--key", pub, f"{reg.host}/static:missing"),
+                [f"registry '{reg.host}/static' has no manifest 'missing'"], "a missing tag")
+        r = temper("push", unsigned, f"{reg.host}/static:unsigned")
+        check(r.returncode == 0, "push an unsigned image")
+        refused(temper("verify", "--key", pub, f"{reg.host}/static:unsigned"),
+                [unsigned_digest, "has no signature in registry"], "an unsigned image")
+
+        # The storage changed under the registry, which serves what it holds unchecked.
+        layer = storage_blob(reg, layers[0])
+        size = os.path.getsize(layer)
+        with Damaged(layer, at=size // 2):
+            refused(temper("verify", "--key", pub, ref),
+                    ["layer 1", layers[0], "its bytes hash to"], "a changed byte in the layer")
+        with Damaged(layer, cut=size // 3):
+            refused(temper("verify", "--key", pub, ref), ["layer 1", layers[0]],
+                    "the layer cut short")
+        with Damaged(storage_blob(reg, config), at=10):
+            refused(temper("verify", "--key", pub, ref), ["config", config, "its bytes hash to"],
+                    "a changed byte in the config")
+        with Damaged(storage_blob(reg, signature_payload(layout, digest)), at=5):
+            refused(temper("verify", "--key", pub, ref), ["no signature", "payload"],
+                    "a changed byte in the signature's payload")
+        r = temper("verify", "--key", pub, ref)
+        check(r.returncode == 0, "restored, the image verifies again")
+
+
+def test_auth(work, layout, digest, pub):
+    htpasswd = os.path.join(work, "htpasswd")
+    r = fx.run(["htpasswd", "-Bbc", htpasswd, "user", fx.PASSWORD])
+    check(r.returncode == 0, "htpasswd")
+    creds = {"TEMPER_REGISTRY_USERNAME": "user", "TEMPER_REGISTRY_PASSWORD": fx.PASSWORD}
+    with fx.Registry(work, "basic", htpasswd=htpasswd) as reg:
+        ref = f"{reg.host}/static:1"
+        check(temper("push", layout, ref, env=creds).returncode == 0, "push with Basic auth")
+        r = temper("verify", "--key", pub, ref)
+        refused(r, ["401", reg.host], "verify without credentials")
+        r = temper("verify", "--key", pub, ref, env=creds)
+        check(r.returncode == 0 and fx.PASSWORD not in r.stdout + r.stderr,
+              f"verify with Basic credentials: {r.stderr.strip()[-300:]}")
+    with fx.Registry(work, "bearer-upstream") as reg, \
+            fx.Proxy(reg.host, bearer=True) as proxy:
+        ref = f"{proxy.host}/static:1"
+        check(temper("push", layout, ref, env=creds).returncode == 0, "push through the token flow")
+        r = temper("verify", "--key", pub, ref, env=creds)
+        check(r.returncode == 0 and r.stdout.strip() == digest,
+              f"verify through the token flow: {r.stderr.strip()[-300:]}")
+        check(not any("Basic" in a for a in proxy.seen_auth), "the registry saw only tokens")
+
+
+def test_faults(work, layout, digest, pub):
+    faults = {("GET", "manifest"): [503, "reset"],
+              ("GET", "blob"): ["reset", 500, "429", 502]}
+    with fx.Registry(work, "faults") as reg, fx.Proxy(reg.host, faults=faults) as proxy:
+        check(temper("push", layout, f"{reg.host}/static:1").returncode == 0, "push")
+        r = temper("verify", "--key", pub, f"{proxy.host}/static:1")
+        check(r.returncode == 0 and r.stdout.strip() == digest,
+              f"verify through resets, 5xx and 429: {r.stderr.strip()[-400:]}")
+        left = {k: v for k, v in proxy.faults.items() if v}
+        check(not left, f"every fault was met: left {left}")
+    with fx.Registry(work, "faults-permanent") as reg, \
+            fx.Proxy(reg.host, faults={("GET", "blob"): [500] * 10}) as proxy:
+        check(temper("push", layout, f"{reg.host}/static:1").returncode == 0, "push")
+        refused(temper("verify", "--key", pub, f"{proxy.host}/static:1"),
+                ["HTTP 500", "injected failure 500", proxy.host], "a lasting 500 on blobs")
+        r = temper("verify", "--key", pub, f"{proxy.host}/static:1")
+        check("no signature" not in r.stderr,
+              f"a payload that cannot be fetched is not taken for a bad signature: {r.stderr}")
+
+
+class LayoutRegistry(fx.Listener):
+    """A read-only registry of the test's own serving one temper layout as any repository;
+    hook(handler) answers first when it returns True."""
+
+    def __init__(self, layout, hook=None):
+        self.layout, self.hook = layout, hook
+        super().__init__(self.handle)
+
+    def handle(self, h, body):
+        if self.hook and self.hook(h):
+            return
+        path = urllib.parse.urlparse(h.path).path
+        ref = path.rsplit("/", 1)[1]
+        if "/manifests/" in path:
+            for m in layout_json(self.layout, "index.json")["manifests"]:
+                name = m.get("annotations", {}).get("org.opencontainers.image.ref.name")
+                if ref in (name, m["digest"]):
+                    return fx.reply(h, 200, layout_blob(self.layout, m["digest"]),
+                                    [("Content-Type", m["mediaType"])])
+            return fx.reply(h, 404, b'{"errors":[{"code":"MANIFEST_UNKNOWN","message":"no"}]}')
+        if ("/blobs/" in path or "/store/" in path) and os.path.exists(os.path.join(self.layout, "blobs", "sha256",
+                                                             ref.split(":")[-1])):
+            return fx.reply(h, 200, layout_blob(self.layout, ref))
+        return fx.reply(h, 404, b'{"errors":[{"code":"BLOB_UNKNOWN","message":"no"}]}')
+
+
+def test_redirects_and_breaks(work, layout, digest, pub):
+    _, layers = image_blobs(layout, digest)
+    with LayoutRegistry(layout) as storage:
+        def to_storage(h):
+            if h.headers.get("Authorization") != "Bearer t":
+                fx.reply(h, 401, b"", [("WWW-Authenticate",
+                                        f'Bearer realm="http://{h.headers["Host"]}/token"')])
+                return True
+            if "/blobs/" in h.path:
+                fx.reply(h, 307, b"", [("Location", f"http://{storage.host}/store/"
+                                        f"{h.path.rsplit('/', 1)[1]}?X-Signature=abc")])
+                return True
+            return False
+
+        def token(h):
+            if h.path.startswith("/token"):
+                fx.reply(h, 200, b'{"token":"t"}')
+                return True
+            return to_storage(h)
+
+        with LayoutRegistry(layout, token) as reg:
+            r = temper("verify", "--key", pub, f"{reg.host}/static:latest")
+            check(r.returncode == 0 and r.stdout.strip() == digest,
+                  f"blobs redirected to storage elsewhere: verified: {r.stderr.strip()[-300:]}")
+            got = [p for _, p, _ in storage.log]
+            check(any(p.startswith("/store/" + layers[0]) for p in got),
+                  f"the layer came from the storage: {got}")
+            check(not storage.auth_seen(), f"the storage got no credentials: {storage.auth_seen()}")
+
+    def loop(h):
+        if "/blobs/" in h.path:
+            fx.reply(h, 302, b"", [("Location", h.path)])
+            return True
+        return False
+
+    with LayoutRegistry(layout, loop) as reg:
+        refused(temper("verify", "--key", pub, f"{reg.host}/static:latest"),
+                ["more than 5 redirects"], "a redirect loop")
+
+    def cut_off(h):
+        if h.path.endswith(layers[0]):
+            data = layout_blob(layout, layers[0])
+            h.send_response(200)
+            h.send_header("Content-Length", str(len(data)))
+            h.end_headers()
+            h.wfile.write(data[:len(data) // 2])
+            h.close_connection = True
+            return True
+        return False
+
+    with LayoutRegistry(layout, cut_off) as reg:
+        refused(temper("verify", "--key", pub, f"{reg.host}/static:latest"),
+                ["layer 1", "GET", reg.host], "a layer cut off mid-transfer")
+
+    index = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [
+        {"mediaType": fx.OCI_MANIFEST, "digest": digest,
+         "size": len(layout_blob(layout, digest)),
+         "platform": {"architecture": "amd64", "os": "linux"}}]}).encode()
+
+    def an_index(h):
+        if h.path.endswith("/manifests/multi"):
+            fx.reply(h, 200, index, [("Content-Type", OCI_INDEX)])
+            return True
+        return False
+
+    with LayoutRegistry(layout, an_index) as reg:
+        refused(temper("verify", "--key", pub, f"{reg.host}/static:multi"),
+                ["'" + "sha256:" + hashlib.sha256(index).hexdigest() + "'", OCI_INDEX,
+                 "not an image manifest", "REPO@sha256:"],
+                "an index where an image manifest should be")
+
+
+def main():
+    for tool in ("docker-registry", "htpasswd"):
+        if shutil.which(tool) is None:
+            sys.exit(f"remote_verify.py needs {tool} (scripts/install-deps.sh test)")
+    work = tempfile.mkdtemp(prefix="temper-remote-")
+    try:
+        fx.EMPTY_DOCKER_CONFIG = os.path.join(work, "no-docker-config")
+        os.makedirs(fx.EMPTY_DOCKER_CONFIG)
+        os.environ["SOURCE_DATE_EPOCH"] = "1700000000"
+        for k in ("k1", "k2"):
+            check(temper("keygen", "-o", os.path.join(work, k)).returncode == 0, f"keygen {k}")
+        pub, pub2 = os.path.join(work, "k1.pub"), os.path.join(work, "k2.pub")
+        layout, unsigned = os.path.join(work, "static"), os.path.join(work, "unsigned")
+        recipe = os.path.join(fx.RECIPES, "static.yaml")
+        r = temper("build", recipe, "-o", layout, "--key", os.path.join(work, "k1.key"))
+        if not check(r.returncode == 0, f"build static, signed: {r.stderr.strip()[-300:]}"):
+            return 1
+        digest = r.stdout.strip().splitlines()[-1]
+        r = temper("build", recipe, "-o", unsigned, "--epoch", "1600000000")
+        unsigned_digest = r.stdout.strip().splitlines()[-1]
+        check(r.returncode == 0 and unsigned_digest != digest, "build another image, unsigned")
+        test_docker_registry(work, layout, digest, unsigned, unsigned_digest, pub, pub2)
+        test_auth(work, layout, digest, pub)
+        test_faults(work, layout, digest, pub)
+        test_redirects_and_breaks(work, layout, digest, pub)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return summary()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
