@@ -113,6 +113,7 @@ manifest_type(const struct registry_client *c, const struct http_response *resp,
 {
     json_t *doc;
     const char *member;
+    bool found = false;
 
     if (resp->content_type[0] != '\0' && strcmp(resp->content_type, "application/json") != 0) {
         snprintf(out, OCI_MEDIA_TYPE_MAX, "%s", resp->content_type);
@@ -120,10 +121,12 @@ manifest_type(const struct registry_client *c, const struct http_response *resp,
     }
     doc = json_loadb(resp->body ? resp->body : "", resp->body_len, 0, NULL);
     member = json_string_value(json_object_get(doc, "mediaType"));
-    if (member != NULL && strlen(member) < OCI_MEDIA_TYPE_MAX)
+    if (member != NULL && member[0] != '\0' && strlen(member) < OCI_MEDIA_TYPE_MAX) {
         snprintf(out, OCI_MEDIA_TYPE_MAX, "%s", member);
+        found = true;
+    }
     json_decref(doc);
-    if (member == NULL)
+    if (!found)
         return temper_err_set(err, TEMPER_E_PARSE, 0,
                               "registry '%s': manifest '%s' came without a media type, in its "
                               "header or its body",
