@@ -44,9 +44,11 @@ struct fetch_stream {
     struct registry_client *client;
     struct oci_descriptor desc;
     pthread_t thread;
-    int write_fd; /* the thread's end of the socket pair; closed by the thread */
-    bool stopped; /* the reader closed its end first: it knows why */
-    int rc;       /* the transfer's outcome, read after the join */
+    int write_fd;  /* the thread's end of the socket pair; closed by the thread */
+    uint64_t sent; /* bytes handed to the reader */
+    bool stopped;  /* the reader closed its end first: it knows why */
+    bool overrun;  /* the registry sent more than the descriptor's size: cut off there */
+    int rc;        /* the transfer's outcome, read after the join */
     struct temper_err err;
 };
 
@@ -236,6 +238,12 @@ to_reader(void *arg, const void *data, size_t len)
     struct fetch_stream *s = arg;
     const char *p = data;
 
+    /* more than the descriptor says cannot be the blob: stop, rather than hash an endless body */
+    if (len > s->desc.size - s->sent) {
+        s->overrun = true;
+        return -1;
+    }
+    s->sent += len;
     while (len > 0) {
         ssize_t n = send(s->write_fd, p, len, MSG_NOSIGNAL);
 
@@ -267,7 +275,12 @@ stream_thread(void *arg)
     struct http_response resp = {.retry_after_s = -1};
 
     s->rc = get_following(c, &req, &resp, &s->err);
-    if (s->rc == 0 && resp.status == 404)
+    if (s->overrun)
+        s->rc = temper_err_set(&s->err, TEMPER_E_SIG, 0,
+                               "registry '%s' sends more than the %llu bytes blob '%s' has by its "
+                               "descriptor",
+                               c->host, (unsigned long long)s->desc.size, s->desc.digest);
+    else if (s->rc == 0 && resp.status == 404)
         s->rc = missing(c, "blob", s->desc.digest, &s->err);
     else if (s->rc == 0 && resp.status != 200)
         s->rc = http_status_error(c, "get a blob", &resp, &s->err);

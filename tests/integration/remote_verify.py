@@ -11,7 +11,8 @@
   resets, 5xx's and 429's the GETs: verify completes.
 - A registry of the test's own serving a temper layout: a blob redirected to storage on
   another origin is followed without the credentials; a redirect loop, a body cut off
-  mid-layer, an index where an image manifest should be, are each a clear error.
+  mid-layer, a layer longer than its descriptor, an index where an image manifest should be,
+  are each a clear error.
 
 usage: remote_verify.py TEMPER RECIPES_DIR
 """
@@ -254,6 +255,17 @@ def test_redirects_and_breaks(work, layout, digest, pub):
     with LayoutRegistry(layout, cut_off) as reg:
         refused(temper("verify", "--key", pub, f"{reg.host}/static:latest"),
                 ["layer 1", "GET", reg.host], "a layer cut off mid-transfer")
+
+    def too_long(h):
+        if h.path.endswith(layers[0]):
+            fx.reply(h, 200, layout_blob(layout, layers[0]) + b"\0" * 100000)
+            return True
+        return False
+
+    with LayoutRegistry(layout, too_long) as reg:
+        refused(temper("verify", "--key", pub, f"{reg.host}/static:latest"),
+                ["layer 1", "sends more than the", layers[0]],
+                "a layer with more bytes than its descriptor says (cut off, not hashed on)")
 
     index = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [
         {"mediaType": fx.OCI_MANIFEST, "digest": digest,
