@@ -1,6 +1,7 @@
 /*
  * temper push [--username U --password-stdin] [--ca-file F] [--plain-http]
- *             [--insecure] LAYOUT[:TAG] REGISTRY/REPO[:TAG]
+ *             [--insecure] [--from REPO]... [--stall-timeout S]
+ *             LAYOUT[:TAG] REGISTRY/REPO[:TAG]
  *
  * Pushes an image of a layout, and its signatures, to a registry. The
  * credentials come from --username with the password on standard input,
@@ -25,7 +26,8 @@
 
 static const char push_usage[] =
     "usage: temper push [--username U --password-stdin] [--ca-file F] [--plain-http]\n"
-    "                   [--insecure] LAYOUT[:TAG] REGISTRY/REPO[:TAG]\n"
+    "                   [--insecure] [--from REPO]... [--stall-timeout S]\n"
+    "                   LAYOUT[:TAG] REGISTRY/REPO[:TAG]\n"
     "\n"
     "Pushes the image tagged TAG of the layout (default: its only image), and its signatures\n"
     "(the tag sha256-<digest>.sig, merged with those the registry has), to REGISTRY/REPO under\n"
@@ -36,6 +38,11 @@ static const char push_usage[] =
     "  --ca-file F         trust the CA certificates in F as well as the system's\n"
     "  --plain-http        speak plain HTTP to a registry that is not on loopback\n"
     "  --insecure          do not verify the registry's TLS certificate\n"
+    "  --from REPO         a repository of the same registry that may hold some of the\n"
+    "                      blobs: they are mounted from it instead of uploaded (repeatable,\n"
+    "                      tried in order; a blob it lacks is uploaded as usual)\n"
+    "  --stall-timeout S   fail a request (then try it again) when no byte moved for S\n"
+    "                      seconds (default 30)\n"
     "\n"
     "Without --username: TEMPER_REGISTRY_USERNAME and TEMPER_REGISTRY_PASSWORD, else the\n"
     "`auths` of $DOCKER_CONFIG/config.json or ~/.docker/config.json.\n";
@@ -48,7 +55,25 @@ struct push_args {
     bool insecure;
     char *layout_arg;
     const char *target;
+    const char *mount_from[REGISTRY_MOUNT_FROM_MAX];
+    size_t mount_from_count;
+    long stall_timeout_s;
 };
+
+/* Whole seconds, 1 to 3600. */
+static int
+parse_seconds(const char *text, long *out)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || v < 1 || v > 3600)
+        return -1;
+    *out = v;
+    return 0;
+}
 
 static int
 parse_args(int argc, char **argv, struct push_args *a)
@@ -59,6 +84,8 @@ parse_args(int argc, char **argv, struct push_args *a)
         {"ca-file", required_argument, NULL, 'c'},
         {"plain-http", no_argument, NULL, 'P'},
         {"insecure", no_argument, NULL, 'k'},
+        {"from", required_argument, NULL, 'f'},
+        {"stall-timeout", required_argument, NULL, 's'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -81,6 +108,17 @@ parse_args(int argc, char **argv, struct push_args *a)
             break;
         case 'k':
             a->insecure = true;
+            break;
+        case 'f':
+            if (a->mount_from_count == REGISTRY_MOUNT_FROM_MAX)
+                return cli_usage_error("push", "--from: at most %d repositories",
+                                       REGISTRY_MOUNT_FROM_MAX);
+            a->mount_from[a->mount_from_count++] = optarg;
+            break;
+        case 's':
+            if (parse_seconds(optarg, &a->stall_timeout_s) < 0)
+                return cli_usage_error("push", "--stall-timeout '%s': whole seconds, 1 to 3600",
+                                       optarg);
             break;
         case 'h':
             fputs(push_usage, stdout);
@@ -204,10 +242,10 @@ push(const struct push_args *a, const struct registry_options *opts)
     }
     fprintf(stderr,
             "temper: pushed %s to %s/%s%s%s: %zu blobs, %zu uploaded (%llu bytes), %zu "
-            "already present\n",
+            "mounted, %zu already present\n",
             desc.digest, ref.registry, ref.repository, ref.tag ? ":" : "", ref.tag ? ref.tag : "",
             stats.blobs, stats.blobs_uploaded, (unsigned long long)stats.bytes_uploaded,
-            stats.blobs - stats.blobs_uploaded);
+            stats.blobs_mounted, stats.blobs - stats.blobs_uploaded - stats.blobs_mounted);
     printf("%s\n", desc.digest);
     registry_ref_release(&ref);
     return CLI_EXIT_OK;
@@ -249,6 +287,9 @@ cmd_push(int argc, char **argv)
     opts.ca_file = a.ca_file;
     opts.plain_http = a.plain_http;
     opts.insecure = a.insecure;
+    opts.mount_from = a.mount_from;
+    opts.mount_from_count = a.mount_from_count;
+    opts.stall_timeout_ms = a.stall_timeout_s * 1000;
     if (isatty(STDERR_FILENO)) {
         opts.progress = show_progress;
         opts.progress_arg = &last_pct;

@@ -126,6 +126,20 @@ registry_client_new(const struct registry_ref *ref, const struct registry_option
     c->retries = opts->retries > 0 ? opts->retries : 4;
     c->progress = opts->progress;
     c->progress_arg = opts->progress_arg;
+    if (opts->mount_from_count > REGISTRY_MOUNT_FROM_MAX) {
+        registry_client_free(c);
+        return temper_err_set(err, TEMPER_E_USAGE, 0,
+                              "more than %d repositories to mount from; name the likeliest",
+                              REGISTRY_MOUNT_FROM_MAX);
+    }
+    c->mount_from = xcalloc(opts->mount_from_count + 1, sizeof(*c->mount_from));
+    for (; c->mount_from_count < opts->mount_from_count; c->mount_from_count++) {
+        if (registry_mount_source(ref, opts->mount_from[c->mount_from_count],
+                                  &c->mount_from[c->mount_from_count], err) < 0) {
+            registry_client_free(c);
+            return -1;
+        }
+    }
     if (opts->username != NULL) {
         c->username = xstrdup(opts->username);
         c->password = xstrdup(opts->password ? opts->password : "");
@@ -151,11 +165,25 @@ registry_client_free(struct registry_client *c)
     free(c->repository);
     free(c->tag);
     free(c->digest);
+    for (size_t i = 0; i < c->mount_from_count; i++)
+        free(c->mount_from[i]);
+    free(c->mount_from);
     wipe_free(c->username);
     wipe_free(c->password);
     wipe_free(c->token);
     free(c);
     curl_global_cleanup();
+}
+
+/* http_perform, noting whether a failure was one that may pass (the registry down, a 5xx). */
+static int
+perform(struct registry_client *c, const struct http_request *req, struct http_response *resp,
+        struct temper_err *err)
+{
+    int rc = http_perform(c, req, resp, err);
+
+    c->interrupted = rc < 0 && resp->transient;
+    return rc;
 }
 
 static char *
@@ -176,7 +204,7 @@ blob_exists(struct registry_client *c, const char *digest, uint64_t size, struct
     struct http_response resp = {.retry_after_s = -1};
     int rc;
 
-    if (http_perform(c, &req, &resp, err) < 0)
+    if (perform(c, &req, &resp, err) < 0)
         return temper_err_prefix(err, "blob '%s'", digest);
     rc = resp.status == 200 ? 1 : resp.status == 404 ? 0 : -1;
     if (rc == 1 && ((resp.content_length >= 0 && (uint64_t)resp.content_length != size) ||
@@ -188,10 +216,13 @@ blob_exists(struct registry_client *c, const char *digest, uint64_t size, struct
     return rc;
 }
 
-/* POST an upload, then PUT the bytes (from fd, or from memory) with the digest. */
+/*
+ * POST an upload (unless `started` names one the registry began already), then PUT the bytes
+ * (from fd, or from memory) with the digest.
+ */
 static int
 upload_once(struct registry_client *c, const char *digest, int fd, const void *bytes, uint64_t size,
-            bool *transient, struct temper_err *err)
+            const char *started, bool *transient, struct temper_err *err)
 {
     cleanup_free char *url = xasprintf("%s/v2/%s/blobs/uploads/", c->base, c->repository);
     cleanup_free char *put_url = NULL;
@@ -207,7 +238,10 @@ upload_once(struct registry_client *c, const char *digest, int fd, const void *b
     int rc = -1;
 
     *transient = false;
-    if (http_perform(c, &post, &resp, err) < 0) {
+    if (started != NULL && started[0] != '\0') {
+        resp.status = 202;
+        snprintf(resp.location, sizeof(resp.location), "%s", started);
+    } else if (perform(c, &post, &resp, err) < 0) {
         *transient = resp.transient;
         goto out;
     }
@@ -229,7 +263,7 @@ upload_once(struct registry_client *c, const char *digest, int fd, const void *b
         goto out;
     }
     put.url = put_url;
-    if (http_perform(c, &put, &resp, err) < 0) {
+    if (perform(c, &put, &resp, err) < 0) {
         *transient = resp.transient;
         goto out;
     }
@@ -251,23 +285,105 @@ out:
     return rc;
 }
 
-/* Uploads one blob, restarting from the POST when a try fails in a way that may pass. */
+/* Cancels an upload the registry started (a mount it did not do): best effort. */
+static void
+cancel_upload(struct registry_client *c, const char *location)
+{
+    cleanup_free char *url = registry_upload_url(c->base, location, "");
+    struct http_request req = {.method = "DELETE", .fd = -1};
+    struct http_response resp = {.retry_after_s = -1};
+    struct temper_err ignored;
+
+    if (url == NULL)
+        return;
+    /* registry_upload_url appended "[?&]digest=": not part of the upload's own URL */
+    url[strlen(url) - strlen("digest=") - 1] = '\0';
+    req.url = url;
+    http_perform(c, &req, &resp, &ignored); /* a failure here changes nothing */
+    http_response_release(&resp);
+}
+
+/*
+ * Asks the registry to mount `digest` from each repository of c->mount_from in turn: 1 when one
+ * did (201), 0 when none did, with `started` the upload the registry began instead after the
+ * last (202; empty when it began none), -1 on a failure to reach it.
+ */
+static int
+mount_blob(struct registry_client *c, const char *digest, char *started, size_t cap,
+           struct temper_err *err)
+{
+    started[0] = '\0';
+    for (size_t i = 0; i < c->mount_from_count; i++) {
+        cleanup_free char *url = xasprintf("%s/v2/%s/blobs/uploads/?mount=%s&from=%s", c->base,
+                                           c->repository, digest, c->mount_from[i]);
+        /* a second try of a mount asks the same again; an upload left begun expires */
+        struct http_request req = {.method = "POST", .url = url, .fd = -1, .idempotent = true};
+        struct http_response resp = {.retry_after_s = -1};
+        bool mounted;
+
+        if (perform(c, &req, &resp, err) < 0)
+            return temper_err_prefix(err, "mount from '%s'", c->mount_from[i]);
+        mounted = resp.status == 201 &&
+                  (resp.content_digest[0] == '\0' || strcmp(resp.content_digest, digest) == 0);
+        if (resp.status == 202 && resp.location[0] != '\0') {
+            if (i + 1 < c->mount_from_count)
+                cancel_upload(c, resp.location); /* as docker does before the next source */
+            else if (strlen(resp.location) < cap)
+                memcpy(started, resp.location, strlen(resp.location) + 1);
+        }
+        http_response_release(&resp);
+        if (mounted)
+            return 1;
+        /* anything else (202, or a registry without mounts): the next source, then an upload */
+    }
+    return 0;
+}
+
+/*
+ * Uploads one blob (or mounts it from another repository: *mounted), restarting from the POST
+ * when a try fails in a way that may pass.
+ */
 static int
 upload_blob(struct registry_client *c, const char *digest, int fd, const void *bytes, uint64_t size,
-            struct temper_err *err)
+            bool *mounted, struct temper_err *err)
 {
+    char started[sizeof(((struct http_response *)NULL)->location)];
     unsigned attempt = 0;
+    int rc;
 
+    *mounted = false;
+    rc = mount_blob(c, digest, started, sizeof(started), err);
+    if (rc < 0)
+        return temper_err_prefix(err, "blob '%s'", digest);
+    if (rc == 1) {
+        *mounted = true;
+        return 0;
+    }
     for (;;) {
         bool transient;
 
-        if (upload_once(c, digest, fd, bytes, size, &transient, err) == 0)
+        if (upload_once(c, digest, fd, bytes, size, attempt == 0 ? started : NULL, &transient,
+                        err) == 0)
             return 0;
-        if (!transient || attempt >= c->retries)
+        if (!transient || attempt >= c->retries) {
+            c->interrupted = transient;
             return temper_err_prefix(err, "blob '%s'", digest);
+        }
         attempt++;
         http_backoff(attempt, -1);
     }
+}
+
+/* Counts a blob sent (or mounted). */
+static void
+count_sent(struct registry_push_stats *stats, bool mounted, uint64_t size)
+{
+    if (mounted) {
+        stats->blobs_mounted++;
+        return;
+    }
+    stats->blobs_uploaded++;
+    stats->bytes_uploaded += size;
 }
 
 /* Pushes one blob of the layout unless the registry has it. */
@@ -277,6 +393,7 @@ push_layout_blob(struct registry_client *c, struct oci_layout *layout, const cha
 {
     cleanup_close int fd = -1;
     struct stat st;
+    bool mounted;
     int has = blob_exists(c, digest, size, err);
 
     if (has < 0)
@@ -292,10 +409,9 @@ push_layout_blob(struct registry_client *c, struct oci_layout *layout, const cha
                               "blob '%s' is not the %llu bytes its descriptor says: the layout "
                               "is damaged",
                               digest, (unsigned long long)size);
-    if (upload_blob(c, digest, fd, NULL, size, err) < 0)
+    if (upload_blob(c, digest, fd, NULL, size, &mounted, err) < 0)
         return -1;
-    stats->blobs_uploaded++;
-    stats->bytes_uploaded += size;
+    count_sent(stats, mounted, size);
     return 0;
 }
 
@@ -305,6 +421,7 @@ push_memory_blob(struct registry_client *c, const char *bytes, size_t len,
                  struct registry_push_stats *stats, struct temper_err *err)
 {
     char digest[LAYER_DIGEST_LEN];
+    bool mounted;
     int has;
 
     sha256_digest(bytes, len, digest);
@@ -314,10 +431,9 @@ push_memory_blob(struct registry_client *c, const char *bytes, size_t len,
     stats->blobs++;
     if (has == 1)
         return 0;
-    if (upload_blob(c, digest, -1, bytes, len, err) < 0)
+    if (upload_blob(c, digest, -1, bytes, len, &mounted, err) < 0)
         return -1;
-    stats->blobs_uploaded++;
-    stats->bytes_uploaded += len;
+    count_sent(stats, mounted, len);
     return 0;
 }
 
@@ -379,7 +495,7 @@ put_manifest(struct registry_client *c, const char *reference, const char *media
     int rc = 0;
 
     sha256_digest(bytes, len, digest);
-    if (http_perform(c, &req, &resp, err) < 0)
+    if (perform(c, &req, &resp, err) < 0)
         return temper_err_prefix(err, "manifest '%s'", reference);
     if (resp.status != 201)
         rc = http_status_error(c, "put the manifest", &resp, err);
@@ -406,7 +522,7 @@ get_manifest(struct registry_client *c, const char *reference, json_t **out, str
     int rc = 0;
 
     *out = NULL;
-    if (http_perform(c, &req, &resp, err) < 0)
+    if (perform(c, &req, &resp, err) < 0)
         return temper_err_prefix(err, "manifest '%s'", reference);
     if (resp.status == 200) {
         *out = json_loadb(resp.body ? resp.body : "", resp.body_len, JSON_REJECT_DUPLICATES, NULL);
@@ -541,6 +657,21 @@ out:
     return rc < 0 ? temper_err_prefix(err, "signatures '%s'", tag) : 0;
 }
 
+/* Names the push in a failure and, for one that may pass (the registry down), says what to do. */
+static int
+push_failed(const struct registry_client *c, struct temper_err *err)
+{
+    size_t n;
+
+    temper_err_prefix(err, "push to '%s/%s'", c->host, c->repository);
+    n = strlen(err->msg);
+    if (c->interrupted && n < sizeof(err->msg))
+        snprintf(err->msg + n, sizeof(err->msg) - n,
+                 "; once the registry answers again, rerun the push: the blobs it has already "
+                 "are not sent again");
+    return -1;
+}
+
 int
 registry_push(struct registry_client *c, struct oci_layout *layout,
               const struct oci_descriptor *manifest, struct registry_push_stats *stats,
@@ -566,13 +697,13 @@ registry_push(struct registry_client *c, struct oci_layout *layout,
     rc = push_manifest_blobs(c, layout, doc, &s, err);
     json_decref(doc);
     if (rc < 0)
-        return temper_err_prefix(err, "push to '%s/%s'", c->host, c->repository);
+        return push_failed(c, err);
     if (put_manifest(c, c->tag != NULL ? c->tag : manifest->digest,
                      manifest->media_type[0] != '\0' ? manifest->media_type
                                                      : OCI_MEDIA_TYPE_MANIFEST,
                      raw, len, err) < 0 ||
         push_signatures(c, layout, manifest->digest, &s, err) < 0)
-        return temper_err_prefix(err, "push to '%s/%s'", c->host, c->repository);
+        return push_failed(c, err);
     *stats = s;
     return 0;
 }
