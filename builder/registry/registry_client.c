@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -386,22 +387,14 @@ count_sent(struct registry_push_stats *stats, bool mounted, uint64_t size)
     stats->bytes_uploaded += size;
 }
 
-/* Pushes one blob of the layout unless the registry has it. */
+/* Opens blob `digest` of the layout, checking it has the size its descriptor says. */
 static int
-push_layout_blob(struct registry_client *c, struct oci_layout *layout, const char *digest,
-                 uint64_t size, struct registry_push_stats *stats, struct temper_err *err)
+open_layout_blob(struct oci_layout *layout, const char *digest, uint64_t size,
+                 struct temper_err *err)
 {
-    cleanup_close int fd = -1;
+    cleanup_close int fd = oci_blob_open_read(layout, digest, err);
     struct stat st;
-    bool mounted;
-    int has = blob_exists(c, digest, size, err);
 
-    if (has < 0)
-        return -1;
-    stats->blobs++;
-    if (has == 1)
-        return 0;
-    fd = oci_blob_open_read(layout, digest, err);
     if (fd < 0)
         return -1;
     if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != size)
@@ -409,10 +402,34 @@ push_layout_blob(struct registry_client *c, struct oci_layout *layout, const cha
                               "blob '%s' is not the %llu bytes its descriptor says: the layout "
                               "is damaged",
                               digest, (unsigned long long)size);
-    if (upload_blob(c, digest, fd, NULL, size, &mounted, err) < 0)
+    return steal_fd(&fd);
+}
+
+/* Uploads (or mounts) one blob of the layout that the registry lacks. */
+static int
+upload_layout_blob(struct registry_client *c, struct oci_layout *layout, const char *digest,
+                   uint64_t size, struct registry_push_stats *stats, struct temper_err *err)
+{
+    cleanup_close int fd = open_layout_blob(layout, digest, size, err);
+    bool mounted;
+
+    if (fd < 0 || upload_blob(c, digest, fd, NULL, size, &mounted, err) < 0)
         return -1;
     count_sent(stats, mounted, size);
     return 0;
+}
+
+/* Pushes one blob of the layout unless the registry has it. */
+static int
+push_layout_blob(struct registry_client *c, struct oci_layout *layout, const char *digest,
+                 uint64_t size, struct registry_push_stats *stats, struct temper_err *err)
+{
+    int has = blob_exists(c, digest, size, err);
+
+    if (has < 0)
+        return -1;
+    stats->blobs++;
+    return has == 1 ? 0 : upload_layout_blob(c, layout, digest, size, stats, err);
 }
 
 /* Pushes blob bytes held in memory unless the registry has them. */
@@ -452,10 +469,10 @@ descriptor_of(const json_t *d, const char **digest, uint64_t *size, struct tempe
     return 0;
 }
 
-/* Pushes the config and layers a manifest (JSON) names. */
+/* Pushes the config and layers a manifest (JSON) names, but `skip` (pushed apart), if any. */
 static int
 push_manifest_blobs(struct registry_client *c, struct oci_layout *layout, const json_t *manifest,
-                    struct registry_push_stats *stats, struct temper_err *err)
+                    const char *skip, struct registry_push_stats *stats, struct temper_err *err)
 {
     const json_t *layers = json_object_get(manifest, "layers"), *layer;
     const char *digest = NULL;
@@ -469,8 +486,11 @@ push_manifest_blobs(struct registry_client *c, struct oci_layout *layout, const 
         return -1;
     json_array_foreach(layers, i, layer)
     {
-        if (descriptor_of(layer, &digest, &size, err) < 0 ||
-            push_layout_blob(c, layout, digest, size, stats, err) < 0)
+        if (descriptor_of(layer, &digest, &size, err) < 0)
+            return -1;
+        if (skip != NULL && strcmp(digest, skip) == 0)
+            continue;
+        if (push_layout_blob(c, layout, digest, size, stats, err) < 0)
             return -1;
     }
     return 0;
@@ -616,10 +636,13 @@ merge_signatures(struct registry_client *c, const json_t *remote, const json_t *
                          : 0;
 }
 
-/* Pushes the layout's signatures of `digest`, if any, merged with the registry's. */
+/*
+ * Pushes the layout's signatures of `digest`, if any: their blobs (`blobs`), or their manifest,
+ * merged with the registry's (after the image's own manifest).
+ */
 static int
 push_signatures(struct registry_client *c, struct oci_layout *layout, const char *digest,
-                struct registry_push_stats *stats, struct temper_err *err)
+                bool blobs, struct registry_push_stats *stats, struct temper_err *err)
 {
     struct oci_descriptor desc;
     cleanup_free char *raw = NULL, *merged = NULL;
@@ -638,8 +661,11 @@ push_signatures(struct registry_client *c, struct oci_layout *layout, const char
         temper_err_set(err, TEMPER_E_PARSE, 0, "'%s' is not JSON", tag);
         goto out;
     }
-    if (push_manifest_blobs(c, layout, local, stats, err) < 0 ||
-        get_manifest(c, tag, &remote, err) < 0)
+    if (blobs) {
+        rc = push_manifest_blobs(c, layout, local, NULL, stats, err);
+        goto out;
+    }
+    if (get_manifest(c, tag, &remote, err) < 0)
         goto out;
     if (remote == NULL) {
         rc = put_manifest(c, tag, desc.media_type[0] ? desc.media_type : OCI_MEDIA_TYPE_MANIFEST,
@@ -655,6 +681,132 @@ out:
     json_decref(local);
     json_decref(remote);
     return rc < 0 ? temper_err_prefix(err, "signatures '%s'", tag) : 0;
+}
+
+/*
+ * The layer of a one-layer image (every image temper builds), when the registry lacks it, is
+ * uploaded on a second connection (a clone of the client, in a thread) while the first pushes
+ * the config and the signature blobs: on a cold push the registry spends most of the time
+ * storing the layer, and the small blobs' round trips fit inside it. Not with a Bearer token: a
+ * token server may keep one token valid at a time, and two connections renewing theirs would
+ * take it from each other.
+ */
+struct layer_job {
+    struct registry_client *clone; /* NULL: no upload in the background */
+    pthread_t thread;
+    char digest[LAYER_DIGEST_LEN]; /* "": not a one-layer image */
+    uint64_t size;
+    int fd;
+    bool mounted;
+    int rc;
+    struct temper_err err;
+};
+
+static void *
+layer_job_run(void *arg)
+{
+    struct layer_job *j = arg;
+
+    j->rc = upload_blob(j->clone, j->digest, j->fd, NULL, j->size, &j->mounted, &j->err);
+    return NULL;
+}
+
+/* A client of its own (easy handle, credentials, token) for the same registry and repository. */
+static struct registry_client *
+client_clone(const struct registry_client *c)
+{
+    struct registry_client *k;
+
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return NULL;
+    k = xcalloc(1, sizeof(*k));
+    k->curl = curl_easy_init();
+    if (k->curl == NULL) {
+        free(k);
+        curl_global_cleanup();
+        return NULL;
+    }
+    k->host = xstrdup(c->host);
+    k->base = xstrdup(c->base);
+    k->repository = xstrdup(c->repository);
+    k->mount_from = xcalloc(c->mount_from_count + 1, sizeof(*k->mount_from));
+    for (; k->mount_from_count < c->mount_from_count; k->mount_from_count++)
+        k->mount_from[k->mount_from_count] = xstrdup(c->mount_from[k->mount_from_count]);
+    k->username = c->username ? xstrdup(c->username) : NULL;
+    k->password = c->password ? xstrdup(c->password) : NULL;
+    k->auth = c->auth;
+    k->may_fall_back = c->may_fall_back;
+    k->ca_file = c->ca_file;
+    k->insecure = c->insecure;
+    k->connect_timeout_ms = c->connect_timeout_ms;
+    k->stall_timeout_ms = c->stall_timeout_ms;
+    k->retries = c->retries;
+    k->progress = c->progress;
+    k->progress_arg = c->progress_arg;
+    return k;
+}
+
+/*
+ * HEADs the layer of a one-layer image (counted here); when the registry lacks it, starts its
+ * upload in the background, or, when that cannot be, uploads it now.
+ */
+static int
+layer_job_start(struct registry_client *c, struct oci_layout *layout, const json_t *manifest,
+                struct layer_job *job, struct registry_push_stats *stats, struct temper_err *err)
+{
+    const json_t *layers = json_object_get(manifest, "layers");
+    const char *digest;
+    int has;
+
+    job->fd = -1;
+    if (json_array_size(layers) != 1 ||
+        descriptor_of(json_array_get(layers, 0), &digest, &job->size, err) < 0)
+        return 0; /* push_manifest_blobs pushes it, or says what is wrong */
+    has = blob_exists(c, digest, job->size, err);
+    if (has < 0)
+        return -1;
+    snprintf(job->digest, sizeof(job->digest), "%s", digest);
+    stats->blobs++;
+    if (has == 1)
+        return 0;
+    if (c->auth == AUTH_BEARER || (job->clone = client_clone(c)) == NULL)
+        return upload_layout_blob(c, layout, digest, job->size, stats, err);
+    job->fd = open_layout_blob(layout, digest, job->size, err);
+    if (job->fd >= 0 && pthread_create(&job->thread, NULL, layer_job_run, job) == 0) {
+        c->progress = NULL; /* the layer's progress only, from the thread */
+        return 0;
+    }
+    registry_client_free(job->clone);
+    job->clone = NULL;
+    if (job->fd < 0)
+        return -1;
+    close(job->fd);
+    job->fd = -1;
+    return upload_layout_blob(c, layout, digest, job->size, stats, err);
+}
+
+/* Waits for the layer's upload; its failure is the push's unless `err` holds one already. */
+static int
+layer_job_finish(struct registry_client *c, struct layer_job *job, bool failed,
+                 struct registry_push_stats *stats, struct temper_err *err)
+{
+    int rc = 0;
+
+    if (job->clone == NULL)
+        return 0;
+    pthread_join(job->thread, NULL);
+    close(job->fd);
+    c->progress = job->clone->progress;
+    if (job->rc == 0) {
+        count_sent(stats, job->mounted, job->size);
+    } else if (!failed) {
+        *err = job->err;
+        c->interrupted = job->clone->interrupted;
+        rc = -1;
+    }
+    registry_client_free(job->clone);
+    job->clone = NULL;
+    return rc;
 }
 
 /* Names the push in a failure and, for one that may pass (the registry down), says what to do. */
@@ -678,6 +830,7 @@ registry_push(struct registry_client *c, struct oci_layout *layout,
               struct temper_err *err)
 {
     struct registry_push_stats s = {0};
+    struct layer_job job = {0};
     cleanup_free char *raw = NULL;
     json_t *doc;
     size_t len;
@@ -694,7 +847,14 @@ registry_push(struct registry_client *c, struct oci_layout *layout,
         return temper_err_set(err, TEMPER_E_PARSE, 0, "manifest '%s' is not JSON",
                               manifest->digest);
     }
-    rc = push_manifest_blobs(c, layout, doc, &s, err);
+    /* blobs first (the layer perhaps in the background), then the manifests */
+    rc = layer_job_start(c, layout, doc, &job, &s, err);
+    if (rc == 0)
+        rc = push_manifest_blobs(c, layout, doc, job.digest[0] ? job.digest : NULL, &s, err);
+    if (rc == 0)
+        rc = push_signatures(c, layout, manifest->digest, true, &s, err);
+    if (layer_job_finish(c, &job, rc < 0, &s, err) < 0)
+        rc = -1;
     json_decref(doc);
     if (rc < 0)
         return push_failed(c, err);
@@ -702,7 +862,7 @@ registry_push(struct registry_client *c, struct oci_layout *layout,
                      manifest->media_type[0] != '\0' ? manifest->media_type
                                                      : OCI_MEDIA_TYPE_MANIFEST,
                      raw, len, err) < 0 ||
-        push_signatures(c, layout, manifest->digest, &s, err) < 0)
+        push_signatures(c, layout, manifest->digest, false, &s, err) < 0)
         return push_failed(c, err);
     *stats = s;
     return 0;
