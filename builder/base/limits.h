@@ -118,6 +118,10 @@
 #define REGISTRY_REQUEST_DEADLINE_MS 120000L
 #define REGISTRY_UPLOAD_MIN_BYTES_PER_S (64 * 1024)
 
+/* Repositories a push may mount blobs from (--from): each missing blob may cost a request per
+ * repository. */
+#define REGISTRY_MOUNT_FROM_MAX 16
+
 /* Bytes libcurl reads from a blob file at a time while uploading it (libcurl's most is 2 MiB). */
 #define REGISTRY_UPLOAD_BUFFER (1024 * 1024)
 #endif

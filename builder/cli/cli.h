@@ -99,16 +99,18 @@ enum {
     CLI_OPT_CA_FILE,
     CLI_OPT_PLAIN_HTTP,
     CLI_OPT_INSECURE,
+    CLI_OPT_STALL_TIMEOUT,
 };
 /* Entries of a getopt_long table (needs <getopt.h>). */
+// clang-format off
 #define CLI_REGISTRY_LONG_OPTIONS                                                                  \
     {"username", required_argument, NULL, CLI_OPT_USERNAME},                                       \
-        {"password-stdin", no_argument, NULL, CLI_OPT_PASSWORD_STDIN},                             \
-        {"ca-file", required_argument, NULL, CLI_OPT_CA_FILE},                                     \
-        {"plain-http", no_argument, NULL, CLI_OPT_PLAIN_HTTP},                                     \
-    {                                                                                              \
-        "insecure", no_argument, NULL, CLI_OPT_INSECURE                                            \
-    }
+    {"password-stdin", no_argument, NULL, CLI_OPT_PASSWORD_STDIN},                                 \
+    {"ca-file", required_argument, NULL, CLI_OPT_CA_FILE},                                         \
+    {"plain-http", no_argument, NULL, CLI_OPT_PLAIN_HTTP},                                         \
+    {"insecure", no_argument, NULL, CLI_OPT_INSECURE},                                             \
+    {"stall-timeout", required_argument, NULL, CLI_OPT_STALL_TIMEOUT}
+// clang-format on
 /* Their lines of a usage text. */
 #define CLI_REGISTRY_USAGE                                                                         \
     "  --username U        log in as U; the password is read from the first line of stdin\n"       \
@@ -116,6 +118,8 @@ enum {
     "  --ca-file F         trust the CA certificates in F as well as the system's\n"               \
     "  --plain-http        speak plain HTTP to a registry that is not on loopback\n"               \
     "  --insecure          do not verify the registry's TLS certificate\n"                         \
+    "  --stall-timeout S   fail a request (then try it again) when no byte moved for S\n"          \
+    "                      seconds (1 to 3600, default 30)\n"                                      \
     "\n"                                                                                           \
     "Without --username: TEMPER_REGISTRY_USERNAME and TEMPER_REGISTRY_PASSWORD, else the\n"        \
     "`auths` of $DOCKER_CONFIG/config.json or ~/.docker/config.json.\n"
@@ -126,6 +130,7 @@ struct registry_args {
     const char *ca_file;
     bool plain_http;
     bool insecure;
+    const char *stall_timeout; /* seconds, as given; checked by cli_registry_login */
 };
 /* Takes getopt's `opt` when it is a registry option; false otherwise. */
 bool cli_registry_option(int opt, const char *arg, struct registry_args *a);

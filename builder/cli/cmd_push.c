@@ -1,5 +1,5 @@
 /*
- * temper push [registry options] LAYOUT[:TAG] REGISTRY/REPO[:TAG]
+ * temper push [registry options] [--from REPO]... LAYOUT[:TAG] REGISTRY/REPO[:TAG]
  *
  * Pushes an image of a layout, and its signatures, to a registry. The
  * registry options and credentials are those of registry_args.c.
@@ -9,16 +9,21 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/limits.h"
 #include "cli.h"
 #include "oci/oci_layout.h"
 #include "registry/registry_client.h"
 
 static const char push_usage[] =
-    "usage: temper push [registry options] LAYOUT[:TAG] REGISTRY/REPO[:TAG]\n"
+    "usage: temper push [registry options] [--from REPO]... LAYOUT[:TAG] REGISTRY/REPO[:TAG]\n"
     "\n"
     "Pushes the image tagged TAG of the layout (default: its only image), and its signatures\n"
     "(the tag sha256-<digest>.sig, merged with those the registry has), to REGISTRY/REPO under\n"
     "TAG (default: by digest). Prints the manifest digest.\n"
+    "\n"
+    "  --from REPO         a repository of the same registry that may hold some of the\n"
+    "                      blobs: they are mounted from it instead of uploaded (repeatable,\n"
+    "                      tried in order; a blob it lacks is uploaded as usual)\n"
     "\n"
     "Registry options:\n" CLI_REGISTRY_USAGE;
 
@@ -26,6 +31,8 @@ struct push_args {
     struct registry_args registry;
     char *layout_arg;
     const char *target;
+    const char *mount_from[REGISTRY_MOUNT_FROM_MAX];
+    size_t mount_from_count;
 };
 
 static int
@@ -33,6 +40,7 @@ parse_args(int argc, char **argv, struct push_args *a)
 {
     static const struct option options[] = {
         CLI_REGISTRY_LONG_OPTIONS,
+        {"from", required_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -43,6 +51,12 @@ parse_args(int argc, char **argv, struct push_args *a)
         if (cli_registry_option(opt, optarg, &a->registry))
             continue;
         switch (opt) {
+        case 'f':
+            if (a->mount_from_count == REGISTRY_MOUNT_FROM_MAX)
+                return cli_usage_error("push", "--from: at most %d repositories",
+                                       REGISTRY_MOUNT_FROM_MAX);
+            a->mount_from[a->mount_from_count++] = optarg;
+            break;
         case 'h':
             fputs(push_usage, stdout);
             return 1;
@@ -107,10 +121,10 @@ push(const struct push_args *a, const struct registry_options *opts)
     }
     fprintf(stderr,
             "temper: pushed %s to %s/%s%s%s: %zu blobs, %zu uploaded (%llu bytes), %zu "
-            "already present\n",
+            "mounted, %zu already present\n",
             desc.digest, ref.registry, ref.repository, ref.tag ? ":" : "", ref.tag ? ref.tag : "",
             stats.blobs, stats.blobs_uploaded, (unsigned long long)stats.bytes_uploaded,
-            stats.blobs - stats.blobs_uploaded);
+            stats.blobs_mounted, stats.blobs - stats.blobs_uploaded - stats.blobs_mounted);
     printf("%s\n", desc.digest);
     registry_ref_release(&ref);
     return CLI_EXIT_OK;
@@ -130,6 +144,8 @@ cmd_push(int argc, char **argv)
     rc = cli_registry_login("push", &a.registry, &opts, &login);
     if (rc >= 0)
         return rc;
+    opts.mount_from = a.mount_from;
+    opts.mount_from_count = a.mount_from_count;
     if (isatty(STDERR_FILENO)) {
         opts.progress = show_progress;
         opts.progress_arg = &last_pct;

@@ -38,6 +38,9 @@ cli_registry_option(int opt, const char *arg, struct registry_args *a)
     case CLI_OPT_INSECURE:
         a->insecure = true;
         return true;
+    case CLI_OPT_STALL_TIMEOUT:
+        a->stall_timeout = arg;
+        return true;
     default:
         return false;
     }
@@ -79,6 +82,21 @@ read_password_line(void)
     return buf;
 }
 
+/* Whole seconds, 1 to 3600. */
+static int
+parse_seconds(const char *text, long *out)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || v < 1 || v > 3600)
+        return -1;
+    *out = v;
+    return 0;
+}
+
 /* $DOCKER_CONFIG/config.json, else ~/.docker/config.json, else NULL. Owned. */
 static char *
 docker_config_path(void)
@@ -97,11 +115,15 @@ cli_registry_login(const char *command, const struct registry_args *a,
                    struct registry_options *opts, struct registry_login *login)
 {
     const char *env_user = getenv("TEMPER_REGISTRY_USERNAME");
+    long stall_s = 0;
 
     *login = (struct registry_login){NULL, NULL, NULL};
     *opts = (struct registry_options){0};
     if ((a->username != NULL) != a->password_stdin)
         return cli_usage_error(command, "--username and --password-stdin go together");
+    if (a->stall_timeout != NULL && parse_seconds(a->stall_timeout, &stall_s) < 0)
+        return cli_usage_error(command, "--stall-timeout '%s': whole seconds, 1 to 3600",
+                               a->stall_timeout);
     if (a->username != NULL) {
         login->password = read_password_line();
         if (login->password == NULL)
@@ -125,6 +147,7 @@ cli_registry_login(const char *command, const struct registry_args *a,
     opts->ca_file = a->ca_file;
     opts->plain_http = a->plain_http;
     opts->insecure = a->insecure;
+    opts->stall_timeout_ms = stall_s * 1000;
     return -1;
 }
 

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include <stdint.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -66,6 +67,25 @@ int registry_realm_check(const char *base, const char *registry, const char *rea
                          struct temper_err *err);
 
 /*
+ * The repository named by `from` (a --from of a push to `target`): "REPO",
+ * or "REGISTRY/REPO" with the target's own registry; docker's rules (a
+ * single name on docker.io gets "library/"). An owned string in *out, or
+ * -1 with TEMPER_E_USAGE: not a repository, a tag or a digest given, or
+ * another registry (blobs mount only within one registry).
+ */
+int registry_mount_source(const struct registry_ref *target, const char *from, char **out,
+                          struct temper_err *err);
+
+/*
+ * The seconds a Retry-After value asks to wait, at `now`: delay-seconds
+ * ("120"), or an HTTP-date (RFC 9110: "Wed, 21 Oct 2015 07:28:00 GMT",
+ * parsed by curl_getdate) made relative to `now`, 0 when already past.
+ * -1 when it is neither (the caller backs off instead). Not capped: the
+ * caller caps it (REGISTRY_RETRY_AFTER_MAX_S).
+ */
+long registry_retry_after_s(const char *value, time_t now);
+
+/*
  * The overall deadline of one request, in ms: a fixed allowance for
  * requests without a large body, plus time that grows with the size of a
  * blob upload (REGISTRY_UPLOAD_MIN_BYTES_PER_S), so that a registry
@@ -83,10 +103,13 @@ struct registry_client {
     char *base;       /* "https://host[:port]" */
     char *repository; /* "team/python" */
     char *tag, *digest;
+    char **mount_from; /* repositories to mount missing blobs from, in order */
+    size_t mount_from_count;
     char *username, *password; /* owned copies, wiped when freed */
     char *token;               /* the bearer token, wiped when replaced or freed */
     enum registry_auth_mode auth;
     bool may_fall_back; /* loopback, no answer over https yet: plain http may be tried */
+    bool interrupted;   /* the last failure may pass (unreachable, 5xx): a rerun may complete */
     const char *ca_file;
     bool insecure;
     long connect_timeout_ms, stall_timeout_ms;
@@ -109,7 +132,7 @@ void registry_fetch_release(struct registry_client *c);
 
 /* A request's body: none, bytes in memory, or a file streamed from offset 0. */
 struct http_request {
-    const char *method; /* "GET", "HEAD", "POST", "PUT" */
+    const char *method; /* "GET", "HEAD", "POST", "PUT", "DELETE" */
     const char *url;
     const char *accept;       /* or NULL */
     const char *content_type; /* or NULL */

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,6 +127,20 @@ registry_client_new(const struct registry_ref *ref, const struct registry_option
     c->retries = opts->retries > 0 ? opts->retries : 4;
     c->progress = opts->progress;
     c->progress_arg = opts->progress_arg;
+    if (opts->mount_from_count > REGISTRY_MOUNT_FROM_MAX) {
+        registry_client_free(c);
+        return temper_err_set(err, TEMPER_E_USAGE, 0,
+                              "more than %d repositories to mount from; name the likeliest",
+                              REGISTRY_MOUNT_FROM_MAX);
+    }
+    c->mount_from = xcalloc(opts->mount_from_count + 1, sizeof(*c->mount_from));
+    for (; c->mount_from_count < opts->mount_from_count; c->mount_from_count++) {
+        if (registry_mount_source(ref, opts->mount_from[c->mount_from_count],
+                                  &c->mount_from[c->mount_from_count], err) < 0) {
+            registry_client_free(c);
+            return -1;
+        }
+    }
     if (opts->username != NULL) {
         c->username = xstrdup(opts->username);
         c->password = xstrdup(opts->password ? opts->password : "");
@@ -152,11 +167,25 @@ registry_client_free(struct registry_client *c)
     free(c->tag);
     free(c->digest);
     registry_fetch_release(c);
+    for (size_t i = 0; i < c->mount_from_count; i++)
+        free(c->mount_from[i]);
+    free(c->mount_from);
     wipe_free(c->username);
     wipe_free(c->password);
     wipe_free(c->token);
     free(c);
     curl_global_cleanup();
+}
+
+/* http_perform, noting whether a failure was one that may pass (the registry down, a 5xx). */
+static int
+perform(struct registry_client *c, const struct http_request *req, struct http_response *resp,
+        struct temper_err *err)
+{
+    int rc = http_perform(c, req, resp, err);
+
+    c->interrupted = rc < 0 && resp->transient;
+    return rc;
 }
 
 char *
@@ -177,7 +206,7 @@ blob_exists(struct registry_client *c, const char *digest, uint64_t size, struct
     struct http_response resp = {.retry_after_s = -1};
     int rc;
 
-    if (http_perform(c, &req, &resp, err) < 0)
+    if (perform(c, &req, &resp, err) < 0)
         return temper_err_prefix(err, "blob '%s'", digest);
     rc = resp.status == 200 ? 1 : resp.status == 404 ? 0 : -1;
     if (rc == 1 && ((resp.content_length >= 0 && (uint64_t)resp.content_length != size) ||
@@ -189,10 +218,13 @@ blob_exists(struct registry_client *c, const char *digest, uint64_t size, struct
     return rc;
 }
 
-/* POST an upload, then PUT the bytes (from fd, or from memory) with the digest. */
+/*
+ * POST an upload (unless `started` names one the registry began already), then PUT the bytes
+ * (from fd, or from memory) with the digest.
+ */
 static int
 upload_once(struct registry_client *c, const char *digest, int fd, const void *bytes, uint64_t size,
-            bool *transient, struct temper_err *err)
+            const char *started, bool *transient, struct temper_err *err)
 {
     cleanup_free char *url = xasprintf("%s/v2/%s/blobs/uploads/", c->base, c->repository);
     cleanup_free char *put_url = NULL;
@@ -208,7 +240,10 @@ upload_once(struct registry_client *c, const char *digest, int fd, const void *b
     int rc = -1;
 
     *transient = false;
-    if (http_perform(c, &post, &resp, err) < 0) {
+    if (started != NULL && started[0] != '\0') {
+        resp.status = 202;
+        snprintf(resp.location, sizeof(resp.location), "%s", started);
+    } else if (perform(c, &post, &resp, err) < 0) {
         *transient = resp.transient;
         goto out;
     }
@@ -230,7 +265,7 @@ upload_once(struct registry_client *c, const char *digest, int fd, const void *b
         goto out;
     }
     put.url = put_url;
-    if (http_perform(c, &put, &resp, err) < 0) {
+    if (perform(c, &put, &resp, err) < 0) {
         *transient = resp.transient;
         goto out;
     }
@@ -252,40 +287,115 @@ out:
     return rc;
 }
 
-/* Uploads one blob, restarting from the POST when a try fails in a way that may pass. */
+/* Cancels an upload the registry started (a mount it did not do): best effort. */
+static void
+cancel_upload(struct registry_client *c, const char *location)
+{
+    cleanup_free char *url = registry_upload_url(c->base, location, "");
+    struct http_request req = {.method = "DELETE", .fd = -1};
+    struct http_response resp = {.retry_after_s = -1};
+    struct temper_err ignored;
+
+    if (url == NULL)
+        return;
+    /* registry_upload_url appended "[?&]digest=": not part of the upload's own URL */
+    url[strlen(url) - strlen("digest=") - 1] = '\0';
+    req.url = url;
+    http_perform(c, &req, &resp, &ignored); /* a failure here changes nothing */
+    http_response_release(&resp);
+}
+
+/*
+ * Asks the registry to mount `digest` from each repository of c->mount_from in turn: 1 when one
+ * did (201), 0 when none did, with `started` the upload the registry began instead after the
+ * last (202; empty when it began none), -1 on a failure to reach it.
+ */
+static int
+mount_blob(struct registry_client *c, const char *digest, char *started, size_t cap,
+           struct temper_err *err)
+{
+    started[0] = '\0';
+    for (size_t i = 0; i < c->mount_from_count; i++) {
+        cleanup_free char *url = xasprintf("%s/v2/%s/blobs/uploads/?mount=%s&from=%s", c->base,
+                                           c->repository, digest, c->mount_from[i]);
+        /* a second try of a mount asks the same again; an upload left begun expires */
+        struct http_request req = {.method = "POST", .url = url, .fd = -1, .idempotent = true};
+        struct http_response resp = {.retry_after_s = -1};
+        bool mounted;
+
+        if (perform(c, &req, &resp, err) < 0)
+            return temper_err_prefix(err, "mount from '%s'", c->mount_from[i]);
+        mounted = resp.status == 201 &&
+                  (resp.content_digest[0] == '\0' || strcmp(resp.content_digest, digest) == 0);
+        if (resp.status == 202 && resp.location[0] != '\0') {
+            if (i + 1 < c->mount_from_count)
+                cancel_upload(c, resp.location); /* as docker does before the next source */
+            else if (strlen(resp.location) < cap)
+                memcpy(started, resp.location, strlen(resp.location) + 1);
+        }
+        http_response_release(&resp);
+        if (mounted)
+            return 1;
+        /* anything else (202, or a registry without mounts): the next source, then an upload */
+    }
+    return 0;
+}
+
+/*
+ * Uploads one blob (or mounts it from another repository: *mounted), restarting from the POST
+ * when a try fails in a way that may pass.
+ */
 static int
 upload_blob(struct registry_client *c, const char *digest, int fd, const void *bytes, uint64_t size,
-            struct temper_err *err)
+            bool *mounted, struct temper_err *err)
 {
+    char started[sizeof(((struct http_response *)NULL)->location)];
     unsigned attempt = 0;
+    int rc;
 
+    *mounted = false;
+    rc = mount_blob(c, digest, started, sizeof(started), err);
+    if (rc < 0)
+        return temper_err_prefix(err, "blob '%s'", digest);
+    if (rc == 1) {
+        *mounted = true;
+        return 0;
+    }
     for (;;) {
         bool transient;
 
-        if (upload_once(c, digest, fd, bytes, size, &transient, err) == 0)
+        if (upload_once(c, digest, fd, bytes, size, attempt == 0 ? started : NULL, &transient,
+                        err) == 0)
             return 0;
-        if (!transient || attempt >= c->retries)
+        if (!transient || attempt >= c->retries) {
+            c->interrupted = transient;
             return temper_err_prefix(err, "blob '%s'", digest);
+        }
         attempt++;
         http_backoff(attempt, -1);
     }
 }
 
-/* Pushes one blob of the layout unless the registry has it. */
-static int
-push_layout_blob(struct registry_client *c, struct oci_layout *layout, const char *digest,
-                 uint64_t size, struct registry_push_stats *stats, struct temper_err *err)
+/* Counts a blob sent (or mounted). */
+static void
+count_sent(struct registry_push_stats *stats, bool mounted, uint64_t size)
 {
-    cleanup_close int fd = -1;
-    struct stat st;
-    int has = blob_exists(c, digest, size, err);
+    if (mounted) {
+        stats->blobs_mounted++;
+        return;
+    }
+    stats->blobs_uploaded++;
+    stats->bytes_uploaded += size;
+}
 
-    if (has < 0)
-        return -1;
-    stats->blobs++;
-    if (has == 1)
-        return 0;
-    fd = oci_blob_open_read(layout, digest, err);
+/* Opens blob `digest` of the layout, checking it has the size its descriptor says. */
+static int
+open_layout_blob(struct oci_layout *layout, const char *digest, uint64_t size,
+                 struct temper_err *err)
+{
+    cleanup_close int fd = oci_blob_open_read(layout, digest, err);
+    struct stat st;
+
     if (fd < 0)
         return -1;
     if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != size)
@@ -293,11 +403,34 @@ push_layout_blob(struct registry_client *c, struct oci_layout *layout, const cha
                               "blob '%s' is not the %llu bytes its descriptor says: the layout "
                               "is damaged",
                               digest, (unsigned long long)size);
-    if (upload_blob(c, digest, fd, NULL, size, err) < 0)
+    return steal_fd(&fd);
+}
+
+/* Uploads (or mounts) one blob of the layout that the registry lacks. */
+static int
+upload_layout_blob(struct registry_client *c, struct oci_layout *layout, const char *digest,
+                   uint64_t size, struct registry_push_stats *stats, struct temper_err *err)
+{
+    cleanup_close int fd = open_layout_blob(layout, digest, size, err);
+    bool mounted;
+
+    if (fd < 0 || upload_blob(c, digest, fd, NULL, size, &mounted, err) < 0)
         return -1;
-    stats->blobs_uploaded++;
-    stats->bytes_uploaded += size;
+    count_sent(stats, mounted, size);
     return 0;
+}
+
+/* Pushes one blob of the layout unless the registry has it. */
+static int
+push_layout_blob(struct registry_client *c, struct oci_layout *layout, const char *digest,
+                 uint64_t size, struct registry_push_stats *stats, struct temper_err *err)
+{
+    int has = blob_exists(c, digest, size, err);
+
+    if (has < 0)
+        return -1;
+    stats->blobs++;
+    return has == 1 ? 0 : upload_layout_blob(c, layout, digest, size, stats, err);
 }
 
 /* Pushes blob bytes held in memory unless the registry has them. */
@@ -306,6 +439,7 @@ push_memory_blob(struct registry_client *c, const char *bytes, size_t len,
                  struct registry_push_stats *stats, struct temper_err *err)
 {
     char digest[LAYER_DIGEST_LEN];
+    bool mounted;
     int has;
 
     sha256_digest(bytes, len, digest);
@@ -315,10 +449,9 @@ push_memory_blob(struct registry_client *c, const char *bytes, size_t len,
     stats->blobs++;
     if (has == 1)
         return 0;
-    if (upload_blob(c, digest, -1, bytes, len, err) < 0)
+    if (upload_blob(c, digest, -1, bytes, len, &mounted, err) < 0)
         return -1;
-    stats->blobs_uploaded++;
-    stats->bytes_uploaded += len;
+    count_sent(stats, mounted, len);
     return 0;
 }
 
@@ -337,10 +470,10 @@ descriptor_of(const json_t *d, const char **digest, uint64_t *size, struct tempe
     return 0;
 }
 
-/* Pushes the config and layers a manifest (JSON) names. */
+/* Pushes the config and layers a manifest (JSON) names, but `skip` (pushed apart), if any. */
 static int
 push_manifest_blobs(struct registry_client *c, struct oci_layout *layout, const json_t *manifest,
-                    struct registry_push_stats *stats, struct temper_err *err)
+                    const char *skip, struct registry_push_stats *stats, struct temper_err *err)
 {
     const json_t *layers = json_object_get(manifest, "layers"), *layer;
     const char *digest = NULL;
@@ -354,8 +487,11 @@ push_manifest_blobs(struct registry_client *c, struct oci_layout *layout, const 
         return -1;
     json_array_foreach(layers, i, layer)
     {
-        if (descriptor_of(layer, &digest, &size, err) < 0 ||
-            push_layout_blob(c, layout, digest, size, stats, err) < 0)
+        if (descriptor_of(layer, &digest, &size, err) < 0)
+            return -1;
+        if (skip != NULL && strcmp(digest, skip) == 0)
+            continue;
+        if (push_layout_blob(c, layout, digest, size, stats, err) < 0)
             return -1;
     }
     return 0;
@@ -380,7 +516,7 @@ put_manifest(struct registry_client *c, const char *reference, const char *media
     int rc = 0;
 
     sha256_digest(bytes, len, digest);
-    if (http_perform(c, &req, &resp, err) < 0)
+    if (perform(c, &req, &resp, err) < 0)
         return temper_err_prefix(err, "manifest '%s'", reference);
     if (resp.status != 201)
         rc = http_status_error(c, "put the manifest", &resp, err);
@@ -407,7 +543,7 @@ get_manifest(struct registry_client *c, const char *reference, json_t **out, str
     int rc = 0;
 
     *out = NULL;
-    if (http_perform(c, &req, &resp, err) < 0)
+    if (perform(c, &req, &resp, err) < 0)
         return temper_err_prefix(err, "manifest '%s'", reference);
     if (resp.status == 200) {
         *out = json_loadb(resp.body ? resp.body : "", resp.body_len, JSON_REJECT_DUPLICATES, NULL);
@@ -501,10 +637,13 @@ merge_signatures(struct registry_client *c, const json_t *remote, const json_t *
                          : 0;
 }
 
-/* Pushes the layout's signatures of `digest`, if any, merged with the registry's. */
+/*
+ * Pushes the layout's signatures of `digest`, if any: their blobs (`blobs`), or their manifest,
+ * merged with the registry's (after the image's own manifest).
+ */
 static int
 push_signatures(struct registry_client *c, struct oci_layout *layout, const char *digest,
-                struct registry_push_stats *stats, struct temper_err *err)
+                bool blobs, struct registry_push_stats *stats, struct temper_err *err)
 {
     struct oci_descriptor desc;
     cleanup_free char *raw = NULL, *merged = NULL;
@@ -523,8 +662,11 @@ push_signatures(struct registry_client *c, struct oci_layout *layout, const char
         temper_err_set(err, TEMPER_E_PARSE, 0, "'%s' is not JSON", tag);
         goto out;
     }
-    if (push_manifest_blobs(c, layout, local, stats, err) < 0 ||
-        get_manifest(c, tag, &remote, err) < 0)
+    if (blobs) {
+        rc = push_manifest_blobs(c, layout, local, NULL, stats, err);
+        goto out;
+    }
+    if (get_manifest(c, tag, &remote, err) < 0)
         goto out;
     if (remote == NULL) {
         rc = put_manifest(c, tag, desc.media_type[0] ? desc.media_type : OCI_MEDIA_TYPE_MANIFEST,
@@ -542,12 +684,154 @@ out:
     return rc < 0 ? temper_err_prefix(err, "signatures '%s'", tag) : 0;
 }
 
+/*
+ * The layer of a one-layer image (every image temper builds), when the registry lacks it, is
+ * uploaded on a second connection (a clone of the client, in a thread) while the first pushes
+ * the config and the signature blobs: on a cold push the registry spends most of the time
+ * storing the layer, and the small blobs' round trips fit inside it. Not with a Bearer token: a
+ * token server may keep one token valid at a time, and two connections renewing theirs would
+ * take it from each other.
+ */
+struct layer_job {
+    struct registry_client *clone; /* NULL: no upload in the background */
+    pthread_t thread;
+    char digest[LAYER_DIGEST_LEN]; /* "": not a one-layer image */
+    uint64_t size;
+    int fd;
+    bool mounted;
+    int rc;
+    struct temper_err err;
+};
+
+static void *
+layer_job_run(void *arg)
+{
+    struct layer_job *j = arg;
+
+    j->rc = upload_blob(j->clone, j->digest, j->fd, NULL, j->size, &j->mounted, &j->err);
+    return NULL;
+}
+
+/* A client of its own (easy handle, credentials, token) for the same registry and repository. */
+static struct registry_client *
+client_clone(const struct registry_client *c)
+{
+    struct registry_client *k;
+
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return NULL;
+    k = xcalloc(1, sizeof(*k));
+    k->curl = curl_easy_init();
+    if (k->curl == NULL) {
+        free(k);
+        curl_global_cleanup();
+        return NULL;
+    }
+    k->host = xstrdup(c->host);
+    k->base = xstrdup(c->base);
+    k->repository = xstrdup(c->repository);
+    k->mount_from = xcalloc(c->mount_from_count + 1, sizeof(*k->mount_from));
+    for (; k->mount_from_count < c->mount_from_count; k->mount_from_count++)
+        k->mount_from[k->mount_from_count] = xstrdup(c->mount_from[k->mount_from_count]);
+    k->username = c->username ? xstrdup(c->username) : NULL;
+    k->password = c->password ? xstrdup(c->password) : NULL;
+    k->auth = c->auth;
+    k->may_fall_back = c->may_fall_back;
+    k->ca_file = c->ca_file;
+    k->insecure = c->insecure;
+    k->connect_timeout_ms = c->connect_timeout_ms;
+    k->stall_timeout_ms = c->stall_timeout_ms;
+    k->retries = c->retries;
+    k->progress = c->progress;
+    k->progress_arg = c->progress_arg;
+    return k;
+}
+
+/*
+ * HEADs the layer of a one-layer image (counted here); when the registry lacks it, starts its
+ * upload in the background, or, when that cannot be, uploads it now.
+ */
+static int
+layer_job_start(struct registry_client *c, struct oci_layout *layout, const json_t *manifest,
+                struct layer_job *job, struct registry_push_stats *stats, struct temper_err *err)
+{
+    const json_t *layers = json_object_get(manifest, "layers");
+    const char *digest;
+    int has;
+
+    job->fd = -1;
+    if (json_array_size(layers) != 1 ||
+        descriptor_of(json_array_get(layers, 0), &digest, &job->size, err) < 0)
+        return 0; /* push_manifest_blobs pushes it, or says what is wrong */
+    has = blob_exists(c, digest, job->size, err);
+    if (has < 0)
+        return -1;
+    snprintf(job->digest, sizeof(job->digest), "%s", digest);
+    stats->blobs++;
+    if (has == 1)
+        return 0;
+    if (c->auth == AUTH_BEARER || (job->clone = client_clone(c)) == NULL)
+        return upload_layout_blob(c, layout, digest, job->size, stats, err);
+    job->fd = open_layout_blob(layout, digest, job->size, err);
+    if (job->fd >= 0 && pthread_create(&job->thread, NULL, layer_job_run, job) == 0) {
+        c->progress = NULL; /* the layer's progress only, from the thread */
+        return 0;
+    }
+    registry_client_free(job->clone);
+    job->clone = NULL;
+    if (job->fd < 0)
+        return -1;
+    close(job->fd);
+    job->fd = -1;
+    return upload_layout_blob(c, layout, digest, job->size, stats, err);
+}
+
+/* Waits for the layer's upload; its failure is the push's unless `err` holds one already. */
+static int
+layer_job_finish(struct registry_client *c, struct layer_job *job, bool failed,
+                 struct registry_push_stats *stats, struct temper_err *err)
+{
+    int rc = 0;
+
+    if (job->clone == NULL)
+        return 0;
+    pthread_join(job->thread, NULL);
+    close(job->fd);
+    c->progress = job->clone->progress;
+    if (job->rc == 0) {
+        count_sent(stats, job->mounted, job->size);
+    } else if (!failed) {
+        *err = job->err;
+        c->interrupted = job->clone->interrupted;
+        rc = -1;
+    }
+    registry_client_free(job->clone);
+    job->clone = NULL;
+    return rc;
+}
+
+/* Names the push in a failure and, for one that may pass (the registry down), says what to do. */
+static int
+push_failed(const struct registry_client *c, struct temper_err *err)
+{
+    size_t n;
+
+    temper_err_prefix(err, "push to '%s/%s'", c->host, c->repository);
+    n = strlen(err->msg);
+    if (c->interrupted && n < sizeof(err->msg))
+        snprintf(err->msg + n, sizeof(err->msg) - n,
+                 "; once the registry answers again, rerun the push: the blobs it has already "
+                 "are not sent again");
+    return -1;
+}
+
 int
 registry_push(struct registry_client *c, struct oci_layout *layout,
               const struct oci_descriptor *manifest, struct registry_push_stats *stats,
               struct temper_err *err)
 {
     struct registry_push_stats s = {0};
+    struct layer_job job = {0};
     cleanup_free char *raw = NULL;
     json_t *doc;
     size_t len;
@@ -564,16 +848,23 @@ registry_push(struct registry_client *c, struct oci_layout *layout,
         return temper_err_set(err, TEMPER_E_PARSE, 0, "manifest '%s' is not JSON",
                               manifest->digest);
     }
-    rc = push_manifest_blobs(c, layout, doc, &s, err);
+    /* blobs first (the layer perhaps in the background), then the manifests */
+    rc = layer_job_start(c, layout, doc, &job, &s, err);
+    if (rc == 0)
+        rc = push_manifest_blobs(c, layout, doc, job.digest[0] ? job.digest : NULL, &s, err);
+    if (rc == 0)
+        rc = push_signatures(c, layout, manifest->digest, true, &s, err);
+    if (layer_job_finish(c, &job, rc < 0, &s, err) < 0)
+        rc = -1;
     json_decref(doc);
     if (rc < 0)
-        return temper_err_prefix(err, "push to '%s/%s'", c->host, c->repository);
+        return push_failed(c, err);
     if (put_manifest(c, c->tag != NULL ? c->tag : manifest->digest,
                      manifest->media_type[0] != '\0' ? manifest->media_type
                                                      : OCI_MEDIA_TYPE_MANIFEST,
                      raw, len, err) < 0 ||
-        push_signatures(c, layout, manifest->digest, &s, err) < 0)
-        return temper_err_prefix(err, "push to '%s/%s'", c->host, c->repository);
+        push_signatures(c, layout, manifest->digest, false, &s, err) < 0)
+        return push_failed(c, err);
     *stats = s;
     return 0;
 }

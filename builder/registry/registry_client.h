@@ -13,6 +13,13 @@
  * `sha256-<hex>.sig` tag, after its own blobs, merged with the one the
  * registry already has so that earlier signatures stay.
  *
+ * Cross-repository mount: with `mount_from` repositories (of the same
+ * registry), a blob the target repository lacks is first asked for with
+ * POST /v2/<name>/blobs/uploads/?mount=<digest>&from=<repo>, each source in
+ * turn: 201 means mounted (nothing sent); 202 means the registry started an
+ * ordinary upload instead, which is cancelled (DELETE) to try the next
+ * source, or, after the last, used to upload the blob.
+ *
  * Usage:
  *     registry_ref_parse("registry.example/team/python:1", &ref, &err);
  *     registry_client_new(&ref, &opts, &client, &err);
@@ -75,6 +82,11 @@ struct registry_options {
     long connect_timeout_ms;   /* 0: 10 s */
     long stall_timeout_ms;     /* a transfer slower than 1 byte/s for this long fails; 0: 30 s */
     unsigned retries;          /* tries after the first, for steps safe to repeat; 0: 4 */
+    /* Repositories of the same registry to mount missing blobs from, in order ("team/base", or
+     * "REGISTRY/team/base" with the target's registry; no tag or digest), at most
+     * REGISTRY_MOUNT_FROM_MAX; borrowed. A bad one is TEMPER_E_USAGE from registry_client_new. */
+    const char *const *mount_from;
+    size_t mount_from_count;
     /* Called as a blob's bytes are sent (sent == total at its end), or NULL; the caller prints
      * (and throttles) it. */
     void (*progress)(void *arg, const char *digest, uint64_t sent, uint64_t total);
@@ -89,7 +101,8 @@ void registry_client_free(struct registry_client *c);
 
 struct registry_push_stats {
     size_t blobs;          /* blobs of the image and its signatures */
-    size_t blobs_uploaded; /* of which sent (the others were there already) */
+    size_t blobs_uploaded; /* of which sent */
+    size_t blobs_mounted;  /* of which mounted from another repository (nothing sent) */
     uint64_t bytes_uploaded;
 };
 

@@ -173,15 +173,11 @@ on_header(char *line, size_t size, size_t nmemb, void *userdata)
         if (r->www_authenticate[0] == '\0') /* the first challenge */
             ok = copy_value(v, vlen, r->www_authenticate, sizeof(r->www_authenticate));
     } else if (header_is(line, n, "Retry-After", &v, &vlen)) {
-        char num[16];
-        char *end;
-        long s;
+        char value[64]; /* seconds, or an HTTP-date (29 bytes) */
 
-        if (copy_value(v, vlen, num, sizeof(num))) {
-            s = strtol(num, &end, 10);
-            if (end != num && *end == '\0' && s >= 0)
-                r->retry_after_s = s; /* an HTTP date is ignored: backoff instead */
-        }
+        /* neither form (or too long to be one): -1, backoff instead */
+        if (copy_value(v, vlen, value, sizeof(value)))
+            r->retry_after_s = registry_retry_after_s(value, time(NULL));
     }
     if (!ok) {
         r->header_too_long = true;
@@ -283,6 +279,8 @@ set_method(CURL *h, const struct http_request *req, struct transfer *t)
         curl_easy_setopt(h, CURLOPT_POST, 1L);
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L);
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
+    } else if (strcmp(req->method, "DELETE") == 0) {
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "DELETE");
     } else if (has_body || strcmp(req->method, "PUT") == 0) {
         curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
         curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);

@@ -3,6 +3,7 @@
  * the distribution reference grammar and docker's defaults have them.
  */
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -307,4 +308,59 @@ registry_upload_url(const char *base, const char *location, const char *digest)
     if (url == NULL)
         return NULL;
     return xasprintf("%s%cdigest=%s", url, strchr(url, '?') ? '&' : '?', digest);
+}
+
+int
+registry_mount_source(const struct registry_ref *target, const char *from, char **out,
+                      struct temper_err *err)
+{
+    size_t host_len = strlen(target->registry);
+    const char *slash = strchr(from, '/');
+    cleanup_free char *text = NULL;
+    struct registry_ref src = {0};
+
+    /* "REGISTRY/REPO": the registry must be the target's; "REPO" is on the target's */
+    if (slash != NULL && is_registry_component(from, (size_t)(slash - from))) {
+        if ((size_t)(slash - from) != host_len || strncmp(from, target->registry, host_len) != 0)
+            return temper_err_set(err, TEMPER_E_USAGE, 0,
+                                  "cannot mount from '%.200s': it is not on registry '%s' (blobs "
+                                  "mount only within one registry); name a repository there",
+                                  from, target->registry);
+        text = xstrdup(from);
+    } else {
+        text = xasprintf("%s/%s", target->registry, from);
+    }
+    if (registry_ref_parse(text, &src, err) < 0)
+        return temper_err_set(err, TEMPER_E_USAGE, 0,
+                              "cannot mount from '%.200s': not a repository (lowercase [a-z0-9] "
+                              "parts joined by '/', '.', '_' or '-')",
+                              from);
+    if (src.tag != NULL || src.digest != NULL) {
+        registry_ref_release(&src);
+        return temper_err_set(err, TEMPER_E_USAGE, 0,
+                              "cannot mount from '%.200s': name a repository, without a tag or "
+                              "digest",
+                              from);
+    }
+    *out = steal_pointer(&src.repository);
+    registry_ref_release(&src);
+    return 0;
+}
+
+long
+registry_retry_after_s(const char *value, time_t now)
+{
+    size_t i, n = strlen(value);
+    time_t when;
+
+    /* delay-seconds: 1*DIGIT; a number too long for a long is far over any cap anyway */
+    for (i = 0; i < n && value[i] >= '0' && value[i] <= '9'; i++)
+        ;
+    if (n > 0 && i == n)
+        return n > 9 ? 999999999L : strtol(value, NULL, 10);
+    /* an HTTP-date names a day: at least "Sun, 06 Nov 1994 08:49:37 GMT" has letters */
+    when = curl_getdate(value, NULL);
+    if (when < 0 || i > 0)
+        return -1;
+    return when <= now ? 0 : (when - now > 999999999L ? 999999999L : (long)(when - now));
 }

@@ -27,12 +27,15 @@ Every server listens on 127.0.0.1 and is stopped in a finally clause.
 usage: push_registry.py TEMPER RECIPES_DIR
 """
 import base64
+import email.utils
 import hashlib
 import http.client
 import http.server
 import json
 import os
+import re
 import shutil
+import signal
 import socket
 import ssl
 import struct
@@ -50,6 +53,7 @@ TEMPER, RECIPES = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 SIG_ANNOTATION = "dev.cosignproject.cosign/signature"
 PASSWORD = "pa55-w0rd-never-printed"
+STALL_S = 60  # a stalled answer of the fault proxy: far over the --stall-timeout of the test
 
 
 def run(args, env=None, **kw):
@@ -101,7 +105,7 @@ class Registry:
         self.proc = None
 
     def __enter__(self):
-        self.log = open(os.path.join(self.dir, "log"), "w")
+        self.log = open(os.path.join(self.dir, "log"), "a")
         self.proc = subprocess.Popen(["docker-registry", "serve", self.config],
                                      stdout=self.log, stderr=subprocess.STDOUT)
         for _ in range(100):
@@ -126,6 +130,21 @@ class Registry:
             self.proc.wait()
         self.log.close()
 
+    def restart(self):
+        """Killed (SIGKILL, as a crash), then started again on the same port and storage."""
+        self.__exit__()
+        self.__enter__()
+
+    def has_blob(self, repo, digest):
+        """Whether the storage links `digest` into `repo` (what HEAD answers 200 for)."""
+        return os.path.exists(os.path.join(self.dir, "data/docker/registry/v2/repositories", repo,
+                                           "_layers/sha256", digest.split(":")[1], "link"))
+
+    def uploads_begun(self, repo):
+        """The uploads of `repo` begun and not finished (a committed one is removed)."""
+        d = os.path.join(self.dir, "data/docker/registry/v2/repositories", repo, "_uploads")
+        return os.listdir(d) if os.path.isdir(d) else []
+
 
 def get(host, path, accept=None, auth=None):
     req = urllib.request.Request(f"http://{host}{path}")
@@ -146,7 +165,10 @@ class Proxy:
     user:PASSWORD), and rotates the token after `rotate_after` requests.
     faults: {(method, kind): [action, ...]}: actions are taken one per matching
     request, in order: an int status (with the registry's error JSON), "429"
-    (Retry-After: 1) or "reset". kind is "blob", "upload", "manifest" or "any".
+    (Retry-After: 1), "429date" (Retry-After: an HTTP-date 3 s ahead), "reset" or
+    "stall" (part of an answer, then nothing until the proxy stops, STALL_S at
+    most). kind is "blob", "upload", "manifest" or "any".
+    log: (method, path) of every request, in order.
     """
 
     def __init__(self, upstream, bearer=False, faults=None, rotate_after=None):
@@ -159,6 +181,8 @@ class Proxy:
         self.token = None
         self.uses = 0
         self.seen_auth = []
+        self.log = []
+        self.stop = threading.Event()
         self.lock = threading.Lock()
         proxy = self
 
@@ -183,9 +207,15 @@ class Proxy:
         return self
 
     def __exit__(self, *exc):
+        self.stop.set()  # wakes the stalled answers
         self.server.shutdown()
         self.server.server_close()
         self.thread.join()
+
+    def uploaded_digests(self):
+        """The digests of the blobs whose bytes went up (PUT ...?digest=), in order."""
+        return [urllib.parse.parse_qs(urllib.parse.urlsplit(p).query)["digest"][0]
+                for m, p in self.log if m == "PUT" and "/blobs/uploads/" in p and "digest=" in p]
 
     @staticmethod
     def kind(path):
@@ -219,9 +249,22 @@ class Proxy:
             h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             h.close_connection = True
             h.connection.close()
-        elif action == "429":
+        elif action in ("429", "429date"):
+            after = "1" if action == "429" else \
+                email.utils.formatdate(time.time() + 3, usegmt=True)
             self.reply(h, 429, b'{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}',
-                       [("Retry-After", "1"), ("Content-Type", "application/json")])
+                       [("Retry-After", after), ("Content-Type", "application/json")])
+        elif action == "stall":
+            # Mid-answer: a GET gets its headers and part of its body, anything else part of
+            # its headers; then nothing more.
+            if h.command == "GET":
+                h.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: " + OCI_MANIFEST.encode() +
+                              b"\r\nContent-Length: 4096\r\n\r\n{\"schemaVersion\":")
+            else:
+                h.wfile.write(b"HTTP/1.1 201 Created\r\nContent-Le")
+            h.wfile.flush()
+            self.stop.wait(STALL_S)
+            h.close_connection = True
         else:
             err = {"errors": [{"code": "UNKNOWN", "message": f"injected failure {action}"}]}
             self.reply(h, int(action), json.dumps(err).encode(),
@@ -263,6 +306,8 @@ class Proxy:
     def handle(self, h):
         length = int(h.headers.get("Content-Length") or 0)
         body = h.rfile.read(length) if length else None
+        with self.lock:
+            self.log.append((h.command, h.path))
         if h.path.startswith("/token"):
             self.token_endpoint(h)
             return
@@ -390,6 +435,37 @@ def bearer_hook(realm):
 
 
 CREDS_ENV = {"TEMPER_REGISTRY_USERNAME": "user", "TEMPER_REGISTRY_PASSWORD": PASSWORD}
+
+
+def stats(stderr):
+    """(blobs, uploaded, bytes, mounted, present) of a push's summary line, or None."""
+    m = re.search(r"(\d+) blobs, (\d+) uploaded \((\d+) bytes\), (\d+) mounted, (\d+) already "
+                  r"present", stderr)
+    return tuple(int(x) for x in m.groups()) if m else None
+
+
+def layout_manifest(layout, tag):
+    """The manifest (JSON) tagged `tag` in an OCI layout, and its digest."""
+    index = json.load(open(os.path.join(layout, "index.json")))
+    for d in index["manifests"]:
+        if d.get("annotations", {}).get("org.opencontainers.image.ref.name") == tag:
+            path = os.path.join(layout, "blobs", "sha256", d["digest"].split(":")[1])
+            return json.load(open(path)), d["digest"]
+    raise KeyError(tag)
+
+
+def image_blobs(layout, tag="latest"):
+    """{digest: size} of the image tagged `tag` and of its signature manifest's blobs."""
+    m, digest = layout_manifest(layout, tag)
+    blobs = {d["digest"]: d["size"] for d in [m["config"], *m["layers"]]}
+    sig, _ = layout_manifest(layout, "sha256-" + digest.split(":")[1] + ".sig")
+    blobs.update({d["digest"]: d["size"] for d in [sig["config"], *sig["layers"]]})
+    return blobs
+
+
+def remote_digest(ref):
+    r = run(["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{ref}"])
+    return "sha256:" + hashlib.sha256(r.stdout.encode()).hexdigest() if r.returncode == 0 else None
 
 
 # --- cases -----------------------------------------------------------------------------------
@@ -578,7 +654,8 @@ def test_faults(work, layout, digest):
         check(r.returncode == 1 and "HTTP 500" in r.stderr and
               "injected failure 500" in r.stderr and proxy.host in r.stderr,
               f"a lasting 500 fails with the registry's own message: {r.stderr.strip()}")
-        check(len(proxy.fired) == 5, f"the upload was tried 5 times: {len(proxy.fired)}")
+        # the layer's upload (on its own connection) and the config's, each tried 5 times
+        check(len(proxy.fired) == 10, f"each upload was tried 5 times: {len(proxy.fired)}")
 
 
 def test_hostile_registry(work, layout, digest):
@@ -703,6 +780,193 @@ def test_hostile_registry(work, layout, digest):
     # computation.
 
 
+def test_mount(work, py, py_digest):
+    """--from: blobs another repository of the registry holds are mounted, not uploaded."""
+    with Registry(work, "mount") as reg, Proxy(reg.host) as proxy:
+        r = temper("push", py, f"{reg.host}/team/a:latest")
+        check(r.returncode == 0 and stats(r.stderr)[1] == 4,
+              f"mount: the python image is pushed to team/a: {r.stderr.strip()[-300:]}")
+        r = temper("push", "--from", "team/a", py, f"{proxy.host}/team/b:latest")
+        st = stats(r.stderr)
+        check(r.returncode == 0 and r.stdout.strip() == py_digest and st is not None and
+              st[1:4] == (0, 0, 4), f"--from team/a: 4 blobs mounted, 0 bytes uploaded: {st} "
+              f"{r.stderr.strip()[-300:]}")
+        check(not proxy.uploaded_digests() and not any(m == "PATCH" for m, _ in proxy.log),
+              f"no blob bytes went to the registry: {proxy.uploaded_digests()}")
+        mounts = [p for m, p in proxy.log if m == "POST" and "mount=" in p]
+        check(len(mounts) == 4 and all("from=team/a" in p for p in mounts),
+              f"each blob was mounted with POST ?mount=&from=team/a: {mounts}")
+        check(remote_digest(f"{reg.host}/team/b:latest") == py_digest,
+              "skopeo reads back the same digest from team/b")
+        sig_tag = "sha256-" + py_digest.split(":")[1] + ".sig"
+        m = json.loads(get(reg.host, f"/v2/team/b/manifests/{sig_tag}", OCI_MANIFEST))
+        check(len(m["layers"]) == 1 and reg.has_blob("team/b", m["layers"][0]["digest"]),
+              "the signature manifest and its blobs are in team/b")
+
+        # A repository that lacks the blobs: the registry starts an upload (202), used as is.
+        proxy.log.clear()
+        r = temper("push", "--from", "nothere", py, f"{proxy.host}/team/c:latest")
+        st = stats(r.stderr)
+        check(r.returncode == 0 and st is not None and st[1] == 4 and st[3] == 0,
+              f"--from a repository without the blobs: uploaded instead: {st} "
+              f"{r.stderr.strip()[-300:]}")
+        posts = [p for m, p in proxy.log if m == "POST"]
+        check(len(posts) == 4 and all("mount=" in p for p in posts),
+              f"the uploads went into the sessions the mount requests began: {posts}")
+        check(remote_digest(f"{reg.host}/team/c:latest") == py_digest,
+              "skopeo reads back the same digest from team/c")
+
+        # Sources in order: the first lacks the blobs (its upload is cancelled), the second has.
+        proxy.log.clear()
+        r = temper("push", "--from", "nothere", "--from", f"{proxy.host}/team/a", py,
+                   f"{proxy.host}/team/d:latest")
+        st = stats(r.stderr)
+        deletes = [p for m, p in proxy.log if m == "DELETE"]
+        check(r.returncode == 0 and st is not None and st[1:4] == (0, 0, 4) and
+              len(deletes) == 4, f"two --from: the second mounts, the first's uploads are "
+              f"cancelled: {st} {len(deletes)} DELETE")
+        check(remote_digest(f"{reg.host}/team/d:latest") == py_digest, "team/d reads back")
+
+        r = temper("push", "--from", "other.example/team/a", py, f"{reg.host}/team/e:latest")
+        check(r.returncode == 2 and "other.example/team/a" in r.stderr and
+              "within one registry" in r.stderr,
+              f"--from another registry is a usage error: {r.stderr.strip()}")
+        r = temper("push", "--from", "team/a:latest", py, f"{reg.host}/team/e:latest")
+        check(r.returncode == 2 and "without a tag" in r.stderr,
+              f"--from with a tag is a usage error: {r.stderr.strip()}")
+
+
+def test_shared_base(work, py, py_digest):
+    """A second image with the same layer (another entrypoint and environment): only its config
+    and its signature's blobs go up."""
+    recipes = os.path.join(work, "recipes")
+    shutil.copytree(RECIPES, recipes)
+    with open(os.path.join(recipes, "agent.yaml"), "w") as f:
+        f.write("name: agent\ninclude: [python.yaml]\n"
+                "entrypoint: {command: [/usr/bin/python3, -I, -m, agent]}\n"
+                "environment: {AGENT_MODE: strict}\n")
+    agent = os.path.join(work, "agent")
+    r = temper("build", os.path.join(recipes, "agent.yaml"), "-o", agent,
+               "--key", os.path.join(work, "k1.key"))
+    if not check(r.returncode == 0, f"build the agent image: {r.stderr.strip()[-300:]}"):
+        return
+    base_m, _ = layout_manifest(py, "latest")
+    agent_m, agent_digest = layout_manifest(agent, "latest")
+    check(agent_m["layers"] == base_m["layers"] and agent_m["config"] != base_m["config"],
+          "the agent image has the python image's layer and a config of its own")
+    new = {d: n for d, n in image_blobs(agent).items() if d not in image_blobs(py)}
+    check(len(new) == 3, f"new blobs: its config and its signature's payload and config: {new}")
+    with Registry(work, "shared") as reg, Proxy(reg.host) as proxy:
+        r = temper("push", py, f"{reg.host}/agents:python")
+        check(r.returncode == 0, f"the python image is pushed first: {r.stderr.strip()[-300:]}")
+        r = temper("push", agent, f"{proxy.host}/agents:agent")
+        st = stats(r.stderr)
+        check(r.returncode == 0 and r.stdout.strip() == agent_digest and
+              st == (4, 3, sum(new.values()), 0, 1),
+              f"the agent image: 3 of 4 blobs uploaded ({sum(new.values())} bytes), the layer "
+              f"there already: {st}")
+        check(sorted(proxy.uploaded_digests()) == sorted(new),
+              f"exactly the new blobs went up, not the layer: {proxy.uploaded_digests()}")
+        check(remote_digest(f"{reg.host}/agents:agent") == agent_digest and
+              remote_digest(f"{reg.host}/agents:python") == py_digest,
+              "both tags read back with their digests")
+
+
+def test_stall(work, layout, digest):
+    """Answers that stop mid-way, for longer than --stall-timeout: the try fails, the next one
+    completes."""
+    faults = {("HEAD", "blob"): ["stall"], ("PUT", "upload"): ["stall"],
+              ("GET", "manifest"): ["stall"]}
+    with Registry(work, "stall-upstream") as reg, Proxy(reg.host, faults=faults) as proxy:
+        start = time.monotonic()
+        r = temper("push", "--stall-timeout", "1", layout, f"{proxy.host}/static:latest")
+        took = time.monotonic() - start
+        check(r.returncode == 0 and r.stdout.strip() == digest,
+              f"a push through three stalled answers succeeds: {r.stderr.strip()[-400:]}")
+        check(len(proxy.fired) == 3, f"every stall was met: {proxy.fired}")
+        # libcurl averages the speed over about 5 s: a stall right after a request body went up
+        # (the PUT) is noticed up to 5 s after the stall timeout; one never noticed takes STALL_S.
+        check(3 <= took < STALL_S / 2,
+              f"each stall was cut within the 1 s stall timeout and libcurl's 5 s speed "
+              f"average ({took:.1f} s)")
+        check(remote_digest(f"{reg.host}/static:latest") == digest,
+              "the registry behind the proxy holds the image")
+        r = temper("push", layout, f"{reg.host}/static:latest")
+        check(r.returncode == 0 and uploaded(r.stderr) == 0, "and every blob of it")
+    r = temper("push", "--stall-timeout", "0", layout, "127.0.0.1:1/static:latest")
+    check(r.returncode == 2 and "--stall-timeout" in r.stderr,
+          f"--stall-timeout 0 is a usage error: {r.stderr.strip()}")
+
+
+def test_retry_after_date(work, layout, digest):
+    """Retry-After as an HTTP-date (3 s ahead) is honoured, not replaced by a 250 ms backoff."""
+    with Registry(work, "retry-date-upstream") as reg, \
+            Proxy(reg.host, faults={("PUT", "manifest"): ["429date"]}) as proxy:
+        start = time.monotonic()
+        r = temper("push", layout, f"{proxy.host}/static:latest")
+        took = time.monotonic() - start
+        check(r.returncode == 0 and len(proxy.fired) == 1,
+              f"a 429 with an HTTP-date Retry-After, then success: {r.stderr.strip()[-300:]}")
+        check(took >= 1.9, f"the date was waited for ({took:.1f} s)")
+
+
+def test_registry_killed(work, layout, digest):
+    """The registry killed mid-push (during the upload of a big layer): a clear error, the tag
+    still names the image pushed before, and a rerun after a restart sends only what is missing."""
+    recipes = os.path.join(work, "recipes-big")
+    shutil.copytree(RECIPES, recipes)
+    big = os.path.join(work, "big.bin")
+    with open(big, "wb") as f:
+        f.write(os.urandom(48 << 20))  # does not compress: a long upload
+    with open(os.path.join(recipes, "big.yaml"), "w") as f:
+        f.write(f"name: big\ninclude: [static.yaml]\ncontents: {{files: [{big}]}}\n"
+                "compression: zstd\nlevel: 1\n")
+    layout_big = os.path.join(work, "big")
+    r = temper("build", os.path.join(recipes, "big.yaml"), "-o", layout_big,
+               "--key", os.path.join(work, "k1.key"))
+    if not check(r.returncode == 0, f"build a big image: {r.stderr.strip()[-300:]}"):
+        return
+    m, big_digest = layout_manifest(layout_big, "latest")
+    config, layer = m["config"]["digest"], m["layers"][0]["digest"]
+    blobs = image_blobs(layout_big)
+    with Registry(work, "killed") as reg:
+        r = temper("push", layout, f"{reg.host}/app:latest")
+        check(r.returncode == 0, "the first image is pushed under app:latest")
+        proc = subprocess.Popen([TEMPER, "push", layout_big, f"{reg.host}/app:latest"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env={**os.environ, "DOCKER_CONFIG": EMPTY_DOCKER_CONFIG})
+        # The config is in, the layer's upload has begun: temper is stopped there (so that the
+        # moment cannot pass), the registry killed, temper let go on.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None and \
+                not (reg.has_blob("app", config) and reg.uploads_begun("app")):
+            time.sleep(0.001)
+        stopped = proc.poll() is None
+        if stopped:
+            os.kill(proc.pid, signal.SIGSTOP)
+        reg.proc.kill()
+        reg.proc.wait()
+        if stopped:
+            os.kill(proc.pid, signal.SIGCONT)
+        out, err = proc.communicate(timeout=120)
+        check(stopped and proc.returncode == 1 and reg.host in err and "rerun" in err,
+              f"registry killed mid-push: exit 1, the registry named, a rerun advised: {err}")
+        reg.restart()
+        check(not reg.has_blob("app", layer), "the big layer never arrived (killed mid-push)")
+        check(remote_digest(f"{reg.host}/app:latest") == digest,
+              "app:latest still names the first image, not a half-pushed one")
+        present = [d for d in blobs if reg.has_blob("app", d)]
+        r = temper("push", layout_big, f"{reg.host}/app:latest")
+        st = stats(r.stderr)
+        check(r.returncode == 0 and r.stdout.strip() == big_digest and st is not None and
+              config in present and st[0] == len(blobs) and st[4] == len(present) and
+              st[1] == len(blobs) - len(present),
+              f"the rerun completes and uploads only the {len(blobs) - len(present)} missing "
+              f"blobs: {st}, {len(present)} there")
+        check(remote_digest(f"{reg.host}/app:latest") == big_digest,
+              "app:latest names the big image now")
+
+
 def main():
     global EMPTY_DOCKER_CONFIG
     for tool in ("docker-registry", "htpasswd", "skopeo", "openssl"):
@@ -729,6 +993,16 @@ def main():
         test_bearer(work, layout, digest)
         test_faults(work, layout, digest)
         test_hostile_registry(work, layout, digest)
+        test_stall(work, layout, digest)
+        test_retry_after_date(work, layout, digest)
+        test_registry_killed(work, layout, digest)
+        py = os.path.join(work, "python")
+        r = temper("build", os.path.join(RECIPES, "python.yaml"), "-o", py,
+                   "--key", os.path.join(work, "k1.key"))
+        if check(r.returncode == 0, f"build python: {r.stderr.strip()[-300:]}"):
+            py_digest = r.stdout.strip().splitlines()[-1]
+            test_mount(work, py, py_digest)
+            test_shared_base(work, py, py_digest)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return summary()

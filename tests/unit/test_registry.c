@@ -3,8 +3,8 @@
  * user input: references (docker's defaults, ports, tags, digests),
  * WWW-Authenticate challenges (quoting, escapes, caps), the auths of a
  * docker config.json (base64 user:password, and no credential in any
- * message), loopback hosts, upload Locations, origins, token realms and
- * request deadlines. The push protocol itself
+ * message), loopback hosts, upload Locations, origins, token realms,
+ * request deadlines, Retry-After values and the repositories of --from. The push protocol itself
  * is tested against a real registry in tests/integration/push_registry.py.
  */
 #include <check.h>
@@ -491,6 +491,98 @@ START_TEST(test_registry_request_timeout_ms_grows_with_the_upload)
 }
 END_TEST
 
+/* ---- registry_retry_after_s ---- */
+
+/* Wed, 21 Oct 2015 07:28:00 GMT */
+#define WHEN ((time_t)1445412480)
+
+START_TEST(test_registry_retry_after_s_takes_seconds_and_http_dates)
+{
+    ck_assert_int_eq(registry_retry_after_s("0", WHEN), 0);
+    ck_assert_int_eq(registry_retry_after_s("120", WHEN), 120);
+    ck_assert_int_eq(registry_retry_after_s("99999999999999999999", WHEN), 999999999L);
+    /* RFC 9110's three forms of an HTTP-date, 90 s after `now` */
+    ck_assert_int_eq(registry_retry_after_s("Wed, 21 Oct 2015 07:29:30 GMT", WHEN), 90);
+    ck_assert_int_eq(registry_retry_after_s("Wednesday, 21-Oct-15 07:29:30 GMT", WHEN), 90);
+    ck_assert_int_eq(registry_retry_after_s("Wed Oct 21 07:29:30 2015", WHEN), 90);
+    /* a date passed already: no wait */
+    ck_assert_int_eq(registry_retry_after_s("Wed, 21 Oct 2015 07:00:00 GMT", WHEN), 0);
+    /* far ahead: the caller caps it, as it does the seconds */
+    ck_assert_int_eq(registry_retry_after_s("Fri, 01 Jan 2100 00:00:00 GMT", WHEN), 999999999L);
+}
+END_TEST
+
+START_TEST(test_registry_retry_after_s_refuses_other_values)
+{
+    static const char *const bad[] = {"",  "-1",   "1.5",  "12abc",
+                                      " ", "soon", "0x10", "Wed, 32 Foo 2015 99:99:99 GMT"};
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        ck_assert_msg(registry_retry_after_s(bad[i], WHEN) == -1, "'%s' was taken", bad[i]);
+}
+END_TEST
+
+/* ---- registry_mount_source ---- */
+
+START_TEST(test_registry_mount_source_names_a_repository_of_the_target_registry)
+{
+    static const struct {
+        const char *target, *from, *repository;
+    } cases[] = {
+        {"127.0.0.1:5000/app:v1", "team/base", "team/base"},
+        {"127.0.0.1:5000/app", "127.0.0.1:5000/team/base", "team/base"},
+        {"127.0.0.1:5000/app", "base", "base"},
+        {"python", "debian", "library/debian"},
+        {"docker.io/team/app", "docker.io/debian", "library/debian"},
+        {"registry.example/x", "registry.example/a.b/c", "a.b/c"},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct registry_ref ref = {0};
+        struct temper_err err;
+        char *repo = NULL;
+
+        ck_assert_int_eq(registry_ref_parse(cases[i].target, &ref, &err), 0);
+        ck_assert_msg(registry_mount_source(&ref, cases[i].from, &repo, &err) == 0, "%s: %s",
+                      cases[i].from, err.msg);
+        ck_assert_str_eq(repo, cases[i].repository);
+        free(repo);
+        registry_ref_release(&ref);
+    }
+}
+END_TEST
+
+START_TEST(test_registry_mount_source_refuses_other_registries_tags_and_bad_names)
+{
+    static const struct {
+        const char *from, *why;
+    } cases[] = {
+        {"ghcr.io/team/base", "within one registry"},
+        {"127.0.0.1:5001/base", "within one registry"},
+        {"localhost/base", "within one registry"},
+        {"team/base:latest", "without a tag or digest"},
+        {"team/base@sha256:" HEX64, "without a tag or digest"},
+        {"Team/Base", "not a repository"},
+        {"", "not a repository"},
+        {"team//base", "not a repository"},
+    };
+    struct registry_ref ref = {0};
+
+    ck_assert_int_eq(registry_ref_parse("127.0.0.1:5000/app", &ref, &(struct temper_err){0}), 0);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct temper_err err;
+        char *repo = NULL;
+
+        ck_assert_int_eq(registry_mount_source(&ref, cases[i].from, &repo, &err), -1);
+        ck_assert_ptr_null(repo);
+        ck_assert_int_eq(err.code, TEMPER_E_USAGE);
+        ck_assert_msg(strstr(err.msg, cases[i].why) != NULL, "%s", err.msg);
+        ck_assert_msg(strstr(err.msg, cases[i].from) != NULL, "%s", err.msg);
+    }
+    registry_ref_release(&ref);
+}
+END_TEST
+
 static Suite *
 registry_suite(void)
 {
@@ -536,6 +628,16 @@ registry_suite(void)
 
     tc = tcase_create("registry_request_timeout_ms");
     tcase_add_test(tc, test_registry_request_timeout_ms_grows_with_the_upload);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("registry_retry_after_s");
+    tcase_add_test(tc, test_registry_retry_after_s_takes_seconds_and_http_dates);
+    tcase_add_test(tc, test_registry_retry_after_s_refuses_other_values);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("registry_mount_source");
+    tcase_add_test(tc, test_registry_mount_source_names_a_repository_of_the_target_registry);
+    tcase_add_test(tc, test_registry_mount_source_refuses_other_registries_tags_and_bad_names);
     suite_add_tcase(s, tc);
     return s;
 }
