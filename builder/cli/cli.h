@@ -102,7 +102,7 @@ enum {
     CLI_OPT_STALL_TIMEOUT,
 };
 /* Entries of a getopt_long table (needs <getopt.h>). */
-// clang-format off
+/* clang-format off */
 #define CLI_REGISTRY_LONG_OPTIONS                                                                  \
     {"username", required_argument, NULL, CLI_OPT_USERNAME},                                       \
     {"password-stdin", no_argument, NULL, CLI_OPT_PASSWORD_STDIN},                                 \
@@ -110,7 +110,7 @@ enum {
     {"plain-http", no_argument, NULL, CLI_OPT_PLAIN_HTTP},                                         \
     {"insecure", no_argument, NULL, CLI_OPT_INSECURE},                                             \
     {"stall-timeout", required_argument, NULL, CLI_OPT_STALL_TIMEOUT}
-// clang-format on
+/* clang-format on */
 /* Their lines of a usage text. */
 #define CLI_REGISTRY_USAGE                                                                         \
     "  --username U        log in as U; the password is read from the first line of stdin\n"       \
