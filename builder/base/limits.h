@@ -110,6 +110,8 @@
 #define REGISTRY_TOKEN_MAX_BYTES (16 * 1024)
 /* Seconds of Retry-After honoured at most, and of backoff between tries. */
 #define REGISTRY_RETRY_AFTER_MAX_S 60
+/* A registry client's whole time, by default (--timeout): one hour. */
+#define REGISTRY_CLIENT_TIMEOUT_MS (3600L * 1000L)
 /* Redirects followed for one blob download (to storage, a CDN). */
 #define REGISTRY_REDIRECTS_MAX 5
 /* The deadline of one registry request, whatever the bytes trickle in at: 120 s for a request

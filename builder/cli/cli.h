@@ -100,6 +100,7 @@ enum {
     CLI_OPT_PLAIN_HTTP,
     CLI_OPT_INSECURE,
     CLI_OPT_STALL_TIMEOUT,
+    CLI_OPT_TIMEOUT,
 };
 /* Entries of a getopt_long table (needs <getopt.h>). */
 /* clang-format off */
@@ -109,7 +110,8 @@ enum {
     {"ca-file", required_argument, NULL, CLI_OPT_CA_FILE},                                         \
     {"plain-http", no_argument, NULL, CLI_OPT_PLAIN_HTTP},                                         \
     {"insecure", no_argument, NULL, CLI_OPT_INSECURE},                                             \
-    {"stall-timeout", required_argument, NULL, CLI_OPT_STALL_TIMEOUT}
+    {"stall-timeout", required_argument, NULL, CLI_OPT_STALL_TIMEOUT},                             \
+    {"timeout", required_argument, NULL, CLI_OPT_TIMEOUT}
 /* clang-format on */
 /* Their lines of a usage text. */
 #define CLI_REGISTRY_USAGE                                                                         \
@@ -120,6 +122,8 @@ enum {
     "  --insecure          do not verify the registry's TLS certificate\n"                         \
     "  --stall-timeout S   fail a request (then try it again) when no byte moved for S\n"          \
     "                      seconds (1 to 3600, default 30)\n"                                      \
+    "  --timeout S         give up after S seconds with the registry in all, retries and\n"        \
+    "                      waits included (1 to 86400, default 3600)\n"                            \
     "\n"                                                                                           \
     "Without --username: TEMPER_REGISTRY_USERNAME and TEMPER_REGISTRY_PASSWORD, else the\n"        \
     "`auths` of $DOCKER_CONFIG/config.json or ~/.docker/config.json.\n"
@@ -131,6 +135,7 @@ struct registry_args {
     bool plain_http;
     bool insecure;
     const char *stall_timeout; /* seconds, as given; checked by cli_registry_login */
+    const char *timeout;       /* the same */
 };
 /* Takes getopt's `opt` when it is a registry option; false otherwise. */
 bool cli_registry_option(int opt, const char *arg, struct registry_args *a);
@@ -150,8 +155,11 @@ void cli_registry_logout(struct registry_login *login);
 
 /* ---- images, local or remote (image_ref.c) ---- */
 
-/* Whether `arg` names an image in a registry (see image_ref.c), not a layout. */
-bool cli_image_is_remote(const char *arg);
+/*
+ * Whether `arg` names an image in a registry (*remote) or a layout (see image_ref.c);
+ * TEMPER_E_USAGE when it could be either (a directory named like a registry reference).
+ */
+int cli_image_kind(const char *arg, bool *remote, struct temper_err *err);
 
 struct registry_client;
 struct cli_image {

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "base/cleanup.h"
+#include "base/limits.h"
 #include "cli.h"
 #include "oci/oci_layout.h"
 #include "registry/registry_client.h"
@@ -94,9 +95,9 @@ check_signatures(const struct oci_source *src, const struct oci_descriptor *desc
     sign_entries_free(entries, n);
     if (n == 0)
         return temper_err_set(err, TEMPER_E_SIG, 0,
-                              "image '%s' has no signature in %s; sign it with temper sign "
-                              "(and push it with temper push)",
-                              desc->digest, src->name);
+                              "image '%s' has no signature; sign it with temper sign (and "
+                              "push it with temper push)",
+                              desc->digest);
     if (found < 0)
         return temper_err_set(err, TEMPER_E_SIG, 0,
                               "no signature of image '%s' holds for key '%s'%s", desc->digest,
@@ -150,12 +151,18 @@ parse_args(int argc, char **argv, struct verify_args *a)
     return -1;
 }
 
-/* An index (several platforms) or anything else that is not one image. */
+/* An index (several platforms) or anything else that is not one image: said once its bytes
+ * are known to be the ones named (a registry could call anything an index). */
 static int
-not_an_image(const struct oci_descriptor *desc, struct temper_err *err)
+not_an_image(const struct oci_source *src, const struct oci_descriptor *desc,
+             struct temper_err *err)
 {
+    cleanup_free char *bytes = NULL;
     char shown[128];
+    size_t len;
 
+    if (oci_source_read(src, "manifest", desc, OCI_MANIFEST_MAX_BYTES, &bytes, &len, err) < 0)
+        return -1;
     return temper_err_set(err, TEMPER_E_PARSE, 0,
                           "'%s' is '%s', not an image manifest: temper verifies one image; name "
                           "one platform's manifest by its digest (REPO@sha256:...)",
@@ -178,7 +185,7 @@ verify(const struct verify_args *a, const struct registry_options *opts)
         return cli_error(&err);
     }
     if (!oci_is_image_manifest(img.desc.media_type))
-        rc = not_an_image(&img.desc, &err);
+        rc = not_an_image(&img.source, &img.desc, &err);
     if (rc == 0)
         rc = check_signatures(&img.source, &img.desc, key, a->key, a->identity, &err);
     if (rc == 0)
@@ -189,6 +196,10 @@ verify(const struct verify_args *a, const struct registry_options *opts)
         fprintf(stderr, "temper: verified %s in %s: signed with '%s'%s%s%s, every blob as signed\n",
                 img.desc.digest, img.source.name, a->key, a->identity ? " for '" : "",
                 a->identity ? a->identity : "", a->identity ? "'" : "");
+        if (a->identity == NULL && img.client != NULL)
+            fputs("temper: note: without --identity, a signature by this key for any repository "
+                  "counts; give --identity REGISTRY/REPO to pin it\n",
+                  stderr);
         printf("%s\n", img.desc.digest);
     }
     cli_image_close(&img);
@@ -209,6 +220,7 @@ cmd_verify(int argc, char **argv)
     rc = cli_registry_login("verify", &a.registry, &opts, &login);
     if (rc >= 0)
         return rc;
+    opts.read_only = true;
     rc = verify(&a, &opts);
     cli_registry_logout(&login);
     return rc;

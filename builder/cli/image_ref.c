@@ -4,10 +4,11 @@
  * commands that read images (verify, diff, inspect) read both alike.
  *
  * Telling them apart follows docker's rule for the first component of a
- * reference, with the local directory winning: an argument is a registry
- * reference when it starts with docker://, or when no directory of that
- * name exists and its first component holds a '.' or a ':' or is
- * "localhost" (./out and /srv/images never are: they start with '.' or '/').
+ * reference: an argument is a registry reference when it starts with
+ * docker://, or when its first component holds a '.' or a ':' or is
+ * "localhost" (./out and /srv/images never are: they start with '.' or
+ * '/'). One that has that shape and also names an existing directory is
+ * refused as ambiguous rather than guessed.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,29 +22,51 @@
 
 #define DOCKER_TRANSPORT "docker://"
 
-bool
-cli_image_is_remote(const char *arg)
+/* Whether `arg` has the shape of a registry reference: docker's rule for its first component. */
+static bool
+looks_remote(const char *arg)
 {
     const char *slash = strchr(arg, '/');
     size_t first;
-    struct stat st;
-    char *dir;
-    const char *layout, *tag;
-    bool exists;
 
-    if (strncmp(arg, DOCKER_TRANSPORT, strlen(DOCKER_TRANSPORT)) == 0)
-        return true;
     if (slash == NULL || arg[0] == '.' || arg[0] == '/')
-        return false;
-    dir = xstrdup(arg);
-    cli_split_layout(dir, &layout, &tag);
-    exists = stat(layout, &st) == 0 && S_ISDIR(st.st_mode);
-    free(dir);
-    if (exists)
         return false;
     first = (size_t)(slash - arg);
     return memchr(arg, '.', first) != NULL || memchr(arg, ':', first) != NULL ||
            (first == 9 && strncmp(arg, "localhost", 9) == 0);
+}
+
+/* Whether the layout part of `arg` (before a ":TAG") is an existing directory. */
+static bool
+names_directory(const char *arg)
+{
+    char *dir = xstrdup(arg);
+    const char *layout, *tag;
+    struct stat st;
+    bool exists;
+
+    cli_split_layout(dir, &layout, &tag);
+    exists = stat(layout, &st) == 0 && S_ISDIR(st.st_mode);
+    free(dir);
+    return exists;
+}
+
+int
+cli_image_kind(const char *arg, bool *remote, struct temper_err *err)
+{
+    if (strncmp(arg, DOCKER_TRANSPORT, strlen(DOCKER_TRANSPORT)) == 0) {
+        *remote = true;
+        return 0;
+    }
+    *remote = looks_remote(arg);
+    /* never guess: a directory that happens to be named like a registry must not stand in for
+     * it (a verify that never asked the registry), nor the registry for the directory */
+    if (*remote && names_directory(arg))
+        return temper_err_set(err, TEMPER_E_USAGE, 0,
+                              "'%s' names both a directory and a registry reference: write "
+                              "./%s for the layout, or docker://%s for the registry",
+                              arg, arg, arg);
+    return 0;
 }
 
 static int
@@ -88,8 +111,12 @@ cli_image_open(const char *arg, const struct registry_options *opts, struct cli_
 {
     int rc;
 
+    bool remote;
+
     *img = (struct cli_image){0};
-    if (cli_image_is_remote(arg))
+    if (cli_image_kind(arg, &remote, err) < 0)
+        return -1;
+    if (remote)
         rc = open_remote(arg, opts, img, err);
     else
         rc = open_local(arg, img, err);

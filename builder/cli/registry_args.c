@@ -41,6 +41,9 @@ cli_registry_option(int opt, const char *arg, struct registry_args *a)
     case CLI_OPT_STALL_TIMEOUT:
         a->stall_timeout = arg;
         return true;
+    case CLI_OPT_TIMEOUT:
+        a->timeout = arg;
+        return true;
     default:
         return false;
     }
@@ -82,16 +85,16 @@ read_password_line(void)
     return buf;
 }
 
-/* Whole seconds, 1 to 3600. */
+/* Whole seconds, 1 to max. */
 static int
-parse_seconds(const char *text, long *out)
+parse_seconds(const char *text, long max, long *out)
 {
     char *end;
     long v;
 
     errno = 0;
     v = strtol(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0' || v < 1 || v > 3600)
+    if (errno != 0 || end == text || *end != '\0' || v < 1 || v > max)
         return -1;
     *out = v;
     return 0;
@@ -115,15 +118,17 @@ cli_registry_login(const char *command, const struct registry_args *a,
                    struct registry_options *opts, struct registry_login *login)
 {
     const char *env_user = getenv("TEMPER_REGISTRY_USERNAME");
-    long stall_s = 0;
+    long stall_s = 0, timeout_s = 0;
 
     *login = (struct registry_login){NULL, NULL, NULL};
     *opts = (struct registry_options){0};
     if ((a->username != NULL) != a->password_stdin)
         return cli_usage_error(command, "--username and --password-stdin go together");
-    if (a->stall_timeout != NULL && parse_seconds(a->stall_timeout, &stall_s) < 0)
+    if (a->stall_timeout != NULL && parse_seconds(a->stall_timeout, 3600, &stall_s) < 0)
         return cli_usage_error(command, "--stall-timeout '%s': whole seconds, 1 to 3600",
                                a->stall_timeout);
+    if (a->timeout != NULL && parse_seconds(a->timeout, 86400, &timeout_s) < 0)
+        return cli_usage_error(command, "--timeout '%s': whole seconds, 1 to 86400", a->timeout);
     if (a->username != NULL) {
         login->password = read_password_line();
         if (login->password == NULL)
@@ -148,6 +153,7 @@ cli_registry_login(const char *command, const struct registry_args *a,
     opts->plain_http = a->plain_http;
     opts->insecure = a->insecure;
     opts->stall_timeout_ms = stall_s * 1000;
+    opts->timeout_ms = timeout_s * 1000;
     return -1;
 }
 

@@ -114,6 +114,9 @@ struct registry_client {
     bool insecure;
     long connect_timeout_ms, stall_timeout_ms;
     unsigned retries;
+    bool read_only;     /* tokens are asked for pull only */
+    long timeout_ms;    /* the client's whole time with the registry */
+    long give_up_at_ms; /* registry_now_ms() when that time is spent */
     void (*progress)(void *arg, const char *digest, uint64_t sent, uint64_t total);
     void *progress_arg;
     char errbuf[CURL_ERROR_SIZE];
@@ -200,7 +203,13 @@ int http_perform(struct registry_client *c, const struct http_request *req,
 int http_status_error(const struct registry_client *c, const char *what,
                       const struct http_response *resp, struct temper_err *err);
 
-/* Sleeps before try number `attempt` (1, 2, ...): Retry-After when given (capped), else backoff. */
-void http_backoff(unsigned attempt, long retry_after_s);
+/*
+ * Sleeps before try number `attempt` (1, 2, ...): Retry-After when given (capped), else
+ * backoff; never past the client's whole time.
+ */
+void http_backoff(const struct registry_client *c, unsigned attempt, long retry_after_s);
+
+/* CLOCK_MONOTONIC in milliseconds. */
+long registry_now_ms(void);
 
 #endif

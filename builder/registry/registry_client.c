@@ -125,6 +125,9 @@ registry_client_new(const struct registry_ref *ref, const struct registry_option
     c->connect_timeout_ms = opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : 10000;
     c->stall_timeout_ms = opts->stall_timeout_ms > 0 ? opts->stall_timeout_ms : 30000;
     c->retries = opts->retries > 0 ? opts->retries : 4;
+    c->read_only = opts->read_only;
+    c->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : REGISTRY_CLIENT_TIMEOUT_MS;
+    c->give_up_at_ms = registry_now_ms() + c->timeout_ms;
     c->progress = opts->progress;
     c->progress_arg = opts->progress_arg;
     if (opts->mount_from_count > REGISTRY_MOUNT_FROM_MAX) {
@@ -372,7 +375,7 @@ upload_blob(struct registry_client *c, const char *digest, int fd, const void *b
             return temper_err_prefix(err, "blob '%s'", digest);
         }
         attempt++;
-        http_backoff(attempt, -1);
+        http_backoff(c, attempt, -1);
     }
 }
 
@@ -742,6 +745,9 @@ client_clone(const struct registry_client *c)
     k->connect_timeout_ms = c->connect_timeout_ms;
     k->stall_timeout_ms = c->stall_timeout_ms;
     k->retries = c->retries;
+    k->read_only = c->read_only;
+    k->timeout_ms = c->timeout_ms;
+    k->give_up_at_ms = c->give_up_at_ms;
     k->progress = c->progress;
     k->progress_arg = c->progress_arg;
     return k;

@@ -82,6 +82,10 @@ struct registry_options {
     long connect_timeout_ms;   /* 0: 10 s */
     long stall_timeout_ms;     /* a transfer slower than 1 byte/s for this long fails; 0: 30 s */
     unsigned retries;          /* tries after the first, for steps safe to repeat; 0: 4 */
+    /* The client's whole time with the registry, retries and waits included: a registry that
+     * answers slowly on purpose cannot hold a command for longer; 0: REGISTRY_CLIENT_TIMEOUT_MS */
+    long timeout_ms;
+    bool read_only; /* reading only (verify, diff): tokens are asked for pull, not push */
     /* Repositories of the same registry to mount missing blobs from, in order ("team/base", or
      * "REGISTRY/team/base" with the target's registry; no tag or digest), at most
      * REGISTRY_MOUNT_FROM_MAX; borrowed. A bad one is TEMPER_E_USAGE from registry_client_new. */

@@ -108,30 +108,31 @@ missing(const struct registry_client *c, const char *what, const char *ref, stru
     return temper_err_set(err, TEMPER_E_MISSING, 0, "%s has no %s '%s'", name, what, ref);
 }
 
-/* The manifest's media type: the Content-Type it came with, else its own mediaType. */
+/*
+ * The manifest's media type: its own mediaType, which its digest covers, else the Content-Type
+ * it came with (an OCI manifest need not name its type; a header is the registry's word only).
+ */
 static int
 manifest_type(const struct registry_client *c, const struct http_response *resp,
               const char *reference, char out[OCI_MEDIA_TYPE_MAX], struct temper_err *err)
 {
-    json_t *doc;
-    const char *member;
+    json_t *doc = json_loadb(resp->body ? resp->body : "", resp->body_len, 0, NULL);
+    const char *member = json_string_value(json_object_get(doc, "mediaType"));
     bool found = false;
 
-    if (resp->content_type[0] != '\0' && strcmp(resp->content_type, "application/json") != 0) {
-        snprintf(out, OCI_MEDIA_TYPE_MAX, "%s", resp->content_type);
-        return 0;
-    }
-    doc = json_loadb(resp->body ? resp->body : "", resp->body_len, 0, NULL);
-    member = json_string_value(json_object_get(doc, "mediaType"));
     if (member != NULL && member[0] != '\0' && strlen(member) < OCI_MEDIA_TYPE_MAX) {
         snprintf(out, OCI_MEDIA_TYPE_MAX, "%s", member);
+        found = true;
+    } else if (member == NULL && resp->content_type[0] != '\0' &&
+               strcmp(resp->content_type, "application/json") != 0) {
+        snprintf(out, OCI_MEDIA_TYPE_MAX, "%s", resp->content_type);
         found = true;
     }
     json_decref(doc);
     if (!found)
         return temper_err_set(err, TEMPER_E_PARSE, 0,
-                              "registry '%s': manifest '%s' came without a media type, in its "
-                              "header or its body",
+                              "registry '%s': manifest '%s' came without a usable media type, in "
+                              "its body or its header",
                               c->host, reference);
     return 0;
 }

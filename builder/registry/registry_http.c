@@ -25,6 +25,9 @@
 #include "base/xalloc.h"
 #include "registry-internal.h"
 
+/* A URL's length in a message, NUL included. */
+#define URL_SHOWN_MAX 304
+
 /* What the callbacks of one transfer share. */
 struct transfer {
     const struct registry_client *client;
@@ -45,10 +48,10 @@ http_response_release(struct http_response *resp)
 }
 
 void
-http_backoff(unsigned attempt, long retry_after_s)
+http_backoff(const struct registry_client *c, unsigned attempt, long retry_after_s)
 {
     struct timespec ts;
-    long ms;
+    long ms, left_ms = c->give_up_at_ms - registry_now_ms();
 
     if (retry_after_s >= 0)
         ms = (retry_after_s > REGISTRY_RETRY_AFTER_MAX_S ? REGISTRY_RETRY_AFTER_MAX_S
@@ -56,6 +59,8 @@ http_backoff(unsigned attempt, long retry_after_s)
              1000L;
     else
         ms = 250L << (attempt > 5 ? 5 : attempt - 1); /* 250 ms, 500 ms, ... 8 s */
+    if (ms > left_ms)
+        ms = left_ms > 0 ? left_ms : 0; /* the next try then meets out_of_time */
     ts.tv_sec = ms / 1000;
     ts.tv_nsec = (ms % 1000) * 1000000L;
     while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
@@ -300,16 +305,25 @@ set_method(CURL *h, const struct http_request *req, struct transfer *t)
  * How a URL is shown in messages: without its query, which for an upload may be a signed
  * (pre-authorised) URL of the storage behind the registry.
  */
-static int
-url_shown_len(const char *url)
+/*
+ * A URL for a message: without its query and fragment (an upload URL may be a pre-signed
+ * storage URL), at most 300 bytes, printable (a redirect's Location is the registry's text).
+ */
+static const char *
+url_shown(const char *url, char out[URL_SHOWN_MAX])
 {
+    char cut[URL_SHOWN_MAX];
     size_t n = strcspn(url, "?#");
 
-    return n > 300 ? 300 : (int)n;
+    if (n >= sizeof(cut))
+        n = sizeof(cut) - 1;
+    memcpy(cut, url, n);
+    cut[n] = '\0';
+    return temper_printable(cut, out, URL_SHOWN_MAX);
 }
 
-static long
-monotonic_ms(void)
+long
+registry_now_ms(void)
 {
     struct timespec ts;
 
@@ -325,7 +339,17 @@ monotonic_ms(void)
 static bool
 hit_deadline(CURLcode rc, long started_ms, long deadline_ms)
 {
-    return rc == CURLE_OPERATION_TIMEDOUT && monotonic_ms() - started_ms >= deadline_ms - 1000;
+    return rc == CURLE_OPERATION_TIMEDOUT && registry_now_ms() - started_ms >= deadline_ms - 1000;
+}
+
+/* The client's whole time (registry_options.timeout_ms) is spent: nothing is tried again. */
+static int
+out_of_time(const struct registry_client *c, struct temper_err *err)
+{
+    return temper_err_set(err, TEMPER_E_NET, 0,
+                          "registry '%s': gave up after %ld s with it (--timeout): it is too slow, "
+                          "or stalls; try again, or give a longer --timeout",
+                          c->host, c->timeout_ms / 1000);
 }
 
 /* One try of the request, with the current credentials; 0 when an HTTP answer came. */
@@ -337,7 +361,8 @@ perform_once(struct registry_client *c, const struct http_request *req, struct h
     struct curl_slist *headers = NULL;
     cleanup_free char *accept = NULL, *ctype = NULL, *bearer = NULL;
     bool creds = is_own_origin(c, req->url);
-    long deadline_ms = registry_request_timeout_ms(0), started_ms;
+    long deadline_ms = registry_request_timeout_ms(0), started_ms, left_ms;
+    char shown[URL_SHOWN_MAX];
     CURLcode rc;
 
     http_response_release(resp);
@@ -355,6 +380,11 @@ perform_once(struct registry_client *c, const struct http_request *req, struct h
         deadline_ms = registry_request_timeout_ms(req->fd >= 0 ? req->fd_size : req->body_len);
     else if (req->download_bytes > 0)
         deadline_ms = registry_request_timeout_ms(req->download_bytes);
+    left_ms = c->give_up_at_ms - registry_now_ms();
+    if (left_ms <= 0)
+        return out_of_time(c, err);
+    if (deadline_ms > left_ms)
+        deadline_ms = left_ms;
     curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, deadline_ms);
     headers = curl_slist_append(headers, "Expect:"); /* no 100-continue round trip */
     if (req->accept != NULL) {
@@ -374,7 +404,7 @@ perform_once(struct registry_client *c, const struct http_request *req, struct h
         curl_easy_setopt(c->curl, CURLOPT_PASSWORD, c->password);
     }
     curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, headers);
-    started_ms = monotonic_ms();
+    started_ms = registry_now_ms();
     rc = curl_easy_perform(c->curl);
     for (struct curl_slist *l = headers; l != NULL; l = l->next)
         OPENSSL_cleanse(l->data, strlen(l->data)); /* the Authorization header's copy */
@@ -384,14 +414,14 @@ perform_once(struct registry_client *c, const struct http_request *req, struct h
     /* libcurl keeps a copy of the password: reset drops it */
     curl_easy_setopt(c->curl, CURLOPT_PASSWORD, NULL);
     if (resp->body_too_long)
-        return temper_err_set(err, TEMPER_E_LIMIT, 0, "%s '%.*s': the answer is over %zu bytes",
-                              req->method, url_shown_len(req->url), req->url, t.max_body);
+        return temper_err_set(err, TEMPER_E_LIMIT, 0, "%s '%s': the answer is over %zu bytes",
+                              req->method, url_shown(req->url, shown), t.max_body);
     if (resp->header_too_long)
-        return temper_err_set(err, TEMPER_E_LIMIT, 0, "%s '%.*s': a header line is too long",
-                              req->method, url_shown_len(req->url), req->url);
+        return temper_err_set(err, TEMPER_E_LIMIT, 0, "%s '%s': a header line is too long",
+                              req->method, url_shown(req->url, shown));
     if (resp->sink_stopped)
-        return temper_err_set(err, TEMPER_E_IO, 0, "%s '%.*s': its reader stopped", req->method,
-                              url_shown_len(req->url), req->url);
+        return temper_err_set(err, TEMPER_E_IO, 0, "%s '%s': its reader stopped", req->method,
+                              url_shown(req->url, shown));
     if (rc != CURLE_OK) {
         resp->tls_failed = rc == CURLE_SSL_CONNECT_ERROR;
         /* what a second try would meet again: a refused certificate, a handshake, a bad file */
@@ -400,8 +430,10 @@ perform_once(struct registry_client *c, const struct http_request *req, struct h
                           rc != CURLE_PEER_FAILED_VERIFICATION &&
                           rc != CURLE_UNSUPPORTED_PROTOCOL && rc != CURLE_URL_MALFORMAT &&
                           !hit_deadline(rc, started_ms, deadline_ms) && !resp->sunk;
-        return temper_err_set(err, TEMPER_E_NET, 0, "%s '%.*s': %s", req->method,
-                              url_shown_len(req->url), req->url,
+        if (rc == CURLE_OPERATION_TIMEDOUT && registry_now_ms() >= c->give_up_at_ms)
+            return out_of_time(c, err);
+        return temper_err_set(err, TEMPER_E_NET, 0, "%s '%s': %s", req->method,
+                              url_shown(req->url, shown),
                               c->errbuf[0] != '\0' ? c->errbuf : curl_easy_strerror(rc));
     }
     curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &resp->status);
@@ -451,7 +483,8 @@ fetch_token(struct registry_client *c, const struct registry_challenge *ch, stru
     struct http_response resp = {.retry_after_s = -1};
     char *svc = curl_easy_escape(c->curl, ch->service, 0);
     char *sc = curl_easy_escape(c->curl, ch->scope, 0);
-    char *mine = NULL, *own_scope = xasprintf("repository:%s:pull,push", c->repository);
+    char *mine = NULL, *own_scope = xasprintf("repository:%s:%s", c->repository,
+                                              c->read_only ? "pull" : "pull,push");
     char *token = NULL;
     int rc;
 
@@ -605,10 +638,12 @@ drop_body(struct http_response *resp)
 static int
 foreign_challenge(const struct registry_client *c, const char *url, struct temper_err *err)
 {
+    char shown[URL_SHOWN_MAX];
+
     return temper_err_set(err, TEMPER_E_AUTH, 0,
-                          "registry '%s': '%.*s' is not the registry's origin and asked for "
+                          "registry '%s': '%s' is not the registry's origin and asked for "
                           "authentication (401): no credentials are sent there",
-                          c->host, url_shown_len(url), url);
+                          c->host, url_shown(url, shown));
 }
 
 void
@@ -677,6 +712,6 @@ http_perform(struct registry_client *c, const struct http_request *req, struct h
             return drop_body(resp);
         }
         attempt++;
-        http_backoff(attempt, resp->retry_after_s);
+        http_backoff(c, attempt, resp->retry_after_s);
     }
 }

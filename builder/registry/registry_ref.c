@@ -288,8 +288,10 @@ registry_resolve_location(const char *base, const char *location)
 
     if (location == NULL || location[0] == '\0')
         return NULL;
+    /* a URL is ASCII: no control character, no space, and no byte of 0x80 and above (C1
+     * controls, which would reach a terminal in a message) */
     for (i = 0; location[i] != '\0'; i++)
-        if ((unsigned char)location[i] <= 0x20 || location[i] == 0x7f)
+        if ((unsigned char)location[i] <= 0x20 || (unsigned char)location[i] >= 0x7f)
             return NULL;
     if (strchr(location, '#') != NULL)
         return NULL; /* a query added after the fragment would never be sent */

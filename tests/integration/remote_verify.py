@@ -20,8 +20,12 @@ import hashlib
 import json
 import os
 import shutil
+import socket
+import subprocess
 import sys
 import tempfile
+import threading
+import time
 import urllib.parse
 
 import push_registry as fx  # the registry, the proxy and the fakes of the push tests
@@ -112,7 +116,19 @@ def test_docker_registry(work, layout, digest, unsigned, unsigned_digest, pub, p
         r = temper("push", unsigned, f"{reg.host}/static:unsigned")
         check(r.returncode == 0, "push an unsigned image")
         refused(temper("verify", "--key", pub, f"{reg.host}/static:unsigned"),
-                [unsigned_digest, "has no signature in registry"], "an unsigned image")
+                [f"registry '{reg.host}/static': image '{unsigned_digest}' has no signature"],
+                "an unsigned image")
+        r = temper("verify", "--key", pub, ref)
+        check("without --identity" in r.stderr, "without --identity, verify says what it let pass")
+
+        # A directory named like the reference: refused as ambiguous, never guessed.
+        cwd = os.path.join(work, "cwd")
+        os.makedirs(os.path.join(cwd, reg.host, "static"))
+        r = fx.run([fx.TEMPER, "verify", "--key", pub, ref], cwd=cwd)
+        check(r.returncode == 2 and "names both a directory and a registry reference" in r.stderr
+              and "docker://" in r.stderr, f"a directory named like the reference: {r.stderr}")
+        r = fx.run([fx.TEMPER, "verify", "--key", pub, "docker://" + ref], cwd=cwd)
+        check(r.returncode == 0, f"docker:// settles it: {r.stderr.strip()[-200:]}")
 
         # The storage changed under the registry, which serves what it holds unchecked.
         layer = storage_blob(reg, layers[0])
@@ -224,6 +240,10 @@ def test_redirects_and_breaks(work, layout, digest, pub):
 
         with LayoutRegistry(layout, token) as reg:
             r = temper("verify", "--key", pub, f"{reg.host}/static:latest")
+            scopes = [urllib.parse.parse_qs(urllib.parse.urlparse(p).query).get("scope")
+                      for _, p, _ in reg.log if p.startswith("/token")]
+            check(scopes and all(sc == ["repository:static:pull"] for sc in scopes),
+                  f"verify asks the token server for pull only: {scopes}")
             check(r.returncode == 0 and r.stdout.strip() == digest,
                   f"blobs redirected to storage elsewhere: verified: {r.stderr.strip()[-300:]}")
             got = [p for _, p, _ in storage.log]
@@ -240,6 +260,57 @@ def test_redirects_and_breaks(work, layout, digest, pub):
     with LayoutRegistry(layout, loop) as reg:
         refused(temper("verify", "--key", pub, f"{reg.host}/static:latest"),
                 ["more than 5 redirects"], "a redirect loop")
+
+    # A Location with a C1 control (CSI, 0x9b) cannot be written through http.server's str
+    # headers; a raw socket server writes it.
+    raw = socket.socket()
+    raw.bind(("127.0.0.1", 0))
+    raw.listen(8)
+    stop = threading.Event()
+
+    def serve_raw():
+        raw.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = raw.accept()
+            except OSError:
+                continue
+            with conn:
+                req = conn.recv(65536).decode("latin-1")
+                path = req.split(" ")[1] if " " in req else "/"
+                if "/manifests/" in path:
+                    for m in layout_json(layout, "index.json")["manifests"]:
+                        name = m.get("annotations", {}).get("org.opencontainers.image.ref.name")
+                        if path.endswith("/" + str(name)) or path.endswith(m["digest"]):
+                            body = layout_blob(layout, m["digest"])
+                            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: " +
+                                         m["mediaType"].encode() + b"\r\nContent-Length: " +
+                                         str(len(body)).encode() +
+                                         b"\r\nConnection: close\r\n\r\n" + body)
+                            break
+                    else:
+                        conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n"
+                                     b"Connection: close\r\n\r\n")
+                else:
+                    conn.sendall(b"HTTP/1.1 307 Temporary Redirect\r\nLocation: "
+                                 b"http://127.0.0.1:1/\x9b2J\x9b31mOK\r\nContent-Length: 0\r\n"
+                                 b"Connection: close\r\n\r\n")
+
+    t = threading.Thread(target=serve_raw, daemon=True)
+    t.start()
+    try:
+        host = f"127.0.0.1:{raw.getsockname()[1]}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TEMPER_REGISTRY_")}
+        env["DOCKER_CONFIG"] = fx.EMPTY_DOCKER_CONFIG
+        r = subprocess.run([fx.TEMPER, "verify", "--key", pub, f"{host}/static:latest"],
+                           capture_output=True, env=env)
+        err = r.stderr.decode("latin-1")
+        check(r.returncode == 1 and "does not follow" in err and b"\x9b" not in r.stderr,
+              f"a redirect with a C1 control is refused, and none reaches the terminal: {err}")
+    finally:
+        stop.set()
+        t.join()
+        raw.close()
 
     def cut_off(h):
         if h.path.endswith(layers[0]):
@@ -266,6 +337,18 @@ def test_redirects_and_breaks(work, layout, digest, pub):
         refused(temper("verify", "--key", pub, f"{reg.host}/static:latest"),
                 ["layer 1", "sends more than the", layers[0]],
                 "a layer with more bytes than its descriptor says (cut off, not hashed on)")
+
+    def slow(h):
+        fx.reply(h, 429, b'{"errors":[{"code":"TOOMANYREQUESTS","message":"later"}]}',
+                 [("Retry-After", "60")])
+        return True
+
+    with LayoutRegistry(layout, slow) as reg:
+        start = time.monotonic()
+        r = temper("verify", "--timeout", "2", "--key", pub, f"{reg.host}/static:latest")
+        took = time.monotonic() - start
+        refused(r, ["gave up after 2 s", "--timeout"], "a registry that asks to wait forever")
+        check(took < 10, f"--timeout 2 holds the whole command to about 2 s ({took:.1f} s)")
 
     index = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [
         {"mediaType": fx.OCI_MANIFEST, "digest": digest,

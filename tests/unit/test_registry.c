@@ -350,6 +350,15 @@ START_TEST(test_registry_resolve_location_keeps_a_redirect_whole)
         {"https://h:5", "http://s3.example/b/d", NULL},
         {"https://h:5", "https://s3.example/b/d#frag", NULL},
         {"https://h:5", "file:///etc/passwd", NULL},
+        /* C1 controls, bare and UTF-8 encoded: a URL is ASCII, and messages show it */
+        {"https://h:5",
+         "https://s3.example/\x9b"
+         "2J",
+         NULL},
+        {"https://h:5",
+         "https://s3.example/\xc2\x9b"
+         "2J",
+         NULL},
     };
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
