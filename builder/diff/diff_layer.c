@@ -306,8 +306,22 @@ read_pax(struct layer_state *s, struct archive_entry *ae, struct image_entry *e,
         if (acl != NULL && n > 0)
             rc = add_pax(s, e, &bytes, "SCHILY.acl", acl, (size_t)n, err);
     }
-    if (rc == 0 && e->npax > 1)
+    if (rc == 0 && e->npax > 1) {
+        size_t kept = 1;
+
         qsort(e->pax, e->npax, sizeof(*e->pax), pax_cmp);
+        /* libarchive's pax writer records each xattr twice (LIBARCHIVE.xattr and
+         * SCHILY.xattr), and its reader reports both: one is enough. */
+        for (size_t i = 1; i < e->npax; i++) {
+            if (pax_cmp(&e->pax[i], &e->pax[kept - 1]) == 0) {
+                free(e->pax[i].key);
+                free(e->pax[i].value);
+            } else {
+                e->pax[kept++] = e->pax[i];
+            }
+        }
+        e->npax = kept;
+    }
     return rc;
 }
 
