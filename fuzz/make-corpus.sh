@@ -4,7 +4,8 @@
 # (ld.so.conf texts), fuzz/corpus/recipe (YAML recipes), fuzz/corpus/oci_index (index.json
 # files), fuzz/corpus/oci_manifest (image manifests and configs), fuzz/corpus/sign_payload
 # (simple-signing payloads), fuzz/corpus/www_authenticate (registry challenges) and
-# fuzz/corpus/docker_config (docker config.json files). Seeds are committed, so every
+# fuzz/corpus/docker_config (docker config.json files) and fuzz/corpus/layer_entries (layer tar
+# streams). Seeds are committed, so every
 # file stays under 20 KB.
 #
 # Needs gcc, python3, and for the cross-built seeds clang with ld.lld (skipped when missing).
@@ -20,13 +21,14 @@ sign_dir=$here/corpus/sign_payload
 manifest_dir=$here/corpus/oci_manifest
 auth_dir=$here/corpus/www_authenticate
 dcfg_dir=$here/corpus/docker_config
+layer_dir=$here/corpus/layer_entries
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 rm -rf "$elf_dir" "$conf_dir" "$recipe_dir" "$oci_dir" "$sign_dir" "$manifest_dir" "$auth_dir" \
-    "$dcfg_dir"
+    "$dcfg_dir" "$layer_dir"
 mkdir -p "$elf_dir" "$conf_dir" "$recipe_dir" "$oci_dir" "$sign_dir" "$manifest_dir" "$auth_dir" \
-    "$dcfg_dir"
+    "$dcfg_dir" "$layer_dir"
 
 # --- ELF seeds built by a toolchain -------------------------------------------------------------
 
@@ -468,15 +470,61 @@ printf '{"credHelpers":{"registry.example":"ecr-login"}}' >"$dcfg_dir/cred-helpe
 printf '{"auths":{"127.0.0.1:5000":{"auth":"bm9jb2xvbg=="}}}' >"$dcfg_dir/no-colon"
 printf '{"auths":{"127.0.0.1:5000":{"auth":"%%%%%%%%"}},"auths":{}}' >"$dcfg_dir/bad-base64-duplicate"
 
+# --- layer seeds (tar streams for fuzz_layer_entries) ----------------------------------------------
+# What temper writes (pax restricted: ustar with directories, files, symlinks), pax with xattrs and
+# long names, GNU long names, a hard link, devices and a fifo; gzip (two members, as temper's
+# chunks) and zstd; and broken ones: cut mid-file, a size beyond the data.
+python3 - "$layer_dir" <<'PY'
+import gzip, io, os, sys, tarfile
+out = sys.argv[1]
+def tar(fmt, entries):
+    b = io.BytesIO()
+    with tarfile.open(fileobj=b, mode="w", format=fmt) as t:
+        for info, data in entries:
+            t.addfile(info, io.BytesIO(data) if data is not None else None)
+    return b.getvalue()
+def entry(name, kind=tarfile.REGTYPE, data=None, mode=0o644, link="", pax=None, uid=0):
+    i = tarfile.TarInfo(name)
+    i.type, i.mode, i.linkname, i.uid, i.mtime = kind, mode, link, uid, 1700000000
+    if pax:
+        i.pax_headers = pax
+    if data is not None:
+        i.size = len(data)
+    return i, data
+basic = [entry("etc/", tarfile.DIRTYPE, mode=0o755), entry("etc/passwd", data=b"root:x:0:0::/:/x\n"),
+         entry("usr/bin/py", tarfile.SYMTYPE, link="python3.11", mode=0o777),
+         entry("./usr/bin/x", data=b"\x7fELF\x02\x01\x01", mode=0o4755, uid=65532)]
+open(os.path.join(out, "ustar.tar"), "wb").write(tar(tarfile.USTAR_FORMAT, basic))
+pax = tar(tarfile.PAX_FORMAT, basic + [
+    entry("a/" + "l" * 150 + "/caf\u00e9", data=b"x", pax={"SCHILY.xattr.user.k": "v", "comment": "c"}),
+    entry("hard", tarfile.LNKTYPE, link="etc/passwd"), entry("dev/null", tarfile.CHRTYPE),
+    entry("fifo", tarfile.FIFOTYPE), entry("../../escape\nline", data=b"")])
+open(os.path.join(out, "pax.tar"), "wb").write(pax)
+open(os.path.join(out, "gnu.tar"), "wb").write(tar(tarfile.GNU_FORMAT, basic + [
+    entry("g/" + "n" * 120, data=b"gnu")]))
+half = len(pax) // 2
+open(os.path.join(out, "two-members.tar.gz"), "wb").write(
+    gzip.compress(pax[:half], mtime=0) + gzip.compress(pax[half:], mtime=0))
+open(os.path.join(out, "cut.tar"), "wb").write(pax[:half + 100])
+h = bytearray(tar(tarfile.USTAR_FORMAT, [entry("big", data=b"y" * 600)]))
+h[124:136] = b"77777777777\0"
+h[148:156] = b"        "
+h[148:156] = b"%06o\0 " % sum(h[:512])
+open(os.path.join(out, "absurd-size.tar"), "wb").write(bytes(h))
+PY
+if command -v zstd >/dev/null 2>&1; then
+    zstd -q -3 -c "$layer_dir/pax.tar" >"$layer_dir/pax.tar.zst"
+fi
+
 # --- Size check -----------------------------------------------------------------------------------
 # (OCI_MANIFEST_MAX_LAYERS takes 1025 layers, about 180 KB: left to the unit tests.)
 big=$(find "$elf_dir" "$conf_dir" "$recipe_dir" "$oci_dir" "$sign_dir" "$manifest_dir" \
-    "$auth_dir" "$dcfg_dir" -type f -size +20k)
+    "$auth_dir" "$dcfg_dir" "$layer_dir" -type f -size +20k)
 if [ -n "$big" ]; then
     echo "make-corpus: seeds over 20 KB: $big" >&2
     exit 1
 fi
 chmod 644 "$elf_dir"/* "$conf_dir"/* "$recipe_dir"/* "$oci_dir"/* "$sign_dir"/* "$manifest_dir"/* \
-    "$auth_dir"/* "$dcfg_dir"/*
+    "$auth_dir"/* "$dcfg_dir"/* "$layer_dir"/*
 du -sb "$elf_dir" "$conf_dir" "$recipe_dir" "$oci_dir" "$sign_dir" "$manifest_dir" "$auth_dir" \
-    "$dcfg_dir"
+    "$dcfg_dir" "$layer_dir"

@@ -79,6 +79,15 @@
  * is libzstd's own default limit (zstd -19 uses 2^23; only --long or --ultra go beyond). */
 #define LAYER_ZSTD_WINDOW_LOG_MAX 27
 
+/* temper diff and inspect: entries kept from one layer (a Debian system has about 200,000
+ * files); bytes of names, link targets and pax values kept from one layer together; bytes of
+ * pax values kept for one entry (xattrs, ACLs: real ones are a few hundred bytes); and
+ * differences kept for one comparison (more are counted, not listed). */
+#define DIFF_LAYER_MAX_ENTRIES (1024 * 1024)
+#define DIFF_LAYER_MAX_NAME_BYTES (256L * 1024 * 1024)
+#define DIFF_PAX_MAX_BYTES (64 * 1024)
+#define DIFF_MAX_ITEMS (256 * 1024)
+
 /* A key file read by sign (a P-256 or Ed25519 PEM key is under 1 KiB, encrypted or not): anything
  * bigger is not a key. */
 #define SIGN_KEY_MAX_BYTES (64 * 1024)

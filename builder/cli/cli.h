@@ -23,6 +23,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "base/error.h"
 #include "oci/oci_layout.h"
@@ -175,7 +176,14 @@ int cli_image_open(const char *arg, const struct registry_options *opts, struct 
                    struct temper_err *err);
 void cli_image_close(struct cli_image *img);
 
+struct image_diff;
+/* Prints a comparison as temper diff's text: the header line, one line per difference, the
+ * count (cmd_diff.c; temper build --expect prints it on standard error). */
+void cli_diff_print(FILE *out, const struct image_diff *diff);
+
 int cmd_build(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_push(int argc, char **argv);
 int cmd_sign(int argc, char **argv);

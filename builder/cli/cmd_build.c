@@ -2,11 +2,18 @@
  * temper build RECIPE [-o LAYOUT] [--root DIR] [--tag TAG] [--compression gzip|zstd]
  *              [--level N] [--epoch SECONDS] [--jobs N] [--archive FILE.tar]
  *              [--key KEY [--identity REGISTRY/REPO]]
+ *              [--expect DIGEST|IMAGE [registry options]]
  *
  * recipe -> plan -> layer -> config, manifest, index: everything is decided
  * (and every recipe error reported) before the layout is touched. The
  * hardening summary goes to standard error, the manifest digest to standard
  * output, last.
+ *
+ * With --expect, the new image is then compared with the expected one (a
+ * digest, or an image as temper diff takes it, opened before the build so
+ * that a missing one fails first): a mismatch exits 1 with the explanation
+ * of temper diff on standard error, the expected image as A and the build
+ * as B.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,11 +24,15 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/limits.h"
+#include "base/sha256.h"
 #include "base/xalloc.h"
 #include "cli.h"
+#include "diff/image_diff.h"
 #include "layer/layer_writer.h"
 #include "oci/oci_layout.h"
 #include "recipe/recipe.h"
+#include "registry/registry_client.h"
 #include "rootfs/rootfs_plan.h"
 #include "sign/signing.h"
 
@@ -29,6 +40,7 @@ static const char build_usage[] =
     "usage: temper build RECIPE [-o LAYOUT] [--root DIR] [--tag TAG]\n"
     "                    [--compression gzip|zstd] [--level N] [--epoch SECONDS]\n"
     "                    [--jobs N] [--archive FILE.tar] [--key KEY [--identity REPO]]\n"
+    "                    [--expect DIGEST|IMAGE [registry options]]\n"
     "\n"
     "Builds the image RECIPE describes from the files in DIR and writes it to the OCI\n"
     "layout LAYOUT under TAG. Prints a hardening summary on standard error and the\n"
@@ -44,7 +56,12 @@ static const char build_usage[] =
     "  --jobs N              compression threads (default: the number of processors)\n"
     "  --archive FILE.tar    also write the layout as one tar for podman/docker load\n"
     "  --key KEY             sign the image with this private key (as temper sign does)\n"
-    "  --identity REPO       the repository the signature names (default: the recipe's name)\n";
+    "  --identity REPO       the repository the signature names (default: the recipe's name)\n"
+    "  --expect DIGEST|IMAGE after the build, compare with this manifest digest (sha256:...)\n"
+    "                        or image (LAYOUT[:TAG] or REGISTRY/REPO[:TAG|@DIGEST]); a\n"
+    "                        mismatch exits 1 and explains every difference on stderr\n"
+    "\n"
+    "Registry options (for --expect):\n" CLI_REGISTRY_USAGE;
 
 struct build_args {
     const char *recipe;
@@ -55,6 +72,8 @@ struct build_args {
     const char *key;
     const char *identity;
     const char *compression;
+    const char *expect; /* or NULL */
+    struct registry_args registry;
     int level;
     bool has_epoch;
     int64_t epoch;
@@ -111,17 +130,27 @@ static int
 parse_args(int argc, char **argv, struct build_args *a)
 {
     static const struct option options[] = {
-        {"output", required_argument, NULL, 'o'}, {"root", required_argument, NULL, 'r'},
-        {"tag", required_argument, NULL, 't'},    {"compression", required_argument, NULL, 'c'},
-        {"level", required_argument, NULL, 'l'},  {"epoch", required_argument, NULL, 'e'},
-        {"jobs", required_argument, NULL, 'j'},   {"archive", required_argument, NULL, 'a'},
-        {"key", required_argument, NULL, 'k'},    {"identity", required_argument, NULL, 'i'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"output", required_argument, NULL, 'o'},
+        {"root", required_argument, NULL, 'r'},
+        {"tag", required_argument, NULL, 't'},
+        {"compression", required_argument, NULL, 'c'},
+        {"level", required_argument, NULL, 'l'},
+        {"epoch", required_argument, NULL, 'e'},
+        {"jobs", required_argument, NULL, 'j'},
+        {"archive", required_argument, NULL, 'a'},
+        {"key", required_argument, NULL, 'k'},
+        {"identity", required_argument, NULL, 'i'},
+        {"expect", required_argument, NULL, 'x'},
+        {"help", no_argument, NULL, 'h'},
+        CLI_REGISTRY_LONG_OPTIONS,
+        {NULL, 0, NULL, 0},
     };
     int opt;
 
     optind = 1;
     while ((opt = getopt_long(argc, argv, "ho:", options, NULL)) != -1) {
+        if (cli_registry_option(opt, optarg, &a->registry))
+            continue;
         switch (opt) {
         case 'o':
             a->output = optarg;
@@ -143,6 +172,9 @@ parse_args(int argc, char **argv, struct build_args *a)
             break;
         case 'i':
             a->identity = optarg;
+            break;
+        case 'x':
+            a->expect = optarg;
             break;
         case 'l':
             if (parse_level(optarg, &a->level) < 0)
@@ -176,6 +208,11 @@ parse_args(int argc, char **argv, struct build_args *a)
                                a->tag);
     if (a->archive != NULL && check_archive_dir(a->archive) < 0)
         return cli_usage_error("build", "--archive '%s': its directory does not exist", a->archive);
+    if (a->expect != NULL && strncmp(a->expect, "sha256:", 7) == 0 && !sha256_is_digest(a->expect))
+        return cli_usage_error("build",
+                               "--expect '%s' is not a digest: sha256: and 64 lowercase hex "
+                               "digits, or name an image (LAYOUT[:TAG], REGISTRY/REPO[:TAG])",
+                               a->expect);
     if (a->identity != NULL && a->key == NULL)
         return cli_usage_error("build", "--identity names what --key signs: give --key too");
     if (argc - optind != 1)
@@ -395,8 +432,80 @@ write_image(struct oci_layout *layout, const struct rootfs_plan *plan, struct fs
     return oci_image_commit(layout, spec, &desc, 1, tag, digest, err);
 }
 
+/* The descriptor of manifest blob `digest` in the layout, if it is there (untagged, say, after
+ * the build moved the tag on): 1 found, 0 not there, -1 on another error. */
 static int
-build(const struct build_args *a, struct recipe *r, struct temper_err *err)
+find_manifest_blob(struct oci_layout *layout, const char *digest, struct oci_descriptor *out,
+                   struct temper_err *err)
+{
+    cleanup_free char *buf = NULL;
+    json_t *doc, *media_type;
+    size_t len;
+
+    if (oci_blob_read(layout, digest, OCI_MANIFEST_MAX_BYTES, &buf, &len, err) < 0)
+        return err->code == TEMPER_E_MISSING ? 0 : -1;
+    *out = (struct oci_descriptor){.media_type = OCI_MEDIA_TYPE_MANIFEST, .size = len};
+    memcpy(out->digest, digest, strlen(digest) + 1);
+    doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL);
+    media_type = json_object_get(doc, "mediaType");
+    if (json_is_string(media_type) && oci_is_image_manifest(json_string_value(media_type)))
+        snprintf(out->media_type, sizeof(out->media_type), "%s", json_string_value(media_type));
+    json_decref(doc);
+    return 1;
+}
+
+/*
+ * --expect: 0 when the new image is the expected one, 1 when not (explained on standard
+ * error), -1 when the comparison failed.
+ */
+static int
+compare_expected(const struct build_args *a, struct oci_layout *layout, const char *tag,
+                 const char *digest, const char *output, const struct cli_image *expected,
+                 struct temper_err *err)
+{
+    struct oci_source built_src;
+    struct oci_descriptor built, want = {0};
+    const struct oci_source *want_src = expected ? &expected->source : &built_src;
+    struct image_diff d;
+    int found;
+
+    if (expected != NULL)
+        want = expected->desc;
+    else
+        snprintf(want.digest, sizeof(want.digest), "%s", a->expect);
+    if (strcmp(digest, want.digest) == 0) {
+        fprintf(stderr, "temper: matches the expected image %s\n", digest);
+        return 0;
+    }
+    fprintf(stderr, "temper: the build does not match the expected image: %s is not %s\n", digest,
+            want.digest);
+    oci_layout_source(layout, &built_src);
+    if (oci_layout_find_tag(layout, tag, &built, err) < 0)
+        return -1;
+    if (expected == NULL) {
+        found = find_manifest_blob(layout, a->expect, &want, err);
+        if (found < 0)
+            return -1;
+        if (found == 0) {
+            fprintf(stderr,
+                    "temper: %s is not in layout '%s' either: without the expected image only "
+                    "the digests can be compared; give --expect the image itself (LAYOUT[:TAG] "
+                    "or REGISTRY/REPO[:TAG|@DIGEST]) to see every difference\n",
+                    a->expect, output);
+            return 1;
+        }
+        fprintf(stderr, "temper: %s is in layout '%s': comparing with it\n", a->expect, output);
+    }
+    if (image_diff_compare(want_src, &want, &built_src, &built, &d, err) < 0)
+        return -1;
+    cli_diff_print(stderr, &d);
+    image_diff_release(&d);
+    return 1;
+}
+
+static int
+build(const struct build_args *a, struct recipe *r, const struct cli_image *expected,
+      struct temper_err *err)
 {
     cleanup_rootfs_plan struct rootfs_plan *plan = NULL;
     struct fs_root *root = NULL;
@@ -410,7 +519,7 @@ build(const struct build_args *a, struct recipe *r, struct temper_err *err)
     cleanup_free char *output = a->output ? xstrdup(a->output) : xasprintf("out/%s", r->name.value);
     char digest[LAYER_DIGEST_LEN];
     int64_t epoch = 0;
-    int rc;
+    int rc, mismatch = 0;
 
     if ((rc = choose_epoch(a, r, &epoch)) >= 0 || (rc = choose_layer(a, r, &lo)) >= 0)
         return rc;
@@ -446,6 +555,12 @@ build(const struct build_args *a, struct recipe *r, struct temper_err *err)
         rc = temper_err_prefix(err, "image %s is in '%s' but not signed", digest, output);
     if (rc == 0 && a->archive != NULL)
         rc = oci_layout_archive(layout, tag, r->name.value, epoch, a->archive, err);
+    if (rc == 0 && a->expect != NULL) {
+        mismatch = compare_expected(a, layout, tag, digest, output, expected, err);
+        if (mismatch < 0)
+            temper_err_prefix(err, "image %s is in '%s', but comparing it with '%s' failed", digest,
+                              output, a->expect);
+    }
     sign_key_free(key);
     image_strings_release(&is, r);
     oci_layout_free(layout);
@@ -453,7 +568,32 @@ build(const struct build_args *a, struct recipe *r, struct temper_err *err)
     if (rc < 0)
         return cli_error(err);
     printf("%s\n", digest);
-    return CLI_EXIT_OK;
+    if (mismatch < 0)
+        return cli_error(err) == CLI_EXIT_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
+    return mismatch ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
+}
+
+/* --expect IMAGE: the image is opened (and found) before anything is built. */
+static int
+build_expecting(const struct build_args *a, struct recipe *r, struct temper_err *err)
+{
+    struct registry_options opts;
+    struct registry_login login;
+    struct cli_image expected;
+    int rc = cli_registry_login("build", &a->registry, &opts, &login);
+
+    if (rc >= 0)
+        return rc;
+    opts.read_only = true; /* --expect reads an image; build pushes nothing */
+    if (cli_image_open(a->expect, &opts, &expected, err) < 0) {
+        cli_registry_logout(&login);
+        temper_err_prefix(err, "--expect '%s'", a->expect);
+        return cli_error(err);
+    }
+    rc = build(a, r, &expected, err);
+    cli_image_close(&expected);
+    cli_registry_logout(&login);
+    return rc;
 }
 
 int
@@ -468,5 +608,7 @@ cmd_build(int argc, char **argv)
         return rc;
     if (recipe_load(a.recipe, &r, &err) < 0)
         return cli_error(&err);
-    return build(&a, r, &err);
+    if (a.expect == NULL || strncmp(a.expect, "sha256:", 7) == 0)
+        return build(&a, r, NULL, &err);
+    return build_expecting(&a, r, &err);
 }

@@ -8,6 +8,8 @@
 /* Sorted by name; every one is also in main.c's table, as run_in_helper. */
 static const struct cli_command commands[] = {
     {"build", cmd_build, "build a hardened, reproducible OCI image from a recipe"},
+    {"diff", cmd_diff, "compare two images and explain every difference"},
+    {"inspect", cmd_inspect, "show an image's digests, config, hardening and every file"},
     {"keygen", cmd_keygen, "write a new signing key pair"},
     {"push", cmd_push, "push an image of a layout, and its signatures, to a registry"},
     {"sign", cmd_sign, "sign an image in a layout, as cosign signs"},

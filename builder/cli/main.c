@@ -65,6 +65,8 @@ run_in_helper(int argc, char **argv)
 /* Sorted by name. */
 static const struct cli_command commands[] = {
     {"build", run_in_helper, "build a hardened, reproducible OCI image from a recipe"},
+    {"diff", run_in_helper, "compare two images and explain every difference"},
+    {"inspect", run_in_helper, "show an image's digests, config, hardening and every file"},
     {"keygen", run_in_helper, "write a new signing key pair"},
     {"push", run_in_helper, "push an image of a layout, and its signatures, to a registry"},
     {"resolve", cmd_resolve,

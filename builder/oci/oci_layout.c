@@ -875,6 +875,25 @@ oci_layout_find_tag(const struct oci_layout *layout, const char *tag, struct oci
     return 0;
 }
 
+char **
+oci_layout_tags_of(const struct oci_layout *layout, const char *digest)
+{
+    const json_t *manifests = json_object_get(layout->index, "manifests");
+    char **tags = xcalloc(json_array_size(manifests) + 1, sizeof(*tags));
+    size_t n = 0;
+
+    for (size_t i = 0; i < json_array_size(manifests); i++) {
+        const json_t *entry = json_array_get(manifests, i);
+        const char *d = json_string_value(json_object_get(entry, "digest"));
+        const char *tag = json_string_value(
+            json_object_get(json_object_get(entry, "annotations"), OCI_ANNOTATION_REF_NAME));
+
+        if (d != NULL && tag != NULL && strcmp(d, digest) == 0 && !oci_tag_is_signature(tag))
+            tags[n++] = xstrdup(tag);
+    }
+    return tags;
+}
+
 static int
 blob_missing(const struct oci_layout *layout, const char *digest, struct temper_err *err)
 {

@@ -117,6 +117,13 @@ struct oci_descriptor {
 int oci_layout_find_tag(const struct oci_layout *layout, const char *tag,
                         struct oci_descriptor *out, struct temper_err *err);
 
+/*
+ * The tags of index.json that point at manifest `digest`, in index order,
+ * signature tags left out: a NULL-terminated array, owned by the caller
+ * (each string and the array are freed with free()).
+ */
+char **oci_layout_tags_of(const struct oci_layout *layout, const char *digest);
+
 /* Whether `tag` names the signatures of an image: "sha256-<64 hex>.sig" (cosign's tag). */
 bool oci_tag_is_signature(const char *tag);
 

@@ -416,8 +416,8 @@ static const char *const shells[] = {
     "ksh93", "lksh",   "mksh",        "mksh-static", "posh",       "rbash", "rc",   "sh",
     "tcsh",  "toybox", "yash",        "zsh",         "zsh-static", NULL};
 
-static bool
-is_shell(const char *path)
+bool
+rootfs_is_shell(const char *path)
 {
     const char *base = strrchr(path, '/');
 
@@ -453,7 +453,7 @@ check_shells(struct planner *p, struct temper_err *err)
     char list[512];
 
     for (size_t i = 0; i < p->plan->n; i++)
-        if (p->plan->entries[i].type != ROOTFS_DIR && is_shell(p->plan->entries[i].path))
+        if (p->plan->entries[i].type != ROOTFS_DIR && rootfs_is_shell(p->plan->entries[i].path))
             strv_push(&s->shells, xasprintf("/%s", p->plan->entries[i].path));
     if (s->shells == NULL || p->recipe->allow_shell)
         return 0;

@@ -97,6 +97,10 @@ int rootfs_plan_build(const struct recipe *recipe, struct fs_root *root,
 
 void rootfs_plan_free(struct rootfs_plan *plan);
 
+/* Whether the last component of `path` is a shell's name (sh, bash, dash, busybox, ...): what
+ * hardening refuses without allow-shell, and what temper inspect reports. */
+bool rootfs_is_shell(const char *path);
+
 #define cleanup_rootfs_plan __attribute__((cleanup(rootfs_plan_freep)))
 static inline void
 rootfs_plan_freep(struct rootfs_plan **p)

@@ -1,0 +1,49 @@
+/*
+ * diff-internal: what the files of the diff module share. Not for other
+ * modules.
+ *
+ * diff_layer.c reads a layer's entries; diff_image.c reads an image's
+ * manifest and config and sums up its hardening; diff_compare.c compares
+ * two images' documents and pairs their layers; diff_entries.c compares the
+ * entries of two layers; diff_out.c makes the text line and the JSON object
+ * of each difference.
+ */
+#ifndef TEMPER_DIFF_INTERNAL_H
+#define TEMPER_DIFF_INTERNAL_H
+
+#include "base/cleanup.h"
+#include "image_diff.h"
+
+/* "./etc//x/" -> "/etc/x" (malloc'd). */
+char *diff_path_normalise(const char *p);
+
+/* A comparison being made: the differences so far and the room for them. */
+struct diff_out {
+    struct image_diff *diff;
+    size_t cap;
+};
+
+/*
+ * Adds a difference "<where>: [<path>: ]<field>: <a_text> -> <b_text>" with
+ * JSON {"where", "path", "field", "a", "b"} (`a` and `b` stolen; NULL is
+ * JSON null). A NULL text is "absent". `path` is printed through
+ * temper_printable; `field` and the texts must be printable already.
+ */
+void diff_emit(struct diff_out *o, const char *where, const char *path, const char *field,
+               const char *a_text, const char *b_text, json_t *a, json_t *b);
+/* Adds a difference given as a whole line (printable) and its JSON object (stolen). */
+void diff_emit_line(struct diff_out *o, char *line, json_t *json);
+
+/* A JSON value as compact, ASCII-only JSON text with sorted keys, made printable (malloc'd). */
+char *diff_json_text(const json_t *value);
+/* A JSON string of `len` bytes: as they are when UTF-8 without NUL, else image_quote's text
+ * without its quotes. */
+json_t *diff_json_bytes(const char *s, size_t len);
+/* image_quote into a malloc'd string of the right size. */
+char *diff_quote(const char *s, size_t len);
+
+/* Compares the entries of two layers; differences go to `o` under `where` ("layer 1"). */
+void diff_entries(struct diff_out *o, const char *where, const struct image_layer_entries *a,
+                  const struct image_layer_entries *b);
+
+#endif

@@ -1,0 +1,182 @@
+/*
+ * Each difference twice: a text line a terminal may show (every string
+ * from an image escaped or made printable, so a name cannot forge a line)
+ * and a JSON object (strings as they are when they are UTF-8).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/limits.h"
+#include "base/xalloc.h"
+#include "diff-internal.h"
+
+static json_t *
+must(json_t *j)
+{
+    if (j == NULL)
+        abort(); /* jansson fails only when out of memory here */
+    return j;
+}
+
+const char *
+image_quote(const char *s, size_t len, char *out, size_t size)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+
+    out[o++] = '"';
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char esc[5];
+        size_t n;
+
+        if (c == '"' || c == '\\') {
+            esc[0] = '\\', esc[1] = (char)c, n = 2;
+        } else if (c == '\n' || c == '\t' || c == '\r') {
+            esc[0] = '\\', esc[1] = c == '\n' ? 'n' : c == '\t' ? 't' : 'r', n = 2;
+        } else if (c < 0x20 || c >= 0x7f) {
+            esc[0] = '\\', esc[1] = 'x', esc[2] = hex[c >> 4], esc[3] = hex[c & 15], n = 4;
+        } else {
+            esc[0] = (char)c, n = 1;
+        }
+        if (o + n + 2 > size) { /* room for the closing quote and the NUL */
+            o = o > size - 6 ? size - 6 : o;
+            memcpy(out + o, "...", 3);
+            o += 3;
+            break;
+        }
+        memcpy(out + o, esc, n);
+        o += n;
+    }
+    out[o++] = '"';
+    out[o] = '\0';
+    return out;
+}
+
+char *
+diff_quote(const char *s, size_t len)
+{
+    size_t size = 4 * len + 3;
+    char *out = xmalloc(size);
+
+    image_quote(s, len, out, size);
+    return out;
+}
+
+json_t *
+diff_json_bytes(const char *s, size_t len)
+{
+    json_t *j = memchr(s, '\0', len) == NULL ? json_stringn(s, len) : NULL;
+    cleanup_free char *q = NULL;
+
+    if (j != NULL)
+        return j;
+    q = diff_quote(s, len);
+    q[strlen(q) - 1] = '\0';
+    return must(json_string(q + 1));
+}
+
+char *
+diff_json_text(const json_t *value)
+{
+    cleanup_free char *text =
+        json_dumps(value, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    size_t len;
+    char *out;
+
+    if (text == NULL)
+        abort();
+    len = strlen(text);
+    out = xmalloc(len + 8);
+    temper_printable(text, out, len + 8);
+    return out;
+}
+
+static void
+push(struct diff_out *o, char *line, json_t *json)
+{
+    struct image_diff *d = o->diff;
+
+    d->count++;
+    if (d->nitems == DIFF_MAX_ITEMS) {
+        free(line);
+        json_decref(json);
+        return;
+    }
+    if (d->nitems == o->cap) {
+        o->cap = o->cap ? 2 * o->cap : 64;
+        d->items = xreallocarray(d->items, o->cap, sizeof(*d->items));
+    }
+    d->items[d->nitems++] = (struct image_diff_item){line, json};
+}
+
+void
+diff_emit_line(struct diff_out *o, char *line, json_t *json)
+{
+    push(o, line, json);
+}
+
+void
+diff_emit(struct diff_out *o, const char *where, const char *path, const char *field,
+          const char *a_text, const char *b_text, json_t *a, json_t *b)
+{
+    cleanup_free char *shown = NULL;
+    json_t *json = must(json_object());
+    char *line;
+
+    json_object_set_new(json, "where", must(json_string(where)));
+    json_object_set_new(json, "field", must(json_string(field)));
+    json_object_set_new(json, "a", a ? a : json_null());
+    json_object_set_new(json, "b", b ? b : json_null());
+    if (path != NULL) {
+        size_t len = strlen(path);
+
+        shown = xmalloc(len + 8);
+        temper_printable(path, shown, len + 8);
+        json_object_set_new(json, "path", diff_json_bytes(path, len));
+        line = xasprintf("%s: %s: %s: %s -> %s", where, shown, field, a_text ? a_text : "absent",
+                         b_text ? b_text : "absent");
+    } else {
+        line = xasprintf("%s: %s: %s -> %s", where, field, a_text ? a_text : "absent",
+                         b_text ? b_text : "absent");
+    }
+    push(o, line, json);
+}
+
+void
+image_diff_release(struct image_diff *diff)
+{
+    for (size_t i = 0; i < diff->nitems; i++) {
+        free(diff->items[i].line);
+        json_decref(diff->items[i].json);
+    }
+    free(diff->items);
+    *diff = (struct image_diff){0};
+}
+
+static json_t *
+side(const char *image, const char *digest)
+{
+    json_t *j = must(json_object());
+
+    json_object_set_new(j, "image", diff_json_bytes(image, strlen(image)));
+    json_object_set_new(j, "digest", must(json_string(digest)));
+    return j;
+}
+
+json_t *
+image_diff_json(const struct image_diff *diff, const char *image_a, const char *image_b)
+{
+    json_t *doc = must(json_object()), *list = must(json_array());
+
+    json_object_set_new(doc, "identical", json_boolean(diff->identical));
+    json_object_set_new(doc, "a", side(image_a, diff->digest_a));
+    json_object_set_new(doc, "b", side(image_b, diff->digest_b));
+    for (size_t i = 0; i < diff->nitems; i++)
+        json_array_append(list, diff->items[i].json);
+    json_object_set_new(doc, "differences", list);
+    if (diff->count > diff->nitems)
+        json_object_set_new(doc, "omitted", json_integer((json_int_t)(diff->count - diff->nitems)));
+    return doc;
+}

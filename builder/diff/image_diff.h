@@ -1,0 +1,210 @@
+/*
+ * diff: what two images hold, compared from the top down, and what one image
+ * holds, entry by entry (temper diff, temper inspect, temper build --expect).
+ *
+ * Images are read through a `struct oci_source`, so a layout and a registry
+ * image are read alike. Everything read is untrusted:
+ *  - manifests and configs are read with oci_source_read (checked against
+ *    their descriptors, under OCI_MANIFEST_MAX_BYTES and OCI_CONFIG_MAX_BYTES)
+ *    and parsed by jansson with duplicate keys refused;
+ *  - layers are streamed through libarchive (gzip, zstd or none; tar), never
+ *    unpacked and never held: contents are hashed as they are read, and only
+ *    each entry's metadata is kept (at most DIFF_LAYER_MAX_ENTRIES entries and
+ *    DIFF_LAYER_MAX_NAME_BYTES of names, link targets and pax values per
+ *    layer). The compressed bytes are hashed too and must be the ones the
+ *    manifest names;
+ *  - paths are normalised ("./etc/x", "etc/x" and "/etc/x" are "/etc/x") but
+ *    otherwise kept as they are, bytes that are not printable included: the
+ *    text lines this module makes pass them through temper_printable, and
+ *    quoted values are escaped, so that no name can forge a line.
+ *
+ * A comparison never stops at the first difference. It gives plain data: a
+ * list of differences, each with its text line and its JSON object; the
+ * caller prints one or the other.
+ *
+ * Usage:
+ *     image_diff_compare(&src_a, &desc_a, &src_b, &desc_b, &diff, &err);
+ *     for each diff.items[i]: print items[i].line, or add items[i].json to a document
+ *     image_diff_release(&diff);
+ *
+ *     image_load(&src, &desc, &doc, &err);
+ *     image_layer_load(&src, &doc, i, &entries, &err);   (for each layer i)
+ *     image_hardening_of(&doc, &entries, 1, &hardening);
+ *     image_layer_entries_release(&entries); image_doc_release(&doc);
+ */
+#ifndef TEMPER_DIFF_IMAGE_DIFF_H
+#define TEMPER_DIFF_IMAGE_DIFF_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/error.h"
+#include "base/sha256.h"
+#include "oci/oci_layout.h"
+
+/* ---- the entries of one layer ---- */
+
+enum image_entry_type {
+    IMAGE_ENTRY_FILE,
+    IMAGE_ENTRY_DIR,
+    IMAGE_ENTRY_SYMLINK,
+    IMAGE_ENTRY_HARDLINK,
+    IMAGE_ENTRY_CHAR,
+    IMAGE_ENTRY_BLOCK,
+    IMAGE_ENTRY_FIFO,
+    IMAGE_ENTRY_OTHER,
+};
+
+/* "file", "directory", "symlink", "hardlink", "char", "block", "fifo", "other". */
+const char *image_entry_type_name(enum image_entry_type type);
+
+/*
+ * One record of what libarchive reports from an entry's pax extended header
+ * (and the GNU and ustar fields that say the same): xattrs as
+ * "SCHILY.xattr.<name>", "atime", "ctime", "birthtime", "uname", "gname",
+ * "SCHILY.acl", "SCHILY.fflags". Records libarchive does not report (keys
+ * it does not know, comments) are not seen here.
+ */
+struct image_pax {
+    char *key;   /* NUL-terminated */
+    char *value; /* `len` bytes, NUL-terminated after them; may hold NULs */
+    size_t len;
+};
+
+struct image_entry {
+    char *path; /* normalised: "/" + components; as in the tar otherwise (any bytes) */
+    enum image_entry_type type;
+    unsigned mode; /* permission bits, at most 07777 */
+    int64_t uid, gid;
+    int64_t mtime; /* seconds since 1970 */
+    long mtime_nsec;
+    uint64_t size;                      /* bytes of content read (files, hard links with data) */
+    char sha256[SHA256_DIGEST_STR_LEN]; /* of the content; "" when the entry has none */
+    char *link;                         /* symlink target as stored; hard link target
+                                           normalised as a path; NULL for other types */
+    uint64_t devmajor, devminor;        /* char and block devices */
+    bool is_elf;                        /* content starts with "\x7fELF" */
+    size_t position;                    /* 1 for the first entry of the stream */
+    struct image_pax *pax;              /* sorted by key */
+    size_t npax;
+};
+
+struct image_layer_entries {
+    struct image_entry *entries; /* in the order of the stream */
+    size_t n;
+};
+
+/*
+ * Reads the tar stream (gzip, zstd or uncompressed, told apart by their
+ * bytes) from `fd` to its end, keeping each entry's metadata and the
+ * sha256 of its content. When `desc` is not NULL, the bytes read from fd
+ * must be the blob it names: its digest and size (TEMPER_E_SIG otherwise;
+ * at most desc->size + 1 bytes are read). `name` is what messages call the
+ * stream ("layer 1 'sha256:...'"). Malformed or truncated tar, gzip or zstd
+ * is TEMPER_E_PARSE; more entries or bytes of names than the caps
+ * TEMPER_E_LIMIT (naming the entry); a failed read TEMPER_E_IO. *out is set
+ * only on success.
+ */
+int image_layer_read(int fd, const struct oci_descriptor *desc, const char *name,
+                     struct image_layer_entries *out, struct temper_err *err);
+void image_layer_entries_release(struct image_layer_entries *entries);
+
+/* ---- one image ---- */
+
+struct image_doc {
+    struct oci_descriptor desc; /* the manifest's */
+    json_t *manifest;           /* an object */
+    json_t *config;             /* an object */
+    struct oci_descriptor config_desc;
+    struct oci_descriptor *layers; /* nlayers, at most OCI_MANIFEST_MAX_LAYERS */
+    size_t nlayers;
+    /* One per layer: the config's rootfs.diff_ids[i], or "" when the config has not one
+     * sha256 diff_id per layer. */
+    char (*diff_ids)[LAYER_DIGEST_LEN];
+};
+
+/*
+ * Reads the image manifest `desc` names and its config through `src`,
+ * checked against their descriptors (oci_source_read), and parses both
+ * (duplicate keys refused): schemaVersion 2, a config descriptor and layer
+ * descriptors with sha256 digests and sizes. Something other than an image
+ * manifest (an index) is TEMPER_E_PARSE, saying to name one platform's
+ * manifest. Release *out with image_doc_release.
+ */
+int image_load(const struct oci_source *src, const struct oci_descriptor *desc,
+               struct image_doc *out, struct temper_err *err);
+void image_doc_release(struct image_doc *doc);
+
+/* Streams layer `i` (from 0) of `doc` through `src` with image_layer_read; messages name it
+ * "layer <i+1> 'sha256:...'". */
+int image_layer_load(const struct oci_source *src, const struct image_doc *doc, size_t i,
+                     struct image_layer_entries *out, struct temper_err *err);
+
+/* What temper build's hardening summary says, read back from an image. */
+struct image_hardening {
+    const char *user; /* config.User, or NULL (borrowed from the doc) */
+    size_t setid;     /* files with the setuid or setgid bit */
+    size_t elves;     /* files that start with the ELF magic */
+    char **setid_paths;
+    char **world_writable; /* paths others may write to, but a sticky /tmp and symlinks */
+    char **shells;         /* files named like a shell (sh, bash, busybox, ...) */
+    size_t nsetid_paths, nworld_writable, nshells;
+};
+
+/* Fills *out from the entries of every layer (later layers over earlier ones, by path). The
+ * path lists borrow the entries' paths; release with image_hardening_release. */
+void image_hardening_of(const struct image_doc *doc, const struct image_layer_entries *layers,
+                        size_t nlayers, struct image_hardening *out);
+void image_hardening_release(struct image_hardening *h);
+
+/* ---- two images ---- */
+
+struct image_diff_item {
+    char *line;   /* "layer 1: /etc/passwd: mode: 0644 -> 0600": printable ASCII, no newline */
+    json_t *json; /* {"where", "path" (for an entry), "field", "a", "b", ...} */
+};
+
+struct image_diff {
+    bool identical;
+    char digest_a[LAYER_DIGEST_LEN], digest_b[LAYER_DIGEST_LEN];
+    struct image_diff_item *items; /* at most DIFF_MAX_ITEMS, in report order */
+    size_t nitems;
+    size_t count; /* every difference found: nitems, plus those over the cap (not kept) */
+};
+
+/*
+ * Compares the images `da` (through `a`) and `db` (through `b`), from the
+ * top: manifest fields and annotations; config fields (created,
+ * architecture, os, User, Env, Entrypoint, Cmd, WorkingDir, Labels, history,
+ * rootfs, and any other); layers paired by index: the same blob is skipped,
+ * the same diff_id in another blob is a compression difference, otherwise
+ * both layers are streamed and their entries compared by path (added,
+ * removed, and content, mode, owner, mtime, link target, type, device,
+ * entry order, pax records of those in both). Same manifest digest: nothing
+ * is read and the images are identical. Errors name the source
+ * (`a->name` or `b->name`) they come from. Release *out with
+ * image_diff_release.
+ */
+int image_diff_compare(const struct oci_source *a, const struct oci_descriptor *da,
+                       const struct oci_source *b, const struct oci_descriptor *db,
+                       struct image_diff *out, struct temper_err *err);
+void image_diff_release(struct image_diff *diff);
+
+/*
+ * The JSON document of a comparison: {"identical", "a": {"image", "digest"},
+ * "b": {...}, "differences": [...]} (and "omitted": N when items went over
+ * DIFF_MAX_ITEMS). `image_a` and `image_b` are what the user named.
+ */
+json_t *image_diff_json(const struct image_diff *diff, const char *image_a, const char *image_b);
+
+/*
+ * Writes `len` bytes as a quoted string a terminal may show: printable ASCII
+ * as it is, '"' and '\\' escaped, \n \t \r, and \xHH for every other byte.
+ * Returns out (cut with "..." before the closing quote when size is short;
+ * size at least 8).
+ */
+const char *image_quote(const char *s, size_t len, char *out, size_t size);
+
+#endif

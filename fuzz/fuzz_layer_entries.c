@@ -1,0 +1,88 @@
+/*
+ * libFuzzer target for the layer-entry reader of temper diff and inspect:
+ * any bytes, given as a layer (tar, gzip or zstd), must be read to a list
+ * of entries temper may print and compare (normalised absolute paths under
+ * TEMPER_PATH_MAX, modes within 07777, positions in order, pax records
+ * sorted and under their cap, a content digest only where there is
+ * content), or fail with TEMPER_E_PARSE or TEMPER_E_LIMIT and a message;
+ * never crash, read out of bounds or leak. The bytes reach the reader
+ * through a descriptor (a memfd), as a blob's do.
+ *
+ * Seeds: fuzz/corpus/layer_entries, made by fuzz/make-corpus.sh.
+ */
+#define _GNU_SOURCE
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "base/limits.h"
+#include "diff/image_diff.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void
+fail(const char *what)
+{
+    fprintf(stderr, "fuzz_layer_entries: %s\n", what);
+    abort();
+}
+
+static void
+check_entry(const struct image_entry *e, size_t i)
+{
+    size_t bytes = 0;
+
+    if (e->path[0] != '/' || strlen(e->path) >= TEMPER_PATH_MAX)
+        fail("path not absolute or over TEMPER_PATH_MAX");
+    if (strstr(e->path, "//") != NULL || strstr(e->path, "/./") != NULL)
+        fail("path not normalised");
+    if (e->mode > 07777)
+        fail("mode beyond 07777");
+    if (e->position != i + 1)
+        fail("positions out of order");
+    if (e->sha256[0] != '\0' && strncmp(e->sha256, "sha256:", 7) != 0)
+        fail("content digest malformed");
+    for (size_t j = 0; j < e->npax; j++) {
+        bytes += strlen(e->pax[j].key) + e->pax[j].len;
+        if (j > 0 && strcmp(e->pax[j - 1].key, e->pax[j].key) > 0)
+            fail("pax records not sorted");
+    }
+    if (bytes > DIFF_PAX_MAX_BYTES)
+        fail("pax records over the cap");
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct image_layer_entries got = {.n = 12345};
+    struct temper_err err = {0};
+    int fd = memfd_create("layer", MFD_CLOEXEC);
+    int rc;
+
+    if (fd < 0)
+        fail("cannot make a memfd");
+    if (size > 0 && write(fd, data, size) != (ssize_t)size)
+        fail("cannot write the input");
+    if (lseek(fd, 0, SEEK_SET) != 0)
+        fail("cannot rewind");
+    rc = image_layer_read(fd, NULL, "layer 1 'fuzz'", &got, &err);
+    close(fd);
+    if (rc != 0) {
+        if (err.code != TEMPER_E_PARSE && err.code != TEMPER_E_LIMIT)
+            fail("failed with a code other than TEMPER_E_PARSE or TEMPER_E_LIMIT");
+        if (memchr(err.msg, '\0', sizeof(err.msg)) == NULL || err.msg[0] == '\0')
+            fail("failure without a message");
+        if (got.n != 12345)
+            fail("out-parameter set on failure");
+        return 0;
+    }
+    if (got.n > DIFF_LAYER_MAX_ENTRIES)
+        fail("more entries than the cap");
+    for (size_t i = 0; i < got.n; i++)
+        check_entry(&got.entries[i], i);
+    image_layer_entries_release(&got);
+    return 0;
+}

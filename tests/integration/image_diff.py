@@ -1,0 +1,255 @@
+#!/usr/bin/env python3
+"""temper diff, temper inspect and temper build --expect, end to end, on images built by temper.
+
+- Rebuilding recipes/static.yaml gives an identical image (exit 0); a recipe of the test's own
+  (including static.yaml) and a variant of it differ in a file's content and mode, a symlink's
+  target, an added file and the entrypoint: diff names each (exit 1), with the hashes Python
+  computes, in text and in JSON, and its count line counts its lines.
+- Another epoch names `created` and the mtimes; another compression is one line naming both
+  blobs and the same diff_id.
+- temper inspect lists exactly the entries Python's tarfile reads from the layer blob (path,
+  type, mode, owner, size, link), the tags, and the hardening summary.
+- build --expect: a digest that matches (exit 0), a layout that does not (exit 1, the diff on
+  stderr, the digest still on stdout), a digest found nowhere (says only digests can be shown).
+- A registry image (Debian's docker-registry on loopback, always stopped) diffs and inspects
+  like the layout it was pushed from, and serves as --expect.
+- Errors: a missing image exits 2 naming it.
+
+usage: image_diff.py TEMPER RECIPES_DIR
+"""
+import hashlib
+import io
+import json
+import os
+import shutil
+import sys
+import tarfile
+import tempfile
+
+import push_registry as fx  # the registry fixture of the push tests
+from checks import check, summary  # tests/integration/checks.py
+
+RECIPE = """name: app
+include: [{static}]
+paths:
+  - {{path: /etc/app.conf, type: file, content: "{conf}", permissions: {mode}}}
+  - {{path: /usr/bin/app, type: symlink, target: {target}}}
+{extra}entrypoint: {{command: {entry}}}
+annotations: {{org.example.team: agents}}
+"""
+
+
+def temper(*args, env=None):
+    return fx.temper(*args, env=env)
+
+
+def write_recipe(work, name, conf="mode=strict\\n", mode="0o644", target="app-1",
+                 entry="/usr/bin/app", extra=""):
+    path = os.path.join(work, name + ".yaml")
+    with open(path, "w") as f:
+        f.write(RECIPE.format(static=os.path.join(fx.RECIPES, "static.yaml"), conf=conf,
+                              mode=mode, target=target, entry=entry, extra=extra))
+    return path
+
+
+def build(recipe, layout, *args):
+    r = temper("build", recipe, "-o", layout, *args)
+    ok = check(r.returncode == 0, f"build {os.path.basename(layout)}: {r.stderr.strip()[-300:]}")
+    return r.stdout.strip().splitlines()[-1] if ok else None
+
+
+def diff_lines(r):
+    """The difference lines of a text diff (between the header and the count)."""
+    lines = r.stdout.strip().splitlines()
+    return lines[1:-1]
+
+
+def sha(data):
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def layer_entries(layout, digest):
+    """(path, type, mode, uid, gid, size, link) of the layer, as Python's tarfile reads it."""
+    blobs = os.path.join(layout, "blobs", "sha256")
+    manifest = json.load(open(os.path.join(blobs, digest.split(":")[1])))
+    data = open(os.path.join(blobs, manifest["layers"][0]["digest"].split(":")[1]), "rb").read()
+    kinds = {tarfile.REGTYPE: "file", tarfile.DIRTYPE: "directory", tarfile.SYMTYPE: "symlink",
+             tarfile.LNKTYPE: "hardlink"}
+    out = []
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as t:
+        for m in t:
+            path = "/" + m.name.strip("/").removeprefix("./") if m.name.strip("/") else "/"
+            link = m.linkname if m.issym() else None
+            out.append((path, kinds.get(m.type, "other"), f"{m.mode:04o}", m.uid, m.gid,
+                        m.size if m.isreg() else 0, link))
+    return out
+
+
+def test_identical_and_differences(work, base, base_digest, app, app_digest, variant):
+    r = temper("build", os.path.join(fx.RECIPES, "static.yaml"), "-o",
+               os.path.join(work, "static2"))
+    r = temper("diff", base, os.path.join(work, "static2"))
+    check(r.returncode == 0 and r.stdout.strip() == f"images are identical: {base_digest}",
+          f"a rebuild is identical: {r.stdout.strip()[-200:]} {r.stderr.strip()[-200:]}")
+
+    r = temper("diff", app, variant)
+    lines = diff_lines(r)
+    old, new = b"mode=strict\n", b"mode=loose!\n"
+    expected = [
+        f"layer 1: /etc/app.conf: content: {len(old)} bytes {sha(old)} -> "
+        f"{len(new)} bytes {sha(new)}",
+        "layer 1: /etc/app.conf: mode: 0644 -> 0600",
+        'layer 1: /usr/bin/app: link target: "app-1" -> "app-2"',
+        "layer 1: /etc/extra: added: file 0644 0:0 3 bytes",
+        'config: Entrypoint: ["/usr/bin/app"] -> ["/usr/bin/app2"]',
+    ]
+    check(r.returncode == 1, f"diff of different images exits 1 (got {r.returncode}): "
+          f"{r.stderr.strip()[-300:]}")
+    check(r.stdout.startswith(f"images differ: {app_digest} -> "), "diff's header names A")
+    for line in expected:
+        check(line in lines, f"diff says: {line}")
+    check(r.stdout.strip().splitlines()[-1] == f"{len(lines)} differences",
+          f"the count line counts the lines: {r.stdout.strip().splitlines()[-1]}")
+    check(not any("/etc/passwd" in l for l in lines), "unchanged files are not listed")
+
+    r = temper("diff", "--format", "json", app, variant)
+    doc = json.loads(r.stdout)
+    check(r.returncode == 1 and doc["identical"] is False and doc["a"]["digest"] == app_digest
+          and doc["a"]["image"] == app, "diff --format json: identical false, a names the image")
+    check(len(doc["differences"]) == len(lines), "json lists as many differences as the text")
+    modes = [d for d in doc["differences"] if d.get("path") == "/etc/app.conf" and
+             d["field"] == "mode"]
+    check(modes == [{"where": "layer 1", "path": "/etc/app.conf", "field": "mode", "a": "0644",
+                     "b": "0600"}], f"json mode difference: {modes}")
+    content = [d for d in doc["differences"] if d["field"] == "content"]
+    check(content and content[0]["b"] == {"size": len(new), "sha256": sha(new)},
+          f"json content difference: {content}")
+
+
+def test_epoch_and_compression(work, app_recipe, app, app_digest):
+    other = os.path.join(work, "app-epoch")
+    build(app_recipe, other, "--epoch", "1600000000")
+    r = temper("diff", app, other)
+    lines = diff_lines(r)
+    check(r.returncode == 1 and
+          'config: created: "2023-11-14T22:13:20Z" -> "2020-09-13T12:26:40Z"' in lines,
+          "another epoch: diff names created")
+    check("layer 1: /etc/app.conf: mtime: 1700000000 -> 1600000000" in lines,
+          "another epoch: diff names the mtimes")
+
+    zstd = os.path.join(work, "app-zstd")
+    build(app_recipe, zstd, "--compression", "zstd")
+    r = temper("diff", app, zstd)
+    lines = diff_lines(r)
+    check(r.returncode == 1 and len(lines) == 1 and
+          lines[0].startswith("layer 1: same content, other compression: sha256:"),
+          f"another compression: one line naming both blobs: {lines}")
+    level = os.path.join(work, "app-level")
+    build(app_recipe, level, "--level", "1")
+    r = temper("diff", "--format", "json", app, level)
+    d = json.loads(r.stdout)["differences"]
+    check(len(d) == 1 and d[0]["field"] == "compression" and
+          d[0]["a"]["digest"] != d[0]["b"]["digest"] and d[0]["diff_id"].startswith("sha256:"),
+          f"another gzip level: a compression difference with one diff_id: {d}")
+
+
+def test_inspect(app, app_digest):
+    r = temper("inspect", app)
+    out = r.stdout.splitlines()
+    check(r.returncode == 0 and "tags: latest" in out and
+          f"manifest: {app_digest} (" in r.stdout, f"inspect: tags and digest: {r.stderr[-200:]}")
+    check("file      0644 0:0 12 /etc/app.conf" in out, "inspect lists /etc/app.conf")
+    check('symlink   0777 0:0 0 /usr/bin/app -> "app-1"' in out, "inspect lists the symlink")
+    check(any(l.startswith("hardening: user 65532:65532; setuid/setgid files: 0; "
+                           "world-writable: 0; shells: 0") for l in out),
+          "inspect's hardening summary")
+    r = temper("inspect", "--format", "json", app)
+    doc = json.loads(r.stdout)
+    files = [(f["path"], f["type"], f["mode"], f["uid"], f["gid"], f["size"], f.get("link"))
+             for f in doc["layers"][0]["files"]]
+    expected = layer_entries(app, app_digest)
+    check(files == expected, f"inspect lists exactly what tarfile reads ({len(files)} entries "
+          f"against {len(expected)})")
+    check(doc["config"]["Entrypoint"] == ["/usr/bin/app"] and doc["tags"] == ["latest"] and
+          doc["annotations"] == {"org.example.team": "agents"}, "inspect json: config summary")
+
+
+def test_expect(work, app_recipe, app, app_digest, variant_recipe):
+    r = temper("build", app_recipe, "-o", os.path.join(work, "again"), "--expect", app_digest)
+    check(r.returncode == 0 and f"matches the expected image {app_digest}" in r.stderr and
+          r.stdout.strip().splitlines()[-1] == app_digest, "--expect DIGEST: a match exits 0")
+    r = temper("build", variant_recipe, "-o", os.path.join(work, "v2"), "--expect", app)
+    new = r.stdout.strip().splitlines()[-1] if r.stdout.strip() else ""
+    check(r.returncode == 1 and
+          f"the build does not match the expected image: {new} is not {app_digest}" in r.stderr
+          and "layer 1: /etc/app.conf: mode: 0644 -> 0600" in r.stderr and new.startswith("sha256:"),
+          f"--expect LAYOUT: a mismatch exits 1 and explains: {r.stderr.strip()[-400:]}")
+    r = temper("build", variant_recipe, "-o", os.path.join(work, "v3"), "--expect", app_digest)
+    check(r.returncode == 1 and "only the digests can be compared" in r.stderr,
+          f"--expect DIGEST found nowhere: says so: {r.stderr.strip()[-300:]}")
+    r = temper("build", variant_recipe, "-o", os.path.join(work, "v4"), "--expect",
+               os.path.join(work, "missing"))
+    check(r.returncode != 0 and "missing" in r.stderr and
+          not os.path.exists(os.path.join(work, "v4")),
+          f"--expect of a missing image fails before building: {r.stderr.strip()[-200:]}")
+
+
+def test_registry(work, app, app_digest, variant, app_recipe):
+    with fx.Registry(work, "registry") as reg:
+        ref = f"{reg.host}/app:1"
+        r = temper("push", app, ref)
+        check(r.returncode == 0, f"push app: {r.stderr.strip()[-300:]}")
+        r = temper("diff", app, ref)
+        check(r.returncode == 0 and r.stdout.strip() == f"images are identical: {app_digest}",
+              f"diff layout registry: identical: {r.stdout.strip()} {r.stderr.strip()[-300:]}")
+        local = temper("diff", app, variant)
+        r = temper("diff", f"docker://{ref}", variant)
+        check(r.returncode == 1 and r.stdout == local.stdout,
+              f"diff registry layout: the same report as from the layout: "
+              f"{r.stderr.strip()[-300:]}")
+        r = temper("inspect", ref)
+        check(r.returncode == 0 and "file      0644 0:0 12 /etc/app.conf" in r.stdout,
+              f"inspect a registry image: {r.stderr.strip()[-300:]}")
+        r = temper("build", app_recipe, "-o", os.path.join(work, "again2"), "--expect", ref)
+        check(r.returncode == 0 and "matches the expected image" in r.stderr,
+              f"--expect REGISTRY/REPO:TAG: a match: {r.stderr.strip()[-300:]}")
+        r = temper("diff", app, f"{reg.host}/app:missing")
+        check(r.returncode == 2 and f"{reg.host}/app:missing" in r.stderr,
+              f"a missing registry tag exits 2 naming it: {r.stderr.strip()[-300:]}")
+
+
+def main():
+    if shutil.which("docker-registry") is None:
+        sys.exit("image_diff.py needs docker-registry (scripts/install-deps.sh test)")
+    work = tempfile.mkdtemp(prefix="temper-diff-")
+    try:
+        fx.EMPTY_DOCKER_CONFIG = os.path.join(work, "no-docker-config")
+        os.makedirs(fx.EMPTY_DOCKER_CONFIG)
+        os.environ["SOURCE_DATE_EPOCH"] = "1700000000"
+        base = os.path.join(work, "static")
+        base_digest = build(os.path.join(fx.RECIPES, "static.yaml"), base)
+        app_recipe = write_recipe(work, "app")
+        variant_recipe = write_recipe(
+            work, "variant", conf="mode=loose!\\n", mode="0o600", target="app-2",
+            entry="/usr/bin/app2",
+            extra='  - {path: /etc/extra, type: file, content: "abc"}\n')
+        app, variant = os.path.join(work, "app"), os.path.join(work, "variant")
+        app_digest = build(app_recipe, app)
+        build(variant_recipe, variant)
+        if None in (base_digest, app_digest):
+            return summary()
+        test_identical_and_differences(work, base, base_digest, app, app_digest, variant)
+        test_epoch_and_compression(work, app_recipe, app, app_digest)
+        test_inspect(app, app_digest)
+        test_expect(work, app_recipe, app, app_digest, variant_recipe)
+        test_registry(work, app, app_digest, variant, app_recipe)
+        r = temper("diff", app, os.path.join(work, "nothing-here"))
+        check(r.returncode == 2 and "nothing-here" in r.stderr,
+              f"a missing layout exits 2 naming it: {r.stderr.strip()[-200:]}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return summary()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
