@@ -315,8 +315,22 @@ open_blobs(struct oci_layout *layout, bool create, struct temper_err *err)
                        &layout->made_sha256, &layout->sha256_fd, err);
 }
 
+/* A temporary of write_atomic's for `name`: "<name>.tmp-" and TMP_SUFFIX_LEN characters. */
+static bool
+is_tmp_of(const char *entry, const char *name)
+{
+    size_t n = strlen(name);
+
+    return strncmp(entry, name, n) == 0 && strncmp(entry + n, ".tmp-", 5) == 0 &&
+           strlen(entry + n + 5) == TMP_SUFFIX_LEN;
+}
+
+/*
+ * Whether a directory is empty but for the "oci-layout.tmp-XXXXXX" a build killed while it
+ * created the layout leaves behind; with `remove`, removes those.
+ */
 static int
-dir_is_empty(int dirfd, bool *empty)
+dir_is_empty(int dirfd, bool remove, bool *empty)
 {
     int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     struct dirent *entry;
@@ -335,10 +349,15 @@ dir_is_empty(int dirfd, bool *empty)
     *empty = true;
     errno = 0;
     while ((entry = readdir(dir)) != NULL) {
-        if (strcmp(entry->d_name, ".") != 0 && strcmp(entry->d_name, "..") != 0) {
+        if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0)
+            continue;
+        if (!is_tmp_of(entry->d_name, LAYOUT_FILE)) {
             *empty = false;
             break;
         }
+        if (remove && unlinkat(dirfd, entry->d_name, 0) < 0 && errno != ENOENT)
+            break;
+        errno = 0;
     }
     saved = errno;
     closedir(dir);
@@ -374,12 +393,15 @@ open_layout_file(struct oci_layout *layout, bool create, struct temper_err *err)
         return temper_err_set(err, TEMPER_E_USAGE, 0,
                               "'%s' is not an OCI image layout: it has no 'oci-layout' file",
                               layout->path);
-    if (dir_is_empty(layout->dirfd, &empty) < 0)
+    if (dir_is_empty(layout->dirfd, false, &empty) < 0)
         return temper_err_sys(err, TEMPER_E_IO, errno, "cannot list directory '%s'", layout->path);
     if (!empty)
         return temper_err_set(err, TEMPER_E_USAGE, 0,
                               "'%s' is not empty and is not an OCI image layout: pick an empty "
                               "directory or an existing layout",
+                              layout->path);
+    if (dir_is_empty(layout->dirfd, true, &empty) < 0)
+        return temper_err_sys(err, TEMPER_E_IO, errno, "cannot remove a temporary file in '%s'",
                               layout->path);
     layout->fresh = true;
     if (write_atomic(layout, LAYOUT_FILE, LAYOUT_FILE_TEXT, strlen(LAYOUT_FILE_TEXT), &renamed,

@@ -524,6 +524,36 @@ START_TEST(test_oci_layout_open_refuses_a_directory_that_is_not_a_layout)
 }
 END_TEST
 
+/* A build killed while it wrote oci-layout into a new directory leaves only its temporary. */
+START_TEST(test_oci_layout_open_takes_a_directory_left_by_a_killed_build)
+{
+    struct oci_layout *layout = NULL;
+    struct temper_err err;
+
+    testutil_write("K/oci-layout.tmp-Ab3xY9", "{\"imageLay", 11);
+    layout = open_layout("K", true);
+    assert_list("K", "blobs,oci-layout");
+    assert_file("K/oci-layout", LAYOUT_FILE_TEXT);
+    oci_layout_free(layout);
+    layout = NULL;
+    assert_list("K", "");
+
+    /* Anything else in the directory, even a name that only looks like one, is the user's. */
+    testutil_write("M/oci-layout.tmp-Ab3xY9", "", 0);
+    testutil_write("M/notes.txt", "keep", 4);
+    testutil_write("N/oci-layout.tmp-Ab3xY9z", "", 0);
+    testutil_write("O/index.json.tmp-Ab3xY9", "", 0);
+    ck_assert_int_eq(oci_layout_open(testutil_path("M"), true, &layout, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "pick an empty directory or an existing layout"));
+    assert_list("M", "notes.txt,oci-layout.tmp-Ab3xY9");
+    ck_assert_int_eq(oci_layout_open(testutil_path("N"), true, &layout, &err), -1);
+    assert_list("N", "oci-layout.tmp-Ab3xY9z");
+    ck_assert_int_eq(oci_layout_open(testutil_path("O"), true, &layout, &err), -1);
+    assert_list("O", "index.json.tmp-Ab3xY9");
+    ck_assert_ptr_null(layout);
+}
+END_TEST
+
 START_TEST(test_oci_layout_open_refuses_another_layout_version)
 {
     static const char v2[] = "{\"imageLayoutVersion\":\"2.0.0\"}";
@@ -1862,6 +1892,7 @@ oci_suite(void)
     tc = tcase_create("oci_layout_open");
     tcase_add_checked_fixture(tc, testutil_setup, testutil_teardown);
     tcase_add_test(tc, test_oci_layout_open_refuses_a_directory_that_is_not_a_layout);
+    tcase_add_test(tc, test_oci_layout_open_takes_a_directory_left_by_a_killed_build);
     tcase_add_test(tc, test_oci_layout_open_refuses_another_layout_version);
     tcase_add_test(tc, test_oci_layout_open_refuses_a_damaged_index);
     tcase_add_test(tc, test_oci_layout_open_caps_the_index);
