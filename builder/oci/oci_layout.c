@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -56,6 +57,7 @@ struct oci_layout {
     json_t *index; /* index.json as read or last written (checked by oci_index_parse) */
     bool fresh;    /* the directory was new or empty: what this handle adds may be undone */
     bool committed;
+    bool locked;     /* holds the writers' lock (lock_writer) */
     bool no_tmpfile; /* O_TMPFILE refused here, or a test asked for named temporaries */
     bool made_layout_file, made_blobs, made_sha256;
     struct strlist made_dirs; /* host paths mkdir'd by open, outermost first */
@@ -315,8 +317,22 @@ open_blobs(struct oci_layout *layout, bool create, struct temper_err *err)
                        &layout->made_sha256, &layout->sha256_fd, err);
 }
 
+/* A temporary of write_atomic's for `name`: "<name>.tmp-" and TMP_SUFFIX_LEN characters. */
+static bool
+is_tmp_of(const char *entry, const char *name)
+{
+    size_t n = strlen(name);
+
+    return strncmp(entry, name, n) == 0 && strncmp(entry + n, ".tmp-", 5) == 0 &&
+           strlen(entry + n + 5) == TMP_SUFFIX_LEN;
+}
+
+/*
+ * Whether a directory is empty but for the "oci-layout.tmp-XXXXXX" a build killed while it
+ * created the layout leaves behind; with `remove`, removes those.
+ */
 static int
-dir_is_empty(int dirfd, bool *empty)
+dir_is_empty(int dirfd, bool remove, bool *empty)
 {
     int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     struct dirent *entry;
@@ -335,10 +351,15 @@ dir_is_empty(int dirfd, bool *empty)
     *empty = true;
     errno = 0;
     while ((entry = readdir(dir)) != NULL) {
-        if (strcmp(entry->d_name, ".") != 0 && strcmp(entry->d_name, "..") != 0) {
+        if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0)
+            continue;
+        if (!is_tmp_of(entry->d_name, LAYOUT_FILE)) {
             *empty = false;
             break;
         }
+        if (remove && unlinkat(dirfd, entry->d_name, 0) < 0 && errno != ENOENT)
+            break;
+        errno = 0;
     }
     saved = errno;
     closedir(dir);
@@ -374,12 +395,15 @@ open_layout_file(struct oci_layout *layout, bool create, struct temper_err *err)
         return temper_err_set(err, TEMPER_E_USAGE, 0,
                               "'%s' is not an OCI image layout: it has no 'oci-layout' file",
                               layout->path);
-    if (dir_is_empty(layout->dirfd, &empty) < 0)
+    if (dir_is_empty(layout->dirfd, false, &empty) < 0)
         return temper_err_sys(err, TEMPER_E_IO, errno, "cannot list directory '%s'", layout->path);
     if (!empty)
         return temper_err_set(err, TEMPER_E_USAGE, 0,
                               "'%s' is not empty and is not an OCI image layout: pick an empty "
                               "directory or an existing layout",
+                              layout->path);
+    if (dir_is_empty(layout->dirfd, true, &empty) < 0)
+        return temper_err_sys(err, TEMPER_E_IO, errno, "cannot remove a temporary file in '%s'",
                               layout->path);
     layout->fresh = true;
     if (write_atomic(layout, LAYOUT_FILE, LAYOUT_FILE_TEXT, strlen(LAYOUT_FILE_TEXT), &renamed,
@@ -417,6 +441,94 @@ open_index(struct oci_layout *layout, struct temper_err *err)
     return 0;
 }
 
+/* Removes the entries of directory `dirfd` that `is_stale` names; a missing directory is none. */
+static void
+remove_stale(int dirfd, bool (*is_stale)(const char *name))
+{
+    int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    struct dirent *entry;
+    DIR *dir;
+
+    if (fd < 0)
+        return;
+    dir = fdopendir(fd);
+    if (dir == NULL) {
+        close(fd);
+        return;
+    }
+    while ((entry = readdir(dir)) != NULL)
+        if (is_stale(entry->d_name))
+            unlinkat(dirfd, entry->d_name, 0);
+    closedir(dir);
+}
+
+static bool
+is_stale_layout_tmp(const char *name)
+{
+    return is_tmp_of(name, LAYOUT_FILE) || is_tmp_of(name, INDEX_FILE);
+}
+
+static bool
+is_stale_blob_tmp(const char *name)
+{
+    return strncmp(name, BLOB_TMP_PREFIX, strlen(BLOB_TMP_PREFIX)) == 0 &&
+           strlen(name) == strlen(BLOB_TMP_PREFIX) + TMP_SUFFIX_LEN;
+}
+
+/* Temporaries of writers that were killed: only a writer holding the lock may remove them. */
+static void
+remove_stale_temporaries(struct oci_layout *layout)
+{
+    int sha256_fd;
+
+    remove_stale(layout->dirfd, is_stale_layout_tmp);
+    sha256_fd =
+        openat(layout->dirfd, "blobs/sha256", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (sha256_fd >= 0) {
+        remove_stale(sha256_fd, is_stale_blob_tmp);
+        close(sha256_fd);
+    }
+}
+
+static int
+take_lock(struct oci_layout *layout, struct temper_err *err)
+{
+    while (flock(layout->dirfd, LOCK_EX) < 0)
+        if (errno != EINTR)
+            return temper_err_sys(err, TEMPER_E_IO, errno, "cannot lock layout '%s' for writing",
+                                  layout->path);
+    layout->locked = true;
+    return 0;
+}
+
+/*
+ * Writers hold an exclusive flock on the layout's directory from their first write until
+ * oci_layout_free: two builds into one layout take turns, so neither loses the other's index
+ * update, and a temporary found once the lock is held was left by a writer that was killed
+ * (between writing index.json.tmp-XXXXXX and renaming it, say): it is removed. Readers take no
+ * lock; they see the old index.json or the new one. A handle that read index.json before
+ * taking the lock (opened without `create`) reads it again, so that what another writer
+ * committed meanwhile is kept.
+ */
+static int
+lock_writer(struct oci_layout *layout, struct temper_err *err)
+{
+    if (layout->locked)
+        return 0;
+    if (take_lock(layout, err) < 0)
+        return -1;
+    remove_stale_temporaries(layout);
+    json_decref(layout->index);
+    layout->index = NULL;
+    return open_index(layout, err);
+}
+
+int
+oci_layout_lock(struct oci_layout *layout, struct temper_err *err)
+{
+    return lock_writer(layout, err);
+}
+
 int
 oci_layout_open(const char *dir, bool create, struct oci_layout **out, struct temper_err *err)
 {
@@ -435,9 +547,16 @@ oci_layout_open(const char *dir, bool create, struct oci_layout **out, struct te
     if (layout->dirfd < 0)
         return temper_err_sys(err, errno == ENOENT ? TEMPER_E_MISSING : TEMPER_E_IO, errno,
                               "cannot open layout directory '%s'", dir);
+    /* A build holds the lock from the start; the temporaries of a killed one are removed once
+     * the directory is known to be a layout (or new), never from someone else's directory. */
+    if (create && take_lock(layout, err) < 0)
+        return -1;
+    if (open_layout_file(layout, create, err) < 0)
+        return -1;
+    if (create)
+        remove_stale_temporaries(layout);
     /* The index before blobs/: a damaged layout is refused before anything is added to it. */
-    if (open_layout_file(layout, create, err) < 0 || open_index(layout, err) < 0 ||
-        open_blobs(layout, create, err) < 0)
+    if (open_index(layout, err) < 0 || open_blobs(layout, create, err) < 0)
         return -1;
     *out = steal_pointer(&layout);
     return 0;
@@ -547,7 +666,7 @@ oci_blob_begin(struct oci_layout *layout, struct temper_err *err)
     char shown[WHERE_MAX];
     int fd = -1, saved;
 
-    if (open_blobs(layout, true, err) < 0)
+    if (lock_writer(layout, err) < 0 || open_blobs(layout, true, err) < 0)
         return -1;
     where(layout, "blobs/sha256", shown);
     if (!layout->no_tmpfile) {
@@ -838,6 +957,8 @@ oci_manifest_put(struct oci_layout *layout, const char *tag, const char *media_t
                               media_type != NULL ? media_type : "");
     if ((uint64_t)len > INT64_MAX)
         return temper_err_set(err, TEMPER_E_USAGE, 0, "manifest for tag '%s' is too large", tag);
+    if (lock_writer(layout, err) < 0) /* before the index is copied: it may be read again */
+        return -1;
     snprintf(desc.media_type, sizeof(desc.media_type), "%s", media_type);
     sha256_digest(bytes, len, desc.digest);
     desc.size = len;

@@ -18,9 +18,11 @@
  *
  * Every file inside the layout is reached from one directory descriptor with
  * *at() calls and O_NOFOLLOW; a symlinked blobs/ or blobs/sha256 is refused.
- * A layout handle is for one thread at a time. There is no locking between
- * processes: two committing into one layout at once may lose one of the two
- * index updates (never the blobs).
+ * A layout handle is for one thread at a time. Writers take turns: a handle
+ * takes an exclusive flock on the layout's directory at its first write (at
+ * open, with `create`) and keeps it until oci_layout_free, reading index.json
+ * again if it had read it before; temporaries found then were left by a
+ * killed writer and are removed. Readers take no lock.
  *
  * JSON is written by jansson with sorted keys and no insignificant
  * whitespace, so the same image gives the same bytes.
@@ -67,6 +69,13 @@ bool oci_tag_is_valid(const char *tag);
  * without index.json has no images.
  */
 int oci_layout_open(const char *dir, bool create, struct oci_layout **out, struct temper_err *err);
+/*
+ * Takes the writers' lock now (every write takes it anyway), for a read-modify-write such as
+ * adding a signature: what is read after it is what the write will replace. Waits while another
+ * process writes the layout.
+ */
+int oci_layout_lock(struct oci_layout *layout, struct temper_err *err);
+
 /* Closes the layout, first removing what it made when no image was committed (see above). */
 void oci_layout_free(struct oci_layout *layout);
 

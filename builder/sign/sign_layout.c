@@ -180,6 +180,8 @@ sign_layout_add(struct oci_layout *layout, const char *digest, const char *paylo
 
     if (!sha256_is_digest(digest))
         return temper_err_set(err, TEMPER_E_USAGE, 0, "'%s' is not a sha256 digest", digest);
+    if (oci_layout_lock(layout, err) < 0) /* two signers at once: neither signature is lost */
+        return -1;
     oci_layout_source(layout, &src);
     if (read_signature_manifest(&src, digest, &layers, err) < 0)
         return -1;

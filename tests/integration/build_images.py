@@ -376,6 +376,24 @@ def test_tags_and_archive(work, layout):
           f"the archive holds that image alone: {names}")
 
 
+def test_concurrent_builds(work):
+    """Six builds into one layout at once: writers take turns (flock), no tag is lost."""
+    layout = os.path.join(work, "concurrent")
+    procs = [subprocess.Popen([TEMPER, "build", os.path.join(RECIPES, "static.yaml"), "-o",
+                               layout, "--tag", f"c{i}", "--epoch", str(i)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for i in range(1, 7)]
+    codes = [p.wait() for p in procs]
+    for p in procs:
+        p.stdout.close()
+        p.stderr.close()
+    check(codes == [0] * 6, f"six concurrent builds into one layout succeed: {codes}")
+    index = json.load(open(os.path.join(layout, "index.json")))
+    tags = sorted(m["annotations"]["org.opencontainers.image.ref.name"]
+                  for m in index["manifests"])
+    check(tags == [f"c{i}" for i in range(1, 7)], f"every one's tag is in index.json: {tags}")
+
+
 def test_podman_load(work, layout):
     """podman loads the archive of the python image and runs it."""
     archive = os.path.join(work, "podman.tar")
@@ -444,6 +462,7 @@ def main():
         test_ld_so_cache_warning(work)
         test_bad_recipes(work, layouts["python"])
         test_tags_and_archive(work, layouts["python"])
+        test_concurrent_builds(work)
         test_interrupted(work, layouts["python"])
         test_podman_load(work, os.path.join(work, "podman-layout"))
     finally:

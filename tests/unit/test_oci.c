@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -521,6 +522,67 @@ START_TEST(test_oci_layout_open_refuses_a_directory_that_is_not_a_layout)
     ck_assert_int_eq(err.code, TEMPER_E_MISSING);
     ck_assert_ptr_nonnull(strstr(err.msg, testutil_path("missing")));
     ck_assert(!exists("missing"));
+}
+END_TEST
+
+/* A build killed while it wrote oci-layout into a new directory leaves only its temporary. */
+START_TEST(test_oci_layout_open_takes_a_directory_left_by_a_killed_build)
+{
+    struct oci_layout *layout = NULL;
+    struct temper_err err;
+
+    testutil_write("K/oci-layout.tmp-Ab3xY9", "{\"imageLay", 11);
+    layout = open_layout("K", true);
+    assert_list("K", "blobs,oci-layout");
+    assert_file("K/oci-layout", LAYOUT_FILE_TEXT);
+    oci_layout_free(layout);
+    layout = NULL;
+    assert_list("K", "");
+
+    /* Anything else in the directory, even a name that only looks like one, is the user's. */
+    testutil_write("M/oci-layout.tmp-Ab3xY9", "", 0);
+    testutil_write("M/notes.txt", "keep", 4);
+    testutil_write("N/oci-layout.tmp-Ab3xY9z", "", 0);
+    testutil_write("O/index.json.tmp-Ab3xY9", "", 0);
+    ck_assert_int_eq(oci_layout_open(testutil_path("M"), true, &layout, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "pick an empty directory or an existing layout"));
+    assert_list("M", "notes.txt,oci-layout.tmp-Ab3xY9");
+    ck_assert_int_eq(oci_layout_open(testutil_path("N"), true, &layout, &err), -1);
+    assert_list("N", "oci-layout.tmp-Ab3xY9z");
+    ck_assert_int_eq(oci_layout_open(testutil_path("O"), true, &layout, &err), -1);
+    assert_list("O", "index.json.tmp-Ab3xY9");
+    ck_assert_ptr_null(layout);
+}
+END_TEST
+
+/* A writer killed between a temporary and its rename leaves it; the next writer removes it. */
+START_TEST(test_oci_layout_writers_take_turns_and_clear_what_a_killed_one_left)
+{
+    struct oci_layout *second = NULL;
+    struct temper_err err;
+    char digest[LAYER_DIGEST_LEN];
+    int fd;
+
+    testutil_write("L/oci-layout", LAYOUT_FILE_TEXT, strlen(LAYOUT_FILE_TEXT));
+    testutil_write("L/index.json.tmp-Ab3xY9", "{", 1);
+    testutil_write("L/blobs/sha256/.tmp-Zz9qQ1", "half", 4);
+    testutil_write("L/index.json.tmp-notmine", "keep", 4); /* not a name temper makes */
+
+    /* a reader takes no lock and removes nothing */
+    ck_assert_int_eq(oci_layout_open(testutil_path("L"), false, &second, &err), 0);
+    assert_list("L/blobs/sha256", ".tmp-Zz9qQ1");
+    /* a writer does, at its first write */
+    ck_assert_int_eq(oci_blob_put(second, "x", 1, digest, &err), 0);
+    assert_list("L", "blobs,index.json.tmp-notmine,oci-layout");
+    assert_list("L/blobs/sha256", digest + 7);
+    /* and holds the lock until it is freed */
+    fd = open(testutil_path("L"), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(flock(fd, LOCK_EX | LOCK_NB), -1);
+    ck_assert_int_eq(errno, EWOULDBLOCK);
+    oci_layout_free(second);
+    ck_assert_int_eq(flock(fd, LOCK_EX | LOCK_NB), 0);
+    close(fd);
 }
 END_TEST
 
@@ -1862,6 +1924,8 @@ oci_suite(void)
     tc = tcase_create("oci_layout_open");
     tcase_add_checked_fixture(tc, testutil_setup, testutil_teardown);
     tcase_add_test(tc, test_oci_layout_open_refuses_a_directory_that_is_not_a_layout);
+    tcase_add_test(tc, test_oci_layout_open_takes_a_directory_left_by_a_killed_build);
+    tcase_add_test(tc, test_oci_layout_writers_take_turns_and_clear_what_a_killed_one_left);
     tcase_add_test(tc, test_oci_layout_open_refuses_another_layout_version);
     tcase_add_test(tc, test_oci_layout_open_refuses_a_damaged_index);
     tcase_add_test(tc, test_oci_layout_open_caps_the_index);
