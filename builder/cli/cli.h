@@ -176,6 +176,17 @@ int cli_image_open(const char *arg, const struct registry_options *opts, struct 
                    struct temper_err *err);
 void cli_image_close(struct cli_image *img);
 
+/* What diff and inspect take: [--format text|json] [registry options] IMAGE... */
+struct image_args {
+    bool json;
+    const char *image[2];
+    struct registry_args registry;
+};
+/* Parses them for `nimages` images (1 or 2; argv[0] is the command); returns an exit code, or
+ * -1 to go on. */
+int cli_parse_image_args(int argc, char **argv, const char *usage, size_t nimages,
+                         struct image_args *out);
+
 struct image_diff;
 /* Prints a comparison as temper diff's text: the header line, one line per difference, the
  * count (cmd_diff.c; temper build --expect prints it on standard error). */

@@ -5,7 +5,6 @@
  * (a usage error, or an image that cannot be read: the message names which).
  * The comparison itself is the diff module's; this file prints it.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -51,49 +50,6 @@ cli_diff_print(FILE *out, const struct image_diff *d)
     fprintf(out, "%zu difference%s\n", d->count, d->count == 1 ? "" : "s");
 }
 
-struct diff_args {
-    bool json;
-    const char *image[2];
-    struct registry_args registry;
-};
-
-/* Returns an exit code, or -1 to go on. */
-static int
-parse_args(int argc, char **argv, struct diff_args *a)
-{
-    static const struct option options[] = {
-        {"format", required_argument, NULL, 'f'},
-        {"help", no_argument, NULL, 'h'},
-        CLI_REGISTRY_LONG_OPTIONS,
-        {NULL, 0, NULL, 0},
-    };
-    int opt;
-
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-        if (cli_registry_option(opt, optarg, &a->registry))
-            continue;
-        switch (opt) {
-        case 'f':
-            if (strcmp(optarg, "json") != 0 && strcmp(optarg, "text") != 0)
-                return cli_usage_error("diff", "--format wants text or json, not '%s'", optarg);
-            a->json = strcmp(optarg, "json") == 0;
-            break;
-        case 'h':
-            fputs(diff_usage, stdout);
-            return CLI_EXIT_OK;
-        default:
-            return cli_usage_error("diff", "bad option");
-        }
-    }
-    if (argc - optind != 2)
-        return cli_usage_error("diff", "two images, please: IMAGE_A IMAGE_B (each LAYOUT[:TAG] "
-                                       "or REGISTRY/REPO[:TAG|@DIGEST])");
-    a->image[0] = argv[optind];
-    a->image[1] = argv[optind + 1];
-    return -1;
-}
-
 /* An image that cannot be read is an error of its own (exit 2), not a difference. */
 static int
 fail(struct temper_err *err)
@@ -103,7 +59,7 @@ fail(struct temper_err *err)
 }
 
 static int
-diff(const struct diff_args *a, const struct registry_options *opts)
+diff(const struct image_args *a, const struct registry_options *opts)
 {
     struct cli_image img[2];
     struct image_diff d;
@@ -141,10 +97,10 @@ diff(const struct diff_args *a, const struct registry_options *opts)
 int
 cmd_diff(int argc, char **argv)
 {
-    struct diff_args a = {0};
+    struct image_args a;
     struct registry_options opts;
     struct registry_login login;
-    int rc = parse_args(argc, argv, &a);
+    int rc = cli_parse_image_args(argc, argv, diff_usage, 2, &a);
 
     if (rc >= 0)
         return rc;

@@ -7,7 +7,6 @@
  * module's entry reader, never unpacked. Every string from the image is
  * escaped or made printable before it reaches the terminal.
  */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,48 +30,6 @@ static const char inspect_usage[] =
     "  --format F          text (default) or json\n"
     "\n"
     "Registry options:\n" CLI_REGISTRY_USAGE;
-
-struct inspect_args {
-    bool json;
-    const char *image;
-    struct registry_args registry;
-};
-
-/* Returns an exit code, or -1 to go on. */
-static int
-parse_args(int argc, char **argv, struct inspect_args *a)
-{
-    static const struct option options[] = {
-        {"format", required_argument, NULL, 'f'},
-        {"help", no_argument, NULL, 'h'},
-        CLI_REGISTRY_LONG_OPTIONS,
-        {NULL, 0, NULL, 0},
-    };
-    int opt;
-
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-        if (cli_registry_option(opt, optarg, &a->registry))
-            continue;
-        switch (opt) {
-        case 'f':
-            if (strcmp(optarg, "json") != 0 && strcmp(optarg, "text") != 0)
-                return cli_usage_error("inspect", "--format wants text or json, not '%s'", optarg);
-            a->json = strcmp(optarg, "json") == 0;
-            break;
-        case 'h':
-            fputs(inspect_usage, stdout);
-            return CLI_EXIT_OK;
-        default:
-            return cli_usage_error("inspect", "bad option");
-        }
-    }
-    if (argc - optind != 1)
-        return cli_usage_error("inspect",
-                               "one LAYOUT[:TAG] or REGISTRY/REPO[:TAG|@DIGEST], please");
-    a->image = argv[optind];
-    return -1;
-}
 
 /* What inspect read: the documents, every layer's entries, the tags. */
 struct seen {
@@ -319,25 +276,25 @@ read_image(const struct cli_image *img, struct seen *s, struct temper_err *err)
 }
 
 static int
-inspect(const struct inspect_args *a, const struct registry_options *opts)
+inspect(const struct image_args *a, const struct registry_options *opts)
 {
     struct cli_image img;
     struct seen s = {0};
     struct temper_err err;
     int rc;
 
-    if (cli_image_open(a->image, opts, &img, &err) < 0)
+    if (cli_image_open(a->image[0], opts, &img, &err) < 0)
         return cli_error(&err);
     rc = read_image(&img, &s, &err);
     cli_image_close(&img);
     if (rc == 0 && a->json) {
-        json_t *doc = inspect_json(a->image, &s);
+        json_t *doc = inspect_json(a->image[0], &s);
 
         json_dumpf(doc, stdout, JSON_COMPACT | JSON_SORT_KEYS);
         fputc('\n', stdout);
         json_decref(doc);
     } else if (rc == 0) {
-        print_text(a->image, &s);
+        print_text(a->image[0], &s);
     }
     seen_release(&s);
     return rc < 0 ? cli_error(&err) : CLI_EXIT_OK;
@@ -346,10 +303,10 @@ inspect(const struct inspect_args *a, const struct registry_options *opts)
 int
 cmd_inspect(int argc, char **argv)
 {
-    struct inspect_args a = {0};
+    struct image_args a;
     struct registry_options opts;
     struct registry_login login;
-    int rc = parse_args(argc, argv, &a);
+    int rc = cli_parse_image_args(argc, argv, inspect_usage, 1, &a);
 
     if (rc >= 0)
         return rc;

@@ -10,6 +10,7 @@
  * '/'). One that has that shape and also names an existing directory is
  * refused as ambiguous rather than guessed.
  */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,4 +135,46 @@ cli_image_close(struct cli_image *img)
     oci_layout_free(img->layout);
     free(img->arg);
     *img = (struct cli_image){0};
+}
+
+int
+cli_parse_image_args(int argc, char **argv, const char *usage, size_t nimages,
+                     struct image_args *out)
+{
+    static const struct option options[] = {
+        {"format", required_argument, NULL, 'f'},
+        {"help", no_argument, NULL, 'h'},
+        CLI_REGISTRY_LONG_OPTIONS,
+        {NULL, 0, NULL, 0},
+    };
+    const char *command = argv[0];
+    int opt;
+
+    *out = (struct image_args){0};
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        if (cli_registry_option(opt, optarg, &out->registry))
+            continue;
+        switch (opt) {
+        case 'f':
+            if (strcmp(optarg, "json") != 0 && strcmp(optarg, "text") != 0)
+                return cli_usage_error(command, "--format wants text or json, not '%s'", optarg);
+            out->json = strcmp(optarg, "json") == 0;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return CLI_EXIT_OK;
+        default:
+            return cli_usage_error(command, "bad option");
+        }
+    }
+    if ((size_t)(argc - optind) != nimages)
+        return cli_usage_error(command, nimages == 1
+                                            ? "one image, please: LAYOUT[:TAG] or "
+                                              "REGISTRY/REPO[:TAG|@DIGEST]"
+                                            : "two images, please: IMAGE_A IMAGE_B (each "
+                                              "LAYOUT[:TAG] or REGISTRY/REPO[:TAG|@DIGEST])");
+    for (size_t i = 0; i < nimages; i++)
+        out->image[i] = argv[optind + (int)i];
+    return -1;
 }
