@@ -87,6 +87,14 @@
 #define DIFF_LAYER_MAX_NAME_BYTES (256L * 1024 * 1024)
 #define DIFF_PAX_MAX_BYTES (64 * 1024)
 #define DIFF_MAX_ITEMS (256 * 1024)
+/* temper diff and inspect: uncompressed bytes one layer may expand to (its tar stream; and, counted
+ * apart, the contents hashed, whose sparse holes are made up without being read): 1 GiB, plus
+ * 1100 times its compressed size (gzip cannot go beyond 1032 times, so only zstd and sparse
+ * entries ever meet this), at most 64 GiB (the largest real layers are a few GiB). Each byte
+ * is hashed twice at most: this bounds the time a layer takes. */
+#define DIFF_LAYER_FREE_BYTES (1LL << 30)
+#define DIFF_LAYER_MAX_RATIO 1100
+#define DIFF_LAYER_MAX_BYTES (64LL << 30)
 
 /* A key file read by sign (a P-256 or Ed25519 PEM key is under 1 KiB, encrypted or not): anything
  * bigger is not a key. */

@@ -34,6 +34,9 @@ void diff_emit(struct diff_out *o, const char *where, const char *path, const ch
 /* Adds a difference given as a whole line (printable) and its JSON object (stolen). */
 void diff_emit_line(struct diff_out *o, char *line, json_t *json);
 
+/* j, or an abort when it is NULL: jansson fails only when out of memory, or when given a
+ * string that is not UTF-8, which callers rule out. */
+json_t *diff_must(json_t *j);
 /* A JSON value as compact, ASCII-only JSON text with sorted keys, made printable (malloc'd). */
 char *diff_json_text(const json_t *value);
 /* A JSON string of `len` bytes: as they are when UTF-8 without NUL, else image_quote's text

@@ -26,36 +26,53 @@ by_string(const void *x, const void *y)
     return strcmp(*(const char *const *)x, *(const char *const *)y);
 }
 
+/* The keys of `obj` that are neither in `first` nor in `skip`, sorted, into keys + *k. */
+static void
+add_other_keys(const json_t *obj, const char *const *first, const char *const *skip,
+               const char **keys, size_t *k)
+{
+    size_t start = *k;
+    const char *key;
+    json_t *value;
+
+    json_object_foreach((json_t *)obj, key, value)
+    {
+        if (!is_listed(key, first) && !is_listed(key, skip))
+            keys[(*k)++] = key;
+    }
+    qsort(keys + start, *k - start, sizeof(*keys), by_string);
+}
+
 /*
  * The keys of objects a and b (either may be NULL) to compare: those of
  * `first` in its order, then the others of both, sorted, without `skip`.
+ * Each side's keys are sorted and the two lists merged (O(n log n): a config
+ * may hold a hundred thousand labels).
  */
 static const char **
 ordered_keys(const json_t *a, const json_t *b, const char *const *first, const char *const *skip,
              size_t *n)
 {
-    size_t cap = json_object_size(a) + json_object_size(b) + 16, k = 0, start;
-    const char **keys = xcalloc(cap, sizeof(*keys));
-    const json_t *sides[2] = {a, b};
-    const char *key;
-    json_t *value;
+    size_t na = json_object_size(a), nb = json_object_size(b), k = 0, ka = 0, kb = 0, i, j;
+    const char **keys = xcalloc(na + nb + 16, sizeof(*keys));
+    cleanup_free const char **ak = xcalloc(na + 1, sizeof(*ak));
+    cleanup_free const char **bk = xcalloc(nb + 1, sizeof(*bk));
 
-    for (size_t i = 0; first[i] != NULL; i++)
+    for (i = 0; first[i] != NULL; i++)
         if (json_object_get(a, first[i]) != NULL || json_object_get(b, first[i]) != NULL)
             keys[k++] = first[i];
-    start = k;
-    for (int s = 0; s < 2; s++) {
-        json_object_foreach((json_t *)sides[s], key, value)
-        {
-            bool seen = is_listed(key, first) || is_listed(key, skip);
+    add_other_keys(a, first, skip, ak, &ka);
+    add_other_keys(b, first, skip, bk, &kb);
+    for (i = 0, j = 0; i < ka || j < kb;) {
+        int c = i == ka ? 1 : j == kb ? -1 : strcmp(ak[i], bk[j]);
 
-            for (size_t i = start; i < k && !seen; i++)
-                seen = strcmp(keys[i], key) == 0;
-            if (!seen)
-                keys[k++] = key;
-        }
+        if (c <= 0)
+            keys[k++] = ak[i++];
+        else
+            keys[k++] = bk[j++];
+        if (c == 0)
+            j++;
     }
-    qsort(keys + start, k - start, sizeof(*keys), by_string);
     *n = k;
     return keys;
 }
@@ -188,7 +205,8 @@ compare_configs(struct diff_out *o, const struct image_doc *a, const struct imag
 static json_t *
 blob_json(const struct oci_descriptor *d)
 {
-    return json_pack("{sssI}", "digest", d->digest, "size", (json_int_t)d->size);
+    return diff_must(json_pack("{sssIss}", "digest", d->digest, "size", (json_int_t)d->size,
+                               "mediaType", d->media_type));
 }
 
 /* A layer on one side only: "layer 2: added: sha256:... (N bytes), diff_id sha256:...". */
@@ -197,8 +215,9 @@ emit_lone_layer(struct diff_out *o, const char *where, const struct image_doc *d
                 bool added)
 {
     const struct oci_descriptor *d = &doc->layers[i];
-    json_t *j = json_pack("{sssssoso}", "where", where, "field", added ? "added" : "removed",
-                          added ? "b" : "a", blob_json(d), added ? "a" : "b", json_null());
+    json_t *j =
+        diff_must(json_pack("{sssssoso}", "where", where, "field", added ? "added" : "removed",
+                            added ? "b" : "a", blob_json(d), added ? "a" : "b", json_null()));
 
     if (doc->diff_ids[i][0] != '\0')
         json_object_set_new(j, "diff_id", json_string(doc->diff_ids[i]));
@@ -213,27 +232,51 @@ static void
 emit_compression(struct diff_out *o, const char *where, const struct oci_descriptor *a,
                  const struct oci_descriptor *b, const char *diff_id)
 {
-    json_t *j = json_pack("{sssssoso}", "where", where, "field", "compression", "a", blob_json(a),
-                          "b", blob_json(b));
+    json_t *j = diff_must(json_pack("{sssssoso}", "where", where, "field", "compression", "a",
+                                    blob_json(a), "b", blob_json(b)));
+
+    cleanup_free char *ta = diff_quote(a->media_type, strlen(a->media_type));
+    cleanup_free char *tb = diff_quote(b->media_type, strlen(b->media_type));
 
     json_object_set_new(j, "diff_id", json_string(diff_id));
     diff_emit_line(o,
-                   xasprintf("%s: same content, other compression: %s (%llu bytes) -> %s (%llu "
-                             "bytes), diff_id %s",
-                             where, a->digest, (unsigned long long)a->size, b->digest,
-                             (unsigned long long)b->size, diff_id),
+                   xasprintf("%s: same content, other compression: %s (%llu bytes, %s) -> %s "
+                             "(%llu bytes, %s), diff_id %s",
+                             where, a->digest, (unsigned long long)a->size, ta, b->digest,
+                             (unsigned long long)b->size, tb, diff_id),
                    j);
 }
 
-/* Both layers streamed and their entries compared; a layer whose entries all match but whose
- * tar differs (records temper does not compare) still counts, as its diff_id. */
+/* "layer 1: B's config names diff_id sha256:X; its content is sha256:Y". */
+static void
+emit_claimed(struct diff_out *o, const char *where, const char *side, const char *claimed,
+             const char *real)
+{
+    json_t *j;
+
+    if (claimed[0] == '\0' || strcmp(claimed, real) == 0)
+        return;
+    j = json_pack("{ssssssssss}", "where", where, "field", "diff_id mismatch", "image", side,
+                  "claimed", claimed, "real", real);
+    diff_emit_line(o,
+                   xasprintf("%s: %s's config names diff_id %s; the layer's content is %s", where,
+                             strcmp(side, "a") == 0 ? "A" : "B", claimed, real),
+                   diff_must(j));
+}
+
+/*
+ * Two blobs: both streamed, their real diff_ids computed as they are read (a config's claim
+ * is checked, never trusted). The same diff_id is a compression difference; otherwise the
+ * entries are compared, and a layer whose entries all match but whose tar differs (records
+ * temper does not compare) still counts, as its diff_id.
+ */
 static int
 compare_layer(struct diff_out *o, const char *where, const struct oci_source *sa,
               const struct image_doc *a, const struct oci_source *sb, const struct image_doc *b,
               size_t i, struct temper_err *err)
 {
     struct image_layer_entries ea, eb;
-    size_t before = o->diff->count;
+    size_t before;
 
     if (image_layer_load(sa, a, i, &ea, err) < 0)
         return -1;
@@ -241,18 +284,50 @@ compare_layer(struct diff_out *o, const char *where, const struct oci_source *sa
         image_layer_entries_release(&ea);
         return -1;
     }
-    diff_entries(o, where, &ea, &eb);
+    emit_claimed(o, where, "a", a->diff_ids[i], ea.diff_id);
+    emit_claimed(o, where, "b", b->diff_ids[i], eb.diff_id);
+    before = o->diff->count;
+    if (strcmp(ea.diff_id, eb.diff_id) == 0) {
+        emit_compression(o, where, &a->layers[i], &b->layers[i], ea.diff_id);
+    } else {
+        const json_t *ja = json_array_get(json_object_get(a->manifest, "layers"), i),
+                     *jb = json_array_get(json_object_get(b->manifest, "layers"), i);
+        static const char *const blob[] = {"mediaType", "size"};
+
+        for (size_t k = 0; k < 2; k++) {
+            const json_t *va = json_object_get(ja, blob[k]), *vb = json_object_get(jb, blob[k]);
+
+            if (!json_equal(va, vb))
+                emit_value(o, where, blob[k], va, vb);
+        }
+        before = o->diff->count;
+        diff_entries(o, where, &ea, &eb);
+        /* The tars differ in records temper does not compare (docs/internals/diff.md). */
+        if (o->diff->count == before)
+            diff_emit(o, where, NULL, "diff_id", ea.diff_id, eb.diff_id,
+                      diff_must(json_string(ea.diff_id)), diff_must(json_string(eb.diff_id)));
+    }
     image_layer_entries_release(&ea);
     image_layer_entries_release(&eb);
-    if (o->diff->count == before) {
-        const char *ia = a->diff_ids[i][0] ? a->diff_ids[i] : NULL;
-        const char *ib = b->diff_ids[i][0] ? b->diff_ids[i] : NULL;
-
-        /* The tars differ in records temper does not compare (docs/internals/diff.md). */
-        diff_emit(o, where, NULL, "diff_id", ia, ib, ia ? json_string(ia) : NULL,
-                  ib ? json_string(ib) : NULL);
-    }
     return 0;
+}
+
+/*
+ * Every member of the two layer descriptors (urls, annotations key by key, platform, any
+ * other) but the digest, which the blobs' comparison names. For two blobs, mediaType and size
+ * are said by the compression line or, when the contents differ, by compare_layer.
+ */
+static void
+compare_descriptors(struct diff_out *o, const char *where, const json_t *a, const json_t *b,
+                    bool same_blob)
+{
+    static const char *const first[] = {"mediaType", NULL};
+    static const char *const none[] = {NULL};
+    static const char *const skip_digest[] = {"digest", NULL};
+    static const char *const skip_blob[] = {"digest", "size", "mediaType", NULL};
+
+    compare_fields(o, where, a, b, same_blob ? first : none, same_blob ? skip_digest : skip_blob,
+                   "annotations");
 }
 
 static int
@@ -260,6 +335,8 @@ compare_layers(struct diff_out *o, const struct oci_source *sa, const struct ima
                const struct oci_source *sb, const struct image_doc *b, struct temper_err *err)
 {
     size_t n = a->nlayers > b->nlayers ? a->nlayers : b->nlayers;
+    const json_t *ja = json_object_get(a->manifest, "layers"),
+                 *jb = json_object_get(b->manifest, "layers");
 
     for (size_t i = 0; i < n; i++) {
         const struct oci_descriptor *la = &a->layers[i], *lb = &b->layers[i];
@@ -268,24 +345,36 @@ compare_layers(struct diff_out *o, const struct oci_source *sa, const struct ima
         snprintf(where, sizeof(where), "layer %zu", i + 1);
         if (i >= a->nlayers) {
             emit_lone_layer(o, where, b, i, true);
-        } else if (i >= b->nlayers) {
-            emit_lone_layer(o, where, a, i, false);
-        } else if (strcmp(la->digest, lb->digest) == 0) {
-            if (strcmp(la->media_type, lb->media_type) != 0) {
-                cleanup_free char *ta = diff_quote(la->media_type, strlen(la->media_type));
-                cleanup_free char *tb = diff_quote(lb->media_type, strlen(lb->media_type));
-
-                diff_emit(o, where, NULL, "mediaType", ta, tb,
-                          diff_json_bytes(la->media_type, strlen(la->media_type)),
-                          diff_json_bytes(lb->media_type, strlen(lb->media_type)));
-            }
-        } else if (a->diff_ids[i][0] != '\0' && strcmp(a->diff_ids[i], b->diff_ids[i]) == 0) {
-            emit_compression(o, where, la, lb, a->diff_ids[i]);
-        } else if (compare_layer(o, where, sa, a, sb, b, i, err) < 0) {
-            return -1;
+            continue;
         }
+        if (i >= b->nlayers) {
+            emit_lone_layer(o, where, a, i, false);
+            continue;
+        }
+        compare_descriptors(o, where, json_array_get(ja, i), json_array_get(jb, i),
+                            strcmp(la->digest, lb->digest) == 0);
+        if (strcmp(la->digest, lb->digest) != 0 &&
+            compare_layer(o, where, sa, a, sb, b, i, err) < 0)
+            return -1;
     }
     return 0;
+}
+
+/* Whatever else differs, two manifests that are not the same JSON value are not identical:
+ * say which part differs (the config descriptor, when the configs differ only in how their
+ * JSON is written). */
+static void
+compare_whole(struct diff_out *o, const struct image_doc *a, const struct image_doc *b)
+{
+    const json_t *ca = json_object_get(a->manifest, "config"),
+                 *cb = json_object_get(b->manifest, "config");
+
+    if (o->diff->count != 0 || json_equal(a->manifest, b->manifest))
+        return;
+    if (!json_equal(ca, cb))
+        emit_value(o, "manifest", "config", ca, cb);
+    else
+        emit_value(o, "manifest", "manifest", a->manifest, b->manifest);
 }
 
 int
@@ -312,6 +401,8 @@ image_diff_compare(const struct oci_source *a, const struct oci_descriptor *da,
         compare_manifests(&o, &doc_a, &doc_b);
         compare_configs(&o, &doc_a, &doc_b);
         rc = compare_layers(&o, a, &doc_a, b, &doc_b, err);
+        if (rc == 0)
+            compare_whole(&o, &doc_a, &doc_b);
     }
     image_doc_release(&doc_a);
     image_doc_release(&doc_b);

@@ -122,14 +122,6 @@ mark_moved(struct event *ev, size_t n)
         pairs[i]->moved = !keep[i];
 }
 
-static json_t *
-must(json_t *j)
-{
-    if (j == NULL)
-        abort();
-    return j;
-}
-
 static char *
 mode_text(unsigned mode)
 {
@@ -146,7 +138,7 @@ static void
 emit_strings(struct diff_out *o, const char *where, const char *path, const char *field, char *a,
              char *b)
 {
-    diff_emit(o, where, path, field, a, b, must(json_string(a)), must(json_string(b)));
+    diff_emit(o, where, path, field, a, b, diff_must(json_string(a)), diff_must(json_string(b)));
     free(a);
     free(b);
 }
@@ -154,7 +146,7 @@ emit_strings(struct diff_out *o, const char *where, const char *path, const char
 static json_t *
 mtime_json(const struct image_entry *e, const char *text)
 {
-    return e->mtime_nsec == 0 ? json_integer(e->mtime) : must(json_string(text));
+    return e->mtime_nsec == 0 ? json_integer(e->mtime) : diff_must(json_string(text));
 }
 
 static char *
@@ -189,8 +181,8 @@ compare_content(struct diff_out *o, const char *where, const struct image_entry 
         return;
     ta = xasprintf("%" PRIu64 " bytes %s", a->size, a->sha256);
     tb = xasprintf("%" PRIu64 " bytes %s", b->size, b->sha256);
-    ja = must(json_pack("{sIss}", "size", (json_int_t)a->size, "sha256", a->sha256));
-    jb = must(json_pack("{sIss}", "size", (json_int_t)b->size, "sha256", b->sha256));
+    ja = diff_must(json_pack("{sIss}", "size", (json_int_t)a->size, "sha256", a->sha256));
+    jb = diff_must(json_pack("{sIss}", "size", (json_int_t)b->size, "sha256", b->sha256));
     diff_emit(o, where, a->path, "content", ta, tb, ja, jb);
 }
 
@@ -306,14 +298,15 @@ emit_lone(struct diff_out *o, const char *where, const struct image_entry *e, bo
     json_t *j, *doc;
 
     snprintf(mode, sizeof(mode), "%04o", e->mode);
-    j = must(json_pack("{sssssIsIsI}", "type", image_entry_type_name(e->type), "mode", mode, "uid",
-                       (json_int_t)e->uid, "gid", (json_int_t)e->gid, "size", (json_int_t)e->size));
+    j = diff_must(json_pack("{sssssIsIsI}", "type", image_entry_type_name(e->type), "mode", mode,
+                            "uid", (json_int_t)e->uid, "gid", (json_int_t)e->gid, "size",
+                            (json_int_t)e->size));
     what = xasprintf("%s %s %" PRId64 ":%" PRId64, image_entry_type_name(e->type), mode, e->uid,
                      e->gid);
     if (e->link != NULL)
         json_object_set_new(j, "link", diff_json_bytes(e->link, strlen(e->link)));
-    doc = must(json_pack("{ssssso}", "where", where, "field", added ? "added" : "removed",
-                         added ? "b" : "a", j));
+    doc = diff_must(json_pack("{ssssso}", "where", where, "field", added ? "added" : "removed",
+                              added ? "b" : "a", j));
     json_object_set_new(doc, added ? "a" : "b", json_null());
     json_object_set_new(doc, "path", diff_json_bytes(e->path, len));
     temper_printable(e->path, shown, len + 8);

@@ -4,10 +4,16 @@
  * byte kept is capped (limits.h), names are copied as bytes and normalised,
  * and nothing is ever written to disk.
  *
- * libarchive reads the compressed bytes through our callback, which hashes
- * and counts them: a registry (or a damaged layout) that serves other bytes
- * than the manifest names is caught here, and the callback never reads more
- * than one byte past the descriptor's size, however long the stream.
+ * Two libarchive readers run in one pass. The first reads the compressed
+ * bytes through our callback, which hashes and counts them (a registry, or a
+ * damaged layout, that serves other bytes than the manifest names is caught
+ * here, and the callback never reads more than one byte past the
+ * descriptor's size), and decompresses them as one raw stream (gzip, zstd or
+ * none). The second reads the tar from that stream through a callback that
+ * hashes it (the layer's real diff_id, never taken from the config) and
+ * counts it: a layer may not expand beyond its allowance (allowance()), so a
+ * zstd bomb stops early. Content is counted too, since a sparse entry's holes
+ * are zeros libarchive makes up without reading anything.
  *
  * Names are read under the C.UTF-8 locale (this thread only), as the layer
  * writer writes them: libarchive converts pax names from UTF-8 to the
@@ -32,11 +38,48 @@
 struct reader {
     int fd;
     const struct oci_descriptor *desc; /* or NULL */
-    struct sha256 hash;
-    uint64_t count;
+    struct sha256 hash;                /* of the compressed bytes */
+    uint64_t count;                    /* compressed bytes read */
     int read_errno;
+    struct archive *raw; /* the decompressed stream, as libarchive's raw format */
+    struct sha256 diff_id;
+    uint64_t tar_bytes; /* decompressed bytes read */
+    bool raw_eof;
+    bool over;     /* the decompressed stream went over its allowance */
+    char why[512]; /* the raw reader's error, when it failed */
     unsigned char buf[READ_BUFFER];
 };
+
+/*
+ * How many uncompressed bytes a layer may have (its tar stream, and again the
+ * content hashed, sparse holes included): DIFF_LAYER_FREE_BYTES plus
+ * DIFF_LAYER_MAX_RATIO times its compressed size, at most DIFF_LAYER_MAX_BYTES.
+ * Without a descriptor, the compressed bytes read so far count.
+ */
+static uint64_t
+allowance(const struct reader *r)
+{
+    uint64_t packed = r->desc != NULL ? r->desc->size : r->count;
+    uint64_t most = DIFF_LAYER_MAX_BYTES - DIFF_LAYER_FREE_BYTES;
+
+    if (packed > most / DIFF_LAYER_MAX_RATIO)
+        return DIFF_LAYER_MAX_BYTES;
+    return DIFF_LAYER_FREE_BYTES + packed * DIFF_LAYER_MAX_RATIO;
+}
+
+static int
+over_allowance(const struct reader *r, const char *name, const char *what, struct temper_err *err)
+{
+    return temper_err_set(
+        err, TEMPER_E_LIMIT, 0,
+        "%s: %s over %llu bytes, the most a layer of %llu compressed bytes may expand to "
+        "(%d times as much plus %lld MiB, DIFF_LAYER_MAX_RATIO; at most %lld GiB, "
+        "DIFF_LAYER_MAX_BYTES): a real layer passes when recompressed with gzip (which cannot "
+        "go beyond 1032 times) or split in smaller layers",
+        name, what, (unsigned long long)allowance(r),
+        (unsigned long long)(r->desc != NULL ? r->desc->size : r->count), DIFF_LAYER_MAX_RATIO,
+        (long long)(DIFF_LAYER_FREE_BYTES >> 20), (long long)(DIFF_LAYER_MAX_BYTES >> 30));
+}
 
 /* How many more bytes may be read: one past the descriptor's size, to see a stream too long. */
 static size_t
@@ -84,12 +127,89 @@ read_cb(struct archive *a, void *arg, const void **out)
     return n;
 }
 
-/* Reads what libarchive left (the end of a gzip member, padding) so the whole blob is hashed. */
+/* The next block of the decompressed stream, hashed and counted (0 at its end). */
+static la_ssize_t
+raw_block(struct reader *r, const void **out)
+{
+    size_t size = 0;
+    la_int64_t offset;
+    int rc;
+
+    if (r->raw_eof || r->over)
+        return 0;
+    rc = archive_read_data_block(r->raw, out, &size, &offset);
+    if (rc == ARCHIVE_EOF) {
+        r->raw_eof = true;
+        return 0;
+    }
+    if (rc != ARCHIVE_OK) {
+        const char *why = archive_error_string(r->raw);
+
+        snprintf(r->why, sizeof(r->why), "%s", why ? why : "cannot decompress");
+        return -1;
+    }
+    r->tar_bytes += size;
+    if (r->tar_bytes > allowance(r)) {
+        r->over = true;
+        return -1;
+    }
+    sha256_update(&r->diff_id, *out, size);
+    return (la_ssize_t)size;
+}
+
+static la_ssize_t
+tar_cb(struct archive *a, void *arg, const void **out)
+{
+    struct reader *r = arg;
+    la_ssize_t n = raw_block(r, out);
+
+    if (n < 0)
+        archive_set_error(a, EINVAL, "%s", r->over ? "over the layer's allowance" : r->why);
+    return n;
+}
+
+/* Starts the raw reader (the decompressed stream); its errors are parse errors. */
+static int
+open_raw(struct reader *r)
+{
+    struct archive_entry *ae;
+
+    r->raw = archive_read_new();
+    if (r->raw == NULL)
+        abort();
+    /* Only what an OCI layer may be: a tar, as it is or gzip or zstd. */
+    if (archive_read_support_filter_gzip(r->raw) != ARCHIVE_OK ||
+        archive_read_support_filter_zstd(r->raw) != ARCHIVE_OK ||
+        archive_read_support_format_raw(r->raw) != ARCHIVE_OK) {
+        fprintf(stderr, "temper: libarchive cannot read gzip, zstd or raw: %s\n",
+                archive_error_string(r->raw));
+        abort();
+    }
+    if (archive_read_open(r->raw, r, NULL, read_cb, NULL) != ARCHIVE_OK ||
+        archive_read_next_header(r->raw, &ae) != ARCHIVE_OK) {
+        const char *why = archive_error_string(r->raw);
+
+        snprintf(r->why, sizeof(r->why), "%s", why ? why : "cannot decompress");
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * Reads what the tar reader left of the decompressed stream (what follows the
+ * end-of-archive blocks counts in the diff_id), then what the decompressor
+ * left of the blob (the end of a gzip member, padding), so that both are
+ * hashed whole.
+ */
 static int
 drain(struct reader *r, const char *name, struct temper_err *err)
 {
+    const void *block;
     ssize_t n;
 
+    if (r->raw != NULL)
+        while (raw_block(r, &block) > 0)
+            ;
     while ((n = read_some(r)) > 0)
         ;
     if (n < 0)
@@ -195,6 +315,8 @@ entry_type(struct archive_entry *ae)
 /* What one layer's read keeps track of. */
 struct layer_state {
     const char *name;
+    const struct reader *r;
+    uint64_t content_bytes; /* hashed, sparse holes included */
     struct image_entry *entries;
     size_t n, cap;
     uint64_t name_bytes; /* paths, link targets and pax values kept */
@@ -360,6 +482,15 @@ read_content(struct archive *a, struct layer_state *s, struct image_entry *e, vo
         }
         sha256_update(&h, buf, (size_t)n);
         e->size += (uint64_t)n;
+        s->content_bytes += (uint64_t)n;
+        if (s->content_bytes > allowance(s->r)) {
+            char shown[160], what[256];
+
+            sha256_release(&h);
+            snprintf(what, sizeof(what), "entry %zu '%s': its contents are", e->position,
+                     temper_printable(e->path, shown, sizeof(shown)));
+            return over_allowance(s->r, s->name, what, err);
+        }
     }
     if (n < 0) {
         sha256_release(&h);
@@ -429,11 +560,22 @@ read_entry(struct archive *a, struct archive_entry *ae, struct layer_state *s, v
     }
     if (read_pax(s, ae, e, err) < 0)
         return -1;
-    if (e->type == IMAGE_ENTRY_FILE ||
-        (e->type == IMAGE_ENTRY_HARDLINK && archive_entry_size_is_set(ae) &&
-         archive_entry_size(ae) > 0))
-        return read_content(a, s, e, buf, size, err);
-    return 0;
+    if (!(e->type == IMAGE_ENTRY_FILE ||
+          (e->type == IMAGE_ENTRY_HARDLINK && archive_entry_size_is_set(ae) &&
+           archive_entry_size(ae) > 0)))
+        return 0;
+    /* A sparse entry says how big its holes are without storing them: refuse it before
+     * making up the zeros. */
+    if (archive_entry_size_is_set(ae) && archive_entry_size(ae) > 0 &&
+        (uint64_t)archive_entry_size(ae) > allowance(s->r) - s->content_bytes) {
+        char what[256];
+
+        snprintf(what, sizeof(what), "entry %zu '%s': its size (%lld bytes%s) goes", e->position,
+                 temper_printable(e->path, shown, sizeof(shown)), (long long)archive_entry_size(ae),
+                 archive_entry_sparse_count(ae) > 0 ? ", sparse" : "");
+        return over_allowance(s->r, s->name, what, err);
+    }
+    return read_content(a, s, e, buf, size, err);
 }
 
 void
@@ -454,6 +596,8 @@ image_layer_entries_release(struct image_layer_entries *entries)
     *entries = (struct image_layer_entries){0};
 }
 
+/* The tar reader: no filter, since the stream it reads is decompressed already (a gzip
+ * inside the gzip is not a layer). */
 static struct archive *
 new_reader(void)
 {
@@ -461,12 +605,8 @@ new_reader(void)
 
     if (a == NULL)
         abort();
-    /* Only what an OCI layer may be: a tar, as it is or gzip or zstd. */
-    if (archive_read_support_filter_gzip(a) != ARCHIVE_OK ||
-        archive_read_support_filter_zstd(a) != ARCHIVE_OK ||
-        archive_read_support_format_tar(a) != ARCHIVE_OK) {
-        fprintf(stderr, "temper: libarchive cannot read gzip, zstd or tar: %s\n",
-                archive_error_string(a));
+    if (archive_read_support_format_tar(a) != ARCHIVE_OK) {
+        fprintf(stderr, "temper: libarchive cannot read tar: %s\n", archive_error_string(a));
         abort();
     }
     return a;
@@ -480,7 +620,13 @@ read_entries(struct archive *a, struct reader *r, struct layer_state *s, struct 
     cleanup_free void *buf = xmalloc(READ_BUFFER);
     int rc;
 
-    if (archive_read_open(a, r, NULL, read_cb, NULL) != ARCHIVE_OK)
+    if (open_raw(r) < 0) {
+        char shown[256];
+
+        return temper_err_set(err, TEMPER_E_PARSE, 0, "%s: %s", s->name,
+                              temper_printable(r->why, shown, sizeof(shown)));
+    }
+    if (archive_read_open(a, r, NULL, tar_cb, NULL) != ARCHIVE_OK)
         return archive_failed(a, s, NULL, err);
     for (;;) {
         rc = archive_read_next_header(a, &ae);
@@ -498,7 +644,7 @@ image_layer_read(int fd, const struct oci_descriptor *desc, const char *name,
                  struct image_layer_entries *out, struct temper_err *err)
 {
     struct reader *r = xcalloc(1, sizeof(*r));
-    struct layer_state s = {.name = name};
+    struct layer_state s = {.name = name, .r = r};
     struct image_layer_entries got;
     struct temper_err why;
     struct archive *a = new_reader();
@@ -508,6 +654,7 @@ image_layer_read(int fd, const struct oci_descriptor *desc, const char *name,
     r->fd = fd;
     r->desc = desc;
     sha256_init(&r->hash);
+    sha256_init(&r->diff_id);
     if (utf8 != (locale_t)0)
         saved = uselocale(utf8);
     rc = read_entries(a, r, &s, &why);
@@ -516,7 +663,7 @@ image_layer_read(int fd, const struct oci_descriptor *desc, const char *name,
         freelocale(utf8);
     }
     archive_read_free(a);
-    got = (struct image_layer_entries){s.entries, s.n};
+    got = (struct image_layer_entries){.entries = s.entries, .n = s.n};
     /* Other bytes than the ones named explain a parse error better than the error itself. */
     if (r->read_errno != 0) {
         sha256_release(&r->hash);
@@ -525,13 +672,24 @@ image_layer_read(int fd, const struct oci_descriptor *desc, const char *name,
         sha256_release(&r->hash);
     } else if (check_blob(r, name, err) < 0) {
         ; /* err says which bytes came */
+    } else if (r->over) {
+        over_allowance(r, name, "its uncompressed tar stream goes", err);
     } else if (rc < 0) {
         *err = why;
+    } else if (!r->raw_eof) {
+        char shown[256];
+
+        temper_err_set(err, TEMPER_E_PARSE, 0, "%s: %s", name,
+                       temper_printable(r->why, shown, sizeof(shown)));
     } else {
+        sha256_final(&r->diff_id, got.diff_id);
+        archive_read_free(r->raw);
         free(r);
         *out = got;
         return 0;
     }
+    sha256_release(&r->diff_id);
+    archive_read_free(r->raw);
     free(r);
     image_layer_entries_release(&got);
     return -1;

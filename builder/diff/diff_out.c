@@ -11,8 +11,8 @@
 #include "base/xalloc.h"
 #include "diff-internal.h"
 
-static json_t *
-must(json_t *j)
+json_t *
+diff_must(json_t *j)
 {
     if (j == NULL)
         abort(); /* jansson fails only when out of memory here */
@@ -74,7 +74,7 @@ diff_json_bytes(const char *s, size_t len)
         return j;
     q = diff_quote(s, len);
     q[strlen(q) - 1] = '\0';
-    return must(json_string(q + 1));
+    return diff_must(json_string(q + 1));
 }
 
 char *
@@ -122,11 +122,11 @@ diff_emit(struct diff_out *o, const char *where, const char *path, const char *f
           const char *a_text, const char *b_text, json_t *a, json_t *b)
 {
     cleanup_free char *shown = NULL;
-    json_t *json = must(json_object());
+    json_t *json = diff_must(json_object());
     char *line;
 
-    json_object_set_new(json, "where", must(json_string(where)));
-    json_object_set_new(json, "field", must(json_string(field)));
+    json_object_set_new(json, "where", diff_must(json_string(where)));
+    json_object_set_new(json, "field", diff_must(json_string(field)));
     json_object_set_new(json, "a", a ? a : json_null());
     json_object_set_new(json, "b", b ? b : json_null());
     if (path != NULL) {
@@ -158,17 +158,17 @@ image_diff_release(struct image_diff *diff)
 static json_t *
 side(const char *image, const char *digest)
 {
-    json_t *j = must(json_object());
+    json_t *j = diff_must(json_object());
 
     json_object_set_new(j, "image", diff_json_bytes(image, strlen(image)));
-    json_object_set_new(j, "digest", must(json_string(digest)));
+    json_object_set_new(j, "digest", diff_must(json_string(digest)));
     return j;
 }
 
 json_t *
 image_diff_json(const struct image_diff *diff, const char *image_a, const char *image_b)
 {
-    json_t *doc = must(json_object()), *list = must(json_array());
+    json_t *doc = diff_must(json_object()), *list = diff_must(json_array());
 
     json_object_set_new(doc, "identical", json_boolean(diff->identical));
     json_object_set_new(doc, "a", side(image_a, diff->digest_a));

@@ -94,6 +94,7 @@ struct image_entry {
 struct image_layer_entries {
     struct image_entry *entries; /* in the order of the stream */
     size_t n;
+    char diff_id[LAYER_DIGEST_LEN]; /* sha256 of the uncompressed stream, as read */
 };
 
 /*

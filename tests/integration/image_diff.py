@@ -26,6 +26,7 @@ import sys
 import tarfile
 import tempfile
 
+import crafted as cr  # layouts crafted by hand (tests/integration/crafted.py)
 import push_registry as fx  # the registry fixture of the push tests
 from checks import check, summary  # tests/integration/checks.py
 
@@ -218,6 +219,51 @@ def test_registry(work, app, app_digest, variant, app_recipe):
               f"a missing registry tag exits 2 naming it: {r.stderr.strip()[-300:]}")
 
 
+def test_descriptors_and_diff_ids(work):
+    """Layer descriptors are compared member by member; a config's diff_id is checked."""
+    a = cr.tar_bytes([(cr.ti("etc/x"), b"good")])
+    la = cr.layout(os.path.join(work, "d-a"), [a])
+    lb = cr.layout(os.path.join(work, "d-b"), [a], layer_desc_extra=[{
+        "urls": ["https://evil.example/layer"], "annotations": {"org.example.k": "x"},
+        "platform": {"os": "windows", "architecture": "amd64"}}])
+    r = temper("diff", la, lb)
+    lines = diff_lines(r)
+    check(r.returncode == 1 and 'layer 1: urls: absent -> ["https://evil.example/layer"]' in lines
+          and 'layer 1: annotations["org.example.k"]: absent -> "x"' in lines and
+          any(l.startswith("layer 1: platform: absent -> ") for l in lines),
+          f"a layer descriptor's urls, annotations, platform are differences: {r.stdout[-500:]}")
+    good = cr.tar_bytes([(cr.ti("usr/bin/app", mode=0o755), b"good program")])
+    evil = cr.tar_bytes([(cr.ti("usr/bin/app", mode=0o4755), b"evil program")])
+    la = cr.layout(os.path.join(work, "i-a"), [good])
+    lb = cr.layout(os.path.join(work, "i-b"), [evil], diff_ids=[cr.sha(good)])
+    r = temper("diff", la, lb)
+    lines = diff_lines(r)
+    check(r.returncode == 1 and not any("other compression" in l for l in lines) and
+          f"layer 1: B's config names diff_id {cr.sha(good)}; the layer's content is "
+          f"{cr.sha(evil)}" in lines and "layer 1: /usr/bin/app: mode: 0755 -> 4755" in lines,
+          f"a diff_id copied into B's config is caught: {r.stdout[-600:]}")
+
+
+def test_bounds(work):
+    """What time a hostile image may take: a sparse file of 2^60 bytes, 100,000 labels."""
+    size = 1 << 60
+    sparse = cr.tar_bytes([(cr.ti("sparse", pax={"GNU.sparse.size": str(size),
+                                                 "GNU.sparse.map": f"{size - 1},1"}), b"x")])
+    lay = cr.layout(os.path.join(work, "sparse"), [sparse])
+    r, seconds, rss = cr.measured([fx.TEMPER, "inspect", lay])
+    check(r.returncode == 1 and "'/sparse'" in r.stderr and "DIFF_LAYER_MAX_RATIO" in r.stderr
+          and seconds < 10, f"a sparse entry of 2^60 bytes is refused at once ({seconds:.1f} s, "
+          f"{rss:.0f} MiB): {r.stderr.strip()[-300:]}")
+    t = cr.tar_bytes([(cr.ti("f"), b"x")])
+    labels = {"k%06d" % i: "" for i in range(100000)}
+    la = cr.layout(os.path.join(work, "labels-a"), [t], config_extra={"config": {"Labels": labels}})
+    labels["k000000"] = "changed"
+    lb = cr.layout(os.path.join(work, "labels-b"), [t], config_extra={"config": {"Labels": labels}})
+    r, seconds, rss = cr.measured([fx.TEMPER, "diff", la, lb])
+    check(r.returncode == 1 and diff_lines(r) == ['config: Labels["k000000"]: "" -> "changed"']
+          and seconds < 10, f"100,000 labels compared in {seconds:.1f} s ({rss:.0f} MiB)")
+
+
 def main():
     if shutil.which("docker-registry") is None:
         sys.exit("image_diff.py needs docker-registry (scripts/install-deps.sh test)")
@@ -226,6 +272,8 @@ def main():
         fx.EMPTY_DOCKER_CONFIG = os.path.join(work, "no-docker-config")
         os.makedirs(fx.EMPTY_DOCKER_CONFIG)
         os.environ["SOURCE_DATE_EPOCH"] = "1700000000"
+        test_descriptors_and_diff_ids(work)
+        test_bounds(work)
         base = os.path.join(work, "static")
         base_digest = build(os.path.join(fx.RECIPES, "static.yaml"), base)
         app_recipe = write_recipe(work, "app")

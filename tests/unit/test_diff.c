@@ -334,6 +334,30 @@ START_TEST(test_image_diff_compare_names_a_compression_difference)
 }
 END_TEST
 
+START_TEST(test_image_diff_compare_checks_a_claimed_diff_id)
+{
+    const struct tentry good[] = {{"usr/bin/app", 'f', 0755, 0, 0, 1, "good program", NULL, NULL}};
+    const struct tentry evil[] = {{"usr/bin/app", 'f', 04755, 0, 0, 1, "evil program", NULL, NULL}};
+    char *ta, *tb;
+    size_t la = make_tar(good, 1, false, &ta), lb = make_tar(evil, 1, false, &tb);
+    struct image_diff d;
+    struct temper_err err;
+    struct image_opts o = {0};
+
+    make_image_of_tar("a", ta, la, ta, la, TAR_TYPE, &o);
+    make_image_of_tar("b", ta, la, tb, lb, TAR_TYPE, &o); /* B's config names A's diff_id */
+    ck_assert_msg(compare("a", "b", &d, &err) == 0, "%s", err.msg);
+    dump(&d);
+    ck_assert(!d.identical);
+    ck_assert(!has_prefix(&d, "layer 1: same content"));
+    ck_assert(has_prefix(&d, "layer 1: B's config names diff_id sha256:"));
+    ck_assert(has_line(&d, "layer 1: /usr/bin/app: mode: 0755 -> 4755"));
+    image_diff_release(&d);
+    free(ta);
+    free(tb);
+}
+END_TEST
+
 START_TEST(test_image_diff_compare_normalises_paths)
 {
     const struct tentry a[] = {{"./etc/x", 'f', 0644, 0, 0, 1, "1", NULL, NULL}};
@@ -461,12 +485,22 @@ read_bytes(const void *bytes, size_t len, const struct oci_descriptor *desc,
     return rc;
 }
 
+/* Writes a ustar header's checksum. */
+static void
+ustar_header_sum(char h[512])
+{
+    unsigned sum = 0;
+
+    memset(h + 148, ' ', 8);
+    for (int i = 0; i < 512; i++)
+        sum += (unsigned char)h[i];
+    snprintf(h + 148, 8, "%06o", sum);
+}
+
 /* A ustar header for a file of `size` (octal text) bytes, checksummed. */
 static void
 ustar_header(char h[512], const char *name, const char *size_octal)
 {
-    unsigned sum = 0;
-
     memset(h, 0, 512);
     snprintf(h, 100, "%s", name);
     memcpy(h + 100, "0000644", 8);
@@ -477,10 +511,7 @@ ustar_header(char h[512], const char *name, const char *size_octal)
     h[156] = '0';
     memcpy(h + 257, "ustar", 6);
     memcpy(h + 263, "00", 2);
-    memset(h + 148, ' ', 8);
-    for (int i = 0; i < 512; i++)
-        sum += (unsigned char)h[i];
-    snprintf(h + 148, 8, "%06o", sum);
+    ustar_header_sum(h);
 }
 
 START_TEST(test_image_layer_read_refuses_an_absurd_size)
@@ -492,8 +523,103 @@ START_TEST(test_image_layer_read_refuses_an_absurd_size)
     ustar_header(buf, "huge", "77777777777"); /* 8 GiB announced, 1.5 KiB there */
     memset(buf + 512, 'x', 1024);
     ck_assert_int_eq(read_bytes(buf, sizeof(buf), NULL, &got, &err), -1);
+    ck_assert_int_eq(err.code, TEMPER_E_LIMIT); /* over what 2 KiB may expand to */
+    ck_assert_msg(strstr(err.msg, "layer 1 'x'") && strstr(err.msg, "/huge"), "%s", err.msg);
+    ustar_header(buf, "huge", "00000004000"); /* 2 KiB announced, 1.5 KiB there */
+    ck_assert_int_eq(read_bytes(buf, sizeof(buf), NULL, &got, &err), -1);
     ck_assert_int_eq(err.code, TEMPER_E_PARSE);
     ck_assert_msg(strstr(err.msg, "layer 1 'x'") && strstr(err.msg, "/huge"), "%s", err.msg);
+}
+END_TEST
+
+/* A zstd block header: `size` bytes, raw (type 0) or the RLE of one byte (type 1). */
+static size_t
+zstd_block(unsigned char *out, unsigned type, uint32_t size, bool last)
+{
+    uint32_t h = (size << 3) | (type << 1) | (last ? 1u : 0u);
+
+    out[0] = (unsigned char)h;
+    out[1] = (unsigned char)(h >> 8);
+    out[2] = (unsigned char)(h >> 16);
+    return 3;
+}
+
+START_TEST(test_image_layer_read_stops_a_zstd_bomb)
+{
+    /* 2 GiB of zeros as zstd RLE blocks (64 KiB that expand 32768 times) after a tar header:
+     * once the content of a file that says it is that big, once the zeros after the end of a
+     * tar (they count in the diff_id, so they are read too). */
+    const uint32_t block = 128 * 1024, nblocks = (uint32_t)((2ULL << 30) / block) + 1;
+    const char *sizes[] = {"20000000000", "00000000000"};
+    size_t cap = 16 + 512 + 3 + (size_t)nblocks * 4;
+    unsigned char *z = malloc(cap);
+    char h[512];
+    struct image_layer_entries got;
+    struct temper_err err;
+
+    ck_assert_ptr_nonnull(z);
+    for (size_t k = 0; k < N(sizes); k++) {
+        size_t o = 6;
+
+        memcpy(z, "\x28\xb5\x2f\xfd\x00\x38", 6); /* magic; no size, no checksum; 128 KiB window */
+        ustar_header(h, "zeros", sizes[k]);
+        o += zstd_block(z + o, 0, 512, false);
+        memcpy(z + o, h, 512);
+        o += 512;
+        for (uint32_t i = 0; i < nblocks; i++) {
+            o += zstd_block(z + o, 1, block, i + 1 == nblocks);
+            z[o++] = 0;
+        }
+        ck_assert_int_eq(read_bytes(z, o, NULL, &got, &err), -1);
+        ck_assert_int_eq(err.code, TEMPER_E_LIMIT);
+        ck_assert_msg(strstr(err.msg, "layer 1 'x'") && strstr(err.msg, "DIFF_LAYER_MAX_RATIO") &&
+                          strstr(err.msg, "gzip"),
+                      "%s", err.msg);
+    }
+    free(z);
+}
+END_TEST
+
+START_TEST(test_image_layer_read_refuses_a_huge_sparse_entry)
+{
+    /* A pax 0.1 sparse file of 2^60 bytes, one of them stored (as the review's t5.py). */
+    static const char records[] = "39 GNU.sparse.size=1152921504606846976\n"
+                                  "40 GNU.sparse.map=1152921504606846975,1\n";
+    char tar[512 * 6] = {0};
+    struct image_layer_entries got;
+    struct temper_err err;
+    char octal[16];
+
+    snprintf(octal, sizeof(octal), "%011o", (unsigned)strlen(records));
+    ustar_header(tar, "PaxHeader", octal);
+    tar[156] = 'x';
+    ustar_header_sum(tar);
+    memcpy(tar + 512, records, strlen(records));
+    ustar_header(tar + 1024, "sparse", "00000000001");
+    tar[1536] = 'x';
+    ck_assert_int_eq(read_bytes(tar, sizeof(tar), NULL, &got, &err), -1);
+    ck_assert_int_eq(err.code, TEMPER_E_LIMIT);
+    ck_assert_msg(strstr(err.msg, "'/sparse'") && strstr(err.msg, "sparse"), "%s", err.msg);
+}
+END_TEST
+
+START_TEST(test_image_layer_read_computes_the_diff_id)
+{
+    char *tar, *gz, want[SHA256_DIGEST_STR_LEN];
+    size_t len = make_tar(base_entries, N(base_entries), false, &tar);
+    size_t gz_len = make_tar(base_entries, N(base_entries), true, &gz);
+    struct image_layer_entries got;
+    struct temper_err err;
+
+    sha256_digest(tar, len, want);
+    ck_assert_msg(read_bytes(gz, gz_len, NULL, &got, &err) == 0, "%s", err.msg);
+    ck_assert_str_eq(got.diff_id, want);
+    image_layer_entries_release(&got);
+    ck_assert_msg(read_bytes(tar, len, NULL, &got, &err) == 0, "%s", err.msg);
+    ck_assert_str_eq(got.diff_id, want);
+    image_layer_entries_release(&got);
+    free(tar);
+    free(gz);
 }
 END_TEST
 
@@ -653,6 +779,7 @@ diff_suite(void)
     tcase_add_test(tc, test_image_diff_compare_names_every_entry_difference);
     tcase_add_test(tc, test_image_diff_compare_reports_moves_not_shifts);
     tcase_add_test(tc, test_image_diff_compare_names_a_compression_difference);
+    tcase_add_test(tc, test_image_diff_compare_checks_a_claimed_diff_id);
     tcase_add_test(tc, test_image_diff_compare_normalises_paths);
     tcase_add_test(tc, test_image_diff_compare_escapes_hostile_names);
     tcase_add_test(tc, test_image_diff_json_has_the_contract_keys);
@@ -663,6 +790,9 @@ diff_suite(void)
     tcase_add_checked_fixture(tc, testutil_setup, testutil_teardown);
     tcase_add_test(tc, test_image_layer_read_refuses_an_absurd_size);
     tcase_add_test(tc, test_image_layer_read_refuses_a_truncated_tar);
+    tcase_add_test(tc, test_image_layer_read_stops_a_zstd_bomb);
+    tcase_add_test(tc, test_image_layer_read_refuses_a_huge_sparse_entry);
+    tcase_add_test(tc, test_image_layer_read_computes_the_diff_id);
     tcase_add_test(tc, test_image_layer_read_refuses_gzip_garbage);
     tcase_add_test(tc, test_image_layer_read_caps_pax_records);
     tcase_add_test(tc, test_image_layer_read_checks_the_blob_against_its_descriptor);

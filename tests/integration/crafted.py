@@ -1,0 +1,96 @@
+"""OCI layouts crafted by hand, for what temper itself would never write: descriptors with
+extra members, configs that lie about diff_ids, layers with whiteouts, hard links and odd pax
+records. Also `measured`, which runs a command and reports its time and peak memory."""
+import gzip
+import hashlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import tarfile
+import time
+
+
+def sha(b):
+    return "sha256:" + hashlib.sha256(b).hexdigest()
+
+
+def blob(layout, data):
+    d = sha(data)
+    with open(os.path.join(layout, "blobs", "sha256", d[7:]), "wb") as f:
+        f.write(data)
+    return d
+
+
+def tar_bytes(members, fmt=tarfile.PAX_FORMAT):
+    """members: a list of (TarInfo, data or None)."""
+    bio = io.BytesIO()
+    with tarfile.open(fileobj=bio, mode="w", format=fmt) as t:
+        for info, data in members:
+            if data is not None:
+                info.size = len(data)
+                t.addfile(info, io.BytesIO(data))
+            else:
+                t.addfile(info)
+    return bio.getvalue()
+
+
+def ti(name, type=tarfile.REGTYPE, mode=0o644, linkname="", pax=None):
+    t = tarfile.TarInfo(name)
+    t.type, t.mode, t.uid, t.gid, t.mtime, t.linkname = type, mode, 0, 0, 0, linkname
+    if pax:
+        t.pax_headers = pax
+    return t
+
+
+def layout(path, layers, config_extra=None, diff_ids=None, layer_desc_extra=None, raw=False,
+           repeat=1):
+    """A layout at `path` tagged latest, of gzip layers made of the uncompressed tars `layers`
+    (or of the blobs `layers` as they are when raw), each listed `repeat` times."""
+    shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(os.path.join(path, "blobs", "sha256"))
+    with open(os.path.join(path, "oci-layout"), "w") as f:
+        f.write('{"imageLayoutVersion":"1.0.0"}')
+    descs, ids = [], []
+    for i, t in enumerate(layers):
+        data = t if raw else gzip.compress(t, mtime=0)
+        ids.append(sha(t) if not raw else sha(gzip.decompress(t)))
+        desc = {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                "digest": blob(path, data), "size": len(data)}
+        if layer_desc_extra and i < len(layer_desc_extra) and layer_desc_extra[i]:
+            desc.update(layer_desc_extra[i])
+        descs.append(desc)
+    cfg = {"architecture": "amd64", "os": "linux", "config": {"User": "1000"},
+           "rootfs": {"type": "layers",
+                      "diff_ids": (diff_ids if diff_ids is not None else ids) * repeat}}
+    if config_extra:
+        cfg.update(config_extra)
+    cb = json.dumps(cfg).encode()
+    man = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+           "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                      "digest": blob(path, cb), "size": len(cb)},
+           "layers": descs * repeat}
+    mb = json.dumps(man).encode()
+    idx = {"schemaVersion": 2, "manifests": [
+        {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": blob(path, mb),
+         "size": len(mb), "annotations": {"org.opencontainers.image.ref.name": "latest"}}]}
+    with open(os.path.join(path, "index.json"), "w") as f:
+        f.write(json.dumps(idx))
+    return path
+
+
+def measured(args, env=None):
+    """Runs args; returns (CompletedProcess, seconds, peak RSS in MiB) of that one process."""
+    import tempfile
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.monotonic()
+        p = subprocess.Popen(args, stdout=out, stderr=err, env=env)
+        _, status, usage = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        seconds = time.monotonic() - start
+        out.seek(0)
+        err.seek(0)
+        return (subprocess.CompletedProcess(args, p.returncode, out.read().decode(errors="replace"),
+                                            err.read().decode(errors="replace")),
+                seconds, usage.ru_maxrss / 1024)
