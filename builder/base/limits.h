@@ -87,6 +87,16 @@
 #define DIFF_LAYER_MAX_NAME_BYTES (256L * 1024 * 1024)
 #define DIFF_PAX_MAX_BYTES (64 * 1024)
 #define DIFF_MAX_ITEMS (256 * 1024)
+/* Bytes of the differences kept (text lines and JSON text together, plus a few hundred bytes of
+ * bookkeeping each): more are counted, not listed. And the bytes of one value (a pax record, a
+ * config field, a key) shown in a difference: a longer one is cut there and followed by its
+ * length and sha256, so that one difference takes a few KiB at most. */
+#define DIFF_MAX_ITEM_BYTES (256L * 1024 * 1024)
+#define DIFF_VALUE_SHOWN_BYTES 1024
+/* temper inspect's hardening summary: paths of the whole image it keeps (what extraction would
+ * leave; a Debian system has about 200,000), and their bytes together. */
+#define DIFF_IMAGE_MAX_PATHS (4 * 1024 * 1024)
+#define DIFF_IMAGE_MAX_PATH_BYTES (256LL * 1024 * 1024)
 /* temper diff and inspect: uncompressed bytes one layer may expand to (its tar stream; and, counted
  * apart, the contents hashed, whose sparse holes are made up without being read): 1 GiB, plus
  * 1100 times its compressed size (gzip cannot go beyond 1032 times, so only zstd and sparse

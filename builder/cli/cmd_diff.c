@@ -45,7 +45,9 @@ cli_diff_print(FILE *out, const struct image_diff *d)
     for (size_t i = 0; i < d->nitems; i++)
         fprintf(out, "%s\n", d->items[i].line);
     if (d->count > d->nitems)
-        fprintf(out, "(%zu more differences not listed: over the limit of %zu)\n",
+        fprintf(out,
+                "(%zu more differences not listed: the first %zu are all temper keeps, "
+                "DIFF_MAX_ITEMS and DIFF_MAX_ITEM_BYTES)\n",
                 d->count - d->nitems, d->nitems);
     fprintf(out, "%zu difference%s\n", d->count, d->count == 1 ? "" : "s");
 }

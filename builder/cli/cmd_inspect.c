@@ -2,10 +2,13 @@
  * temper inspect [--format text|json] [registry options] IMAGE
  *
  * What is inside an image: its tags (in a layout), digests, config summary,
- * the hardening summary temper build prints, and every file with its type,
- * mode, owner and size, in tar order. Layers are streamed through the diff
- * module's entry reader, never unpacked. Every string from the image is
- * escaped or made printable before it reaches the terminal.
+ * every file with its type, mode, owner and size, in tar order, and the
+ * hardening summary temper build prints. Layers are streamed through the diff
+ * module's entry reader, never unpacked, one at a time: a layer's entries are
+ * printed (text, or JSON written as it goes), added to the hardening view and
+ * released before the next layer is read, so the summary comes last. Every
+ * string from the image is escaped or made printable before it reaches the
+ * terminal.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -21,9 +24,10 @@ static const char inspect_usage[] =
     "usage: temper inspect [--format text|json] [registry options] IMAGE\n"
     "\n"
     "Shows what is inside an image: its tags (in a layout) and digests, the config\n"
-    "(platform, created, User, Env, Entrypoint, Cmd, WorkingDir, Labels, annotations), the\n"
-    "hardening summary (run-as user, setuid/setgid files, world-writable paths, shells, ELF\n"
-    "files), then every file: type, mode, uid:gid, size and path, in tar order.\n"
+    "(platform, created, User, Env, Entrypoint, Cmd, WorkingDir, Labels, annotations), every\n"
+    "file of each layer (type, mode, uid:gid, size and path, in tar order) with the layer's\n"
+    "diff_id as read, then the hardening summary (run-as user, setuid/setgid and file\n"
+    "capability files, world-writable paths, shells, ELF files) of what extraction leaves.\n"
     "\n"
     "IMAGE is LAYOUT[:TAG] or [docker://]REGISTRY/REPO[:TAG|@DIGEST].\n"
     "\n"
@@ -31,10 +35,9 @@ static const char inspect_usage[] =
     "\n"
     "Registry options:\n" CLI_REGISTRY_USAGE;
 
-/* What inspect read: the documents, every layer's entries, the tags. */
+/* What inspect read: the documents and the tags; each layer only while it is printed. */
 struct seen {
     struct image_doc doc;
-    struct image_layer_entries *layers;
     struct image_hardening hardening;
     char **tags; /* NULL for a registry image */
 };
@@ -42,14 +45,30 @@ struct seen {
 static void
 seen_release(struct seen *s)
 {
-    for (size_t i = 0; s->layers != NULL && i < s->doc.nlayers; i++)
-        image_layer_entries_release(&s->layers[i]);
-    free(s->layers);
     image_hardening_release(&s->hardening);
     for (size_t i = 0; s->tags != NULL && s->tags[i] != NULL; i++)
         free(s->tags[i]);
     free(s->tags);
     image_doc_release(&s->doc);
+}
+
+static json_t *
+must(json_t *j)
+{
+    if (j == NULL)
+        abort(); /* out of memory, or a string not UTF-8, which str_bytes rules out */
+    return j;
+}
+
+/* A string as a terminal may show it (malloc'd): temper_printable of all of it. */
+static char *
+shown_of(const char *s)
+{
+    size_t len = strlen(s);
+    char *out = xmalloc(len + 8);
+
+    temper_printable(s, out, len + 8);
+    return out;
 }
 
 /* ---- text ---- */
@@ -78,10 +97,9 @@ static void
 print_paths(const char *what, char **paths, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        size_t len = strlen(paths[i]);
-        char *shown = xmalloc(len + 8);
+        char *shown = shown_of(paths[i]);
 
-        printf("  %s %s\n", what, temper_printable(paths[i], shown, len + 8));
+        printf("  %s %s\n", what, shown);
         free(shown);
     }
 }
@@ -89,11 +107,11 @@ print_paths(const char *what, char **paths, size_t n)
 static void
 print_entry(const struct image_entry *e)
 {
-    size_t len = strlen(e->path);
-    char *shown = xmalloc(len + 8);
+    char *shown = shown_of(e->path);
 
-    printf("%-9s %04o %" PRId64 ":%" PRId64 " %" PRIu64 " %s", image_entry_type_name(e->type),
-           e->mode, e->uid, e->gid, e->size, temper_printable(e->path, shown, len + 8));
+    printf("%-9s %04o %" PRId64 ":%" PRId64 " %" PRIu64 " %s",
+           image_entry_is_whiteout(e) ? "whiteout" : image_entry_type_name(e->type), e->mode,
+           e->uid, e->gid, e->size, shown);
     free(shown);
     if (e->link != NULL) {
         size_t llen = strlen(e->link);
@@ -106,11 +124,10 @@ print_entry(const struct image_entry *e)
 }
 
 static void
-print_text(const char *image, const struct seen *s)
+print_head(const char *image, const struct seen *s)
 {
     const struct image_doc *d = &s->doc;
     const json_t *cfg = json_object_get(d->config, "config");
-    const struct image_hardening *h = &s->hardening;
     char shown[512];
 
     printf("image: %s\n", temper_printable(image, shown, sizeof(shown)));
@@ -124,9 +141,8 @@ print_text(const char *image, const struct seen *s)
            temper_printable(d->desc.media_type, shown, sizeof(shown)));
     printf("config: %s (%" PRIu64 " bytes)\n", d->config_desc.digest, d->config_desc.size);
     for (size_t i = 0; i < d->nlayers; i++)
-        printf("layer %zu: %s (%" PRIu64 " bytes, %s), diff_id %s\n", i + 1, d->layers[i].digest,
-               d->layers[i].size, temper_printable(d->layers[i].media_type, shown, sizeof(shown)),
-               d->diff_ids[i][0] ? d->diff_ids[i] : "unknown");
+        printf("layer %zu: %s (%" PRIu64 " bytes, %s)\n", i + 1, d->layers[i].digest,
+               d->layers[i].size, temper_printable(d->layers[i].media_type, shown, sizeof(shown)));
     print_value("architecture", json_object_get(d->config, "architecture"));
     print_value("os", json_object_get(d->config, "os"));
     print_value("variant", json_object_get(d->config, "variant"));
@@ -138,18 +154,35 @@ print_text(const char *image, const struct seen *s)
     print_value("WorkingDir", json_object_get(cfg, "WorkingDir"));
     print_value("Labels", json_object_get(cfg, "Labels"));
     print_value("annotations", json_object_get(d->manifest, "annotations"));
-    printf("hardening: user %s; setuid/setgid files: %zu; world-writable: %zu; shells: %zu; "
-           "ELF files: %zu\n",
+}
+
+/* "layer 1 files: 3 entries, diff_id sha256:..." and a word when the config names another. */
+static void
+print_layer(const struct image_doc *d, size_t l, const struct image_layer_entries *e)
+{
+    printf("layer %zu files: %zu entries, diff_id %s", l + 1, e->n, e->diff_id);
+    if (d->diff_ids[l][0] == '\0')
+        printf(" (the config names none)");
+    else if (strcmp(d->diff_ids[l], e->diff_id) != 0)
+        printf(" (MISMATCH: the config names %s)", d->diff_ids[l]);
+    putchar('\n');
+    for (size_t i = 0; i < e->n; i++)
+        print_entry(&e->entries[i]);
+}
+
+static void
+print_hardening(const struct image_hardening *h)
+{
+    char shown[512];
+
+    printf("hardening: user %s; setuid/setgid/capability files: %zu; world-writable: %zu; "
+           "shells: %zu; ELF files: %zu\n",
            h->user ? temper_printable(h->user, shown, sizeof(shown)) : "(none: root)", h->setid,
            h->nworld_writable, h->nshells, h->elves);
     print_paths("setuid/setgid:", h->setid_paths, h->nsetid_paths);
+    print_paths("capability:", h->capability_paths, h->ncapability_paths);
     print_paths("world-writable:", h->world_writable, h->nworld_writable);
     print_paths("shell:", h->shells, h->nshells);
-    for (size_t l = 0; l < d->nlayers; l++) {
-        printf("layer %zu files: %zu entries\n", l + 1, s->layers[l].n);
-        for (size_t i = 0; i < s->layers[l].n; i++)
-            print_entry(&s->layers[l].entries[i]);
-    }
 }
 
 /* ---- JSON ---- */
@@ -172,61 +205,54 @@ str_bytes(const char *s)
 }
 
 static json_t *
-path_list(char **paths, size_t n)
-{
-    json_t *a = json_array();
-
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(a, str_bytes(paths[i]));
-    return a;
-}
-
-static json_t *
 entry_json(const struct image_entry *e)
 {
     char mode[16];
     json_t *j;
 
     snprintf(mode, sizeof(mode), "%04o", e->mode);
-    j = json_pack("{sosssssIsIsI}", "path", str_bytes(e->path), "type",
-                  image_entry_type_name(e->type), "mode", mode, "uid", (json_int_t)e->uid, "gid",
-                  (json_int_t)e->gid, "size", (json_int_t)e->size);
+    j = must(json_pack("{sosssssIsIsI}", "path", must(str_bytes(e->path)), "type",
+                       image_entry_type_name(e->type), "mode", mode, "uid", (json_int_t)e->uid,
+                       "gid", (json_int_t)e->gid, "size", (json_int_t)e->size));
     if (e->link != NULL)
-        json_object_set_new(j, "link", str_bytes(e->link));
+        json_object_set_new(j, "link", must(str_bytes(e->link)));
     if (e->sha256[0] != '\0')
-        json_object_set_new(j, "sha256", json_string(e->sha256));
+        json_object_set_new(j, "sha256", must(json_string(e->sha256)));
+    if (image_entry_is_whiteout(e))
+        json_object_set_new(j, "whiteout", json_true());
     return j;
 }
 
 static json_t *
 copy_or_null(const json_t *v)
 {
-    return v ? json_deep_copy(v) : json_null();
+    return v ? must(json_deep_copy(v)) : json_null();
 }
 
-static json_t *
-inspect_json(const char *image, const struct seen *s)
+#define JSON_OUT (JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII | JSON_ENCODE_ANY)
+
+/* Writes `"key":value` (value stolen), after a comma unless it is the first member. */
+static void
+put_member(const char *key, json_t *value, bool first)
+{
+    printf("%s\"%s\":", first ? "" : ",", key);
+    json_dumpf(value, stdout, JSON_OUT);
+    json_decref(value);
+}
+
+/* The document's members known before any layer is read, sorted by key; "layers" and
+ * "hardening" follow, written as the layers are read. */
+static void
+json_head(const char *image, const struct seen *s)
 {
     const struct image_doc *d = &s->doc;
     const json_t *cfg = json_object_get(d->config, "config");
-    const struct image_hardening *h = &s->hardening;
     static const char *const fields[] = {"User",       "Env",    "Entrypoint", "Cmd",
                                          "WorkingDir", "Labels", NULL};
-    json_t *doc = json_object(), *layers = json_array(), *config;
+    json_t *config;
 
-    json_object_set_new(doc, "image", str_bytes(image));
-    if (s->tags != NULL) {
-        size_t n = 0;
-
-        while (s->tags[n] != NULL)
-            n++;
-        json_object_set_new(doc, "tags", path_list(s->tags, n));
-    }
-    json_object_set_new(doc, "manifest",
-                        json_pack("{sssIss}", "digest", d->desc.digest, "size",
-                                  (json_int_t)d->desc.size, "mediaType", d->desc.media_type));
-    config = json_pack("{sssI}", "digest", d->config_desc.digest, "size",
-                       (json_int_t)d->config_desc.size);
+    config = must(json_pack("{sssI}", "digest", d->config_desc.digest, "size",
+                            (json_int_t)d->config_desc.size));
     json_object_set_new(config, "architecture",
                         copy_or_null(json_object_get(d->config, "architecture")));
     json_object_set_new(config, "os", copy_or_null(json_object_get(d->config, "os")));
@@ -235,44 +261,103 @@ inspect_json(const char *image, const struct seen *s)
         json_object_set_new(config, "variant", copy_or_null(json_object_get(d->config, "variant")));
     for (size_t i = 0; fields[i] != NULL; i++)
         json_object_set_new(config, fields[i], copy_or_null(json_object_get(cfg, fields[i])));
-    json_object_set_new(doc, "config", config);
-    json_object_set_new(doc, "annotations",
-                        copy_or_null(json_object_get(d->manifest, "annotations")));
-    json_object_set_new(
-        doc, "hardening",
-        json_pack("{sosIsosososI}", "user", h->user ? json_string(h->user) : json_null(), "setid",
-                  (json_int_t)h->setid, "setid_paths", path_list(h->setid_paths, h->nsetid_paths),
-                  "world_writable", path_list(h->world_writable, h->nworld_writable), "shells",
-                  path_list(h->shells, h->nshells), "elf_files", (json_int_t)h->elves));
-    for (size_t l = 0; l < d->nlayers; l++) {
-        json_t *files = json_array();
+    putchar('{');
+    put_member("annotations", copy_or_null(json_object_get(d->manifest, "annotations")), true);
+    put_member("config", config, false);
+    put_member("image", must(str_bytes(image)), false);
+    put_member("manifest",
+               must(json_pack("{sssIss}", "digest", d->desc.digest, "size",
+                              (json_int_t)d->desc.size, "mediaType", d->desc.media_type)),
+               false);
+    if (s->tags != NULL) {
+        json_t *tags = must(json_array());
 
-        for (size_t i = 0; i < s->layers[l].n; i++)
-            json_array_append_new(files, entry_json(&s->layers[l].entries[i]));
-        json_array_append_new(
-            layers,
-            json_pack("{sssIsssoso}", "digest", d->layers[l].digest, "size",
-                      (json_int_t)d->layers[l].size, "mediaType", d->layers[l].media_type,
-                      "diff_id", d->diff_ids[l][0] ? json_string(d->diff_ids[l]) : json_null(),
-                      "files", files));
+        for (size_t i = 0; s->tags[i] != NULL; i++)
+            json_array_append_new(tags, must(str_bytes(s->tags[i])));
+        put_member("tags", tags, false);
     }
-    json_object_set_new(doc, "layers", layers);
-    return doc;
+    printf(",\"layers\":[");
 }
 
-static int
-read_image(const struct cli_image *img, struct seen *s, struct temper_err *err)
+/* One layer: its members, then "files" written entry by entry. */
+static void
+json_layer(const struct image_doc *d, size_t l, const struct image_layer_entries *e)
 {
-    if (image_load(&img->source, &img->desc, &s->doc, err) < 0)
-        return -1;
-    s->layers = xcalloc(s->doc.nlayers + 1, sizeof(*s->layers));
-    for (size_t i = 0; i < s->doc.nlayers; i++)
-        if (image_layer_load(&img->source, &s->doc, i, &s->layers[i], err) < 0)
-            return -1;
-    image_hardening_of(&s->doc, s->layers, s->doc.nlayers, &s->hardening);
-    if (img->layout != NULL)
-        s->tags = oci_layout_tags_of(img->layout, img->desc.digest);
-    return 0;
+    json_t *j = must(json_pack(
+        "{sssIssssso}", "digest", d->layers[l].digest, "size", (json_int_t)d->layers[l].size,
+        "mediaType", d->layers[l].media_type, "diff_id", e->diff_id, "config_diff_id",
+        d->diff_ids[l][0] ? must(json_string(d->diff_ids[l])) : json_null()));
+    char *text = json_dumps(j, JSON_OUT);
+
+    if (text == NULL)
+        abort();
+    text[strlen(text) - 1] = '\0'; /* the closing brace: "files" goes last */
+    printf("%s%s,\"files\":[", l ? "," : "", text);
+    free(text);
+    json_decref(j);
+    for (size_t i = 0; i < e->n; i++) {
+        json_t *f = entry_json(&e->entries[i]);
+
+        if (i > 0)
+            putchar(',');
+        json_dumpf(f, stdout, JSON_OUT);
+        json_decref(f);
+    }
+    printf("]}");
+}
+
+static json_t *
+path_list(char **paths, size_t n)
+{
+    json_t *a = must(json_array());
+
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, must(str_bytes(paths[i])));
+    return a;
+}
+
+static void
+json_tail(const struct image_hardening *h)
+{
+    printf("],");
+    put_member(
+        "hardening",
+        must(json_pack("{sosIsososososI}", "user", h->user ? must(str_bytes(h->user)) : json_null(),
+                       "setid", (json_int_t)h->setid, "setid_paths",
+                       path_list(h->setid_paths, h->nsetid_paths), "capability_paths",
+                       path_list(h->capability_paths, h->ncapability_paths), "world_writable",
+                       path_list(h->world_writable, h->nworld_writable), "shells",
+                       path_list(h->shells, h->nshells), "elf_files", (json_int_t)h->elves)),
+        true);
+    printf("}\n");
+}
+
+/* Each layer read, printed, added to the hardening view and released before the next. */
+static int
+stream_layers(const struct cli_image *img, struct seen *s, bool json, struct temper_err *err)
+{
+    struct image_hardening_view *v = image_hardening_view_new();
+    int rc = 0;
+
+    for (size_t l = 0; rc == 0 && l < s->doc.nlayers; l++) {
+        struct image_layer_entries e;
+        char name[32];
+
+        snprintf(name, sizeof(name), "layer %zu", l + 1);
+        rc = image_layer_load(&img->source, &s->doc, l, &e, err);
+        if (rc < 0)
+            break;
+        if (json)
+            json_layer(&s->doc, l, &e);
+        else
+            print_layer(&s->doc, l, &e);
+        rc = image_hardening_view_add(v, &e, name, err);
+        image_layer_entries_release(&e);
+    }
+    if (rc == 0)
+        image_hardening_view_finish(v, &s->doc, &s->hardening);
+    image_hardening_view_free(v);
+    return rc;
 }
 
 static int
@@ -285,21 +370,25 @@ inspect(const struct image_args *a, const struct registry_options *opts)
 
     if (cli_image_open(a->image[0], opts, &img, &err) < 0)
         return cli_error(&err);
-    rc = read_image(&img, &s, &err);
-    cli_image_close(&img);
-    if (rc == 0 && a->json) {
-        json_t *doc = inspect_json(a->image[0], &s);
-
-        json_dumpf(doc, stdout, JSON_COMPACT | JSON_SORT_KEYS);
-        fputc('\n', stdout);
-        json_decref(doc);
-    } else if (rc == 0) {
-        print_text(a->image[0], &s);
+    rc = image_load(&img.source, &img.desc, &s.doc, &err);
+    if (rc == 0) {
+        if (img.layout != NULL)
+            s.tags = oci_layout_tags_of(img.layout, img.desc.digest);
+        if (a->json)
+            json_head(a->image[0], &s);
+        else
+            print_head(a->image[0], &s);
+        rc = stream_layers(&img, &s, a->json, &err);
     }
+    cli_image_close(&img);
+    if (rc == 0 && a->json)
+        json_tail(&s.hardening);
+    else if (rc == 0)
+        print_hardening(&s.hardening);
+    fflush(stdout);
     seen_release(&s);
     return rc < 0 ? cli_error(&err) : CLI_EXIT_OK;
 }
-
 int
 cmd_inspect(int argc, char **argv)
 {

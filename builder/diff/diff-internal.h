@@ -21,6 +21,8 @@ char *diff_path_normalise(const char *p);
 struct diff_out {
     struct image_diff *diff;
     size_t cap;
+    size_t bytes; /* of the differences kept: lines and JSON text */
+    bool full;    /* one did not fit: later ones are counted, not kept */
 };
 
 /*
@@ -37,13 +39,21 @@ void diff_emit_line(struct diff_out *o, char *line, json_t *json);
 /* j, or an abort when it is NULL: jansson fails only when out of memory, or when given a
  * string that is not UTF-8, which callers rule out. */
 json_t *diff_must(json_t *j);
-/* A JSON value as compact, ASCII-only JSON text with sorted keys, made printable (malloc'd). */
+/* A JSON value as compact, ASCII-only JSON text with sorted keys, made printable (malloc'd);
+ * cut as diff_quote cuts. */
 char *diff_json_text(const json_t *value);
 /* A JSON string of `len` bytes: as they are when UTF-8 without NUL, else image_quote's text
  * without its quotes. */
 json_t *diff_json_bytes(const char *s, size_t len);
-/* image_quote into a malloc'd string of the right size. */
+/* image_quote into a malloc'd string of the right size; a value over DIFF_VALUE_SHOWN_BYTES is
+ * cut there and followed by "... (N bytes, sha256:...)" of the whole value. */
 char *diff_quote(const char *s, size_t len);
+/* diff_json_bytes of a value; one over DIFF_VALUE_SHOWN_BYTES is {"head": its first bytes,
+ * "size", "sha256"}. */
+json_t *diff_json_value(const char *s, size_t len);
+/* A deep copy of a JSON value (NULL for NULL); one whose compact text is over
+ * DIFF_VALUE_SHOWN_BYTES is diff_json_value of that text. */
+json_t *diff_json_copy(const json_t *value);
 
 /* Compares the entries of two layers; differences go to `o` under `where` ("layer 1"). */
 void diff_entries(struct diff_out *o, const char *where, const struct image_layer_entries *a,

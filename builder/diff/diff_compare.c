@@ -83,19 +83,13 @@ value_text(const json_t *v)
     return v ? diff_json_text(v) : NULL;
 }
 
-static json_t *
-value_copy(const json_t *v)
-{
-    return v ? json_deep_copy(v) : NULL;
-}
-
 static void
 emit_value(struct diff_out *o, const char *where, const char *field, const json_t *a,
            const json_t *b)
 {
     cleanup_free char *ta = value_text(a), *tb = value_text(b);
 
-    diff_emit(o, where, NULL, field, ta, tb, value_copy(a), value_copy(b));
+    diff_emit(o, where, NULL, field, ta, tb, diff_json_copy(a), diff_json_copy(b));
 }
 
 /* annotations["k"] or Labels["k"], for every key whose value differs. */
@@ -383,7 +377,7 @@ image_diff_compare(const struct oci_source *a, const struct oci_descriptor *da,
                    struct image_diff *out, struct temper_err *err)
 {
     struct image_diff diff = {0};
-    struct diff_out o = {&diff, 0};
+    struct diff_out o = {.diff = &diff};
     struct image_doc doc_a = {0}, doc_b = {0};
     int rc;
 

@@ -224,8 +224,8 @@ emit_pax(struct diff_out *o, const char *where, const char *path, const char *ke
     free(shown);
     ta = a ? diff_quote(a->value, a->len) : NULL;
     tb = b ? diff_quote(b->value, b->len) : NULL;
-    diff_emit(o, where, path, field, ta, tb, a ? diff_json_bytes(a->value, a->len) : NULL,
-              b ? diff_json_bytes(b->value, b->len) : NULL);
+    diff_emit(o, where, path, field, ta, tb, a ? diff_json_value(a->value, a->len) : NULL,
+              b ? diff_json_value(b->value, b->len) : NULL);
 }
 
 static bool
@@ -310,7 +310,19 @@ emit_lone(struct diff_out *o, const char *where, const struct image_entry *e, bo
     json_object_set_new(doc, added ? "a" : "b", json_null());
     json_object_set_new(doc, "path", diff_json_bytes(e->path, len));
     temper_printable(e->path, shown, len + 8);
-    if (e->link != NULL)
+    if (image_entry_is_whiteout(e)) {
+        bool opaque;
+        cleanup_free char *target = image_whiteout_target(e->path, &opaque);
+        cleanup_free char *target_shown = xmalloc(strlen(target) + 8);
+
+        json_object_set_new(doc, "whiteout", diff_json_bytes(target, strlen(target)));
+        temper_printable(target, target_shown, strlen(target) + 8);
+        diff_emit_line(o,
+                       xasprintf("%s: %s: %s: %swhiteout of %s", where, shown,
+                                 added ? "added" : "removed", opaque ? "opaque " : "",
+                                 target_shown),
+                       doc);
+    } else if (e->link != NULL)
         diff_emit_line(o,
                        xasprintf("%s: %s: %s: %s -> %s", where, shown, added ? "added" : "removed",
                                  what, link),

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/limits.h"
+#include "base/strmap.h"
 #include "base/xalloc.h"
 #include "diff-internal.h"
 #include "rootfs/rootfs_plan.h"
@@ -181,74 +182,309 @@ image_layer_load(const struct oci_source *src, const struct image_doc *doc, size
 
 /* ---- hardening ---- */
 
-/* An entry and the layer it is in, so that the last one of a path is the one that counts. */
-struct placed {
-    const struct image_entry *e;
-    size_t layer;
+/*
+ * The image as extraction would leave it, for the hardening summary: one record per path,
+ * sorted, with only what the summary needs. Layers are applied in order: first the layer's
+ * whiteouts (".wh.NAME" removes NAME and all below it, ".wh..wh..opq" everything below its
+ * directory, from the layers below only), then its entries. A hard link gets what its target
+ * had at the moment of the link (its type, mode, ELF magic, capability), found earlier in the
+ * layer or in the layers below, as a tar extraction links to that inode.
+ */
+struct hpath {
+    char *path;
+    unsigned mode;
+    enum image_entry_type type;
+    bool elf, cap;
 };
 
-static int
-by_path_then_order(const void *x, const void *y)
+struct image_hardening_view {
+    struct hpath *paths; /* sorted by path */
+    size_t n;
+    uint64_t path_bytes;
+};
+
+struct image_hardening_view *
+image_hardening_view_new(void)
 {
-    const struct placed *a = x, *b = y;
-    int c = strcmp(a->e->path, b->e->path);
+    return xcalloc(1, sizeof(struct image_hardening_view));
+}
+
+void
+image_hardening_view_free(struct image_hardening_view *v)
+{
+    if (v == NULL)
+        return;
+    for (size_t i = 0; i < v->n; i++)
+        free(v->paths[i].path);
+    free(v->paths);
+    free(v);
+}
+
+static bool
+has_capability(const struct image_entry *e)
+{
+    for (size_t i = 0; i < e->npax; i++)
+        if (strcmp(e->pax[i].key, "SCHILY.xattr.security.capability") == 0)
+            return true;
+    return false;
+}
+
+static const char *
+base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+
+    return slash ? slash + 1 : path;
+}
+
+bool
+image_entry_is_whiteout(const struct image_entry *e)
+{
+    return strncmp(base_name(e->path), ".wh.", 4) == 0;
+}
+
+/* "/a/.wh.b" -> "/a/b"; "/a/.wh..wh..opq" -> "/a" with *opaque (malloc'd). */
+char *
+image_whiteout_target(const char *path, bool *opaque)
+{
+    const char *base = base_name(path);
+    size_t dir = (size_t)(base - path);
+
+    *opaque = strcmp(base, ".wh..wh..opq") == 0;
+    if (*opaque)
+        return dir > 1 ? xstrndup(path, dir - 1) : xstrdup("/");
+    return xasprintf("%.*s%s", (int)dir, path, base + 4);
+}
+
+static int
+by_hpath(const void *x, const void *y)
+{
+    return strcmp(((const struct hpath *)x)->path, ((const struct hpath *)y)->path);
+}
+
+static struct hpath *
+find_old(const struct image_hardening_view *v, const char *path)
+{
+    struct hpath key = {.path = (char *)path};
+
+    return bsearch(&key, v->paths, v->n, sizeof(*v->paths), by_hpath);
+}
+
+/* Whether the layer's whiteouts remove `path` of the layers below: it or a directory above
+ * it whited out, or a directory above it opaque. */
+static bool
+is_whited_out(const struct strmap *gone, const struct strmap *opaque, const char *path)
+{
+    char buf[TEMPER_PATH_MAX];
+    size_t len = strlen(path);
+
+    if ((gone->count == 0 && opaque->count == 0) || len >= sizeof(buf))
+        return false;
+    if (strmap_get(gone, path) != NULL)
+        return true;
+    memcpy(buf, path, len + 1);
+    for (size_t i = len; i-- > 1;) {
+        if (buf[i] != '/')
+            continue;
+        buf[i] = '\0';
+        if (strmap_get(gone, buf) != NULL || strmap_get(opaque, buf) != NULL)
+            return true;
+    }
+    return len > 1 && strmap_get(opaque, "/") != NULL;
+}
+
+/* A layer's entries sorted by path, then position: the last one before a position is found. */
+static int
+by_path_position(const void *x, const void *y)
+{
+    const struct image_entry *a = *(const struct image_entry *const *)x;
+    const struct image_entry *b = *(const struct image_entry *const *)y;
+    int c = strcmp(a->path, b->path);
 
     if (c != 0)
         return c;
-    if (a->layer != b->layer)
-        return a->layer < b->layer ? -1 : 1;
-    return a->e->position < b->e->position ? -1 : a->e->position > b->e->position;
+    return a->position < b->position ? -1 : a->position > b->position;
+}
+
+/* The last entry of `path` before `position` in the sorted layer, or NULL. */
+static const struct image_entry *
+find_earlier(const struct image_entry **sorted, size_t n, const char *path, size_t position)
+{
+    size_t lo = 0, hi = n;
+
+    while (lo < hi) { /* the first entry not before (path, position) */
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(sorted[mid]->path, path);
+
+        if (c < 0 || (c == 0 && sorted[mid]->position < position))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo > 0 && strcmp(sorted[lo - 1]->path, path) == 0)
+        return sorted[lo - 1];
+    return NULL;
+}
+
+static struct hpath
+own(const struct image_entry *e)
+{
+    return (struct hpath){NULL, e->mode, e->type, e->type == IMAGE_ENTRY_FILE && e->is_elf,
+                          has_capability(e)};
+}
+
+static int
+over_view(const char *name, struct temper_err *err)
+{
+    return temper_err_set(err, TEMPER_E_LIMIT, 0,
+                          "%s: the image holds more than %d paths or %lld bytes of them "
+                          "(DIFF_IMAGE_MAX_PATHS, DIFF_IMAGE_MAX_PATH_BYTES) for its hardening "
+                          "summary",
+                          name, DIFF_IMAGE_MAX_PATHS, (long long)DIFF_IMAGE_MAX_PATH_BYTES);
+}
+
+int
+image_hardening_view_add(struct image_hardening_view *v, const struct image_layer_entries *layer,
+                         const char *name, struct temper_err *err)
+{
+    struct strmap gone = STRMAP_INIT, opaque = STRMAP_INIT;
+    cleanup_free const struct image_entry **sorted = xcalloc(layer->n + 1, sizeof(*sorted));
+    cleanup_free struct hpath *got = xcalloc(layer->n + 1, sizeof(*got));
+    cleanup_free struct hpath *next = NULL;
+    size_t i = 0, j = 0, m = 0;
+    int rc = 0;
+
+    for (size_t e = 0; e < layer->n; e++) {
+        sorted[e] = &layer->entries[e];
+        if (image_entry_is_whiteout(&layer->entries[e])) {
+            bool is_opaque;
+            cleanup_free char *target = image_whiteout_target(layer->entries[e].path, &is_opaque);
+
+            strmap_put(is_opaque ? &opaque : &gone, target, (void *)1);
+        }
+    }
+    qsort(sorted, layer->n, sizeof(*sorted), by_path_position);
+    /* Each entry's attributes, in stream order, hard links resolved. */
+    for (size_t e = 0; e < layer->n; e++) {
+        const struct image_entry *x = &layer->entries[e], *t;
+        const struct hpath *old;
+
+        got[e] = own(x);
+        if (x->type != IMAGE_ENTRY_HARDLINK || x->link == NULL)
+            continue;
+        if ((t = find_earlier(sorted, layer->n, x->link, x->position)) != NULL)
+            got[e] = got[t->position - 1];
+        else if (!is_whited_out(&gone, &opaque, x->link) && (old = find_old(v, x->link)))
+            got[e] = *old;
+        else
+            continue;
+        got[e].path = NULL;
+        if (x->sha256[0] != '\0') /* a hard link with data writes the inode's content */
+            got[e].elf = x->is_elf;
+    }
+    /* The last entry of each path, merged with what the layers below left. */
+    next = xcalloc(v->n + layer->n + 1, sizeof(*next));
+    while (i < v->n || j < layer->n) {
+        const struct image_entry *x = j < layer->n ? sorted[j] : NULL;
+        int c = x == NULL ? -1 : i == v->n ? 1 : strcmp(v->paths[i].path, x->path);
+
+        if (x != NULL && (image_entry_is_whiteout(x) ||
+                          (j + 1 < layer->n && strcmp(sorted[j + 1]->path, x->path) == 0))) {
+            j++; /* a whiteout, or an entry a later one of its path replaces */
+            continue;
+        }
+        if (c < 0) {
+            if (is_whited_out(&gone, &opaque, v->paths[i].path)) {
+                v->path_bytes -= strlen(v->paths[i].path);
+                free(v->paths[i].path);
+            } else {
+                next[m++] = v->paths[i];
+            }
+            i++;
+            continue;
+        }
+        if (c == 0) {
+            v->path_bytes -= strlen(v->paths[i].path);
+            free(v->paths[i++].path);
+        }
+        next[m] = got[x->position - 1];
+        next[m].path = xstrdup(x->path);
+        v->path_bytes += strlen(x->path);
+        m++, j++;
+    }
+    free(v->paths);
+    v->paths = steal_pointer(&next);
+    v->n = m;
+    if (v->n > DIFF_IMAGE_MAX_PATHS || v->path_bytes > DIFF_IMAGE_MAX_PATH_BYTES)
+        rc = over_view(name, err);
+    strmap_release(&gone, NULL);
+    strmap_release(&opaque, NULL);
+    return rc;
 }
 
 static void
-add_path(char ***list, size_t *n, char *path)
+add_path(char ***list, size_t *n, const char *path)
 {
     *list = xreallocarray(*list, *n + 2, sizeof(**list));
-    (*list)[(*n)++] = path;
+    (*list)[(*n)++] = xstrdup(path);
     (*list)[*n] = NULL;
 }
 
 void
-image_hardening_of(const struct image_doc *doc, const struct image_layer_entries *layers,
-                   size_t nlayers, struct image_hardening *out)
+image_hardening_view_finish(const struct image_hardening_view *v, const struct image_doc *doc,
+                            struct image_hardening *out)
 {
     const json_t *user = json_object_get(json_object_get(doc->config, "config"), "User");
-    cleanup_free struct placed *all = NULL;
-    size_t n = 0, total = 0;
 
     *out = (struct image_hardening){.user = json_string_value(user)};
-    for (size_t l = 0; l < nlayers; l++)
-        total += layers[l].n;
-    all = xcalloc(total + 1, sizeof(*all));
-    for (size_t l = 0; l < nlayers; l++)
-        for (size_t i = 0; i < layers[l].n; i++)
-            all[n++] = (struct placed){&layers[l].entries[i], l};
-    qsort(all, n, sizeof(*all), by_path_then_order);
-    for (size_t i = 0; i < n; i++) {
-        const struct image_entry *e = all[i].e;
+    for (size_t i = 0; i < v->n; i++) {
+        const struct hpath *e = &v->paths[i];
+        bool is_file = e->type == IMAGE_ENTRY_FILE || e->type == IMAGE_ENTRY_HARDLINK;
 
-        if (i + 1 < n && strcmp(all[i + 1].e->path, e->path) == 0)
-            continue; /* a later entry of the same path replaces this one */
-        if (e->type == IMAGE_ENTRY_FILE && e->is_elf)
+        if (e->type == IMAGE_ENTRY_FILE && e->elf)
             out->elves++;
-        if ((e->type == IMAGE_ENTRY_FILE || e->type == IMAGE_ENTRY_HARDLINK) &&
-            (e->mode & 06000) != 0) {
-            out->setid++;
+        if (is_file && (e->mode & 06000) != 0)
             add_path(&out->setid_paths, &out->nsetid_paths, e->path);
-        }
+        if (is_file && e->cap)
+            add_path(&out->capability_paths, &out->ncapability_paths, e->path);
         if (e->type != IMAGE_ENTRY_SYMLINK && (e->mode & 0002) != 0 &&
             !(strcmp(e->path, "/tmp") == 0 && e->type == IMAGE_ENTRY_DIR && (e->mode & 01000)))
             add_path(&out->world_writable, &out->nworld_writable, e->path);
         if (e->type != IMAGE_ENTRY_DIR && rootfs_is_shell(e->path))
             add_path(&out->shells, &out->nshells, e->path);
     }
+    out->setid = out->nsetid_paths + out->ncapability_paths;
+}
+
+void
+image_hardening_of(const struct image_doc *doc, const struct image_layer_entries *layers,
+                   size_t nlayers, struct image_hardening *out)
+{
+    struct image_hardening_view *v = image_hardening_view_new();
+    struct temper_err err;
+    bool incomplete = false;
+
+    for (size_t l = 0; l < nlayers && !incomplete; l++)
+        incomplete = image_hardening_view_add(v, &layers[l], "image", &err) < 0;
+    image_hardening_view_finish(v, doc, out);
+    out->incomplete = incomplete;
+    image_hardening_view_free(v);
+}
+
+static void
+free_list(char **list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(list[i]);
+    free(list);
 }
 
 void
 image_hardening_release(struct image_hardening *h)
 {
-    free(h->setid_paths);
-    free(h->world_writable);
-    free(h->shells);
+    free_list(h->setid_paths, h->nsetid_paths);
+    free_list(h->capability_paths, h->ncapability_paths);
+    free_list(h->world_writable, h->nworld_writable);
+    free_list(h->shells, h->nshells);
     *h = (struct image_hardening){0};
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/limits.h"
+#include "base/sha256.h"
 #include "base/xalloc.h"
 #include "diff-internal.h"
 
@@ -54,14 +55,40 @@ image_quote(const char *s, size_t len, char *out, size_t size)
     return out;
 }
 
+/* "(N bytes, sha256:...)": what stands for the part of a long value that is not shown. */
+static char *
+value_summary(const char *s, size_t len)
+{
+    char digest[SHA256_DIGEST_STR_LEN];
+
+    sha256_digest(s, len, digest);
+    return xasprintf("(%zu bytes, %s)", len, digest);
+}
+
 char *
 diff_quote(const char *s, size_t len)
 {
-    size_t size = 4 * len + 3;
-    char *out = xmalloc(size);
+    size_t shown = len > DIFF_VALUE_SHOWN_BYTES ? DIFF_VALUE_SHOWN_BYTES : len;
+    size_t size = 4 * shown + 3;
+    cleanup_free char *out = xmalloc(size), *summary = NULL;
 
-    image_quote(s, len, out, size);
-    return out;
+    image_quote(s, shown, out, size);
+    if (shown == len)
+        return steal_pointer(&out);
+    summary = value_summary(s, len);
+    return xasprintf("%s... %s", out, summary);
+}
+
+json_t *
+diff_json_value(const char *s, size_t len)
+{
+    char digest[SHA256_DIGEST_STR_LEN];
+
+    if (len <= DIFF_VALUE_SHOWN_BYTES)
+        return diff_json_bytes(s, len);
+    sha256_digest(s, len, digest);
+    return diff_must(json_pack("{sosIss}", "head", diff_json_bytes(s, DIFF_VALUE_SHOWN_BYTES),
+                               "size", (json_int_t)len, "sha256", digest));
 }
 
 json_t *
@@ -82,28 +109,63 @@ diff_json_text(const json_t *value)
 {
     cleanup_free char *text =
         json_dumps(value, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_SORT_KEYS | JSON_ENCODE_ANY);
-    size_t len;
+    cleanup_free char *summary = NULL;
+    size_t len, shown;
     char *out;
 
     if (text == NULL)
         abort();
     len = strlen(text);
-    out = xmalloc(len + 8);
-    temper_printable(text, out, len + 8);
-    return out;
+    shown = len > DIFF_VALUE_SHOWN_BYTES ? DIFF_VALUE_SHOWN_BYTES : len;
+    out = xmalloc(shown + 8);
+    memcpy(out, text, shown); /* ASCII: no character is cut */
+    out[shown] = '\0';
+    temper_printable(out, out, shown + 8);
+    if (shown == len)
+        return out;
+    summary = value_summary(text, len);
+    free(steal_pointer(&text));
+    text = out; /* freed on return */
+    return xasprintf("%s... %s", out, summary);
 }
 
+json_t *
+diff_json_copy(const json_t *value)
+{
+    cleanup_free char *text = NULL;
+    size_t len;
+
+    if (value == NULL)
+        return NULL;
+    text = json_dumps(value, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    if (text == NULL)
+        abort();
+    len = strlen(text);
+    if (len <= DIFF_VALUE_SHOWN_BYTES)
+        return diff_must(json_deep_copy(value));
+    return diff_json_value(text, len);
+}
+
+/*
+ * Keeps a difference while there is room: at most DIFF_MAX_ITEMS of them, and
+ * DIFF_MAX_ITEM_BYTES of their lines and JSON text together. Once one does not
+ * fit, no later one is kept, so that what is listed is a prefix of the report.
+ */
 static void
 push(struct diff_out *o, char *line, json_t *json)
 {
     struct image_diff *d = o->diff;
+    size_t bytes = strlen(line) + json_dumpb(json, NULL, 0, JSON_COMPACT | JSON_ENSURE_ASCII) +
+                   sizeof(struct image_diff_item) + 256; /* jansson's own nodes */
 
     d->count++;
-    if (d->nitems == DIFF_MAX_ITEMS) {
+    if (o->full || d->nitems == DIFF_MAX_ITEMS || bytes > DIFF_MAX_ITEM_BYTES - o->bytes) {
+        o->full = true;
         free(line);
         json_decref(json);
         return;
     }
+    o->bytes += bytes;
     if (d->nitems == o->cap) {
         o->cap = o->cap ? 2 * o->cap : 64;
         d->items = xreallocarray(d->items, o->cap, sizeof(*d->items));

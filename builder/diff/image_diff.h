@@ -145,20 +145,52 @@ int image_layer_load(const struct oci_source *src, const struct image_doc *doc, 
 
 /* What temper build's hardening summary says, read back from an image. */
 struct image_hardening {
-    const char *user; /* config.User, or NULL (borrowed from the doc) */
-    size_t setid;     /* files with the setuid or setgid bit */
-    size_t elves;     /* files that start with the ELF magic */
-    char **setid_paths;
-    char **world_writable; /* paths others may write to, but a sticky /tmp and symlinks */
-    char **shells;         /* files named like a shell (sh, bash, busybox, ...) */
-    size_t nsetid_paths, nworld_writable, nshells;
+    const char *user;        /* config.User, or NULL (borrowed from the doc) */
+    size_t setid;            /* setuid-like files: nsetid_paths + ncapability_paths */
+    size_t elves;            /* files that start with the ELF magic (hard links to one too) */
+    char **setid_paths;      /* files with the setuid or setgid bit */
+    char **capability_paths; /* files with a security.capability xattr (file capabilities) */
+    char **world_writable;   /* paths others may write to, but a sticky /tmp and symlinks */
+    char **shells;           /* files named like a shell (sh, bash, busybox, ...) */
+    size_t nsetid_paths, ncapability_paths, nworld_writable, nshells;
+    bool incomplete; /* image_hardening_of went over DIFF_IMAGE_MAX_PATHS: a part is missing */
 };
 
-/* Fills *out from the entries of every layer (later layers over earlier ones, by path). The
- * path lists borrow the entries' paths; release with image_hardening_release. */
+/*
+ * The image as extraction leaves it, built layer by layer, keeping for each path only what
+ * the summary needs (at most DIFF_IMAGE_MAX_PATHS paths and DIFF_IMAGE_MAX_PATH_BYTES of
+ * them): so that a caller may read a layer, add it, and release its entries before the next.
+ * A layer's whiteouts (".wh.NAME", ".wh..wh..opq") remove what the layers below hold; its
+ * entries replace what was at their path; a hard link takes the type, mode, ELF magic and
+ * capability its target had at the moment of the link (earlier in the layer, or below), as
+ * extraction links to that inode. image_hardening_view_add fails with TEMPER_E_LIMIT (naming
+ * `name`) over the caps. Usage:
+ *     v = image_hardening_view_new();
+ *     for each layer: image_layer_load(...); image_hardening_view_add(v, &entries, name, &err);
+ *                     image_layer_entries_release(&entries);
+ *     image_hardening_view_finish(v, &doc, &h); image_hardening_view_free(v);
+ *     image_hardening_release(&h);
+ */
+struct image_hardening_view;
+struct image_hardening_view *image_hardening_view_new(void);
+int image_hardening_view_add(struct image_hardening_view *v,
+                             const struct image_layer_entries *layer, const char *name,
+                             struct temper_err *err);
+/* Fills *out; its path lists are its own copies (release with image_hardening_release). */
+void image_hardening_view_finish(const struct image_hardening_view *v, const struct image_doc *doc,
+                                 struct image_hardening *out);
+void image_hardening_view_free(struct image_hardening_view *v);
+
+/* The same from layers all read already (later layers over earlier ones); over the caps,
+ * out->incomplete is set. Release with image_hardening_release. */
 void image_hardening_of(const struct image_doc *doc, const struct image_layer_entries *layers,
                         size_t nlayers, struct image_hardening *out);
 void image_hardening_release(struct image_hardening *h);
+
+/* Whether an entry is a whiteout (its name starts with ".wh."), and the path it removes:
+ * "/a/.wh.b" is "/a/b"; "/a/.wh..wh..opq" is "/a" with *opaque set (what is below it goes). */
+bool image_entry_is_whiteout(const struct image_entry *e);
+char *image_whiteout_target(const char *path, bool *opaque);
 
 /* ---- two images ---- */
 

@@ -94,3 +94,44 @@ def measured(args, env=None):
         return (subprocess.CompletedProcess(args, p.returncode, out.read().decode(errors="replace"),
                                             err.read().decode(errors="replace")),
                 seconds, usage.ru_maxrss / 1024)
+
+
+def pax_record(key, value):
+    """One pax record, its length counting itself."""
+    body = b" " + key + b"=" + value + b"\n"
+    n = len(body) + 1
+    while len(str(n)) + len(body) != n:
+        n += 1
+    return str(n).encode() + body
+
+
+def ustar_header(name, typ, size, mode=0o644):
+    h = bytearray(512)
+    h[0:len(name)] = name
+    h[100:108] = b"%07o\0" % mode
+    h[108:116] = b"0000000\0"
+    h[116:124] = b"0000000\0"
+    h[124:136] = b"%011o\0" % size
+    h[136:148] = b"00000000000\0"
+    h[156:157] = typ
+    h[257:263] = b"ustar\0"
+    h[263:265] = b"00"
+    h[148:156] = b"        "
+    h[148:156] = b"%06o\0 " % sum(h)
+    return bytes(h)
+
+
+def gzip_of_entries(entries):
+    """A gzip blob of a tar written entry by entry: entries yields (name, pax records or None)
+    for empty files, so that a blob of a few MiB may hold many MiB of tar."""
+    import zlib
+    co = zlib.compressobj(6, zlib.DEFLATED, 31)
+    out = []
+    for name, pax in entries:
+        if pax is not None:
+            out.append(co.compress(ustar_header(b"PaxHeader", b"x", len(pax)) + pax +
+                                   b"\0" * (-len(pax) % 512)))
+        out.append(co.compress(ustar_header(name, b"0", 0)))
+    out.append(co.compress(b"\0" * 1024))
+    out.append(co.flush())
+    return b"".join(out)

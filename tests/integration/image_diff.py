@@ -161,7 +161,7 @@ def test_inspect(app, app_digest):
           f"manifest: {app_digest} (" in r.stdout, f"inspect: tags and digest: {r.stderr[-200:]}")
     check("file      0644 0:0 12 /etc/app.conf" in out, "inspect lists /etc/app.conf")
     check('symlink   0777 0:0 0 /usr/bin/app -> "app-1"' in out, "inspect lists the symlink")
-    check(any(l.startswith("hardening: user 65532:65532; setuid/setgid files: 0; "
+    check(any(l.startswith("hardening: user 65532:65532; setuid/setgid/capability files: 0; "
                            "world-writable: 0; shells: 0") for l in out),
           "inspect's hardening summary")
     r = temper("inspect", "--format", "json", app)
@@ -264,6 +264,70 @@ def test_bounds(work):
           and seconds < 10, f"100,000 labels compared in {seconds:.1f} s ({rss:.0f} MiB)")
 
 
+def test_kept_differences(work):
+    """Differences kept are bounded in bytes: long pax values are cut, a repeated layer of
+    thousands of 60 KB xattrs that differ takes tens of MiB, not gigabytes."""
+    lays = []
+    for name, fill in (("pax-a", b"\x01"), ("pax-b", b"\x02")):
+        pax = cr.pax_record(b"SCHILY.xattr.user.x", fill * 60000)
+        gz = cr.gzip_of_entries((b"f%06d" % i, pax) for i in range(1000))
+        lays.append(cr.layout(os.path.join(work, name), [gz], raw=True, repeat=4))
+    r, seconds, rss = cr.measured([fx.TEMPER, "diff", *lays])
+    lines = [l for l in diff_lines(r) if ": pax " in l]
+    check(r.returncode == 1 and len(lines) == 4 * 1000 and
+          lines[0].startswith('layer 1: /f000000: pax SCHILY.xattr.user.x: "\\x01\\x01') and
+          "... (60000 bytes, sha256:" in lines[0] and len(lines[0]) < 12000 and rss < 1000,
+          f"4,000 differences of 60 KB values: {rss:.0f} MiB, {seconds:.1f} s, lines of "
+          f"{max(map(len, lines or ['']))} bytes")
+    r = temper("diff", "--format", "json", *lays)
+    d = [x for x in json.loads(r.stdout)["differences"] if x["field"].startswith("pax ")]
+    check(d[0]["a"]["size"] == 60000 and d[0]["a"]["sha256"] == cr.sha(b"\x01" * 60000) and
+          d[0]["a"]["head"] == "\x01" * 1024, f"a long value in JSON: head, size, sha256")
+
+
+def test_hardening_view(work):
+    """Inspect's hardening summary is what extraction leaves: hard links keep the setuid bit
+    their target had, whiteouts remove paths, file capabilities count as setuid-like; and a
+    layer listed many times is read one at a time."""
+    t = cr.tar_bytes([(cr.ti("bin", tarfile.DIRTYPE, 0o755), None),
+                      (cr.ti("bin/su", mode=0o4755), b"\x7fELF setuid payload"),
+                      (cr.ti("bin/ok", tarfile.LNKTYPE, 0o755, linkname="bin/su"), None),
+                      (cr.ti("bin/su", mode=0o755), b"harmless"),
+                      (cr.ti("etc", tarfile.DIRTYPE, 0o755), None),
+                      (cr.ti("etc/ww", mode=0o666), b"x"),
+                      (cr.ti("etc/passwd2", tarfile.LNKTYPE, 0o644, linkname="etc/ww"), None),
+                      (cr.ti("etc/ww", mode=0o644), b"y"),
+                      (cr.ti("usr/bin/ping", mode=0o755, pax={
+                          "SCHILY.xattr.security.capability": "\x01\x00\x00\x02"}), b"p")])
+    r = temper("inspect", "--format", "json", cr.layout(os.path.join(work, "links"), [t]))
+    h = json.loads(r.stdout)["hardening"] if r.returncode == 0 else {}
+    check(h.get("setid_paths") == ["/bin/ok"] and h.get("world_writable") == ["/etc/passwd2"]
+          and h.get("capability_paths") == ["/usr/bin/ping"] and h.get("setid") == 2 and
+          h.get("elf_files") == 1, f"hard links keep their target's bits; capabilities: {h}")
+    l1 = cr.tar_bytes([(cr.ti("bin", tarfile.DIRTYPE, 0o755), None),
+                       (cr.ti("bin/su", mode=0o4755), b"su"), (cr.ti("bin/sh", mode=0o755), b"sh"),
+                       (cr.ti("var", tarfile.DIRTYPE, 0o777), None),
+                       (cr.ti("var/x", mode=0o4755), b"x"),
+                       (cr.ti("opt", tarfile.DIRTYPE, 0o755), None),
+                       (cr.ti("opt/y", mode=0o666), b"y")])
+    l2 = cr.tar_bytes([(cr.ti("bin/.wh.su"), b""), (cr.ti("bin/.wh.sh"), b""),
+                       (cr.ti(".wh.var"), b""), (cr.ti("opt/.wh..wh..opq"), b"")])
+    r = temper("inspect", "--format", "json", cr.layout(os.path.join(work, "wh"), [l1, l2]))
+    h = json.loads(r.stdout)["hardening"] if r.returncode == 0 else {}
+    check(h.get("setid_paths") == [] and h.get("world_writable") == [] and h.get("shells") == [],
+          f"whiteouts remove what they name: {h}")
+    r = temper("diff", cr.layout(os.path.join(work, "wh0"), [l1, l1]),
+               cr.layout(os.path.join(work, "wh"), [l1, l2]))
+    check("layer 2: /bin/.wh.su: added: whiteout of /bin/su" in diff_lines(r) and
+          "layer 2: /opt/.wh..wh..opq: added: opaque whiteout of /opt" in diff_lines(r),
+          f"diff names whiteouts: {r.stdout[-400:]}")
+    gz = cr.gzip_of_entries((b"%07d" % i, None) for i in range(200000))
+    lay = cr.layout(os.path.join(work, "many"), [gz], raw=True, repeat=16)
+    r, seconds, rss = cr.measured([fx.TEMPER, "inspect", lay])
+    check(r.returncode == 0 and r.stdout.count(" entries, diff_id sha256:") == 16 and rss < 600,
+          f"a layer of 200,000 entries listed 16 times: {rss:.0f} MiB, {seconds:.1f} s")
+
+
 def main():
     if shutil.which("docker-registry") is None:
         sys.exit("image_diff.py needs docker-registry (scripts/install-deps.sh test)")
@@ -274,6 +338,8 @@ def main():
         os.environ["SOURCE_DATE_EPOCH"] = "1700000000"
         test_descriptors_and_diff_ids(work)
         test_bounds(work)
+        test_kept_differences(work)
+        test_hardening_view(work)
         base = os.path.join(work, "static")
         base_digest = build(os.path.join(fx.RECIPES, "static.yaml"), base)
         app_recipe = write_recipe(work, "app")
