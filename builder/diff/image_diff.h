@@ -8,7 +8,9 @@
  *    their descriptors, under OCI_MANIFEST_MAX_BYTES and OCI_CONFIG_MAX_BYTES)
  *    and parsed by jansson with duplicate keys refused;
  *  - layers are streamed through libarchive (gzip, zstd or none; tar), never
- *    unpacked and never held: contents are hashed as they are read, and only
+ *    unpacked and never held: contents are hashed as they are read (and the
+ *    decompressed stream too: the real diff_id), at most the layer's allowance
+ *    of uncompressed bytes (DIFF_LAYER_MAX_RATIO, DIFF_LAYER_MAX_BYTES), and only
  *    each entry's metadata is kept (at most DIFF_LAYER_MAX_ENTRIES entries and
  *    DIFF_LAYER_MAX_NAME_BYTES of names, link targets and pax values per
  *    layer). The compressed bytes are hashed too and must be the ones the
@@ -28,9 +30,12 @@
  *     image_diff_release(&diff);
  *
  *     image_load(&src, &desc, &doc, &err);
- *     image_layer_load(&src, &doc, i, &entries, &err);   (for each layer i)
- *     image_hardening_of(&doc, &entries, 1, &hardening);
- *     image_layer_entries_release(&entries); image_doc_release(&doc);
+ *     v = image_hardening_view_new();
+ *     for each layer i: image_layer_load(&src, &doc, i, &entries, &err);
+ *                       image_hardening_view_add(v, &entries, "layer 1", &err);
+ *                       image_layer_entries_release(&entries);
+ *     image_hardening_view_finish(v, &doc, &hardening); image_hardening_view_free(v);
+ *     image_hardening_release(&hardening); image_doc_release(&doc);
  */
 #ifndef TEMPER_DIFF_IMAGE_DIFF_H
 #define TEMPER_DIFF_IMAGE_DIFF_H
@@ -211,9 +216,11 @@ struct image_diff {
  * Compares the images `da` (through `a`) and `db` (through `b`), from the
  * top: manifest fields and annotations; config fields (created,
  * architecture, os, User, Env, Entrypoint, Cmd, WorkingDir, Labels, history,
- * rootfs, and any other); layers paired by index: the same blob is skipped,
- * the same diff_id in another blob is a compression difference, otherwise
- * both layers are streamed and their entries compared by path (added,
+ * rootfs, and any other); layers paired by index, every member of their
+ * descriptors but the digest compared: the same blob is not read; two blobs
+ * are both streamed and their real diff_ids computed (a config naming
+ * another is a difference): the same diff_id is a compression difference,
+ * otherwise their entries are compared by path (added,
  * removed, and content, mode, owner, mtime, link target, type, device,
  * entry order, pax records of those in both). Same manifest digest: nothing
  * is read and the images are identical. Errors name the source

@@ -629,10 +629,12 @@ class Suite:
         self.diff_says(
             "compression-level", layout, digest,
             [rf"layer 1: same content, other compression: {self.layer_digest} "
-             rf"\({self.layer_size} bytes\) -> {new} \({size} bytes\), diff_id {self.diff_id}"],
+             rf"\({self.layer_size} bytes, \"[^\"]+\"\) -> {new} \({size} bytes, \"[^\"]+\"\), "
+             rf"diff_id {self.diff_id}"],
             set(),
             [("compression, same diff_id", lambda ds: [
-                (d["where"], d["a"], d["b"], d["diff_id"]) for d in ds
+                (d["where"], {k: d["a"][k] for k in ("digest", "size")},
+                 {k: d["b"][k] for k in ("digest", "size")}, d["diff_id"]) for d in ds
                 if d.get("field") == "compression"] == [
                 ("layer 1", {"digest": self.layer_digest, "size": self.layer_size},
                  {"digest": new, "size": size}, self.diff_id)]),
