@@ -85,7 +85,7 @@ diff(const struct image_args *a, const struct registry_options *opts)
     if (a->json) {
         json_t *doc = image_diff_json(&d, a->image[0], a->image[1]);
 
-        json_dumpf(doc, stdout, JSON_COMPACT | JSON_SORT_KEYS);
+        json_dumpf(doc, stdout, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_SORT_KEYS);
         fputc('\n', stdout);
         json_decref(doc);
     } else {
