@@ -136,9 +136,14 @@ class Registry:
         self.__enter__()
 
     def has_blob(self, repo, digest):
-        """Whether the storage links `digest` into `repo` (what HEAD answers 200 for)."""
-        return os.path.exists(os.path.join(self.dir, "data/docker/registry/v2/repositories", repo,
-                                           "_layers/sha256", digest.split(":")[1], "link"))
+        """Whether the storage links `digest` into `repo` (what HEAD answers 200 for): the link
+        file written whole."""
+        link = os.path.join(self.dir, "data/docker/registry/v2/repositories", repo,
+                            "_layers/sha256", digest.split(":")[1], "link")
+        try:
+            return open(link).read() == digest
+        except OSError:
+            return False
 
     def uploads_begun(self, repo):
         """The uploads of `repo` begun and not finished (a committed one is removed)."""
@@ -935,11 +940,14 @@ def test_registry_killed(work, layout, digest):
         proc = subprocess.Popen([TEMPER, "push", layout_big, f"{reg.host}/app:latest"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 env={**os.environ, "DOCKER_CONFIG": EMPTY_DOCKER_CONFIG})
-        # The config is in, the layer's upload has begun: temper is stopped there (so that the
-        # moment cannot pass), the registry killed, temper let go on.
+        # Every small blob is in and the layer's upload has begun: temper is stopped there (so
+        # that the moment cannot pass), the registry killed, temper let go on. Not earlier: the
+        # registry writes a blob's link file in place, and one killed while writing it answers
+        # 500 for that blob from then on (an empty link), which no client can repair.
+        small = [d for d in blobs if d != layer]
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and proc.poll() is None and \
-                not (reg.has_blob("app", config) and reg.uploads_begun("app")):
+                not (all(reg.has_blob("app", d) for d in small) and reg.uploads_begun("app")):
             time.sleep(0.001)
         stopped = proc.poll() is None
         if stopped:
@@ -962,7 +970,7 @@ def test_registry_killed(work, layout, digest):
               config in present and st[0] == len(blobs) and st[4] == len(present) and
               st[1] == len(blobs) - len(present),
               f"the rerun completes and uploads only the {len(blobs) - len(present)} missing "
-              f"blobs: {st}, {len(present)} there")
+              f"blobs: {st}, {len(present)} there: {r.stderr.strip()[-600:]}")
         check(remote_digest(f"{reg.host}/app:latest") == big_digest,
               "app:latest names the big image now")
 
