@@ -161,183 +161,6 @@ def get(host, path, accept=None, auth=None):
         return r.read()
 
 
-# --- a proxy in front of the registry: Bearer auth and fault injection ---------------------------
-
-class Proxy:
-    """A threaded HTTP/1.1 proxy on loopback forwarding /v2/ to the registry.
-
-    bearer: wants `Authorization: Bearer <token>` from /token (which wants Basic
-    user:PASSWORD), and rotates the token after `rotate_after` requests.
-    faults: {(method, kind): [action, ...]}: actions are taken one per matching
-    request, in order: an int status (with the registry's error JSON), "429"
-    (Retry-After: 1), "429date" (Retry-After: an HTTP-date 3 s ahead), "reset" or
-    "stall" (part of an answer, then nothing until the proxy stops, STALL_S at
-    most). kind is "blob", "upload", "manifest" or "any".
-    log: (method, path) of every request, in order.
-    """
-
-    def __init__(self, upstream, bearer=False, faults=None, rotate_after=None):
-        self.upstream = upstream
-        self.bearer = bearer
-        self.faults = {k: list(v) for k, v in (faults or {}).items()}
-        self.fired = []
-        self.rotate_after = rotate_after
-        self.tokens_issued = 0
-        self.token = None
-        self.uses = 0
-        self.seen_auth = []
-        self.log = []
-        self.stop = threading.Event()
-        self.lock = threading.Lock()
-        proxy = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *a):
-                pass
-
-            def do_HEAD(self):
-                proxy.handle(self)
-
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.host = f"127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()  # wakes the stalled answers
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
-
-    def uploaded_digests(self):
-        """The digests of the blobs whose bytes went up (PUT ...?digest=), in order."""
-        return [urllib.parse.parse_qs(urllib.parse.urlsplit(p).query)["digest"][0]
-                for m, p in self.log if m == "PUT" and "/blobs/uploads/" in p and "digest=" in p]
-
-    @staticmethod
-    def kind(path):
-        if "/blobs/uploads/" in path:
-            return "upload"
-        if "/blobs/" in path:
-            return "blob"
-        if "/manifests/" in path:
-            return "manifest"
-        return "other"
-
-    def reply(self, h, status, body=b"", headers=()):
-        h.send_response(status)
-        for k, v in headers:
-            h.send_header(k, v)
-        h.send_header("Content-Length", str(len(body)))
-        h.end_headers()
-        if h.command != "HEAD":
-            h.wfile.write(body)
-
-    def fault(self, h, body):
-        with self.lock:
-            for key in ((h.command, self.kind(h.path)), (h.command, "any")):
-                if self.faults.get(key):
-                    action = self.faults[key].pop(0)
-                    self.fired.append((key, action))
-                    break
-            else:
-                return False
-        if action == "reset":
-            h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            h.close_connection = True
-            h.connection.close()
-        elif action in ("429", "429date"):
-            after = "1" if action == "429" else \
-                email.utils.formatdate(time.time() + 3, usegmt=True)
-            self.reply(h, 429, b'{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}',
-                       [("Retry-After", after), ("Content-Type", "application/json")])
-        elif action == "stall":
-            # Mid-answer: a GET gets its headers and part of its body, anything else part of
-            # its headers; then nothing more.
-            if h.command == "GET":
-                h.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: " + OCI_MANIFEST.encode() +
-                              b"\r\nContent-Length: 4096\r\n\r\n{\"schemaVersion\":")
-            else:
-                h.wfile.write(b"HTTP/1.1 201 Created\r\nContent-Le")
-            h.wfile.flush()
-            self.stop.wait(STALL_S)
-            h.close_connection = True
-        else:
-            err = {"errors": [{"code": "UNKNOWN", "message": f"injected failure {action}"}]}
-            self.reply(h, int(action), json.dumps(err).encode(),
-                       [("Content-Type", "application/json")])
-        return True
-
-    def challenge(self, h):
-        realm = f"http://{self.host}/token"
-        self.reply(h, 401, b'{"errors":[{"code":"UNAUTHORIZED","message":"token needed"}]}',
-                   [("WWW-Authenticate",
-                     f'Bearer realm="{realm}",service="temper-test",'
-                     f'scope="repository:static:pull"'),
-                    ("Content-Type", "application/json")])
-
-    def token_endpoint(self, h):
-        auth = h.headers.get("Authorization", "")
-        want = "Basic " + base64.b64encode(f"user:{PASSWORD}".encode()).decode()
-        if auth != want:
-            self.reply(h, 401, b'{"details":"bad credentials"}')
-            return
-        with self.lock:
-            self.tokens_issued += 1
-            self.token = f"tok-{self.tokens_issued}"
-            self.uses = 0
-        self.reply(h, 200, json.dumps({"access_token": self.token}).encode(),
-                   [("Content-Type", "application/json")])
-
-    def authorized(self, h):
-        with self.lock:
-            self.seen_auth.append(h.headers.get("Authorization", ""))
-            if self.token is None or h.headers.get("Authorization") != f"Bearer {self.token}":
-                return False
-            self.uses += 1
-            if self.rotate_after and self.uses > self.rotate_after and self.tokens_issued < 2:
-                self.token = "expired"  # the next request must renew
-                return False
-            return True
-
-    def handle(self, h):
-        length = int(h.headers.get("Content-Length") or 0)
-        body = h.rfile.read(length) if length else None
-        with self.lock:
-            self.log.append((h.command, h.path))
-        if h.path.startswith("/token"):
-            self.token_endpoint(h)
-            return
-        if self.bearer and not self.authorized(h):
-            self.challenge(h)
-            return
-        if self.fault(h, body):
-            return
-        conn = http.client.HTTPConnection(self.upstream, timeout=30)
-        headers = {k: v for k, v in h.headers.items() if k.lower() not in ("authorization",)}
-        conn.request(h.command, h.path, body=body, headers=headers)
-        r = conn.getresponse()
-        data = r.read()
-        h.send_response(r.status)
-        for k, v in r.getheaders():
-            if k.lower() not in ("transfer-encoding", "connection", "content-length"):
-                h.send_header(k, v)
-        h.send_header("Content-Length", r.getheader("Content-Length", "0")
-                      if h.command == "HEAD" else str(len(data)))
-        h.end_headers()
-        if h.command != "HEAD":
-            h.wfile.write(data)
-        conn.close()
-
-
 # --- small fakes: an in-memory registry with hooks, and a listener that logs what it gets ------
 
 def reply(h, status, body=b"", headers=()):
@@ -392,6 +215,148 @@ class Listener:
 
     def auth_seen(self):
         return [hd.get("Authorization") for _, _, hd in self.log if hd.get("Authorization")]
+
+
+# --- a proxy in front of the registry: Bearer auth and fault injection ---------------------------
+
+class Proxy(Listener):
+    """A threaded HTTP/1.1 proxy on loopback forwarding /v2/ to the registry.
+
+    bearer: wants `Authorization: Bearer <token>` from /token (which wants Basic
+    user:PASSWORD), and rotates the token after `rotate_after` requests.
+    faults: {(method, kind): [action, ...]}: actions are taken one per matching
+    request, in order: an int status (with the registry's error JSON), "429"
+    (Retry-After: 1), "429date" (Retry-After: an HTTP-date 3 s ahead), "reset" or
+    "stall" (part of an answer, then nothing until the proxy stops, STALL_S at
+    most). kind is "blob", "upload", "manifest" or "any".
+    log: (method, path, headers) of every request, in order (Listener's).
+    """
+
+    def __init__(self, upstream, bearer=False, faults=None, rotate_after=None):
+        self.upstream = upstream
+        self.bearer = bearer
+        self.faults = {k: list(v) for k, v in (faults or {}).items()}
+        self.fired = []
+        self.rotate_after = rotate_after
+        self.tokens_issued = 0
+        self.token = None
+        self.uses = 0
+        self.seen_auth = []
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        super().__init__(self.handle)
+
+    def __exit__(self, *exc):
+        self.stop.set()  # wakes the stalled answers
+        super().__exit__(*exc)
+
+    def uploaded_digests(self):
+        """The digests of the blobs whose bytes went up (PUT ...?digest=), in order."""
+        return [urllib.parse.parse_qs(urllib.parse.urlsplit(p).query)["digest"][0]
+                for m, p, _ in self.log if m == "PUT" and "/blobs/uploads/" in p and "digest=" in p]
+
+    @staticmethod
+    def kind(path):
+        if "/blobs/uploads/" in path:
+            return "upload"
+        if "/blobs/" in path:
+            return "blob"
+        if "/manifests/" in path:
+            return "manifest"
+        return "other"
+
+    def fault(self, h, body):
+        with self.lock:
+            for key in ((h.command, self.kind(h.path)), (h.command, "any")):
+                if self.faults.get(key):
+                    action = self.faults[key].pop(0)
+                    self.fired.append((key, action))
+                    break
+            else:
+                return False
+        if action == "reset":
+            h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            h.close_connection = True
+            h.connection.close()
+        elif action in ("429", "429date"):
+            after = "1" if action == "429" else \
+                email.utils.formatdate(time.time() + 3, usegmt=True)
+            reply(h, 429, b'{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}',
+                       [("Retry-After", after), ("Content-Type", "application/json")])
+        elif action == "stall":
+            # Mid-answer: a GET gets its headers and part of its body, anything else part of
+            # its headers; then nothing more.
+            if h.command == "GET":
+                h.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: " + OCI_MANIFEST.encode() +
+                              b"\r\nContent-Length: 4096\r\n\r\n{\"schemaVersion\":")
+            else:
+                h.wfile.write(b"HTTP/1.1 201 Created\r\nContent-Le")
+            h.wfile.flush()
+            self.stop.wait(STALL_S)
+            h.close_connection = True
+        else:
+            err = {"errors": [{"code": "UNKNOWN", "message": f"injected failure {action}"}]}
+            reply(h, int(action), json.dumps(err).encode(),
+                       [("Content-Type", "application/json")])
+        return True
+
+    def challenge(self, h):
+        realm = f"http://{self.host}/token"
+        reply(h, 401, b'{"errors":[{"code":"UNAUTHORIZED","message":"token needed"}]}',
+                   [("WWW-Authenticate",
+                     f'Bearer realm="{realm}",service="temper-test",'
+                     f'scope="repository:static:pull"'),
+                    ("Content-Type", "application/json")])
+
+    def token_endpoint(self, h):
+        auth = h.headers.get("Authorization", "")
+        want = "Basic " + base64.b64encode(f"user:{PASSWORD}".encode()).decode()
+        if auth != want:
+            reply(h, 401, b'{"details":"bad credentials"}')
+            return
+        with self.lock:
+            self.tokens_issued += 1
+            self.token = f"tok-{self.tokens_issued}"
+            self.uses = 0
+        reply(h, 200, json.dumps({"access_token": self.token}).encode(),
+                   [("Content-Type", "application/json")])
+
+    def authorized(self, h):
+        with self.lock:
+            self.seen_auth.append(h.headers.get("Authorization", ""))
+            if self.token is None or h.headers.get("Authorization") != f"Bearer {self.token}":
+                return False
+            self.uses += 1
+            if self.rotate_after and self.uses > self.rotate_after and self.tokens_issued < 2:
+                self.token = "expired"  # the next request must renew
+                return False
+            return True
+
+    def handle(self, h, body):
+        body = body or None  # no body at all to upstream, as the client sent
+        if h.path.startswith("/token"):
+            self.token_endpoint(h)
+            return
+        if self.bearer and not self.authorized(h):
+            self.challenge(h)
+            return
+        if self.fault(h, body):
+            return
+        conn = http.client.HTTPConnection(self.upstream, timeout=30)
+        headers = {k: v for k, v in h.headers.items() if k.lower() not in ("authorization",)}
+        conn.request(h.command, h.path, body=body, headers=headers)
+        r = conn.getresponse()
+        data = r.read()
+        h.send_response(r.status)
+        for k, v in r.getheaders():
+            if k.lower() not in ("transfer-encoding", "connection", "content-length"):
+                h.send_header(k, v)
+        h.send_header("Content-Length", r.getheader("Content-Length", "0")
+                      if h.command == "HEAD" else str(len(data)))
+        h.end_headers()
+        if h.command != "HEAD":
+            h.wfile.write(data)
+        conn.close()
 
 
 class FakeRegistry(Listener):
@@ -796,9 +761,9 @@ def test_mount(work, py, py_digest):
         check(r.returncode == 0 and r.stdout.strip() == py_digest and st is not None and
               st[1:4] == (0, 0, 4), f"--from team/a: 4 blobs mounted, 0 bytes uploaded: {st} "
               f"{r.stderr.strip()[-300:]}")
-        check(not proxy.uploaded_digests() and not any(m == "PATCH" for m, _ in proxy.log),
+        check(not proxy.uploaded_digests() and not any(m == "PATCH" for m, _, _ in proxy.log),
               f"no blob bytes went to the registry: {proxy.uploaded_digests()}")
-        mounts = [p for m, p in proxy.log if m == "POST" and "mount=" in p]
+        mounts = [p for m, p, _ in proxy.log if m == "POST" and "mount=" in p]
         check(len(mounts) == 4 and all("from=team/a" in p for p in mounts),
               f"each blob was mounted with POST ?mount=&from=team/a: {mounts}")
         check(remote_digest(f"{reg.host}/team/b:latest") == py_digest,
@@ -815,7 +780,7 @@ def test_mount(work, py, py_digest):
         check(r.returncode == 0 and st is not None and st[1] == 4 and st[3] == 0,
               f"--from a repository without the blobs: uploaded instead: {st} "
               f"{r.stderr.strip()[-300:]}")
-        posts = [p for m, p in proxy.log if m == "POST"]
+        posts = [p for m, p, _ in proxy.log if m == "POST"]
         check(len(posts) == 4 and all("mount=" in p for p in posts),
               f"the uploads went into the sessions the mount requests began: {posts}")
         check(remote_digest(f"{reg.host}/team/c:latest") == py_digest,
@@ -826,7 +791,7 @@ def test_mount(work, py, py_digest):
         r = temper("push", "--from", "nothere", "--from", f"{proxy.host}/team/a", py,
                    f"{proxy.host}/team/d:latest")
         st = stats(r.stderr)
-        deletes = [p for m, p in proxy.log if m == "DELETE"]
+        deletes = [p for m, p, _ in proxy.log if m == "DELETE"]
         check(r.returncode == 0 and st is not None and st[1:4] == (0, 0, 4) and
               len(deletes) == 4, f"two --from: the second mounts, the first's uploads are "
               f"cancelled: {st} {len(deletes)} DELETE")
