@@ -139,6 +139,8 @@
 #define REGISTRY_RETRY_AFTER_MAX_S 60
 /* A registry client's whole time, by default (--timeout): one hour. */
 #define REGISTRY_CLIENT_TIMEOUT_MS (3600L * 1000L)
+/* Manifests a registry client keeps after finding them (each under OCI_MANIFEST_MAX_BYTES). */
+#define REGISTRY_FETCHED_MANIFESTS 2
 /* Redirects followed for one blob download (to storage, a CDN). */
 #define REGISTRY_REDIRECTS_MAX 5
 /* The deadline of one registry request, whatever the bytes trickle in at: 120 s for a request

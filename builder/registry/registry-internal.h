@@ -121,9 +121,14 @@ struct registry_client {
     void *progress_arg;
     char errbuf[CURL_ERROR_SIZE];
     /* reading back (registry_fetch.c) */
-    char *fetched_manifest; /* the bytes of the last manifest find fetched, for the load after */
-    size_t fetched_len;
-    char fetched_digest[LAYER_DIGEST_LEN];
+    /* The last manifests find fetched, for the loads after: a verify finds the image, then its
+     * signatures, then loads the image's manifest again. */
+    struct fetched_manifest {
+        char digest[LAYER_DIGEST_LEN]; /* "" when the slot is empty */
+        char *bytes;
+        size_t len;
+    } fetched[REGISTRY_FETCHED_MANIFESTS];
+    unsigned fetched_next;       /* the slot the next fetch replaces */
     struct fetch_stream *stream; /* the blob being streamed to a reader, or NULL */
 };
 

@@ -3,8 +3,8 @@
  * and diff walk it exactly as they walk a layout.
  *
  *  - find GETs a manifest with Accept set for the OCI and Docker manifest and
- *    index types; the bytes are kept, so that the load that follows (the
- *    verify of that manifest) does not fetch them again;
+ *    index types; the last two are kept, so that the loads that follow (the
+ *    verify of the image after its signatures were found) fetch nothing again;
  *  - load GETs a manifest or a blob into memory, under the caller's cap;
  *  - open streams a blob: a thread of the client's own runs the GET and
  *    writes the body into one end of a socket pair, and the caller reads the
@@ -137,13 +137,26 @@ manifest_type(const struct registry_client *c, const struct http_response *resp,
     return 0;
 }
 
+/* Keeps `bytes` (owned from now on) as the manifest `digest`, in place of the oldest kept. */
 static void
-forget_manifest(struct registry_client *c)
+keep_manifest(struct registry_client *c, const char *digest, char *bytes, size_t len)
 {
-    free(c->fetched_manifest);
-    c->fetched_manifest = NULL;
-    c->fetched_len = 0;
-    c->fetched_digest[0] = '\0';
+    struct fetched_manifest *f = &c->fetched[c->fetched_next];
+
+    free(f->bytes);
+    snprintf(f->digest, sizeof(f->digest), "%s", digest);
+    f->bytes = bytes;
+    f->len = len;
+    c->fetched_next = (c->fetched_next + 1) % REGISTRY_FETCHED_MANIFESTS;
+}
+
+static const struct fetched_manifest *
+kept_manifest(const struct registry_client *c, const char *digest)
+{
+    for (size_t i = 0; i < REGISTRY_FETCHED_MANIFESTS; i++)
+        if (c->fetched[i].bytes != NULL && strcmp(c->fetched[i].digest, digest) == 0)
+            return &c->fetched[i];
+    return NULL;
 }
 
 static int
@@ -180,10 +193,7 @@ source_find(void *arg, const char *tag, struct oci_descriptor *out, struct tempe
     else
         sha256_digest(resp.body ? resp.body : "", resp.body_len, desc.digest);
     desc.size = resp.body_len;
-    forget_manifest(c);
-    c->fetched_manifest = resp.body ? resp.body : xstrdup("");
-    c->fetched_len = resp.body_len;
-    snprintf(c->fetched_digest, sizeof(c->fetched_digest), "%s", desc.digest);
+    keep_manifest(c, desc.digest, resp.body ? resp.body : xstrdup(""), resp.body_len);
     resp.body = NULL;
     http_response_release(&resp);
     *out = desc;
@@ -204,17 +214,18 @@ source_load(void *arg, const struct oci_descriptor *desc, size_t max_bytes, char
                                .max_body = max_bytes,
                                .idempotent = true};
     struct http_response resp = {.retry_after_s = -1};
+    const struct fetched_manifest *kept;
     int rc = 0;
 
     if (!sha256_is_digest(desc->digest))
         return temper_err_set(err, TEMPER_E_PARSE, 0, "'%s' is not a sha256 digest", desc->digest);
-    if (manifest && strcmp(desc->digest, c->fetched_digest) == 0) {
-        if (c->fetched_len > max_bytes)
+    if (manifest && (kept = kept_manifest(c, desc->digest)) != NULL) {
+        if (kept->len > max_bytes)
             return temper_err_set(err, TEMPER_E_LIMIT, 0, "manifest '%s' is over %zu bytes",
                                   desc->digest, max_bytes);
-        *out = xmalloc(c->fetched_len + 1);
-        memcpy(*out, c->fetched_manifest, c->fetched_len + 1);
-        *len = c->fetched_len;
+        *out = xmalloc(kept->len + 1);
+        memcpy(*out, kept->bytes, kept->len + 1);
+        *len = kept->len;
         return 0;
     }
     if (get_following(c, &req, &resp, err) < 0)
@@ -357,5 +368,8 @@ registry_client_source(struct registry_client *c, struct oci_source *out)
 void
 registry_fetch_release(struct registry_client *c)
 {
-    forget_manifest(c);
+    for (size_t i = 0; i < REGISTRY_FETCHED_MANIFESTS; i++) {
+        free(c->fetched[i].bytes);
+        c->fetched[i] = (struct fetched_manifest){.bytes = NULL};
+    }
 }

@@ -220,6 +220,12 @@ class LayoutRegistry(fx.Listener):
 
 def test_redirects_and_breaks(work, layout, digest, pub):
     _, layers = image_blobs(layout, digest)
+    with LayoutRegistry(layout) as reg:
+        r = temper("verify", "--key", pub, f"{reg.host}/static:latest")
+        gets = [p for _, p, _ in reg.log if "/manifests/" in p]
+        check(r.returncode == 0 and len(gets) == 2,
+              f"two manifest GETs (the image, its signatures), the image's not fetched again: "
+              f"{gets}")
     with LayoutRegistry(layout) as storage:
         def to_storage(h):
             if h.headers.get("Authorization") != "Bearer t":
