@@ -9,9 +9,11 @@ build=(cmake make gcc pkg-config libelf-dev libjansson-dev libyaml-dev libarchiv
   libdeflate-dev zlib1g-dev libssl-dev libcurl4-openssl-dev)
 # What the shipped recipes take from the machine's own root (--root defaults to /).
 image=(python3 ca-certificates tzdata)
+# qemu-user-static: the i386 loader is the resolver's oracle for /usr/lib32, and some kernels
+# (built without IA32 emulation) can only run it under qemu-user.
 test=("${build[@]}" "${image[@]}" clang libclang-rt-14-dev clang-format shellcheck check strace
-  libc6-dev libc6-i386 skopeo umoci oci-image-tool bubblewrap runc podman zstd openssl
-  docker-registry apache2-utils)
+  libc6-dev libc6-i386 qemu-user-static skopeo umoci oci-image-tool bubblewrap runc podman zstd
+  openssl docker-registry apache2-utils)
 
 bench=("${build[@]}" "${image[@]}" hyperfine pax-utils time pigz zstd docker-registry skopeo curl)
 

@@ -7,7 +7,9 @@ ldd` names must equal, compared by canonical path, the set that the loader
 reports in trace mode (`LOADER --list FILE`, vDSO excluded). The same for
 every shared library in the multiarch directory (x86_64) and in /usr/lib32
 (i386, through the i386 loader: a search path full of x86_64 libraries of the
-same names comes first in ld.so.conf, and must be skipped). Libraries that
+same names comes first in ld.so.conf, and must be skipped; on a kernel built
+without i386 support, the same loader runs under qemu-i386-static, which
+executes its code, not a model of it). Libraries that
 neither can find are compared by name. Prints how many files were compared;
 fails naming each file and its extra or missing files.
 
@@ -18,8 +20,10 @@ canonical inside the root by its own realpath.
 usage: resolve_oracle.py TEMPER [--root ROOT] [DIR...]   (DIRs: executables only)
 """
 import concurrent.futures
+import errno
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -132,13 +136,32 @@ def libraries(d, bits, machine, root=HOST):
 LINE = re.compile(r"^\t(\S+)(?: => (\S+))?(?: \(0x[0-9a-f]+\))?$")
 
 
-def loader_set(path, loader=LOADER, root=HOST):
-    argv, env = root.command([loader, "--list", path])
+def runner(loader, root):
+    """How to run a loader: by itself, or under qemu-user when the kernel cannot execute its
+    machine's code (a kernel without IA32 emulation and i386's loader: ENOEXEC)."""
+    if root.dir:
+        return [loader]
+    try:
+        subprocess.run([loader, "--version"], capture_output=True, check=False)
+        return [loader]
+    except OSError as e:
+        if e.errno != errno.ENOEXEC:
+            raise
+    qemu = shutil.which("qemu-i386-static")
+    if loader != LOADER32 or qemu is None:
+        sys.exit(f"this kernel cannot run {loader}, and qemu-i386-static is missing: "
+                 "apt-get install qemu-user-static")
+    return [qemu, loader]
+
+
+def loader_set(path, loader=LOADER, root=HOST, run=None):
+    run = run or [loader]
+    argv, env = root.command([*run, "--list", path])
     out = subprocess.run(argv, capture_output=True, text=True, env=env)
     if out.returncode != 0:
         # glibc 2.36's --list stops at a missing library; the environment variable ldd sets
         # traces the same way and names every missing one.
-        argv, env = root.command([loader, path], {"LD_TRACE_LOADED_OBJECTS": "1"})
+        argv, env = root.command([*run, path], {"LD_TRACE_LOADED_OBJECTS": "1"})
         out = subprocess.run(argv, capture_output=True, text=True, env=env)
     files, paths = set(), []
     for line in out.stdout.splitlines():
@@ -189,8 +212,9 @@ def compare(temper, what, paths, loader, root=HOST):
         print(f"FAIL {what}: found fewer than 2 files to compare")
         return 1
     ours = temper_sets(temper, paths, root)
+    run = runner(loader, root)
     with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        theirs = dict(zip(paths, pool.map(lambda p: loader_set(p, loader, root), paths)))
+        theirs = dict(zip(paths, pool.map(lambda p: loader_set(p, loader, root, run), paths)))
     failures = 0
     for path in paths:
         got, want = ours.get(path), theirs[path]
@@ -201,7 +225,7 @@ def compare(temper, what, paths, loader, root=HOST):
             failures += 1
             print(f"FAIL {path}: extra {sorted(got - want)} missing {sorted(want - got)}")
     loaded = sum(len(s) for s in theirs.values())
-    print(f"{what}: compared {len(paths)} files ({loaded} loaded files) with {loader} --list: "
+    print(f"{what}: compared {len(paths)} files ({loaded} loaded files) with {' '.join(run)} --list: "
           f"{len(paths) - failures} agree, {failures} differ")
     return failures
 
