@@ -80,6 +80,17 @@ struct sign_key;
 char *cli_default_identity(const char *layout);
 /* sign_key_load_private with the password from TEMPER_KEY_PASSWORD, wiped afterwards. */
 int cli_load_private_key(const char *path, struct sign_key **key, struct temper_err *err);
+/* The same for `n` keys with that one password: all of keys[0..n) loaded, or none. */
+int cli_load_private_keys(const char *const *paths, size_t n, struct sign_key **keys,
+                          struct temper_err *err);
+/*
+ * The identity a signature is to name, from --identity: normalized as docker (and
+ * containers/image) normalize references ("python" -> "docker.io/library/python"), a tag or
+ * digest kept. Owned by the caller; TEMPER_E_USAGE for what is not a reference.
+ */
+int cli_signed_identity(const char *given, char **out, struct temper_err *err);
+/* Says on stderr that a signature naming a local `identity` is refused once pushed. */
+void cli_note_local_identity(const char *identity);
 
 /* What temper sign and verify take: --key KEY [--identity REGISTRY/REPO] LAYOUT[:TAG]. */
 struct key_args {
@@ -169,6 +180,7 @@ struct cli_image {
     const char *tag;                /* in a layout: the tag named, or NULL */
     struct oci_layout *layout;      /* a layout's, or NULL */
     struct registry_client *client; /* a registry's, or NULL */
+    char *repository;               /* a registry's: REGISTRY/REPO, normalized; or NULL */
     char *arg;
 };
 /* Opens LAYOUT[:TAG] or [docker://]REGISTRY/REPO[:TAG|@DIGEST] and finds the image it names. */

@@ -56,7 +56,9 @@ static const char build_usage[] =
     "  --jobs N              compression threads (default: the number of processors)\n"
     "  --archive FILE.tar    also write the layout as one tar for podman/docker load\n"
     "  --key KEY             sign the image with this private key (as temper sign does)\n"
-    "  --identity REPO       the repository the signature names (default: the recipe's name)\n"
+    "  --identity REPO       the repository the signature names (default: the recipe's name,\n"
+    "                        which registry verifiers refuse once pushed: sign at push time\n"
+    "                        with temper push --key, or name the repository here)\n"
     "  --expect DIGEST|IMAGE after the build, compare with this manifest digest (sha256:...)\n"
     "                        or image (LAYOUT[:TAG] or REGISTRY/REPO[:TAG|@DIGEST]); a\n"
     "                        mismatch exits 1 and explains every difference on stderr\n"
@@ -518,6 +520,7 @@ build(const struct build_args *a, struct recipe *r, const struct cli_image *expe
     const char *tag = a->tag ? a->tag : r->tag.value;
     cleanup_free char *output = a->output ? xstrdup(a->output) : xasprintf("out/%s", r->name.value);
     char digest[LAYER_DIGEST_LEN];
+    cleanup_free char *identity = NULL;
     int64_t epoch = 0;
     int rc, mismatch = 0;
 
@@ -530,6 +533,8 @@ build(const struct build_args *a, struct recipe *r, const struct cli_image *expe
         temper_err_set(err, TEMPER_E_PARSE, 0, "run-as user '%s' is not defined", r->run_as.value);
         return cli_error(err);
     }
+    if (a->identity != NULL && cli_signed_identity(a->identity, &identity, err) < 0)
+        return cli_error(err);
     /* The key first: a wrong password or a key open to others fails before anything is built. */
     if (a->key != NULL && cli_load_private_key(a->key, &key, err) < 0)
         return cli_error(err);
@@ -551,8 +556,10 @@ build(const struct build_args *a, struct recipe *r, const struct cli_image *expe
             temper_err_prefix(err, "layout '%s'", output);
     }
     if (rc == 0 && key != NULL &&
-        sign_layout_sign(layout, digest, key, a->identity ? a->identity : r->name.value, err) < 0)
+        sign_layout_sign(layout, digest, key, identity ? identity : r->name.value, err) < 0)
         rc = temper_err_prefix(err, "image %s is in '%s' but not signed", digest, output);
+    if (rc == 0 && key != NULL && identity == NULL)
+        cli_note_local_identity(r->name.value);
     if (rc == 0 && a->archive != NULL)
         rc = oci_layout_archive(layout, tag, r->name.value, epoch, a->archive, err);
     if (rc == 0 && a->expect != NULL) {

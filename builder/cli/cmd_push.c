@@ -1,31 +1,61 @@
 /*
- * temper push [registry options] [--from REPO]... LAYOUT[:TAG] REGISTRY/REPO[:TAG]
+ * temper push [registry options] [--key KEY]... [--allow-other-identity]
+ *             [--from REPO]... LAYOUT[:TAG] REGISTRY/REPO[:TAG]
  *
  * Pushes an image of a layout, and its signatures, to a registry. The
  * registry options and credentials are those of registry_args.c.
+ *
+ * A signature is only worth pushing if it names the repository it is pushed
+ * to: podman, CRI-O and skopeo (containers/image, matchRepository) refuse any
+ * other. So `--key` signs for the destination at push time, as cosign signs
+ * after its push; the layout's signatures that name another repository are
+ * left out; and when the layout's signatures all name another repository and
+ * no --key makes one, the push is refused before anything is sent, unless
+ * --allow-other-identity says they are meant for it (a mirror verified with
+ * remapIdentity).
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
 #include "base/limits.h"
+#include "base/xalloc.h"
 #include "cli.h"
 #include "oci/oci_layout.h"
 #include "registry/registry_client.h"
+#include "sign/signing.h"
+
+/* How many --key a push takes. */
+#define PUSH_KEYS_MAX 8
 
 static const char push_usage[] =
-    "usage: temper push [registry options] [--from REPO]... LAYOUT[:TAG] REGISTRY/REPO[:TAG]\n"
+    "usage: temper push [registry options] [--key KEY]... [--allow-other-identity]\n"
+    "                   [--from REPO]... LAYOUT[:TAG] REGISTRY/REPO[:TAG]\n"
     "\n"
     "Pushes the image tagged TAG of the layout (default: its only image), and its signatures\n"
     "(the tag sha256-<digest>.sig, merged with those the registry has), to REGISTRY/REPO under\n"
     "TAG (default: by digest). Prints the manifest digest.\n"
     "\n"
+    "A signature pushed must name REGISTRY/REPO: registry verifiers (podman, CRI-O, skopeo)\n"
+    "refuse one that names another repository. The layout's signatures that name another are\n"
+    "left out; when all of them do and no --key is given, nothing is pushed.\n"
+    "\n"
+    "  --key KEY           sign the image for REGISTRY/REPO with the private key KEY (its\n"
+    "                      password, if any, in TEMPER_KEY_PASSWORD) and push the signature\n"
+    "                      (repeatable, at most 8; the layout is not changed)\n"
+    "  --allow-other-identity\n"
+    "                      push the layout's signatures whatever repository they name (for a\n"
+    "                      mirror whose verifiers remap the identity)\n"
     "  --from REPO         a repository of the same registry that may hold some of the\n"
     "                      blobs: they are mounted from it instead of uploaded (repeatable,\n"
     "                      tried in order; a blob it lacks is uploaded as usual)\n"
     "\n"
     "Registry options:\n" CLI_REGISTRY_USAGE;
+
+enum { OPT_ALLOW_OTHER_IDENTITY = 0x200 };
 
 struct push_args {
     struct registry_args registry;
@@ -33,6 +63,9 @@ struct push_args {
     const char *target;
     const char *mount_from[REGISTRY_MOUNT_FROM_MAX];
     size_t mount_from_count;
+    const char *keys[PUSH_KEYS_MAX];
+    size_t key_count;
+    bool allow_other_identity;
 };
 
 static int
@@ -41,6 +74,8 @@ parse_args(int argc, char **argv, struct push_args *a)
     static const struct option options[] = {
         CLI_REGISTRY_LONG_OPTIONS,
         {"from", required_argument, NULL, 'f'},
+        {"key", required_argument, NULL, 'k'},
+        {"allow-other-identity", no_argument, NULL, OPT_ALLOW_OTHER_IDENTITY},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -56,6 +91,14 @@ parse_args(int argc, char **argv, struct push_args *a)
                 return cli_usage_error("push", "--from: at most %d repositories",
                                        REGISTRY_MOUNT_FROM_MAX);
             a->mount_from[a->mount_from_count++] = optarg;
+            break;
+        case 'k':
+            if (a->key_count == PUSH_KEYS_MAX)
+                return cli_usage_error("push", "--key: at most %d keys", PUSH_KEYS_MAX);
+            a->keys[a->key_count++] = optarg;
+            break;
+        case OPT_ALLOW_OTHER_IDENTITY:
+            a->allow_other_identity = true;
             break;
         case 'h':
             fputs(push_usage, stdout);
@@ -87,6 +130,120 @@ show_progress(void *arg, const char *digest, uint64_t sent, uint64_t total)
         fputc('\n', stderr);
 }
 
+/* The signatures a push carries, and what it says of them. */
+struct push_signatures {
+    struct sign_entry *layout; /* the layout's signatures of the image */
+    size_t layout_count;
+    char **made; /* payloads and signatures made with --key, in pairs */
+    struct registry_signature *list;
+    size_t count, from_layout, made_count, left_out;
+    char other[160]; /* an identity of a signature left out (or pushed with the flag) */
+};
+
+static void
+push_signatures_release(struct push_signatures *p)
+{
+    sign_entries_free(p->layout, p->layout_count);
+    for (size_t i = 0; i < 2 * p->made_count; i++)
+        free(p->made[i]);
+    free(p->made);
+    free(p->list);
+}
+
+/*
+ * Chooses the layout's signatures of `digest` to push: those naming `identity` (the destination
+ * repository), or all with --allow-other-identity. A signature whose payload does not even
+ * parse is left out too. Refuses when the layout has signatures, none is for the destination,
+ * and neither --key nor the flag was given.
+ */
+static int
+choose_layout_signatures(const struct push_args *a, struct oci_layout *layout, const char *digest,
+                         const char *identity, struct push_signatures *p, struct temper_err *err)
+{
+    const struct sign_identity_rule rule = {SIGN_MATCH_REPOSITORY, NULL, NULL, NULL};
+    struct oci_source src;
+
+    oci_layout_source(layout, &src);
+    if (sign_list(&src, digest, &p->layout, &p->layout_count, err) < 0)
+        return -1;
+    p->list = xcalloc(p->layout_count + a->key_count + 1, sizeof(*p->list));
+    for (size_t i = 0; i < p->layout_count; i++) {
+        const struct sign_entry *e = &p->layout[i];
+        struct sign_payload payload = {0};
+        struct temper_err why;
+        bool named;
+
+        if (e->problem != NULL || sign_payload_parse(e->payload, e->len, &payload, &why) < 0) {
+            p->left_out++;
+            continue;
+        }
+        named = sign_identity_matches(&rule, identity, payload.identity);
+        if (!named && p->other[0] == '\0')
+            temper_printable(payload.identity, p->other, sizeof(p->other));
+        sign_payload_release(&payload);
+        if (!named && !a->allow_other_identity) {
+            p->left_out++;
+            continue;
+        }
+        p->list[p->count++] = (struct registry_signature){e->payload, e->len, e->signature, NULL};
+        p->from_layout++;
+    }
+    if (p->layout_count > 0 && p->count == 0 && a->key_count == 0)
+        return temper_err_set(
+            err, TEMPER_E_SIG, 0,
+            "the layout's %zu signature%s of '%s' name%s '%s', not '%s': registry verifiers "
+            "(podman, CRI-O, skopeo) would refuse %s there, so nothing was pushed; sign for "
+            "the destination with --key KEY (or temper sign --identity %s), or push them "
+            "anyway with --allow-other-identity",
+            p->layout_count, p->layout_count == 1 ? "" : "s", digest,
+            p->layout_count == 1 ? "s" : "", p->other[0] ? p->other : "(unreadable)", identity,
+            p->layout_count == 1 ? "it" : "them", identity);
+    return 0;
+}
+
+/* Signs `digest` for `identity` with each key, adding the signatures to the list. */
+static int
+make_signatures(struct sign_key *const *keys, size_t n, const char *digest, const char *identity,
+                struct push_signatures *p, struct temper_err *err)
+{
+    p->made = xcalloc(2 * n + 1, sizeof(*p->made));
+    for (size_t i = 0; i < n; i++) {
+        char **payload = &p->made[2 * i], **b64 = &p->made[2 * i + 1];
+        size_t len;
+
+        if (sign_payload_build(identity, digest, payload, &len, err) < 0 ||
+            sign_bytes(keys[i], *payload, len, b64, err) < 0)
+            return -1;
+        p->made_count++;
+        p->list[p->count++] = (struct registry_signature){*payload, len, *b64, keys[i]};
+    }
+    return 0;
+}
+
+/* What the push did with signatures, on one line of stderr. */
+static void
+report_signatures(const struct push_args *a, const struct push_signatures *p, const char *identity)
+{
+    if (p->count == 0 && p->left_out == 0) {
+        fputs("temper: the image has no signature\n", stderr);
+        return;
+    }
+    fprintf(stderr, "temper: signatures for '%s': %zu made with --key, %zu from the layout",
+            identity, p->made_count, p->from_layout);
+    if (p->left_out > 0)
+        fprintf(stderr,
+                "; %zu of the layout's left out (naming another repository, such as "
+                "'%s', or unreadable)",
+                p->left_out, p->other[0] ? p->other : "?");
+    fputc('\n', stderr);
+    if (a->allow_other_identity && p->other[0] != '\0')
+        fprintf(stderr,
+                "temper: --allow-other-identity: pushed signatures that name '%s', not '%s'; "
+                "verifiers of this repository accept them only if their policy remaps the "
+                "identity\n",
+                p->other, identity);
+}
+
 static int
 push(const struct push_args *a, const struct registry_options *opts)
 {
@@ -94,28 +251,52 @@ push(const struct push_args *a, const struct registry_options *opts)
     struct registry_client *client = NULL;
     struct oci_layout *layout = NULL;
     struct registry_push_stats stats = {0};
+    struct push_signatures sigs = {0};
+    struct sign_key *keys[PUSH_KEYS_MAX] = {0};
     struct oci_descriptor desc;
+    struct oci_reference checked;
     struct temper_err err;
+    cleanup_free char *identity = NULL;
     const char *dir, *tag;
     int rc;
 
     if (registry_ref_parse(a->target, &ref, &err) < 0)
         return cli_usage_error("push", "%s", err.msg);
+    /* what a signature for this destination names: the repository, as cosign writes it */
+    identity = xasprintf("%s/%s", ref.registry, ref.repository);
     cli_split_layout(a->layout_arg, &dir, &tag);
     if (tag != NULL && oci_tag_is_signature(tag)) {
         registry_ref_release(&ref);
         return cli_usage_error("push", "'%s' holds signatures; name the image's own tag", tag);
     }
-    rc = oci_layout_open(dir, false, &layout, &err);
+    if (a->key_count > 0 && oci_reference_parse(identity, 0, &checked, &err) < 0) {
+        registry_ref_release(&ref);
+        return cli_usage_error("push",
+                               "--key: containers/image cannot parse '%s' as a signed identity "
+                               "(an IPv6 address is not a name it knows): push to a host name",
+                               identity);
+    }
+    if (a->key_count > 0)
+        oci_reference_release(&checked);
+    rc = cli_load_private_keys(a->keys, a->key_count, keys, &err);
+    if (rc == 0)
+        rc = oci_layout_open(dir, false, &layout, &err);
     if (rc == 0)
         rc = oci_layout_find_tag(layout, tag, &desc, &err);
     if (rc == 0)
+        rc = choose_layout_signatures(a, layout, desc.digest, identity, &sigs, &err);
+    if (rc == 0)
+        rc = make_signatures(keys, a->key_count, desc.digest, identity, &sigs, &err);
+    if (rc == 0)
         rc = registry_client_new(&ref, opts, &client, &err);
     if (rc == 0)
-        rc = registry_push(client, layout, &desc, &stats, &err);
+        rc = registry_push(client, layout, &desc, sigs.list, sigs.count, &stats, &err);
     registry_client_free(client);
     oci_layout_free(layout);
+    for (size_t i = 0; i < a->key_count; i++)
+        sign_key_free(keys[i]);
     if (rc < 0) {
+        push_signatures_release(&sigs);
         registry_ref_release(&ref);
         return cli_error(&err);
     }
@@ -125,7 +306,9 @@ push(const struct push_args *a, const struct registry_options *opts)
             desc.digest, ref.registry, ref.repository, ref.tag ? ":" : "", ref.tag ? ref.tag : "",
             stats.blobs, stats.blobs_uploaded, (unsigned long long)stats.bytes_uploaded,
             stats.blobs_mounted, stats.blobs - stats.blobs_uploaded - stats.blobs_mounted);
+    report_signatures(a, &sigs, identity);
     printf("%s\n", desc.digest);
+    push_signatures_release(&sigs);
     registry_ref_release(&ref);
     return CLI_EXIT_OK;
 }

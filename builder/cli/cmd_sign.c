@@ -22,8 +22,10 @@ static const char sign_usage[] =
     "stores the signature in the layout under the tag sha256-<digest>.sig.\n"
     "\n"
     "  --key KEY                 the private key (temper keygen writes one)\n"
-    "  --identity REGISTRY/REPO  the repository the signature names (default: the layout\n"
-    "                            directory's name); use the one the image will be pushed to\n";
+    "  --identity REGISTRY/REPO  the repository the signature names, normalized as docker\n"
+    "                            normalizes it (python: docker.io/library/python); use the one\n"
+    "                            the image will be pushed to (default: the layout directory's\n"
+    "                            name, which registry verifiers refuse once pushed)\n";
 
 /* The default identity of a layout: its directory's name ("out/python" -> "python"). */
 char *
@@ -39,21 +41,57 @@ cli_default_identity(const char *layout)
     return xstrdup(slash != NULL ? slash + 1 : copy);
 }
 
-/* Loads a private key with the password from the environment, which is wiped afterwards. */
+/* Loads private keys with the password from the environment, which is wiped afterwards. */
+int
+cli_load_private_keys(const char *const *paths, size_t n, struct sign_key **keys,
+                      struct temper_err *err)
+{
+    char *password = cli_key_password();
+    size_t i;
+    int rc = 0;
+
+    for (i = 0; i < n && rc == 0; i++)
+        rc = sign_key_load_private(paths[i], password, &keys[i], err);
+    cli_forget_password(password);
+    for (size_t k = 0; rc < 0 && k + 1 < i; k++) { /* keys[i - 1] failed */
+        sign_key_free(keys[k]);
+        keys[k] = NULL;
+    }
+    return rc;
+}
+
 int
 cli_load_private_key(const char *path, struct sign_key **key, struct temper_err *err)
 {
-    char *password = cli_key_password();
-    int rc = sign_key_load_private(path, password, key, err);
+    return cli_load_private_keys(&path, 1, key, err);
+}
 
-    cli_forget_password(password);
-    return rc;
+int
+cli_signed_identity(const char *given, char **out, struct temper_err *err)
+{
+    struct oci_reference ref;
+
+    if (oci_reference_parse(given, 0, &ref, err) < 0)
+        return temper_err_prefix(err, "--identity");
+    *out = oci_reference_string(&ref);
+    oci_reference_release(&ref);
+    return 0;
+}
+
+void
+cli_note_local_identity(const char *identity)
+{
+    fprintf(stderr,
+            "temper: note: the signature names '%s', not a registry's repository: once pushed, "
+            "registry verifiers (podman, CRI-O, skopeo) refuse it; sign at push time with "
+            "temper push --key, or give --identity REGISTRY/REPO\n",
+            identity);
 }
 
 int
 cmd_sign(int argc, char **argv)
 {
-    cleanup_free char *default_identity = NULL;
+    cleanup_free char *default_identity = NULL, *given_identity = NULL;
     struct sign_key *key = NULL;
     struct oci_layout *layout = NULL;
     struct oci_descriptor desc;
@@ -65,7 +103,10 @@ cmd_sign(int argc, char **argv)
 
     if (rc >= 0)
         return rc;
-    identity = a.identity ? a.identity : (default_identity = cli_default_identity(a.layout));
+    if (a.identity != NULL && cli_signed_identity(a.identity, &given_identity, &err) < 0)
+        return cli_error(&err);
+    identity =
+        given_identity ? given_identity : (default_identity = cli_default_identity(a.layout));
     if (cli_load_private_key(a.key, &key, &err) < 0)
         return cli_error(&err);
     rc = oci_layout_open(a.layout, false, &layout, &err);
@@ -82,6 +123,8 @@ cmd_sign(int argc, char **argv)
         return cli_error(&err);
     sign_tag_of(desc.digest, sig_tag);
     fprintf(stderr, "temper: signed %s for '%s' with '%s'\n", desc.digest, identity, a.key);
+    if (given_identity == NULL)
+        cli_note_local_identity(identity);
     printf("%s\n", sig_tag);
     return CLI_EXIT_OK;
 }

@@ -35,14 +35,16 @@ static const char verify_usage[] =
     "of that name exists and its first component holds a '.' or ':' or is localhost.\n"
     "\n"
     "  --key PUB                 the public key (.pub)\n"
-    "  --identity REGISTRY/REPO  the repository the signature must name (default: not checked)\n"
+    "  --identity REGISTRY/REPO  the repository the signature must name, compared as\n"
+    "                            containers/image compares them (default: for a registry\n"
+    "                            image, the repository it is read from; for a layout, any)\n"
     "\n"
     "Registry options:\n" CLI_REGISTRY_USAGE;
 
-/* Why one signature does not count, or NULL when it does. */
+/* Why one signature does not count, or NULL when it does. `rule` NULL: any identity counts. */
 static const char *
 judge(const struct sign_entry *e, const struct sign_key *key, const char *digest,
-      const char *identity, struct temper_err *why)
+      const struct sign_identity_rule *rule, const char *image, struct temper_err *why)
 {
     struct sign_payload p;
     char shown[160];
@@ -57,9 +59,10 @@ judge(const struct sign_entry *e, const struct sign_key *key, const char *digest
     ok = false;
     if (strcmp(p.digest, digest) != 0)
         temper_err_set(why, TEMPER_E_SIG, 0, "its payload names another image, '%s'", p.digest);
-    else if (identity != NULL && strcmp(p.identity, identity) != 0)
+    else if (rule != NULL && !sign_identity_matches(rule, image, p.identity))
         temper_err_set(why, TEMPER_E_SIG, 0, "its payload names '%s', not '%s'",
-                       temper_printable(p.identity, shown, sizeof(shown)), identity);
+                       temper_printable(p.identity, shown, sizeof(shown)),
+                       rule->reference ? rule->reference : image);
     else
         ok = true;
     sign_payload_release(&p);
@@ -69,8 +72,8 @@ judge(const struct sign_entry *e, const struct sign_key *key, const char *digest
 /* Finds a signature that holds; else err lists each one's reason. */
 static int
 check_signatures(const struct oci_source *src, const struct oci_descriptor *desc,
-                 const struct sign_key *key, const char *key_path, const char *identity,
-                 struct temper_err *err)
+                 const struct sign_key *key, const char *key_path,
+                 const struct sign_identity_rule *rule, const char *image, struct temper_err *err)
 {
     struct sign_entry *entries = NULL;
     char reasons[768] = "";
@@ -81,7 +84,7 @@ check_signatures(const struct oci_source *src, const struct oci_descriptor *desc
         return -1;
     for (size_t i = 0; i < n && found < 0; i++) {
         struct temper_err why;
-        const char *reason = judge(&entries[i], key, desc->digest, identity, &why);
+        const char *reason = judge(&entries[i], key, desc->digest, rule, image, &why);
         int k;
 
         if (reason == NULL) {
@@ -169,14 +172,37 @@ not_an_image(const struct oci_source *src, const struct oci_descriptor *desc,
                           desc->digest, temper_printable(desc->media_type, shown, sizeof(shown)));
 }
 
+/*
+ * Which identities count: with --identity, that repository (exactRepository); for a registry
+ * image, the repository it is read from (matchRepository, as podman, CRI-O and skopeo check a
+ * cosign signature); for a layout, which has no such name, any.
+ */
+static const struct sign_identity_rule *
+identity_rule(const struct verify_args *a, const struct cli_image *img,
+              struct sign_identity_rule *rule)
+{
+    if (a->identity != NULL)
+        *rule = (struct sign_identity_rule){SIGN_EXACT_REPOSITORY, a->identity, NULL, NULL};
+    else if (img->repository != NULL)
+        *rule = (struct sign_identity_rule){SIGN_MATCH_REPOSITORY, NULL, NULL, NULL};
+    else
+        return NULL;
+    return rule;
+}
+
 static int
 verify(const struct verify_args *a, const struct registry_options *opts)
 {
     struct sign_key *key = NULL;
+    struct sign_identity_rule rule;
+    const struct sign_identity_rule *checked;
+    cleanup_free char *identity = NULL;
     struct cli_image img;
     struct temper_err err;
     int rc;
 
+    if (a->identity != NULL && cli_signed_identity(a->identity, &identity, &err) < 0)
+        return cli_error(&err);
     if (sign_key_load_public(a->key, &key, &err) < 0)
         return cli_error(&err);
     rc = cli_image_open(a->image, opts, &img, &err);
@@ -184,22 +210,19 @@ verify(const struct verify_args *a, const struct registry_options *opts)
         sign_key_free(key);
         return cli_error(&err);
     }
+    checked = identity_rule(a, &img, &rule);
     if (!oci_is_image_manifest(img.desc.media_type))
         rc = not_an_image(&img.source, &img.desc, &err);
     if (rc == 0)
-        rc = check_signatures(&img.source, &img.desc, key, a->key, a->identity, &err);
+        rc = check_signatures(&img.source, &img.desc, key, a->key, checked, img.repository, &err);
     if (rc == 0)
         rc = oci_source_verify(&img.source, &img.desc, &err);
     if (rc < 0) {
         temper_err_prefix(&err, "%s", img.source.name);
     } else {
         fprintf(stderr, "temper: verified %s in %s: signed with '%s'%s%s%s, every blob as signed\n",
-                img.desc.digest, img.source.name, a->key, a->identity ? " for '" : "",
-                a->identity ? a->identity : "", a->identity ? "'" : "");
-        if (a->identity == NULL && img.client != NULL)
-            fputs("temper: note: without --identity, a signature by this key for any repository "
-                  "counts; give --identity REGISTRY/REPO to pin it\n",
-                  stderr);
+                img.desc.digest, img.source.name, a->key, checked ? " for '" : "",
+                checked ? (identity ? identity : img.repository) : "", checked ? "'" : "");
         printf("%s\n", img.desc.digest);
     }
     cli_image_close(&img);

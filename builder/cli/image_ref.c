@@ -82,6 +82,7 @@ open_remote(const char *arg, const struct registry_options *opts, struct cli_ima
     if (registry_ref_parse(arg, &ref, err) < 0)
         return -1;
     rc = registry_client_new(&ref, opts, &img->client, err);
+    img->repository = xasprintf("%s/%s", ref.registry, ref.repository);
     registry_ref_release(&ref);
     if (rc < 0)
         return -1;
@@ -134,6 +135,7 @@ cli_image_close(struct cli_image *img)
     registry_client_free(img->client);
     oci_layout_free(img->layout);
     free(img->arg);
+    free(img->repository);
     *img = (struct cli_image){0};
 }
 

@@ -54,6 +54,41 @@ struct oci_layout;
 bool oci_tag_is_valid(const char *tag);
 
 /*
+ * An image reference, NAME[:TAG][@DIGEST], normalized as docker's reference
+ * grammar normalizes it (ParseNormalizedNamed, which containers/image applies
+ * to both sides before it compares a signed identity): the first component
+ * is a registry only with a '.' or a ':' or as "localhost", else the
+ * registry is docker.io; index.docker.io is docker.io; a single name on
+ * docker.io is library's ("python" -> "docker.io/library/python"). The
+ * registry keeps its case; the repository must be lowercase. Implemented in
+ * oci_reference.c.
+ */
+struct oci_reference {
+    char *name;        /* "docker.io/library/python", "127.0.0.1:5000/acc/tools" */
+    size_t domain_len; /* name[0..domain_len) is the registry, name + domain_len + 1 the path */
+    char *tag;         /* or NULL */
+    char *digest;      /* "sha256:<hex>" (or sha384, sha512), or NULL */
+};
+
+/* Also take a bracketed IPv6 registry ("[::1]:5000/x"), which containers/image cannot parse. */
+#define OCI_REFERENCE_IPV6 1u
+/* Longer text is refused before it is looked at (a reference is at most about 520 bytes). */
+#define OCI_REFERENCE_MAX_BYTES 1024
+
+/*
+ * Parses and normalizes `text`; TEMPER_E_USAGE says what is wrong (quoting
+ * the text). A digest must be sha256, sha384 or sha512 in lowercase hex, the
+ * name at most 255 bytes once normalized, 64 hex digits alone are refused (an
+ * image id). *out is set on success only; release it with
+ * oci_reference_release.
+ */
+int oci_reference_parse(const char *text, unsigned flags, struct oci_reference *out,
+                        struct temper_err *err);
+void oci_reference_release(struct oci_reference *ref);
+/* NAME[:TAG][@DIGEST] of a parsed reference (containers/image's String()), owned. */
+char *oci_reference_string(const struct oci_reference *ref);
+
+/*
  * Opens the layout in directory `dir` (a host path). With `create`, a
  * missing directory is made (parents too, mode 0755), and a new or empty
  * directory gets `oci-layout` and blobs/sha256 at once; an existing

@@ -564,127 +564,114 @@ get_manifest(struct registry_client *c, const char *reference, json_t **out, str
     return rc;
 }
 
-static const char *
-layer_signature(const json_t *layer)
-{
-    return json_string_value(
-        json_object_get(json_object_get(layer, "annotations"), SIGN_ANNOTATION));
-}
-
+/* Whether `layers` holds a signature of `sig`'s payload that `sig`'s key made. */
 static bool
-has_layer(const json_t *layers, const json_t *layer)
+signed_before(const json_t *layers, const struct registry_signature *sig, const json_t *layer)
 {
-    const char *d = json_string_value(json_object_get(layer, "digest"));
-    const char *s = layer_signature(layer);
+    const char *digest = json_string_value(json_object_get(layer, "digest"));
     const json_t *l;
     size_t i;
 
+    if (sig->key == NULL)
+        return false;
     json_array_foreach(layers, i, l)
     {
-        const char *d2 = json_string_value(json_object_get(l, "digest"));
-        const char *s2 = layer_signature(l);
+        const char *d = json_string_value(json_object_get(l, "digest"));
+        const char *b64 =
+            json_string_value(json_object_get(json_object_get(l, "annotations"), SIGN_ANNOTATION));
+        struct temper_err why;
 
-        if (d && d2 && strcmp(d, d2) == 0 && ((!s && !s2) || (s && s2 && strcmp(s, s2) == 0)))
+        if (d != NULL && b64 != NULL && strcmp(d, digest) == 0 &&
+            sign_verify_bytes(sig->key, sig->payload, sig->len, b64, &why) == 0)
             return true;
     }
     return false;
 }
 
 /*
- * The signature manifest to put: the registry's layers, then the local ones it lacks, with a
- * new config (pushed here). *text NULL when the registry has every local signature already.
+ * The signature manifest to put: the registry's layers, then those of `sigs` it lacks, its
+ * config pushed here. *text NULL when the registry has every one of them already.
  */
 static int
-merge_signatures(struct registry_client *c, const json_t *remote, const json_t *local, char **text,
+merge_signatures(struct registry_client *c, const json_t *remote,
+                 const struct registry_signature *sigs, size_t n, char **text,
                  struct registry_push_stats *stats, struct temper_err *err)
 {
-    json_t *layers = json_copy(json_object_get(remote, "layers"));
-    const json_t *layer;
-    cleanup_free char *config_text = NULL;
-    json_t *config, *manifest;
-    char config_digest[LAYER_DIGEST_LEN];
-    size_t i, before = json_array_size(layers);
+    json_t *layers = remote != NULL ? json_deep_copy(json_object_get(remote, "layers")) : NULL;
+    cleanup_free char *config = NULL;
+    size_t before;
+    int rc;
 
     *text = NULL;
-    json_array_foreach(json_object_get(local, "layers"), i, layer)
-    {
-        if (!has_layer(layers, layer))
-            json_array_append(layers, (json_t *)layer);
+    if (!json_is_array(layers)) {
+        json_decref(layers);
+        layers = json_array();
     }
-    if (json_array_size(layers) == before || json_array_size(layers) > SIGN_LAYERS_MAX) {
-        bool over = json_array_size(layers) > SIGN_LAYERS_MAX;
+    before = json_array_size(layers);
+    for (size_t i = 0; i < n; i++) {
+        json_t *layer = sign_signature_layer(sigs[i].payload, sigs[i].len, sigs[i].signature);
 
-        json_decref(layers);
-        return over ? temper_err_set(err, TEMPER_E_LIMIT, 0, "more than %d signatures",
-                                     SIGN_LAYERS_MAX)
-                    : 0;
+        if (sign_has_layer(layers, layer) || signed_before(layers, &sigs[i], layer))
+            json_decref(layer);
+        else
+            json_array_append_new(layers, layer);
     }
-    config = sign_signature_config(layers);
-    config_text = json_dumps(config, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(config);
-    if (config_text == NULL ||
-        push_memory_blob(c, config_text, strlen(config_text), stats, err) < 0) {
+    if (json_array_size(layers) > SIGN_LAYERS_MAX) {
         json_decref(layers);
-        return config_text == NULL
-                   ? temper_err_set(err, TEMPER_E_IO, 0, "cannot write a signature config")
-                   : -1;
+        return temper_err_set(err, TEMPER_E_LIMIT, 0, "more than %d signatures", SIGN_LAYERS_MAX);
     }
-    sha256_digest(config_text, strlen(config_text), config_digest);
-    manifest =
-        json_pack("{s:i, s:s, s:{s:s, s:s, s:I}, s:o}", "schemaVersion", 2, "mediaType",
-                  OCI_MEDIA_TYPE_MANIFEST, "config", "mediaType", OCI_MEDIA_TYPE_CONFIG, "digest",
-                  config_digest, "size", (json_int_t)strlen(config_text), "layers", layers);
-    *text = json_dumps(manifest, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(manifest);
-    return *text == NULL ? temper_err_set(err, TEMPER_E_IO, 0, "cannot write a signature manifest")
-                         : 0;
+    rc =
+        json_array_size(layers) == before ? 0 : sign_signature_manifest(layers, &config, text, err);
+    json_decref(layers);
+    if (rc == 0 && config != NULL && push_memory_blob(c, config, strlen(config), stats, err) < 0)
+        rc = -1;
+    if (rc < 0) {
+        free(*text);
+        *text = NULL;
+    }
+    return rc;
 }
 
 /*
- * Pushes the layout's signatures of `digest`, if any: their blobs (`blobs`), or their manifest,
- * merged with the registry's (after the image's own manifest).
+ * The blobs of the signatures of `digest`: their payloads, and the config of the signature
+ * manifest merged with the registry's, which *merged gets (NULL when the registry has every
+ * one already), to be put once the image's manifest is (put_signatures).
  */
 static int
-push_signatures(struct registry_client *c, struct oci_layout *layout, const char *digest,
-                bool blobs, struct registry_push_stats *stats, struct temper_err *err)
+push_signature_blobs(struct registry_client *c, const char *digest,
+                     const struct registry_signature *sigs, size_t n, char **merged,
+                     struct registry_push_stats *stats, struct temper_err *err)
 {
-    struct oci_descriptor desc;
-    cleanup_free char *raw = NULL, *merged = NULL;
-    json_t *local = NULL, *remote = NULL;
+    json_t *remote = NULL;
     char tag[80];
-    size_t len;
-    int rc = -1;
+    int rc = 0;
 
+    *merged = NULL;
+    if (n == 0)
+        return 0;
     sign_tag_of(digest, tag);
-    if (oci_layout_find_tag(layout, tag, &desc, err) < 0)
-        return err->code == TEMPER_E_MISSING ? 0 : -1;
-    if (oci_blob_read(layout, desc.digest, SIGN_MANIFEST_MAX_BYTES, &raw, &len, err) < 0)
-        return temper_err_prefix(err, "signatures '%s'", tag);
-    local = json_loadb(raw, len, JSON_REJECT_DUPLICATES, NULL);
-    if (!json_is_object(local)) {
-        temper_err_set(err, TEMPER_E_PARSE, 0, "'%s' is not JSON", tag);
-        goto out;
-    }
-    if (blobs) {
-        rc = push_manifest_blobs(c, layout, local, NULL, stats, err);
-        goto out;
-    }
-    if (get_manifest(c, tag, &remote, err) < 0)
-        goto out;
-    if (remote == NULL) {
-        rc = put_manifest(c, tag, desc.media_type[0] ? desc.media_type : OCI_MEDIA_TYPE_MANIFEST,
-                          raw, len, err);
-        goto out;
-    }
-    if (merge_signatures(c, remote, local, &merged, stats, err) < 0)
-        goto out;
-    rc = merged == NULL
-             ? 0
-             : put_manifest(c, tag, OCI_MEDIA_TYPE_MANIFEST, merged, strlen(merged), err);
-out:
-    json_decref(local);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = push_memory_blob(c, sigs[i].payload, sigs[i].len, stats, err);
+    if (rc == 0)
+        rc = get_manifest(c, tag, &remote, err);
+    if (rc == 0)
+        rc = merge_signatures(c, remote, sigs, n, merged, stats, err);
     json_decref(remote);
     return rc < 0 ? temper_err_prefix(err, "signatures '%s'", tag) : 0;
+}
+
+static int
+put_signatures(struct registry_client *c, const char *digest, const char *merged,
+               struct temper_err *err)
+{
+    char tag[80];
+
+    if (merged == NULL)
+        return 0;
+    sign_tag_of(digest, tag);
+    if (put_manifest(c, tag, OCI_MEDIA_TYPE_MANIFEST, merged, strlen(merged), err) < 0)
+        return temper_err_prefix(err, "signatures '%s'", tag);
+    return 0;
 }
 
 /*
@@ -833,12 +820,12 @@ push_failed(const struct registry_client *c, struct temper_err *err)
 
 int
 registry_push(struct registry_client *c, struct oci_layout *layout,
-              const struct oci_descriptor *manifest, struct registry_push_stats *stats,
-              struct temper_err *err)
+              const struct oci_descriptor *manifest, const struct registry_signature *sigs,
+              size_t nsigs, struct registry_push_stats *stats, struct temper_err *err)
 {
     struct registry_push_stats s = {0};
     struct layer_job job = {0};
-    cleanup_free char *raw = NULL;
+    cleanup_free char *raw = NULL, *signatures = NULL;
     json_t *doc;
     size_t len;
     int rc;
@@ -859,7 +846,7 @@ registry_push(struct registry_client *c, struct oci_layout *layout,
     if (rc == 0)
         rc = push_manifest_blobs(c, layout, doc, job.digest[0] ? job.digest : NULL, &s, err);
     if (rc == 0)
-        rc = push_signatures(c, layout, manifest->digest, true, &s, err);
+        rc = push_signature_blobs(c, manifest->digest, sigs, nsigs, &signatures, &s, err);
     if (layer_job_finish(c, &job, rc < 0, &s, err) < 0)
         rc = -1;
     json_decref(doc);
@@ -869,7 +856,7 @@ registry_push(struct registry_client *c, struct oci_layout *layout,
                      manifest->media_type[0] != '\0' ? manifest->media_type
                                                      : OCI_MEDIA_TYPE_MANIFEST,
                      raw, len, err) < 0 ||
-        push_signatures(c, layout, manifest->digest, false, &s, err) < 0)
+        put_signatures(c, manifest->digest, signatures, err) < 0)
         return push_failed(c, err);
     *stats = s;
     return 0;

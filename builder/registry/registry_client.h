@@ -23,7 +23,8 @@
  * Usage:
  *     registry_ref_parse("registry.example/team/python:1", &ref, &err);
  *     registry_client_new(&ref, &opts, &client, &err);
- *     registry_push(client, layout, &desc, &stats, &err);   (desc from oci_layout_find_tag)
+ *     registry_push(client, layout, &desc, sigs, n, &stats, &err);   (desc from
+ *                                                   oci_layout_find_tag)
  *     registry_client_free(client); registry_ref_release(&ref);
  *
  * Errors: TEMPER_E_NET (unreachable, or an unexpected status, with the
@@ -110,18 +111,30 @@ struct registry_push_stats {
     uint64_t bytes_uploaded;
 };
 
+struct sign_key;
+/* A signature of the pushed image: the payload's bytes and the base64 signature over them. */
+struct registry_signature {
+    const char *payload;
+    size_t len;
+    const char *signature;
+    /* The key that has just made it, or NULL. A registry signature of the same payload that
+     * this key made is the same signature (ECDSA's differ at each signing), so pushing again
+     * does not pile them up. */
+    const struct sign_key *key;
+};
+
 /*
  * Pushes the image `manifest` of `layout` (its config and layers, then the
- * manifest under ref's tag, or by digest when ref has none) and, when the
- * layout holds signatures of it, the signature manifest (merged with the
- * registry's). Never a manifest before all its blobs are there. A rerun
- * after an interruption sends only what is missing. With a digest in the
- * reference, it must be the manifest's (TEMPER_E_USAGE). *stats is set on
- * success only.
+ * manifest under ref's tag, or by digest when ref has none) and, when `sigs`
+ * holds any, its signature manifest (the registry's, with those of `sigs` it
+ * lacks added; the caller chooses them: the layout's, new ones, or both).
+ * Never a manifest before all its blobs are there. A rerun after an
+ * interruption sends only what is missing. With a digest in the reference,
+ * it must be the manifest's (TEMPER_E_USAGE). *stats is set on success only.
  */
 int registry_push(struct registry_client *c, struct oci_layout *layout,
-                  const struct oci_descriptor *manifest, struct registry_push_stats *stats,
-                  struct temper_err *err);
+                  const struct oci_descriptor *manifest, const struct registry_signature *sigs,
+                  size_t nsigs, struct registry_push_stats *stats, struct temper_err *err);
 
 /*
  * The client's repository as an oci_source, for remote verify and diff:

@@ -2,7 +2,6 @@
  * References (REGISTRY/REPO[:TAG|@DIGEST]) and the URLs built from them, as
  * the distribution reference grammar and docker's defaults have them.
  */
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -14,9 +13,6 @@
 #include "base/xalloc.h"
 #include "registry-internal.h"
 #include "registry_client.h"
-
-/* The distribution spec's limit on a repository name. */
-#define REPOSITORY_MAX 255
 
 void
 registry_ref_release(struct registry_ref *ref)
@@ -38,94 +34,25 @@ is_registry_component(const char *s, size_t n)
            (n == 9 && memcmp(s, "localhost", 9) == 0);
 }
 
-static bool
-is_valid_host(const char *s)
-{
-    size_t i;
-
-    if (*s == '\0' || strlen(s) > 255)
-        return false;
-    for (i = 0; s[i] != '\0'; i++)
-        if (!isalnum((unsigned char)s[i]) && strchr(".-:[]", s[i]) == NULL)
-            return false;
-    return true;
-}
-
-/* [a-z0-9]+ components joined by '/', each with single '.', '_', '-' (or "__") inside. */
-static bool
-is_valid_repository(const char *s)
-{
-    size_t i, n = strlen(s);
-
-    if (n == 0 || n > REPOSITORY_MAX)
-        return false;
-    for (i = 0; i < n; i++) {
-        bool alnum = islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]);
-        bool first = i == 0 || s[i - 1] == '/', last = i + 1 == n || s[i + 1] == '/';
-
-        if (alnum)
-            continue;
-        if (s[i] == '/' && !first && !last)
-            continue;
-        if (strchr("._-", s[i]) != NULL && !first && !last && s[i + 1] != '/' &&
-            (strchr("._-", s[i - 1]) == NULL ||
-             (s[i] == '_' && s[i - 1] == '_' && i >= 2 && strchr("._-", s[i - 2]) == NULL)))
-            continue;
-        return false;
-    }
-    return true;
-}
-
-static int
-ref_error(struct temper_err *err, const char *text, const char *why)
-{
-    return temper_err_set(err, TEMPER_E_USAGE, 0, "'%.200s' is not a REGISTRY/REPO[:TAG]: %s", text,
-                          why);
-}
-
 int
 registry_ref_parse(const char *text, struct registry_ref *out, struct temper_err *err)
 {
-    cleanup_free char *copy = xstrdup(text), *repo = NULL;
-    struct registry_ref ref = {0};
-    char *name = copy, *at, *slash, *colon;
+    struct oci_reference parsed;
 
-    at = strchr(copy, '@');
-    if (at != NULL) {
-        *at = '\0';
-        if (!sha256_is_digest(at + 1))
-            return ref_error(err, text, "the digest is not sha256:<64 lowercase hex>");
-        ref.digest = xstrdup(at + 1);
+    /* docker's grammar, so that the repository pushed to is the one a signature names; and a
+     * bracketed IPv6 host, which a client can reach even if containers/image cannot name it */
+    if (oci_reference_parse(text, OCI_REFERENCE_IPV6, &parsed, err) < 0)
+        return -1;
+    if (parsed.digest != NULL && !sha256_is_digest(parsed.digest)) {
+        oci_reference_release(&parsed);
+        return temper_err_set(err, TEMPER_E_USAGE, 0,
+                              "'%.300s': a registry is asked for sha256 digests only", text);
     }
-    slash = strchr(name, '/');
-    if (slash != NULL && is_registry_component(name, (size_t)(slash - name))) {
-        *slash = '\0';
-        ref.registry = xstrdup(name);
-        name = slash + 1;
-    } else {
-        ref.registry = xstrdup("docker.io");
-    }
-    colon = strrchr(name, ':');
-    if (colon != NULL && strchr(colon, '/') == NULL) {
-        *colon = '\0';
-        if (!oci_tag_is_valid(colon + 1)) {
-            registry_ref_release(&ref);
-            return ref_error(err, text, "the tag is not [A-Za-z0-9_][A-Za-z0-9._-]{0,127}");
-        }
-        ref.tag = xstrdup(colon + 1);
-    }
-    if (strcmp(ref.registry, "docker.io") == 0 && strchr(name, '/') == NULL)
-        repo = xasprintf("library/%s", name);
-    else
-        repo = xstrdup(name);
-    if (!is_valid_host(ref.registry) || !is_valid_repository(repo)) {
-        registry_ref_release(&ref);
-        return ref_error(err, text,
-                         "the repository must be lowercase [a-z0-9] parts joined by '/', '.', "
-                         "'_' or '-'");
-    }
-    ref.repository = steal_pointer(&repo);
-    *out = ref;
+    out->registry = xstrndup(parsed.name, parsed.domain_len);
+    out->repository = xstrdup(parsed.name + parsed.domain_len + 1);
+    out->tag = steal_pointer(&parsed.tag);
+    out->digest = steal_pointer(&parsed.digest);
+    oci_reference_release(&parsed);
     return 0;
 }
 

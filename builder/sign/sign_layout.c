@@ -138,7 +138,7 @@ sign_list(const struct oci_source *src, const char *digest, struct sign_entry **
     return 0;
 }
 
-json_t *
+static json_t *
 sign_signature_config(const json_t *layers)
 {
     json_t *diff_ids = json_array(), *history = json_array(), *layer;
@@ -154,16 +154,59 @@ sign_signature_config(const json_t *layers)
                      "type", "layers", "diff_ids", diff_ids);
 }
 
-static int
-put_json_blob(struct oci_layout *layout, const json_t *doc, char digest[LAYER_DIGEST_LEN],
-              size_t *len, struct temper_err *err)
+json_t *
+sign_signature_layer(const char *payload, size_t len, const char *b64)
 {
-    cleanup_free char *text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+    char digest[LAYER_DIGEST_LEN];
 
-    if (text == NULL)
+    sha256_digest(payload, len, digest);
+    return json_pack("{s:s, s:s, s:I, s:{s:s}}", "mediaType", SIGN_PAYLOAD_MEDIA_TYPE, "digest",
+                     digest, "size", (json_int_t)len, "annotations", SIGN_ANNOTATION, b64);
+}
+
+bool
+sign_has_layer(const json_t *layers, const json_t *layer)
+{
+    const char *d = json_string_value(json_object_get(layer, "digest"));
+    const char *s =
+        json_string_value(json_object_get(json_object_get(layer, "annotations"), SIGN_ANNOTATION));
+    const json_t *l;
+    size_t i;
+
+    json_array_foreach(layers, i, l)
+    {
+        const char *d2 = json_string_value(json_object_get(l, "digest"));
+        const char *s2 =
+            json_string_value(json_object_get(json_object_get(l, "annotations"), SIGN_ANNOTATION));
+
+        if (d && d2 && strcmp(d, d2) == 0 && ((!s && !s2) || (s && s2 && strcmp(s, s2) == 0)))
+            return true;
+    }
+    return false;
+}
+
+int
+sign_signature_manifest(json_t *layers, char **config, char **manifest, struct temper_err *err)
+{
+    cleanup_free char *config_text = NULL;
+    char config_digest[LAYER_DIGEST_LEN];
+    json_t *doc;
+
+    doc = sign_signature_config(layers);
+    config_text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(doc);
+    if (config_text == NULL)
+        return temper_err_set(err, TEMPER_E_IO, 0, "cannot write a signature config's JSON");
+    sha256_digest(config_text, strlen(config_text), config_digest);
+    doc = json_pack("{s:i, s:s, s:{s:s, s:s, s:I}, s:O}", "schemaVersion", 2, "mediaType",
+                    OCI_MEDIA_TYPE_MANIFEST, "config", "mediaType", OCI_MEDIA_TYPE_CONFIG, "digest",
+                    config_digest, "size", (json_int_t)strlen(config_text), "layers", layers);
+    *manifest = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(doc);
+    if (*manifest == NULL)
         return temper_err_set(err, TEMPER_E_IO, 0, "cannot write a signature manifest's JSON");
-    *len = strlen(text);
-    return oci_blob_put(layout, text, *len, digest, err);
+    *config = steal_pointer(&config_text);
+    return 0;
 }
 
 int
@@ -172,10 +215,9 @@ sign_layout_add(struct oci_layout *layout, const char *digest, const char *paylo
 {
     char payload_digest[LAYER_DIGEST_LEN], config_digest[LAYER_DIGEST_LEN];
     char manifest_digest[LAYER_DIGEST_LEN], tag[80];
-    json_t *layers, *layer, *manifest;
-    cleanup_free char *text = NULL;
+    cleanup_free char *config = NULL, *manifest = NULL;
+    json_t *layers, *layer;
     struct oci_source src;
-    size_t config_len = 0, i;
     int rc;
 
     if (!sha256_is_digest(digest))
@@ -187,50 +229,26 @@ sign_layout_add(struct oci_layout *layout, const char *digest, const char *paylo
         return -1;
     if (layers == NULL)
         layers = json_array();
-    sha256_digest(payload, len, payload_digest);
-    json_array_foreach(layers, i, layer)
-    {
-        const char *sig = json_string_value(
-            json_object_get(json_object_get(layer, "annotations"), SIGN_ANNOTATION));
-        const char *d = json_string_value(json_object_get(layer, "digest"));
-
-        if (sig != NULL && d != NULL && strcmp(sig, b64) == 0 && strcmp(d, payload_digest) == 0) {
-            json_decref(layers); /* signed already, with these very bytes */
-            return 0;
-        }
+    layer = sign_signature_layer(payload, len, b64);
+    if (sign_has_layer(layers, layer)) {
+        json_decref(layer); /* signed already, with these very bytes */
+        json_decref(layers);
+        return 0;
     }
     if (json_array_size(layers) >= SIGN_LAYERS_MAX) {
+        json_decref(layer);
         json_decref(layers);
         return temper_err_set(err, TEMPER_E_LIMIT, 0, "more than %d signatures of '%s'",
                               SIGN_LAYERS_MAX, digest);
     }
-    if (oci_blob_put(layout, payload, len, payload_digest, err) < 0) {
-        json_decref(layers);
+    json_array_append_new(layers, layer);
+    rc = sign_signature_manifest(layers, &config, &manifest, err);
+    json_decref(layers);
+    if (rc < 0 || oci_blob_put(layout, payload, len, payload_digest, err) < 0 ||
+        oci_blob_put(layout, config, strlen(config), config_digest, err) < 0)
         return -1;
-    }
-    json_array_append_new(layers,
-                          json_pack("{s:s, s:s, s:I, s:{s:s}}", "mediaType",
-                                    SIGN_PAYLOAD_MEDIA_TYPE, "digest", payload_digest, "size",
-                                    (json_int_t)len, "annotations", SIGN_ANNOTATION, b64));
-    {
-        json_t *config = sign_signature_config(layers);
-
-        rc = put_json_blob(layout, config, config_digest, &config_len, err);
-        json_decref(config);
-    }
-    if (rc < 0) {
-        json_decref(layers);
-        return -1;
-    }
-    manifest = json_pack("{s:i, s:s, s:{s:s, s:s, s:I}, s:o}", "schemaVersion", 2, "mediaType",
-                         OCI_MEDIA_TYPE_MANIFEST, "config", "mediaType", OCI_MEDIA_TYPE_CONFIG,
-                         "digest", config_digest, "size", (json_int_t)config_len, "layers", layers);
-    text = json_dumps(manifest, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(manifest);
-    if (text == NULL)
-        return temper_err_set(err, TEMPER_E_IO, 0, "cannot write a signature manifest's JSON");
     sign_tag_of(digest, tag);
-    return oci_manifest_put(layout, tag, OCI_MEDIA_TYPE_MANIFEST, text, strlen(text),
+    return oci_manifest_put(layout, tag, OCI_MEDIA_TYPE_MANIFEST, manifest, strlen(manifest),
                             manifest_digest, err);
 }
 

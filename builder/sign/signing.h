@@ -117,6 +117,47 @@ int sign_verify_bytes(const struct sign_key *key, const void *msg, size_t len, c
 int sign_payload_build(const char *identity, const char *digest, char **out, size_t *len,
                        struct temper_err *err);
 
+/*
+ * The signedIdentity rules of containers-policy.json(5), as containers/image
+ * applies them to a signature's identity (sign_identity.c):
+ *  - matchExact: the image's reference and the signed one are equal, tag or
+ *    digest included, and neither is a bare repository;
+ *  - matchRepoDigestOrExact (containers/image's default): as matchExact for
+ *    an image pulled by tag; for one pulled by digest, any signature of its
+ *    repository that names a tag or digest;
+ *  - matchRepository: the same repository, whatever the tags (what cosign's
+ *    signatures, which name a bare repository, need);
+ *  - exactReference, exactRepository: as matchExact and matchRepository, but
+ *    against `reference`, not the image's reference;
+ *  - remapIdentity: an image whose repository is `prefix` or under it is
+ *    taken as if it were under `signed_prefix`, then matchRepoDigestOrExact.
+ */
+enum sign_identity_match {
+    SIGN_MATCH_EXACT,
+    SIGN_MATCH_REPO_DIGEST_OR_EXACT,
+    SIGN_MATCH_REPOSITORY,
+    SIGN_EXACT_REFERENCE,
+    SIGN_EXACT_REPOSITORY,
+    SIGN_REMAP_IDENTITY,
+};
+
+struct sign_identity_rule {
+    enum sign_identity_match type;
+    const char *reference;     /* exactReference, exactRepository */
+    const char *prefix;        /* remapIdentity */
+    const char *signed_prefix; /* remapIdentity */
+};
+
+/*
+ * Whether `signed_identity` (a payload's docker-reference, untrusted) is
+ * accepted by `rule` for an image pulled as `image` (REGISTRY/REPO[:TAG]
+ * [@DIGEST]; NULL for an image that has no such name, which only the exact*
+ * rules can accept). Both are normalized as docker normalizes references;
+ * one that does not parse is never accepted.
+ */
+bool sign_identity_matches(const struct sign_identity_rule *rule, const char *image,
+                           const char *signed_identity);
+
 struct sign_payload {
     char *identity; /* critical.identity.docker-reference */
     char *digest;   /* critical.image.docker-manifest-digest */
@@ -154,12 +195,18 @@ void sign_payload_release(struct sign_payload *p);
 
 struct oci_layout;
 
+/* The layer descriptor of one signature: the payload's digest and size, the signature as its
+ * annotation. */
+json_t *sign_signature_layer(const char *payload, size_t len, const char *b64);
+/* Whether `layers` holds `layer` already: the same payload digest and the same signature. */
+bool sign_has_layer(const json_t *layers, const json_t *layer);
 /*
- * The config cosign writes for a signature manifest whose layers are `layers` (a JSON array of
- * descriptors): their digests as diff_ids, empty architecture and os, the zero time. Shared by
- * signing in a layout and by the registry client, which merges signature manifests.
+ * The signature manifest whose layers are `layers` (borrowed), as cosign writes it, and its
+ * config: the layers' digests as diff_ids, empty architecture and os, the zero time. Both texts
+ * owned by the caller; the config is a blob the manifest names. Shared by signing in a layout
+ * and by the registry client, which merges signature manifests.
  */
-json_t *sign_signature_config(const json_t *layers);
+int sign_signature_manifest(json_t *layers, char **config, char **manifest, struct temper_err *err);
 
 /* Writes the tag that holds the signatures of manifest `digest`: "sha256-<hex>.sig". */
 void sign_tag_of(const char *digest, char tag[80]);

@@ -68,6 +68,21 @@ def temper(*args, env=None, input=None):
     return run([TEMPER, *args], env=env, input=input)
 
 
+KEY1 = None  # set in main(): the key pushes sign with
+
+
+def push(*args, sign="key", env=None, input=None):
+    """temper push: signing for the destination with KEY1 (sign="key", what users do), pushing
+    the layout's signatures whatever they name (sign="layout": for the tests that count blobs a
+    layout holds), or with the layout's matching signatures only (None)."""
+    flags = {"key": ["--key", KEY1], "layout": ["--allow-other-identity"], None: []}[sign]
+    return temper("push", *flags, *args, env=env, input=input)
+
+
+def push_layout(*args, **kw):
+    return push(*args, sign="layout", **kw)
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -440,13 +455,13 @@ def remote_digest(ref):
 
 # --- cases -----------------------------------------------------------------------------------
 
-def sig_manifest(host, digest, auth=None):
+def sig_manifest(host, digest, auth=None, repo="static"):
     tag = "sha256-" + digest.split(":")[1] + ".sig"
-    return json.loads(get(host, f"/v2/static/manifests/{tag}", OCI_MANIFEST, auth))
+    return json.loads(get(host, f"/v2/{repo}/manifests/{tag}", OCI_MANIFEST, auth))
 
 
-def verify_layer(work, host, layer, pub, what):
-    payload = get(host, f"/v2/static/blobs/{layer['digest']}")
+def verify_layer(work, host, layer, pub, what, repo="static"):
+    payload = get(host, f"/v2/{repo}/blobs/{layer['digest']}")
     der = base64.b64decode(layer["annotations"][SIG_ANNOTATION])
     pp, sp = os.path.join(work, "payload"), os.path.join(work, "sig.der")
     open(pp, "wb").write(payload)
@@ -460,7 +475,7 @@ def verify_layer(work, host, layer, pub, what):
 def test_round_trip(work, layout, digest):
     with Registry(work, "plain") as reg:
         ref = f"{reg.host}/static:latest"
-        r = temper("push", layout, ref)
+        r = push(layout, ref)
         check(r.returncode == 0 and r.stdout.strip() == digest,
               f"push prints the digest: {r.stdout.strip()} {r.stderr.strip()[-300:]}")
         check(uploaded(r.stderr) == 4, f"first push uploads 4 blobs: {r.stderr.strip()}")
@@ -472,17 +487,17 @@ def test_round_trip(work, layout, digest):
         r = run(["skopeo", "copy", "--src-tls-verify=false", f"docker://{ref}",
                  f"oci:{out}:latest"])
         check(r.returncode == 0, f"skopeo copies it to a layout: {r.stderr.strip()[-300:]}")
-        r = temper("push", layout, ref)
+        r = push(layout, ref)
         check(r.returncode == 0 and uploaded(r.stderr) == 0,
               f"a second push uploads no blob: {r.stderr.strip()}")
-        r = temper("push", layout, f"{reg.host}/static:v2")
+        r = push(layout, f"{reg.host}/static:v2")
         check(r.returncode == 0 and uploaded(r.stderr) == 0,
               f"a push under another tag uploads no blob: {r.stderr.strip()}")
         tags = json.loads(get(reg.host, "/v2/static/tags/list"))["tags"]
         check({"latest", "v2"} <= set(tags), f"both tags are in the registry: {tags}")
-        r = temper("push", layout, f"{reg.host}/static@{digest}")
+        r = push(layout, f"{reg.host}/static@{digest}")
         check(r.returncode == 0, "a push by digest works")
-        r = temper("push", layout, f"{reg.host}/static@sha256:" + "0" * 64)
+        r = push(layout, f"{reg.host}/static@sha256:" + "0" * 64)
         check(r.returncode == 2 and "the image is" in r.stderr,
               f"a push to another digest is refused: {r.stderr.strip()}")
 
@@ -497,7 +512,7 @@ def test_round_trip(work, layout, digest):
         check(r.stdout.strip().splitlines()[-1] == digest, "a rebuild gives the same digest")
         temper("sign", "--key", os.path.join(work, "k2.key"), "--identity",
                f"{reg.host}/static", other)
-        r = temper("push", other, ref)
+        r = push(other, ref, sign=None)
         check(r.returncode == 0, f"push of a second signature: {r.stderr.strip()[-300:]}")
         m = sig_manifest(reg.host, digest)
         check(len(m["layers"]) == 2, f"both signatures are kept: {len(m['layers'])}")
@@ -508,9 +523,89 @@ def test_round_trip(work, layout, digest):
         config = json.loads(get(reg.host, f"/v2/static/blobs/{m['config']['digest']}"))
         check(config["rootfs"]["diff_ids"] == [l["digest"] for l in m["layers"]],
               "the merged config lists both payloads")
-        r = temper("push", other, ref)
+        r = push(other, ref, sign=None)
         check(r.returncode == 0 and len(sig_manifest(reg.host, digest)["layers"]) == 2,
               "pushing again adds nothing")
+        r = push(layout, ref)
+        check(r.returncode == 0 and uploaded(r.stderr) == 0 and
+              len(sig_manifest(reg.host, digest)["layers"]) == 2,
+              "--key again: its signature of the same payload is there (ECDSA signs anew each "
+              f"time), so nothing is added: {r.stderr.strip()[-300:]}")
+
+
+def test_identity(work):
+    """A pushed signature names the repository it is pushed to, as podman, CRI-O and skopeo
+    (containers/image's matchRepository) require: a build signed for the recipe's name, pushed
+    as it is, would be refused by all of them."""
+    tools = os.path.join(work, "tools")
+    r = temper("build", os.path.join(RECIPES, "static.yaml"), "-o", tools, "--key", KEY1)
+    if not check(r.returncode == 0, f"build --key without --identity: {r.stderr.strip()[-300:]}"):
+        return
+    digest = r.stdout.strip().splitlines()[-1]
+    k1pub, k2 = os.path.join(work, "k1.pub"), os.path.join(work, "k2.key")
+    with Registry(work, "identity") as reg:
+        dest, repo = f"{reg.host}/acc/tools:t", f"{reg.host}/acc/tools"
+        r = push(tools, dest, sign=None)
+        check(r.returncode == 1 and f"names 'static', not '{repo}'" in r.stderr and
+              "--key" in r.stderr and "--allow-other-identity" in r.stderr,
+              f"the layout signed for 'static' only: refused, naming both: {r.stderr.strip()}")
+        check(not os.path.exists(os.path.join(reg.dir, "data/docker/registry/v2/repositories",
+                                              "acc")),
+              "and nothing was sent before the refusal: the registry has no acc/ repository")
+
+        r = push(tools, dest)
+        check(r.returncode == 0 and "1 made with --key, 0 from the layout" in r.stderr and
+              "1 of the layout's left out" in r.stderr,
+              f"--key signs for the destination; the 'static' signature stays behind: "
+              f"{r.stderr.strip()[-400:]}")
+        m = sig_manifest(reg.host, digest, repo="acc/tools")
+        check(len(m["layers"]) == 1, f"one signature in the registry: {len(m['layers'])}")
+        p = verify_layer(work, reg.host, m["layers"][0], k1pub, "the push-time signature",
+                         repo="acc/tools")
+        check(p["critical"]["identity"]["docker-reference"] == repo and
+              p["critical"]["image"]["docker-manifest-digest"] == digest,
+              f"its payload names {repo} and the image: {p['critical']}")
+        r = temper("verify", "--key", k1pub, dest)
+        check(r.returncode == 0 and f"for '{repo}'" in r.stderr,
+              f"remote verify without --identity: the repository read from: {r.stderr.strip()}")
+        r = push(tools, dest)
+        check(r.returncode == 0 and uploaded(r.stderr) == 0 and
+              len(sig_manifest(reg.host, digest, repo="acc/tools")["layers"]) == 1,
+              "pushing again with the same key adds no signature")
+        r = temper("push", "--key", KEY1, "--key", k2, tools, dest)
+        check(r.returncode == 0 and "2 made with --key" in r.stderr and
+              len(sig_manifest(reg.host, digest, repo="acc/tools")["layers"]) == 2,
+              f"two --key: one more signature, by the second key: {r.stderr.strip()[-300:]}")
+
+        # pushed anyway, a signature for another name is refused by remote verify, as
+        # containers/image refuses it
+        other, other_repo = f"{reg.host}/acc/other:t", f"{reg.host}/acc/other"
+        r = push(tools, other, sign="layout")
+        check(r.returncode == 0 and "--allow-other-identity: pushed signatures that name "
+              f"'static', not '{other_repo}'" in r.stderr,
+              f"--allow-other-identity pushes it and says so: {r.stderr.strip()[-300:]}")
+        r = temper("verify", "--key", k1pub, other)
+        check(r.returncode == 1 and f"names 'static', not '{other_repo}'" in r.stderr,
+              f"remote verify refuses a signature naming another repository: {r.stderr.strip()}")
+        r = temper("verify", "--key", k1pub, "--identity", "static", other)
+        check(r.returncode == 0, f"--identity still overrides: {r.stderr.strip()}")
+
+        # a signature for acc/tools copied to acc/copy: the wrong repository, even on one host
+        copy = os.path.join(work, "copy")
+        shutil.copytree(os.path.join(work, "static"), copy)
+        r = temper("sign", "--key", KEY1, "--identity", repo, copy)
+        check(r.returncode == 0 and "note:" not in r.stderr, f"sign --identity: {r.stderr}")
+        r = push(copy, f"{reg.host}/acc/copy:t", sign="layout")
+        r = temper("verify", "--key", k1pub, f"{reg.host}/acc/copy:t")
+        check(r.returncode == 1 and f"names '{repo}', not '{reg.host}/acc/copy'" in r.stderr,
+              f"a signature for acc/tools does not hold for acc/copy: {r.stderr.strip()}")
+        r = temper("verify", "--key", k1pub, f"{reg.host}/acc/tools:t")
+        check(r.returncode == 0, "and acc/tools still verifies")
+
+        # what containers/image cannot name cannot be signed for
+        r = temper("push", "--key", KEY1, tools, "[::1]:5000/acc/tools:t")
+        check(r.returncode == 2 and "cannot parse '[::1]:5000/acc/tools'" in r.stderr,
+              f"--key for an IPv6 registry: a usage error saying why: {r.stderr.strip()}")
 
 
 def test_basic_auth(work, layout, digest):
@@ -520,21 +615,21 @@ def test_basic_auth(work, layout, digest):
     with Registry(work, "basic", htpasswd=htpasswd) as reg:
         ref = f"{reg.host}/static:latest"
         outs = []
-        r = temper("push", layout, ref)
+        r = push(layout, ref)
         outs.append(r)
         check(r.returncode == 1 and "401" in r.stderr and reg.host in r.stderr,
               f"no credentials: a 401 naming the registry: {r.stderr.strip()}")
-        r = temper("push", layout, ref, env={"TEMPER_REGISTRY_USERNAME": "user",
+        r = push(layout, ref, env={"TEMPER_REGISTRY_USERNAME": "user",
                                              "TEMPER_REGISTRY_PASSWORD": "wrong-" + PASSWORD})
         outs.append(r)
         check(r.returncode == 1 and "refused the credentials" in r.stderr,
               f"a wrong password is refused: {r.stderr.strip()}")
-        r = temper("push", layout, ref, env={"TEMPER_REGISTRY_USERNAME": "user",
+        r = push(layout, ref, env={"TEMPER_REGISTRY_USERNAME": "user",
                                              "TEMPER_REGISTRY_PASSWORD": PASSWORD})
         outs.append(r)
         check(r.returncode == 0 and r.stdout.strip() == digest,
               f"TEMPER_REGISTRY_USERNAME/PASSWORD: pushed: {r.stderr.strip()[-300:]}")
-        r = temper("push", "--username", "user", "--password-stdin", layout,
+        r = push("--username", "user", "--password-stdin", layout,
                    f"{reg.host}/static:stdin", input=PASSWORD + "\n")
         outs.append(r)
         check(r.returncode == 0, f"--password-stdin: pushed: {r.stderr.strip()[-300:]}")
@@ -543,10 +638,10 @@ def test_basic_auth(work, layout, digest):
         auth = base64.b64encode(f"user:{PASSWORD}".encode()).decode()
         with open(os.path.join(cfg, "config.json"), "w") as f:
             json.dump({"auths": {f"http://{reg.host}": {"auth": auth}}}, f)
-        r = temper("push", layout, f"{reg.host}/static:cfg", env={"DOCKER_CONFIG": cfg})
+        r = push(layout, f"{reg.host}/static:cfg", env={"DOCKER_CONFIG": cfg})
         outs.append(r)
         check(r.returncode == 0, f"docker config auths: pushed: {r.stderr.strip()[-300:]}")
-        r = temper("push", "--username", "user", layout, ref)
+        r = push("--username", "user", layout, ref)
         check(r.returncode == 2, "--username without --password-stdin is a usage error")
         leaked = [o for o in outs if PASSWORD in o.stdout + o.stderr or auth in o.stderr]
         check(not leaked, "the password appears in no output")
@@ -564,18 +659,18 @@ def test_tls(work, layout, digest):
         return
     with Registry(work, "tls", tls=(cert, key)) as reg:
         ref = f"{reg.host}/static:latest"
-        r = temper("push", layout, ref)
+        r = push(layout, ref)
         check(r.returncode == 1 and "certificate" in r.stderr and "https://" in r.stderr,
               f"TLS: an unknown CA is refused, no fallback to http: {r.stderr.strip()}")
-        r = temper("push", "--ca-file", cert, layout, ref)
+        r = push("--ca-file", cert, layout, ref)
         check(r.returncode == 0 and r.stdout.strip() == digest and "warning" not in r.stderr,
               f"TLS: --ca-file: pushed: {r.stderr.strip()[-300:]}")
-        r = temper("push", "--insecure", layout, f"{reg.host}/static:insecure")
+        r = push("--insecure", layout, f"{reg.host}/static:insecure")
         check(r.returncode == 0 and "warning: --insecure" in r.stderr and
               uploaded(r.stderr) == 0, f"TLS: --insecure warns and pushes: {r.stderr.strip()}")
-        r = temper("push", "--plain-http", "--ca-file", cert, layout, ref)
+        r = push("--plain-http", "--ca-file", cert, layout, ref)
         check(r.returncode == 1, "TLS: --plain-http to an https registry fails")
-        r = temper("push", "--ca-file", os.path.join(work, "missing.pem"), layout, ref)
+        r = push("--ca-file", os.path.join(work, "missing.pem"), layout, ref)
         check(r.returncode == 1 and "missing.pem" in r.stderr,
               f"TLS: a missing --ca-file is an error: {r.stderr.strip()}")
 
@@ -584,10 +679,10 @@ def test_bearer(work, layout, digest):
     with Registry(work, "bearer-upstream") as reg, \
             Proxy(reg.host, bearer=True, rotate_after=3) as proxy:
         ref = f"{proxy.host}/static:latest"
-        r = temper("push", layout, ref)
+        r = push(layout, ref)
         check(r.returncode == 1 and "token server" in r.stderr and "401" in r.stderr,
               f"Bearer without credentials: refused by the token server: {r.stderr.strip()}")
-        r = temper("push", layout, ref, env={"TEMPER_REGISTRY_USERNAME": "user",
+        r = push(layout, ref, env={"TEMPER_REGISTRY_USERNAME": "user",
                                              "TEMPER_REGISTRY_PASSWORD": PASSWORD})
         check(r.returncode == 0 and r.stdout.strip() == digest,
               f"Bearer: pushed through the token flow: {r.stderr.strip()[-400:]}")
@@ -608,19 +703,19 @@ def test_faults(work, layout, digest):
               ("GET", "manifest"): [503]}
     with Registry(work, "faults-upstream") as reg, Proxy(reg.host, faults=faults) as proxy:
         start = time.monotonic()
-        r = temper("push", layout, f"{proxy.host}/static:latest")
+        r = push_layout(layout, f"{proxy.host}/static:latest")
         took = time.monotonic() - start
         check(r.returncode == 0 and r.stdout.strip() == digest,
               f"a push through resets, 5xx and 429 succeeds: {r.stderr.strip()[-400:]}")
         left = {k: v for k, v in proxy.faults.items() if v}
         check(not left, f"every fault was met: left {left}, fired {len(proxy.fired)}")
         check(took >= 1.0, f"Retry-After: 1 was honoured ({took:.1f} s)")
-        r = temper("push", layout, f"{reg.host}/static:latest")
+        r = push_layout(layout, f"{reg.host}/static:latest")
         check(r.returncode == 0 and uploaded(r.stderr) == 0,
               "the registry behind the proxy has every blob")
     with Registry(work, "faults-permanent") as reg, \
             Proxy(reg.host, faults={("POST", "upload"): [500] * 10}) as proxy:
-        r = temper("push", layout, f"{proxy.host}/static:latest")
+        r = push_layout(layout, f"{proxy.host}/static:latest")
         check(r.returncode == 1 and "HTTP 500" in r.stderr and
               "injected failure 500" in r.stderr and proxy.host in r.stderr,
               f"a lasting 500 fails with the registry's own message: {r.stderr.strip()}")
@@ -650,7 +745,7 @@ def test_hostile_registry(work, layout, digest):
         return False
 
     with Listener(evil_fn) as evil, FakeRegistry(cross_location) as reg:
-        r = temper("push", layout, f"{reg.host}/static:latest", env=CREDS_ENV)
+        r = push(layout, f"{reg.host}/static:latest", env=CREDS_ENV)
         check(r.returncode == 1 and evil.host in r.stderr and "not the registry's origin" in
               r.stderr, f"a 401 from an upload host elsewhere is not answered: {r.stderr.strip()}")
         check(evil.log and not evil.auth_seen(),
@@ -665,7 +760,7 @@ def test_hostile_registry(work, layout, digest):
                             "user name or password"),
                            ("http://auth.invalid/token", "plain http")):
             with FakeRegistry(bearer_hook(realm)) as reg:
-                r = temper("push", layout, f"{reg.host}/static:latest", env=CREDS_ENV)
+                r = push(layout, f"{reg.host}/static:latest", env=CREDS_ENV)
                 check(r.returncode == 1 and "token realm" in r.stderr and why in r.stderr,
                       f"realm {realm} refused ({why}): {r.stderr.strip()[-300:]}")
         check(not evil.log, f"the realm's host was never asked: {len(evil.log)} requests")
@@ -683,7 +778,7 @@ def test_hostile_registry(work, layout, digest):
             return False
 
         with FakeRegistry(downgrade, tls=(cert, key)) as reg:
-            r = temper("push", "--ca-file", cert, layout, f"{reg.host}/static:latest")
+            r = push("--ca-file", cert, layout, f"{reg.host}/static:latest")
             check(r.returncode == 1 and "no usable upload Location 'http://upload.invalid/u'"
                   in r.stderr and "secret" not in r.stderr,
                   f"https to a plain-http Location elsewhere is refused: {r.stderr.strip()}")
@@ -699,7 +794,7 @@ def test_hostile_registry(work, layout, digest):
         return False
 
     with FakeRegistry(escapes) as reg:
-        r = temper("push", layout, f"{reg.host}/static:latest")
+        r = push(layout, f"{reg.host}/static:latest")
         check(r.returncode == 1 and "HTTP 400: X?[2J: ?]0;pwned???fake: line" in r.stderr and
               not any(c in r.stderr for c in "\x1b\x07\r"),
               f"control characters of the registry's message are escaped: {r.stderr!r}")
@@ -711,7 +806,7 @@ def test_hostile_registry(work, layout, digest):
         return False
 
     with FakeRegistry(manifest_503) as reg:
-        r = temper("push", layout, f"{reg.host}/static:latest")
+        r = push(layout, f"{reg.host}/static:latest")
         check(r.returncode == 1 and "HTTP 503: UNAVAILABLE: down" in r.stderr,
               f"a lasting 503 with a body: exit 1, no leak: {r.returncode} "
               f"{r.stderr.strip()[-300:]}")
@@ -727,7 +822,7 @@ def test_hostile_registry(work, layout, digest):
         return False
 
     with FakeRegistry(wrong_head) as reg:
-        r = temper("push", layout, f"{reg.host}/static:latest")
+        r = push(layout, f"{reg.host}/static:latest")
         check(r.returncode == 0 and "0 already present" in r.stderr and
               uploaded(r.stderr) == len(reg.blobs) >= 2,
               f"a HEAD 200 of other bytes: the blobs are uploaded: {r.stderr.strip()[-200:]}")
@@ -740,7 +835,7 @@ def test_hostile_registry(work, layout, digest):
         return False
 
     with FakeRegistry(wrong_put) as reg:
-        r = temper("push", layout, f"{reg.host}/static:latest")
+        r = push(layout, f"{reg.host}/static:latest")
         check(r.returncode == 1 and "stored the blob as 'sha256:" + "0" * 64 + "?'" in r.stderr
               and not reg.manifests,
               f"a blob stored under another digest is an error: {r.stderr.strip()}")
@@ -753,10 +848,10 @@ def test_hostile_registry(work, layout, digest):
 def test_mount(work, py, py_digest):
     """--from: blobs another repository of the registry holds are mounted, not uploaded."""
     with Registry(work, "mount") as reg, Proxy(reg.host) as proxy:
-        r = temper("push", py, f"{reg.host}/team/a:latest")
+        r = push_layout(py, f"{reg.host}/team/a:latest")
         check(r.returncode == 0 and stats(r.stderr)[1] == 4,
               f"mount: the python image is pushed to team/a: {r.stderr.strip()[-300:]}")
-        r = temper("push", "--from", "team/a", py, f"{proxy.host}/team/b:latest")
+        r = push_layout("--from", "team/a", py, f"{proxy.host}/team/b:latest")
         st = stats(r.stderr)
         check(r.returncode == 0 and r.stdout.strip() == py_digest and st is not None and
               st[1:4] == (0, 0, 4), f"--from team/a: 4 blobs mounted, 0 bytes uploaded: {st} "
@@ -775,7 +870,7 @@ def test_mount(work, py, py_digest):
 
         # A repository that lacks the blobs: the registry starts an upload (202), used as is.
         proxy.log.clear()
-        r = temper("push", "--from", "nothere", py, f"{proxy.host}/team/c:latest")
+        r = push_layout("--from", "nothere", py, f"{proxy.host}/team/c:latest")
         st = stats(r.stderr)
         check(r.returncode == 0 and st is not None and st[1] == 4 and st[3] == 0,
               f"--from a repository without the blobs: uploaded instead: {st} "
@@ -788,7 +883,7 @@ def test_mount(work, py, py_digest):
 
         # Sources in order: the first lacks the blobs (its upload is cancelled), the second has.
         proxy.log.clear()
-        r = temper("push", "--from", "nothere", "--from", f"{proxy.host}/team/a", py,
+        r = push_layout("--from", "nothere", "--from", f"{proxy.host}/team/a", py,
                    f"{proxy.host}/team/d:latest")
         st = stats(r.stderr)
         deletes = [p for m, p, _ in proxy.log if m == "DELETE"]
@@ -797,11 +892,11 @@ def test_mount(work, py, py_digest):
               f"cancelled: {st} {len(deletes)} DELETE")
         check(remote_digest(f"{reg.host}/team/d:latest") == py_digest, "team/d reads back")
 
-        r = temper("push", "--from", "other.example/team/a", py, f"{reg.host}/team/e:latest")
+        r = push_layout("--from", "other.example/team/a", py, f"{reg.host}/team/e:latest")
         check(r.returncode == 2 and "other.example/team/a" in r.stderr and
               "within one registry" in r.stderr,
               f"--from another registry is a usage error: {r.stderr.strip()}")
-        r = temper("push", "--from", "team/a:latest", py, f"{reg.host}/team/e:latest")
+        r = push_layout("--from", "team/a:latest", py, f"{reg.host}/team/e:latest")
         check(r.returncode == 2 and "without a tag" in r.stderr,
               f"--from with a tag is a usage error: {r.stderr.strip()}")
 
@@ -827,9 +922,9 @@ def test_shared_base(work, py, py_digest):
     new = {d: n for d, n in image_blobs(agent).items() if d not in image_blobs(py)}
     check(len(new) == 3, f"new blobs: its config and its signature's payload and config: {new}")
     with Registry(work, "shared") as reg, Proxy(reg.host) as proxy:
-        r = temper("push", py, f"{reg.host}/agents:python")
+        r = push_layout(py, f"{reg.host}/agents:python")
         check(r.returncode == 0, f"the python image is pushed first: {r.stderr.strip()[-300:]}")
-        r = temper("push", agent, f"{proxy.host}/agents:agent")
+        r = push_layout(agent, f"{proxy.host}/agents:agent")
         st = stats(r.stderr)
         check(r.returncode == 0 and r.stdout.strip() == agent_digest and
               st == (4, 3, sum(new.values()), 0, 1),
@@ -849,7 +944,7 @@ def test_stall(work, layout, digest):
               ("GET", "manifest"): ["stall"]}
     with Registry(work, "stall-upstream") as reg, Proxy(reg.host, faults=faults) as proxy:
         start = time.monotonic()
-        r = temper("push", "--stall-timeout", "1", layout, f"{proxy.host}/static:latest")
+        r = push_layout("--stall-timeout", "1", layout, f"{proxy.host}/static:latest")
         took = time.monotonic() - start
         check(r.returncode == 0 and r.stdout.strip() == digest,
               f"a push through three stalled answers succeeds: {r.stderr.strip()[-400:]}")
@@ -861,9 +956,9 @@ def test_stall(work, layout, digest):
               f"average ({took:.1f} s)")
         check(remote_digest(f"{reg.host}/static:latest") == digest,
               "the registry behind the proxy holds the image")
-        r = temper("push", layout, f"{reg.host}/static:latest")
+        r = push_layout(layout, f"{reg.host}/static:latest")
         check(r.returncode == 0 and uploaded(r.stderr) == 0, "and every blob of it")
-    r = temper("push", "--stall-timeout", "0", layout, "127.0.0.1:1/static:latest")
+    r = push_layout("--stall-timeout", "0", layout, "127.0.0.1:1/static:latest")
     check(r.returncode == 2 and "--stall-timeout" in r.stderr,
           f"--stall-timeout 0 is a usage error: {r.stderr.strip()}")
 
@@ -873,7 +968,7 @@ def test_retry_after_date(work, layout, digest):
     with Registry(work, "retry-date-upstream") as reg, \
             Proxy(reg.host, faults={("PUT", "manifest"): ["429date"]}) as proxy:
         start = time.monotonic()
-        r = temper("push", layout, f"{proxy.host}/static:latest")
+        r = push(layout, f"{proxy.host}/static:latest")
         took = time.monotonic() - start
         check(r.returncode == 0 and len(proxy.fired) == 1,
               f"a 429 with an HTTP-date Retry-After, then success: {r.stderr.strip()[-300:]}")
@@ -900,9 +995,9 @@ def test_registry_killed(work, layout, digest):
     config, layer = m["config"]["digest"], m["layers"][0]["digest"]
     blobs = image_blobs(layout_big)
     with Registry(work, "killed") as reg:
-        r = temper("push", layout, f"{reg.host}/app:latest")
+        r = push_layout(layout, f"{reg.host}/app:latest")
         check(r.returncode == 0, "the first image is pushed under app:latest")
-        proc = subprocess.Popen([TEMPER, "push", layout_big, f"{reg.host}/app:latest"],
+        proc = subprocess.Popen([TEMPER, "push", "--allow-other-identity", layout_big, f"{reg.host}/app:latest"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 env={**os.environ, "DOCKER_CONFIG": EMPTY_DOCKER_CONFIG})
         # Every small blob is in and the layer's upload has begun: temper is stopped there (so
@@ -929,7 +1024,7 @@ def test_registry_killed(work, layout, digest):
         check(remote_digest(f"{reg.host}/app:latest") == digest,
               "app:latest still names the first image, not a half-pushed one")
         present = [d for d in blobs if reg.has_blob("app", d)]
-        r = temper("push", layout_big, f"{reg.host}/app:latest")
+        r = push_layout(layout_big, f"{reg.host}/app:latest")
         st = stats(r.stderr)
         check(r.returncode == 0 and r.stdout.strip() == big_digest and st is not None and
               config in present and st[0] == len(blobs) and st[4] == len(present) and
@@ -950,6 +1045,8 @@ def main():
         EMPTY_DOCKER_CONFIG = os.path.join(work, "no-docker-config")
         os.makedirs(EMPTY_DOCKER_CONFIG)
         os.environ["SOURCE_DATE_EPOCH"] = "1700000000"
+        global KEY1
+        KEY1 = os.path.join(work, "k1.key")
         layout = os.path.join(work, "static")
         r = temper("build", os.path.join(RECIPES, "static.yaml"), "-o", layout)
         if not check(r.returncode == 0, f"build static: {r.stderr.strip()[-300:]}"):
@@ -961,6 +1058,7 @@ def main():
         r = temper("sign", "--key", os.path.join(work, "k1.key"), layout)
         check(r.returncode == 0, f"sign: {r.stderr.strip()}")
         test_round_trip(work, layout, digest)
+        test_identity(work)
         test_basic_auth(work, layout, digest)
         test_tls(work, layout, digest)
         test_bearer(work, layout, digest)

@@ -38,6 +38,10 @@ def temper(*args, env=None):
     return fx.temper(*args, env=env)
 
 
+# The layout the test's own registry serves was signed at build for the recipe's name.
+SIGNED_FOR_STATIC = ("--identity", "static")
+
+
 def storage_blob(reg, digest):
     """The file the registry keeps blob `digest` in."""
     hexd = digest.split(":")[1]
@@ -80,11 +84,9 @@ def image_blobs(layout, digest):
     return m["config"]["digest"], [l["digest"] for l in m["layers"]]
 
 
-def signature_payload(layout, digest):
-    tag = "sha256-" + digest.split(":")[1] + ".sig"
-    entry = [m for m in layout_json(layout, "index.json")["manifests"]
-             if m.get("annotations", {}).get("org.opencontainers.image.ref.name") == tag][0]
-    return json.loads(layout_blob(layout, entry["digest"]))["layers"][0]["digest"]
+def signature_payload(host, digest):
+    """The digest of the first signature payload of image `digest` in the registry's static."""
+    return fx.sig_manifest(host, digest)["layers"][0]["digest"]
 
 
 def refused(r, words, what):
@@ -96,7 +98,7 @@ def test_docker_registry(work, layout, digest, unsigned, unsigned_digest, pub, p
     config, layers = image_blobs(layout, digest)
     with fx.Registry(work, "plain") as reg:
         ref = f"{reg.host}/static:1"
-        r = temper("push", layout, ref)
+        r = fx.push(layout, ref)
         check(r.returncode == 0, f"push: {r.stderr.strip()[-300:]}")
         r = temper("verify", "--key", pub, ref)
         check(r.returncode == 0 and r.stdout.strip() == digest and
@@ -105,7 +107,7 @@ def test_docker_registry(work, layout, digest, unsigned, unsigned_digest, pub, p
         r = temper("verify", "--key", pub, f"{reg.host}/static@{digest}")
         check(r.returncode == 0 and r.stdout.strip() == digest,
               f"verify by digest: {r.stderr.strip()[-300:]}")
-        r = temper("verify", "--key", pub, "--identity", "static", f"docker://{ref}")
+        r = temper("verify", "--key", pub, "--identity", f"{reg.host}/static", f"docker://{ref}")
         check(r.returncode == 0, f"verify docker://, with --identity: {r.stderr.strip()[-300:]}")
         refused(temper("verify", "--key", pub2, ref), ["no signature", "does not verify"],
                 "another key")
@@ -119,7 +121,8 @@ def test_docker_registry(work, layout, digest, unsigned, unsigned_digest, pub, p
                 [f"registry '{reg.host}/static': image '{unsigned_digest}' has no signature"],
                 "an unsigned image")
         r = temper("verify", "--key", pub, ref)
-        check("without --identity" in r.stderr, "without --identity, verify says what it let pass")
+        check(r.returncode == 0 and f"for '{reg.host}/static'" in r.stderr,
+              f"without --identity, the repository read from is the one checked: {r.stderr}")
 
         # A directory named like the reference: refused as ambiguous, never guessed.
         cwd = os.path.join(work, "cwd")
@@ -142,7 +145,7 @@ def test_docker_registry(work, layout, digest, unsigned, unsigned_digest, pub, p
         with Damaged(storage_blob(reg, config), at=10):
             refused(temper("verify", "--key", pub, ref), ["config", config, "its bytes hash to"],
                     "a changed byte in the config")
-        with Damaged(storage_blob(reg, signature_payload(layout, digest)), at=5):
+        with Damaged(storage_blob(reg, signature_payload(reg.host, digest)), at=5):
             refused(temper("verify", "--key", pub, ref), ["no signature", "payload"],
                     "a changed byte in the signature's payload")
         r = temper("verify", "--key", pub, ref)
@@ -156,7 +159,7 @@ def test_auth(work, layout, digest, pub):
     creds = {"TEMPER_REGISTRY_USERNAME": "user", "TEMPER_REGISTRY_PASSWORD": fx.PASSWORD}
     with fx.Registry(work, "basic", htpasswd=htpasswd) as reg:
         ref = f"{reg.host}/static:1"
-        check(temper("push", layout, ref, env=creds).returncode == 0, "push with Basic auth")
+        check(fx.push(layout, ref, env=creds).returncode == 0, "push with Basic auth")
         r = temper("verify", "--key", pub, ref)
         refused(r, ["401", reg.host], "verify without credentials")
         r = temper("verify", "--key", pub, ref, env=creds)
@@ -165,7 +168,7 @@ def test_auth(work, layout, digest, pub):
     with fx.Registry(work, "bearer-upstream") as reg, \
             fx.Proxy(reg.host, bearer=True) as proxy:
         ref = f"{proxy.host}/static:1"
-        check(temper("push", layout, ref, env=creds).returncode == 0, "push through the token flow")
+        check(fx.push(layout, ref, env=creds).returncode == 0, "push through the token flow")
         r = temper("verify", "--key", pub, ref, env=creds)
         check(r.returncode == 0 and r.stdout.strip() == digest,
               f"verify through the token flow: {r.stderr.strip()[-300:]}")
@@ -173,21 +176,26 @@ def test_auth(work, layout, digest, pub):
 
 
 def test_faults(work, layout, digest, pub):
+    # pushed to the registry, read through the proxy (another host:port): --identity names
+    # where the signature was made for
     faults = {("GET", "manifest"): [503, "reset"],
               ("GET", "blob"): ["reset", 500, "429", 502]}
     with fx.Registry(work, "faults") as reg, fx.Proxy(reg.host, faults=faults) as proxy:
-        check(temper("push", layout, f"{reg.host}/static:1").returncode == 0, "push")
-        r = temper("verify", "--key", pub, f"{proxy.host}/static:1")
+        check(fx.push(layout, f"{reg.host}/static:1").returncode == 0, "push")
+        r = temper("verify", "--key", pub, "--identity", f"{reg.host}/static",
+                   f"{proxy.host}/static:1")
         check(r.returncode == 0 and r.stdout.strip() == digest,
               f"verify through resets, 5xx and 429: {r.stderr.strip()[-400:]}")
         left = {k: v for k, v in proxy.faults.items() if v}
         check(not left, f"every fault was met: left {left}")
     with fx.Registry(work, "faults-permanent") as reg, \
             fx.Proxy(reg.host, faults={("GET", "blob"): [500] * 10}) as proxy:
-        check(temper("push", layout, f"{reg.host}/static:1").returncode == 0, "push")
-        refused(temper("verify", "--key", pub, f"{proxy.host}/static:1"),
+        check(fx.push(layout, f"{reg.host}/static:1").returncode == 0, "push")
+        refused(temper("verify", "--key", pub, "--identity", f"{reg.host}/static",
+                       f"{proxy.host}/static:1"),
                 ["HTTP 500", "injected failure 500", proxy.host], "a lasting 500 on blobs")
-        r = temper("verify", "--key", pub, f"{proxy.host}/static:1")
+        r = temper("verify", "--key", pub, "--identity", f"{reg.host}/static",
+                   f"{proxy.host}/static:1")
         check("no signature" not in r.stderr,
               f"a payload that cannot be fetched is not taken for a bad signature: {r.stderr}")
 
@@ -221,7 +229,7 @@ class LayoutRegistry(fx.Listener):
 def test_redirects_and_breaks(work, layout, digest, pub):
     _, layers = image_blobs(layout, digest)
     with LayoutRegistry(layout) as reg:
-        r = temper("verify", "--key", pub, f"{reg.host}/static:latest")
+        r = temper("verify", *SIGNED_FOR_STATIC, "--key", pub, f"{reg.host}/static:latest")
         gets = [p for _, p, _ in reg.log if "/manifests/" in p]
         check(r.returncode == 0 and len(gets) == 2,
               f"two manifest GETs (the image, its signatures), the image's not fetched again: "
@@ -245,7 +253,7 @@ def test_redirects_and_breaks(work, layout, digest, pub):
             return to_storage(h)
 
         with LayoutRegistry(layout, token) as reg:
-            r = temper("verify", "--key", pub, f"{reg.host}/static:latest")
+            r = temper("verify", *SIGNED_FOR_STATIC, "--key", pub, f"{reg.host}/static:latest")
             scopes = [urllib.parse.parse_qs(urllib.parse.urlparse(p).query).get("scope")
                       for _, p, _ in reg.log if p.startswith("/token")]
             check(scopes and all(sc == ["repository:static:pull"] for sc in scopes),
@@ -264,7 +272,7 @@ def test_redirects_and_breaks(work, layout, digest, pub):
         return False
 
     with LayoutRegistry(layout, loop) as reg:
-        refused(temper("verify", "--key", pub, f"{reg.host}/static:latest"),
+        refused(temper("verify", *SIGNED_FOR_STATIC, "--key", pub, f"{reg.host}/static:latest"),
                 ["more than 5 redirects"], "a redirect loop")
 
     # A Location with a C1 control (CSI, 0x9b) cannot be written through http.server's str
@@ -330,7 +338,7 @@ def test_redirects_and_breaks(work, layout, digest, pub):
         return False
 
     with LayoutRegistry(layout, cut_off) as reg:
-        refused(temper("verify", "--key", pub, f"{reg.host}/static:latest"),
+        refused(temper("verify", *SIGNED_FOR_STATIC, "--key", pub, f"{reg.host}/static:latest"),
                 ["layer 1", "GET", reg.host], "a layer cut off mid-transfer")
 
     def too_long(h):
@@ -340,7 +348,7 @@ def test_redirects_and_breaks(work, layout, digest, pub):
         return False
 
     with LayoutRegistry(layout, too_long) as reg:
-        refused(temper("verify", "--key", pub, f"{reg.host}/static:latest"),
+        refused(temper("verify", *SIGNED_FOR_STATIC, "--key", pub, f"{reg.host}/static:latest"),
                 ["layer 1", "sends more than the", layers[0]],
                 "a layer with more bytes than its descriptor says (cut off, not hashed on)")
 
@@ -351,7 +359,7 @@ def test_redirects_and_breaks(work, layout, digest, pub):
 
     with LayoutRegistry(layout, slow) as reg:
         start = time.monotonic()
-        r = temper("verify", "--timeout", "2", "--key", pub, f"{reg.host}/static:latest")
+        r = temper("verify", *SIGNED_FOR_STATIC, "--timeout", "2", "--key", pub, f"{reg.host}/static:latest")
         took = time.monotonic() - start
         refused(r, ["gave up after 2 s", "--timeout"], "a registry that asks to wait forever")
         check(took < 10, f"--timeout 2 holds the whole command to about 2 s ({took:.1f} s)")
@@ -368,7 +376,7 @@ def test_redirects_and_breaks(work, layout, digest, pub):
         return False
 
     with LayoutRegistry(layout, an_index) as reg:
-        refused(temper("verify", "--key", pub, f"{reg.host}/static:multi"),
+        refused(temper("verify", *SIGNED_FOR_STATIC, "--key", pub, f"{reg.host}/static:multi"),
                 ["'" + "sha256:" + hashlib.sha256(index).hexdigest() + "'", OCI_INDEX,
                  "not an image manifest", "REPO@sha256:"],
                 "an index where an image manifest should be")
@@ -383,6 +391,7 @@ def main():
         fx.EMPTY_DOCKER_CONFIG = os.path.join(work, "no-docker-config")
         os.makedirs(fx.EMPTY_DOCKER_CONFIG)
         os.environ["SOURCE_DATE_EPOCH"] = "1700000000"
+        fx.KEY1 = os.path.join(work, "k1.key")
         for k in ("k1", "k2"):
             check(temper("keygen", "-o", os.path.join(work, k)).returncode == 0, f"keygen {k}")
         pub, pub2 = os.path.join(work, "k1.pub"), os.path.join(work, "k2.pub")

@@ -368,7 +368,7 @@ def test_matrix(work, signed, unsigned):
     check(r.returncode == 0, "a damaged signature does not hide a good one: " + r.stderr.strip())
 
     refused(unsigned, k1pub, ["no signature"], "no signature at all")
-    refused(signed, k1pub, ["names 'static', not 'registry.example/other'"],
+    refused(signed, k1pub, ["names 'docker.io/library/static', not 'registry.example/other'"],
             "--identity naming another repository", "--identity", "registry.example/other")
 
 
@@ -390,12 +390,26 @@ def main():
         check(r.returncode == 0 and r.stdout.strip() == digest, "verify accepts it: " +
               r.stderr.strip())
         [(p, b64)] = signatures(signed, digest)
-        check(json.loads(p) == json.loads(payload(digest)) and p == payload(digest),
-              "the payload has cosign's exact bytes")
+        # --identity is normalized as docker (and containers/image) normalize references
+        normalized = payload(digest, "docker.io/library/static")
+        check(json.loads(p) == json.loads(normalized) and p == normalized,
+              "the payload has cosign's exact bytes, the identity normalized: " + p.decode())
         check(openssl_verifies(os.path.join(work, "k1.pub"), p, b64),
               "openssl dgst -verify accepts temper's signature")
-        r = temper("verify", "--key", os.path.join(work, "k1.pub"), "--identity", "static", signed)
-        check(r.returncode == 0, "--identity matching the payload")
+        for spelling in ("static", "library/static", "docker.io/static",
+                         "index.docker.io/library/static", "static:other-tag"):
+            r = temper("verify", "--key", os.path.join(work, "k1.pub"), "--identity", spelling,
+                       signed)
+            check(r.returncode == 0, f"--identity {spelling}: the same repository once "
+                  "normalized: " + r.stderr.strip())
+        r = temper("verify", "--key", os.path.join(work, "k1.pub"), "--identity", "Bad Name",
+                   signed)
+        check(r.returncode == 2 and "'Bad Name' is not an image reference" in r.stderr,
+              "--identity that is no reference: a usage error naming it: " + r.stderr.strip())
+        r = temper("sign", "--key", os.path.join(work, "k1.key"), "--identity", "UPPER/case",
+                   fresh(work, unsigned, "upper"))
+        check(r.returncode == 2 and "must be lowercase" in r.stderr,
+              "sign --identity with an uppercase repository: refused: " + r.stderr.strip())
 
         both = fresh(work, unsigned, "both")
         add_signature(both, digest, payload(digest), openssl_sign(os.path.join(work, "k3.key"),
@@ -406,6 +420,10 @@ def main():
         r = temper("sign", "--key", os.path.join(work, "k1.key"), both)
         check(r.returncode == 0 and len(signatures(both, digest)) == 2,
               "signing again with another key adds a signature and keeps the first")
+        check("note: the signature names 'both', not a registry's repository" in r.stderr and
+              "temper push --key" in r.stderr,
+              "sign without --identity says a registry verifier will refuse it: " +
+              r.stderr.strip())
         for k in ("k1", "k3"):
             r = temper("verify", "--key", os.path.join(work, k + ".pub"), both)
             check(r.returncode == 0, f"two signatures, one by {k}: accepted")
@@ -421,7 +439,14 @@ def main():
         built = os.path.join(work, "built")
         r = temper("build", os.path.join(RECIPES, "static.yaml"), "-o", built, "--key",
                    os.path.join(work, "k1.key"), "--identity", "registry.example/static")
-        check(r.returncode == 0, "build --key: " + r.stderr.strip()[-200:])
+        check(r.returncode == 0 and "note:" not in r.stderr,
+              "build --key --identity REPO: no note: " + r.stderr.strip()[-200:])
+        local = os.path.join(work, "local")
+        r = temper("build", os.path.join(RECIPES, "static.yaml"), "-o", local, "--key",
+                   os.path.join(work, "k1.key"))
+        check(r.returncode == 0 and "the signature names 'static', not a registry's "
+              "repository" in r.stderr, "build --key without --identity signs for the recipe's "
+              "name and says it will be refused once pushed: " + r.stderr.strip()[-300:])
         r = temper("verify", "--key", os.path.join(work, "k1.pub"), "--identity",
                    "registry.example/static", built)
         check(r.returncode == 0, "and the built image verifies: " + r.stderr.strip())

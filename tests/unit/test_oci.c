@@ -1890,6 +1890,196 @@ START_TEST(test_oci_config_parse_reads_diff_ids)
 }
 END_TEST
 
+/* ---- oci_reference_parse: docker's grammar and normalization (distribution's and
+ * containers/image's normalize_test.go, reference_test.go and regexp_test.go) ---- */
+
+#define REF_HEX64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+START_TEST(test_oci_reference_parse_normalizes_as_docker_does)
+{
+    static const struct {
+        const char *text, *name, *tag, *digest;
+        size_t domain_len;
+    } cases[] = {
+        {"python", "docker.io/library/python", NULL, NULL, 9},
+        {"python:3.11", "docker.io/library/python", "3.11", NULL, 9},
+        {"library/python", "docker.io/library/python", NULL, NULL, 9},
+        {"docker.io/python", "docker.io/library/python", NULL, NULL, 9},
+        {"docker.io/library/python", "docker.io/library/python", NULL, NULL, 9},
+        {"index.docker.io/python", "docker.io/library/python", NULL, NULL, 9},
+        {"index.docker.io/library/python", "docker.io/library/python", NULL, NULL, 9},
+        {"index.docker.io/docker/docker", "docker.io/docker/docker", NULL, NULL, 9},
+        {"docker/docker", "docker.io/docker/docker", NULL, NULL, 9},
+        {"docker.io/library/foo/bar", "docker.io/library/foo/bar", NULL, NULL, 9},
+        {"user/app", "docker.io/user/app", NULL, NULL, 9},
+        {"localhost/a", "localhost/a", NULL, NULL, 9},
+        {"localhost:5000/a/b", "localhost:5000/a/b", NULL, NULL, 14},
+        /* no '/': the port is a tag of docker.io's "localhost" */
+        {"localhost:5000", "docker.io/library/localhost", "5000", NULL, 9},
+        {"127.0.0.1:5000/acc/tools", "127.0.0.1:5000/acc/tools", NULL, NULL, 14},
+        {"127.0.0.1:5000/debian", "127.0.0.1:5000/debian", NULL, NULL, 14},
+        {"test.com:8080/foo", "test.com:8080/foo", NULL, NULL, 13},
+        {"test-com:8080/foo", "test-com:8080/foo", NULL, NULL, 13},
+        {"xn--n3h.com:18080/foo", "xn--n3h.com:18080/foo", NULL, NULL, 17},
+        /* a first component without '.' or ':' is docker.io's namespace */
+        {"test_com/foo", "docker.io/test_com/foo", NULL, NULL, 9},
+        {"hostname/library/busybox:latest", "docker.io/hostname/library/busybox", "latest", NULL,
+         9},
+        /* the registry keeps its case */
+        {"Foo.com/bar", "Foo.com/bar", NULL, NULL, 7},
+        {"registry.access.redhat.com/rhel7/rhel:7.2.3", "registry.access.redhat.com/rhel7/rhel",
+         "7.2.3", NULL, 26},
+        {"busybox:latest@sha256:" REF_HEX64, "docker.io/library/busybox", "latest",
+         "sha256:" REF_HEX64, 9},
+        {"busybox@sha256:" REF_HEX64, "docker.io/library/busybox", NULL, "sha256:" REF_HEX64, 9},
+        {"lowercase:Uppercase", "docker.io/library/lowercase", "Uppercase", NULL, 9},
+        {"b.gcr.io/test.example.com/my-app:test.example.com", "b.gcr.io/test.example.com/my-app",
+         "test.example.com", NULL, 8},
+        {"registry.io/foo/project--id.module--name.ver---sion--name",
+         "registry.io/foo/project--id.module--name.ver---sion--name", NULL, NULL, 11},
+        {"example.com/some_separator__underscore/myimage",
+         "example.com/some_separator__underscore/myimage", NULL, NULL, 11},
+        {"docker.io/" REF_HEX64, "docker.io/library/" REF_HEX64, NULL, NULL, 9},
+        {"dock__er/docker", "docker.io/dock__er/docker", NULL, NULL, 9},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct oci_reference ref;
+        struct temper_err err = {0};
+        char *text;
+
+        ck_assert_msg(oci_reference_parse(cases[i].text, 0, &ref, &err) == 0, "%s: %s",
+                      cases[i].text, err.msg);
+        ck_assert_str_eq(ref.name, cases[i].name);
+        ck_assert_pstr_eq(ref.tag, cases[i].tag);
+        ck_assert_pstr_eq(ref.digest, cases[i].digest);
+        ck_assert_msg(ref.domain_len == cases[i].domain_len, "%s: domain %zu", cases[i].text,
+                      ref.domain_len);
+        /* String() parses back to itself (ParseNamed's "canonical") */
+        text = oci_reference_string(&ref);
+        oci_reference_release(&ref);
+        ck_assert_int_eq(oci_reference_parse(text, 0, &ref, &err), 0);
+        ck_assert_str_eq(ref.name, cases[i].name);
+        oci_reference_release(&ref);
+        free(text);
+    }
+}
+END_TEST
+
+START_TEST(test_oci_reference_parse_refuses_what_docker_refuses)
+{
+    static const char *const bad[] = {
+        "",
+        "UPPERCASE_IS_INVALID_IN_DOCKER_REFERENCES",
+        "INVALID",
+        "Python",
+        "FOO/bar",
+        "docker/Docker",
+        "docker.io/docker/Docker",
+        "test:5000/Uppercase/lowercase:tag",
+        "https://github.com/docker/docker",
+        "-docker",
+        "-docker/docker",
+        "-docker.io/docker/docker",
+        "docker///docker",
+        "docker.io/docker///docker",
+        REF_HEX64,
+        "docker-/docker",
+        "____/____",
+        "_docker/_docker",
+        "dock..er/docker",
+        "dock_.er/docker",
+        "dock-.er/docker",
+        "docker/",
+        "aa/asdf$$^/aa",
+        "foo.com:http/bar",
+        "ab-.com/x",
+        "-ab.com/x",
+        "ab.-com/x",
+        "a.b..c/x",
+        "example.com/__underscore/myimage",
+        "example.com/..dots/myimage",
+        "example.com/.dots/myimage",
+        "example.com/nodouble..dots/myimage",
+        "docker./docker",
+        ".docker/docker",
+        "do__cker:8080/docker",
+        "[::1]:5000/x",
+        "127.0.0.1:5000/",
+        "r.example/a//b",
+        "r.example/a:bad tag",
+        "r.example/a:-x",
+        "r.example/a:",
+        "r.example/a@",
+        "r.example/a@sha256:1234",
+        "r.example/a@sha256:" REF_HEX64 "00",
+        "r.example/a@md5:" REF_HEX64,
+        "r.example/a@SHA256:" REF_HEX64,
+        "r.example/a@sha256:0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef",
+        "@sha256:" REF_HEX64,
+        ":justtag",
+        "r.ex ample/a",
+        "a/a:b/c",
+        "a@b@sha256:" REF_HEX64,
+    };
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct oci_reference ref = {0};
+        struct temper_err err = {0};
+
+        ck_assert_msg(oci_reference_parse(bad[i], 0, &ref, &err) == -1, "took '%s'", bad[i]);
+        ck_assert_int_eq(err.code, TEMPER_E_USAGE);
+        ck_assert_msg(strstr(err.msg, "is not an image reference") != NULL, "%s", err.msg);
+        ck_assert_ptr_null(ref.name);
+    }
+}
+END_TEST
+
+START_TEST(test_oci_reference_parse_counts_the_normalized_name_length)
+{
+    struct oci_reference ref;
+    struct temper_err err;
+    char text[400];
+
+    /* "xy.io/" + "a/a/.../a" of 249 bytes: a name of 255, whatever the tag adds */
+    memcpy(text, "xy.io/", 6);
+    for (size_t i = 6; i < 255; i++)
+        text[i] = i % 2 ? '/' : 'a';
+    snprintf(text + 255, sizeof(text) - 255, ":tag-puts-this-over-max");
+    ck_assert_int_eq(oci_reference_parse(text, 0, &ref, &err), 0);
+    ck_assert_uint_eq(strlen(ref.name), 255);
+    ck_assert_str_eq(ref.tag, "tag-puts-this-over-max");
+    oci_reference_release(&ref);
+    snprintf(text + 255, sizeof(text) - 255, "/a");
+    ck_assert_int_eq(oci_reference_parse(text, 0, &ref, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "over 255 bytes"));
+    /* the normalized name counts: 250 bytes of path become 260 with docker.io/ */
+    for (size_t i = 0; i < 250; i++)
+        text[i] = i % 2 ? '/' : 'a';
+    text[249] = '\0';
+    ck_assert_int_eq(oci_reference_parse(text, 0, &ref, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "over 255 bytes"));
+}
+END_TEST
+
+START_TEST(test_oci_reference_parse_takes_ipv6_only_when_asked)
+{
+    struct oci_reference ref;
+    struct temper_err err;
+
+    ck_assert_int_eq(oci_reference_parse("[::1]:5000/x", 0, &ref, &err), -1);
+    ck_assert_int_eq(oci_reference_parse("[::1]:5000/x:t", OCI_REFERENCE_IPV6, &ref, &err), 0);
+    ck_assert_str_eq(ref.name, "[::1]:5000/x");
+    ck_assert_uint_eq(ref.domain_len, 10);
+    ck_assert_str_eq(ref.tag, "t");
+    oci_reference_release(&ref);
+    ck_assert_int_eq(oci_reference_parse("[fe80::1]/a/b", OCI_REFERENCE_IPV6, &ref, &err), 0);
+    oci_reference_release(&ref);
+    ck_assert_int_eq(oci_reference_parse("[::g]:5000/x", OCI_REFERENCE_IPV6, &ref, &err), -1);
+    ck_assert_int_eq(oci_reference_parse("[::1]x/x", OCI_REFERENCE_IPV6, &ref, &err), -1);
+}
+END_TEST
+
 static Suite *
 oci_suite(void)
 {
@@ -1979,6 +2169,13 @@ oci_suite(void)
     tcase_add_test(tc, test_oci_image_verify_names_a_diff_id_count_mismatch);
     tcase_add_test(tc, test_oci_image_verify_refuses_a_digest_other_than_sha256);
     tcase_add_test(tc, test_oci_image_verify_names_a_media_type_that_lies);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("oci_reference_parse");
+    tcase_add_test(tc, test_oci_reference_parse_normalizes_as_docker_does);
+    tcase_add_test(tc, test_oci_reference_parse_refuses_what_docker_refuses);
+    tcase_add_test(tc, test_oci_reference_parse_counts_the_normalized_name_length);
+    tcase_add_test(tc, test_oci_reference_parse_takes_ipv6_only_when_asked);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("oci_manifest_parse");

@@ -37,6 +37,8 @@ START_TEST(test_registry_ref_parse_takes_docker_defaults_ports_tags_and_digests)
          "sha256:" HEX64},
         {"r.example:443/x:y@sha256:" HEX64, "r.example:443", "x", "y", "sha256:" HEX64},
         {"[::1]:5000/x", "[::1]:5000", "x", NULL, NULL},
+        {"index.docker.io/python", "docker.io", "library/python", NULL, NULL},
+        {"Registry.Example/a", "Registry.Example", "a", NULL, NULL},
     };
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -78,7 +80,7 @@ START_TEST(test_registry_ref_parse_refuses_bad_references)
 
         ck_assert_msg(registry_ref_parse(bad[i], &ref, &err) == -1, "took '%s'", bad[i]);
         ck_assert_int_eq(err.code, TEMPER_E_USAGE);
-        ck_assert_ptr_nonnull(strstr(err.msg, "is not a REGISTRY/REPO"));
+        ck_assert_ptr_nonnull(strstr(err.msg, "is not an image reference"));
         ck_assert_ptr_null(ref.registry);
     }
 }

@@ -1304,6 +1304,235 @@ START_TEST(test_sign_payload_parse_caps_the_size)
 }
 END_TEST
 
+/* ---- sign_identity_matches: containers/image's signature/policy_reference_match_test.go ---- */
+
+#define RHEL "registry.access.redhat.com/rhel7/rhel:7.2.3"
+#define RHEL_UNTAGGED "registry.access.redhat.com/rhel7/rhel"
+#define DIGEST_A "@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define DIGEST_B "@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+
+struct identity_case {
+    const char *a, *b;
+    bool result;
+};
+
+/* prmExactMatchTestTable (symmetric) */
+static const struct identity_case exact_cases[] = {
+    {"busybox:latest", "busybox:latest", true},
+    {RHEL, RHEL, true},
+    {"busybox" DIGEST_A, "busybox" DIGEST_A, true},
+    {"library/busybox:latest", "busybox:latest", true},
+    {"docker.io/library/busybox:latest", "busybox:latest", true},
+    {"library/busybox" DIGEST_A, "busybox" DIGEST_A, true},
+    {"busybox:latest", "busybox:notlatest", false},
+    {"busybox:latest", "notbusybox:latest", false},
+    {"busybox:latest", "hostname/library/busybox:notlatest", false},
+    {"hostname/library/busybox:latest", "busybox:notlatest", false},
+    {"busybox:latest", RHEL, false},
+    {"busybox" DIGEST_A, "notbusybox" DIGEST_A, false},
+    {"busybox:latest", "busybox" DIGEST_A, false},
+    {"busybox" DIGEST_A, "busybox" DIGEST_B, false},
+    {"busybox", "busybox:latest", false},
+    {"busybox", "busybox" DIGEST_A, false},
+    {"busybox", "busybox", false},
+    {"busybox:latest" DIGEST_A, "busybox:latest" DIGEST_A, true},
+    {"busybox:latest" DIGEST_A, "busybox:latest" DIGEST_B, false},
+    {"busybox:latest" DIGEST_A, "busybox:notlatest" DIGEST_A, false},
+    {"busybox:latest" DIGEST_A, "busybox" DIGEST_A, false},
+    {"busybox:latest" DIGEST_A, "busybox:latest", false},
+    {"UPPERCASE_IS_INVALID_IN_DOCKER_REFERENCES", "busybox:latest", false},
+    {"", "UPPERCASE_IS_INVALID_IN_DOCKER_REFERENCES", false},
+    {"INVALID", "INVALID", false},
+};
+
+/* prmRepositoryMatchTestTable (symmetric) */
+static const struct identity_case repository_cases[] = {
+    {"busybox:latest", "busybox:latest", true},
+    {RHEL, RHEL, true},
+    {"busybox" DIGEST_A, "busybox" DIGEST_A, true},
+    {"library/busybox:latest", "busybox:latest", true},
+    {"docker.io/library/busybox:latest", "busybox:latest", true},
+    {"library/busybox" DIGEST_A, "busybox" DIGEST_A, true},
+    {"busybox:latest", "busybox:notlatest", true},
+    {RHEL "tagsuffix", RHEL, true},
+    {"library/busybox:latest", "busybox:notlatest", true},
+    {"busybox:latest", "library/busybox:notlatest", true},
+    {"docker.io/library/busybox:notlatest", "busybox:latest", true},
+    {"busybox:notlatest", "docker.io/library/busybox:latest", true},
+    {"busybox:latest", "busybox" DIGEST_A, true},
+    {"busybox" DIGEST_A, "busybox" DIGEST_B, true},
+    {"busybox", "busybox:notlatest", true},
+    {RHEL, RHEL_UNTAGGED, true},
+    {"busybox", "busybox" DIGEST_A, true},
+    {"library/busybox", "busybox", true},
+    {"docker.io/library/busybox", "busybox", true},
+    {"busybox:latest", "notbusybox:latest", false},
+    {"hostname/library/busybox:latest", "busybox:notlatest", false},
+    {"busybox:latest", RHEL, false},
+    {"busybox" DIGEST_A, "notbusybox" DIGEST_A, false},
+    {"busybox:latest" DIGEST_A, "busybox:latest" DIGEST_A, true},
+    {"busybox:latest" DIGEST_A, "busybox:latest" DIGEST_B, true},
+    {"busybox:latest" DIGEST_A, "busybox:notlatest" DIGEST_A, true},
+    {"busybox:latest" DIGEST_A, "busybox" DIGEST_A, true},
+    {"busybox:latest" DIGEST_A, "busybox:latest", true},
+    {"UPPERCASE_IS_INVALID_IN_DOCKER_REFERENCES", "busybox:latest", false},
+    {"", "UPPERCASE_IS_INVALID_IN_DOCKER_REFERENCES", false},
+    {"INVALID", "INVALID", false},
+    /* what temper pushes and signs: a cosign-style identity names the bare repository */
+    {"127.0.0.1:5000/acc/tools:t", "127.0.0.1:5000/acc/tools", true},
+    {"127.0.0.1:5000/acc/tools:t", "tools", false},
+    {"127.0.0.1:5000/acc/tools:t", "127.0.0.1:5001/acc/tools", false},
+    {"python:3.11", "index.docker.io/library/python", true},
+    {"localhost:5000/a/b", "localhost:5000/a/b:x", true},
+    {"Registry.Example/a", "registry.example/a", false},
+    {"[::1]:5000/x:t", "[::1]:5000/x", false},
+};
+
+/* matchRepoDigestOrExactTestTable (image, signature) */
+static const struct identity_case repo_digest_or_exact_cases[] = {
+    {"busybox:latest", "busybox:notlatest", false},
+    {RHEL "tagsuffix", RHEL, false},
+    {"library/busybox:latest", "busybox:notlatest", false},
+    {"busybox:latest", "library/busybox:notlatest", false},
+    {"docker.io/library/busybox:notlatest", "busybox:latest", false},
+    {"busybox:notlatest", "docker.io/library/busybox:latest", false},
+    {"busybox", "busybox:latest", false},
+    {"busybox:latest", "busybox", false},
+    {"busybox", "busybox" DIGEST_A, false},
+    {"busybox" DIGEST_A, "busybox", false},
+    {RHEL, RHEL_UNTAGGED, false},
+    {"busybox", "busybox", false},
+    {"busybox:latest", "busybox" DIGEST_A, false},
+    {"busybox" DIGEST_A, "busybox:latest", true},
+    {"busybox" DIGEST_A, "busybox" DIGEST_B, true},
+    {"busybox:latest" DIGEST_A, "busybox:latest", false},
+    {"busybox:latest" DIGEST_A, "busybox:notlatest", false},
+    {"busybox:latest", "busybox:latest" DIGEST_A, false},
+    {"busybox:latest" DIGEST_A, "busybox:latest" DIGEST_B, false},
+    {"busybox:latest" DIGEST_A, "busybox:notlatest" DIGEST_B, false},
+};
+
+static void
+check_identity_table(enum sign_identity_match type, const struct identity_case *cases, size_t n,
+                     bool symmetric, bool only_true, bool only_false)
+{
+    for (size_t i = 0; i < n; i++) {
+        for (int way = 0; way < (symmetric ? 2 : 1); way++) {
+            const char *image = way ? cases[i].b : cases[i].a, *sig = way ? cases[i].a : cases[i].b;
+            struct sign_identity_rule rule = {type, image, NULL, NULL};
+
+            if ((only_true && !cases[i].result) || (only_false && cases[i].result))
+                continue;
+            ck_assert_msg(sign_identity_matches(&rule, image, sig) == cases[i].result,
+                          "rule %d: image '%s', signed '%s': expected %d", (int)type, image, sig,
+                          cases[i].result);
+        }
+    }
+}
+
+#define TABLE(t) (t), sizeof(t) / sizeof((t)[0])
+
+START_TEST(test_sign_identity_matches_exact_rules)
+{
+    check_identity_table(SIGN_MATCH_EXACT, TABLE(exact_cases), true, false, false);
+    check_identity_table(SIGN_EXACT_REFERENCE, TABLE(exact_cases), true, false, false);
+}
+END_TEST
+
+START_TEST(test_sign_identity_matches_repository_rules)
+{
+    check_identity_table(SIGN_MATCH_REPOSITORY, TABLE(repository_cases), true, false, false);
+    check_identity_table(SIGN_EXACT_REPOSITORY, TABLE(repository_cases), true, false, false);
+}
+END_TEST
+
+START_TEST(test_sign_identity_matches_repo_digest_or_exact)
+{
+    /* as the upstream test: what matchExact accepts, what matchRepository refuses, and its own */
+    check_identity_table(SIGN_MATCH_REPO_DIGEST_OR_EXACT, TABLE(exact_cases), true, true, false);
+    check_identity_table(SIGN_MATCH_REPO_DIGEST_OR_EXACT, TABLE(repository_cases), true, false,
+                         true);
+    check_identity_table(SIGN_MATCH_REPO_DIGEST_OR_EXACT, TABLE(repo_digest_or_exact_cases), false,
+                         false, false);
+    /* and remapIdentity with a prefix that never matches is the same rule */
+    for (size_t i = 0;
+         i < sizeof(repo_digest_or_exact_cases) / sizeof(repo_digest_or_exact_cases[0]); i++) {
+        const struct identity_case *c = &repo_digest_or_exact_cases[i];
+        struct sign_identity_rule rule = {SIGN_REMAP_IDENTITY, NULL,
+                                          "never-causes-a-rewrite.example", "x.example"};
+
+        ck_assert_msg(sign_identity_matches(&rule, c->a, c->b) == c->result, "%s %s", c->a, c->b);
+    }
+}
+END_TEST
+
+START_TEST(test_sign_identity_matches_remap_identity)
+{
+    /* TestPRMRemapIdentityMatchesDockerReference: prefix, signed prefix, image, signature */
+    static const struct {
+        const char *prefix, *signed_prefix, *image, *sig;
+        bool result;
+    } cases[] = {
+        {"does-not-match.com", "does-not-match.rewritten", "busybox:latest", "busybox:latest",
+         true},
+        {"does-not-match.com", "does-not-match.rewritten", "busybox:latest", "notbusybox:latest",
+         false},
+        {"mirror.example", "public.com", "mirror.example/busybox:1", "public.com/busybox:1", true},
+        {"mirror.example", "public.com", "mirror.example/busybox:1", "public.com/busybox:not1",
+         false},
+        {"mirror.example", "docker.io/library", "mirror.example/busybox:latest", "busybox:latest",
+         true},
+        {"mirror.example", "docker.io/library", "mirror.example/alpine:latest", "busybox:latest",
+         false},
+        {"docker.io/library", "original.com", "copied:latest", "original.com/copied:latest", true},
+        {"docker.io/library", "original.com", "copied:latest", "original.com/ns/copied:latest",
+         false},
+        {"busybox", "example.com/busybox", "busybox:latest", "example.com/busybox:latest", false},
+        {"docker.io/library/busybox", "busybox", "docker.io/library/busybox:latest",
+         "busybox:latest", false},
+        {"UPPERCASE", "example.com", "example.com/foo:latest", "example.com/foo:latest", true},
+        {"example.com", "UPPERCASE", "example.com/foo:latest", "UPPERCASE/foo:latest", false},
+        /* the prefix is matched on whole components, and ports are part of the host */
+        {"example.com", "vendor.example", "example.com:5000/image:t", "vendor.example/image:t",
+         false},
+        {"docker.io/library", "vendor.example", "docker.io/libraryy/image:t",
+         "vendor.example/y/image:t", false},
+        /* a rewrite that is not canonical (it would mean docker.io/library/...) is refused */
+        {"mirror.example/ns/image", "notlocalhost", "mirror.example/ns/image:tag",
+         "notlocalhost:tag", false},
+        {"mirror.example/ns/image", "vendor.example:5000", "mirror.example/ns/image:tag",
+         "vendor.example:5000:tag", false},
+        /* on a match, the tag and digest are kept */
+        {"mirror.example", "vendor.example", "mirror.example/image" DIGEST_A,
+         "vendor.example/image:x", true},
+        {"mirror.example", "vendor.example", "mirror.example/image:tag" DIGEST_A,
+         "vendor.example/image:tag" DIGEST_A, true},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct sign_identity_rule rule = {SIGN_REMAP_IDENTITY, NULL, cases[i].prefix,
+                                          cases[i].signed_prefix};
+
+        ck_assert_msg(sign_identity_matches(&rule, cases[i].image, cases[i].sig) == cases[i].result,
+                      "%zu: %s -> %s, image %s, signed %s", i, cases[i].prefix,
+                      cases[i].signed_prefix, cases[i].image, cases[i].sig);
+    }
+}
+END_TEST
+
+START_TEST(test_sign_identity_matches_nothing_for_an_image_without_a_name)
+{
+    struct sign_identity_rule rule = {SIGN_MATCH_REPOSITORY, NULL, NULL, NULL};
+
+    ck_assert(!sign_identity_matches(&rule, NULL, "busybox"));
+    ck_assert(!sign_identity_matches(&rule, NULL, ""));
+    rule.type = SIGN_EXACT_REPOSITORY;
+    rule.reference = "busybox";
+    ck_assert(sign_identity_matches(&rule, NULL, "docker.io/library/busybox"));
+    ck_assert(!sign_identity_matches(&rule, "busybox", NULL));
+}
+END_TEST
+
 static Suite *
 sign_suite(void)
 {
@@ -1357,6 +1586,14 @@ sign_suite(void)
     tc = tcase_create("sign_payload_build");
     tcase_add_test(tc, test_sign_payload_build_writes_cosign_bytes);
     tcase_add_test(tc, test_sign_payload_build_refuses_bad_arguments);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("sign_identity_matches");
+    tcase_add_test(tc, test_sign_identity_matches_exact_rules);
+    tcase_add_test(tc, test_sign_identity_matches_repository_rules);
+    tcase_add_test(tc, test_sign_identity_matches_repo_digest_or_exact);
+    tcase_add_test(tc, test_sign_identity_matches_remap_identity);
+    tcase_add_test(tc, test_sign_identity_matches_nothing_for_an_image_without_a_name);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("sign_payload_parse");
