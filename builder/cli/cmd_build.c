@@ -52,7 +52,7 @@ static const char build_usage[] =
     "  --compression C       gzip (default; every OCI consumer reads it) or zstd\n"
     "  --level N             compression level: gzip 1-12 (default 6), zstd 1-19 (default 3)\n"
     "  --epoch SECONDS       the time written everywhere (default SOURCE_DATE_EPOCH, then\n"
-    "                        the recipe's epoch, then 0)\n"
+    "                        the recipe's epoch, then 946684800: 2000-01-01)\n"
     "  --jobs N              compression threads (default: the number of processors)\n"
     "  --archive FILE.tar    also write the layout as one tar for podman/docker load\n"
     "  --key KEY             sign the image with this private key (as temper sign does)\n"
@@ -230,8 +230,15 @@ parse_args(int argc, char **argv, struct build_args *a)
  * command must stop there, or -1 to go on.
  *
  * The epoch: --epoch, else SOURCE_DATE_EPOCH (the reproducible-builds.org
- * convention), else the recipe's, else 0.
+ * convention), else the recipe's, else 2000-01-01T00:00:00Z: the "portable
+ * mtime" of Bazel's rules_pkg, chosen for the same reason. zip stores MS-DOS
+ * times, which begin in 1980, so with 0 every program that zips files of the
+ * image (Python's zipfile, a wheel built from installed sources) fails. An
+ * earlier epoch that was asked for is taken, with a warning.
  */
+#define DEFAULT_EPOCH 946684800 /* 2000-01-01T00:00:00Z */
+#define ZIP_EPOCH_MIN 315532800 /* 1980-01-01T00:00:00Z */
+
 static int
 choose_epoch(const struct build_args *a, const struct recipe *r, int64_t *out)
 {
@@ -245,9 +252,18 @@ choose_epoch(const struct build_args *a, const struct recipe *r, int64_t *out)
                                    "SOURCE_DATE_EPOCH='%s' is not seconds since 1970; fix or "
                                    "unset it",
                                    env);
+    } else if (r->has_epoch) {
+        *out = r->epoch;
     } else {
-        *out = r->has_epoch ? r->epoch : 0;
+        *out = DEFAULT_EPOCH;
+        return -1;
     }
+    if (*out < ZIP_EPOCH_MIN)
+        fprintf(stderr,
+                "temper: warning: epoch %lld is before 1980-01-01, which zip cannot store: "
+                "programs that zip files of the image (Python's zipfile, wheels, jar) will fail; "
+                "without an epoch temper uses %d (2000-01-01)\n",
+                (long long)*out, DEFAULT_EPOCH);
     return -1;
 }
 

@@ -244,6 +244,39 @@ def test_layer_and_config(work, layout, epoch):
           "gzip layer media type")
 
 
+ZIP_PROBE = ("import io, zipfile; z = zipfile.ZipFile(io.BytesIO(), 'w'); "
+             "z.write('/usr/lib/python3.11/os.py'); print('zipped')")
+
+
+def test_default_epoch(work):
+    """Without --epoch, SOURCE_DATE_EPOCH or a recipe's epoch, every time is 2000-01-01, which zip
+    can store: the image's own python zips a file of the image. An epoch before 1980 is taken,
+    with a warning, and then zip fails (so the check above can fail)."""
+    env = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}
+    for name, extra, want in (("default", [], 946684800), ("epoch0", ["--epoch", "0"], 0)):
+        layout = os.path.join(work, "epoch-" + name)
+        r = build(os.path.join(RECIPES, "python.yaml"), layout, *extra, env=env)
+        if not check(r.returncode == 0, f"build python ({name}): {r.stderr.strip()[-300:]}"):
+            return
+        warned = "before 1980-01-01, which zip cannot store" in r.stderr
+        check(warned == (want == 0), f"{name}: warned about zip only for an epoch before 1980: "
+              f"{warned}")
+        _, config = image(layout)
+        _, _, members = layer_members(layout)
+        check(all(m.mtime == want for m in members) and
+              config["created"] == ("2000-01-01T00:00:00Z" if want else "1970-01-01T00:00:00Z"),
+              f"{name}: every mtime is {want} and created says so: {config['created']}")
+        rootfs = unpack(layout, "latest", os.path.join(work, "bundle-epoch-" + name))
+        r = bwrap(rootfs, "/usr/bin/python3", "-I", "-c", ZIP_PROBE)
+        if want:
+            check(r.returncode == 0 and r.stdout.strip() == "zipped",
+                  "zipfile takes a file of the default-epoch image: " +
+                  (r.stdout + r.stderr).strip()[-300:])
+        else:
+            check(r.returncode != 0 and "ZIP does not support timestamps before 1980" in r.stderr,
+                  "with --epoch 0 zipfile fails as the warning said: " + r.stderr.strip()[-200:])
+
+
 def test_hardening(work):
     root = os.path.join(work, "hroot")
     os.makedirs(os.path.join(root, "usr", "bin"))
@@ -457,6 +490,7 @@ def main():
         test_tools(work, layouts)
         test_layer_and_config(work, layouts["python"], epoch)
         test_runs(work, layouts["python"])
+        test_default_epoch(work)
         test_reproducible(work, layouts["python"], digests["python"])
         test_hardening(work)
         test_ld_so_cache_warning(work)
