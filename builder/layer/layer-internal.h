@@ -20,6 +20,10 @@
 /* Bytes read from a file at a time, and the pass-through codec's buffer. */
 #define LAYER_IO_CHUNK (256 * 1024)
 
+/* libzstd's job size and overlap (layer_zstd.c says why): part of every zstd layer's bytes. */
+#define LAYER_ZSTD_JOB_BYTES (1 << 20)
+#define LAYER_ZSTD_OVERLAP_LOG 8
+
 /* The end of the pipe: hashes and writes every byte, fully, in order. */
 struct layer_out {
     int fd;

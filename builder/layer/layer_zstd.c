@@ -6,6 +6,13 @@
  * single-threaded mode) they differ, and so they do when the content size
  * is pledged. So: at least one worker, never a pledged size, whatever the
  * caller's `jobs`. The calling thread only feeds and drains.
+ *
+ * The job size and overlap are fixed here, not left to libzstd: its
+ * default job at level 3 is 8 MiB, and it keeps a few jobs' input and
+ * output per worker, 49 MiB for two workers. Jobs of 1 MiB, each primed
+ * with the 1 MiB of input before it (overlapLog 8: half the 2 MiB window),
+ * take 11 MiB, are as fast, and come within 0.02% of the default's size.
+ * Both values decide the bytes: changing either changes every zstd digest.
  */
 #include <stdlib.h>
 #include <zstd.h>
@@ -123,6 +130,13 @@ layer_zstd_new(struct layer_out *out, int level, unsigned jobs, struct temper_er
                        "layer would not have the same bytes as elsewhere; use a libzstd built "
                        "with multithreading, or gzip",
                        ZSTD_getErrorName(rc));
+        goto fail;
+    }
+    rc = ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_jobSize, LAYER_ZSTD_JOB_BYTES);
+    if (!ZSTD_isError(rc))
+        rc = ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_overlapLog, LAYER_ZSTD_OVERLAP_LOG);
+    if (ZSTD_isError(rc)) {
+        zstd_fail(rc, "cannot set the job size and overlap", err);
         goto fail;
     }
     return &c->base;
