@@ -155,4 +155,17 @@
 
 /* Bytes libcurl reads from a blob file at a time while uploading it (libcurl's most is 2 MiB). */
 #define REGISTRY_UPLOAD_BUFFER (1024 * 1024)
+
+/* ---- Debian package sources (pkg) ---- */
+
+/* A version (the longest in bookworm's main is under 80 bytes). */
+#define PKG_VERSION_MAX_BYTES 256
+/* Fields of one stanza (a Packages stanza has about 20), and bytes of one field's value, its
+ * continuation lines included (a Release file's SHA256 list of bookworm main is about 120 KB). */
+#define PKG_STANZA_FIELDS_MAX 256
+#define PKG_FIELD_MAX_BYTES (4 * 1024 * 1024)
+/* Items of one relationship field, and alternatives of one item (Debian's most: about 200
+ * and 10). */
+#define PKG_DEPS_MAX 4096
+#define PKG_ALTS_MAX 64
 #endif
