@@ -139,4 +139,59 @@ int pkg_deps_parse(const char *value, size_t len, const char *what, struct pkg_d
                    size_t *n, struct temper_err *err);
 void pkg_deps_free(struct pkg_dep *deps, size_t n);
 
+/* ---- a root unpacked from .deb files (pkg_deb.c, pkg_generate.c) ---- */
+
+/*
+ * A root being assembled in a directory: the data.tar of each package
+ * unpacked into it, and a record of which package shipped each path.
+ *
+ * Debian 12 merges /usr (debootstrap makes /bin, /sbin, /lib, /lib64 ...
+ * symlinks into usr/ before unpacking anything), and packages still ship
+ * files under /lib and /bin: an entry under one of the merged top-level
+ * directories is written under usr/, and the top-level symlink is made the
+ * first time one is needed, so the root has the same shape as a debootstrap
+ * root (and as the build machine's own /).
+ *
+ * Nothing from a package is trusted: entries are written through directory
+ * descriptors with O_NOFOLLOW, never following a symlink (a path through a
+ * symlink a package shipped is refused, naming package and path); absolute
+ * paths, ".." and empty components are refused; setuid, setgid and device
+ * files never reach the disk; maintainer scripts are never run. The same
+ * path shipped by two packages with other content (or of another type) is
+ * an error naming both; with the same content it is kept once.
+ *
+ * Usage:
+ *     pkg_root_new(dir, &root, &err);
+ *     for each package: pkg_root_unpack(root, fd, "libc6", &err);
+ *     pkg_root_generate(root, &err);
+ *     pkg_root_owners(root, ...)   (for the SBOM)
+ *     pkg_root_free(root);
+ */
+struct pkg_root;
+
+/* Makes directory `dir` (a host path that must not exist yet; its parent must) and starts a
+ * root in it. */
+int pkg_root_new(const char *dir, struct pkg_root **out, struct temper_err *err);
+/*
+ * Unpacks the data.tar (xz, zstd, gzip or none) of the .deb open on `fd` (an ar archive:
+ * debian-binary, control.tar.*, data.tar.*; read with libarchive, checked as hostile input)
+ * for `package` (its name, for messages and the record). Bounded by PKG_DEB_* caps.
+ */
+int pkg_root_unpack(struct pkg_root *root, int fd, const char *package, struct temper_err *err);
+/*
+ * Writes what maintainer scripts would have made and images need, from the packages' own files,
+ * deterministically: /etc/ssl/certs/ca-certificates.crt when the root has
+ * usr/share/ca-certificates/mozilla (the certificates in bytewise order of their paths, each
+ * followed by a newline when it lacks one: what update-ca-certificates writes with the
+ * /etc/ca-certificates.conf that debconf writes at install). Each generated path is recorded as
+ * shipped by PKG_GENERATED.
+ */
+int pkg_root_generate(struct pkg_root *root, struct temper_err *err);
+#define PKG_GENERATED "(temper)"
+/* Calls fn for every path recorded (relative, merged-/usr form, e.g. "usr/lib/x/libc.so.6"), in
+ * bytewise order, with the package that shipped it first. */
+int pkg_root_owners(const struct pkg_root *root,
+                    int (*fn)(const char *path, const char *package, void *arg), void *arg);
+void pkg_root_free(struct pkg_root *root);
+
 #endif
