@@ -5,8 +5,9 @@
  * ynode), rejecting what the vocabulary never needs (aliases, anchors, tags,
  * several documents); recipe_value.c checks single values (strings, paths,
  * integers, booleans); recipe_keys.c applies a file's keys onto the struct
- * recipe being composed; recipe.c reads files, follows includes and checks
- * the whole; recipe_glob.c matches exclude patterns.
+ * recipe being composed, and recipe_packages.c the keys of package sources;
+ * recipe.c reads files, follows includes and checks the whole;
+ * recipe_glob.c matches exclude patterns.
  *
  * Every node, and every recipe_loc made from one, points at a file name owned
  * by the recipe (struct recipe_internal), so a node may be freed long before
@@ -104,6 +105,9 @@ int recipe_get_text(const struct ynode *node, const char *what, const char **out
                     struct temper_err *err);
 /* Makes a recipe_str of a text value (a copy) at the node's location. */
 void recipe_str_set(struct recipe_str *str, const struct ynode *node);
+/* Appends a copy of a text node to a list; empties a list. */
+void recipe_strlist_append(struct recipe_strlist *list, const struct ynode *node);
+void recipe_strlist_clear(struct recipe_strlist *list);
 /*
  * An absolute path: starts with '/', no empty, "." or ".." component, no
  * trailing slash (except "/" itself when allow_root), shorter than
@@ -131,7 +135,29 @@ int recipe_apply_keys(struct recipe *r, const struct ynode *root, struct temper_
 int recipe_root_includes(const struct ynode *root, const struct ynode **include,
                          struct temper_err *err);
 
+/*
+ * Checks that node is a map whose keys are all in `keys` (an unknown one is refused, naming
+ * every allowed one, so that a typo is one look away from its fix), and sets vals[i] to the
+ * value of keys[i], or NULL when absent. `what` names the map ("" for the top).
+ */
+int recipe_map_fields(const struct ynode *node, const char *what, const char *const *keys,
+                      size_t nkeys, const struct ynode **vals, struct temper_err *err);
+
 /* Grows an array of n elements of `size` bytes for one more, doubling at powers of two. */
 void *recipe_grow(void *items, size_t n, size_t size);
+
+/*
+ * The package-source keys (recipe_packages.c): contents.repositories, contents.keyring,
+ * contents.packages and contents.exclude (each value or NULL when absent; lists append, and a
+ * package named twice counts once), and the top-level `architectures` (replaced by a later
+ * file). recipe_check_packages checks the whole once every file is applied.
+ */
+int recipe_apply_package_contents(struct recipe *r, const struct ynode *repositories,
+                                  const struct ynode *keyring, const struct ynode *packages,
+                                  const struct ynode *exclude, struct temper_err *err);
+int recipe_set_architectures(struct recipe *r, const struct ynode *node, struct temper_err *err);
+int recipe_check_packages(const struct recipe *r, struct temper_err *err);
+/* Whether `arch` is one of the GOARCH names OCI images are made for (the `architecture` key). */
+bool recipe_is_architecture(const char *arch);
 
 #endif

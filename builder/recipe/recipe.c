@@ -381,7 +381,7 @@ finish(struct recipe *r, const char *top_name, struct temper_err *err)
 
     if (r->name.value == NULL)
         return recipe_fail(err, &start, "recipe has no 'name': add name: IMAGE");
-    if (check_duplicates(r, err) < 0)
+    if (check_duplicates(r, err) < 0 || recipe_check_packages(r, err) < 0)
         return -1;
     if (r->nusers == 0)
         add_default_accounts(r, &top);
@@ -493,6 +493,16 @@ recipe_free(struct recipe *r)
     }
     free(r->trees);
     strlist_release(&r->libraries);
+    for (size_t i = 0; i < r->nrepositories; i++) {
+        str_release(&r->repositories[i].url);
+        str_release(&r->repositories[i].suite);
+        strlist_release(&r->repositories[i].components);
+    }
+    free(r->repositories);
+    strlist_release(&r->keyring);
+    strlist_release(&r->packages);
+    strlist_release(&r->exclude);
+    strlist_release(&r->architectures);
     for (size_t i = 0; i < r->ngroups; i++)
         str_release(&r->groups[i].name);
     free(r->groups);

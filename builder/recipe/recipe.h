@@ -1,16 +1,18 @@
 /*
  * recipe: a YAML recipe, with everything it includes, turned into plain data.
  *
- * The vocabulary mirrors apko's configuration (name, include, contents,
- * accounts, paths, entrypoint, cmd, work-dir, environment, annotations),
- * plus what temper adds (hardening, compression, epoch, architecture).
+ * The vocabulary mirrors apko's configuration (name, include, contents
+ * with repositories, keyring and packages, accounts, paths, entrypoint, cmd,
+ * work-dir, environment, annotations, architectures), plus what temper adds
+ * (hardening, compression, epoch, architecture, contents.exclude).
  * recipes/README.md documents every key.
  *
  * Composition: `include` names other recipes, relative to the including
  * file's directory, loaded first and in order; then the including file's own
  * keys apply. A scalar key set later overrides an earlier one (entrypoint,
- * cmd and work-dir count as scalars); lists append (binaries, files, trees,
- * libraries, groups, users, paths); maps merge key by key, later values
+ * cmd, work-dir and architectures count as scalars); lists append (binaries,
+ * files, trees, libraries, repositories, keyring, packages, exclude, groups,
+ * users, paths); maps merge key by key, later values
  * winning (environment, annotations); hardening is a map too, and its
  * `require` a list (requirements add up). A file included twice (a diamond:
  * A includes B and C, both include D) is loaded once, where first reached. An
@@ -75,6 +77,13 @@ struct recipe_tree {
     struct recipe_strlist exclude; /* glob patterns, relative to path: see recipe_glob_match */
 };
 
+/* An entry of contents.repositories: a Debian archive and one suite of it. */
+struct recipe_repository {
+    struct recipe_str url;            /* "http(s)://..." or "apt" (this machine's apt sources) */
+    struct recipe_str suite;          /* "bookworm", "bookworm-security" */
+    struct recipe_strlist components; /* default [main] */
+};
+
 struct recipe_group {
     struct recipe_str name;
     uint32_t gid;
@@ -129,6 +138,15 @@ struct recipe {
     struct recipe_tree *trees;      /* contents.trees */
     size_t ntrees;
     struct recipe_strlist libraries; /* contents.libraries: sonames, found on the search path */
+
+    /* Package sources: with packages, the root of the build is these packages unpacked (their
+     * dependency closure, as the lock pins it), never the host. */
+    struct recipe_repository *repositories; /* contents.repositories */
+    size_t nrepositories;
+    struct recipe_strlist keyring;       /* contents.keyring: host paths of OpenPGP keyrings */
+    struct recipe_strlist packages;      /* contents.packages: Debian package names, each once */
+    struct recipe_strlist exclude;       /* contents.exclude: packages cut from the closure */
+    struct recipe_strlist architectures; /* `architectures`: GOARCH names to lock; empty: unset */
 
     struct recipe_group *groups;
     size_t ngroups;

@@ -26,13 +26,9 @@
 /* An OCI tag: [A-Za-z0-9_][A-Za-z0-9._-]{0,127}. */
 #define TAG_MAX_BYTES 128
 
-/*
- * Checks that node is a map whose keys are all in `keys`, and sets vals[i] to
- * the value of keys[i], or NULL when absent.
- */
-static int
-map_fields(const struct ynode *node, const char *what, const char *const *keys, size_t nkeys,
-           const struct ynode **vals, struct temper_err *err)
+int
+recipe_map_fields(const struct ynode *node, const char *what, const char *const *keys, size_t nkeys,
+                  const struct ynode **vals, struct temper_err *err)
 {
     char shown[RECIPE_SHOW_MAX], allowed[512];
 
@@ -150,24 +146,6 @@ set_tag(struct recipe *r, const struct ynode *node, struct temper_err *err)
     return 0;
 }
 
-static void
-strlist_append(struct recipe_strlist *list, const struct ynode *node)
-{
-    list->items = recipe_grow(list->items, list->n, sizeof(*list->items));
-    list->items[list->n] = (struct recipe_str){0};
-    recipe_str_set(&list->items[list->n++], node);
-}
-
-static void
-strlist_clear(struct recipe_strlist *list)
-{
-    for (size_t i = 0; i < list->n; i++)
-        free(list->items[i].value);
-    free(list->items);
-    list->items = NULL;
-    list->n = 0;
-}
-
 /* Appends a list of absolute paths. */
 static int
 append_paths(struct recipe_strlist *list, const struct ynode *node, const char *what,
@@ -178,7 +156,7 @@ append_paths(struct recipe_strlist *list, const struct ynode *node, const char *
     for (size_t i = 0; i < node->n; i++) {
         if (recipe_check_path(node->items[i], what, allow_root, err) < 0)
             return -1;
-        strlist_append(list, node->items[i]);
+        recipe_strlist_append(list, node->items[i]);
     }
     return 0;
 }
@@ -213,7 +191,7 @@ append_libraries(struct recipe_strlist *list, const struct ynode *node, struct t
             return recipe_fail_code(err, TEMPER_E_LIMIT, &item->loc,
                                     "library '%s' in '%s' is longer than %d bytes", shown, what,
                                     TEMPER_PATH_MAX - 1);
-        strlist_append(list, item);
+        recipe_strlist_append(list, item);
     }
     return 0;
 }
@@ -255,7 +233,7 @@ append_tree(struct recipe *r, const struct ynode *node, struct temper_err *err)
     const struct ynode *v[NKEYS(keys)];
     struct recipe_tree *tree;
 
-    if (map_fields(node, what, keys, NKEYS(keys), v, err) < 0)
+    if (recipe_map_fields(node, what, keys, NKEYS(keys), v, err) < 0)
         return -1;
     if (v[0] == NULL)
         return missing(node, what, "path", err);
@@ -272,17 +250,20 @@ append_tree(struct recipe *r, const struct ynode *node, struct temper_err *err)
     *tree = (struct recipe_tree){0};
     recipe_str_set(&tree->path, v[0]);
     for (size_t i = 0; v[1] != NULL && i < v[1]->n; i++)
-        strlist_append(&tree->exclude, v[1]->items[i]);
+        recipe_strlist_append(&tree->exclude, v[1]->items[i]);
     return 0;
 }
 
 static int
 apply_contents(struct recipe *r, const struct ynode *node, struct temper_err *err)
 {
-    static const char *const keys[] = {"binaries", "files", "trees", "libraries"};
+    static const char *const keys[] = {"binaries",     "files",   "trees",    "libraries",
+                                       "repositories", "keyring", "packages", "exclude"};
     const struct ynode *v[NKEYS(keys)];
 
-    if (map_fields(node, "contents", keys, NKEYS(keys), v, err) < 0)
+    if (recipe_map_fields(node, "contents", keys, NKEYS(keys), v, err) < 0)
+        return -1;
+    if (recipe_apply_package_contents(r, v[4], v[5], v[6], v[7], err) < 0)
         return -1;
     if (v[0] != NULL && append_paths(&r->binaries, v[0], "contents.binaries", false, err) < 0)
         return -1;
@@ -348,7 +329,7 @@ append_group(struct recipe *r, const struct ynode *node, struct temper_err *err)
     const struct ynode *v[NKEYS(keys)];
     struct recipe_group g = {0};
 
-    if (map_fields(node, what, keys, NKEYS(keys), v, err) < 0)
+    if (recipe_map_fields(node, what, keys, NKEYS(keys), v, err) < 0)
         return -1;
     if (v[0] == NULL)
         return missing(node, what, "groupname", err);
@@ -394,7 +375,7 @@ append_user(struct recipe *r, const struct ynode *node, struct temper_err *err)
     struct recipe_user u = {0};
     char home[TEMPER_PATH_MAX];
 
-    if (map_fields(node, what, keys, NKEYS(keys), v, err) < 0)
+    if (recipe_map_fields(node, what, keys, NKEYS(keys), v, err) < 0)
         return -1;
     if (v[0] == NULL)
         return missing(node, what, "username", err);
@@ -432,7 +413,7 @@ apply_accounts(struct recipe *r, const struct ynode *node, struct temper_err *er
     const struct ynode *v[NKEYS(keys)];
     const char *s;
 
-    if (map_fields(node, "accounts", keys, NKEYS(keys), v, err) < 0)
+    if (recipe_map_fields(node, "accounts", keys, NKEYS(keys), v, err) < 0)
         return -1;
     if (v[0] != NULL) {
         if (recipe_need_kind(v[0], YNODE_LIST, "accounts.groups", err) < 0)
@@ -537,7 +518,7 @@ append_path(struct recipe *r, const struct ynode *node, struct temper_err *err)
     const char *type;
     size_t t = 0;
 
-    if (map_fields(node, "paths", keys, NKEYS(keys), v, err) < 0)
+    if (recipe_map_fields(node, "paths", keys, NKEYS(keys), v, err) < 0)
         return -1;
     if (v[0] == NULL)
         return missing(node, "paths", "path", err);
@@ -585,8 +566,8 @@ set_argv(struct recipe_strlist *list, const struct ynode *node, const char *what
     if (node->kind == YNODE_SCALAR) {
         if (recipe_get_text(node, what, &s, err) < 0)
             return -1;
-        strlist_clear(list);
-        strlist_append(list, node);
+        recipe_strlist_clear(list);
+        recipe_strlist_append(list, node);
         return 0;
     }
     if (recipe_need_kind(node, YNODE_LIST, what, err) < 0)
@@ -595,9 +576,9 @@ set_argv(struct recipe_strlist *list, const struct ynode *node, const char *what
         if (recipe_get_text(node->items[i], what, &s, err) < 0)
             return -1;
     }
-    strlist_clear(list);
+    recipe_strlist_clear(list);
     for (size_t i = 0; i < node->n; i++)
-        strlist_append(list, node->items[i]);
+        recipe_strlist_append(list, node->items[i]);
     return 0;
 }
 
@@ -607,7 +588,7 @@ apply_entrypoint(struct recipe *r, const struct ynode *node, struct temper_err *
     static const char *const keys[] = {"command"};
     const struct ynode *v[NKEYS(keys)];
 
-    if (map_fields(node, "entrypoint", keys, NKEYS(keys), v, err) < 0)
+    if (recipe_map_fields(node, "entrypoint", keys, NKEYS(keys), v, err) < 0)
         return -1;
     if (v[0] == NULL)
         return recipe_fail(err, &node->loc, "'entrypoint' has no 'command': add it");
@@ -680,7 +661,7 @@ apply_hardening(struct recipe *r, const struct ynode *node, struct temper_err *e
     const struct ynode *v[NKEYS(keys)];
     char shown[RECIPE_SHOW_MAX];
 
-    if (map_fields(node, "hardening", keys, NKEYS(keys), v, err) < 0)
+    if (recipe_map_fields(node, "hardening", keys, NKEYS(keys), v, err) < 0)
         return -1;
     if (v[0] != NULL && recipe_get_bool(v[0], "hardening.allow-setuid", &r->allow_setuid, err) < 0)
         return -1;
@@ -757,22 +738,31 @@ set_epoch(struct recipe *r, const struct ynode *node, struct temper_err *err)
 }
 
 /* GOARCH names of the Linux architectures OCI images are made for. */
+static const char *const architectures[] = {"386",     "amd64",   "arm",    "arm64",    "loong64",
+                                            "mips",    "mipsle",  "mips64", "mips64le", "ppc64",
+                                            "ppc64le", "riscv64", "s390x"};
+
+bool
+recipe_is_architecture(const char *arch)
+{
+    for (size_t i = 0; i < NKEYS(architectures); i++) {
+        if (strcmp(arch, architectures[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
 static int
 set_architecture(struct recipe *r, const struct ynode *node, struct temper_err *err)
 {
-    static const char *const archs[] = {"386",     "amd64",   "arm",    "arm64",    "loong64",
-                                        "mips",    "mipsle",  "mips64", "mips64le", "ppc64",
-                                        "ppc64le", "riscv64", "s390x"};
     char shown[RECIPE_SHOW_MAX];
     const char *s;
 
     if (recipe_get_text(node, "architecture", &s, err) < 0)
         return -1;
-    for (size_t i = 0; i < NKEYS(archs); i++) {
-        if (strcmp(s, archs[i]) == 0) {
-            recipe_str_set(&r->architecture, node);
-            return 0;
-        }
+    if (recipe_is_architecture(s)) {
+        recipe_str_set(&r->architecture, node);
+        return 0;
     }
     return recipe_fail(err, &node->loc,
                        "unknown architecture '%s' (allowed: 386, amd64, arm, arm64, loong64, "
@@ -808,19 +798,28 @@ apply_annotations(struct recipe *r, const struct ynode *node, struct temper_err 
 }
 
 /* The top-level keys, in the order they apply; `include` is handled by recipe.c. */
-static const char *const top_keys[] = {"name",        "include",     "contents",     "accounts",
-                                       "paths",       "entrypoint",  "cmd",          "work-dir",
-                                       "environment", "annotations", "hardening",    "compression",
-                                       "level",       "epoch",       "architecture", "tag"};
+static const char *const top_keys[] = {
+    "name",  "include",  "contents",     "accounts",      "paths",     "entrypoint",
+    "cmd",   "work-dir", "environment",  "annotations",   "hardening", "compression",
+    "level", "epoch",    "architecture", "architectures", "tag"};
 typedef int (*apply_fn)(struct recipe *, const struct ynode *, struct temper_err *);
-static const apply_fn top_apply[] = {set_name,          NULL,
-                                     apply_contents,    apply_accounts,
-                                     apply_paths,       apply_entrypoint,
-                                     apply_cmd,         set_work_dir,
-                                     apply_environment, apply_annotations,
-                                     apply_hardening,   set_compression,
-                                     set_level,         set_epoch,
-                                     set_architecture,  set_tag};
+static const apply_fn top_apply[] = {set_name,
+                                     NULL,
+                                     apply_contents,
+                                     apply_accounts,
+                                     apply_paths,
+                                     apply_entrypoint,
+                                     apply_cmd,
+                                     set_work_dir,
+                                     apply_environment,
+                                     apply_annotations,
+                                     apply_hardening,
+                                     set_compression,
+                                     set_level,
+                                     set_epoch,
+                                     set_architecture,
+                                     recipe_set_architectures,
+                                     set_tag};
 _Static_assert(NKEYS(top_keys) == NKEYS(top_apply), "one function per top-level key");
 
 int
@@ -828,7 +827,7 @@ recipe_root_includes(const struct ynode *root, const struct ynode **include, str
 {
     const struct ynode *v[NKEYS(top_keys)];
 
-    if (map_fields(root, "", top_keys, NKEYS(top_keys), v, err) < 0)
+    if (recipe_map_fields(root, "", top_keys, NKEYS(top_keys), v, err) < 0)
         return -1;
     *include = v[1];
     return 0;
@@ -839,7 +838,7 @@ recipe_apply_keys(struct recipe *r, const struct ynode *root, struct temper_err 
 {
     const struct ynode *v[NKEYS(top_keys)];
 
-    if (map_fields(root, "", top_keys, NKEYS(top_keys), v, err) < 0)
+    if (recipe_map_fields(root, "", top_keys, NKEYS(top_keys), v, err) < 0)
         return -1;
     for (size_t k = 0; k < NKEYS(top_keys); k++) {
         if (v[k] != NULL && top_apply[k] != NULL && top_apply[k](r, v[k], err) < 0)

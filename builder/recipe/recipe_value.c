@@ -130,6 +130,24 @@ recipe_str_set(struct recipe_str *str, const struct ynode *node)
     str->loc = node->loc;
 }
 
+void
+recipe_strlist_append(struct recipe_strlist *list, const struct ynode *node)
+{
+    list->items = recipe_grow(list->items, list->n, sizeof(*list->items));
+    list->items[list->n] = (struct recipe_str){0};
+    recipe_str_set(&list->items[list->n++], node);
+}
+
+void
+recipe_strlist_clear(struct recipe_strlist *list)
+{
+    for (size_t i = 0; i < list->n; i++)
+        free(list->items[i].value);
+    free(list->items);
+    list->items = NULL;
+    list->n = 0;
+}
+
 int
 recipe_check_path(const struct ynode *node, const char *what, bool allow_root,
                   struct temper_err *err)

@@ -295,10 +295,11 @@ START_TEST(test_recipe_parse_rejects_unknown_key)
     ck_parse_fails("name: a\nbinaries: [/x]\n", TEMPER_E_PARSE,
                    "r.yaml:2:1: unknown key 'binaries' (allowed at the top: name, include, "
                    "contents, accounts, paths, entrypoint, cmd, work-dir, environment, "
-                   "annotations, hardening, compression, level, epoch, architecture, tag)");
+                   "annotations, hardening, compression, level, epoch, architecture, "
+                   "architectures, tag)");
     ck_parse_fails("name: a\ncontents:\n  binary: [/x]\n", TEMPER_E_PARSE,
                    "r.yaml:3:3: unknown key 'binary' in 'contents' (allowed: binaries, files, "
-                   "trees, libraries)");
+                   "trees, libraries, repositories, keyring, packages, exclude)");
     ck_parse_fails("name: a\naccounts: {users: [{username: a, uid: 1, groups: [x]}]}\n",
                    TEMPER_E_PARSE,
                    "r.yaml:2:42: unknown key 'groups' in 'accounts.users' (allowed: username, "
@@ -310,7 +311,7 @@ START_TEST(test_recipe_parse_rejects_unknown_key)
     ck_parse_fails("include: [missing.yaml]\nnmae: a\n", TEMPER_E_PARSE,
                    "r.yaml:2:1: unknown key 'nmae' (allowed at the top: name, include, contents, "
                    "accounts, paths, entrypoint, cmd, work-dir, environment, annotations, "
-                   "hardening, compression, level, epoch, architecture, tag)");
+                   "hardening, compression, level, epoch, architecture, architectures, tag)");
 }
 END_TEST
 
@@ -1299,6 +1300,146 @@ tcase(const char *name)
     return tc;
 }
 
+/* ---- package sources ---- */
+
+#define PKG_HEAD                                                                                   \
+    "name: a\n"                                                                                    \
+    "contents:\n"                                                                                  \
+    "  keyring: [/usr/share/keyrings/debian-archive-keyring.gpg]\n"
+
+START_TEST(test_recipe_parse_reads_package_sources)
+{
+    struct recipe *r = parse_ok(PKG_HEAD "  repositories:\n"
+                                         "    - {url: apt, suite: bookworm}\n"
+                                         "    - url: https://mirror.example/debian-security\n"
+                                         "      suite: bookworm-security\n"
+                                         "      components: [updates/main, contrib]\n"
+                                         "  packages: [libc6, python3.11-minimal, libc6, g++-12]\n"
+                                         "  exclude: [debconf, perl-base]\n"
+                                         "  binaries: [/usr/bin/python3.11]\n"
+                                         "architectures: [amd64, arm64]\n");
+
+    ck_assert_uint_eq(r->nrepositories, 2);
+    ck_assert_str_eq(r->repositories[0].url.value, "apt");
+    ck_assert_str_eq(r->repositories[0].suite.value, "bookworm");
+    ck_assert_uint_eq(r->repositories[0].components.n, 1);
+    ck_assert_str_eq(r->repositories[0].components.items[0].value, "main");
+    ck_loc(r->repositories[0].components.items[0].loc, "r.yaml", 5, 25);
+    ck_assert_str_eq(r->repositories[1].url.value, "https://mirror.example/debian-security");
+    ck_assert_uint_eq(r->repositories[1].components.n, 2);
+    ck_assert_str_eq(r->repositories[1].components.items[0].value, "updates/main");
+    ck_assert_uint_eq(r->keyring.n, 1);
+    /* a package named twice counts once, in the order first named */
+    ck_assert_uint_eq(r->packages.n, 3);
+    ck_assert_str_eq(r->packages.items[0].value, "libc6");
+    ck_assert_str_eq(r->packages.items[1].value, "python3.11-minimal");
+    ck_assert_str_eq(r->packages.items[2].value, "g++-12");
+    ck_assert_uint_eq(r->exclude.n, 2);
+    ck_assert_uint_eq(r->architectures.n, 2);
+    ck_assert_str_eq(r->architectures.items[1].value, "arm64");
+    recipe_free(r);
+}
+END_TEST
+
+START_TEST(test_recipe_parse_checks_package_sources)
+{
+    ck_parse_fails(PKG_HEAD "  repositories: [{url: ftp://x/debian, suite: bookworm}]\n"
+                            "  packages: [libc6]\n",
+                   TEMPER_E_PARSE,
+                   "r.yaml:4:24: 'ftp://x/debian' in 'contents.repositories.url' is not an "
+                   "archive: write an http:// or https:// URL, or apt for the archive this "
+                   "machine's apt sources name for the suite");
+    ck_parse_fails(PKG_HEAD "  repositories: [{url: 'https://u:p@x/debian', suite: bookworm}]\n"
+                            "  packages: [libc6]\n",
+                   TEMPER_E_PARSE,
+                   "r.yaml:4:24: URL 'https://u:p@x/debian' in 'contents.repositories.url' has "
+                   "credentials: write the archive's host (credentials do not belong in a "
+                   "recipe)");
+    ck_parse_fails(PKG_HEAD "  repositories: [{url: 'http://x/debian?a', suite: bookworm}]\n"
+                            "  packages: [libc6]\n",
+                   TEMPER_E_PARSE,
+                   "r.yaml:4:24: URL 'http://x/debian?a' in 'contents.repositories.url' holds a "
+                   "space, a control character, a query or a fragment: write the archive's base "
+                   "URL alone");
+    ck_parse_fails(PKG_HEAD "  repositories: [{url: apt, suite: ../etc}]\n"
+                            "  packages: [libc6]\n",
+                   TEMPER_E_PARSE,
+                   "r.yaml:4:36: suite '../etc' is not a suite name: letters, digits, '.', '_', "
+                   "'-' and '/' between parts (bookworm, bookworm-security)");
+    ck_parse_fails(PKG_HEAD "  repositories: [{url: apt}]\n"
+                            "  packages: [libc6]\n",
+                   TEMPER_E_PARSE,
+                   "r.yaml:4:18: an entry of 'contents.repositories' has no "
+                   "'suite': add it");
+    ck_parse_fails(PKG_HEAD "  repositories: [{url: apt, suite: b, component: [main]}]\n"
+                            "  packages: [libc6]\n",
+                   TEMPER_E_PARSE,
+                   "r.yaml:4:39: unknown key 'component' in 'contents.repositories' (allowed: "
+                   "url, suite, components)");
+    ck_parse_fails(PKG_HEAD "  repositories: [{url: apt, suite: b, components: []}]\n"
+                            "  packages: [libc6]\n",
+                   TEMPER_E_PARSE,
+                   "r.yaml:4:51: 'contents.repositories.components' is empty: name at least one "
+                   "(main), or leave it out for main");
+    ck_parse_fails(PKG_HEAD "  repositories: [{url: apt, suite: b}]\n"
+                            "  packages: [LibC6]\n",
+                   TEMPER_E_PARSE,
+                   "r.yaml:5:14: 'LibC6' in 'contents.packages' is not a Debian package name "
+                   "([a-z0-9][a-z0-9+.-]+)");
+    ck_parse_fails("name: a\ncontents:\n  repositories: [{url: apt, suite: b}]\n"
+                   "  packages: [libc6]\n",
+                   TEMPER_E_PARSE,
+                   "r.yaml:4:14: 'contents.packages' needs 'contents.keyring', the keys the "
+                   "archive signs with: add [/usr/share/keyrings/debian-archive-keyring.gpg] for "
+                   "Debian");
+    ck_parse_fails(PKG_HEAD "  packages: [libc6]\n", TEMPER_E_PARSE,
+                   "r.yaml:4:14: 'contents.packages' needs 'contents.repositories' to take them "
+                   "from: add one ({url: apt, suite: bookworm} for this machine's apt sources)");
+    ck_parse_fails(PKG_HEAD "  repositories: [{url: apt, suite: b}]\n", TEMPER_E_PARSE,
+                   "r.yaml:4:24: package sources without 'contents.packages': name the packages "
+                   "the image is built from, or remove them");
+    ck_parse_fails("name: a\narchitectures: [amd64, x86_64]\n", TEMPER_E_PARSE,
+                   "r.yaml:2:24: 'x86_64' in 'architectures' is not an architecture (amd64, "
+                   "arm64, 386, arm, ppc64le, s390x, riscv64, ...)");
+    ck_parse_fails("name: a\narchitectures: []\n", TEMPER_E_PARSE,
+                   "r.yaml:2:16: 'architectures' is empty: name at least one, or leave it out "
+                   "for the build machine's");
+    ck_parse_fails("name: a\narchitecture: arm64\narchitectures: [amd64]\n", TEMPER_E_PARSE,
+                   "r.yaml:2:15: architecture 'arm64' is not in 'architectures': add it there, "
+                   "or leave 'architecture' out");
+}
+END_TEST
+
+START_TEST(test_recipe_load_composes_package_sources)
+{
+    struct recipe *r;
+
+    put("base.yaml", "name: base\n"
+                     "contents:\n"
+                     "  repositories: [{url: apt, suite: bookworm}]\n"
+                     "  keyring: [/k.gpg]\n"
+                     "  packages: [libc6, zlib1g]\n"
+                     "architectures: [amd64]\n");
+    put("app.yaml", "name: app\n"
+                    "include: [base.yaml]\n"
+                    "contents:\n"
+                    "  repositories: [{url: apt, suite: bookworm-security}]\n"
+                    "  packages: [zlib1g, python3]\n"
+                    "  exclude: [perl-base]\n"
+                    "architectures: [arm64, amd64]\n");
+    r = load_ok("app.yaml");
+    ck_assert_uint_eq(r->nrepositories, 2);
+    ck_assert_str_eq(r->repositories[1].suite.value, "bookworm-security");
+    ck_assert_uint_eq(r->packages.n, 3);
+    ck_assert_str_eq(r->packages.items[2].value, "python3");
+    ck_assert_uint_eq(r->keyring.n, 1);
+    /* a later list of architectures replaces the earlier one */
+    ck_assert_uint_eq(r->architectures.n, 2);
+    ck_assert_str_eq(r->architectures.items[0].value, "arm64");
+    recipe_free(r);
+}
+END_TEST
+
 static Suite *
 recipe_suite(void)
 {
@@ -1311,6 +1452,8 @@ recipe_suite(void)
     tcase_add_test(tc, test_recipe_parse_defaults_each_user);
     tcase_add_test(tc, test_recipe_parse_checks_run_as);
     tcase_add_test(tc, test_recipe_parse_rejects_unknown_key);
+    tcase_add_test(tc, test_recipe_parse_reads_package_sources);
+    tcase_add_test(tc, test_recipe_parse_checks_package_sources);
     tcase_add_test(tc, test_recipe_parse_rejects_wrong_types);
     tcase_add_test(tc, test_recipe_parse_rejects_empty_and_non_map_documents);
     tcase_add_test(tc, test_recipe_parse_rejects_duplicate_key);
@@ -1336,6 +1479,7 @@ recipe_suite(void)
 
     tc = tcase("recipe_load");
     tcase_add_test(tc, test_recipe_load_composes_includes);
+    tcase_add_test(tc, test_recipe_load_composes_package_sources);
     tcase_add_test(tc, test_recipe_load_applies_includes_in_order);
     tcase_add_test(tc, test_recipe_load_resolves_includes_from_the_including_dir);
     tcase_add_test(tc, test_recipe_load_loads_a_diamond_once);
