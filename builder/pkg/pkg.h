@@ -135,8 +135,8 @@ struct pkg_dep {
  * TEMPER_E_LIMIT over PKG_DEPS_MAX items or PKG_ALTS_MAX alternatives.
  * Release with pkg_deps_free.
  */
-int pkg_deps_parse(const char *value, size_t len, const char *what, struct pkg_dep **out,
-                   size_t *n, struct temper_err *err);
+int pkg_deps_parse(const char *value, size_t len, const char *what, struct pkg_dep **out, size_t *n,
+                   struct temper_err *err);
 void pkg_deps_free(struct pkg_dep *deps, size_t n);
 
 /* ---- a root unpacked from .deb files (pkg_deb.c, pkg_generate.c) ---- */
