@@ -267,6 +267,9 @@ find_old(const struct image_hardening_view *v, const char *path)
 {
     struct hpath key = {.path = (char *)path};
 
+    /* Below the first layer there is no array yet: bsearch wants one even for 0 elements. */
+    if (v->n == 0)
+        return NULL;
     return bsearch(&key, v->paths, v->n, sizeof(*v->paths), by_hpath);
 }
 

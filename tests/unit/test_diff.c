@@ -734,6 +734,46 @@ START_TEST(test_image_hardening_of_counts_what_build_refuses)
 }
 END_TEST
 
+/* An entry made in memory, for the hardening view: no tar needed. */
+static struct image_entry
+mem_entry(const char *path, enum image_entry_type type, unsigned mode, const char *link)
+{
+    return (struct image_entry){
+        .path = strdup(path), .type = type, .mode = mode, .link = link ? strdup(link) : NULL};
+}
+
+/* A layer of `n` entries made in memory (positions set). */
+static struct image_layer_entries
+mem_layer(const struct image_entry *e, size_t n)
+{
+    struct image_layer_entries l = {.entries = calloc(n + 1, sizeof(*e)), .n = n};
+
+    ck_assert_ptr_nonnull(l.entries);
+    for (size_t i = 0; i < n; i++) {
+        l.entries[i] = e[i];
+        l.entries[i].position = i + 1;
+    }
+    return l;
+}
+
+/* The first layer's hard link to a target no layer holds: the view below it is still empty
+ * (no array to search), and the link keeps its own attributes. */
+START_TEST(test_image_hardening_of_takes_a_link_to_nothing)
+{
+    const struct image_entry e[] = {mem_entry("/bin/ok", IMAGE_ENTRY_HARDLINK, 04755, "/none")};
+    struct image_layer_entries l = mem_layer(e, N(e));
+    struct image_doc doc = {0};
+    struct image_hardening h;
+
+    image_hardening_of(&doc, &l, 1, &h);
+    ck_assert(!h.incomplete);
+    ck_assert_uint_eq(h.nsetid_paths, 1);
+    ck_assert_str_eq(h.setid_paths[0], "/bin/ok");
+    image_hardening_release(&h);
+    image_layer_entries_release(&l);
+}
+END_TEST
+
 START_TEST(test_image_load_refuses_an_index)
 {
     struct oci_layout *layout;
@@ -797,6 +837,7 @@ diff_suite(void)
     tcase_add_test(tc, test_image_layer_read_caps_pax_records);
     tcase_add_test(tc, test_image_layer_read_checks_the_blob_against_its_descriptor);
     tcase_add_test(tc, test_image_hardening_of_counts_what_build_refuses);
+    tcase_add_test(tc, test_image_hardening_of_takes_a_link_to_nothing);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("image_quote");
