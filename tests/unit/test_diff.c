@@ -19,6 +19,7 @@
 
 #include "base/limits.h"
 #include "base/sha256.h"
+#include "diff/diff-internal.h"
 #include "diff/image_diff.h"
 #include "oci/oci_layout.h"
 #include "testutil.h"
@@ -774,6 +775,88 @@ START_TEST(test_image_hardening_of_takes_a_link_to_nothing)
 }
 END_TEST
 
+/* Whiteouts remove a path and what is below it, not the names that only start alike ("/a!b"
+ * sorts between "/a" and "/a/b"); an opaque one what is below its directory. */
+START_TEST(test_image_hardening_view_add_removes_what_whiteouts_name)
+{
+    static const char *const paths[] = {"/",   "/a", "/a!b", "/a/b",   "/a/b/c", "/a0",
+                                        "/ab", "/c", "/c/x", "/c/y/z", "/c0"};
+    static const char *const kept[] = {"/", "/a!b", "/a0", "/ab", "/c", "/c0", "/l"};
+    struct image_entry lower[N(paths)];
+    const struct image_entry upper[] = {
+        mem_entry("/.wh.a", IMAGE_ENTRY_FILE, 0644, NULL),
+        mem_entry("/c/.wh..wh..opq", IMAGE_ENTRY_FILE, 0644, NULL),
+        mem_entry("/l", IMAGE_ENTRY_HARDLINK, 0644, "/c0"),  /* kept: setid below */
+        mem_entry("/m", IMAGE_ENTRY_HARDLINK, 0644, "/a/b"), /* removed: its own mode */
+    };
+    struct image_layer_entries l1, l2 = mem_layer(upper, N(upper));
+    struct image_hardening_view *v = image_hardening_view_new();
+    struct image_doc doc = {0};
+    struct image_hardening h;
+    struct temper_err err;
+
+    for (size_t i = 0; i < N(paths); i++)
+        lower[i] = mem_entry(paths[i], IMAGE_ENTRY_FILE, 04755, NULL);
+    l1 = mem_layer(lower, N(lower));
+    ck_assert_int_eq(image_hardening_view_add(v, &l1, "layer 1", &err), 0);
+    ck_assert_int_eq(image_hardening_view_add(v, &l2, "layer 2", &err), 0);
+    image_hardening_view_finish(v, &doc, &h);
+    ck_assert_uint_eq(h.nsetid_paths, N(kept));
+    for (size_t i = 0; i < N(kept); i++)
+        ck_assert_str_eq(h.setid_paths[i], kept[i]);
+    image_hardening_release(&h);
+    image_hardening_view_free(v);
+    image_layer_entries_release(&l1);
+    image_layer_entries_release(&l2);
+}
+END_TEST
+
+/* Issue 17: deep paths under a whiteout cost work in proportion to their bytes. Each of
+ * these 4 KB paths has 2,000 parents: looking each parent up, as the view once did, costs
+ * about 4 MB of hashing per path (2 GB here; hours for 64,000 such paths), against a budget
+ * of (2 + 2 log2 n) times the paths' bytes for binary searches. */
+START_TEST(test_image_hardening_view_add_is_linear_in_path_bytes)
+{
+    enum { PATHS = 256, DEPTH = 2000 };
+    struct image_entry *lower = calloc(PATHS, sizeof(*lower));
+    struct image_entry *upper = calloc(PATHS + 16, sizeof(*upper));
+    struct image_layer_entries l1, l2;
+    struct image_hardening_view *v = image_hardening_view_new();
+    struct temper_err err;
+    char *deep = malloc(2 * DEPTH + 16), name[32];
+    uint64_t bytes = 0, budget, steps = 2;
+
+    for (size_t i = 0; i < DEPTH; i++)
+        memcpy(deep + 2 * i, "/a", 2);
+    for (size_t i = 0; i < PATHS; i++) {
+        snprintf(deep + 2 * DEPTH, 16, "/%zu", i);
+        snprintf(name, sizeof(name), "/l%zu", i);
+        lower[i] = mem_entry(deep, IMAGE_ENTRY_FILE, 0644, NULL);
+        upper[i] = mem_entry(name, IMAGE_ENTRY_HARDLINK, 0644, deep);
+        bytes += 2 * strlen(deep) + strlen(name);
+    }
+    for (size_t i = PATHS; i < PATHS + 16; i++) /* one whiteout, listed 16 times */
+        upper[i] = mem_entry("/.wh.zzz", IMAGE_ENTRY_FILE, 0644, NULL);
+    l1 = mem_layer(lower, PATHS);
+    l2 = mem_layer(upper, PATHS + 16);
+    ck_assert_int_eq(image_hardening_view_add(v, &l1, "layer 1", &err), 0);
+    ck_assert_int_eq(image_hardening_view_add(v, &l2, "layer 2", &err), 0);
+    for (size_t n = PATHS; n > 0; n /= 2)
+        steps += 2;
+    budget = steps * (bytes + 16 * 8) + 2 * PATHS;
+    ck_assert_msg(image_hardening_view_work(v) <= budget,
+                  "%llu path bytes compared for %llu bytes of paths (budget %llu)",
+                  (unsigned long long)image_hardening_view_work(v), (unsigned long long)bytes,
+                  (unsigned long long)budget);
+    image_hardening_view_free(v);
+    image_layer_entries_release(&l1);
+    image_layer_entries_release(&l2);
+    free(lower);
+    free(upper);
+    free(deep);
+}
+END_TEST
+
 START_TEST(test_image_load_refuses_an_index)
 {
     struct oci_layout *layout;
@@ -838,6 +921,8 @@ diff_suite(void)
     tcase_add_test(tc, test_image_layer_read_checks_the_blob_against_its_descriptor);
     tcase_add_test(tc, test_image_hardening_of_counts_what_build_refuses);
     tcase_add_test(tc, test_image_hardening_of_takes_a_link_to_nothing);
+    tcase_add_test(tc, test_image_hardening_view_add_removes_what_whiteouts_name);
+    tcase_add_test(tc, test_image_hardening_view_add_is_linear_in_path_bytes);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("image_quote");
