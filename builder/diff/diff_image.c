@@ -199,7 +199,7 @@ struct hpath {
 struct image_hardening_view {
     struct hpath *paths; /* sorted by path */
     size_t n;
-    uint64_t path_bytes;
+    uint64_t held; /* as path_held() counts each path */
     uint64_t work; /* path bytes compared to apply whiteouts and find link targets (tests) */
 };
 
@@ -385,14 +385,22 @@ own(const struct image_entry *e)
                           has_capability(e)};
 }
 
+/* What a path of the view holds: its string as allocated, and its record twice, since a layer
+ * is merged into a new array beside the old one. */
+static uint64_t
+path_held(const char *path)
+{
+    return xalloc_held(strlen(path) + 1) + 2 * sizeof(struct hpath);
+}
+
 static int
 over_view(const char *name, struct temper_err *err)
 {
     return temper_err_set(err, TEMPER_E_LIMIT, 0,
-                          "%s: the image holds more than %d paths or %lld bytes of them "
-                          "(DIFF_IMAGE_MAX_PATHS, DIFF_IMAGE_MAX_PATH_BYTES) for its hardening "
-                          "summary",
-                          name, DIFF_IMAGE_MAX_PATHS, (long long)DIFF_IMAGE_MAX_PATH_BYTES);
+                          "%s: the image holds more than %d paths or %lld bytes of memory for "
+                          "them (DIFF_IMAGE_MAX_PATHS, DIFF_IMAGE_MAX_HELD_BYTES) for its "
+                          "hardening summary",
+                          name, DIFF_IMAGE_MAX_PATHS, (long long)DIFF_IMAGE_MAX_HELD_BYTES);
 }
 
 int
@@ -440,7 +448,7 @@ image_hardening_view_add(struct image_hardening_view *v, const struct image_laye
         }
         if (c < 0) {
             if (gone[i]) {
-                v->path_bytes -= strlen(v->paths[i].path);
+                v->held -= path_held(v->paths[i].path);
                 free(v->paths[i].path);
             } else {
                 next[m++] = v->paths[i];
@@ -449,18 +457,18 @@ image_hardening_view_add(struct image_hardening_view *v, const struct image_laye
             continue;
         }
         if (c == 0) {
-            v->path_bytes -= strlen(v->paths[i].path);
+            v->held -= path_held(v->paths[i].path);
             free(v->paths[i++].path);
         }
         next[m] = got[x->position - 1];
         next[m].path = xstrdup(x->path);
-        v->path_bytes += strlen(x->path);
+        v->held += path_held(x->path);
         m++, j++;
     }
     free(v->paths);
     v->paths = steal_pointer(&next);
     v->n = m;
-    if (v->n > DIFF_IMAGE_MAX_PATHS || v->path_bytes > DIFF_IMAGE_MAX_PATH_BYTES)
+    if (v->n > DIFF_IMAGE_MAX_PATHS || v->held > DIFF_IMAGE_MAX_HELD_BYTES)
         rc = over_view(name, err);
     return rc;
 }

@@ -604,6 +604,54 @@ START_TEST(test_image_layer_read_refuses_a_huge_sparse_entry)
 }
 END_TEST
 
+/* A tar of one empty file "f" whose pax header holds `n` empty xattrs (SCHILY.xattr.u.NNNN). */
+static size_t
+empty_xattrs_tar(size_t n, char **out)
+{
+    size_t records = 25 * n, size = 512 + (records + 511) / 512 * 512 + 512 + 1024;
+    char *tar = calloc(1, size), octal[16];
+
+    ck_assert_ptr_nonnull(tar);
+    snprintf(octal, sizeof(octal), "%011o", (unsigned)records);
+    ustar_header(tar, "PaxHeader", octal);
+    tar[156] = 'x';
+    ustar_header_sum(tar);
+    for (size_t i = 0; i < n; i++) {
+        char record[32];
+
+        snprintf(record, sizeof(record), "25 SCHILY.xattr.u.%05u=\n", (unsigned)(i % 100000));
+        memcpy(tar + 512 + 25 * i, record, 25);
+    }
+    ustar_header(tar + size - 1536, "f", "00000000000");
+    *out = tar;
+    return size;
+}
+
+/* Issue 17: an entry's pax records are counted as they are held, two allocations and a slot
+ * each, not as their bytes: 1,000 empty xattrs are 18 KB of keys but hold 90 KB, over
+ * DIFF_PAX_MAX_BYTES (5,700 entries of 2,870 such records, a 60 KB zstd layer, held 1.5 GB
+ * when a layer's 256 MiB counted key bytes only); 400 hold 38 KB and are kept. */
+START_TEST(test_image_layer_read_counts_pax_records_as_held)
+{
+    struct image_layer_entries got;
+    struct temper_err err;
+    char *tar;
+    size_t len = empty_xattrs_tar(400, &tar);
+
+    ck_assert_msg(read_bytes(tar, len, NULL, &got, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(got.n, 1);
+    ck_assert_uint_eq(got.entries[0].npax, 400);
+    ck_assert_str_eq(got.entries[0].pax[399].key, "SCHILY.xattr.u.00399");
+    image_layer_entries_release(&got);
+    free(tar);
+    len = empty_xattrs_tar(1000, &tar);
+    ck_assert_int_eq(read_bytes(tar, len, NULL, &got, &err), -1);
+    ck_assert_int_eq(err.code, TEMPER_E_LIMIT);
+    ck_assert_msg(strstr(err.msg, "'/f'") && strstr(err.msg, "DIFF_PAX_MAX_BYTES"), "%s", err.msg);
+    free(tar);
+}
+END_TEST
+
 START_TEST(test_image_layer_read_computes_the_diff_id)
 {
     char *tar, *gz, want[SHA256_DIGEST_STR_LEN];
@@ -918,6 +966,7 @@ diff_suite(void)
     tcase_add_test(tc, test_image_layer_read_computes_the_diff_id);
     tcase_add_test(tc, test_image_layer_read_refuses_gzip_garbage);
     tcase_add_test(tc, test_image_layer_read_caps_pax_records);
+    tcase_add_test(tc, test_image_layer_read_counts_pax_records_as_held);
     tcase_add_test(tc, test_image_layer_read_checks_the_blob_against_its_descriptor);
     tcase_add_test(tc, test_image_hardening_of_counts_what_build_refuses);
     tcase_add_test(tc, test_image_hardening_of_takes_a_link_to_nothing);
