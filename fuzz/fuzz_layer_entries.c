@@ -6,7 +6,10 @@
  * sorted and under their cap, a content digest only where there is
  * content), or fail with TEMPER_E_PARSE or TEMPER_E_LIMIT and a message;
  * never crash, read out of bounds or leak. The bytes reach the reader
- * through a descriptor (a memfd), as a blob's do.
+ * through a descriptor (a memfd), as a blob's do. A layer that reads is then
+ * added twice to inspect's hardening view (over an empty view: a hard link
+ * to nothing; then over itself: its whiteouts remove what its first copy
+ * holds, its hard links find targets below), and summed up.
  *
  * Seeds: fuzz/corpus/layer_entries, made by fuzz/make-corpus.sh.
  */
@@ -15,11 +18,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "base/limits.h"
 #include "diff/image_diff.h"
+#include "fuzz_memfd.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -54,20 +57,33 @@ check_entry(const struct image_entry *e, size_t i)
         fail("pax records over the cap");
 }
 
+/* The layer over an empty view, then over itself: fine, or over the view's caps. */
+static void
+check_hardening(const struct image_layer_entries *layer)
+{
+    struct image_hardening_view *v = image_hardening_view_new();
+    struct image_doc doc = {0};
+    struct image_hardening h;
+    struct temper_err err = {0};
+
+    for (int i = 0; i < 2; i++)
+        if (image_hardening_view_add(v, layer, "layer", &err) < 0 && err.code != TEMPER_E_LIMIT)
+            fail("the hardening view failed with a code other than TEMPER_E_LIMIT");
+    image_hardening_view_finish(v, &doc, &h);
+    if (h.setid != h.nsetid_paths + h.ncapability_paths)
+        fail("setid is not the sum of its lists");
+    image_hardening_release(&h);
+    image_hardening_view_free(v);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct image_layer_entries got = {.n = 12345};
     struct temper_err err = {0};
-    int fd = memfd_create("layer", MFD_CLOEXEC);
+    int fd = fuzz_memfd(data, size, fail);
     int rc;
 
-    if (fd < 0)
-        fail("cannot make a memfd");
-    if (size > 0 && write(fd, data, size) != (ssize_t)size)
-        fail("cannot write the input");
-    if (lseek(fd, 0, SEEK_SET) != 0)
-        fail("cannot rewind");
     rc = image_layer_read(fd, NULL, "layer 1 'fuzz'", &got, &err);
     close(fd);
     if (rc != 0) {
@@ -83,6 +99,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fail("more entries than the cap");
     for (size_t i = 0; i < got.n; i++)
         check_entry(&got.entries[i], i);
+    check_hardening(&got);
     image_layer_entries_release(&got);
     return 0;
 }

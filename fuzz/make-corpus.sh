@@ -4,8 +4,9 @@
 # (ld.so.conf texts), fuzz/corpus/recipe (YAML recipes), fuzz/corpus/oci_index (index.json
 # files), fuzz/corpus/oci_manifest (image manifests and configs), fuzz/corpus/sign_payload
 # (simple-signing payloads), fuzz/corpus/www_authenticate (registry challenges) and
-# fuzz/corpus/docker_config (docker config.json files) and fuzz/corpus/layer_entries (layer tar
-# streams). Seeds are committed, so every
+# fuzz/corpus/docker_config (docker config.json files), fuzz/corpus/layer_entries (layer tar
+# streams) and fuzz/corpus/layer_digests (a byte choosing media type and read size, then a layer
+# blob). Seeds are committed, so every
 # file stays under 20 KB.
 #
 # Needs gcc, python3, and for the cross-built seeds clang with ld.lld (skipped when missing).
@@ -22,13 +23,14 @@ manifest_dir=$here/corpus/oci_manifest
 auth_dir=$here/corpus/www_authenticate
 dcfg_dir=$here/corpus/docker_config
 layer_dir=$here/corpus/layer_entries
+digests_dir=$here/corpus/layer_digests
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 rm -rf "$elf_dir" "$conf_dir" "$recipe_dir" "$oci_dir" "$sign_dir" "$manifest_dir" "$auth_dir" \
-    "$dcfg_dir" "$layer_dir"
+    "$dcfg_dir" "$layer_dir" "$digests_dir"
 mkdir -p "$elf_dir" "$conf_dir" "$recipe_dir" "$oci_dir" "$sign_dir" "$manifest_dir" "$auth_dir" \
-    "$dcfg_dir" "$layer_dir"
+    "$dcfg_dir" "$layer_dir" "$digests_dir"
 
 # --- ELF seeds built by a toolchain -------------------------------------------------------------
 
@@ -362,6 +364,12 @@ printf '{"schemaVersion":2,"manifests":[{"mediaType":"%s","digest":"%s\\u0000","
 printf '{"schemaVersion":2,"manifests":[{"mediaType":"%s","digest":"%s","size":99999999999999999999}]}' \
     "$m" "$d1" >"$oci_dir/huge-size.json"
 printf '{"schemaVersion":1,"manifests":[]}' >"$oci_dir/schema-1.json"
+# Issue 17: many keys in one object (80,000 took 64 s when each was compared with every later
+# one); the same with two that Go folds together at the very end.
+keys=$(seq -f '"org.example.k%04g":""' 0 599 | paste -sd, -)
+printf '{"schemaVersion":2,"manifests":[],"annotations":{%s}}' "$keys" >"$oci_dir/many-keys.json"
+printf '{"schemaVersion":2,"manifests":[],"annotations":{%s,"org.example.kelvin":"","org.example.\\u212aelvin":""}}' \
+    "$keys" >"$oci_dir/many-keys-folded-last.json"
 
 # --- simple-signing payload seeds -------------------------------------------------------------------
 
@@ -439,6 +447,9 @@ printf '{"schemaVersion":2,"config":{"mediaType":"application/vnd.dev.cosign.art
 printf '{"rootfs":{"type":"layers","diff_ids":["%s","sha256:../../etc/passwd","%s\\u0000"]}}' \
     "$d1" "$d2" >"$manifest_dir/config-bad-diff-ids.json"
 printf '{"rootfs":{"type":"tar","diff_ids":[]}}' >"$manifest_dir/config-rootfs-type.json"
+# Issue 17: many annotation keys, and a miscased member name after them.
+printf '{"schemaVersion":2,"config":{"mediaType":"%s","digest":"%s","size":2},"layers":[],"annotations":{%s},"Annotations":{}}' \
+    "$cfg" "$d1" "$keys" >"$manifest_dir/many-annotations.json"
 
 # --- WWW-Authenticate challenges ----------------------------------------------------------------
 # What the distribution registry, Docker Hub, ghcr.io and an htpasswd registry send; quoting and
@@ -511,20 +522,65 @@ h[124:136] = b"77777777777\0"
 h[148:156] = b"        "
 h[148:156] = b"%06o\0 " % sum(h[:512])
 open(os.path.join(out, "absurd-size.tar"), "wb").write(bytes(h))
+# Issue 17, small: deep paths under whiteouts (the view once looked up every parent of every
+# path), a whiteout listed many times, an opaque one, hard links to deep paths; a first entry
+# that is a hard link to nothing (bsearch on an empty view); entries of many empty xattrs (each
+# held ~90 bytes where its key counted 16).
+deep = "a/" * 400
+whiteouts = tar(tarfile.PAX_FORMAT, [entry(deep + "%d" % i, data=b"") for i in range(24)] +
+                [entry("l%d" % i, tarfile.LNKTYPE, link=deep + "%d" % i) for i in range(8)] +
+                [entry(".wh.zzz", data=b"") for _ in range(16)] +
+                [entry(deep + ".wh.3", data=b""), entry("a/a/.wh..wh..opq", data=b"")])
+open(os.path.join(out, "deep-whiteouts.tar.gz"), "wb").write(gzip.compress(whiteouts, mtime=0))
+open(os.path.join(out, "link-to-nothing.tar"), "wb").write(tar(tarfile.USTAR_FORMAT, [
+    entry("bin/ok", tarfile.LNKTYPE, link="bin/missing", mode=0o4755),
+    entry("bin/missing2", tarfile.LNKTYPE, link="bin/ok")]))
+xattrs = {"SCHILY.xattr.%03x" % i: "" for i in range(1000)}
+open(os.path.join(out, "empty-xattrs.tar.gz"), "wb").write(gzip.compress(tar(
+    tarfile.PAX_FORMAT, [entry("f%d" % i, data=b"", pax=xattrs) for i in range(3)]), mtime=0))
+open(os.path.join(out, "gzip-magic-only"), "wb").write(b"\x1f\x8b")
 PY
+# layer_digests: the first byte is the media type (bits 0-1: tar, tar+gzip, tar+zstd, Docker
+# tar.gzip) and the size of the pieces the blob is read in (bits 2-5, plus 1). Issue 17: a
+# compressed blob declared a tar, read one byte at a time (the magic was looked for in the
+# first read only), each magic alone or cut short; and the others as they are.
+piece() { # piece FILE MEDIA SIZE SOURCE...
+    piece_out=$digests_dir/$1
+    printf '%b' "\\0$(printf '%03o' $(($2 + ($3 - 1) * 4)))" >"$piece_out"
+    shift 3
+    cat "$@" >>"$piece_out"
+}
+printf '\037\213' >"$work/gz-magic"
+printf '\050\265\057\375' >"$work/zstd-magic"
+printf 'BZh91AY&SY' >"$work/bzip2-start"
+printf '\3757zXZ\000\000' >"$work/xz-start"
+piece tar-whole 0 16 "$layer_dir/ustar.tar"
+piece tar-1 0 1 "$layer_dir/pax.tar"
+piece gzip-declared-tar-1 0 1 "$layer_dir/two-members.tar.gz"
+piece gzip-declared-tar-2 0 2 "$layer_dir/two-members.tar.gz"
+piece gzip-magic-only-declared-tar 0 1 "$work/gz-magic"
+piece zstd-magic-declared-tar 0 1 "$work/zstd-magic" "$layer_dir/ustar.tar"
+piece bzip2-declared-tar 0 1 "$work/bzip2-start" "$layer_dir/ustar.tar"
+piece xz-declared-tar 0 3 "$work/xz-start" "$layer_dir/ustar.tar"
+piece gzip-1 1 1 "$layer_dir/two-members.tar.gz"
+piece gzip-docker-5 3 5 "$layer_dir/two-members.tar.gz"
+piece gzip-trailing-3 1 3 "$layer_dir/two-members.tar.gz" "$work/gz-magic" "$work/zstd-magic"
+piece gzip-cut 1 7 "$layer_dir/cut.tar"
 if command -v zstd >/dev/null 2>&1; then
     zstd -q -3 -c "$layer_dir/pax.tar" >"$layer_dir/pax.tar.zst"
+    piece zstd-1 2 1 "$layer_dir/pax.tar.zst"
+    piece zstd-declared-tar-1 0 1 "$layer_dir/pax.tar.zst"
 fi
 
 # --- Size check -----------------------------------------------------------------------------------
 # (OCI_MANIFEST_MAX_LAYERS takes 1025 layers, about 180 KB: left to the unit tests.)
 big=$(find "$elf_dir" "$conf_dir" "$recipe_dir" "$oci_dir" "$sign_dir" "$manifest_dir" \
-    "$auth_dir" "$dcfg_dir" "$layer_dir" -type f -size +20k)
+    "$auth_dir" "$dcfg_dir" "$layer_dir" "$digests_dir" -type f -size +20k)
 if [ -n "$big" ]; then
     echo "make-corpus: seeds over 20 KB: $big" >&2
     exit 1
 fi
 chmod 644 "$elf_dir"/* "$conf_dir"/* "$recipe_dir"/* "$oci_dir"/* "$sign_dir"/* "$manifest_dir"/* \
-    "$auth_dir"/* "$dcfg_dir"/* "$layer_dir"/*
+    "$auth_dir"/* "$dcfg_dir"/* "$layer_dir"/* "$digests_dir"/*
 du -sb "$elf_dir" "$conf_dir" "$recipe_dir" "$oci_dir" "$sign_dir" "$manifest_dir" "$auth_dir" \
-    "$dcfg_dir" "$layer_dir"
+    "$dcfg_dir" "$layer_dir" "$digests_dir"

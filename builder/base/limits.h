@@ -80,11 +80,13 @@
 #define LAYER_ZSTD_WINDOW_LOG_MAX 27
 
 /* temper diff and inspect: entries kept from one layer (a Debian system has about 200,000
- * files); bytes of names, link targets and pax values kept from one layer together; bytes of
- * pax values kept for one entry (xattrs, ACLs: real ones are a few hundred bytes); and
- * differences kept for one comparison (more are counted, not listed). */
+ * files); memory one layer's entries hold (their slots, and their paths, link targets and pax
+ * records with the slots of these, each allocation counted as xalloc_held says: 1,048,576
+ * entries with short names take about 230 MiB); memory one entry's pax records hold (xattrs,
+ * ACLs: real ones are a few hundred bytes; at most about 700 records); and differences kept for
+ * one comparison (more are counted, not listed). */
 #define DIFF_LAYER_MAX_ENTRIES (1024 * 1024)
-#define DIFF_LAYER_MAX_NAME_BYTES (256L * 1024 * 1024)
+#define DIFF_LAYER_MAX_HELD_BYTES (256L * 1024 * 1024)
 #define DIFF_PAX_MAX_BYTES (64 * 1024)
 #define DIFF_MAX_ITEMS (256 * 1024)
 /* Bytes of the differences kept (text lines and JSON text together, plus a few hundred bytes of
@@ -94,9 +96,10 @@
 #define DIFF_MAX_ITEM_BYTES (256L * 1024 * 1024)
 #define DIFF_VALUE_SHOWN_BYTES 1024
 /* temper inspect's hardening summary: paths of the whole image it keeps (what extraction would
- * leave; a Debian system has about 200,000), and their bytes together. */
+ * leave; a Debian system has about 200,000), and the memory they hold: each path's string as
+ * allocated and its record twice (a layer is merged into a new array beside the old one). */
 #define DIFF_IMAGE_MAX_PATHS (4 * 1024 * 1024)
-#define DIFF_IMAGE_MAX_PATH_BYTES (256LL * 1024 * 1024)
+#define DIFF_IMAGE_MAX_HELD_BYTES (256LL * 1024 * 1024)
 /* temper diff and inspect: uncompressed bytes one layer may expand to (its tar stream; and, counted
  * apart, the contents hashed, whose sparse holes are made up without being read): 1 GiB, plus
  * 1100 times its compressed size (gzip cannot go beyond 1032 times, so only zstd and sparse

@@ -42,6 +42,14 @@ xreallocarray(void *ptr, size_t nmemb, size_t size)
     return p;
 }
 
+size_t
+xalloc_held(size_t size)
+{
+    size_t held = (size + 8 + 15) & ~(size_t)15;
+
+    return held < 32 ? 32 : held;
+}
+
 char *
 xstrdup(const char *s)
 {

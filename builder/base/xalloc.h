@@ -14,6 +14,12 @@ void *xcalloc(size_t nmemb, size_t size);
 void *xreallocarray(void *ptr, size_t nmemb, size_t size);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
+/*
+ * What malloc(size) holds, as glibc's allocator lays it out on 64-bit hosts: the size plus an
+ * 8-byte header, rounded up to 16 bytes, 32 at least. Caps on what untrusted input makes temper
+ * keep count this rather than the bytes asked for: a million empty strings hold 32 MB, not 1.
+ */
+size_t xalloc_held(size_t size);
 /* Returns a newly allocated formatted string. */
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -59,4 +59,9 @@ json_t *diff_json_copy(const json_t *value);
 void diff_entries(struct diff_out *o, const char *where, const struct image_layer_entries *a,
                   const struct image_layer_entries *b);
 
+/* Test seam: the path bytes the view has compared so far to apply whiteouts and find hard
+ * links' targets (each binary-search step counted as its key's length), so that a test can
+ * show the work is linear in the paths' bytes. */
+uint64_t image_hardening_view_work(const struct image_hardening_view *v);
+
 #endif

@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "base/limits.h"
-#include "base/strmap.h"
 #include "base/xalloc.h"
 #include "diff-internal.h"
 #include "rootfs/rootfs_plan.h"
@@ -200,7 +199,8 @@ struct hpath {
 struct image_hardening_view {
     struct hpath *paths; /* sorted by path */
     size_t n;
-    uint64_t path_bytes;
+    uint64_t held; /* as path_held() counts each path */
+    uint64_t work; /* path bytes compared to apply whiteouts and find link targets (tests) */
 };
 
 struct image_hardening_view *
@@ -256,41 +256,93 @@ image_whiteout_target(const char *path, bool *opaque)
     return xasprintf("%.*s%s", (int)dir, path, base + 4);
 }
 
-static int
-by_hpath(const void *x, const void *y)
+/* The first index of v->paths not before `key` (v->n when none): each step compares the key
+ * once, so it is counted as the key's length. */
+static size_t
+lower_bound(struct image_hardening_view *v, const char *key)
 {
-    return strcmp(((const struct hpath *)x)->path, ((const struct hpath *)y)->path);
+    size_t lo = 0, hi = v->n, len = strlen(key);
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        v->work += len;
+        if (strcmp(v->paths[mid].path, key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
 }
 
 static struct hpath *
-find_old(const struct image_hardening_view *v, const char *path)
+find_old(struct image_hardening_view *v, const char *path)
 {
-    struct hpath key = {.path = (char *)path};
+    size_t at = lower_bound(v, path);
 
-    return bsearch(&key, v->paths, v->n, sizeof(*v->paths), by_hpath);
+    return at < v->n && strcmp(v->paths[at].path, path) == 0 ? &v->paths[at] : NULL;
 }
 
-/* Whether the layer's whiteouts remove `path` of the layers below: it or a directory above
- * it whited out, or a directory above it opaque. */
-static bool
-is_whited_out(const struct strmap *gone, const struct strmap *opaque, const char *path)
+/* The range of v->paths strictly below directory `dir` ("/a" -> "/a/..."): the paths that start
+ * with "dir/" are the ones from "dir/" up to, not including, "dir0" ('0' follows '/'). */
+static void
+below(struct image_hardening_view *v, const char *dir, size_t *lo, size_t *hi)
 {
-    char buf[TEMPER_PATH_MAX];
-    size_t len = strlen(path);
+    size_t len = strlen(dir);
+    cleanup_free char *key = xmalloc(len + 2);
 
-    if ((gone->count == 0 && opaque->count == 0) || len >= sizeof(buf))
-        return false;
-    if (strmap_get(gone, path) != NULL)
-        return true;
-    memcpy(buf, path, len + 1);
-    for (size_t i = len; i-- > 1;) {
-        if (buf[i] != '/')
+    memcpy(key, dir, len);
+    if (len == 1) /* "/": every path but "/" itself */
+        len = 0;
+    key[len] = '/';
+    key[len + 1] = '\0';
+    *lo = lower_bound(v, key);
+    if (*lo < v->n && strcmp(v->paths[*lo].path, key) == 0)
+        (*lo)++;
+    key[len] = '0';
+    *hi = lower_bound(v, key);
+}
+
+/*
+ * Which paths of the layers below the layer's whiteouts remove: ".wh.NAME" removes NAME and
+ * all below it, ".wh..wh..opq" all below its directory. Each whiteout is a range of the sorted
+ * view (two binary searches), and the ranges are summed up in one pass (a difference array):
+ * the work is linear in the view and the whiteouts' bytes, whatever the depth of the paths or
+ * the number of whiteouts (a whiteout listed 16 times over 64,000 paths of 4 KB took hours
+ * when each path's every parent was looked up). Returns v->n flags (malloc'd).
+ */
+static bool *
+whited_out(struct image_hardening_view *v, const struct image_layer_entries *layer)
+{
+    cleanup_free int64_t *edge = xcalloc(v->n + 1, sizeof(*edge));
+    bool *gone = xcalloc(v->n + 1, sizeof(*gone));
+    int64_t depth = 0;
+
+    for (size_t e = 0; e < layer->n && v->n > 0; e++) {
+        bool is_opaque;
+        cleanup_free char *target = NULL;
+        size_t lo, hi;
+
+        if (!image_entry_is_whiteout(&layer->entries[e]))
             continue;
-        buf[i] = '\0';
-        if (strmap_get(gone, buf) != NULL || strmap_get(opaque, buf) != NULL)
-            return true;
+        target = image_whiteout_target(layer->entries[e].path, &is_opaque);
+        if (!is_opaque && (lo = lower_bound(v, target)) < v->n &&
+            strcmp(v->paths[lo].path, target) == 0) {
+            edge[lo]++;
+            edge[lo + 1]--;
+        }
+        if (is_opaque || strcmp(target, "/") != 0) { /* ".wh." at the top names "/" only */
+            below(v, target, &lo, &hi);
+            edge[lo]++;
+            edge[hi]--;
+        }
     }
-    return len > 1 && strmap_get(opaque, "/") != NULL;
+    for (size_t i = 0; i < v->n; i++) {
+        depth += edge[i];
+        gone[i] = depth > 0;
+    }
+    v->work += v->n;
+    return gone;
 }
 
 /* A layer's entries sorted by path, then position: the last one before a position is found. */
@@ -333,36 +385,37 @@ own(const struct image_entry *e)
                           has_capability(e)};
 }
 
+/* What a path of the view holds: its string as allocated, and its record twice, since a layer
+ * is merged into a new array beside the old one. */
+static uint64_t
+path_held(const char *path)
+{
+    return xalloc_held(strlen(path) + 1) + 2 * sizeof(struct hpath);
+}
+
 static int
 over_view(const char *name, struct temper_err *err)
 {
     return temper_err_set(err, TEMPER_E_LIMIT, 0,
-                          "%s: the image holds more than %d paths or %lld bytes of them "
-                          "(DIFF_IMAGE_MAX_PATHS, DIFF_IMAGE_MAX_PATH_BYTES) for its hardening "
-                          "summary",
-                          name, DIFF_IMAGE_MAX_PATHS, (long long)DIFF_IMAGE_MAX_PATH_BYTES);
+                          "%s: the image holds more than %d paths or %lld bytes of memory for "
+                          "them (DIFF_IMAGE_MAX_PATHS, DIFF_IMAGE_MAX_HELD_BYTES) for its "
+                          "hardening summary",
+                          name, DIFF_IMAGE_MAX_PATHS, (long long)DIFF_IMAGE_MAX_HELD_BYTES);
 }
 
 int
 image_hardening_view_add(struct image_hardening_view *v, const struct image_layer_entries *layer,
                          const char *name, struct temper_err *err)
 {
-    struct strmap gone = STRMAP_INIT, opaque = STRMAP_INIT;
+    cleanup_free bool *gone = whited_out(v, layer);
     cleanup_free const struct image_entry **sorted = xcalloc(layer->n + 1, sizeof(*sorted));
     cleanup_free struct hpath *got = xcalloc(layer->n + 1, sizeof(*got));
     cleanup_free struct hpath *next = NULL;
     size_t i = 0, j = 0, m = 0;
     int rc = 0;
 
-    for (size_t e = 0; e < layer->n; e++) {
+    for (size_t e = 0; e < layer->n; e++)
         sorted[e] = &layer->entries[e];
-        if (image_entry_is_whiteout(&layer->entries[e])) {
-            bool is_opaque;
-            cleanup_free char *target = image_whiteout_target(layer->entries[e].path, &is_opaque);
-
-            strmap_put(is_opaque ? &opaque : &gone, target, (void *)1);
-        }
-    }
     qsort(sorted, layer->n, sizeof(*sorted), by_path_position);
     /* Each entry's attributes, in stream order, hard links resolved. */
     for (size_t e = 0; e < layer->n; e++) {
@@ -374,7 +427,7 @@ image_hardening_view_add(struct image_hardening_view *v, const struct image_laye
             continue;
         if ((t = find_earlier(sorted, layer->n, x->link, x->position)) != NULL)
             got[e] = got[t->position - 1];
-        else if (!is_whited_out(&gone, &opaque, x->link) && (old = find_old(v, x->link)))
+        else if ((old = find_old(v, x->link)) != NULL && !gone[old - v->paths])
             got[e] = *old;
         else
             continue;
@@ -394,8 +447,8 @@ image_hardening_view_add(struct image_hardening_view *v, const struct image_laye
             continue;
         }
         if (c < 0) {
-            if (is_whited_out(&gone, &opaque, v->paths[i].path)) {
-                v->path_bytes -= strlen(v->paths[i].path);
+            if (gone[i]) {
+                v->held -= path_held(v->paths[i].path);
                 free(v->paths[i].path);
             } else {
                 next[m++] = v->paths[i];
@@ -404,22 +457,26 @@ image_hardening_view_add(struct image_hardening_view *v, const struct image_laye
             continue;
         }
         if (c == 0) {
-            v->path_bytes -= strlen(v->paths[i].path);
+            v->held -= path_held(v->paths[i].path);
             free(v->paths[i++].path);
         }
         next[m] = got[x->position - 1];
         next[m].path = xstrdup(x->path);
-        v->path_bytes += strlen(x->path);
+        v->held += path_held(x->path);
         m++, j++;
     }
     free(v->paths);
     v->paths = steal_pointer(&next);
     v->n = m;
-    if (v->n > DIFF_IMAGE_MAX_PATHS || v->path_bytes > DIFF_IMAGE_MAX_PATH_BYTES)
+    if (v->n > DIFF_IMAGE_MAX_PATHS || v->held > DIFF_IMAGE_MAX_HELD_BYTES)
         rc = over_view(name, err);
-    strmap_release(&gone, NULL);
-    strmap_release(&opaque, NULL);
     return rc;
+}
+
+uint64_t
+image_hardening_view_work(const struct image_hardening_view *v)
+{
+    return v->work;
 }
 
 static void

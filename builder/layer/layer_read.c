@@ -51,6 +51,8 @@ static const struct {
 #define GZIP_FIRST_BYTE 0x1f
 #define ZSTD_FIRST_BYTE 0x28
 #define ZSTD_SKIPPABLE_FIRST_NIBBLE 0x50
+/* The longest magic is_compressed() knows (xz's). */
+#define MAGIC_MAX 6
 
 struct reader {
     const char *name;
@@ -63,6 +65,11 @@ struct reader {
     uint64_t units;      /* members or frames finished */
     uint64_t unit_start; /* raw offset of the current one's first byte */
     unsigned char unit_first;
+    /* A tar's first bytes, kept until there are enough to tell them from a compression magic,
+     * however the reads cut them. */
+    unsigned char head[MAGIC_MAX];
+    size_t head_len;
+    bool head_checked;
     z_stream z;
     bool z_ready;
     ZSTD_DCtx *dctx;
@@ -269,16 +276,40 @@ is_compressed(const unsigned char *buf, size_t len)
 }
 
 static int
+declared_tar(const struct reader *r, struct temper_err *err)
+{
+    return temper_err_set(err, TEMPER_E_PARSE, 0,
+                          "'%s' is declared an uncompressed tar but holds compressed bytes: a "
+                          "runtime would unpack what they decompress to, which no diff_id covers",
+                          r->name);
+}
+
+/*
+ * Looks at a tar's first MAGIC_MAX bytes, gathered across reads: a registry may send the first
+ * byte alone, and a read may return any part of what is sent (a magic looked for in the first
+ * read only was missed when that read was shorter than the magic). The stream's end decides on
+ * fewer bytes (finish()).
+ */
+static int
+check_head(struct reader *r, const unsigned char *buf, size_t len, struct temper_err *err)
+{
+    size_t take = MAGIC_MAX - r->head_len < len ? MAGIC_MAX - r->head_len : len;
+
+    memcpy(r->head + r->head_len, buf, take);
+    r->head_len += take;
+    if (r->head_len < MAGIC_MAX)
+        return 0;
+    r->head_checked = true;
+    return is_compressed(r->head, r->head_len) ? declared_tar(r, err) : 0;
+}
+
+static int
 feed(struct reader *r, const unsigned char *buf, size_t len, struct temper_err *err)
 {
     switch (r->codec) {
     case CODEC_TAR:
-        if (r->offset == 0 && is_compressed(buf, len))
-            return temper_err_set(err, TEMPER_E_PARSE, 0,
-                                  "'%s' is declared an uncompressed tar but holds compressed "
-                                  "bytes: a runtime would unpack what they decompress to, which "
-                                  "no diff_id covers",
-                                  r->name);
+        if (!r->head_checked && check_head(r, buf, len, err) < 0)
+            return -1;
         sha256_update(&r->diff_id, buf, len);
         return 0;
     case CODEC_GZIP:
@@ -293,8 +324,8 @@ static int
 finish(struct reader *r, struct temper_err *err)
 {
     switch (r->codec) {
-    case CODEC_TAR:
-        return 0;
+    case CODEC_TAR: /* a stream shorter than MAGIC_MAX bytes */
+        return !r->head_checked && is_compressed(r->head, r->head_len) ? declared_tar(r, err) : 0;
     case CODEC_GZIP:
         return gzip_end(r, err);
     case CODEC_ZSTD:

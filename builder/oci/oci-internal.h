@@ -148,6 +148,10 @@ const json_t *oci_layout_index(const struct oci_layout *layout);
  * would read another document than the one temper checked. TEMPER_E_PARSE, naming `what`.
  */
 int oci_json_check_keys(const json_t *json, const char *what, struct temper_err *err);
+/* Test seam: the same, adding to *lookups one for each key looked up among its object's others
+ * (each key is looked up once: the work is linear in the keys). */
+int oci_json_check_keys_counted(const json_t *json, const char *what, uint64_t *lookups,
+                                struct temper_err *err);
 
 /* Serialises in canonical form; *out is NUL-terminated, freed with free(). */
 void oci_json_dump(const json_t *json, char **out, size_t *len);

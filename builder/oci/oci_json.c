@@ -11,6 +11,7 @@
 
 #include "base/cleanup.h"
 #include "base/sha256.h"
+#include "base/strmap.h"
 #include "oci-internal.h"
 
 /* jansson returns NULL from its constructors only when out of memory (or on strings that are not
@@ -414,64 +415,108 @@ static const char *const member_names[] = {
     "size",        "StopSignal",   "subject",     "type",         "urls",
     "User",        "variant",      "Volumes",     "WorkingDir",   NULL};
 
+/* Whether member name `name` (ASCII) folds to `folded` (go_fold's output, lowercase). */
+static bool
+folds_to(const char *name, const char *folded)
+{
+    for (; *name != '\0'; name++, folded++) {
+        char c = *name >= 'A' && *name <= 'Z' ? (char)(*name - 'A' + 'a') : *name;
+
+        if (c != *folded)
+            return false;
+    }
+    return *folded == '\0';
+}
+
 /* The member `key` stands for under Go's folding when it is not spelled that way, or NULL. */
 static const char *
 miscased_member(const char *key, const char *folded)
 {
-    char f[64];
-
     for (size_t i = 0; member_names[i] != NULL; i++)
-        if (go_fold(member_names[i], f, sizeof(f)) && strcmp(f, folded) == 0 &&
-            strcmp(key, member_names[i]) != 0)
+        if (folds_to(member_names[i], folded) && strcmp(key, member_names[i]) != 0)
             return member_names[i];
     return NULL;
 }
 
-int
-oci_json_check_keys(const json_t *json, const char *what, struct temper_err *err)
+/*
+ * One object's keys: each folded key goes into a map (seeded hash) holding the first key that
+ * folded to it, so a pair is found with one lookup per key. Comparing each key with every later
+ * one, as this once did, took 64 s of CPU for the 80,000 annotation keys a 0.95 MB index.json
+ * may hold, before any signature was checked.
+ */
+static int
+check_object_keys(const json_t *json, const char *what, uint64_t *lookups, struct temper_err *err)
 {
-    const char *key, *other;
+    struct strmap seen = STRMAP_INIT;
+    const char *key;
+    const json_t *value;
+    int rc = 0;
+
+    json_object_foreach((json_t *)json, key, value)
+    {
+        char folded[256], shown_a[72], shown_b[72];
+        const char *first, *member;
+
+        if (!go_fold(key, folded, sizeof(folded)))
+            continue; /* longer than any member name: only a map key can be that long */
+        (*lookups)++;
+        first = strmap_get(&seen, folded);
+        if (first != NULL) {
+            rc = temper_err_set(err, TEMPER_E_PARSE, 0,
+                                "%s has the keys '%s' and '%s', which Go tools (skopeo, podman, "
+                                "containerd) take for one: the file is ambiguous",
+                                what, temper_printable(first, shown_a, sizeof(shown_a)),
+                                temper_printable(key, shown_b, sizeof(shown_b)));
+            break;
+        }
+        strmap_put(&seen, folded, (void *)key);
+        member = miscased_member(key, folded);
+        if (member != NULL) {
+            rc = temper_err_set(err, TEMPER_E_PARSE, 0,
+                                "%s has the key '%s', which Go tools (skopeo, podman, "
+                                "containerd) read as '%s': the file is ambiguous",
+                                what, temper_printable(key, shown_a, sizeof(shown_a)), member);
+            break;
+        }
+    }
+    strmap_release(&seen, NULL);
+    return rc;
+}
+
+int
+oci_json_check_keys_counted(const json_t *json, const char *what, uint64_t *lookups,
+                            struct temper_err *err)
+{
+    const char *key;
     const json_t *value;
     size_t i;
 
     if (json_is_array(json)) {
         json_array_foreach(json, i, value)
         {
-            if (oci_json_check_keys(value, what, err) < 0)
+            if (oci_json_check_keys_counted(value, what, lookups, err) < 0)
                 return -1;
         }
         return 0;
     }
     if (!json_is_object(json))
         return 0;
+    if (check_object_keys(json, what, lookups, err) < 0)
+        return -1;
     json_object_foreach((json_t *)json, key, value)
     {
-        char a[256], b[256], shown_a[72], shown_b[72];
-        const char *member;
-        void *it;
-
-        if (!go_fold(key, a, sizeof(a)))
-            continue; /* longer than any member name: only a map key can be that long */
-        for (it = json_object_iter_next((json_t *)json, json_object_key_to_iter(key)); it != NULL;
-             it = json_object_iter_next((json_t *)json, it)) {
-            other = json_object_iter_key(it);
-            if (go_fold(other, b, sizeof(b)) && strcmp(a, b) == 0)
-                return temper_err_set(err, TEMPER_E_PARSE, 0,
-                                      "%s has the keys '%s' and '%s', which Go tools (skopeo, "
-                                      "podman, containerd) take for one: the file is ambiguous",
-                                      what, temper_printable(key, shown_a, sizeof(shown_a)),
-                                      temper_printable(other, shown_b, sizeof(shown_b)));
-        }
-        member = miscased_member(key, a);
-        if (member != NULL)
-            return temper_err_set(err, TEMPER_E_PARSE, 0,
-                                  "%s has the key '%s', which Go tools (skopeo, podman, "
-                                  "containerd) read as '%s': the file is ambiguous",
-                                  what, temper_printable(key, shown_a, sizeof(shown_a)), member);
-        if (oci_json_check_keys(value, what, err) < 0)
+        if (oci_json_check_keys_counted(value, what, lookups, err) < 0)
             return -1;
     }
     return 0;
+}
+
+int
+oci_json_check_keys(const json_t *json, const char *what, struct temper_err *err)
+{
+    uint64_t lookups = 0;
+
+    return oci_json_check_keys_counted(json, what, &lookups, err);
 }
 
 int

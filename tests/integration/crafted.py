@@ -45,9 +45,10 @@ def ti(name, type=tarfile.REGTYPE, mode=0o644, linkname="", pax=None):
 
 
 def layout(path, layers, config_extra=None, diff_ids=None, layer_desc_extra=None, raw=False,
-           repeat=1):
+           repeat=1, media_type="application/vnd.oci.image.layer.v1.tar+gzip"):
     """A layout at `path` tagged latest, of gzip layers made of the uncompressed tars `layers`
-    (or of the blobs `layers` as they are when raw), each listed `repeat` times."""
+    (or of the blobs `layers` as they are when raw: gzip unless `media_type` says otherwise,
+    when `diff_ids` must be given), each listed `repeat` times."""
     shutil.rmtree(path, ignore_errors=True)
     os.makedirs(os.path.join(path, "blobs", "sha256"))
     with open(os.path.join(path, "oci-layout"), "w") as f:
@@ -55,9 +56,9 @@ def layout(path, layers, config_extra=None, diff_ids=None, layer_desc_extra=None
     descs, ids = [], []
     for i, t in enumerate(layers):
         data = t if raw else gzip.compress(t, mtime=0)
-        ids.append(sha(t) if not raw else sha(gzip.decompress(t)))
-        desc = {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                "digest": blob(path, data), "size": len(data)}
+        if diff_ids is None:
+            ids.append(sha(t) if not raw else sha(gzip.decompress(t)))
+        desc = {"mediaType": media_type, "digest": blob(path, data), "size": len(data)}
         if layer_desc_extra and i < len(layer_desc_extra) and layer_desc_extra[i]:
             desc.update(layer_desc_extra[i])
         descs.append(desc)
@@ -121,17 +122,39 @@ def ustar_header(name, typ, size, mode=0o644):
     return bytes(h)
 
 
-def gzip_of_entries(entries):
-    """A gzip blob of a tar written entry by entry: entries yields (name, pax records or None)
-    for empty files, so that a blob of a few MiB may hold many MiB of tar."""
-    import zlib
-    co = zlib.compressobj(6, zlib.DEFLATED, 31)
-    out = []
+def tar_of_entries(entries):
+    """Yields the pieces of a tar written entry by entry: entries yields (name, pax records or
+    None) for empty files."""
     for name, pax in entries:
         if pax is not None:
-            out.append(co.compress(ustar_header(b"PaxHeader", b"x", len(pax)) + pax +
-                                   b"\0" * (-len(pax) % 512)))
-        out.append(co.compress(ustar_header(name, b"0", 0)))
-    out.append(co.compress(b"\0" * 1024))
+            yield ustar_header(b"PaxHeader", b"x", len(pax)) + pax + b"\0" * (-len(pax) % 512)
+        yield ustar_header(name, b"0", 0)
+    yield b"\0" * 1024
+
+
+def gzip_of_entries(entries):
+    """A gzip blob of tar_of_entries(entries), so that a blob of a few MiB may hold many MiB of
+    tar."""
+    import zlib
+    co = zlib.compressobj(6, zlib.DEFLATED, 31)
+    out = [co.compress(piece) for piece in tar_of_entries(entries)]
     out.append(co.flush())
     return b"".join(out)
+
+
+def zstd_of_entries(entries):
+    """(zstd blob, diff_id) of tar_of_entries(entries), through zstd(1): its window spans
+    records that repeat every few hundred KiB, which a gzip window of 32 KiB does not."""
+    import threading
+    p = subprocess.Popen(["zstd", "-q", "-3", "-c"], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE)
+    out, h = [], hashlib.sha256()
+    reader = threading.Thread(target=lambda: out.append(p.stdout.read()))
+    reader.start()
+    for piece in tar_of_entries(entries):
+        h.update(piece)
+        p.stdin.write(piece)
+    p.stdin.close()
+    reader.join()
+    assert p.wait() == 0
+    return out[0], "sha256:" + h.hexdigest()

@@ -13,6 +13,9 @@
   another origin is followed without the credentials; a redirect loop, a body cut off
   mid-layer, a layer longer than its descriptor, an index where an image manifest should be,
   are each a clear error.
+- A gzip layer declared an uncompressed tar, signed: refused when the registry sends it at once,
+  and when it sends the first byte, pauses, then the rest (issue 17: the compression magic was
+  looked for in the first read only).
 
 usage: remote_verify.py TEMPER RECIPES_DIR
 """
@@ -29,6 +32,7 @@ import time
 import urllib.parse
 
 import push_registry as fx  # the registry, the proxy and the fakes of the push tests
+import sign_verify as sv  # layouts rewritten and signed through openssl
 from checks import check, summary  # tests/integration/checks.py
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -382,6 +386,49 @@ def test_redirects_and_breaks(work, layout, digest, pub):
                 "an index where an image manifest should be")
 
 
+def test_declared_tar_in_pieces(work, layout):
+    """A signed image whose gzip layer is declared a plain tar, served whole and then with its
+    first byte alone: refused both ways, since the magic is read from the stream's first bytes
+    however they arrive."""
+    check(temper("keygen", "-o", os.path.join(work, "k3")).returncode == 0, "keygen k3")
+    d = os.path.join(work, "declared-tar")
+    shutil.copytree(layout, d)
+
+    def as_tar(m):
+        """The layer declared a tar, and the config's diff_id its digest (a tar's diff_id is
+        its own hash): nothing but the magic tells the lie."""
+        config = json.loads(layout_blob(d, m["config"]["digest"]))
+        config["rootfs"]["diff_ids"][0] = m["layers"][0]["digest"]
+        data = json.dumps(config, separators=(",", ":")).encode()
+        m["config"].update(digest=sv.put_blob(d, data), size=len(data))
+        m["layers"][0]["mediaType"] = "application/vnd.oci.image.layer.v1.tar"
+
+    sv.rewrite_manifest(work, d, as_tar)
+    _, layers = image_blobs(d, sv.image_digest(d))
+    pub3 = os.path.join(work, "k3.pub")
+    words = ["layer 1", "declared an uncompressed tar but holds compressed bytes"]
+
+    def first_byte_alone(h):
+        if not h.path.endswith(layers[0]):
+            return False
+        data = layout_blob(d, layers[0])
+        h.send_response(200)
+        h.send_header("Content-Length", str(len(data)))
+        h.end_headers()
+        h.wfile.write(data[:1])
+        h.wfile.flush()
+        time.sleep(0.5)  # the reader takes the byte alone (a pause, not a timed check)
+        h.wfile.write(data[1:])
+        return True
+
+    with LayoutRegistry(d) as reg:
+        refused(temper("verify", "--key", pub3, f"{reg.host}/static:latest"), words,
+                "a gzip layer declared a tar, sent at once")
+    with LayoutRegistry(d, first_byte_alone) as reg:
+        refused(temper("verify", "--key", pub3, f"{reg.host}/static:latest"), words,
+                "a gzip layer declared a tar, its first byte sent alone")
+
+
 def main():
     for tool in ("docker-registry", "htpasswd"):
         if shutil.which(tool) is None:
@@ -408,6 +455,7 @@ def main():
         test_auth(work, layout, digest, pub)
         test_faults(work, layout, digest, pub)
         test_redirects_and_breaks(work, layout, digest, pub)
+        test_declared_tar_in_pieces(work, layout)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return summary()

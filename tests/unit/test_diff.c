@@ -19,6 +19,7 @@
 
 #include "base/limits.h"
 #include "base/sha256.h"
+#include "diff/diff-internal.h"
 #include "diff/image_diff.h"
 #include "oci/oci_layout.h"
 #include "testutil.h"
@@ -603,6 +604,54 @@ START_TEST(test_image_layer_read_refuses_a_huge_sparse_entry)
 }
 END_TEST
 
+/* A tar of one empty file "f" whose pax header holds `n` empty xattrs (SCHILY.xattr.u.NNNN). */
+static size_t
+empty_xattrs_tar(size_t n, char **out)
+{
+    size_t records = 25 * n, size = 512 + (records + 511) / 512 * 512 + 512 + 1024;
+    char *tar = calloc(1, size), octal[16];
+
+    ck_assert_ptr_nonnull(tar);
+    snprintf(octal, sizeof(octal), "%011o", (unsigned)records);
+    ustar_header(tar, "PaxHeader", octal);
+    tar[156] = 'x';
+    ustar_header_sum(tar);
+    for (size_t i = 0; i < n; i++) {
+        char record[32];
+
+        snprintf(record, sizeof(record), "25 SCHILY.xattr.u.%05u=\n", (unsigned)(i % 100000));
+        memcpy(tar + 512 + 25 * i, record, 25);
+    }
+    ustar_header(tar + size - 1536, "f", "00000000000");
+    *out = tar;
+    return size;
+}
+
+/* Issue 17: an entry's pax records are counted as they are held, two allocations and a slot
+ * each, not as their bytes: 1,000 empty xattrs are 18 KB of keys but hold 90 KB, over
+ * DIFF_PAX_MAX_BYTES (5,700 entries of 2,870 such records, a 60 KB zstd layer, held 1.5 GB
+ * when a layer's 256 MiB counted key bytes only); 400 hold 38 KB and are kept. */
+START_TEST(test_image_layer_read_counts_pax_records_as_held)
+{
+    struct image_layer_entries got;
+    struct temper_err err;
+    char *tar;
+    size_t len = empty_xattrs_tar(400, &tar);
+
+    ck_assert_msg(read_bytes(tar, len, NULL, &got, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(got.n, 1);
+    ck_assert_uint_eq(got.entries[0].npax, 400);
+    ck_assert_str_eq(got.entries[0].pax[399].key, "SCHILY.xattr.u.00399");
+    image_layer_entries_release(&got);
+    free(tar);
+    len = empty_xattrs_tar(1000, &tar);
+    ck_assert_int_eq(read_bytes(tar, len, NULL, &got, &err), -1);
+    ck_assert_int_eq(err.code, TEMPER_E_LIMIT);
+    ck_assert_msg(strstr(err.msg, "'/f'") && strstr(err.msg, "DIFF_PAX_MAX_BYTES"), "%s", err.msg);
+    free(tar);
+}
+END_TEST
+
 START_TEST(test_image_layer_read_computes_the_diff_id)
 {
     char *tar, *gz, want[SHA256_DIGEST_STR_LEN];
@@ -734,6 +783,128 @@ START_TEST(test_image_hardening_of_counts_what_build_refuses)
 }
 END_TEST
 
+/* An entry made in memory, for the hardening view: no tar needed. */
+static struct image_entry
+mem_entry(const char *path, enum image_entry_type type, unsigned mode, const char *link)
+{
+    return (struct image_entry){
+        .path = strdup(path), .type = type, .mode = mode, .link = link ? strdup(link) : NULL};
+}
+
+/* A layer of `n` entries made in memory (positions set). */
+static struct image_layer_entries
+mem_layer(const struct image_entry *e, size_t n)
+{
+    struct image_layer_entries l = {.entries = calloc(n + 1, sizeof(*e)), .n = n};
+
+    ck_assert_ptr_nonnull(l.entries);
+    for (size_t i = 0; i < n; i++) {
+        l.entries[i] = e[i];
+        l.entries[i].position = i + 1;
+    }
+    return l;
+}
+
+/* The first layer's hard link to a target no layer holds: the view below it is still empty
+ * (no array to search), and the link keeps its own attributes. */
+START_TEST(test_image_hardening_of_takes_a_link_to_nothing)
+{
+    const struct image_entry e[] = {mem_entry("/bin/ok", IMAGE_ENTRY_HARDLINK, 04755, "/none")};
+    struct image_layer_entries l = mem_layer(e, N(e));
+    struct image_doc doc = {0};
+    struct image_hardening h;
+
+    image_hardening_of(&doc, &l, 1, &h);
+    ck_assert(!h.incomplete);
+    ck_assert_uint_eq(h.nsetid_paths, 1);
+    ck_assert_str_eq(h.setid_paths[0], "/bin/ok");
+    image_hardening_release(&h);
+    image_layer_entries_release(&l);
+}
+END_TEST
+
+/* Whiteouts remove a path and what is below it, not the names that only start alike ("/a!b"
+ * sorts between "/a" and "/a/b"); an opaque one what is below its directory. */
+START_TEST(test_image_hardening_view_add_removes_what_whiteouts_name)
+{
+    static const char *const paths[] = {"/",   "/a", "/a!b", "/a/b",   "/a/b/c", "/a0",
+                                        "/ab", "/c", "/c/x", "/c/y/z", "/c0"};
+    static const char *const kept[] = {"/", "/a!b", "/a0", "/ab", "/c", "/c0", "/l"};
+    struct image_entry lower[N(paths)];
+    const struct image_entry upper[] = {
+        mem_entry("/.wh.a", IMAGE_ENTRY_FILE, 0644, NULL),
+        mem_entry("/c/.wh..wh..opq", IMAGE_ENTRY_FILE, 0644, NULL),
+        mem_entry("/l", IMAGE_ENTRY_HARDLINK, 0644, "/c0"),  /* kept: setid below */
+        mem_entry("/m", IMAGE_ENTRY_HARDLINK, 0644, "/a/b"), /* removed: its own mode */
+    };
+    struct image_layer_entries l1, l2 = mem_layer(upper, N(upper));
+    struct image_hardening_view *v = image_hardening_view_new();
+    struct image_doc doc = {0};
+    struct image_hardening h;
+    struct temper_err err;
+
+    for (size_t i = 0; i < N(paths); i++)
+        lower[i] = mem_entry(paths[i], IMAGE_ENTRY_FILE, 04755, NULL);
+    l1 = mem_layer(lower, N(lower));
+    ck_assert_int_eq(image_hardening_view_add(v, &l1, "layer 1", &err), 0);
+    ck_assert_int_eq(image_hardening_view_add(v, &l2, "layer 2", &err), 0);
+    image_hardening_view_finish(v, &doc, &h);
+    ck_assert_uint_eq(h.nsetid_paths, N(kept));
+    for (size_t i = 0; i < N(kept); i++)
+        ck_assert_str_eq(h.setid_paths[i], kept[i]);
+    image_hardening_release(&h);
+    image_hardening_view_free(v);
+    image_layer_entries_release(&l1);
+    image_layer_entries_release(&l2);
+}
+END_TEST
+
+/* Issue 17: deep paths under a whiteout cost work in proportion to their bytes. Each of
+ * these 4 KB paths has 2,000 parents: looking each parent up, as the view once did, costs
+ * about 4 MB of hashing per path (2 GB here; hours for 64,000 such paths), against a budget
+ * of (2 + 2 log2 n) times the paths' bytes for binary searches. */
+START_TEST(test_image_hardening_view_add_is_linear_in_path_bytes)
+{
+    enum { PATHS = 256, DEPTH = 2000 };
+    struct image_entry *lower = calloc(PATHS, sizeof(*lower));
+    struct image_entry *upper = calloc(PATHS + 16, sizeof(*upper));
+    struct image_layer_entries l1, l2;
+    struct image_hardening_view *v = image_hardening_view_new();
+    struct temper_err err;
+    char *deep = malloc(2 * DEPTH + 16), name[32];
+    uint64_t bytes = 0, budget, steps = 2;
+
+    for (size_t i = 0; i < DEPTH; i++)
+        memcpy(deep + 2 * i, "/a", 2);
+    for (size_t i = 0; i < PATHS; i++) {
+        snprintf(deep + 2 * DEPTH, 16, "/%zu", i);
+        snprintf(name, sizeof(name), "/l%zu", i);
+        lower[i] = mem_entry(deep, IMAGE_ENTRY_FILE, 0644, NULL);
+        upper[i] = mem_entry(name, IMAGE_ENTRY_HARDLINK, 0644, deep);
+        bytes += 2 * strlen(deep) + strlen(name);
+    }
+    for (size_t i = PATHS; i < PATHS + 16; i++) /* one whiteout, listed 16 times */
+        upper[i] = mem_entry("/.wh.zzz", IMAGE_ENTRY_FILE, 0644, NULL);
+    l1 = mem_layer(lower, PATHS);
+    l2 = mem_layer(upper, PATHS + 16);
+    ck_assert_int_eq(image_hardening_view_add(v, &l1, "layer 1", &err), 0);
+    ck_assert_int_eq(image_hardening_view_add(v, &l2, "layer 2", &err), 0);
+    for (size_t n = PATHS; n > 0; n /= 2)
+        steps += 2;
+    budget = steps * (bytes + 16 * 8) + 2 * PATHS;
+    ck_assert_msg(image_hardening_view_work(v) <= budget,
+                  "%llu path bytes compared for %llu bytes of paths (budget %llu)",
+                  (unsigned long long)image_hardening_view_work(v), (unsigned long long)bytes,
+                  (unsigned long long)budget);
+    image_hardening_view_free(v);
+    image_layer_entries_release(&l1);
+    image_layer_entries_release(&l2);
+    free(lower);
+    free(upper);
+    free(deep);
+}
+END_TEST
+
 START_TEST(test_image_load_refuses_an_index)
 {
     struct oci_layout *layout;
@@ -795,8 +966,12 @@ diff_suite(void)
     tcase_add_test(tc, test_image_layer_read_computes_the_diff_id);
     tcase_add_test(tc, test_image_layer_read_refuses_gzip_garbage);
     tcase_add_test(tc, test_image_layer_read_caps_pax_records);
+    tcase_add_test(tc, test_image_layer_read_counts_pax_records_as_held);
     tcase_add_test(tc, test_image_layer_read_checks_the_blob_against_its_descriptor);
     tcase_add_test(tc, test_image_hardening_of_counts_what_build_refuses);
+    tcase_add_test(tc, test_image_hardening_of_takes_a_link_to_nothing);
+    tcase_add_test(tc, test_image_hardening_view_add_removes_what_whiteouts_name);
+    tcase_add_test(tc, test_image_hardening_view_add_is_linear_in_path_bytes);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("image_quote");

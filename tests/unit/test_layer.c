@@ -12,12 +12,14 @@
 #include <fcntl.h>
 #include <libdeflate.h>
 #include <locale.h>
+#include <pthread.h>
 #include <spawn.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -1270,6 +1272,107 @@ START_TEST(test_layer_read_digests_refuses_an_unknown_media_type)
 }
 END_TEST
 
+/* Bytes sent in packets of `chunk` bytes on a SOCK_SEQPACKET socket: each read() returns one
+ * packet at most, so the reader sees exactly these cuts, as from a registry that sends a byte,
+ * pauses, and sends the next. */
+struct chunked {
+    int fd;
+    const char *bytes;
+    size_t len, chunk;
+};
+
+static void *
+send_chunks(void *arg)
+{
+    struct chunked *c = arg;
+
+    for (size_t at = 0; at < c->len; at += c->chunk) {
+        size_t n = c->len - at < c->chunk ? c->len - at : c->chunk;
+
+        ck_assert_int_eq(send(c->fd, c->bytes + at, n, 0), (ssize_t)n);
+    }
+    close(c->fd);
+    return NULL;
+}
+
+static int
+read_chunked(const char *bytes, size_t len, size_t chunk, const char *media_type,
+             char diff_id[LAYER_DIGEST_LEN], struct temper_err *err)
+{
+    char digest[LAYER_DIGEST_LEN];
+    uint64_t size;
+    int sv[2], rc;
+    pthread_t writer;
+    struct chunked c = {.bytes = bytes, .len = len, .chunk = chunk};
+
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+    c.fd = sv[1];
+    ck_assert_int_eq(pthread_create(&writer, NULL, send_chunks, &c), 0);
+    rc = layer_read_digests(sv[0], media_type, "chunked", digest, diff_id, &size, err);
+    ck_assert_int_eq(pthread_join(writer, NULL), 0);
+    close(sv[0]);
+    return rc;
+}
+
+/*
+ * Issue 17: a layer declared an uncompressed tar that holds gzip (or zstd, bzip2, xz) is
+ * refused however its first bytes arrive: in 1-byte reads the magic was never in one read, and
+ * a registry that sent the first byte alone had a gzip layer "verified". The magic alone, a
+ * stream shorter than the longest magic, is refused too; a real tar in 1-byte reads passes.
+ */
+START_TEST(test_layer_read_digests_sees_a_magic_cut_across_reads)
+{
+    static const struct {
+        const char *bytes;
+        size_t len;
+    } magics[] = {{"\x1f\x8b", 2},
+                  {"\x28\xb5\x2f\xfd", 4},
+                  {"BZh", 3},
+                  {"\xfd"
+                   "7zXZ\0",
+                   6}};
+    struct plan pl = {0};
+    struct layer_options o = options(LAYER_COMPRESSION_GZIP, 1, EPOCH);
+    struct layer_result res;
+    struct temper_err err;
+    char diff_id[LAYER_DIGEST_LEN], *gz, *tar, stream[64];
+    size_t gz_len, tar_len;
+
+    plan_content(&pl, "etc", "one small file", 0644);
+    write_ok(&pl, &o, "layer.gz", &res);
+    o.compression = LAYER_COMPRESSION_NONE;
+    write_ok(&pl, &o, "layer.tar", &res);
+    read_rel("layer.gz", &gz, &gz_len);
+    read_rel("layer.tar", &tar, &tar_len);
+    for (size_t chunk = 1; chunk <= 3; chunk++) {
+        ck_assert_int_eq(read_chunked(gz, gz_len, chunk, layer_media_type(LAYER_COMPRESSION_NONE),
+                                      diff_id, &err),
+                         -1);
+        ck_assert_int_eq(err.code, TEMPER_E_PARSE);
+        ck_assert_msg(strstr(err.msg, "'chunked' is declared an uncompressed tar but holds "
+                                      "compressed bytes") != NULL,
+                      "%s", err.msg);
+        ck_assert_msg(read_chunked(tar, tar_len, chunk, layer_media_type(LAYER_COMPRESSION_NONE),
+                                   diff_id, &err) == 0,
+                      "%s", err.msg);
+        ck_assert_str_eq(diff_id, res.diff_id);
+    }
+    for (size_t i = 0; i < sizeof(magics) / sizeof(magics[0]); i++) {
+        memset(stream, 'x', sizeof(stream));
+        memcpy(stream, magics[i].bytes, magics[i].len);
+        for (size_t len = magics[i].len; len <= sizeof(stream); len += sizeof(stream) / 2) {
+            ck_assert_int_eq(read_chunked(stream, len, 1, layer_media_type(LAYER_COMPRESSION_NONE),
+                                          diff_id, &err),
+                             -1);
+            ck_assert_msg(strstr(err.msg, "holds compressed bytes") != NULL, "%zu: %s", i, err.msg);
+        }
+    }
+    free(gz);
+    free(tar);
+    plan_release(&pl);
+}
+END_TEST
+
 START_TEST(test_layer_read_digests_names_an_unreadable_input)
 {
     char digest[LAYER_DIGEST_LEN], diff_id[LAYER_DIGEST_LEN];
@@ -1367,6 +1470,7 @@ layer_suite(void)
     tcase_add_loop_test(tc, test_layer_read_digests_refuses_trailing_garbage, 0, 2);
     tcase_add_test(tc, test_layer_read_digests_refuses_an_unknown_media_type);
     tcase_add_test(tc, test_layer_read_digests_names_an_unreadable_input);
+    tcase_add_test(tc, test_layer_read_digests_sees_a_magic_cut_across_reads);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -956,6 +956,38 @@ START_TEST(test_oci_json_check_keys_refuses_what_go_folds_together)
 }
 END_TEST
 
+/* Issue 17: each key is looked up once among its object's others, not compared with every
+ * later one (80,000 annotation keys took 64 s that way): 20,000 keys, one lookup each, against
+ * the 200 million comparisons of the pairwise check. A pair at the very end is still found. */
+START_TEST(test_oci_json_check_keys_is_linear_in_the_keys)
+{
+    enum { KEYS = 20000 };
+    json_t *doc = json_object(), *keys = json_object();
+    struct temper_err err;
+    uint64_t lookups = 0;
+    char key[32];
+
+    for (int i = 0; i < KEYS; i++) {
+        snprintf(key, sizeof(key), "org.example.k%05d", i);
+        json_object_set_new(keys, key, json_string(""));
+    }
+    json_object_set_new(doc, "annotations", keys);
+    ck_assert_msg(oci_json_check_keys_counted(doc, "index.json", &lookups, &err) == 0, "%s",
+                  err.msg);
+    ck_assert_msg(lookups <= KEYS + 1, "%llu lookups for %d keys", (unsigned long long)lookups,
+                  KEYS);
+    json_object_set_new(keys, "ORG.example.K00000", json_string(""));
+    lookups = 0;
+    ck_assert_int_eq(oci_json_check_keys_counted(doc, "index.json", &lookups, &err), -1);
+    ck_assert_int_eq(err.code, TEMPER_E_PARSE);
+    ck_assert_msg(strstr(err.msg, "'org.example.k00000' and 'ORG.example.K00000'") != NULL, "%s",
+                  err.msg);
+    ck_assert_msg(lookups <= KEYS + 2, "%llu lookups for %d keys", (unsigned long long)lookups,
+                  KEYS + 1);
+    json_decref(doc);
+}
+END_TEST
+
 START_TEST(test_oci_tag_is_signature_takes_cosign_tags_only)
 {
     static const char hex[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
@@ -2141,6 +2173,7 @@ oci_suite(void)
     tc = tcase_create("oci_tag_is_signature");
     tcase_add_test(tc, test_oci_tag_is_signature_takes_cosign_tags_only);
     tcase_add_test(tc, test_oci_json_check_keys_refuses_what_go_folds_together);
+    tcase_add_test(tc, test_oci_json_check_keys_is_linear_in_the_keys);
     tcase_add_test(tc, test_oci_index_find_counts_no_image_among_signatures_only);
     suite_add_tcase(s, tc);
 
