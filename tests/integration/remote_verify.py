@@ -422,11 +422,11 @@ def test_declared_tar_in_pieces(work, layout):
         return True
 
     with LayoutRegistry(d) as reg:
-        refused(temper("verify", "--key", pub3, f"{reg.host}/static:latest"), words,
-                "a gzip layer declared a tar, sent at once")
+        refused(temper("verify", *SIGNED_FOR_STATIC, "--key", pub3,
+                       f"{reg.host}/static:latest"), words, "a gzip layer declared a tar, sent at once")
     with LayoutRegistry(d, first_byte_alone) as reg:
-        refused(temper("verify", "--key", pub3, f"{reg.host}/static:latest"), words,
-                "a gzip layer declared a tar, its first byte sent alone")
+        refused(temper("verify", *SIGNED_FOR_STATIC, "--key", pub3,
+                       f"{reg.host}/static:latest"), words, "a gzip layer declared a tar, its first byte sent alone")
 
 
 def main():
