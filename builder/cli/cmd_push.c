@@ -119,12 +119,12 @@ push(const struct push_args *a, const struct registry_options *opts)
         registry_ref_release(&ref);
         return cli_error(&err);
     }
-    fprintf(stderr,
-            "temper: pushed %s to %s/%s%s%s: %zu blobs, %zu uploaded (%llu bytes), %zu "
-            "mounted, %zu already present\n",
-            desc.digest, ref.registry, ref.repository, ref.tag ? ":" : "", ref.tag ? ref.tag : "",
-            stats.blobs, stats.blobs_uploaded, (unsigned long long)stats.bytes_uploaded,
-            stats.blobs_mounted, stats.blobs - stats.blobs_uploaded - stats.blobs_mounted);
+    cli_line(stderr,
+             "temper: pushed %s to %s/%s%s%s: %zu blobs, %zu uploaded (%llu bytes), %zu "
+             "mounted, %zu already present",
+             desc.digest, ref.registry, ref.repository, ref.tag ? ":" : "", ref.tag ? ref.tag : "",
+             stats.blobs, stats.blobs_uploaded, (unsigned long long)stats.bytes_uploaded,
+             stats.blobs_mounted, stats.blobs - stats.blobs_uploaded - stats.blobs_mounted);
     printf("%s\n", desc.digest);
     registry_ref_release(&ref);
     return CLI_EXIT_OK;

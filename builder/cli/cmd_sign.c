@@ -81,7 +81,7 @@ cmd_sign(int argc, char **argv)
     if (rc < 0)
         return cli_error(&err);
     sign_tag_of(desc.digest, sig_tag);
-    fprintf(stderr, "temper: signed %s for '%s' with '%s'\n", desc.digest, identity, a.key);
+    cli_line(stderr, "temper: signed %s for '%s' with '%s'", desc.digest, identity, a.key);
     printf("%s\n", sig_tag);
     return CLI_EXIT_OK;
 }

@@ -193,9 +193,9 @@ verify(const struct verify_args *a, const struct registry_options *opts)
     if (rc < 0) {
         temper_err_prefix(&err, "%s", img.source.name);
     } else {
-        fprintf(stderr, "temper: verified %s in %s: signed with '%s'%s%s%s, every blob as signed\n",
-                img.desc.digest, img.source.name, a->key, a->identity ? " for '" : "",
-                a->identity ? a->identity : "", a->identity ? "'" : "");
+        cli_line(stderr, "temper: verified %s in %s: signed with '%s'%s%s%s, every blob as signed",
+                 img.desc.digest, img.source.name, a->key, a->identity ? " for '" : "",
+                 a->identity ? a->identity : "", a->identity ? "'" : "");
         if (a->identity == NULL && img.client != NULL)
             fputs("temper: note: without --identity, a signature by this key for any repository "
                   "counts; give --identity REGISTRY/REPO to pin it\n",
