@@ -8,10 +8,16 @@
  *
  * Messages follow git's rules: lowercase, no final period, the subject in
  * single quotes, outer context first: "resolve '/usr/bin/x': cannot open ...".
+ *
+ * A message holds untrusted text as it is (file names, JSON keys, a registry's
+ * words): cli escapes the whole message where it is written (base/escape.h), so
+ * no module escapes, and none can forget to. A message longer than the buffer
+ * is cut after its last whole UTF-8 character and ends in "...".
  */
 #ifndef TEMPER_BASE_ERROR_H
 #define TEMPER_BASE_ERROR_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 enum temper_errc {
@@ -38,6 +44,10 @@ struct temper_err {
 int temper_err_set(struct temper_err *err, enum temper_errc code, int sys_errno, const char *fmt,
                    ...) __attribute__((format(printf, 4, 5)));
 
+/* temper_err_set with a va_list. */
+int temper_err_vset(struct temper_err *err, enum temper_errc code, int sys_errno, const char *fmt,
+                    va_list ap) __attribute__((format(printf, 4, 0)));
+
 /*
  * Like temper_err_set, and appends ": strerror(sys_errno)" to the message.
  */
@@ -45,10 +55,11 @@ int temper_err_sys(struct temper_err *err, enum temper_errc code, int sys_errno,
                    ...) __attribute__((format(printf, 4, 5)));
 
 /*
- * Copies untrusted text (a name from a file, a key from JSON) into `out` for a message:
- * printable ASCII kept, every other byte '?', cut with "..." to fit `size` (at least 8). Text
- * from a layout or a registry never reaches a terminal raw, so it cannot forge a line or move
- * the cursor. Returns out.
+ * Copies untrusted text (a name from a file, a key from JSON) into `out` for a message: all of
+ * it, or as much as fits `size` (at least 8) before "...", never half a UTF-8 character. The
+ * bytes are kept as they are: cli escapes every message where it writes it (base/escape.h), so
+ * a message shows `a\nb` and `a?b` apart and no name reaches a terminal raw. (The name is older
+ * than that rule: this only bounds the text.) `out` may be `s`. Returns out.
  */
 const char *temper_printable(const char *s, char *out, size_t size);
 

@@ -121,6 +121,17 @@
 #define SIGN_SIGNATURE_MAX_B64 512
 /* A key password: OpenSSL's PEM and PKCS#8 decoders hand the passphrase callback 1024 bytes. */
 #define SIGN_PASSWORD_MAX_BYTES 1024
+/* What decrypting an encrypted key may cost, read from its PKCS#8 parameters before any work:
+ * PBKDF2 iterations (and those of the older PKCS#5 v1.5 and PKCS#12 schemes), about 2.3 s here
+ * (PBKDF2-HMAC-SHA256 on one core), 4,900 times `openssl pkcs8`'s default of 2048 and 16 times
+ * OWASP's 600,000; scrypt's N * r * p, about 2.6 s, 32 times `temper keygen`'s and `openssl
+ * pkcs8 -scrypt`'s N=16384, r=8, p=1 (80 ms); and scrypt's memory, 128 * r * (N + p + 2) bytes
+ * as OpenSSL counts it, at most what OpenSSL allows scrypt (32 MiB). A key over one of them
+ * would keep temper busy for minutes (2^31-1 PBKDF2 iterations: about 8 minutes) and is
+ * refused. */
+#define SIGN_KDF_MAX_ITERATIONS 10000000
+#define SIGN_SCRYPT_MAX_WORK (1 << 22)
+#define SIGN_SCRYPT_MAX_MEMORY (32 * 1024 * 1024)
 
 /* A signature manifest (one layer per signature: about 300 bytes each), and the signatures of
  * one image. */

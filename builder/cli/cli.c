@@ -4,21 +4,93 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "base/cleanup.h"
+#include "base/escape.h"
+#include "base/xalloc.h"
 #include "cli.h"
 
 #ifndef TEMPER_VERSION
 #define TEMPER_VERSION "0.0.0"
 #endif
 
+/* A byte that stands for itself in every escape: printable ASCII but backslash and quote. */
+static bool
+is_plain(unsigned char c)
+{
+    return c >= 0x20 && c < 0x7f && c != '\\' && c != '"';
+}
+
+void
+cli_put(FILE *out, const char *s, unsigned flags)
+{
+    size_t len = strlen(s), run = 0;
+
+    /* Runs of plain bytes go out as they are: a whole system's paths stay one fwrite each. */
+    for (size_t i = 0; i < len;) {
+        char e[ESCAPE_CHAR_MAX];
+
+        if (is_plain((unsigned char)s[i])) {
+            i++;
+            continue;
+        }
+        fwrite(s + run, 1, i - run, out);
+        i += escape_char(s + i, len - i, flags, e);
+        fputs(e, out);
+        run = i;
+    }
+    fwrite(s + run, 1, len - run, out);
+}
+
+static void __attribute__((format(printf, 2, 0)))
+put_formatted(FILE *out, const char *fmt, va_list ap)
+{
+    char small[1024];
+    cleanup_free char *big = NULL;
+    va_list again;
+    int n;
+
+    va_copy(again, ap);
+    n = vsnprintf(small, sizeof(small), fmt, ap);
+    if (n >= (int)sizeof(small)) {
+        big = xmalloc((size_t)n + 1);
+        vsnprintf(big, (size_t)n + 1, fmt, again);
+    }
+    va_end(again);
+    if (n >= 0)
+        cli_put(out, big != NULL ? big : small, 0);
+}
+
+void
+cli_text(FILE *out, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    put_formatted(out, fmt, ap);
+    va_end(ap);
+}
+
+void
+cli_line(FILE *out, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    put_formatted(out, fmt, ap);
+    va_end(ap);
+    fputc('\n', out);
+}
+
 int
 cli_error(const struct temper_err *err)
 {
-    fprintf(stderr, "temper: %s\n", err->msg);
+    cli_line(stderr, "temper: %s", err->msg);
     return err->code == TEMPER_E_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
 }
 
@@ -27,11 +99,12 @@ cli_usage_error(const char *command, const char *fmt, ...)
 {
     va_list ap;
 
-    fprintf(stderr, "temper %s: ", command);
+    cli_text(stderr, "temper %s: ", command);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    put_formatted(stderr, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\nsee 'temper %s --help'\n", command);
+    fputc('\n', stderr);
+    cli_line(stderr, "see 'temper %s --help'", command);
     return CLI_EXIT_USAGE;
 }
 
@@ -121,6 +194,6 @@ cli_main(int argc, char **argv, const struct cli_command *commands, size_t n)
             return rc;
         }
     }
-    fprintf(stderr, "temper: '%s' is not a temper command; see 'temper --help'\n", argv[1]);
+    cli_line(stderr, "temper: '%s' is not a temper command; see 'temper --help'", argv[1]);
     return CLI_EXIT_USAGE;
 }

@@ -26,6 +26,7 @@
 #include <stdio.h>
 
 #include "base/error.h"
+#include "base/escape.h"
 #include "oci/oci_layout.h"
 
 enum { CLI_EXIT_OK = 0, CLI_EXIT_FAILURE = 1, CLI_EXIT_USAGE = 2 };
@@ -42,7 +43,26 @@ enum { CLI_EXIT_OK = 0, CLI_EXIT_FAILURE = 1, CLI_EXIT_USAGE = 2 };
 #define CLI_FREE_AT_EXIT(call) ((void)0)
 #endif
 
-/* Prints "temper: <message>" on standard error and returns CLI_EXIT_FAILURE (or USAGE). */
+/*
+ * Text for a person: messages, warnings, notes, the build summary and the text formats of
+ * resolve, diff and inspect. Every byte of it is written through these, escaped as
+ * base/escape.h says (a backslash as \\, a newline as \n, ESC as \x1b, U+202E as \u202e), so
+ * that no name from a root, an ELF file, a layer, a layout or a registry can move the cursor,
+ * retitle the terminal, reorder a line or forge one, whatever the module that put it in a
+ * message forgot. Only the newline cli_line adds (and the indent a caller writes with fputc)
+ * is not escaped; a format string holding "\n" shows "\\n". Machine output (digests, JSON)
+ * is written as it is.
+ */
+/* Writes s escaped; flags 0, or ESCAPE_KEEP_BACKSLASH for text that escaped its untrusted
+ * parts itself (diff lines, JSON text): everything but backslashes is escaped again. */
+void cli_put(FILE *out, const char *s, unsigned flags);
+/* Formats, then writes the result escaped whole. */
+void cli_text(FILE *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* cli_text and a newline: one line for a person. */
+void cli_line(FILE *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prints "temper: <message>" (cli_line) on standard error and returns CLI_EXIT_FAILURE (or
+ * USAGE). */
 int cli_error(const struct temper_err *err);
 /* Prints "temper <command>: <message>" and a hint to use --help; returns CLI_EXIT_USAGE. */
 int cli_usage_error(const char *command, const char *fmt, ...)

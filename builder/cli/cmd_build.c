@@ -259,11 +259,11 @@ choose_epoch(const struct build_args *a, const struct recipe *r, int64_t *out)
         return -1;
     }
     if (*out < ZIP_EPOCH_MIN)
-        fprintf(stderr,
-                "temper: warning: epoch %lld is before 1980-01-01, which zip cannot store: "
-                "programs that zip files of the image (Python's zipfile, wheels, jar) will fail; "
-                "without an epoch temper uses %d (2000-01-01)\n",
-                (long long)*out, DEFAULT_EPOCH);
+        cli_line(stderr,
+                 "temper: warning: epoch %lld is before 1980-01-01, which zip cannot store: "
+                 "programs that zip files of the image (Python's zipfile, wheels, jar) will "
+                 "fail; without an epoch temper uses %d (2000-01-01)",
+                 (long long)*out, DEFAULT_EPOCH);
     return -1;
 }
 
@@ -313,7 +313,7 @@ static void
 print_list(const char *what, char **paths)
 {
     for (size_t i = 0; paths != NULL && paths[i] != NULL; i++)
-        fprintf(stderr, "  %s %s\n", what, paths[i]);
+        cli_line(stderr, "  %s %s", what, paths[i]);
 }
 
 /* The hardening summary: what the image holds, what was cleared, and each ELF file's flags. */
@@ -332,30 +332,29 @@ print_summary(const struct recipe *r, const char *tag, const struct rootfs_plan 
         relro += s->elves[i].has_full_relro;
         nx += s->elves[i].has_nx_stack;
     }
-    fprintf(stderr, "temper: %s:%s (%s): %zu files, %s, %zu entries, %zu ELF files\n",
-            r->name.value, tag, plan->architecture, s->files, bytes, s->entries, s->nelves);
-    fprintf(stderr, "  user %s (%u:%u); setuid/setgid bits cleared: %zu; shells: %s\n",
-            user->name.value, user->uid, user->gid, s->setid_cleared,
-            s->shells ? "allowed by hardening.allow-shell" : "none");
+    cli_line(stderr, "temper: %s:%s (%s): %zu files, %s, %zu entries, %zu ELF files", r->name.value,
+             tag, plan->architecture, s->files, bytes, s->entries, s->nelves);
+    cli_line(stderr, "  user %s (%u:%u); setuid/setgid bits cleared: %zu; shells: %s",
+             user->name.value, user->uid, user->gid, s->setid_cleared,
+             s->shells ? "allowed by hardening.allow-shell" : "none");
     print_list("shell (allow-shell):", s->shells);
     print_list("setuid/setgid kept (allow-setuid):", s->setid_kept);
     if (s->nelves > 0) {
-        fprintf(stderr,
-                "  PIE %zu/%zu programs, full RELRO %zu/%zu, non-executable stack %zu/%zu\n", pie,
-                programs, relro, s->nelves, nx, s->nelves);
-        fprintf(stderr, "  %-4s %-6s %-3s %s\n", "PIE", "RELRO", "NX", "ELF file");
+        cli_line(stderr, "  PIE %zu/%zu programs, full RELRO %zu/%zu, non-executable stack %zu/%zu",
+                 pie, programs, relro, s->nelves, nx, s->nelves);
+        cli_line(stderr, "  %-4s %-6s %-3s %s", "PIE", "RELRO", "NX", "ELF file");
         for (size_t i = 0; i < s->nelves; i++) {
             const struct rootfs_elf *e = &s->elves[i];
 
-            fprintf(stderr, "  %-4s %-6s %-3s %s\n",
-                    !e->is_executable ? "-"
-                    : e->is_pie       ? "yes"
-                                      : "no",
-                    e->has_full_relro ? "full" : "no", e->has_nx_stack ? "yes" : "no", e->path);
+            cli_line(stderr, "  %-4s %-6s %-3s %s",
+                     !e->is_executable ? "-"
+                     : e->is_pie       ? "yes"
+                                       : "no",
+                     e->has_full_relro ? "full" : "no", e->has_nx_stack ? "yes" : "no", e->path);
         }
     }
     for (size_t i = 0; s->warnings != NULL && s->warnings[i] != NULL; i++)
-        fprintf(stderr, "temper: warning: %s\n", s->warnings[i]);
+        cli_line(stderr, "temper: warning: %s", s->warnings[i]);
 }
 
 /* Environment as "KEY=VALUE" and annotations as pairs, for the config. */
@@ -492,11 +491,11 @@ compare_expected(const struct build_args *a, struct oci_layout *layout, const ch
     else
         snprintf(want.digest, sizeof(want.digest), "%s", a->expect);
     if (strcmp(digest, want.digest) == 0) {
-        fprintf(stderr, "temper: matches the expected image %s\n", digest);
+        cli_line(stderr, "temper: matches the expected image %s", digest);
         return 0;
     }
-    fprintf(stderr, "temper: the build does not match the expected image: %s is not %s\n", digest,
-            want.digest);
+    cli_line(stderr, "temper: the build does not match the expected image: %s is not %s", digest,
+             want.digest);
     oci_layout_source(layout, &built_src);
     if (oci_layout_find_tag(layout, tag, &built, err) < 0)
         return -1;
@@ -505,14 +504,14 @@ compare_expected(const struct build_args *a, struct oci_layout *layout, const ch
         if (found < 0)
             return -1;
         if (found == 0) {
-            fprintf(stderr,
-                    "temper: %s is not in layout '%s' either: without the expected image only "
-                    "the digests can be compared; give --expect the image itself (LAYOUT[:TAG] "
-                    "or REGISTRY/REPO[:TAG|@DIGEST]) to see every difference\n",
-                    a->expect, output);
+            cli_line(stderr,
+                     "temper: %s is not in layout '%s' either: without the expected image only "
+                     "the digests can be compared; give --expect the image itself (LAYOUT[:TAG] "
+                     "or REGISTRY/REPO[:TAG|@DIGEST]) to see every difference",
+                     a->expect, output);
             return 1;
         }
-        fprintf(stderr, "temper: %s is in layout '%s': comparing with it\n", a->expect, output);
+        cli_line(stderr, "temper: %s is in layout '%s': comparing with it", a->expect, output);
     }
     if (image_diff_compare(want_src, &want, &built_src, &built, &d, err) < 0)
         return -1;

@@ -33,23 +33,26 @@ cli_diff_print(FILE *out, const struct image_diff *d)
 {
     if (d->identical) {
         if (strcmp(d->digest_a, d->digest_b) == 0)
-            fprintf(out, "images are identical: %s\n", d->digest_a);
+            cli_line(out, "images are identical: %s", d->digest_a);
         else
-            fprintf(out,
-                    "images are identical: %s and %s differ only in how their JSON is "
-                    "written\n",
-                    d->digest_a, d->digest_b);
+            cli_line(out,
+                     "images are identical: %s and %s differ only in how their JSON is "
+                     "written",
+                     d->digest_a, d->digest_b);
         return;
     }
-    fprintf(out, "images differ: %s -> %s\n", d->digest_a, d->digest_b);
-    for (size_t i = 0; i < d->nitems; i++)
-        fprintf(out, "%s\n", d->items[i].line);
+    cli_line(out, "images differ: %s -> %s", d->digest_a, d->digest_b);
+    /* The diff module escaped what each line quotes (image_diff.h): what is left is a net. */
+    for (size_t i = 0; i < d->nitems; i++) {
+        cli_put(out, d->items[i].line, ESCAPE_KEEP_BACKSLASH);
+        fputc('\n', out);
+    }
     if (d->count > d->nitems)
-        fprintf(out,
-                "(%zu more differences not listed: the first %zu are all temper keeps, "
-                "DIFF_MAX_ITEMS and DIFF_MAX_ITEM_BYTES)\n",
-                d->count - d->nitems, d->nitems);
-    fprintf(out, "%zu difference%s\n", d->count, d->count == 1 ? "" : "s");
+        cli_line(out,
+                 "(%zu more differences not listed: the first %zu are all temper keeps, "
+                 "DIFF_MAX_ITEMS and DIFF_MAX_ITEM_BYTES)",
+                 d->count - d->nitems, d->nitems);
+    cli_line(out, "%zu difference%s", d->count, d->count == 1 ? "" : "s");
 }
 
 /* An image that cannot be read is an error of its own (exit 2), not a difference. */

@@ -7,8 +7,8 @@
  * module's entry reader, never unpacked, one at a time: a layer's entries are
  * printed (text, or JSON written as it goes), added to the hardening view and
  * released before the next layer is read, so the summary comes last. Every
- * string from the image is escaped or made printable before it reaches the
- * terminal.
+ * string from the image reaches the terminal escaped (cli_put, base/escape.h);
+ * the JSON format keeps the exact text, ASCII-only.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -60,64 +60,44 @@ must(json_t *j)
     return j;
 }
 
-/* A string as a terminal may show it (malloc'd): temper_printable of all of it. */
-static char *
-shown_of(const char *s)
-{
-    size_t len = strlen(s);
-    char *out = xmalloc(len + 8);
+/* ---- text: every string from the image goes out through cli_text, cli_line or cli_put ---- */
 
-    temper_printable(s, out, len + 8);
-    return out;
-}
-
-/* ---- text ---- */
-
-/* A JSON value as ASCII-only compact JSON, printable. */
+/* A JSON value as ASCII-only compact JSON: its own escapes, kept (cli_put's net aside). */
 static void
 print_value(const char *name, const json_t *v)
 {
     char *text;
-    size_t len;
-    char *shown;
 
     if (v == NULL)
         return;
     text = json_dumps(v, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_SORT_KEYS | JSON_ENCODE_ANY);
     if (text == NULL)
         return;
-    len = strlen(text);
-    shown = xmalloc(len + 8);
-    printf("%s: %s\n", name, temper_printable(text, shown, len + 8));
-    free(shown);
+    cli_text(stdout, "%s: ", name);
+    cli_put(stdout, text, ESCAPE_KEEP_BACKSLASH);
+    putchar('\n');
     free(text);
 }
 
 static void
 print_paths(const char *what, char **paths, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        char *shown = shown_of(paths[i]);
-
-        printf("  %s %s\n", what, shown);
-        free(shown);
-    }
+    for (size_t i = 0; i < n; i++)
+        cli_line(stdout, "  %s %s", what, paths[i]);
 }
 
 static void
 print_entry(const struct image_entry *e)
 {
-    char *shown = shown_of(e->path);
-
-    printf("%-9s %04o %" PRId64 ":%" PRId64 " %" PRIu64 " %s",
-           image_entry_is_whiteout(e) ? "whiteout" : image_entry_type_name(e->type), e->mode,
-           e->uid, e->gid, e->size, shown);
-    free(shown);
+    cli_text(stdout, "%-9s %04o %" PRId64 ":%" PRId64 " %" PRIu64 " %s",
+             image_entry_is_whiteout(e) ? "whiteout" : image_entry_type_name(e->type), e->mode,
+             e->uid, e->gid, e->size, e->path);
     if (e->link != NULL) {
         size_t llen = strlen(e->link);
         char *q = xmalloc(4 * llen + 3);
 
-        printf(" -> %s", image_quote(e->link, llen, q, 4 * llen + 3));
+        fputs(" -> ", stdout);
+        cli_put(stdout, image_quote(e->link, llen, q, 4 * llen + 3), ESCAPE_KEEP_BACKSLASH);
         free(q);
     }
     putchar('\n');
@@ -128,21 +108,20 @@ print_head(const char *image, const struct seen *s)
 {
     const struct image_doc *d = &s->doc;
     const json_t *cfg = json_object_get(d->config, "config");
-    char shown[512];
 
-    printf("image: %s\n", temper_printable(image, shown, sizeof(shown)));
+    cli_line(stdout, "image: %s", image);
     if (s->tags != NULL) {
-        printf("tags:");
+        fputs("tags:", stdout);
         for (size_t i = 0; s->tags[i] != NULL; i++)
-            printf("%s %s", i ? "," : "", temper_printable(s->tags[i], shown, sizeof(shown)));
-        printf("%s\n", s->tags[0] == NULL ? " none" : "");
+            cli_text(stdout, "%s %s", i ? "," : "", s->tags[i]);
+        puts(s->tags[0] == NULL ? " none" : "");
     }
-    printf("manifest: %s (%" PRIu64 " bytes, %s)\n", d->desc.digest, d->desc.size,
-           temper_printable(d->desc.media_type, shown, sizeof(shown)));
-    printf("config: %s (%" PRIu64 " bytes)\n", d->config_desc.digest, d->config_desc.size);
+    cli_line(stdout, "manifest: %s (%" PRIu64 " bytes, %s)", d->desc.digest, d->desc.size,
+             d->desc.media_type);
+    cli_line(stdout, "config: %s (%" PRIu64 " bytes)", d->config_desc.digest, d->config_desc.size);
     for (size_t i = 0; i < d->nlayers; i++)
-        printf("layer %zu: %s (%" PRIu64 " bytes, %s)\n", i + 1, d->layers[i].digest,
-               d->layers[i].size, temper_printable(d->layers[i].media_type, shown, sizeof(shown)));
+        cli_line(stdout, "layer %zu: %s (%" PRIu64 " bytes, %s)", i + 1, d->layers[i].digest,
+                 d->layers[i].size, d->layers[i].media_type);
     print_value("architecture", json_object_get(d->config, "architecture"));
     print_value("os", json_object_get(d->config, "os"));
     print_value("variant", json_object_get(d->config, "variant"));
@@ -160,11 +139,11 @@ print_head(const char *image, const struct seen *s)
 static void
 print_layer(const struct image_doc *d, size_t l, const struct image_layer_entries *e)
 {
-    printf("layer %zu files: %zu entries, diff_id %s", l + 1, e->n, e->diff_id);
+    cli_text(stdout, "layer %zu files: %zu entries, diff_id %s", l + 1, e->n, e->diff_id);
     if (d->diff_ids[l][0] == '\0')
-        printf(" (the config names none)");
+        cli_text(stdout, " (the config names none)");
     else if (strcmp(d->diff_ids[l], e->diff_id) != 0)
-        printf(" (MISMATCH: the config names %s)", d->diff_ids[l]);
+        cli_text(stdout, " (MISMATCH: the config names %s)", d->diff_ids[l]);
     putchar('\n');
     for (size_t i = 0; i < e->n; i++)
         print_entry(&e->entries[i]);
@@ -173,12 +152,11 @@ print_layer(const struct image_doc *d, size_t l, const struct image_layer_entrie
 static void
 print_hardening(const struct image_hardening *h)
 {
-    char shown[512];
-
-    printf("hardening: user %s; setuid/setgid/capability files: %zu; world-writable: %zu; "
-           "shells: %zu; ELF files: %zu\n",
-           h->user ? temper_printable(h->user, shown, sizeof(shown)) : "(none: root)", h->setid,
-           h->nworld_writable, h->nshells, h->elves);
+    cli_line(stdout,
+             "hardening: user %s; setuid/setgid/capability files: %zu; world-writable: %zu; "
+             "shells: %zu; ELF files: %zu",
+             h->user ? h->user : "(none: root)", h->setid, h->nworld_writable, h->nshells,
+             h->elves);
     print_paths("setuid/setgid:", h->setid_paths, h->nsetid_paths);
     print_paths("capability:", h->capability_paths, h->ncapability_paths);
     print_paths("world-writable:", h->world_writable, h->nworld_writable);

@@ -69,7 +69,7 @@ cmd_keygen(int argc, char **argv)
     cli_forget_password(password);
     if (rc < 0)
         return cli_error(&err);
-    fprintf(stderr, "temper: wrote %s.key (private%s; keep it secret) and %s.pub (public)\n",
-            prefix, password ? ", encrypted" : "", prefix);
+    cli_line(stderr, "temper: wrote %s.key (private%s; keep it secret) and %s.pub (public)", prefix,
+             password ? ", encrypted" : "", prefix);
     return CLI_EXIT_OK;
 }

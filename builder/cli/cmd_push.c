@@ -225,23 +225,23 @@ static void
 report_signatures(const struct push_args *a, const struct push_signatures *p, const char *identity)
 {
     if (p->count == 0 && p->left_out == 0) {
-        fputs("temper: the image has no signature\n", stderr);
+        cli_line(stderr, "temper: the image has no signature");
         return;
     }
-    fprintf(stderr, "temper: signatures for '%s': %zu made with --key, %zu from the layout",
-            identity, p->made_count, p->from_layout);
+    cli_text(stderr, "temper: signatures for '%s': %zu made with --key, %zu from the layout",
+             identity, p->made_count, p->from_layout);
     if (p->left_out > 0)
-        fprintf(stderr,
-                "; %zu of the layout's left out (naming another repository, such as "
-                "'%s', or unreadable)",
-                p->left_out, p->other[0] ? p->other : "?");
+        cli_text(stderr,
+                 "; %zu of the layout's left out (naming another repository, such as '%s', or "
+                 "unreadable)",
+                 p->left_out, p->other[0] ? p->other : "?");
     fputc('\n', stderr);
     if (a->allow_other_identity && p->other[0] != '\0')
-        fprintf(stderr,
-                "temper: --allow-other-identity: pushed signatures that name '%s', not '%s'; "
-                "verifiers of this repository accept them only if their policy remaps the "
-                "identity\n",
-                p->other, identity);
+        cli_line(stderr,
+                 "temper: --allow-other-identity: pushed signatures that name '%s', not '%s'; "
+                 "verifiers of this repository accept them only if their policy remaps the "
+                 "identity",
+                 p->other, identity);
 }
 
 static int
@@ -300,12 +300,12 @@ push(const struct push_args *a, const struct registry_options *opts)
         registry_ref_release(&ref);
         return cli_error(&err);
     }
-    fprintf(stderr,
-            "temper: pushed %s to %s/%s%s%s: %zu blobs, %zu uploaded (%llu bytes), %zu "
-            "mounted, %zu already present\n",
-            desc.digest, ref.registry, ref.repository, ref.tag ? ":" : "", ref.tag ? ref.tag : "",
-            stats.blobs, stats.blobs_uploaded, (unsigned long long)stats.bytes_uploaded,
-            stats.blobs_mounted, stats.blobs - stats.blobs_uploaded - stats.blobs_mounted);
+    cli_line(stderr,
+             "temper: pushed %s to %s/%s%s%s: %zu blobs, %zu uploaded (%llu bytes), %zu "
+             "mounted, %zu already present",
+             desc.digest, ref.registry, ref.repository, ref.tag ? ":" : "", ref.tag ? ref.tag : "",
+             stats.blobs, stats.blobs_uploaded, (unsigned long long)stats.bytes_uploaded,
+             stats.blobs_mounted, stats.blobs - stats.blobs_uploaded - stats.blobs_mounted);
     report_signatures(a, &sigs, identity);
     printf("%s\n", desc.digest);
     push_signatures_release(&sigs);

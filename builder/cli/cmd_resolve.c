@@ -32,20 +32,24 @@ static const char resolve_usage[] =
     "  --format ldd      for each FILE, 'NAME => PATH' lines and the interpreter, like ldd\n"
     "  --format json     the whole graph: objects, what each DT_NEEDED resolved to, paths\n"
     "  --allow-missing   report libraries that cannot be found instead of failing\n"
-    "  --jobs N          read files on N threads (default: the number of processors)\n";
+    "  --jobs N          read files on N threads (default: the number of processors)\n"
+    "\n"
+    "list and ldd show names escaped: a backslash as \\\\, a newline as \\n, other controls\n"
+    "and bytes that are not UTF-8 as \\xNN, bidi controls as \\uNNNN. JSON is exact.\n";
 
 /*
- * The text formats print names as they are, one per line: a name holding a
- * newline (or, in the list, " -> ") would forge lines, so such a root is
- * refused before anything is printed.
+ * The text formats show names escaped (cli_put, base/escape.h): a newline is "\n", a
+ * backslash "\\", and so on, so a name cannot forge a line or reach the terminal raw, and
+ * every name has one spelling. In the list, " -> " separates a symlink from its target: a name
+ * holding it would be read two ways, so such a root is refused before anything is printed.
  */
 static int
-check_line(const char *s, bool arrow_too, struct temper_err *err)
+check_arrow(const char *s, struct temper_err *err)
 {
-    if (s != NULL && (strchr(s, '\n') != NULL || (arrow_too && strstr(s, " -> ") != NULL)))
+    if (s != NULL && strstr(s, " -> ") != NULL)
         return temper_err_set(err, TEMPER_E_IO, 0,
-                              "'%s' holds a newline or ' -> ', which the text formats cannot "
-                              "show; use --format json",
+                              "'%s' holds ' -> ', which the list format cannot show; use "
+                              "--format json",
                               s);
     return 0;
 }
@@ -58,17 +62,16 @@ print_list(const struct elf_resolver *r, struct temper_err *err)
 
     elf_resolver_paths(r, &paths, &n);
     for (size_t i = 0; i < n; i++) {
-        if (check_line(paths[i].path, true, err) < 0 ||
-            check_line(paths[i].target, true, err) < 0) {
+        if (check_arrow(paths[i].path, err) < 0 || check_arrow(paths[i].target, err) < 0) {
             free(paths);
             return -1;
         }
     }
     for (size_t i = 0; i < n; i++) {
-        fputs(paths[i].path, stdout);
+        cli_put(stdout, paths[i].path, 0);
         if (paths[i].target != NULL) {
             fputs(" -> ", stdout);
-            fputs(paths[i].target, stdout);
+            cli_put(stdout, paths[i].target, 0);
         }
         putchar('\n');
     }
@@ -76,37 +79,14 @@ print_list(const struct elf_resolver *r, struct temper_err *err)
     return 0;
 }
 
-static int
-check_ldd(const struct elf_closure *const *closures, size_t count, struct temper_err *err)
+static void
+print_ldd(const struct elf_closure *const *closures, size_t count)
 {
-    for (size_t i = 0; i < count; i++) {
-        const struct elf_closure *c = closures[i];
-
-        if (check_line(c->input, false, err) < 0)
-            return -1;
-        for (size_t k = 0; k < c->nloads; k++) {
-            if (check_line(c->loads[k].name, false, err) < 0 ||
-                check_line(c->loads[k].path, false, err) < 0)
-                return -1;
-        }
-        for (size_t k = 0; k < c->nmissing; k++) {
-            if (check_line(c->missing[k].name, false, err) < 0)
-                return -1;
-        }
-    }
-    return 0;
-}
-
-static int
-print_ldd(const struct elf_closure *const *closures, size_t count, struct temper_err *err)
-{
-    if (check_ldd(closures, count, err) < 0)
-        return -1;
     for (size_t i = 0; i < count; i++) {
         const struct elf_closure *c = closures[i];
 
         if (count > 1)
-            printf("%s:\n", c->input);
+            cli_line(stdout, "%s:", c->input);
         if (c->nloads == 1 && c->nmissing == 0 && c->loads[0].object->nneeded == 0) {
             printf("\tstatically linked\n");
             continue;
@@ -115,17 +95,17 @@ print_ldd(const struct elf_closure *const *closures, size_t count, struct temper
             if ((long)k == c->interp)
                 continue;
             putchar('\t');
-            fputs(c->loads[k].name, stdout);
-            fputs(" => ", stdout);
-            fputs(c->loads[k].path, stdout);
-            putchar('\n');
+            cli_line(stdout, "%s => %s", c->loads[k].name, c->loads[k].path);
         }
-        for (size_t k = 0; k < c->nmissing; k++)
-            printf("\t%s => not found\n", c->missing[k].name);
-        if (c->interp >= 0)
-            printf("\t%s\n", c->loads[c->interp].path);
+        for (size_t k = 0; k < c->nmissing; k++) {
+            putchar('\t');
+            cli_line(stdout, "%s => not found", c->missing[k].name);
+        }
+        if (c->interp >= 0) {
+            putchar('\t');
+            cli_line(stdout, "%s", c->loads[c->interp].path);
+        }
     }
-    return 0;
 }
 
 /* JSON strings must be UTF-8; file names are bytes. The first one that is not is kept here. */
@@ -212,7 +192,10 @@ print_json(const struct elf_resolver *r, const struct elf_closure *const *closur
                               "'%s' is not valid UTF-8, which JSON cannot hold; use --format list",
                               out.invalid);
     }
-    rc = top == NULL ? -1 : json_dumpf(top, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+    /* ASCII-only, as diff and inspect write it: the same strings, and nothing a terminal acts
+     * on (a bidi control is "\u202e"). */
+    rc = top == NULL ? -1
+                     : json_dumpf(top, stdout, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
     json_decref(top);
     if (rc < 0)
         return temper_err_set(err, TEMPER_E_IO, 0, "cannot write the JSON output");
@@ -303,9 +286,10 @@ cmd_resolve(int argc, char **argv)
             goto out;
         }
     }
-    if ((format == FORMAT_LIST && print_list(r, &err) < 0) ||
-        (format == FORMAT_LDD && print_ldd(closures, (size_t)count, &err) < 0) ||
-        (format == FORMAT_JSON && print_json(r, closures, (size_t)count, &err) < 0)) {
+    if (format == FORMAT_LDD)
+        print_ldd(closures, (size_t)count);
+    else if ((format == FORMAT_LIST && print_list(r, &err) < 0) ||
+             (format == FORMAT_JSON && print_json(r, closures, (size_t)count, &err) < 0)) {
         rc = cli_error(&err);
         goto out;
     }

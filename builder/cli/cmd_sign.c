@@ -81,11 +81,11 @@ cli_signed_identity(const char *given, char **out, struct temper_err *err)
 void
 cli_note_local_identity(const char *identity)
 {
-    fprintf(stderr,
-            "temper: note: the signature names '%s', not a registry's repository: once pushed, "
-            "registry verifiers (podman, CRI-O, skopeo) refuse it; sign at push time with "
-            "temper push --key, or give --identity REGISTRY/REPO\n",
-            identity);
+    cli_line(stderr,
+             "temper: note: the signature names '%s', not a registry's repository: once pushed, "
+             "registry verifiers (podman, CRI-O, skopeo) refuse it; sign at push time with "
+             "temper push --key, or give --identity REGISTRY/REPO",
+             identity);
 }
 
 int
@@ -122,7 +122,7 @@ cmd_sign(int argc, char **argv)
     if (rc < 0)
         return cli_error(&err);
     sign_tag_of(desc.digest, sig_tag);
-    fprintf(stderr, "temper: signed %s for '%s' with '%s'\n", desc.digest, identity, a.key);
+    cli_line(stderr, "temper: signed %s for '%s' with '%s'", desc.digest, identity, a.key);
     if (given_identity == NULL)
         cli_note_local_identity(identity);
     printf("%s\n", sig_tag);

@@ -220,9 +220,9 @@ verify(const struct verify_args *a, const struct registry_options *opts)
     if (rc < 0) {
         temper_err_prefix(&err, "%s", img.source.name);
     } else {
-        fprintf(stderr, "temper: verified %s in %s: signed with '%s'%s%s%s, every blob as signed\n",
-                img.desc.digest, img.source.name, a->key, checked ? " for '" : "",
-                checked ? (identity ? identity : img.repository) : "", checked ? "'" : "");
+        cli_line(stderr, "temper: verified %s in %s: signed with '%s'%s%s%s, every blob as signed",
+                 img.desc.digest, img.source.name, a->key, checked ? " for '" : "",
+                 checked ? (identity ? identity : img.repository) : "", checked ? "'" : "");
         printf("%s\n", img.desc.digest);
     }
     cli_image_close(&img);

@@ -34,7 +34,7 @@ run_in_helper(int argc, char **argv)
     char *slash, **args;
 
     if (n < 0) {
-        fprintf(stderr, "temper: cannot find its own program file: %s\n", strerror(errno));
+        cli_line(stderr, "temper: cannot find its own program file: %s", strerror(errno));
         return CLI_EXIT_FAILURE;
     }
     self[n] = '\0';
@@ -49,15 +49,15 @@ run_in_helper(int argc, char **argv)
         snprintf(helper, sizeof(helper), "%s/%s", dir, helper_places[i]);
         if (access(helper, X_OK) == 0) {
             execv(helper, args);
-            fprintf(stderr, "temper: cannot run '%s': %s\n", helper, strerror(errno));
+            cli_line(stderr, "temper: cannot run '%s': %s", helper, strerror(errno));
             free(args);
             return CLI_EXIT_FAILURE;
         }
     }
-    fprintf(stderr,
-            "temper: 'temper %s' runs in temper-image, which is not installed beside '%s' "
-            "(looked for %s/%s and %s/%s); reinstall temper\n",
-            argv[0], self, dir, helper_places[0], dir, helper_places[1]);
+    cli_line(stderr,
+             "temper: 'temper %s' runs in temper-image, which is not installed beside '%s' "
+             "(looked for %s/%s and %s/%s); reinstall temper",
+             argv[0], self, dir, helper_places[0], dir, helper_places[1]);
     free(args);
     return CLI_EXIT_FAILURE;
 }

@@ -39,8 +39,8 @@ void diff_emit_line(struct diff_out *o, char *line, json_t *json);
 /* j, or an abort when it is NULL: jansson fails only when out of memory, or when given a
  * string that is not UTF-8, which callers rule out. */
 json_t *diff_must(json_t *j);
-/* A JSON value as compact, ASCII-only JSON text with sorted keys, made printable (malloc'd);
- * cut as diff_quote cuts. */
+/* A JSON value as compact, ASCII-only JSON text with sorted keys (malloc'd); cut as diff_quote
+ * cuts. */
 char *diff_json_text(const json_t *value);
 /* A JSON string of `len` bytes: as they are when UTF-8 without NUL, else image_quote's text
  * without its quotes. */

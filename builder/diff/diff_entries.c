@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/escape.h"
 #include "base/xalloc.h"
 #include "diff-internal.h"
 
@@ -216,10 +217,8 @@ emit_pax(struct diff_out *o, const char *where, const char *path, const char *ke
          const struct image_pax *a, const struct image_pax *b)
 {
     cleanup_free char *field = NULL, *ta = NULL, *tb = NULL;
-    size_t klen = strlen(key);
-    char *shown = xmalloc(klen + 8);
+    char *shown = escape_dup(key, strlen(key), 0);
 
-    temper_printable(key, shown, klen + 8);
     field = xasprintf("pax %s", shown);
     free(shown);
     ta = a ? diff_quote(a->value, a->len) : NULL;
@@ -293,7 +292,7 @@ emit_lone(struct diff_out *o, const char *where, const struct image_entry *e, bo
 {
     cleanup_free char *what = NULL, *link = quoted_or_null(e->link);
     size_t len = strlen(e->path);
-    char *shown = xmalloc(len + 8);
+    char *shown = escape_dup(e->path, len, 0);
     char mode[16];
     json_t *j, *doc;
 
@@ -309,14 +308,12 @@ emit_lone(struct diff_out *o, const char *where, const struct image_entry *e, bo
                               added ? "b" : "a", j));
     json_object_set_new(doc, added ? "a" : "b", json_null());
     json_object_set_new(doc, "path", diff_json_bytes(e->path, len));
-    temper_printable(e->path, shown, len + 8);
     if (image_entry_is_whiteout(e)) {
         bool opaque;
         cleanup_free char *target = image_whiteout_target(e->path, &opaque);
-        cleanup_free char *target_shown = xmalloc(strlen(target) + 8);
+        cleanup_free char *target_shown = escape_dup(target, strlen(target), 0);
 
         json_object_set_new(doc, "whiteout", diff_json_bytes(target, strlen(target)));
-        temper_printable(target, target_shown, strlen(target) + 8);
         diff_emit_line(o,
                        xasprintf("%s: %s: %s: %swhiteout of %s", where, shown,
                                  added ? "added" : "removed", opaque ? "opaque " : "",

@@ -1,12 +1,14 @@
 /*
  * Each difference twice: a text line a terminal may show (every string
- * from an image escaped or made printable, so a name cannot forge a line)
- * and a JSON object (strings as they are when they are UTF-8).
+ * from an image escaped with base/escape.h, values quoted, so a name cannot
+ * forge a line or pass for another) and a JSON object (strings as they are
+ * when they are UTF-8).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/escape.h"
 #include "base/limits.h"
 #include "base/sha256.h"
 #include "base/xalloc.h"
@@ -23,35 +25,13 @@ diff_must(json_t *j)
 const char *
 image_quote(const char *s, size_t len, char *out, size_t size)
 {
-    static const char hex[] = "0123456789abcdef";
-    size_t o = 0;
+    size_t n;
 
-    out[o++] = '"';
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        char esc[5];
-        size_t n;
-
-        if (c == '"' || c == '\\') {
-            esc[0] = '\\', esc[1] = (char)c, n = 2;
-        } else if (c == '\n' || c == '\t' || c == '\r') {
-            esc[0] = '\\', esc[1] = c == '\n' ? 'n' : c == '\t' ? 't' : 'r', n = 2;
-        } else if (c < 0x20 || c >= 0x7f) {
-            esc[0] = '\\', esc[1] = 'x', esc[2] = hex[c >> 4], esc[3] = hex[c & 15], n = 4;
-        } else {
-            esc[0] = (char)c, n = 1;
-        }
-        if (o + n + 2 > size) { /* room for the closing quote and the NUL */
-            o = o > size - 6 ? size - 6 : o;
-            memcpy(out + o, "...", 3);
-            o += 3;
-            break;
-        }
-        memcpy(out + o, esc, n);
-        o += n;
-    }
-    out[o++] = '"';
-    out[o] = '\0';
+    out[0] = '"';
+    escape_str(s, len, ESCAPE_QUOTE, out + 1, size - 2);
+    n = strlen(out);
+    out[n] = '"';
+    out[n + 1] = '\0';
     return out;
 }
 
@@ -120,7 +100,6 @@ diff_json_text(const json_t *value)
     out = xmalloc(shown + 8);
     memcpy(out, text, shown); /* ASCII: no character is cut */
     out[shown] = '\0';
-    temper_printable(out, out, shown + 8);
     if (shown == len)
         return out;
     summary = value_summary(text, len);
@@ -194,8 +173,7 @@ diff_emit(struct diff_out *o, const char *where, const char *path, const char *f
     if (path != NULL) {
         size_t len = strlen(path);
 
-        shown = xmalloc(len + 8);
-        temper_printable(path, shown, len + 8);
+        shown = escape_dup(path, len, 0);
         json_object_set_new(json, "path", diff_json_bytes(path, len));
         line = xasprintf("%s: %s: %s: %s -> %s", where, shown, field, a_text ? a_text : "absent",
                          b_text ? b_text : "absent");

@@ -16,9 +16,10 @@
  *    layer). The compressed bytes are hashed too and must be the ones the
  *    manifest names;
  *  - paths are normalised ("./etc/x", "etc/x" and "/etc/x" are "/etc/x") but
- *    otherwise kept as they are, bytes that are not printable included: the
- *    text lines this module makes pass them through temper_printable, and
- *    quoted values are escaped, so that no name can forge a line.
+ *    otherwise kept as they are, any byte included: the text lines this
+ *    module makes escape them (base/escape.h), and quote values escaped with
+ *    ESCAPE_QUOTE, so that no name can forge a line or pass for another;
+ *    messages (err) hold them as they are, for cli to escape.
  *
  * A comparison never stops at the first difference. It gives plain data: a
  * list of differences, each with its text line and its JSON object; the
@@ -200,7 +201,7 @@ char *image_whiteout_target(const char *path, bool *opaque);
 /* ---- two images ---- */
 
 struct image_diff_item {
-    char *line;   /* "layer 1: /etc/passwd: mode: 0644 -> 0600": printable ASCII, no newline */
+    char *line;   /* "layer 1: /etc/passwd: mode: 0644 -> 0600": escaped (base/escape.h) */
     json_t *json; /* {"where", "path" (for an entry), "field", "a", "b", ...} */
 };
 
@@ -240,10 +241,10 @@ void image_diff_release(struct image_diff *diff);
 json_t *image_diff_json(const struct image_diff *diff, const char *image_a, const char *image_b);
 
 /*
- * Writes `len` bytes as a quoted string a terminal may show: printable ASCII
- * as it is, '"' and '\\' escaped, \n \t \r, and \xHH for every other byte.
- * Returns out (cut with "..." before the closing quote when size is short;
- * size at least 8).
+ * Writes `len` bytes as a quoted string a terminal may show: escaped as
+ * base/escape.h says, '"' as \" too (ESCAPE_QUOTE). Returns out (cut with
+ * "..." before the closing quote when size is short; size at least 10;
+ * 4 * len + 3 holds any value whole).
  */
 const char *image_quote(const char *s, size_t len, char *out, size_t size);
 

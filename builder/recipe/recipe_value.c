@@ -22,9 +22,7 @@ static int __attribute__((format(printf, 4, 0)))
 vfail(struct temper_err *err, enum temper_errc code, const struct recipe_loc *loc, const char *fmt,
       va_list ap)
 {
-    err->code = code;
-    err->sys_errno = 0;
-    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+    temper_err_vset(err, code, 0, fmt, ap);
     return recipe_err_at(err, loc);
 }
 

@@ -487,6 +487,163 @@ password_cb(char *buf, int size, int rwflag, void *u)
     return (int)arg->len;
 }
 
+/* ---- the cost of an encrypted key ------------------------------------------------------------ */
+
+/*
+ * A PKCS#8 key encrypted with a password names how to derive the key from it, and that is input
+ * too: PBKDF2 at 2^31-1 iterations keeps OpenSSL busy for minutes, and OpenSSL bounds neither
+ * that nor scrypt's N * r * p (only scrypt's memory). So the parameters of every ENCRYPTED
+ * PRIVATE KEY block are read, as OpenSSL will read them, before OpenSSL is asked to decrypt:
+ * PBES2 with PBKDF2 or scrypt, and the older PKCS#5 v1.5 and PKCS#12 schemes (one PBEPARAM with
+ * an iteration count). What cannot be read is left to OpenSSL, which then cannot decrypt it
+ * either; what can is held to the bounds in limits.h.
+ */
+
+#define REENCRYPT_HINT                                                                             \
+    ", which could take minutes; re-encrypt it as temper keygen does: openssl pkcs8 -topk8 "       \
+    "-scrypt -in '%s' -out NEW.key"
+
+/* An ASN.1 INTEGER as a count; UINT64_MAX when it is negative or does not fit (so over a bound). */
+static uint64_t
+count_of(const ASN1_INTEGER *a)
+{
+    uint64_t v;
+
+    return a != NULL && ASN1_INTEGER_get_uint64(&v, a) == 1 ? v : UINT64_MAX;
+}
+
+/* The parameters of `alg` decoded as `it`, or NULL when they are no such SEQUENCE. */
+static void *
+unpack_params(const X509_ALGOR *alg, const ASN1_ITEM *it)
+{
+    const void *params;
+    int type;
+
+    X509_ALGOR_get0(NULL, &type, &params, alg);
+    return type == V_ASN1_SEQUENCE ? ASN1_item_unpack(params, it) : NULL;
+}
+
+static int
+check_iterations(const char *path, const char *kdf, const ASN1_INTEGER *iter,
+                 struct temper_err *err)
+{
+    uint64_t n = count_of(iter);
+
+    if (n <= SIGN_KDF_MAX_ITERATIONS)
+        return 0;
+    return temper_err_set(err, TEMPER_E_LIMIT, 0,
+                          "key '%s' asks for %llu %s iterations to be decrypted, over the %d "
+                          "temper allows (SIGN_KDF_MAX_ITERATIONS)" REENCRYPT_HINT,
+                          path, (unsigned long long)n, kdf, SIGN_KDF_MAX_ITERATIONS, path);
+}
+
+static int
+check_scrypt(const char *path, const SCRYPT_PARAMS *sp, struct temper_err *err)
+{
+    uint64_t n = count_of(sp->costParameter), r = count_of(sp->blockSize);
+    uint64_t p = count_of(sp->parallelizationParameter);
+    bool over;
+
+    if (n == 0 || r == 0 || p == 0)
+        return 0; /* OpenSSL refuses these itself, before any work */
+    /* N * r * p, then 128 * r * (N + p + 2) as OpenSSL counts scrypt's memory, without overflow */
+    over = r > SIGN_SCRYPT_MAX_WORK / n || p > SIGN_SCRYPT_MAX_WORK / (n * r) ||
+           128 * r * (n + p + 2) > SIGN_SCRYPT_MAX_MEMORY;
+    if (!over)
+        return 0;
+    return temper_err_set(err, TEMPER_E_LIMIT, 0,
+                          "key '%s' asks for scrypt with N=%llu, r=%llu, p=%llu to be decrypted, "
+                          "over what temper allows (N*r*p at most %d, SIGN_SCRYPT_MAX_WORK; "
+                          "128*r*(N+p+2) bytes at most %d MiB)" REENCRYPT_HINT,
+                          path, (unsigned long long)n, (unsigned long long)r, (unsigned long long)p,
+                          SIGN_SCRYPT_MAX_WORK, SIGN_SCRYPT_MAX_MEMORY >> 20, path);
+}
+
+/* The key derivation of PBES2: PBKDF2 or scrypt (OpenSSL 3.0 knows no other). */
+static int
+check_pbes2(const char *path, const PBE2PARAM *pbe2, struct temper_err *err)
+{
+    int nid = pbe2->keyfunc != NULL ? OBJ_obj2nid(pbe2->keyfunc->algorithm) : NID_undef;
+    int rc = 0;
+
+    if (nid == NID_id_scrypt) {
+        SCRYPT_PARAMS *sp = unpack_params(pbe2->keyfunc, ASN1_ITEM_rptr(SCRYPT_PARAMS));
+
+        if (sp != NULL)
+            rc = check_scrypt(path, sp, err);
+        SCRYPT_PARAMS_free(sp);
+    } else if (nid == NID_id_pbkdf2) {
+        PBKDF2PARAM *kdf = unpack_params(pbe2->keyfunc, ASN1_ITEM_rptr(PBKDF2PARAM));
+
+        if (kdf != NULL)
+            rc = check_iterations(path, "PBKDF2", kdf->iter, err);
+        PBKDF2PARAM_free(kdf);
+    }
+    return rc;
+}
+
+/* One EncryptedPrivateKeyInfo (DER): PBES2, or a PKCS#5 v1.5 or PKCS#12 scheme (a PBEPARAM). */
+static int
+check_encrypted_key(const char *path, const unsigned char *der, long len, struct temper_err *err)
+{
+    X509_SIG *sig = d2i_X509_SIG(NULL, &der, len);
+    const X509_ALGOR *alg;
+    int nid, rc = 0;
+
+    if (sig == NULL)
+        return 0;
+    X509_SIG_get0(sig, &alg, NULL);
+    nid = OBJ_obj2nid(alg->algorithm);
+    if (nid == NID_pbes2) {
+        PBE2PARAM *pbe2 = unpack_params(alg, ASN1_ITEM_rptr(PBE2PARAM));
+
+        if (pbe2 != NULL)
+            rc = check_pbes2(path, pbe2, err);
+        PBE2PARAM_free(pbe2);
+    } else {
+        PBEPARAM *pbe = unpack_params(alg, ASN1_ITEM_rptr(PBEPARAM));
+
+        if (pbe != NULL)
+            rc = check_iterations(path, nid != NID_undef ? OBJ_nid2sn(nid) : "key derivation",
+                                  pbe->iter, err);
+        PBEPARAM_free(pbe);
+    }
+    X509_SIG_free(sig);
+    return rc;
+}
+
+/*
+ * Checks every ENCRYPTED PRIVATE KEY block of the file, in order, until a block PEM_read_bio
+ * cannot read: OpenSSL's key readers go through the blocks in the same order with the same
+ * reader and give up there too, so no block they could decrypt goes unchecked. (A traditional
+ * "Proc-Type: 4,ENCRYPTED" key derives its key with one MD5 round: nothing to bound.)
+ */
+static int
+check_kdf_cost(const char *path, const char *buf, size_t len, struct temper_err *err)
+{
+    cleanup_bio BIO *bio = BIO_new_mem_buf(buf, (int)len);
+    int rc = 0;
+
+    while (rc == 0 && bio != NULL) {
+        char *name = NULL, *header = NULL;
+        unsigned char *der = NULL;
+        long dlen = 0;
+
+        /* Secure, as OpenSSL reads keys: a block may be a private key in the clear, and every
+         * buffer that held it is wiped. */
+        if (PEM_read_bio_ex(bio, &name, &header, &der, &dlen,
+                            PEM_FLAG_SECURE | PEM_FLAG_EAY_COMPATIBLE) != 1)
+            break;
+        if (strcmp(name, PEM_STRING_PKCS8) == 0)
+            rc = check_encrypted_key(path, der, dlen, err);
+        OPENSSL_secure_free(name);
+        OPENSSL_secure_free(header);
+        OPENSSL_secure_clear_free(der, (size_t)dlen);
+    }
+    ERR_clear_error(); /* the end of the file is an error to PEM_read_bio */
+    return rc;
+}
+
 int
 sign_key_load_private(const char *path, const char *password, struct sign_key **out,
                       struct temper_err *err)
@@ -525,6 +682,8 @@ sign_key_load_private(const char *path, const char *password, struct sign_key **
                               "chmod 600 '%s'",
                               path, (unsigned)text.mode, path);
 
+    if (check_kdf_cost(path, text.buf, text.len, err) < 0)
+        return -1;
     ERR_clear_error();
     bio = BIO_new_mem_buf(text.buf, (int)text.len);
     if (bio != NULL)

@@ -15,3 +15,41 @@ def summary():
     """Prints how many checks failed; returns the exit status: 1 when any did."""
     print(f"{len(failures)} failure(s)")
     return 1 if failures else 0
+
+
+BIDI_AND_SEPARATORS = ({0x061C, 0x200E, 0x200F, 0x2028, 0x2029} | set(range(0x202A, 0x202F)) |
+                       set(range(0x2066, 0x206A)))
+
+
+def shown(data):
+    """bytes as temper shows them to a person (builder/base/escape.h): printable ASCII and UTF-8
+    as they are, but a backslash as \\\\, newline, tab and CR as \\n \\t \\r, other C0 controls,
+    DEL and bytes that are not UTF-8 as \\xNN, C1 controls, bidi controls and U+2028/U+2029 as
+    \\uNNNN."""
+    out, i = [], 0
+    while i < len(data):
+        b = data[i]
+        if b == 0x5C:
+            out.append("\\\\")
+        elif b in (0x0A, 0x09, 0x0D):
+            out.append({0x0A: "\\n", 0x09: "\\t", 0x0D: "\\r"}[b])
+        elif b < 0x20 or b == 0x7F:
+            out.append(f"\\x{b:02x}")
+        elif b < 0x80:
+            out.append(chr(b))
+        else:
+            n = 2 if 0xC2 <= b <= 0xDF else 3 if 0xE0 <= b <= 0xEF else 4 if 0xF0 <= b <= 0xF4 else 0
+            try:
+                c = data[i:i + n].decode("utf-8") if n and i + n <= len(data) else None
+            except UnicodeDecodeError:
+                c = None
+            if c is None:
+                out.append(f"\\x{b:02x}")
+            else:
+                cp = ord(c)
+                out.append(f"\\u{cp:04x}" if 0x80 <= cp <= 0x9F or cp in BIDI_AND_SEPARATORS
+                           else c)
+                i += n
+                continue
+        i += 1
+    return "".join(out)

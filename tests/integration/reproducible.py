@@ -40,7 +40,7 @@ import gzip
 import tempfile
 import time
 
-from checks import check, summary  # tests/integration/checks.py
+from checks import check, shown, summary  # tests/integration/checks.py
 
 TEMPER, RECIPES = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 ONLY = set(sys.argv[3:])
@@ -230,8 +230,8 @@ def write_recipe(path, entrypoint="/usr/bin/ls"):
 
 
 def printable(path):
-    """A path as temper's text output shows it: bytes outside printable ASCII as '?'."""
-    return "".join(chr(b) if 0x20 <= b < 0x7f else "?" for b in os.fsencode(path))
+    """A path as temper's text output shows it: escaped (builder/base/escape.h)."""
+    return shown(os.fsencode(path))
 
 
 def ls_f(root):

@@ -1095,31 +1095,45 @@ preflight() {
 }
 
 # ---------------------------------------------------------------------------
-# 16. Names a root chooses that an output format cannot carry: a newline would forge lines
-# in the text formats, bytes that are not UTF-8 cannot be JSON strings. Each is refused with
-# a message naming it (exit 1) and nothing half-printed; another format still works.
+# 16. Names a root chooses that an output format cannot carry as they are: the text formats
+# show them escaped (a newline as \n, a backslash as \\, a byte that is not UTF-8 as \xff), so
+# nothing forges a line; a name holding the list's ' -> ' is refused there (exit 1, nothing
+# half-printed), and one that is not UTF-8 by JSON; another format still works.
 case_hostile_names() {
     local d=$T/c16
     mkexe "$d/app" || return
     cp "$d/app" "$d/bad"$'\xff'"name" || return
     cp "$d/app" "$d/new"$'\n'"line" || return
+    cp "$d/app" "$d/back"'\n'"slash" || return
+    cp "$d/app" "$d/ar -> row" || return
 
     rt --format json "$d/bad"$'\xff'"name"
-    expect_rc 1 'non-UTF-8 name in JSON' && expect_err 'not valid UTF-8' 'non-UTF-8 name in JSON'
+    expect_rc 1 'non-UTF-8 name in JSON' && expect_err 'not valid UTF-8' 'non-UTF-8 name in JSON' &&
+        expect_err "'$d/bad\\xffname'" 'non-UTF-8 name in JSON, escaped in the message'
     [ -s "$T/out" ] && fail 'non-UTF-8 name in JSON: something was printed'
     rt --format list "$d/bad"$'\xff'"name"
-    expect_rc 0 'non-UTF-8 name in the list'
+    expect_rc 0 'non-UTF-8 name in the list' &&
+        expect_out_line "$d/bad\\xffname" 'non-UTF-8 name in the list, escaped'
 
     rt --format list "$d/new"$'\n'"line"
-    expect_rc 1 'newline in the list' && expect_err 'holds a newline' 'newline in the list'
-    [ -s "$T/out" ] && fail 'newline in the list: something was printed'
-    rt --format ldd "$d/new"$'\n'"line"
-    expect_rc 1 'newline in the ldd format'
+    expect_rc 0 'newline in the list' && expect_out_line "$d/new\\nline" 'newline in the list, escaped'
+    grep -qx 'line' "$T/out" && fail 'newline in the list: a line of its own'
+    rt --format list "$d/back"'\n'"slash"
+    expect_rc 0 'backslash in the list' &&
+        expect_out_line "$d/back\\\\nslash" 'backslash in the list, doubled: not a newline'
+    rt --format ldd "$d/new"$'\n'"line" "$d/app"
+    expect_rc 0 'newline in the ldd format' &&
+        expect_out_line "$d/new\\nline:" 'newline in the ldd format, escaped'
     rt --format json "$d/new"$'\n'"line"
     if expect_rc 0 'newline in JSON' &&
         ! python3 -c 'import json,sys; d=json.load(sys.stdin); assert "\n" in d["inputs"][0]["path"]' <"$T/out"; then
         fail 'newline in JSON: the name is not in the JSON output'
     fi
+    rt --format list "$d/ar -> row"
+    expect_rc 1 "' -> ' in the list" && expect_err "holds ' -> '" "' -> ' in the list"
+    [ -s "$T/out" ] && fail "' -> ' in the list: something was printed"
+    rt --format ldd "$d/ar -> row"
+    expect_rc 0 "' -> ' in the ldd format"
 }
 
 # ---------------------------------------------------------------------------

@@ -385,6 +385,7 @@ START_TEST(test_image_diff_compare_escapes_hostile_names)
         {"etc/a\nlayer 1: /forged: added", 'f', 0644, 0, 0, 1, "1", NULL, NULL},
         {"../../etc/shadow", 'f', 0644, 0, 0, 1, "2", NULL, NULL},
         {"etc/link", 'l', 0777, 0, 0, 1, "\x1b[31mred\n", NULL, NULL},
+        {"etc/a\\nb", 'f', 0644, 0, 0, 1, "3", NULL, NULL},
     };
     struct image_diff d;
     struct temper_err err;
@@ -399,8 +400,10 @@ START_TEST(test_image_diff_compare_escapes_hostile_names)
     for (size_t i = 0; i < d.nitems; i++)
         for (const char *p = d.items[i].line; *p; p++)
             ck_assert_msg(*p >= 0x20 && *p < 0x7f, "unprintable byte in '%s'", d.items[i].line);
+    /* Escaped once, each name one way (base/escape.h): a newline and a backslash-n differ. */
     ck_assert(
-        has_line(&d, "layer 1: /etc/a?layer 1: /forged: added: added: file 0644 0:0 1 bytes"));
+        has_line(&d, "layer 1: /etc/a\\nlayer 1: /forged: added: added: file 0644 0:0 1 bytes"));
+    ck_assert(has_line(&d, "layer 1: /etc/a\\\\nb: added: file 0644 0:0 1 bytes"));
     ck_assert(has_line(&d, "layer 1: /../../etc/shadow: added: file 0644 0:0 1 bytes"));
     ck_assert(has_line(&d, "layer 1: /etc/link: added: symlink 0777 0:0 -> \"\\x1b[31mred\\n\""));
     /* JSON keeps the exact bytes. */
@@ -932,7 +935,12 @@ START_TEST(test_image_quote_escapes_and_cuts)
 
     ck_assert_str_eq(image_quote("a\"b\\\n\x01", 6, out, sizeof(out)), "\"a\\\"b\\\\\\n\\x01\"");
     ck_assert_str_eq(image_quote("abcdefghijklmnopqrstuvwxyz", 26, out, sizeof(out)),
-                     "\"abcdefghi...\"");
+                     "\"abcdefghij...\"");
+    /* never half an escape, nor half a character */
+    ck_assert_str_eq(image_quote("abcdefghij\x1b", 11, out, sizeof(out)), "\"abcdefghij...\"");
+    ck_assert_str_eq(
+        image_quote("\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9", 14, out, sizeof(out)),
+        "\"\u00e9\u00e9\u00e9\u00e9\u00e9...\"");
     ck_assert_uint_lt(strlen(out), sizeof(out));
 }
 END_TEST

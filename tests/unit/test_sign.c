@@ -20,10 +20,13 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <openssl/objects.h>
 #include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "base/limits.h"
 #include "sign/signing.h"
@@ -706,6 +709,177 @@ START_TEST(test_sign_key_load_private_refuses_other_key_types)
     }
     ck_assert_int_eq(chmod(path("sec1.key"), 0600), 0);
     sign_key_free(load_private("sec1.key", NULL));
+}
+END_TEST
+
+/* ---- the cost of an encrypted key ---- */
+
+/* `openssl pkcs8 -topk8 -v2 aes-256-cbc ARGS` of plain.key (temper keygen, no password) into rel,
+ * mode 0600. */
+static void
+openssl_pkcs8(const char *rel, const char *arg1, const char *arg2, const char *arg3)
+{
+    const char *const argv[] = {TEST_OPENSSL,
+                                "pkcs8",
+                                "-topk8",
+                                "-in",
+                                path("plain.key"),
+                                "-out",
+                                path(rel),
+                                "-passout",
+                                "pass:" PASSWORD,
+                                "-v2",
+                                "aes-256-cbc",
+                                arg1,
+                                arg2,
+                                arg3,
+                                NULL};
+
+    if (!exists("plain.key"))
+        keygen(SIGN_KEY_ECDSA_P256, "plain", NULL);
+    run_ok(argv);
+    ck_assert_int_eq(chmod(path(rel), 0600), 0);
+}
+
+/*
+ * Writes rel: an ENCRYPTED PRIVATE KEY whose algorithm is `pbe` (freed here) over bytes that are
+ * no key. Encrypting a real key at such a cost would take minutes: temper must refuse it on its
+ * parameters alone, before it derives anything.
+ */
+static void
+write_encrypted_with(const char *rel, X509_ALGOR *pbe)
+{
+    static const unsigned char not_a_key[144] = {0x42};
+    X509_SIG *sig = X509_SIG_new();
+    X509_ALGOR *alg;
+    ASN1_OCTET_STRING *data;
+    FILE *f;
+
+    ck_assert_ptr_nonnull(pbe);
+    ck_assert_ptr_nonnull(sig);
+    X509_SIG_getm(sig, &alg, &data);
+    ck_assert_int_eq(X509_ALGOR_copy(alg, pbe), 1);
+    ck_assert_int_eq(ASN1_OCTET_STRING_set(data, not_a_key, sizeof(not_a_key)), 1);
+    f = fopen(path(rel), "a"); /* after what the file may hold already */
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(PEM_write_PKCS8(f, sig), 1);
+    fclose(f);
+    ck_assert_int_eq(chmod(path(rel), 0600), 0);
+    X509_SIG_free(sig);
+    X509_ALGOR_free(pbe);
+}
+
+/* PBES2 with scrypt at N, r, p (beyond what PKCS5_pbe2_set_scrypt itself accepts). */
+static X509_ALGOR *
+scrypt_pbe(uint64_t n, uint64_t r, uint64_t p)
+{
+    static const unsigned char salt[16] = {1, 2, 3};
+    X509_ALGOR *pbe =
+        PKCS5_pbe2_set_scrypt(EVP_aes_256_cbc(), salt, sizeof(salt), NULL, 16384, 8, 1);
+    PBE2PARAM *pbe2;
+    SCRYPT_PARAMS *sp;
+
+    ck_assert_ptr_nonnull(pbe);
+    pbe2 = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBE2PARAM), pbe->parameter);
+    ck_assert_ptr_nonnull(pbe2);
+    sp = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(SCRYPT_PARAMS), pbe2->keyfunc->parameter);
+    ck_assert_ptr_nonnull(sp);
+    ck_assert_int_eq(ASN1_INTEGER_set_uint64(sp->costParameter, n), 1);
+    ck_assert_int_eq(ASN1_INTEGER_set_uint64(sp->blockSize, r), 1);
+    ck_assert_int_eq(ASN1_INTEGER_set_uint64(sp->parallelizationParameter, p), 1);
+    ck_assert_ptr_nonnull(
+        ASN1_TYPE_pack_sequence(ASN1_ITEM_rptr(SCRYPT_PARAMS), sp, &pbe2->keyfunc->parameter));
+    ck_assert_ptr_nonnull(
+        ASN1_TYPE_pack_sequence(ASN1_ITEM_rptr(PBE2PARAM), pbe2, &pbe->parameter));
+    SCRYPT_PARAMS_free(sp);
+    PBE2PARAM_free(pbe2);
+    return pbe;
+}
+
+static X509_ALGOR *
+pbkdf2_pbe(int iterations)
+{
+    return PKCS5_pbe2_set_iv(EVP_aes_256_cbc(), iterations, NULL, 0, NULL, NID_hmacWithSHA256);
+}
+
+/* refuse_private with TEMPER_E_LIMIT, the key named and the fix said; returns the milliseconds. */
+static double
+refuse_costly(const char *rel, const char *password, const char *part)
+{
+    struct timespec t0, t1;
+    struct sign_key *key = NULL;
+    struct temper_err err = {0};
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    refuse_private(rel, password, TEMPER_E_LIMIT, part);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ck_assert_int_eq(sign_key_load_private(path(rel), password, &key, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, path(rel)));
+    ck_assert_ptr_nonnull(strstr(err.msg, "openssl pkcs8 -topk8"));
+    return (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+}
+
+START_TEST(test_sign_key_load_private_takes_what_openssl_pkcs8_writes)
+{
+    static const char *const args[][3] = {
+        {NULL, NULL, NULL},        /* PBKDF2, 2048 iterations: openssl's default */
+        {"-iter", "600000", NULL}, /* OWASP's count for PBKDF2-HMAC-SHA256 */
+        {"-scrypt", NULL, NULL},   /* N=16384, r=8, p=1, as temper keygen writes */
+    };
+    char rel[32];
+
+    for (size_t i = 0; i < sizeof(args) / sizeof(args[0]); i++) {
+        struct sign_key *key;
+
+        snprintf(rel, sizeof(rel), "p8-%zu.key", i);
+        openssl_pkcs8(rel, args[i][0], args[i][1], args[i][2]);
+        key = load_private(rel, PASSWORD);
+        ck_assert_int_eq(sign_key_get_type(key), SIGN_KEY_ECDSA_P256);
+        sign_key_free(key);
+        refuse_private(rel, "wrong-password", TEMPER_E_SIG, "wrong password?");
+    }
+}
+END_TEST
+
+START_TEST(test_sign_key_load_private_refuses_a_costly_kdf_before_running_it)
+{
+    static const unsigned char salt[8] = {9};
+    double ms;
+
+    /* 2^31-1 PBKDF2 iterations: minutes of work if it were run */
+    write_encrypted_with("pbkdf2-max.key", pbkdf2_pbe(2147483647));
+    ms = refuse_costly("pbkdf2-max.key", PASSWORD, "asks for 2147483647 PBKDF2 iterations");
+    ck_assert_msg(ms < 1000, "refused in %.1f ms", ms);
+    refuse_costly("pbkdf2-max.key", NULL, "over the 10000000 temper allows");
+    /* one over the bound, which never runs either */
+    write_encrypted_with("pbkdf2-over.key", pbkdf2_pbe(SIGN_KDF_MAX_ITERATIONS + 1));
+    ms = refuse_costly("pbkdf2-over.key", PASSWORD, "asks for 10000001 PBKDF2 iterations");
+    ck_assert_msg(ms < 1000, "refused in %.1f ms", ms);
+    /* PKCS#12's PBE (openssl pkcs8 -v1 PBE-SHA1-3DES) counts iterations too */
+    write_encrypted_with("pkcs12.key", PKCS5_pbe_set(NID_pbe_WithSHA1And3_Key_TripleDES_CBC,
+                                                     2147483647, salt, sizeof(salt)));
+    refuse_costly("pkcs12.key", PASSWORD, "asks for 2147483647 PBE-SHA1-3DES iterations");
+    /* scrypt: N * r * p over the bound (p = 64: 64 times the work of temper keygen) ... */
+    write_encrypted_with("scrypt-p.key", scrypt_pbe(16384, 8, 64));
+    ms = refuse_costly("scrypt-p.key", PASSWORD, "scrypt with N=16384, r=8, p=64");
+    ck_assert_msg(ms < 1000, "refused in %.1f ms", ms);
+    /* ... its memory over 32 MiB, and counts that do not fit 64 bits */
+    write_encrypted_with("scrypt-mem.key", scrypt_pbe(1u << 20, 1, 1));
+    refuse_costly("scrypt-mem.key", PASSWORD, "scrypt with N=1048576, r=1, p=1");
+    write_encrypted_with("scrypt-huge.key", scrypt_pbe(UINT64_MAX, UINT64_MAX, UINT64_MAX));
+    refuse_costly("scrypt-huge.key", PASSWORD, "scrypt with N=18446744073709551615");
+    /* a costly key after another PEM block is found too */
+    {
+        FILE *f = fopen(path("second.key"), "w");
+        EVP_PKEY *pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+
+        ck_assert_ptr_nonnull(f);
+        ck_assert_int_eq(PEM_write_PUBKEY(f, pkey), 1);
+        fclose(f);
+        EVP_PKEY_free(pkey);
+    }
+    write_encrypted_with("second.key", pbkdf2_pbe(2147483647));
+    refuse_costly("second.key", PASSWORD, "asks for 2147483647 PBKDF2 iterations");
 }
 END_TEST
 
@@ -1563,6 +1737,8 @@ sign_suite(void)
     tcase_add_test(tc, test_sign_key_load_private_refuses_corrupt_pem);
     tcase_add_test(tc, test_sign_key_load_private_caps_the_file);
     tcase_add_test(tc, test_sign_key_load_private_refuses_other_key_types);
+    tcase_add_test(tc, test_sign_key_load_private_takes_what_openssl_pkcs8_writes);
+    tcase_add_test(tc, test_sign_key_load_private_refuses_a_costly_kdf_before_running_it);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("sign_key_load_public");
