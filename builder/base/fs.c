@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -503,5 +504,53 @@ fs_list_dir(struct fs_root *root, const struct fs_path *dir, size_t max_entries,
     closedir(d);
     qsort(list, count, sizeof(*list), compare_names);
     *names = list;
+    return 0;
+}
+
+int
+fs_read_file_at(int dirfd, const char *name, size_t max_bytes, char **out, size_t *len,
+                struct temper_err *err)
+{
+    cleanup_close int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    cleanup_free char *buf = NULL;
+    size_t cap, n = 0;
+    struct stat st;
+
+    if (fd < 0)
+        return temper_err_sys(err, errno == ENOENT ? TEMPER_E_MISSING : TEMPER_E_IO, errno,
+                              "cannot open '%s'", name);
+    if (fstat(fd, &st) < 0)
+        return temper_err_sys(err, TEMPER_E_IO, errno, "cannot stat '%s'", name);
+    if (!S_ISREG(st.st_mode))
+        return temper_err_set(err, TEMPER_E_IO, S_ISDIR(st.st_mode) ? EISDIR : EINVAL,
+                              "'%s' is not a regular file", name);
+    if ((uintmax_t)st.st_size > max_bytes)
+        return temper_err_set(err, TEMPER_E_LIMIT, 0, "'%s' is larger than %zu bytes", name,
+                              max_bytes);
+    /* one byte more than the limit: a file that grew past it while read is seen to */
+    cap = (size_t)st.st_size + 1;
+    buf = xmalloc(cap + 1);
+    for (;;) {
+        ssize_t got;
+
+        if (n == cap) {
+            if (cap > max_bytes)
+                return temper_err_set(err, TEMPER_E_LIMIT, 0, "'%s' is larger than %zu bytes",
+                                      name, max_bytes);
+            cap = cap * 2 > max_bytes + 1 ? max_bytes + 1 : cap * 2;
+            buf = xreallocarray(buf, cap + 1, 1);
+        }
+        got = read(fd, buf + n, cap - n);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            return temper_err_sys(err, TEMPER_E_IO, errno, "cannot read '%s'", name);
+        if (got == 0)
+            break;
+        n += (size_t)got;
+    }
+    buf[n] = '\0';
+    *out = steal_pointer(&buf);
+    *len = n;
     return 0;
 }

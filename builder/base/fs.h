@@ -84,6 +84,16 @@ int fs_read_file(struct fs_root *root, const struct fs_path *path, size_t max_by
                  size_t *len, struct temper_err *err);
 
 /*
+ * Reads a whole regular host file `name` (relative to dirfd, or AT_FDCWD; a symlink is
+ * followed: this is for the machine's own configuration, not for a root), at most max_bytes
+ * even if it grows while read; *out is NUL-terminated and owned by the caller. Opened with
+ * O_NONBLOCK so that a FIFO cannot hang the read. TEMPER_E_MISSING (ENOENT) for a missing file,
+ * TEMPER_E_IO for one that is not regular or cannot be read, TEMPER_E_LIMIT over max_bytes.
+ */
+int fs_read_file_at(int dirfd, const char *name, size_t max_bytes, char **out, size_t *len,
+                    struct temper_err *err);
+
+/*
  * Lists the names in directory `dir` (without "." and ".."), sorted bytewise,
  * at most max_entries of them. *names is a NULL-terminated array the caller
  * frees with fs_names_free.

@@ -182,4 +182,24 @@
  * and 10). */
 #define PKG_DEPS_MAX 4096
 #define PKG_ALTS_MAX 64
+/* An InRelease file (bookworm's is about 180 KB), and the indexes one lists (about 600). */
+#define PKG_RELEASE_MAX_BYTES (16 * 1024 * 1024)
+#define PKG_RELEASE_FILES_MAX 65536
+/* A decompressed Packages index (bookworm main amd64: 45 MB), and packages in all the indexes
+ * of one lock (bookworm main amd64: 63,000). */
+#define PKG_INDEX_MAX_BYTES (512L * 1024 * 1024)
+#define PKG_INDEX_PACKAGES_MAX (1024 * 1024)
+/* Packages chosen for one architecture (a python image takes about 30). */
+#define PKG_CHOSEN_MAX 65536
+/* A keyring file (Debian's archive keyring is 8 KB), a lock file and one of its strings, and
+ * the suites of one lock. */
+#define PKG_KEYRING_MAX_BYTES (4 * 1024 * 1024)
+#define PKG_LOCK_MAX_BYTES (64 * 1024 * 1024)
+#define PKG_LOCK_STRING_MAX_BYTES 4096
+#define PKG_LOCK_REPOSITORIES_MAX 64
+/* A .deb fetched (the largest in bookworm main is about 1 GB), and downloads retried. */
+#define PKG_DEB_MAX_BYTES (4L * 1024 * 1024 * 1024)
+#define PKG_FETCH_RETRIES 4
+/* A compressed Packages index fetched (bookworm main amd64: 8.8 MB as xz). */
+#define PKG_INDEX_COMPRESSED_MAX_BYTES (128L * 1024 * 1024)
 #endif

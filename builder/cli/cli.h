@@ -23,6 +23,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "base/error.h"
@@ -121,6 +122,60 @@ struct key_args {
 };
 /* Parses them (argv[0] is the command); returns an exit code, or -1 to go on. */
 int cli_parse_key_args(int argc, char **argv, const char *usage, struct key_args *out);
+
+/* ---- package sources (package_args.c) ---- */
+
+#include "pkg/pkg.h"
+struct recipe;
+
+/* A recipe's package sources as pkg's inputs (every string borrowed from the recipe). */
+struct cli_packages {
+    struct pkg_inputs inputs;
+    struct pkg_repository *repos;
+    const char ***components;
+    const char **keyrings, **packages, **exclude, **archs;
+    size_t narchs;
+};
+int cli_packages_init(const struct recipe *r, struct cli_packages *p, struct temper_err *err);
+void cli_packages_release(struct cli_packages *p);
+/* A recipe's lock, by default: NAME.lock.json beside the recipe file. Owned. */
+char *cli_lock_path(const char *recipe_path, const struct recipe *r);
+/* The environment of pkg: the cache (--cache, else $XDG_CACHE_HOME/temper, else
+ * ~/.cache/temper; *cache_dir owned), gpgv, apt's sources and cache, the time. */
+int cli_package_env(const char *cache_arg, bool offline, unsigned jobs, struct pkg_env *env,
+                    char **cache_dir, struct temper_err *err);
+/* How temper build takes a recipe's packages: --lock, --arch, --cache, --offline, --jobs. */
+struct cli_package_options {
+    const char *lock;  /* or NULL: beside the recipe */
+    const char *arch;  /* GOARCH, or NULL: the recipe's architecture, else this machine's */
+    const char *cache; /* or NULL */
+    bool offline;
+    unsigned jobs;
+    long timeout_ms;
+};
+/* The root unpacked from the packages a recipe's lock pins, from the cache or made there
+ * (after the lock is checked against the recipe); *dir owned. */
+int cli_package_root(const char *recipe_path, const struct recipe *r,
+                     const struct cli_package_options *o, char **dir, struct temper_err *err);
+/* Debian's name of a GOARCH architecture ("386" -> "i386"), or NULL; this machine's GOARCH. */
+const char *cli_debian_arch(const char *go);
+const char *cli_machine_arch(void);
+
+/* ---- progress on a terminal (progress.c) ---- */
+
+/* A progress line on standard error, rewritten in place at most ten times a second: what,
+ * bytes done of total, the rate and the time left. Only where standard error is a terminal
+ * (cli_progress_start says; never in a log). */
+struct cli_progress {
+    const char *what;
+    long start_ms, last_ms;
+    bool shown;
+};
+/* Whether progress is to be shown at all (stderr is a terminal); starts the clock. */
+bool cli_progress_start(struct cli_progress *p, const char *what);
+void cli_progress_show(struct cli_progress *p, uint64_t done, uint64_t total);
+/* Ends the line if one was shown. */
+void cli_progress_end(struct cli_progress *p);
 
 /* ---- registries (registry_args.c) ---- */
 
@@ -228,6 +283,7 @@ int cmd_build(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
+int cmd_lock(int argc, char **argv);
 int cmd_push(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_verify(int argc, char **argv);

@@ -41,13 +41,22 @@ static const char build_usage[] =
     "                    [--compression gzip|zstd] [--level N] [--epoch SECONDS]\n"
     "                    [--jobs N] [--archive FILE.tar] [--key KEY [--identity REPO]]\n"
     "                    [--expect DIGEST|IMAGE [registry options]]\n"
+    "                    [--lock FILE] [--arch ARCH] [--cache DIR] [--offline]\n"
     "\n"
-    "Builds the image RECIPE describes from the files in DIR and writes it to the OCI\n"
-    "layout LAYOUT under TAG. Prints a hardening summary on standard error and the\n"
-    "manifest digest on standard output.\n"
+    "Builds the image RECIPE describes from the files in DIR (or, for a recipe with\n"
+    "contents.packages, from those packages as its lock pins them, unpacked) and writes it\n"
+    "to the OCI layout LAYOUT under TAG. Prints a hardening summary on standard error and\n"
+    "the manifest digest on standard output.\n"
     "\n"
     "  -o, --output LAYOUT   the layout directory (default out/<name>)\n"
-    "  --root DIR            the root the files come from (default /)\n"
+    "  --root DIR            the root the files come from (default /; not with packages)\n"
+    "  --lock FILE           the lock of a recipe with packages (default NAME.lock.json\n"
+    "                        beside the recipe; temper lock writes it)\n"
+    "  --arch ARCH           the architecture to build from packages (amd64, arm64, ...;\n"
+    "                        default: the recipe's architecture, else this machine's)\n"
+    "  --cache DIR           the cache of packages and roots (default\n"
+    "                        $XDG_CACHE_HOME/temper, else ~/.cache/temper)\n"
+    "  --offline             fetch nothing: build from the cache (and apt's) alone\n"
     "  --tag TAG             the tag (default: the recipe's, else latest)\n"
     "  --compression C       gzip (default; every OCI consumer reads it) or zstd\n"
     "  --level N             compression level: gzip 1-12 (default 6), zstd 1-19 (default 3)\n"
@@ -76,6 +85,7 @@ struct build_args {
     const char *compression;
     const char *expect; /* or NULL */
     struct registry_args registry;
+    struct cli_package_options packages;
     int level;
     bool has_epoch;
     int64_t epoch;
@@ -143,6 +153,10 @@ parse_args(int argc, char **argv, struct build_args *a)
         {"key", required_argument, NULL, 'k'},
         {"identity", required_argument, NULL, 'i'},
         {"expect", required_argument, NULL, 'x'},
+        {"lock", required_argument, NULL, 'L'},
+        {"arch", required_argument, NULL, 'A'},
+        {"cache", required_argument, NULL, 'C'},
+        {"offline", no_argument, NULL, 'O'},
         {"help", no_argument, NULL, 'h'},
         CLI_REGISTRY_LONG_OPTIONS,
         {NULL, 0, NULL, 0},
@@ -177,6 +191,18 @@ parse_args(int argc, char **argv, struct build_args *a)
             break;
         case 'x':
             a->expect = optarg;
+            break;
+        case 'L':
+            a->packages.lock = optarg;
+            break;
+        case 'A':
+            a->packages.arch = optarg;
+            break;
+        case 'C':
+            a->packages.cache = optarg;
+            break;
+        case 'O':
+            a->packages.offline = true;
             break;
         case 'l':
             if (parse_level(optarg, &a->level) < 0)
@@ -520,6 +546,25 @@ compare_expected(const struct build_args *a, struct oci_layout *layout, const ch
     return 1;
 }
 
+/* The options of package sources go with a recipe that has packages, and --root without. */
+static int
+check_package_args(const struct build_args *a, const struct recipe *r)
+{
+    const struct cli_package_options *o = &a->packages;
+
+    if (r->packages.n > 0 && a->root != NULL)
+        return cli_usage_error("build",
+                               "recipe '%s' is built from its packages (contents.packages), not "
+                               "from a root: leave out --root",
+                               a->recipe);
+    if (r->packages.n == 0 && (o->lock || o->arch || o->cache || o->offline))
+        return cli_usage_error("build",
+                               "--lock, --arch, --cache and --offline are for a recipe with "
+                               "contents.packages; '%s' has none",
+                               a->recipe);
+    return -1;
+}
+
 static int
 build(const struct build_args *a, struct recipe *r, const struct cli_image *expected,
       struct temper_err *err)
@@ -535,7 +580,8 @@ build(const struct build_args *a, struct recipe *r, const struct cli_image *expe
     const char *tag = a->tag ? a->tag : r->tag.value;
     cleanup_free char *output = a->output ? xstrdup(a->output) : xasprintf("out/%s", r->name.value);
     char digest[LAYER_DIGEST_LEN];
-    cleanup_free char *identity = NULL;
+    cleanup_free char *identity = NULL, *package_root = NULL;
+    const char *root_dir;
     int64_t epoch = 0;
     int rc, mismatch = 0;
 
@@ -550,15 +596,24 @@ build(const struct build_args *a, struct recipe *r, const struct cli_image *expe
     }
     if (a->identity != NULL && cli_signed_identity(a->identity, &identity, err) < 0)
         return cli_error(err);
+    if ((rc = check_package_args(a, r)) >= 0)
+        return rc;
     /* The key first: a wrong password or a key open to others fails before anything is built. */
     if (a->key != NULL && cli_load_private_key(a->key, &key, err) < 0)
         return cli_error(err);
-    if (fs_root_open(a->root ? a->root : "/", &root, err) < 0) {
+    if (r->packages.n > 0 && cli_package_root(a->recipe, r, &a->packages, &package_root, err) < 0) {
+        sign_key_free(key);
+        return cli_error(err);
+    }
+    root_dir = package_root ? package_root : a->root ? a->root : "/";
+    if (fs_root_open(root_dir, &root, err) < 0) {
         sign_key_free(key);
         return cli_error(err);
     }
     rc = rootfs_plan_build(r, root, &(struct rootfs_options){lo.jobs}, &plan, err);
-    if (rc < 0 && a->root != NULL && strcmp(a->root, "/") != 0)
+    if (rc < 0 && package_root != NULL)
+        temper_err_prefix(err, "in the packages' root (its lock pins what is there)");
+    else if (rc < 0 && a->root != NULL && strcmp(a->root, "/") != 0)
         temper_err_prefix(err, "in root '%s'", a->root);
     if (rc == 0)
         print_summary(r, tag, plan, user);

@@ -114,20 +114,27 @@ parse_args(int argc, char **argv, struct push_args *a)
     return 0;
 }
 
-/* A progress line on a terminal, rewritten at most every 1% and at the end of each blob. */
+/* The upload of one blob at a time, on a terminal: bytes, rate, time left (progress.c). */
+struct push_progress {
+    struct cli_progress line;
+    char label[48]; /* "uploading sha256:0123456789ab" */
+};
+
 static void
 show_progress(void *arg, const char *digest, uint64_t sent, uint64_t total)
 {
-    unsigned *last = arg;
-    unsigned pct = total ? (unsigned)(sent * 100 / total) : 100;
+    struct push_progress *pp = arg;
+    char label[sizeof(pp->label)];
 
-    if (pct == *last && sent != total)
-        return;
-    *last = pct;
-    fprintf(stderr, "\rtemper: uploading %.19s %3u%% of %llu bytes", digest, pct,
-            (unsigned long long)total);
+    snprintf(label, sizeof(label), "uploading %.19s", digest);
+    if (strcmp(label, pp->label) != 0) {
+        cli_progress_end(&pp->line);
+        memcpy(pp->label, label, sizeof(label));
+        cli_progress_start(&pp->line, pp->label);
+    }
+    cli_progress_show(&pp->line, sent, total);
     if (sent == total)
-        fputc('\n', stderr);
+        cli_progress_end(&pp->line);
 }
 
 /* The signatures a push carries, and what it says of them. */
@@ -319,7 +326,7 @@ cmd_push(int argc, char **argv)
     struct push_args a = {0};
     struct registry_options opts;
     struct registry_login login;
-    unsigned last_pct = 101;
+    struct push_progress progress = {0};
     int rc = parse_args(argc, argv, &a);
 
     if (rc != 0)
@@ -329,9 +336,9 @@ cmd_push(int argc, char **argv)
         return rc;
     opts.mount_from = a.mount_from;
     opts.mount_from_count = a.mount_from_count;
-    if (isatty(STDERR_FILENO)) {
+    if (cli_progress_start(&progress.line, "uploading")) {
         opts.progress = show_progress;
-        opts.progress_arg = &last_pct;
+        opts.progress_arg = &progress;
     }
     rc = push(&a, &opts);
     cli_registry_logout(&login);

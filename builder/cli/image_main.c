@@ -11,6 +11,7 @@ static const struct cli_command commands[] = {
     {"diff", cmd_diff, "compare two images and explain every difference"},
     {"inspect", cmd_inspect, "show an image's digests, config, hardening and every file"},
     {"keygen", cmd_keygen, "write a new signing key pair"},
+    {"lock", cmd_lock, "pin the Debian packages a recipe is built from"},
     {"push", cmd_push, "push an image of a layout, and its signatures, to a registry"},
     {"sign", cmd_sign, "sign an image in a layout, as cosign signs"},
     {"verify", cmd_verify, "check an image's signature and every byte it covers"},

@@ -68,6 +68,7 @@ static const struct cli_command commands[] = {
     {"diff", run_in_helper, "compare two images and explain every difference"},
     {"inspect", run_in_helper, "show an image's digests, config, hardening and every file"},
     {"keygen", run_in_helper, "write a new signing key pair"},
+    {"lock", run_in_helper, "pin the Debian packages a recipe is built from"},
     {"push", run_in_helper, "push an image of a layout, and its signatures, to a registry"},
     {"resolve", cmd_resolve,
      "list the shared-library closure of ELF files, as ld.so would load it"},

@@ -139,6 +139,264 @@ int pkg_deps_parse(const char *value, size_t len, const char *what, struct pkg_d
                    struct temper_err *err);
 void pkg_deps_free(struct pkg_dep *deps, size_t n);
 
+/* ---- apt's own sources (pkg_sources.c) ---- */
+
+/*
+ * The http(s) URL of the archive this machine's apt sources name for
+ * `suite` (`url: apt` in a recipe), read as apt reads them under `apt_dir`
+ * ("/etc/apt"): sources.list, then the .list and .sources files of sources.list.d in
+ * alphanumeric order, the first "deb" entry serving the suite. *url is
+ * owned, without a trailing slash. TEMPER_E_MISSING when none does.
+ */
+int pkg_apt_url(const char *apt_dir, const char *suite, char **url, struct temper_err *err);
+
+/* ---- the Release file of a suite (pkg_release.c) ---- */
+
+/* One index a Release file lists, with its SHA-256. */
+struct pkg_release_file {
+    char *path; /* "main/binary-amd64/Packages.xz", relative to dists/SUITE/ */
+    uint64_t size;
+    char sha256[65]; /* lowercase hex */
+};
+
+struct pkg_release {
+    char *suite;    /* Suite, or NULL */
+    char *codename; /* Codename, or NULL */
+    char *date;     /* Date, as written */
+    int64_t date_s;
+    int64_t valid_until_s; /* -1: no Valid-Until */
+    bool by_hash;          /* Acquire-By-Hash: yes */
+    bool all_in_arch;      /* arch "all" packages are in each binary-ARCH index */
+    struct pkg_release_file *files;
+    size_t nfiles;
+};
+
+/*
+ * Checks the OpenPGP signature of an InRelease file (untrusted bytes) with
+ * gpgv, exec'd from `gpgv` (an absolute path: "/usr/bin/gpgv") with a fixed
+ * argument vector and never through a shell, against the keyrings (host
+ * paths of OpenPGP keyrings): at least one good signature by a key of the
+ * keyrings, and no bad one. *text gets the signed text as gpgv wrote it
+ * (never the clearsigned file's own reading: text outside the signature
+ * cannot slip in), NUL-terminated. TEMPER_E_SIG naming `what` with gpgv's
+ * reason otherwise; TEMPER_E_LIMIT over PKG_RELEASE_MAX_BYTES.
+ */
+int pkg_release_verify(const char *gpgv, const char *inrelease, size_t len,
+                       const char *const *keyrings, size_t nkeyrings, const char *what,
+                       char **text, size_t *text_len, struct temper_err *err);
+
+/*
+ * Parses a Release text (signed: from pkg_release_verify): Date (RFC 2822, required),
+ * Valid-Until, Acquire-By-Hash, Architectures and No-Support-for-Architecture-all (which decide
+ * all_in_arch, as apt does), and the SHA256 list (required). TEMPER_E_PARSE naming `what`.
+ */
+int pkg_release_parse(const char *text, size_t len, const char *what, struct pkg_release *out,
+                      struct temper_err *err);
+void pkg_release_release(struct pkg_release *release);
+/* The entry for `path`, or NULL. */
+const struct pkg_release_file *pkg_release_find(const struct pkg_release *release,
+                                                const char *path);
+
+/* ---- the packages a suite offers (pkg_index.c) ---- */
+
+/* One stanza of a Packages index: a binary package at one version. */
+struct pkg_package {
+    char *name;
+    char *version;
+    char *architecture;   /* "amd64", "all", ... */
+    char *source;         /* the source package; the binary's own name when the index says none */
+    char *source_version; /* the version in Source's "(...)", else the binary's */
+    char *filename;       /* pool path, relative to the archive's root */
+    uint64_t size;
+    char sha256[65];
+    bool essential;
+    /* Pre-Depends and Depends as written: parsed when the package is chosen (most of an
+     * index never is); spans into the index's text */
+    const char *pre_depends, *depends;
+    size_t pre_depends_len, depends_len;
+    struct pkg_dep *provides; /* each one alternative */
+    size_t nprovides;
+    unsigned repository; /* the caller's number for the index it came from */
+};
+
+/* Every package of the Packages indexes of one architecture, with lookups by name and by what
+ * they provide. Opaque. */
+struct pkg_index;
+
+struct pkg_index *pkg_index_new(void);
+/*
+ * Adds the packages of one Packages index (text: untrusted, already checked against the SHA-256
+ * that a signed Release gives it; decompressed; `text` is taken, freed with the index).
+ * Required fields: Package, Version, Architecture, Filename, Size, SHA256; a stanza without one,
+ * with an invalid version, a Filename that is absolute or has "..", or a relationship field
+ * that does not parse is TEMPER_E_PARSE naming `what` and the package. At most
+ * PKG_INDEX_PACKAGES_MAX packages in all.
+ */
+int pkg_index_add(struct pkg_index *idx, char *text, size_t len, unsigned repository,
+                  const char *what, struct temper_err *err);
+void pkg_index_free(struct pkg_index *idx);
+size_t pkg_index_count(const struct pkg_index *idx);
+
+/* ---- choosing the packages (pkg_resolve.c) ---- */
+
+struct pkg_request {
+    const char *const *packages; /* asked for */
+    size_t npackages;
+    const char *const *exclude; /* never taken: a dependency on them is dropped */
+    size_t nexclude;
+    /* Versions to keep where the index still offers them and they still satisfy (an earlier
+     * lock's): so that relocking moves only what must move. NULL for the newest everywhere. */
+    const char *const *keep_names, *const *keep_versions;
+    size_t nkeep;
+};
+
+/*
+ * The closure of the packages asked for under Pre-Depends and Depends, as
+ * apt would install it but never by itself adding Essential packages or
+ * Recommends: for each dependency, the first alternative that a package
+ * chosen already satisfies, else the first one the index offers (a real
+ * package at the highest version that satisfies the relation, or a
+ * package that provides the name, the first by name), honouring version
+ * relations on both; an excluded name is passed over, and a dependency whose
+ * every alternative is excluded is dropped. *out: the chosen packages sorted
+ * by name (pointers into idx; the array is owned by the caller).
+ * TEMPER_E_MISSING names the package nobody offers and the chain of
+ * dependencies that asked for it; TEMPER_E_POLICY names two versions of one
+ * package that the dependencies want at once.
+ */
+int pkg_resolve(const struct pkg_index *idx, const struct pkg_request *req,
+                const struct pkg_package ***out, size_t *n, struct temper_err *err);
+
+/* ---- the lock (pkg_lock.c) ---- */
+
+/* A repository as the recipe names it. */
+struct pkg_repository {
+    const char *url; /* "http(s)://..." or "apt" */
+    const char *suite;
+    const char *const *components;
+    size_t ncomponents;
+};
+
+/* What a lock answers: the recipe's package sources. Architectures are Debian's names. */
+struct pkg_inputs {
+    const struct pkg_repository *repositories;
+    size_t nrepositories;
+    const char *const *keyrings; /* host paths; what counts is their bytes */
+    size_t nkeyrings;
+    const char *const *packages;
+    size_t npackages;
+    const char *const *exclude;
+    size_t nexclude;
+    const char *const *architectures;
+    size_t narchitectures;
+};
+
+/* One package pinned. */
+struct pkg_locked {
+    char *name, *version, *architecture, *source, *source_version;
+    char *filename; /* pool path */
+    uint64_t size;
+    char sha256[65];
+    size_t repository; /* index into pkg_lock.repositories */
+};
+
+/* A suite as it was when locked: no URL (a lock made through one mirror builds through any). */
+struct pkg_lock_repository {
+    char *suite;
+    char **components;
+    size_t ncomponents;
+    char *date;          /* the Release file's Date */
+    char inrelease[72];  /* "sha256:<hex>" of the InRelease file resolved from */
+};
+
+struct pkg_lock_arch {
+    char *name; /* Debian's: "amd64", "arm64" */
+    struct pkg_locked *packages; /* sorted by name */
+    size_t n;
+};
+
+struct pkg_lock {
+    char inputs_digest[72]; /* "sha256:<hex>" of the canonical inputs */
+    char *inputs;           /* the canonical inputs (JSON), to say what changed */
+    struct pkg_lock_repository *repositories;
+    size_t nrepositories;
+    struct pkg_lock_arch *archs;
+    size_t narchs;
+};
+
+/*
+ * The canonical inputs of a lock (JSON with sorted keys: repositories by suite and components
+ * in order, the keyrings' SHA-256, packages, exclude and architectures sorted) and their
+ * digest. Reads the keyrings (host files, at most PKG_KEYRING_MAX_BYTES each).
+ */
+int pkg_inputs_canonical(const struct pkg_inputs *in, char **json, char digest[72],
+                         struct temper_err *err);
+
+/*
+ * Reads a lock file (untrusted: it may have been edited), refusing what does not hold
+ * together: TEMPER_E_PARSE naming the file and the member.
+ */
+int pkg_lock_load(const char *path, struct pkg_lock **out, struct temper_err *err);
+/* Writes it (sorted keys, indented: reviewable in a diff) to a temporary beside `path`,
+ * synced, renamed over it: a reader sees the old lock or the new one. */
+int pkg_lock_save(const struct pkg_lock *lock, const char *path, struct temper_err *err);
+void pkg_lock_free(struct pkg_lock *lock);
+/*
+ * Whether `lock` answers `in`: 0 when it does; else -1 with TEMPER_E_USAGE saying what changed
+ * since it was written (packages added or removed, another keyring, ...) and to run temper
+ * lock.
+ */
+int pkg_lock_check(const struct pkg_lock *lock, const struct pkg_inputs *in, const char *path,
+                   struct temper_err *err);
+/* The locked packages of one architecture, or NULL. */
+const struct pkg_lock_arch *pkg_lock_arch(const struct pkg_lock *lock, const char *arch);
+/* Calls fn for each package whose version differs between two locks (NULL: absent), by
+ * architecture, then name. */
+void pkg_lock_changes(const struct pkg_lock *old, const struct pkg_lock *new,
+                      void (*fn)(void *arg, const char *arch, const char *name,
+                                 const char *old_version, const char *new_version),
+                      void *arg);
+
+/* ---- the archive, the cache and the root (pkg_archive.c, pkg_fetch.c, pkg_cache.c) ---- */
+
+/* Where and how a lock is made and a root assembled. */
+struct pkg_env {
+    const char *gpgv;     /* "/usr/bin/gpgv" */
+    const char *apt_dir;  /* "/etc/apt": sources for `url: apt` */
+    const char *apt_archives; /* "/var/cache/apt/archives": .deb files taken when their digest
+                                 matches; NULL: none */
+    const char *cache_dir;    /* temper's cache (made when missing) */
+    bool offline;             /* never fetch: the cache (and apt's) alone */
+    unsigned jobs;            /* downloads at once */
+    long timeout_ms;          /* the whole command's time with the network; 0: one hour */
+    long stall_timeout_ms;    /* a transfer slower than 1 byte/s for this long fails; 0: 30 s */
+    int64_t now;              /* seconds since 1970: Valid-Until is checked against it */
+    /* Called as bytes arrive (done, total over every download of a call), or NULL. */
+    void (*progress)(void *arg, uint64_t done, uint64_t total);
+    void *progress_arg;
+};
+
+/*
+ * Makes the lock of `in`: for each repository its InRelease (checked with gpgv against the
+ * keyrings; Valid-Until honoured), the Packages index of each component and architecture
+ * (checked against InRelease's SHA-256), then each architecture's packages chosen
+ * (pkg_resolve). With `previous` and not `update`, the versions it pins are kept where the
+ * archive still offers them. Writes nothing.
+ */
+int pkg_lock_make(const struct pkg_inputs *in, const char *inputs_json,
+                  const char *inputs_digest, const struct pkg_lock *previous, bool update,
+                  const struct pkg_env *env, struct pkg_lock **out, struct temper_err *err);
+
+/*
+ * The root unpacked from the packages `lock` pins for `arch`, in the cache: made when missing
+ * (each .deb taken from the cache, from apt's, or fetched through `repositories`, checked
+ * against the lock's SHA-256 when written and when read; unpacked into a directory of its own
+ * that is renamed into place only when whole). *dir is its path, owned by the caller.
+ */
+int pkg_root_for(const struct pkg_lock *lock, const char *arch,
+                 const struct pkg_repository *repositories, size_t nrepositories,
+                 const struct pkg_env *env, char **dir, struct temper_err *err);
+
 /* ---- a root unpacked from .deb files (pkg_deb.c, pkg_generate.c) ---- */
 
 /*

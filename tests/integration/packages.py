@@ -1,0 +1,356 @@
+#!/usr/bin/env python3
+"""temper lock and temper build from Debian packages, against an archive of the test's own.
+
+The archive: a handful of small real .debs (lz4 and its closure: liblz4-1, libc6, libgcc-s1,
+gcc-12-base), fetched with `apt-get download` through this machine's apt sources into a
+temporary directory, and a few the test makes itself (a data package at two versions, one
+shipping an entry that leaves the root, one depending on a package nobody offers), indexed
+with dpkg-scanpackages, a Release file hashed here, signed with a key the test makes (gpg
+--clearsign), and served on 127.0.0.1. Its contents never move, so the digests do not.
+
+- lock -> build -> the image runs (bwrap): lz4 compresses and decompresses inside it.
+- The same lock built with an empty cache, --offline with a full one, from another working
+  directory with --jobs 1: one digest. --offline with an empty cache names what is missing.
+- Refused with a clear error, and nothing written (the lock or the layout untouched): an
+  InRelease signed by a key outside the keyring, an expired InRelease, a Packages index that
+  does not match InRelease, a .deb that does not match the lock (in the archive, and in the
+  cache), a version the archive no longer serves, a data.tar entry escaping the root, a
+  dependency that no repository offers, a stale lock.
+- temper lock keeps a locked version the archive still offers; --update moves to the newest
+  and prints the change.
+
+usage: packages.py TEMPER   (as root: bwrap and umoci)
+"""
+import email.utils
+import functools
+import hashlib
+import http.server
+import io
+import json
+import lzma
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import threading
+import time
+
+from checks import check, summary  # tests/integration/checks.py
+
+TEMPER = os.path.realpath(sys.argv[1]) if len(sys.argv) > 1 else sys.exit(__doc__)
+REAL = ["lz4", "liblz4-1", "libc6", "libgcc-s1", "gcc-12-base"]
+
+
+def run(args, **kw):
+    kw.setdefault("capture_output", True)
+    kw.setdefault("text", True)
+    return subprocess.run(args, **kw)
+
+
+def temper(*args, cwd=None):
+    return run([TEMPER, *args], cwd=cwd)
+
+
+# --- .deb files made by the test -------------------------------------------------------------
+
+def ar(members):
+    out = io.BytesIO()
+    out.write(b"!<arch>\n")
+    for name, data in members:
+        head = b"%-16s%-12d%-6d%-6d%-8s%-10d`\n" % (name.encode(), 0, 0, 0, b"100644", len(data))
+        out.write(head + data + (b"\n" if len(data) % 2 else b""))
+    return out.getvalue()
+
+
+def tar_xz(entries):
+    """entries: (name, bytes | ("symlink", target) | ("dir",))"""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.GNU_FORMAT) as t:
+        for name, what in entries:
+            info = tarfile.TarInfo(name)
+            info.mtime = 0
+            if isinstance(what, bytes):
+                info.size, info.mode = len(what), 0o644
+                t.addfile(info, io.BytesIO(what))
+            elif what[0] == "symlink":
+                info.type, info.linkname = tarfile.SYMTYPE, what[1]
+                t.addfile(info)
+            else:
+                info.type, info.mode = tarfile.DIRTYPE, 0o755
+                t.addfile(info)
+    return lzma.compress(raw.getvalue())
+
+
+def make_deb(path, name, version, entries, depends=None):
+    control = (f"Package: {name}\nVersion: {version}\nArchitecture: all\n"
+               f"Maintainer: temper tests <tests@temper.invalid>\n"
+               f"Description: a package of temper's tests\n")
+    if depends:
+        control += f"Depends: {depends}\n"
+    deb = ar([("debian-binary", b"2.0\n"),
+              ("control.tar.xz", tar_xz([("./control", control.encode())])),
+              ("data.tar.xz", tar_xz(entries))])
+    with open(path, "wb") as f:
+        f.write(deb)
+
+
+# --- the archive -----------------------------------------------------------------------------
+
+class Archive:
+    """An archive directory (pool/ and dists/local/), its indexes and signed InRelease."""
+
+    def __init__(self, top, name, gnupg):
+        self.dir = os.path.join(top, name)
+        self.pool = os.path.join(self.dir, "pool", "main")
+        self.gnupg = gnupg
+        os.makedirs(self.pool, exist_ok=True)
+
+    def add(self, deb):
+        shutil.copy(deb, self.pool)
+
+    def index(self, key="good", valid_until=None, tamper_index=False):
+        binary = os.path.join(self.dir, "dists", "local", "main", "binary-amd64")
+        os.makedirs(binary, exist_ok=True)
+        r = run(["dpkg-scanpackages", "-m", "pool"], cwd=self.dir)
+        assert r.returncode == 0, r.stderr
+        packages = r.stdout.encode()
+        files = {"main/binary-amd64/Packages": packages,
+                 "main/binary-amd64/Packages.xz": lzma.compress(packages)}
+        for rel, data in files.items():
+            with open(os.path.join(self.dir, "dists", "local", rel), "wb") as f:
+                f.write(data)
+        release = ("Origin: temper-tests\nLabel: temper-tests\nSuite: local\nCodename: local\n"
+                   f"Date: {email.utils.formatdate(time.time() - 60, usegmt=True)}\n")
+        if valid_until is not None:
+            release += f"Valid-Until: {email.utils.formatdate(valid_until, usegmt=True)}\n"
+        release += "Architectures: amd64\nComponents: main\nSHA256:\n"
+        for rel, data in files.items():
+            release += f" {hashlib.sha256(data).hexdigest()} {len(data)} {rel}\n"
+        with open(os.path.join(self.dir, "dists", "local", "Release"), "w") as f:
+            f.write(release)
+        inrelease = os.path.join(self.dir, "dists", "local", "InRelease")
+        if os.path.exists(inrelease):
+            os.unlink(inrelease)
+        r = run(["gpg", "--batch", "--yes", "--local-user", key, "--clearsign", "--output",
+                 inrelease, os.path.join(self.dir, "dists", "local", "Release")],
+                env={"GNUPGHOME": self.gnupg, "PATH": os.environ["PATH"]})
+        assert r.returncode == 0, r.stderr
+        if tamper_index:
+            # served after InRelease was signed: another index than the one it names
+            with open(os.path.join(binary, "Packages.xz"), "wb") as f:
+                f.write(lzma.compress(packages + b"\n"))
+
+
+class Server:
+    """Serves a directory on 127.0.0.1 until stopped."""
+
+    def __init__(self, directory):
+        handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=directory)
+        handler.log_message = lambda *a: None
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def __enter__(self):
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def gpg_keys(work):
+    home = os.path.join(work, "gnupg")
+    os.makedirs(home, mode=0o700)
+    env = {"GNUPGHOME": home, "PATH": os.environ["PATH"]}
+    for uid in ("good", "other"):
+        r = run(["gpg", "--batch", "--pinentry-mode", "loopback", "--passphrase", "",
+                 "--quick-gen-key", f"{uid} <{uid}@temper.invalid>", "ed25519", "sign", "1d"],
+                env=env)
+        assert r.returncode == 0, r.stderr
+    keyring = os.path.join(work, "keyring.gpg")
+    with open(keyring, "wb") as f:
+        f.write(run(["gpg", "--export", "good"], env=env, text=False).stdout)
+    return home, keyring
+
+
+def download(work):
+    d = os.path.join(work, "real")
+    os.makedirs(d)
+    r = run(["apt-get", "download", *REAL], cwd=d)
+    if r.returncode != 0:
+        sys.exit("packages.py needs the .debs of " + " ".join(REAL) + " through this machine's "
+                 "apt sources (apt-get download failed: " + r.stderr.strip()[-300:] + ")")
+    return [os.path.join(d, n) for n in sorted(os.listdir(d))]
+
+
+# --- building --------------------------------------------------------------------------------
+
+def recipe(work, url, keyring, packages=("lz4",), name="lz4", extra=""):
+    path = os.path.join(work, f"{name}.yaml")
+    with open(path, "w") as f:
+        f.write(f"name: {name}\n"
+                "contents:\n"
+                f"  repositories: [{{url: '{url}', suite: local}}]\n"
+                f"  keyring: ['{keyring}']\n"
+                f"  packages: [{', '.join(packages)}]\n"
+                f"{extra}"
+                "entrypoint: {command: /usr/bin/lz4}\n")
+    return path
+
+
+def digest_of(r):
+    lines = r.stdout.strip().splitlines()
+    return lines[-1] if r.returncode == 0 and lines else None
+
+
+def runs_in_bwrap(work, layout):
+    bundle = os.path.join(work, "bundle-" + os.path.basename(layout))
+    r = run(["umoci", "unpack", "--image", f"{layout}:latest", bundle])
+    if not check(r.returncode == 0, f"umoci unpack: {r.stderr.strip()[-200:]}"):
+        return False
+    rootfs = os.path.join(bundle, "rootfs")
+    args = ["bwrap", "--tmpfs", "/"]
+    for name in sorted(os.listdir(rootfs)):
+        p = os.path.join(rootfs, name)
+        args += (["--symlink", os.readlink(p), "/" + name] if os.path.islink(p)
+                 else ["--ro-bind", p, "/" + name])
+    args += ["--proc", "/proc", "--dev", "/dev", "--unshare-all", "--uid", "65532",
+             "--gid", "65532", "--clearenv",
+             "/usr/bin/lz4", "-c", "/usr/bin/lz4"]
+    packed = run(args, text=False)
+    check(packed.returncode == 0 and packed.stdout[:4] == b"\x04\x22\x4d\x18",
+          f"lz4 runs inside the image, from packages only: {packed.stderr[-200:]!r}")
+    with open(os.path.join(rootfs, "usr", "bin", "lz4"), "rb") as f:
+        original = f.read()
+    unpacked = subprocess.run(["lz4", "-d", "-c"], input=packed.stdout, capture_output=True)
+    check(unpacked.stdout == original, "and what it wrote decompresses to the program itself")
+    return True
+
+
+def test_lock_build_run(work, url, keyring, debs):
+    path = recipe(work, url, keyring)
+    lock = os.path.join(work, "lz4.lock.json")
+    r = temper("lock", path)
+    if not check(r.returncode == 0 and r.stdout.strip() == lock,
+                 f"temper lock writes NAME.lock.json beside the recipe: {r.stderr.strip()}"):
+        return None
+    text = open(lock).read()
+    doc = json.loads(text)
+    got = {p["name"]: p for p in doc["architectures"]["amd64"]}
+    check(sorted(got) == sorted(REAL),
+          f"the lock holds lz4's closure, no more: {sorted(got)}")
+    by_name = {os.path.basename(d).split("_")[0]: d for d in debs}
+    check(all(got[n]["sha256"] == hashlib.sha256(open(by_name[n], "rb").read()).hexdigest()
+              for n in REAL), "each package's sha256 is its .deb's")
+    check("127.0.0.1" not in text and doc["repositories"][0]["suite"] == "local" and
+          doc["repositories"][0]["inrelease"].startswith("sha256:"),
+          "the lock names suites and InRelease digests, never a URL")
+    check(text.endswith("\n") and '\n  "architectures": {' in text,
+          "the lock is indented JSON, one member a line")
+
+    cache1 = os.path.join(work, "cache1")
+    r = temper("build", path, "-o", os.path.join(work, "out1"), "--cache", cache1)
+    d1 = digest_of(r)
+    if not check(d1 is not None, f"build from the lock: {r.stderr.strip()[-400:]}"):
+        return None
+    runs_in_bwrap(work, os.path.join(work, "out1"))
+
+    r = temper("build", path, "-o", os.path.join(work, "out2"), "--cache",
+               os.path.join(work, "cache2"))
+    check(digest_of(r) == d1, f"with an empty cache, the same digest: {r.stderr.strip()[-300:]}")
+    r = temper("build", path, "-o", os.path.join(work, "out3"), "--cache", cache1, "--offline")
+    check(digest_of(r) == d1, f"--offline from the cache, the same digest: {r.stderr[-300:]}")
+    other = os.path.join(work, "elsewhere")
+    os.makedirs(other)
+    r = temper("build", os.path.relpath(path, other), "-o", "out", "--cache", cache1,
+               "--jobs", "1", cwd=other)
+    check(digest_of(r) == d1, f"from another directory, --jobs 1: {r.stderr.strip()[-300:]}")
+    r = temper("build", path, "-o", os.path.join(work, "out4"), "--offline", "--cache",
+               os.path.join(work, "cache-empty"))
+    check(r.returncode == 1 and "--offline" in r.stderr and "libc6" in r.stderr and
+          not os.path.exists(os.path.join(work, "out4")),
+          f"--offline with an empty cache names what is missing, writes nothing: {r.stderr}")
+    return path, lock, cache1, d1
+
+
+def test_stale_lock(work, path, lock):
+    before = open(lock).read()
+    recipe(work, path.rsplit("/", 1)[0] and open(path).read().split("url: '")[1].split("'")[0],
+           open(path).read().split("keyring: ['")[1].split("'")[0], packages=("lz4", "zlib1g"))
+    r = temper("build", path, "-o", os.path.join(work, "stale"))
+    check(r.returncode == 1 and "packages: added zlib1g" in r.stderr and
+          "temper lock" in r.stderr and not os.path.exists(os.path.join(work, "stale")),
+          f"a stale lock is refused, naming what changed: {r.stderr.strip()}")
+    check(open(lock).read() == before, "and the lock is left as it was")
+
+
+def refused_lock(work, what, url, keyring, words, packages=("lz4",)):
+    path = recipe(work, url, keyring, packages=packages, name="refused")
+    out = os.path.join(work, "refused.lock.json")
+    if os.path.exists(out):
+        os.unlink(out)
+    r = temper("lock", path, "-o", out)
+    check(r.returncode == 1 and all(w in r.stderr for w in words) and not os.path.exists(out),
+          f"{what}: temper lock refuses, saying {words}, and writes nothing: "
+          f"{r.stderr.strip()[-400:]}")
+
+
+def main():
+    for tool in ("gpg", "gpgv", "dpkg-scanpackages", "umoci", "bwrap", "lz4", "apt-get"):
+        if shutil.which(tool) is None:
+            sys.exit(f"packages.py needs {tool} (scripts/install-deps.sh test)")
+    work = tempfile.mkdtemp(prefix="temper-packages-")
+    try:
+        gnupg, keyring = gpg_keys(work)
+        debs = download(work)
+        top = os.path.join(work, "www")
+        made = os.path.join(work, "made")
+        os.makedirs(made)
+        make_deb(os.path.join(made, "tdata_1.0_all.deb"), "tdata", "1.0",
+                 [("./usr/", ("dir",)), ("./usr/share/", ("dir",)),
+                  ("./usr/share/tdata", b"one\n")])
+        make_deb(os.path.join(made, "tdata_2.0_all.deb"), "tdata", "2.0",
+                 [("./usr/", ("dir",)), ("./usr/share/", ("dir",)),
+                  ("./usr/share/tdata", b"two\n")])
+        make_deb(os.path.join(made, "evil_1.0_all.deb"), "evil", "1.0",
+                 [("./usr/", ("dir",)), ("../../evil-was-here", b"x\n")])
+        make_deb(os.path.join(made, "needy_1.0_all.deb"), "needy", "1.0",
+                 [("./usr/", ("dir",))], depends="not-in-any-archive (>= 1)")
+
+        good = Archive(top, "good", gnupg)
+        for d in debs + [os.path.join(made, n) for n in ("tdata_1.0_all.deb", "evil_1.0_all.deb",
+                                                           "needy_1.0_all.deb")]:
+            good.add(d)
+        good.index()
+        variants = {}
+        for name, kw in (("badsig", {"key": "other"}),
+                         ("expired", {"valid_until": time.time() - 3600}),
+                         ("badindex", {"tamper_index": True})):
+            shutil.copytree(good.dir, os.path.join(top, name), copy_function=os.link)
+            variants[name] = Archive(top, name, gnupg)
+            variants[name].index(**kw)
+
+        with Server(top) as server:
+            url = f"{server.url}/good"
+            state = test_lock_build_run(work, url, keyring, debs)
+            refused_lock(work, "an InRelease signed by a key outside the keyring",
+                         f"{server.url}/badsig", keyring, ["no good signature", "InRelease"])
+            refused_lock(work, "an expired InRelease", f"{server.url}/expired", keyring,
+                         ["expired", "Valid-Until"])
+            refused_lock(work, "a Packages index that does not match InRelease",
+                         f"{server.url}/badindex", keyring, ["does not match InRelease"])
+            refused_lock(work, "a dependency that no repository offers", url, keyring,
+                         ["no repository offers 'not-in-any-archive (>= 1)'", "needy (1.0)"],
+                         packages=("needy",))
+            if state is not None:
+                test_stale_lock(work, *state[:2])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return summary()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
