@@ -39,8 +39,10 @@
  * (deb-version(7)): the epoch numerically, then upstream and revision by
  * dpkg's verrevcmp, where '~' sorts before everything, even the end, and
  * letters before other characters. A missing epoch is 0 and a missing
- * revision is "" (which is how dpkg treats it: "1.0" == "0:1.0" == "1.0-").
- * Returns <0, 0 or >0. Both must be valid (pkg_version_is_valid).
+ * revision is "" ("1.0" == "0:1.0"; "1.0-", which dpkg and
+ * pkg_version_is_valid refuse, compares as "1.0", as Dpkg::Version does).
+ * Returns <0, 0 or >0. Both should be valid (pkg_version_is_valid); any two
+ * strings still compare, without reading past their ends.
  */
 int pkg_version_compare(const char *a, const char *b);
 
@@ -62,7 +64,8 @@ enum pkg_relation {
     PKG_REL_GT,  /* >> */
 };
 
-/* Whether `version` satisfies "rel wanted" (PKG_REL_ANY: always). */
+/* Whether `version` satisfies "rel wanted" (PKG_REL_ANY: always; otherwise
+ * never when either is invalid). */
 bool pkg_version_satisfies(const char *version, enum pkg_relation rel, const char *wanted);
 
 /* ---- deb822 control text: Packages, Release, .sources (pkg_control.c) ---- */
