@@ -75,8 +75,9 @@ struct pkg_field {
     const char *name; /* as written; compare without case */
     size_t name_len;
     /* From the first character after "Name:" and the blanks after it, to the end of the last
-     * continuation line (its newline excluded); continuation lines are kept as they are, with
-     * their newlines and leading blank. */
+     * continuation line (its line end and trailing blanks excluded, as policy 5.1 has it);
+     * continuation lines are kept as they are, with their newlines and leading blank. A value
+     * that starts on the next line ("SHA256:\n ...") starts with that newline. */
     const char *value;
     size_t value_len;
 };
@@ -96,10 +97,14 @@ typedef int (*pkg_stanza_fn)(const struct pkg_stanza *stanza, void *arg, struct 
  * continuation lines starting with a space or tab, stanzas separated by one
  * or more blank lines, a line holding only blanks being blank) and calls
  * `fn` for each stanza. Lines starting with '#' are comments (deb822(5)).
- * A final line without a newline is taken. Refused with TEMPER_E_PARSE
- * naming the line: a NUL byte, a line that is neither a field nor a
- * continuation, a continuation before any field, a field name that is empty
- * or holds other than printable ASCII, the same field twice in a stanza
+ * A final line without a newline is taken. "\r\n" ends a line as "\n"
+ * does (apt reads Packages and Release so). The text is what a signature
+ * covered: an InRelease's clearsigned armour is gpgv's to take off. Refused
+ * with TEMPER_E_PARSE naming the line: a NUL byte, a line that is neither a
+ * field nor a continuation, a continuation before any field or right after
+ * a comment line (a value is one span of the text, so it cannot leave the
+ * comment out), a field name that is empty or holds other than graphic
+ * ASCII (space and controls refused), the same field twice in a stanza
  * (compared without case). TEMPER_E_LIMIT: more than PKG_STANZA_FIELDS_MAX
  * fields in a stanza, a field over PKG_FIELD_MAX_BYTES.
  */
@@ -130,16 +135,18 @@ struct pkg_dep {
  * (":any", ":native" or an architecture; dropped: a binary archive of one
  * architecture satisfies them by name) and an optional "(op version)", op
  * one of << <= = >= >> (and the obsolete < and >, read as <= and >= as dpkg
- * does). Whitespace and continuation lines anywhere between tokens. An
- * empty value gives no items. Refused with TEMPER_E_PARSE naming `what`:
- * an empty item or alternative, a bad name ([a-z0-9][a-z0-9+.-]+), an
- * unknown operator, an invalid version, architecture restrictions "[...]"
- * or build profiles "<...>" (source fields, never in a binary index).
+ * does). Whitespace and continuation lines anywhere between tokens
+ * ("name:arch" is one token). An empty value gives no items. Refused with
+ * TEMPER_E_PARSE naming `what`: an empty item or alternative (a trailing
+ * ',' too), a bad name ([a-z0-9][a-z0-9+.-]+) or architecture, an unknown
+ * operator (also none: dpkg's "implicit exact match" "(1.0)" is refused),
+ * an invalid version, architecture restrictions "[...]" or build profiles
+ * "<...>" (source fields, never in a binary index).
  * TEMPER_E_LIMIT over PKG_DEPS_MAX items or PKG_ALTS_MAX alternatives.
  * Release with pkg_deps_free.
  */
-int pkg_deps_parse(const char *value, size_t len, const char *what, struct pkg_dep **out,
-                   size_t *n, struct temper_err *err);
+int pkg_deps_parse(const char *value, size_t len, const char *what, struct pkg_dep **out, size_t *n,
+                   struct temper_err *err);
 void pkg_deps_free(struct pkg_dep *deps, size_t n);
 
 #endif
