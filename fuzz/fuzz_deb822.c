@@ -57,10 +57,11 @@ inside(const struct input *in, const char *p, size_t len)
     return p >= in->text && len <= in->len && (size_t)(p - in->text) <= in->len - len;
 }
 
+/* pkg_control.c's blanks: '\r' is one, only space and tab indent a continuation. */
 static bool
 is_blank(char c)
 {
-    return c == ' ' || c == '\t';
+    return c == ' ' || c == '\t' || c == '\r';
 }
 
 static bool
@@ -83,20 +84,18 @@ check_value(const struct pkg_field *f)
         fail("a value ending in a blank or a newline");
     if (len > 0 && is_blank(v[0]))
         fail("a value starting with a blank");
-    /* Every line after the first is a continuation: it starts with a blank and holds more
-     * than blanks (a CR at its end aside), or it would have ended the stanza. */
+    /* Every line after the first is a continuation: it starts with a space or a tab and holds
+     * more than blanks, or it would have ended the stanza. */
     for (const char *nl = memchr(v, '\n', len); nl != NULL;
          nl = memchr(nl + 1, '\n', len - (size_t)(nl + 1 - v))) {
         const char *s = nl + 1, *end = v + len, *e;
         bool content = false;
 
-        if (s == end || !is_blank(*s))
+        if (s == end || (*s != ' ' && *s != '\t'))
             fail("a newline in a value not followed by a continuation line");
         e = memchr(s, '\n', (size_t)(end - s));
         if (e == NULL)
             e = end;
-        if (e > s && e[-1] == '\r')
-            e--;
         for (const char *c = s; c < e; c++)
             content |= !is_blank(*c);
         if (!content)

@@ -657,6 +657,8 @@ printf 'Package: old\nDepends: aa (< 1.0), bb (> 2:1), cc(=1),dd:native(>=214748
     >"$deb822_dir/obsolete-operators"
 printf '# comment\nPackage: c\n# between fields\nVersion: 1.0~rc1+dfsg-1\n#\n\n#only comments\n' \
     >"$deb822_dir/comments"
+# '\r' is a blank: " \r\t" ends a stanza (fuzz_deb822 found it taken as a continuation line).
+printf 'Package: cr\nDepends: aa (>> 5)\n \r\t\n#c\nPackage: b\nA:\r4 \r' >"$deb822_dir/cr-blanks"
 # Refused: NUL, a line neither field nor continuation (clearsigned armour), a continuation first
 # or after a comment, bad names, a repeat in another case, relationships the grammar refuses.
 printf 'Package: a\nVersion: 1\0\n' >"$deb822_dir/nul"

@@ -75,7 +75,8 @@ struct pkg_field {
     const char *name; /* as written; compare without case */
     size_t name_len;
     /* From the first character after "Name:" and the blanks after it, to the end of the last
-     * continuation line (its line end and trailing blanks excluded, as policy 5.1 has it);
+     * continuation line (its line end and trailing blanks, '\r' among them, excluded, as
+     * policy 5.1 has it);
      * continuation lines are kept as they are, with their newlines and leading blank. A value
      * that starts on the next line ("SHA256:\n ...") starts with that newline. */
     const char *value;
@@ -97,8 +98,9 @@ typedef int (*pkg_stanza_fn)(const struct pkg_stanza *stanza, void *arg, struct 
  * continuation lines starting with a space or tab, stanzas separated by one
  * or more blank lines, a line holding only blanks being blank) and calls
  * `fn` for each stanza. Lines starting with '#' are comments (deb822(5)).
- * A final line without a newline is taken. "\r\n" ends a line as "\n"
- * does (apt reads Packages and Release so). The text is what a signature
+ * A final line without a newline is taken. '\r' counts as a blank, so
+ * "\r\n" ends a line as "\n" does, as apt reads Packages and Release
+ * (only space and tab start a continuation). The text is what a signature
  * covered: an InRelease's clearsigned armour is gpgv's to take off. Refused
  * with TEMPER_E_PARSE naming the line: a NUL byte, a line that is neither a
  * field nor a continuation, a continuation before any field or right after

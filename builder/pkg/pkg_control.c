@@ -12,8 +12,10 @@
  * Carriage returns follow apt's reading of Packages and Release files
  * (apt-pkg/tagfile.cc, pkgTagSection::Scan and Find): a line of "\r\n" ends
  * a stanza like "\n", and a value's trailing whitespace, a final '\r'
- * included, is not part of it. dpkg takes '\r' as an ordinary byte, but
- * no archive writes one, and apt is what reads what temper reads.
+ * included, is not part of it. Here '\r' is simply a blank wherever blanks
+ * count (a blank line, the ends of a value), only space and tab indent a
+ * continuation line. dpkg takes '\r' as an ordinary byte, but no archive
+ * writes one, and apt is what reads what temper reads.
  */
 #include "pkg.h"
 
@@ -42,8 +44,16 @@ shown_span(const char *s, size_t len, char out[SHOWN_MAX])
     return temper_printable(copy, out, SHOWN_MAX);
 }
 
+/* What a blank line holds and a value is trimmed of. */
 static bool
 is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r';
+}
+
+/* What starts a continuation line. */
+static bool
+is_indent(char c)
 {
     return c == ' ' || c == '\t';
 }
@@ -255,9 +265,6 @@ pkg_control_parse(const char *text, size_t len, pkg_stanza_fn fn, void *arg, str
         pos = (size_t)(end - text) + (nl != NULL);
         if (memchr(s, '\0', (size_t)(end - s)) != NULL)
             return temper_err_set(err, TEMPER_E_PARSE, 0, "line %zu: NUL byte", line);
-        /* "\r\n" ends a line as "\n" does (apt). */
-        if (end > s && end[-1] == '\r')
-            end--;
         if (is_blank_line(s, end)) {
             trim_last(p);
             rc = finish_stanza(p, fn, arg, err);
@@ -265,7 +272,7 @@ pkg_control_parse(const char *text, size_t len, pkg_stanza_fn fn, void *arg, str
                 return rc;
         } else if (*s == '#') {
             p->after_comment = p->n > 0;
-        } else if (is_blank(*s)) {
+        } else if (is_indent(*s)) {
             if (continue_field(p, end, line, err) < 0)
                 return -1;
         } else if (start_field(p, s, end, line, err) < 0) {

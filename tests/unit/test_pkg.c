@@ -648,14 +648,19 @@ START_TEST(test_pkg_control_parse_reads_crlf_as_apt_does)
 {
     struct seen seen = {.wanted = "b"};
 
-    /* apt's pkgTagSection: "\r\n" on its own ends a stanza, a value loses its final '\r'. */
-    parse_str("A: 1\r\nB: x \r\n y\r\n\r\nA: 2\r\n \t\r\nA: 3\r", &seen);
-    ck_assert_uint_eq(seen.n, 3);
+    /* apt's pkgTagSection: "\r\n" on its own ends a stanza, a value loses its final '\r'.
+     * Here '\r' is a blank wherever blanks count: " \r\t" is a blank line too, "\rB: x" no
+     * continuation. */
+    parse_str("A: 1\r\nB: x \r\n y\r\n\r\nA: 2\r\n \t\r\nA: 3\r\n \r\t\nA:\r4 \r", &seen);
+    ck_assert_uint_eq(seen.n, 4);
     ck_assert_str_eq(seen.first_value[0], "1");
     ck_assert_str_eq(seen.wanted_value[0], "x \r\n y");
     ck_assert_str_eq(seen.first_value[1], "2");
     ck_assert_str_eq(seen.first_value[2], "3");
     ck_assert_uint_eq(seen.line[2], 7);
+    ck_assert_str_eq(seen.first_value[3], "4");
+    ck_assert_uint_eq(seen.line[3], 9);
+    parse_fails_str("A: 1\r\n\rB: x\r\n", TEMPER_E_PARSE, "line 2: field name '?B'");
 }
 END_TEST
 
