@@ -5,8 +5,9 @@
 # files), fuzz/corpus/oci_manifest (image manifests and configs), fuzz/corpus/sign_payload
 # (simple-signing payloads), fuzz/corpus/www_authenticate (registry challenges) and
 # fuzz/corpus/docker_config (docker config.json files), fuzz/corpus/layer_entries (layer tar
-# streams) and fuzz/corpus/layer_digests (a byte choosing media type and read size, then a layer
-# blob). Seeds are committed, so every
+# streams), fuzz/corpus/layer_digests (a byte choosing media type and read size, then a layer
+# blob), fuzz/corpus/deb822 (Packages stanzas, Release heads, apt .sources files) and
+# fuzz/corpus/reference (image references and signed identities). Seeds are committed, so every
 # file stays under 20 KB.
 #
 # Needs gcc, python3, and for the cross-built seeds clang with ld.lld (skipped when missing).
@@ -24,13 +25,15 @@ auth_dir=$here/corpus/www_authenticate
 dcfg_dir=$here/corpus/docker_config
 layer_dir=$here/corpus/layer_entries
 digests_dir=$here/corpus/layer_digests
+deb822_dir=$here/corpus/deb822
+ref_dir=$here/corpus/reference
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 rm -rf "$elf_dir" "$conf_dir" "$recipe_dir" "$oci_dir" "$sign_dir" "$manifest_dir" "$auth_dir" \
-    "$dcfg_dir" "$layer_dir" "$digests_dir"
+    "$dcfg_dir" "$layer_dir" "$digests_dir" "$deb822_dir" "$ref_dir"
 mkdir -p "$elf_dir" "$conf_dir" "$recipe_dir" "$oci_dir" "$sign_dir" "$manifest_dir" "$auth_dir" \
-    "$dcfg_dir" "$layer_dir" "$digests_dir"
+    "$dcfg_dir" "$layer_dir" "$digests_dir" "$deb822_dir" "$ref_dir"
 
 # --- ELF seeds built by a toolchain -------------------------------------------------------------
 
@@ -572,15 +575,184 @@ if command -v zstd >/dev/null 2>&1; then
     piece zstd-declared-tar-1 0 1 "$layer_dir/pax.tar.zst"
 fi
 
+# --- deb822 seeds (control text for fuzz_deb822) -------------------------------------------------
+# Real stanzas of bookworm's main amd64 Packages (epochs, :any, alternatives, Provides with
+# versions, Tag continuation lines), the head of its Release, a Debian image's apt .sources file
+# (the archive's hosts renamed in both); then what each rule of the parser and of the relationship
+# grammar turns on.
+cat >"$deb822_dir/packages" <<'EOF'
+Package: acme-tiny
+Version: 1:5.0.1-1
+Installed-Size: 41
+Maintainer: Debian Let's Encrypt Team <team+letsencrypt@tracker.debian.org>
+Architecture: all
+Depends: openssl (>= 1.0.1k), python3-pkg-resources, python3:any
+Description: letsencrypt tiny Python client
+Homepage: https://github.com/diafygi/acme-tiny
+Description-md5: 5085d7a0169e6f77012dffd350070b68
+Section: utils
+Priority: optional
+Filename: pool/main/a/acme-tiny/acme-tiny_5.0.1-1_all.deb
+Size: 14148
+MD5sum: 49d34b88614facc0edfa199ce7136a25
+SHA256: 74ac07af76a1c693b831cec937de38474728667d6fdceb3ce5ec36d2fe453cf8
+
+Package: bash
+Source: bash (5.2.15-2)
+Version: 5.2.15-2+b13
+Essential: yes
+Installed-Size: 7164
+Maintainer: Matthias Klose <doko@debian.org>
+Architecture: amd64
+Replaces: bash-completion (<< 20060301-0), bash-doc (<= 2.05-1)
+Depends: base-files (>= 2.1.12), debianutils (>= 5.6-0.1)
+Pre-Depends: libc6 (>= 2.36), libtinfo6 (>= 6)
+Recommends: bash-completion (>= 20060301-0)
+Suggests: bash-doc
+Conflicts: bash-completion (<< 20060301-0)
+Description: GNU Bourne Again SHell
+Multi-Arch: foreign
+Homepage: http://tiswww.case.edu/php/chet/bash/bashtop.html
+Description-md5: 3522aa7b4374048d6450e348a5bb45d9
+Tag: admin::TODO, devel::TODO, devel::interpreter, implemented-in::c,
+ interface::shell, interface::text-mode, role::program,
+ scope::application, suite::gnu, uitoolkit::ncurses
+Section: shells
+Priority: required
+Filename: pool/main/b/bash/bash_5.2.15-2+b13_amd64.deb
+Size: 1490652
+MD5sum: f973a067908f9c7579d30deddd8301ed
+SHA256: 82130bb6a560cd2a7234d8018baf73f188f5dd56413d5aa0accc987b2197a6a1
+
+Package: python3
+Source: python3-defaults (3.11.2-1)
+Version: 3.11.2-1+b1
+Installed-Size: 81
+Maintainer: Matthias Klose <doko@debian.org>
+Architecture: amd64
+Replaces: python3-minimal (<< 3.1.2-2)
+Provides: python3-profiler, python3-supported-max (= 3.11), python3-supported-min (= 3.11)
+Depends: python3.11 (>= 3.11.2-1~), libpython3-stdlib (= 3.11.2-1+b1)
+Pre-Depends: python3-minimal (= 3.11.2-1+b1)
+Suggests: python3-doc (>= 3.11.2-1+b1), python3-tk (>= 3.11.2-1~), python3-venv (>= 3.11.2-1+b1)
+Description: interactive high-level object-oriented language (default python3 version)
+Multi-Arch: allowed
+Homepage: https://www.python.org/
+Description-md5: 7e57783fdb3703b27f408a029b7b786f
+Tag: devel::interpreter, devel::lang:python, devel::library,
+ implemented-in::c, implemented-in::python, role::devel-lib,
+ role::program, role::shared-lib
+Section: python
+Priority: optional
+Filename: pool/main/p/python3-defaults/python3_3.11.2-1+b1_amd64.deb
+Size: 26300
+MD5sum: 48ebc2dc2cb4fa44aaa2780f8141bbe1
+SHA256: 33f6dafbd1a6902d9063172ec7dbd4b2225e12009e0d7ec5c933a72c2f5f3b74
+EOF
+cat >"$deb822_dir/packages-libc6" <<'EOF'
+Package: libc6
+Source: glibc
+Version: 2.36-9+deb12u14
+Installed-Size: 13001
+Maintainer: GNU Libc Maintainers <debian-glibc@lists.debian.org>
+Architecture: amd64
+Replaces: libc6-amd64
+Depends: libgcc-s1
+Recommends: libidn2-0 (>= 2.0.5~)
+Suggests: glibc-doc, debconf | debconf-2.0, libc-l10n, locales, libnss-nis, libnss-nisplus
+Breaks: aide (<< 0.17.3-4+b3), busybox (<< 1.30.1-6), chrony (<< 4.2-3~), fakechroot (<< 2.19-3.5), firefox (<< 91~), firefox-esr (<< 91~), gnumach-image-1.8-486 (<< 2:1.8+git20210923~), hurd (<< 1:0.9.git20220301-2), ioquake3 (<< 1.36+u20200211.f2c61c1~dfsg-2~), locales (<< 2.36), nscd (<< 2.36), openssh-server (<< 1:8.1p1-5), valgrind (<< 1:3.19.0-1~), wcc (<< 0.0.2+dfsg-3)
+Description: GNU C Library: Shared libraries
+Multi-Arch: same
+Homepage: https://www.gnu.org/software/libc/libc.html
+Section: libs
+Priority: optional
+Filename: pool/main/g/glibc/libc6_2.36-9+deb12u14_amd64.deb
+Size: 2759320
+SHA256: ba4f88f73dbc3ae9055f3c20f4523bfdbaf1ad13ff95e258924f77d20b4fbedf
+EOF
+cat >"$deb822_dir/release-head" <<'EOF'
+Origin: Debian
+Label: Debian
+Suite: oldstable
+Version: 12.15
+Codename: bookworm
+Date: Sat, 11 Jul 2026 10:16:37 UTC
+Acquire-By-Hash: yes
+No-Support-for-Architecture-all: Packages
+Architectures: all amd64 arm64 armel armhf i386 mips64el mipsel ppc64el s390x
+Components: main contrib non-free-firmware non-free
+Description: Debian 12.15 Released 11 July 2026
+MD5Sum:
+ 0ed6d4c8891eb86358b94bb35d9e4da4  1484322 contrib/Contents-all
+ d0a0325a97c42fd5f66a8c3e29bcea64    98581 contrib/Contents-all.gz
+SHA256:
+ 3957f28db16e3f28c7b34ae84f1c929c567de6970f3f1b95dac9b498dd80fe63   738242 contrib/Contents-all
+EOF
+cat >"$deb822_dir/debian.sources" <<'EOF'
+Types: deb
+# http://snapshot.example/archive/debian/20250520T000000Z
+URIs: http://mirror.example/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+# http://snapshot.example/archive/debian-security/20250520T000000Z
+URIs: http://mirror.example/debian-security
+Suites: bookworm-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+# Taken: CRLF line ends, no final newline, blank-only lines and tab continuations, comments
+# between fields, relationships over continuation lines with every operator (the obsolete < and >
+# too), arch qualifiers, no blank at all, empty values, an epoch at INT_MAX.
+printf 'Package: crlf\r\nDepends: aa (>= 1.0),\r\n bb | cc:any\r\n\r\nPackage: second\r\nVersion: 1:2-3\r' \
+    >"$deb822_dir/crlf"
+printf '\n \t\nPackage: blanks  \t\nDepends:\n\taa (<< 1), bb (<= 2),\n  cc (= 3) | dd (>= 4) | ee (>> 5)\n \n\t\n#c\nPackage: b\nProvides: ff (= 1.0-1~bpo12+1)' \
+    >"$deb822_dir/blanks-no-final-newline"
+printf 'Package: old\nDepends: aa (< 1.0), bb (> 2:1), cc(=1),dd:native(>=2147483647:1)|ee:amd64\nBreaks:\nPre-Depends:   \n' \
+    >"$deb822_dir/obsolete-operators"
+printf '# comment\nPackage: c\n# between fields\nVersion: 1.0~rc1+dfsg-1\n#\n\n#only comments\n' \
+    >"$deb822_dir/comments"
+# '\r' is a blank: " \r\t" ends a stanza (fuzz_deb822 found it taken as a continuation line).
+printf 'Package: cr\nDepends: aa (>> 5)\n \r\t\n#c\nPackage: b\nA:\r4 \r' >"$deb822_dir/cr-blanks"
+# Refused: NUL, a line neither field nor continuation (clearsigned armour), a continuation first
+# or after a comment, bad names, a repeat in another case, relationships the grammar refuses.
+printf 'Package: a\nVersion: 1\0\n' >"$deb822_dir/nul"
+printf -- '-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA512\n\nOrigin: Debian\n' \
+    >"$deb822_dir/clearsigned"
+printf ' continued: first\nPackage: a\n' >"$deb822_dir/continuation-first"
+printf 'Package: a\n# c\n continued\n' >"$deb822_dir/continuation-after-comment"
+printf 'Package: a\nBad Name: x\n\n: empty\n\nN\303\244me: x\n' >"$deb822_dir/bad-names"
+printf 'Package: a\nDepends: bb\nDEPENDS: cc\n' >"$deb822_dir/repeat"
+printf 'Package: a\nDepends: bb [amd64], cc <!nocheck>\nPre-Depends: dd (1.0), ee (!= 1)\nProvides: ff (= 1.0-), Gg\nBreaks: hh,, ii |\n' \
+    >"$deb822_dir/bad-relationships"
+
+# --- reference: an image reference, a newline, a signed identity ------------------------------
+ref() { # ref FILE IMAGE IDENTITY
+    printf '%s\n%s' "$2" "$3" >"$ref_dir/$1"
+}
+hex=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+ref hub python python
+ref registry-port 127.0.0.1:5000/acc/tools:t 127.0.0.1:5000/acc/tools
+ref tag-and-digest "busybox:latest@sha256:$hex" "busybox:latest@sha256:$hex"
+ref legacy-hub index.docker.io/library/python docker.io/python:3.11
+ref ipv6 '[::1]:5000/x:t' '[::1]:5000/x'
+ref localhost-port localhost:5000 localhost/a/b
+ref separators registry.io/foo/project--id.module--name.ver---sion--name \
+    example.com/some_separator__underscore/myimage
+ref uppercase UPPERCASE/foo:latest "Foo.com/bar@sha512:$hex$hex"
+ref image-id "$hex" a__b/c.d-e
+
 # --- Size check -----------------------------------------------------------------------------------
 # (OCI_MANIFEST_MAX_LAYERS takes 1025 layers, about 180 KB: left to the unit tests.)
 big=$(find "$elf_dir" "$conf_dir" "$recipe_dir" "$oci_dir" "$sign_dir" "$manifest_dir" \
-    "$auth_dir" "$dcfg_dir" "$layer_dir" "$digests_dir" -type f -size +20k)
+    "$auth_dir" "$dcfg_dir" "$layer_dir" "$digests_dir" "$deb822_dir" "$ref_dir" -type f -size +20k)
 if [ -n "$big" ]; then
     echo "make-corpus: seeds over 20 KB: $big" >&2
     exit 1
 fi
 chmod 644 "$elf_dir"/* "$conf_dir"/* "$recipe_dir"/* "$oci_dir"/* "$sign_dir"/* "$manifest_dir"/* \
-    "$auth_dir"/* "$dcfg_dir"/* "$layer_dir"/* "$digests_dir"/*
+    "$auth_dir"/* "$dcfg_dir"/* "$layer_dir"/* "$digests_dir" "$deb822_dir" "$ref_dir"/*
 du -sb "$elf_dir" "$conf_dir" "$recipe_dir" "$oci_dir" "$sign_dir" "$manifest_dir" "$auth_dir" \
-    "$dcfg_dir" "$layer_dir" "$digests_dir"
+    "$dcfg_dir" "$layer_dir" "$digests_dir" "$deb822_dir" "$ref_dir"

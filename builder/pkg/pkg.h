@@ -39,8 +39,10 @@
  * (deb-version(7)): the epoch numerically, then upstream and revision by
  * dpkg's verrevcmp, where '~' sorts before everything, even the end, and
  * letters before other characters. A missing epoch is 0 and a missing
- * revision is "" (which is how dpkg treats it: "1.0" == "0:1.0" == "1.0-").
- * Returns <0, 0 or >0. Both must be valid (pkg_version_is_valid).
+ * revision is "" ("1.0" == "0:1.0"; "1.0-", which dpkg and
+ * pkg_version_is_valid refuse, compares as "1.0", as Dpkg::Version does).
+ * Returns <0, 0 or >0. Both should be valid (pkg_version_is_valid); any two
+ * strings still compare, without reading past their ends.
  */
 int pkg_version_compare(const char *a, const char *b);
 
@@ -62,7 +64,8 @@ enum pkg_relation {
     PKG_REL_GT,  /* >> */
 };
 
-/* Whether `version` satisfies "rel wanted" (PKG_REL_ANY: always). */
+/* Whether `version` satisfies "rel wanted" (PKG_REL_ANY: always; otherwise
+ * never when either is invalid). */
 bool pkg_version_satisfies(const char *version, enum pkg_relation rel, const char *wanted);
 
 /* ---- deb822 control text: Packages, Release, .sources (pkg_control.c) ---- */
@@ -72,8 +75,10 @@ struct pkg_field {
     const char *name; /* as written; compare without case */
     size_t name_len;
     /* From the first character after "Name:" and the blanks after it, to the end of the last
-     * continuation line (its newline excluded); continuation lines are kept as they are, with
-     * their newlines and leading blank. */
+     * continuation line (its line end and trailing blanks, '\r' among them, excluded, as
+     * policy 5.1 has it);
+     * continuation lines are kept as they are, with their newlines and leading blank. A value
+     * that starts on the next line ("SHA256:\n ...") starts with that newline. */
     const char *value;
     size_t value_len;
 };
@@ -93,10 +98,15 @@ typedef int (*pkg_stanza_fn)(const struct pkg_stanza *stanza, void *arg, struct 
  * continuation lines starting with a space or tab, stanzas separated by one
  * or more blank lines, a line holding only blanks being blank) and calls
  * `fn` for each stanza. Lines starting with '#' are comments (deb822(5)).
- * A final line without a newline is taken. Refused with TEMPER_E_PARSE
- * naming the line: a NUL byte, a line that is neither a field nor a
- * continuation, a continuation before any field, a field name that is empty
- * or holds other than printable ASCII, the same field twice in a stanza
+ * A final line without a newline is taken. '\r' counts as a blank, so
+ * "\r\n" ends a line as "\n" does, as apt reads Packages and Release
+ * (only space and tab start a continuation). The text is what a signature
+ * covered: an InRelease's clearsigned armour is gpgv's to take off. Refused
+ * with TEMPER_E_PARSE naming the line: a NUL byte, a line that is neither a
+ * field nor a continuation, a continuation before any field or right after
+ * a comment line (a value is one span of the text, so it cannot leave the
+ * comment out), a field name that is empty or holds other than graphic
+ * ASCII (space and controls refused), the same field twice in a stanza
  * (compared without case). TEMPER_E_LIMIT: more than PKG_STANZA_FIELDS_MAX
  * fields in a stanza, a field over PKG_FIELD_MAX_BYTES.
  */
@@ -127,11 +137,13 @@ struct pkg_dep {
  * (":any", ":native" or an architecture; dropped: a binary archive of one
  * architecture satisfies them by name) and an optional "(op version)", op
  * one of << <= = >= >> (and the obsolete < and >, read as <= and >= as dpkg
- * does). Whitespace and continuation lines anywhere between tokens. An
- * empty value gives no items. Refused with TEMPER_E_PARSE naming `what`:
- * an empty item or alternative, a bad name ([a-z0-9][a-z0-9+.-]+), an
- * unknown operator, an invalid version, architecture restrictions "[...]"
- * or build profiles "<...>" (source fields, never in a binary index).
+ * does). Whitespace and continuation lines anywhere between tokens
+ * ("name:arch" is one token). An empty value gives no items. Refused with
+ * TEMPER_E_PARSE naming `what`: an empty item or alternative (a trailing
+ * ',' too), a bad name ([a-z0-9][a-z0-9+.-]+) or architecture, an unknown
+ * operator (also none: dpkg's "implicit exact match" "(1.0)" is refused),
+ * an invalid version, architecture restrictions "[...]" or build profiles
+ * "<...>" (source fields, never in a binary index).
  * TEMPER_E_LIMIT over PKG_DEPS_MAX items or PKG_ALTS_MAX alternatives.
  * Release with pkg_deps_free.
  */
