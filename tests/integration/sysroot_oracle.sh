@@ -12,13 +12,17 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 temper=$(realpath "${1:?usage: $0 TEMPER [ROOT]}")
 root=${2:-/var/tmp/temper-bookworm}
-mirror=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2>/dev/null ||
-  true)
+# the archive this machine's apt sources name (never a host written here)
+mirror=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/*.sources 2>/dev/null || true)
+if [ -z "$mirror" ]; then
+  echo "sysroot_oracle.sh: no URIs in /etc/apt/sources.list.d/*.sources to debootstrap from" >&2
+  exit 1
+fi
 
 if [ ! -x "$root/lib64/ld-linux-x86-64.so.2" ]; then
   command -v debootstrap >/dev/null || apt-get install -y -qq debootstrap >/dev/null
   rm -rf "$root"
   debootstrap --variant=minbase --include=python3,openssl,curl bookworm "$root" \
-    "${mirror:-http://deb.debian.org/debian}" >/dev/null
+    "$mirror" >/dev/null
 fi
 exec python3 tests/integration/resolve_oracle.py "$temper" --root "$root"
