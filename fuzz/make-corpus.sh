@@ -8,7 +8,7 @@
 # streams), fuzz/corpus/layer_digests (a byte choosing media type and read size, then a layer
 # blob), fuzz/corpus/deb822 (Packages stanzas, Release heads, apt .sources files) and
 # fuzz/corpus/reference (image references and signed identities). Seeds are committed, so every
-# file stays under 20 KB.
+# file stays under 20 KB. fuzz/corpus/deb (.deb packages) has its own section below.
 #
 # Needs gcc, python3, and for the cross-built seeds clang with ld.lld (skipped when missing).
 # Usage: fuzz/make-corpus.sh
@@ -743,6 +743,77 @@ ref separators registry.io/foo/project--id.module--name.ver---sion--name \
     example.com/some_separator__underscore/myimage
 ref uppercase UPPERCASE/foo:latest "Foo.com/bar@sha512:$hex$hex"
 ref image-id "$hex" a__b/c.d-e
+# --- .deb seeds (fuzz_deb) -------------------------------------------------------------------------
+# Small packages as dpkg-deb writes them (GNU tar inside an ar archive), with what pkg_deb.c reads:
+# merged-/usr paths, a hard link, symlinks, a setuid file, a device, a certificate directory; data.tar
+# as gzip, xz, zstd and none; and broken ones: a cut archive, data.tar before control.tar.
+deb_dir=$here/corpus/deb
+rm -rf "$deb_dir"
+mkdir -p "$deb_dir"
+python3 - "$deb_dir" <<'PY'
+import gzip, io, lzma, os, sys, tarfile
+out = sys.argv[1]
+def tar(entries):
+    b = io.BytesIO()
+    with tarfile.open(fileobj=b, mode="w", format=tarfile.GNU_FORMAT) as t:
+        for name, kind, mode, data in entries:
+            i = tarfile.TarInfo(name)
+            i.mode, i.mtime, i.uname, i.gname = mode, 1700000000, "root", "root"
+            if kind == "d":
+                i.type = tarfile.DIRTYPE
+            elif kind == "l":
+                i.type, i.linkname = tarfile.SYMTYPE, data
+            elif kind == "h":
+                i.type, i.linkname = tarfile.LNKTYPE, data
+            elif kind == "c":
+                i.type, i.devmajor, i.devminor = tarfile.CHRTYPE, 1, 3
+            else:
+                i.size = len(data)
+            t.addfile(i, io.BytesIO(data) if kind == "f" else None)
+    return b.getvalue()
+def ar(members):
+    b = bytearray(b"!<arch>\n")
+    for name, data in members:
+        b += b"%-16s%-12d%-6d%-6d%-8s%-10d`\n" % (name.encode(), 1700000000, 0, 0, b"100644", len(data))
+        b += data + (b"\n" if len(data) % 2 else b"")
+    return bytes(b)
+control = gzip.compress(tar([("./", "d", 0o755, None), ("./control", "f", 0o644, b"Package: x\n")]), mtime=0)
+data = tar([("./", "d", 0o755, None), ("./bin/", "d", 0o755, None), ("./bin/bunzip2", "f", 0o755, b"bz"),
+            ("./bin/bzcat", "h", 0o755, "./bin/bunzip2"), ("./bin/bzcmp", "l", 0o777, "bzdiff"),
+            ("./lib64/ld.so", "l", 0o777, "/lib/x86_64-linux-gnu/ld.so"),
+            ("./usr/bin/su", "f", 0o4755, b"su"), ("./dev/null", "c", 0o666, None),
+            ("./usr/share/ca-certificates/mozilla/a.crt", "f", 0o644, b"-----BEGIN CERTIFICATE-----"),
+            ("./usr/share/doc/x", "l", 0o777, "y")])
+def deb(name, data_name, payload, members=None):
+    m = members or [("debian-binary", b"2.0\n"), ("control.tar.gz", control), (data_name, payload)]
+    open(os.path.join(out, name), "wb").write(ar(m))
+deb("gz.deb", "data.tar.gz", gzip.compress(data, mtime=0))
+deb("xz.deb", "data.tar.xz", lzma.compress(data, preset=0))
+deb("none.deb", "data.tar", data)
+deb("order.deb", "", b"", [("debian-binary", b"2.0\n"), ("data.tar", data), ("control.tar.gz", control)])
+whole = open(os.path.join(out, "xz.deb"), "rb").read()
+open(os.path.join(out, "cut.deb"), "wb").write(whole[:len(whole) - 100])
+PY
+if command -v zstd >/dev/null 2>&1; then
+    python3 - "$deb_dir" "$(command -v zstd)" <<'PY'
+import os, subprocess, sys
+out, zstd = sys.argv[1], sys.argv[2]
+whole = open(os.path.join(out, "none.deb"), "rb").read()
+# The last member of none.deb is data.tar: recompress it as data.tar.zst.
+start = whole.index(b"data.tar        ")
+size = int(whole[start + 48:start + 58])
+tar = whole[start + 60:start + 60 + size]
+z = subprocess.run([zstd, "-q", "-3", "-c"], input=tar, capture_output=True, check=True).stdout
+head = b"%-16s%-12d%-6d%-6d%-8s%-10d`\n" % (b"data.tar.zst", 1700000000, 0, 0, b"100644", len(z))
+open(os.path.join(out, "zst.deb"), "wb").write(whole[:start] + head + z + (b"\n" if len(z) % 2 else b""))
+PY
+fi
+big=$(find "$deb_dir" -type f -size +20k)
+if [ -n "$big" ]; then
+    echo "make-corpus: seeds over 20 KB: $big" >&2
+    exit 1
+fi
+chmod 644 "$deb_dir"/*
 
 # --- Size check -----------------------------------------------------------------------------------
 # (OCI_MANIFEST_MAX_LAYERS takes 1025 layers, about 180 KB: left to the unit tests.)

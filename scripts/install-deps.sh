@@ -35,3 +35,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# test_pkg_debs fetches real packages with `apt-get download`, which needs the package lists that
+# a fresh machine may not have yet.
+if [ "${1:-build}" = test ] && ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then
+  apt-get update -qq
+fi

@@ -197,9 +197,31 @@
 #define PKG_LOCK_MAX_BYTES (64 * 1024 * 1024)
 #define PKG_LOCK_STRING_MAX_BYTES 4096
 #define PKG_LOCK_REPOSITORIES_MAX 64
-/* A .deb fetched (the largest in bookworm main is about 1 GB), and downloads retried. */
-#define PKG_DEB_MAX_BYTES (4L * 1024 * 1024 * 1024)
+/* Downloads retried. */
 #define PKG_FETCH_RETRIES 4
 /* A compressed Packages index fetched (bookworm main amd64: 8.8 MB as xz). */
 #define PKG_INDEX_COMPRESSED_MAX_BYTES (128L * 1024 * 1024)
+
+/* A .deb (an ar archive): members read (real ones have 3: debian-binary, control.tar, data.tar;
+ * dpkg allows more whose names start with '_', and ignores any after data.tar); bytes of
+ * debian-binary read ("2.0\n" today; deb(5) lets later minor versions add lines); and bytes of
+ * any other member skipped unread, control.tar above all (the largest, a package with a hundred
+ * thousand files, has a few MiB of md5sums): on a pipe, skipping is reading. */
+#define PKG_DEB_MEMBERS_MAX 16
+#define PKG_DEB_BINARY_MAX_BYTES 1024
+#define PKG_DEB_SKIP_MAX_BYTES (64L * 1024 * 1024)
+/* Entries of one data.tar (the largest icon themes ship about a hundred thousand files): each
+ * costs a record of about 150 bytes for the root's life. */
+#define PKG_DEB_MAX_ENTRIES (1024 * 1024)
+/* Bytes one data.tar may expand to, its tar stream and the contents written or hashed alike: an
+ * xz or zstd member can expand a thousandfold and more (a decompression bomb), and the largest
+ * package in bookworm (linux-image-*-dbg) unpacks to 5.4 GiB. And the contents of every package
+ * of one root together: the disk a root may fill (images are a few GiB at most). */
+#define PKG_DEB_MAX_BYTES (16LL << 30)
+#define PKG_ROOT_MAX_BYTES (64LL << 30)
+/* A path in a data.tar, terminator excluded: once "usr/" is put in front of it (merged /usr), it
+ * must still fit TEMPER_PATH_MAX. And a symlink's target: the kernel's own limit (PATH_MAX less
+ * the terminator). */
+#define PKG_DEB_PATH_MAX_BYTES (TEMPER_PATH_MAX - 5)
+#define PKG_DEB_LINK_MAX_BYTES (TEMPER_PATH_MAX - 1)
 #endif

@@ -424,11 +424,18 @@ int pkg_root_for(const struct pkg_lock *lock, const char *arch,
  *
  * Nothing from a package is trusted: entries are written through directory
  * descriptors with O_NOFOLLOW, never following a symlink (a path through a
- * symlink a package shipped is refused, naming package and path); absolute
- * paths, ".." and empty components are refused; setuid, setgid and device
- * files never reach the disk; maintainer scripts are never run. The same
- * path shipped by two packages with other content (or of another type) is
- * an error naming both; with the same content it is kept once.
+ * symlink a package shipped is refused, naming package and path; symlink
+ * targets are kept as text); absolute paths, ".", ".." and empty components
+ * are refused; setuid and setgid bits are cleared, device nodes, FIFOs and
+ * sockets are skipped (counted by pkg_root_skipped); maintainer scripts are
+ * never run. The same path (compared in merged form) shipped by two
+ * packages with other content, mode or target (or of another type) is an
+ * error naming both; with the same ones it is kept once. Directories may be
+ * shipped by any number of packages (the first one's mode stays). A hard
+ * link must name a file its own package shipped before it.
+ *
+ * Every error leaves the root incomplete: later calls but pkg_root_free
+ * refuse it (TEMPER_E_USAGE), and the directory is the caller's to remove.
  *
  * Usage:
  *     pkg_root_new(dir, &root, &err);
@@ -445,7 +452,10 @@ int pkg_root_new(const char *dir, struct pkg_root **out, struct temper_err *err)
 /*
  * Unpacks the data.tar (xz, zstd, gzip or none) of the .deb open on `fd` (an ar archive:
  * debian-binary, control.tar.*, data.tar.*; read with libarchive, checked as hostile input)
- * for `package` (its name, for messages and the record). Bounded by PKG_DEB_* caps.
+ * for `package` (its name, for messages and the record). Bounded by PKG_DEB_* caps (and the
+ * root's contents by PKG_ROOT_MAX_BYTES): over one is TEMPER_E_LIMIT. A malformed archive or
+ * path is TEMPER_E_PARSE, a path through a symlink or a conflict TEMPER_E_POLICY; every message
+ * starts with "package '<package>'". The fd is read from where it is and not closed.
  */
 int pkg_root_unpack(struct pkg_root *root, int fd, const char *package, struct temper_err *err);
 /*
@@ -453,13 +463,20 @@ int pkg_root_unpack(struct pkg_root *root, int fd, const char *package, struct t
  * deterministically: /etc/ssl/certs/ca-certificates.crt when the root has
  * usr/share/ca-certificates/mozilla (the certificates in bytewise order of their paths, each
  * followed by a newline when it lacks one: what update-ca-certificates writes with the
- * /etc/ca-certificates.conf that debconf writes at install). Each generated path is recorded as
- * shipped by PKG_GENERATED.
+ * /etc/ca-certificates.conf that debconf writes at install: every .crt under
+ * usr/share/ca-certificates, read as regular files only). Each generated path is recorded as
+ * shipped by PKG_GENERATED, as are the merged-/usr symlinks unpacking made. Then gives
+ * directories shipped without u+rwx their mode (unpacking keeps u+rwx on each directory so that
+ * later packages can write into it without root). Call it once, after the last unpack.
  */
 int pkg_root_generate(struct pkg_root *root, struct temper_err *err);
 #define PKG_GENERATED "(temper)"
+/* How many entries unpacking skipped: device nodes, FIFOs and sockets, never made. */
+size_t pkg_root_skipped(const struct pkg_root *root);
 /* Calls fn for every path recorded (relative, merged-/usr form, e.g. "usr/lib/x/libc.so.6"), in
- * bytewise order, with the package that shipped it first. */
+ * bytewise order, with the package that shipped it first (a directory made for the entries under
+ * it counts as shipped by their package; what temper made is PKG_GENERATED's). A non-zero return
+ * from fn stops the walk and is returned. */
 int pkg_root_owners(const struct pkg_root *root,
                     int (*fn)(const char *path, const char *package, void *arg), void *arg);
 void pkg_root_free(struct pkg_root *root);
