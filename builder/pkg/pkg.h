@@ -354,7 +354,7 @@ int pkg_lock_load(const char *path, struct pkg_lock **out, struct temper_err *er
 int pkg_lock_save(const struct pkg_lock *lock, const char *path, struct temper_err *err);
 void pkg_lock_free(struct pkg_lock *lock);
 /*
- * Whether `lock` answers `in`: 0 when it does; else -1 with TEMPER_E_USAGE saying what changed
+ * Whether `lock` answers `in`: 0 when it does; else -1 with TEMPER_E_POLICY saying what changed
  * since it was written (packages added or removed, another keyring, ...) and to run temper
  * lock.
  */

@@ -503,7 +503,7 @@ pkg_lock_check(const struct pkg_lock *lock, const struct pkg_inputs *in, const c
     }
     json_decref(was);
     json_decref(now);
-    return temper_err_set(err, TEMPER_E_USAGE, 0,
+    return temper_err_set(err, TEMPER_E_POLICY, 0,
                           "lock '%s' does not answer the recipe (%s): run temper lock to make "
                           "it again",
                           path, what[0] ? what : "its inputs changed");

@@ -679,7 +679,7 @@ START_TEST(test_pkg_control_parse_reads_crlf_as_apt_does)
     ck_assert_uint_eq(seen.line[2], 7);
     ck_assert_str_eq(seen.first_value[3], "4");
     ck_assert_uint_eq(seen.line[3], 9);
-    parse_fails_str("A: 1\r\n\rB: x\r\n", TEMPER_E_PARSE, "line 2: field name '?B'");
+    parse_fails_str("A: 1\r\n\rB: x\r\n", TEMPER_E_PARSE, "line 2: field name '\rB'");
 }
 END_TEST
 
@@ -722,9 +722,9 @@ START_TEST(test_pkg_control_parse_refuses_malformed_lines)
     parse_fails_str("A: 1\n: x\n", TEMPER_E_PARSE, "line 2: empty field name");
     parse_fails_str("A: 1\nB C: x\n", TEMPER_E_PARSE,
                     "line 2: field name 'B C' holds a character other than printable ASCII");
-    parse_fails_str("A\t: 1\n", TEMPER_E_PARSE, "line 1: field name 'A?'");
-    parse_fails_str("A: 1\n\nN\xc3\xa4me: x\n", TEMPER_E_PARSE, "line 3: field name 'N??me'");
-    parse_fails_str("A: 1\nB\x7f: x\n", TEMPER_E_PARSE, "line 2: field name 'B?'");
+    parse_fails_str("A\t: 1\n", TEMPER_E_PARSE, "line 1: field name 'A\t'");
+    parse_fails_str("A: 1\n\nN\xc3\xa4me: x\n", TEMPER_E_PARSE, "line 3: field name 'N\303\244me'");
+    parse_fails_str("A: 1\nB\x7f: x\n", TEMPER_E_PARSE, "line 2: field name 'B\x7f'");
 }
 END_TEST
 
@@ -958,9 +958,8 @@ START_TEST(test_pkg_deps_parse_refuses_malformed_values)
     deps_fail("aa, b_c", TEMPER_E_PARSE, "bad package name 'b_c'");
     deps_fail("x", TEMPER_E_PARSE, "bad package name 'x'");
     deps_fail("-ab", TEMPER_E_PARSE, "bad package name '-ab'");
-    deps_fail("caf\xc3\xa9", TEMPER_E_PARSE,
-              "bad package name 'caf?"
-              "?'");
+    /* the message keeps the bytes: the cli escapes what it writes for a person */
+    deps_fail("caf\xc3\xa9", TEMPER_E_PARSE, "bad package name 'caf\xc3\xa9'");
     deps_fail("(>= 1)", TEMPER_E_PARSE, "'(>= 1)' where a package name was due");
     deps_fail("ab:", TEMPER_E_PARSE, "bad architecture qualifier '' of 'ab'");
     deps_fail("ab:Any", TEMPER_E_PARSE, "bad architecture qualifier 'Any' of 'ab'");
@@ -1030,7 +1029,6 @@ START_TEST(test_pkg_deps_parse_caps_items_and_alternatives)
     free(value);
 }
 END_TEST
-
 
 extern char **environ;
 
@@ -2144,6 +2142,28 @@ pkg_suite(void)
     tcase_add_test(tc, test_pkg_deps_parse_caps_items_and_alternatives);
     suite_add_tcase(s, tc);
 
+    tc = tcase_create("pkg_root_unpack");
+
+    tcase_set_timeout(tc, 60);
+    tcase_add_checked_fixture(tc, testutil_setup, testutil_teardown);
+    tcase_add_test(tc, test_pkg_root_unpack_writes_entries_in_merged_form);
+    tcase_add_test(tc, test_pkg_root_unpack_reads_every_compression);
+    tcase_add_test(tc, test_pkg_root_unpack_refuses_bad_paths);
+    tcase_add_test(tc, test_pkg_root_unpack_never_follows_a_shipped_symlink);
+    tcase_add_test(tc, test_pkg_root_unpack_keeps_merged_symlinks_as_debootstrap_makes_them);
+    tcase_add_test(tc, test_pkg_root_unpack_clears_setuid_and_keeps_sticky_on_directories);
+    tcase_add_test(tc, test_pkg_root_unpack_skips_devices_and_fifos);
+    tcase_add_test(tc, test_pkg_root_unpack_refuses_a_conflict_naming_both_packages);
+    tcase_add_test(tc, test_pkg_root_unpack_keeps_an_identical_file_once);
+    tcase_add_test(tc, test_pkg_root_unpack_links_hard_links_to_earlier_entries);
+    tcase_add_test(tc, test_pkg_root_unpack_refuses_a_broken_root);
+    tcase_add_test(tc, test_pkg_root_unpack_caps_paths_links_and_sizes);
+    tcase_add_test(tc, test_pkg_root_unpack_refuses_a_bomb_before_reading_it);
+    tcase_add_test(tc, test_pkg_root_unpack_refuses_a_corrupt_or_truncated_deb);
+    tcase_add_test(tc, test_pkg_root_unpack_reads_members_as_dpkg_does);
+    tcase_add_test(tc, test_pkg_root_unpack_checks_debian_binary_and_member_caps);
+    suite_add_tcase(s, tc);
+
     tc = tcase_create("pkg_root_generate");
     tcase_add_checked_fixture(tc, testutil_setup, testutil_teardown);
     tcase_add_test(tc, test_pkg_root_generate_writes_the_ca_bundle);
@@ -2161,7 +2181,6 @@ pkg_suite(void)
     suite_add_tcase(s, tc);
     return s;
 }
-
 
 int
 main(void)
