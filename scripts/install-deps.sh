@@ -8,12 +8,13 @@ set -euo pipefail
 build=(cmake make gcc pkg-config libelf-dev libjansson-dev libyaml-dev libarchive-dev libzstd-dev
   libdeflate-dev zlib1g-dev libssl-dev libcurl4-openssl-dev)
 # What the shipped recipes take from the machine's own root (--root defaults to /).
-image=(python3 ca-certificates tzdata)
+image=(python3 ca-certificates tzdata gpgv)
 # qemu-user-static: the i386 loader is the resolver's oracle for /usr/lib32, and some kernels
-# (built without IA32 emulation) can only run it under qemu-user.
+# (built without IA32 emulation) can only run it under qemu-user. gpg, dpkg-dev (for
+# dpkg-scanpackages) and lz4: the archive packages.py makes and the image it runs.
 test=("${build[@]}" "${image[@]}" clang libclang-rt-14-dev clang-format shellcheck check strace
   libc6-dev libc6-i386 qemu-user-static skopeo umoci oci-image-tool bubblewrap runc podman zstd
-  openssl docker-registry apache2-utils)
+  openssl docker-registry apache2-utils gpg dpkg-dev lz4)
 
 bench=("${build[@]}" "${image[@]}" hyperfine pax-utils time pigz zstd docker-registry skopeo curl)
 

@@ -535,8 +535,8 @@ fs_read_file_at(int dirfd, const char *name, size_t max_bytes, char **out, size_
 
         if (n == cap) {
             if (cap > max_bytes)
-                return temper_err_set(err, TEMPER_E_LIMIT, 0, "'%s' is larger than %zu bytes",
-                                      name, max_bytes);
+                return temper_err_set(err, TEMPER_E_LIMIT, 0, "'%s' is larger than %zu bytes", name,
+                                      max_bytes);
             cap = cap * 2 > max_bytes + 1 ? max_bytes + 1 : cap * 2;
             buf = xreallocarray(buf, cap + 1, 1);
         }

@@ -154,9 +154,11 @@ struct cli_package_options {
     long timeout_ms;
 };
 /* The root unpacked from the packages a recipe's lock pins, from the cache or made there
- * (after the lock is checked against the recipe); *dir owned. */
+ * (after the lock is checked against the recipe); *dir owned; *goarch the architecture it is
+ * for (static). */
 int cli_package_root(const char *recipe_path, const struct recipe *r,
-                     const struct cli_package_options *o, char **dir, struct temper_err *err);
+                     const struct cli_package_options *o, char **dir, const char **goarch,
+                     struct temper_err *err);
 /* Debian's name of a GOARCH architecture ("386" -> "i386"), or NULL; this machine's GOARCH. */
 const char *cli_debian_arch(const char *go);
 const char *cli_machine_arch(void);

@@ -581,7 +581,7 @@ build(const struct build_args *a, struct recipe *r, const struct cli_image *expe
     cleanup_free char *output = a->output ? xstrdup(a->output) : xasprintf("out/%s", r->name.value);
     char digest[LAYER_DIGEST_LEN];
     cleanup_free char *identity = NULL, *package_root = NULL;
-    const char *root_dir;
+    const char *root_dir, *goarch = NULL;
     int64_t epoch = 0;
     int rc, mismatch = 0;
 
@@ -601,10 +601,14 @@ build(const struct build_args *a, struct recipe *r, const struct cli_image *expe
     /* The key first: a wrong password or a key open to others fails before anything is built. */
     if (a->key != NULL && cli_load_private_key(a->key, &key, err) < 0)
         return cli_error(err);
-    if (r->packages.n > 0 && cli_package_root(a->recipe, r, &a->packages, &package_root, err) < 0) {
+    if (r->packages.n > 0 &&
+        cli_package_root(a->recipe, r, &a->packages, &package_root, &goarch, err) < 0) {
         sign_key_free(key);
         return cli_error(err);
     }
+    /* an image of packages is for the architecture they were taken for, ELF files or not */
+    if (package_root != NULL && r->architecture.value == NULL)
+        r->architecture.value = xstrdup(goarch);
     root_dir = package_root ? package_root : a->root ? a->root : "/";
     if (fs_root_open(root_dir, &root, err) < 0) {
         sign_key_free(key);

@@ -67,8 +67,7 @@ parse_args(int argc, char **argv, struct lock_args *a)
             long s = strtol(optarg, &end, 10);
 
             if (*end != '\0' || s < 1 || s > 86400)
-                return cli_usage_error("lock", "--timeout '%s': whole seconds, 1 to 86400",
-                                       optarg);
+                return cli_usage_error("lock", "--timeout '%s': whole seconds, 1 to 86400", optarg);
             a->timeout_ms = s * 1000;
             break;
         }

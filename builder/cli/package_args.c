@@ -22,10 +22,14 @@
 static const struct {
     const char *go, *debian, *machine;
 } arch_names[] = {
-    {"amd64", "amd64", "x86_64"},     {"arm64", "arm64", "aarch64"},
-    {"386", "i386", "i686"},          {"arm", "armhf", "armv7l"},
-    {"ppc64le", "ppc64el", "ppc64le"}, {"s390x", "s390x", "s390x"},
-    {"riscv64", "riscv64", "riscv64"}, {"mips64le", "mips64el", "mips64"},
+    {"amd64", "amd64", "x86_64"},
+    {"arm64", "arm64", "aarch64"},
+    {"386", "i386", "i686"},
+    {"arm", "armhf", "armv7l"},
+    {"ppc64le", "ppc64el", "ppc64le"},
+    {"s390x", "s390x", "s390x"},
+    {"riscv64", "riscv64", "riscv64"},
+    {"mips64le", "mips64el", "mips64"},
     {"loong64", "loong64", "loongarch64"},
 };
 
@@ -121,8 +125,7 @@ cli_lock_path(const char *recipe_path, const struct recipe *r)
 
     if (slash == NULL)
         return xasprintf("%s.lock.json", r->name.value);
-    return xasprintf("%.*s/%s.lock.json", (int)(slash - recipe_path), recipe_path,
-                     r->name.value);
+    return xasprintf("%.*s/%s.lock.json", (int)(slash - recipe_path), recipe_path, r->name.value);
 }
 
 int
@@ -161,12 +164,14 @@ show_download(void *arg, uint64_t done, uint64_t total)
 
 int
 cli_package_root(const char *recipe_path, const struct recipe *r,
-                 const struct cli_package_options *o, char **dir, struct temper_err *err)
+                 const struct cli_package_options *o, char **dir, const char **goarch,
+                 struct temper_err *err)
 {
     cleanup_free char *path = o->lock ? xstrdup(o->lock) : cli_lock_path(recipe_path, r);
     cleanup_free char *cache = NULL;
-    const char *go = o->arch ? o->arch : r->architecture.value ? r->architecture.value
-                                                               : cli_machine_arch();
+    const char *go = o->arch                 ? o->arch
+                     : r->architecture.value ? r->architecture.value
+                                             : cli_machine_arch();
     const char *arch = cli_debian_arch(go);
     struct pkg_lock *lock = NULL;
     struct cli_progress progress;
@@ -196,6 +201,8 @@ cli_package_root(const char *recipe_path, const struct recipe *r,
     }
     if (rc == 0)
         rc = pkg_root_for(lock, arch, p.repos, p.inputs.nrepositories, &env, dir, err);
+    if (rc == 0)
+        *goarch = go;
     cli_progress_end(&progress);
     if (rc < 0)
         temper_err_prefix(err, "packages of '%s' (%s)", recipe_path, go);

@@ -194,8 +194,8 @@ struct pkg_release {
  * reason otherwise; TEMPER_E_LIMIT over PKG_RELEASE_MAX_BYTES.
  */
 int pkg_release_verify(const char *gpgv, const char *inrelease, size_t len,
-                       const char *const *keyrings, size_t nkeyrings, const char *what,
-                       char **text, size_t *text_len, struct temper_err *err);
+                       const char *const *keyrings, size_t nkeyrings, const char *what, char **text,
+                       size_t *text_len, struct temper_err *err);
 
 /*
  * Parses a Release text (signed: from pkg_release_verify): Date (RFC 2822, required),
@@ -317,12 +317,12 @@ struct pkg_lock_repository {
     char *suite;
     char **components;
     size_t ncomponents;
-    char *date;          /* the Release file's Date */
-    char inrelease[72];  /* "sha256:<hex>" of the InRelease file resolved from */
+    char *date;         /* the Release file's Date */
+    char inrelease[72]; /* "sha256:<hex>" of the InRelease file resolved from */
 };
 
 struct pkg_lock_arch {
-    char *name; /* Debian's: "amd64", "arm64" */
+    char *name;                  /* Debian's: "amd64", "arm64" */
     struct pkg_locked *packages; /* sorted by name */
     size_t n;
 };
@@ -373,8 +373,8 @@ void pkg_lock_changes(const struct pkg_lock *old, const struct pkg_lock *new,
 
 /* Where and how a lock is made and a root assembled. */
 struct pkg_env {
-    const char *gpgv;     /* "/usr/bin/gpgv" */
-    const char *apt_dir;  /* "/etc/apt": sources for `url: apt` */
+    const char *gpgv;         /* "/usr/bin/gpgv" */
+    const char *apt_dir;      /* "/etc/apt": sources for `url: apt` */
     const char *apt_archives; /* "/var/cache/apt/archives": .deb files taken when their digest
                                  matches; NULL: none */
     const char *cache_dir;    /* temper's cache (made when missing) */
@@ -395,9 +395,9 @@ struct pkg_env {
  * (pkg_resolve). With `previous` and not `update`, the versions it pins are kept where the
  * archive still offers them. Writes nothing.
  */
-int pkg_lock_make(const struct pkg_inputs *in, const char *inputs_json,
-                  const char *inputs_digest, const struct pkg_lock *previous, bool update,
-                  const struct pkg_env *env, struct pkg_lock **out, struct temper_err *err);
+int pkg_lock_make(const struct pkg_inputs *in, const char *inputs_json, const char *inputs_digest,
+                  const struct pkg_lock *previous, bool update, const struct pkg_env *env,
+                  struct pkg_lock **out, struct temper_err *err);
 
 /*
  * The root unpacked from the packages `lock` pins for `arch`, in the cache: made when missing

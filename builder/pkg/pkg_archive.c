@@ -135,8 +135,14 @@ add_index(struct pkg_fetcher *f, const struct repo_state *rs, const char *suite,
     if (entry->size > (uint64_t)PKG_INDEX_COMPRESSED_MAX_BYTES)
         return temper_err_set(err, TEMPER_E_LIMIT, 0, "%s is over %ld bytes", what,
                               (long)PKG_INDEX_COMPRESSED_MAX_BYTES);
-    if (pkg_fetch_memory(f, url, entry->size, what, &bytes, &len, err) < 0)
-        return -1;
+    if (pkg_fetch_memory(f, url, entry->size, what, &bytes, &len, err) < 0) {
+        if (err->code != TEMPER_E_LIMIT)
+            return -1;
+        return temper_err_set(err, TEMPER_E_SIG, 0,
+                              "%s does not match InRelease: the mirror sends more than the %llu "
+                              "bytes InRelease names, an index the archive did not sign",
+                              what, (unsigned long long)entry->size);
+    }
     sha256_digest(bytes, len, digest);
     if (len != entry->size || strcmp(digest + 7, entry->sha256) != 0)
         return temper_err_set(err, TEMPER_E_SIG, 0,
@@ -151,9 +157,9 @@ add_index(struct pkg_fetcher *f, const struct repo_state *rs, const char *suite,
 
 /* InRelease of one repository: fetched, its signature checked, parsed, its dates checked. */
 static int
-open_repository(struct pkg_fetcher *f, const struct pkg_repository *r,
-                const struct pkg_inputs *in, const struct pkg_env *env, struct repo_state *rs,
-                struct pkg_lock_repository *lr, struct temper_err *err)
+open_repository(struct pkg_fetcher *f, const struct pkg_repository *r, const struct pkg_inputs *in,
+                const struct pkg_env *env, struct repo_state *rs, struct pkg_lock_repository *lr,
+                struct temper_err *err)
 {
     cleanup_free char *url = NULL, *bytes = NULL, *text = NULL, *what = NULL;
     char digest[SHA256_DIGEST_STR_LEN];
@@ -214,8 +220,8 @@ choose(const struct pkg_index *idx, const struct pkg_inputs *in,
 {
     const char **names = NULL, **versions = NULL;
     const struct pkg_package **chosen = NULL;
-    struct pkg_request req = {in->packages, in->npackages, in->exclude, in->nexclude,
-                              NULL,         NULL,          0};
+    struct pkg_request req = {
+        in->packages, in->npackages, in->exclude, in->nexclude, NULL, NULL, 0};
     size_t n = 0;
 
     if (previous != NULL) {
@@ -291,8 +297,7 @@ pkg_lock_make(const struct pkg_inputs *in, const char *inputs_json, const char *
                 if (add_index(f, &rs[i], r->suite, r->components[k], in->architectures[a], i,
                               idx[a], err) < 0 ||
                     (!rs[i].release.all_in_arch &&
-                     add_index(f, &rs[i], r->suite, r->components[k], "all", i, idx[a], err) <
-                         0))
+                     add_index(f, &rs[i], r->suite, r->components[k], "all", i, idx[a], err) < 0))
                     goto out;
             }
         }

@@ -173,8 +173,8 @@ unnamed_file(const char *dir, struct temper_err *err)
 
 /* Copies a file of apt's cache into ours when it is the very package: no download. */
 static int
-from_apt(const struct pkg_env *env, const struct pkg_locked *p, const char *debs,
-         const char *path, struct temper_err *err)
+from_apt(const struct pkg_env *env, const struct pkg_locked *p, const char *debs, const char *path,
+         struct temper_err *err)
 {
     cleanup_free char *name = NULL, *apt_path = NULL;
     cleanup_close int in = -1, out = -1;
@@ -202,9 +202,8 @@ from_apt(const struct pkg_env *env, const struct pkg_locked *p, const char *debs
 
 /* The URL of a locked package: its repository's archive and its pool path. */
 static char *
-deb_url(const struct pkg_lock *lock, const struct pkg_locked *p,
-        const struct pkg_repository *repos, size_t nrepos, const struct pkg_env *env,
-        struct temper_err *err)
+deb_url(const struct pkg_lock *lock, const struct pkg_locked *p, const struct pkg_repository *repos,
+        size_t nrepos, const struct pkg_env *env, struct temper_err *err)
 {
     const char *suite = lock->repositories[p->repository].suite;
     char *url = NULL;
@@ -338,8 +337,7 @@ write_owner(const char *path, const char *package, void *arg)
 
 /* Unpacks every package into `tmp`/root and writes `tmp`/owners. */
 static int
-assemble(const struct pkg_lock_arch *la, const char *debs, const char *tmp,
-         struct temper_err *err)
+assemble(const struct pkg_lock_arch *la, const char *debs, const char *tmp, struct temper_err *err)
 {
     cleanup_free char *root_dir = xasprintf("%s/root", tmp), *owners = NULL;
     struct pkg_root *root = NULL;
@@ -364,8 +362,7 @@ assemble(const struct pkg_lock_arch *la, const char *debs, const char *tmp,
     if (rc == 0) {
         owners = xasprintf("%s/owners", tmp);
         out = fopen(owners, "we");
-        if (out == NULL ||
-            pkg_root_owners(root, write_owner, out) < 0 || fclose(out) != 0)
+        if (out == NULL || pkg_root_owners(root, write_owner, out) < 0 || fclose(out) != 0)
             rc = temper_err_sys(err, TEMPER_E_IO, errno, "cannot write '%s'", owners);
     }
     pkg_root_free(root);

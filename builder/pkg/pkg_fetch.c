@@ -156,8 +156,7 @@ start(struct transfer *t, struct temper_err *err)
     curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS, (long)left);
     curl_easy_setopt(t->easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(t->easy, CURLOPT_LOW_SPEED_TIME,
-                     (env->stall_timeout_ms > 0 ? env->stall_timeout_ms : DEFAULT_STALL_MS) /
-                         1000);
+                     (env->stall_timeout_ms > 0 ? env->stall_timeout_ms : DEFAULT_STALL_MS) / 1000);
     if (t->offset > 0)
         curl_easy_setopt(t->easy, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)t->offset);
     if (curl_multi_add_handle(t->f->multi, t->easy) != CURLM_OK) {
@@ -189,8 +188,7 @@ check_file(const struct pkg_job *job, uint64_t got, struct temper_err *err)
     if (job->size > 0 && got != job->size)
         return temper_err_set(err, TEMPER_E_SIG, 0,
                               "%s: the archive sent %llu bytes, not the %llu the index names",
-                              job->what, (unsigned long long)got,
-                              (unsigned long long)job->size);
+                              job->what, (unsigned long long)got, (unsigned long long)job->size);
     if (job->sha256 == NULL)
         return 0;
     if (pkg_digest_fd(job->fd, digest, err) < 0)
@@ -212,10 +210,9 @@ judge(struct transfer *t, CURLcode rc, struct temper_err *err)
 
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
     if (t->too_long)
-        return temper_err_set(err, TEMPER_E_LIMIT, 0,
-                              "%s: the archive sends more than the %llu bytes expected",
-                              t->job->what,
-                              (unsigned long long)(t->job->size ? t->job->size : t->job->max));
+        return temper_err_set(
+            err, TEMPER_E_LIMIT, 0, "%s: the archive sends more than the %llu bytes expected",
+            t->job->what, (unsigned long long)(t->job->size ? t->job->size : t->job->max));
     if (rc == CURLE_OK)
         return check_file(t->job, t->offset, err) < 0 ? -1 : 0;
     if (rc == CURLE_RANGE_ERROR || (rc == CURLE_HTTP_RETURNED_ERROR && status == 416)) {
@@ -226,11 +223,11 @@ judge(struct transfer *t, CURLcode rc, struct temper_err *err)
     }
     if (rc == CURLE_HTTP_RETURNED_ERROR && (status == 404 || status == 410))
         return temper_err_set(err, TEMPER_E_MISSING, 0,
-                              "%s: the archive does not have it (HTTP %ld from '%s')",
-                              t->job->what, status, t->job->url);
-    if (rc == CURLE_HTTP_RETURNED_ERROR && status != 408 && status != 429 && status < 500)
-        return temper_err_set(err, TEMPER_E_NET, 0, "%s: HTTP %ld from '%s'", t->job->what,
+                              "%s: the archive does not have it (HTTP %ld from '%s')", t->job->what,
                               status, t->job->url);
+    if (rc == CURLE_HTTP_RETURNED_ERROR && status != 408 && status != 429 && status < 500)
+        return temper_err_set(err, TEMPER_E_NET, 0, "%s: HTTP %ld from '%s'", t->job->what, status,
+                              t->job->url);
     if (rc == CURLE_HTTP_RETURNED_ERROR)
         temper_err_set(err, TEMPER_E_NET, 0, "%s: HTTP %ld from '%s'", t->job->what, status,
                        t->job->url);

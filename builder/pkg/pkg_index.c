@@ -166,14 +166,15 @@ read_source(struct pkg_package *p, const struct pkg_field *f, const char *what,
         while (name_len > 0 && v[name_len - 1] == ' ')
             name_len--;
         if (close == NULL || name_len == 0)
-            return temper_err_set(err, TEMPER_E_PARSE, 0, "%s: package '%s': Source is not "
-                                  "'NAME (VERSION)'", what, p->name);
+            return temper_err_set(err, TEMPER_E_PARSE, 0,
+                                  "%s: package '%s': Source is not "
+                                  "'NAME (VERSION)'",
+                                  what, p->name);
         p->source = xstrndup(v, name_len);
         p->source_version = xstrndup(open + 1, (size_t)(close - open - 1));
         if (!pkg_version_is_valid(p->source_version))
             return temper_err_set(err, TEMPER_E_PARSE, 0,
-                                  "%s: package '%s': Source has an invalid version", what,
-                                  p->name);
+                                  "%s: package '%s': Source has an invalid version", what, p->name);
     }
     return 0;
 }
@@ -197,8 +198,8 @@ static int
 read_package(const struct pkg_stanza *st, struct add_state *s, struct pkg_package *p,
              struct temper_err *err)
 {
-    static const char *const required[] = {"Package", "Version",  "Architecture",
-                                           "Filename", "Size",   "SHA256"};
+    static const char *const required[] = {"Package",  "Version", "Architecture",
+                                           "Filename", "Size",    "SHA256"};
     const struct pkg_field *f[6], *pre, *dep, *prov;
     cleanup_free char *size = NULL, *sha = NULL;
     char shown[96];
@@ -207,9 +208,8 @@ read_package(const struct pkg_stanza *st, struct add_state *s, struct pkg_packag
     for (size_t i = 0; i < 6; i++) {
         f[i] = pkg_stanza_field(st, required[i]);
         if (f[i] == NULL)
-            return temper_err_set(err, TEMPER_E_PARSE, 0,
-                                  "%s: the stanza at line %zu has no %s", s->what, st->line,
-                                  required[i]);
+            return temper_err_set(err, TEMPER_E_PARSE, 0, "%s: the stanza at line %zu has no %s",
+                                  s->what, st->line, required[i]);
     }
     p->name = value_dup(f[0]);
     p->version = value_dup(f[1]);
@@ -229,8 +229,8 @@ read_package(const struct pkg_stanza *st, struct add_state *s, struct pkg_packag
     p->size = strtoull(size, &end, 10);
     if (size[0] < '0' || size[0] > '9' || *end != '\0' || !is_hex64(sha))
         return temper_err_set(err, TEMPER_E_PARSE, 0,
-                              "%s: package '%s' has no Size and SHA256 that read as such",
-                              s->what, shown);
+                              "%s: package '%s' has no Size and SHA256 that read as such", s->what,
+                              shown);
     memcpy(p->sha256, sha, 65);
     if (read_source(p, pkg_stanza_field(st, "Source"), s->what, err) < 0)
         return -1;
@@ -285,8 +285,8 @@ on_package(const struct pkg_stanza *st, void *arg, struct temper_err *err)
 }
 
 int
-pkg_index_add(struct pkg_index *idx, char *text, size_t len, unsigned repository,
-              const char *what, struct temper_err *err)
+pkg_index_add(struct pkg_index *idx, char *text, size_t len, unsigned repository, const char *what,
+              struct temper_err *err)
 {
     struct add_state s = {idx, repository, what};
 

@@ -87,9 +87,8 @@ pkg_inputs_canonical(const struct pkg_inputs *in, char **json, char digest[72],
     for (size_t i = 0; i < in->nrepositories && rc == 0; i++) {
         const struct pkg_repository *r = &in->repositories[i];
 
-        json_array_append_new(repos,
-                              json_pack("{s:s, s:o}", "suite", r->suite, "components",
-                                        string_array(r->components, r->ncomponents)));
+        json_array_append_new(repos, json_pack("{s:s, s:o}", "suite", r->suite, "components",
+                                               string_array(r->components, r->ncomponents)));
     }
     if (rc == 0) {
         doc = json_pack("{s:o, s:o, s:o, s:o, s:o}", "architectures",
@@ -121,8 +120,7 @@ static int
 bad(const struct reader *r, const char *member, const char *why)
 {
     return temper_err_set(r->err, TEMPER_E_PARSE, 0,
-                          "lock '%s': %s %s; make it again with temper lock", r->path, member,
-                          why);
+                          "lock '%s': %s %s; make it again with temper lock", r->path, member, why);
 }
 
 static char *
@@ -379,11 +377,10 @@ lock_json(const struct pkg_lock *lock)
 
             json_array_append_new(
                 list, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s}", "name", p->name,
-                                "version", p->version, "architecture", p->architecture,
-                                "source", p->source, "source_version", p->source_version,
-                                "filename", p->filename, "repository",
-                                lock->repositories[p->repository].suite, "size",
-                                (json_int_t)p->size, "sha256", p->sha256));
+                                "version", p->version, "architecture", p->architecture, "source",
+                                p->source, "source_version", p->source_version, "filename",
+                                p->filename, "repository", lock->repositories[p->repository].suite,
+                                "size", (json_int_t)p->size, "sha256", p->sha256));
         }
         json_object_set_new(archs, a->name, list);
     }
@@ -511,8 +508,8 @@ pkg_lock_check(const struct pkg_lock *lock, const struct pkg_inputs *in, const c
 
 void
 pkg_lock_changes(const struct pkg_lock *old, const struct pkg_lock *new,
-                 void (*fn)(void *arg, const char *arch, const char *name,
-                            const char *old_version, const char *new_version),
+                 void (*fn)(void *arg, const char *arch, const char *name, const char *old_version,
+                            const char *new_version),
                  void *arg)
 {
     for (size_t a = 0; a < new->narchs; a++) {
@@ -522,9 +519,9 @@ pkg_lock_changes(const struct pkg_lock *old, const struct pkg_lock *new,
 
         /* both lists are sorted by name: one merge */
         while (i < on || k < na->n) {
-            int c = i == on         ? 1
-                    : k == na->n    ? -1
-                                    : strcmp(oa->packages[i].name, na->packages[k].name);
+            int c = i == on      ? 1
+                    : k == na->n ? -1
+                                 : strcmp(oa->packages[i].name, na->packages[k].name);
 
             if (c < 0) {
                 fn(arg, na->name, oa->packages[i].name, oa->packages[i].version, NULL);

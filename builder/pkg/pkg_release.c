@@ -191,9 +191,9 @@ run_gpgv(const char *gpgv, const char *const *keyrings, size_t nkeyrings, struct
 }
 
 int
-pkg_release_verify(const char *gpgv, const char *inrelease, size_t len,
-                   const char *const *keyrings, size_t nkeyrings, const char *what, char **text,
-                   size_t *text_len, struct temper_err *err)
+pkg_release_verify(const char *gpgv, const char *inrelease, size_t len, const char *const *keyrings,
+                   size_t nkeyrings, const char *what, char **text, size_t *text_len,
+                   struct temper_err *err)
 {
     struct gpgv_run r = {-1, -1, -1, -1, 0};
     cleanup_free char *status = NULL, *errors = NULL, *signed_text = NULL;
@@ -352,8 +352,7 @@ pkg_release_parse(const char *text, size_t len, const char *what, struct pkg_rel
     struct release_parse rp = {what, &r, 0};
 
     if (pkg_control_parse(text, len, on_release, &rp, err) != 0 ||
-        (rp.stanzas == 0 &&
-         temper_err_set(err, TEMPER_E_PARSE, 0, "%s is empty", what) < 0)) {
+        (rp.stanzas == 0 && temper_err_set(err, TEMPER_E_PARSE, 0, "%s is empty", what) < 0)) {
         pkg_release_release(&r);
         return -1;
     }

@@ -124,8 +124,8 @@ chain(const struct resolver *r, size_t at, char *out, size_t cap)
     out[0] = '\0';
     while (at != SIZE_MAX && depth++ < 8 && used < cap) {
         const struct pkg_package *p = r->chosen[at].pkg;
-        int k = snprintf(out + used, cap - used, "%s%s (%s)", used ? " <- " : "", p->name,
-                         p->version);
+        int k =
+            snprintf(out + used, cap - used, "%s%s (%s)", used ? " <- " : "", p->name, p->version);
 
         if (k < 0)
             break;

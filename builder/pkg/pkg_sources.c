@@ -191,8 +191,8 @@ scan_dir(const char *apt_dir, struct search *s, struct temper_err *err)
     int fd, rc = 0;
 
     if (dir == NULL)
-        return errno == ENOENT ? 0 : temper_err_sys(err, TEMPER_E_IO, errno, "cannot list '%s'",
-                                                    path);
+        return errno == ENOENT ? 0
+                               : temper_err_sys(err, TEMPER_E_IO, errno, "cannot list '%s'", path);
     while ((de = readdir(dir)) != NULL) {
         if (!has_suffix(de->d_name, ".list") && !has_suffix(de->d_name, ".sources"))
             continue;

@@ -98,6 +98,14 @@ def make_deb(path, name, version, entries, depends=None):
 
 # --- the archive -----------------------------------------------------------------------------
 
+def write_anew(path, data):
+    """Writes a file as a new inode: the archives of the test share their files as hard links."""
+    if os.path.exists(path):
+        os.unlink(path)
+    with open(path, "wb") as f:
+        f.write(data)
+
+
 class Archive:
     """An archive directory (pool/ and dists/local/), its indexes and signed InRelease."""
 
@@ -119,8 +127,7 @@ class Archive:
         files = {"main/binary-amd64/Packages": packages,
                  "main/binary-amd64/Packages.xz": lzma.compress(packages)}
         for rel, data in files.items():
-            with open(os.path.join(self.dir, "dists", "local", rel), "wb") as f:
-                f.write(data)
+            write_anew(os.path.join(self.dir, "dists", "local", rel), data)
         release = ("Origin: temper-tests\nLabel: temper-tests\nSuite: local\nCodename: local\n"
                    f"Date: {email.utils.formatdate(time.time() - 60, usegmt=True)}\n")
         if valid_until is not None:
@@ -128,8 +135,7 @@ class Archive:
         release += "Architectures: amd64\nComponents: main\nSHA256:\n"
         for rel, data in files.items():
             release += f" {hashlib.sha256(data).hexdigest()} {len(data)} {rel}\n"
-        with open(os.path.join(self.dir, "dists", "local", "Release"), "w") as f:
-            f.write(release)
+        write_anew(os.path.join(self.dir, "dists", "local", "Release"), release.encode())
         inrelease = os.path.join(self.dir, "dists", "local", "InRelease")
         if os.path.exists(inrelease):
             os.unlink(inrelease)
@@ -139,16 +145,19 @@ class Archive:
         assert r.returncode == 0, r.stderr
         if tamper_index:
             # served after InRelease was signed: another index than the one it names
-            with open(os.path.join(binary, "Packages.xz"), "wb") as f:
-                f.write(lzma.compress(packages + b"\n"))
+            write_anew(os.path.join(binary, "Packages.xz"), lzma.compress(packages + b"\n"))
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
 
 
 class Server:
     """Serves a directory on 127.0.0.1 until stopped."""
 
     def __init__(self, directory):
-        handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=directory)
-        handler.log_message = lambda *a: None
+        handler = functools.partial(QuietHandler, directory=directory)
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
 
@@ -196,6 +205,7 @@ def recipe(work, url, keyring, packages=("lz4",), name="lz4", extra=""):
                 f"  repositories: [{{url: '{url}', suite: local}}]\n"
                 f"  keyring: ['{keyring}']\n"
                 f"  packages: [{', '.join(packages)}]\n"
+                "  binaries: [/usr/bin/lz4]\n"
                 f"{extra}"
                 "entrypoint: {command: /usr/bin/lz4}\n")
     return path
@@ -287,6 +297,83 @@ def test_stale_lock(work, path, lock):
     check(open(lock).read() == before, "and the lock is left as it was")
 
 
+def refused_build(work, what, path, words, *extra):
+    out = os.path.join(work, "refused-out")
+    shutil.rmtree(out, ignore_errors=True)
+    r = temper("build", path, "-o", out, *extra)
+    check(r.returncode == 1 and all(w in r.stderr for w in words) and not os.path.exists(out),
+          f"{what}: temper build refuses, saying {words}, and writes no layout: "
+          f"{r.stderr.strip()[-500:]}")
+
+
+def test_bad_debs(work, top, url, keyring, path, cache1):
+    """A .deb that is not the one locked, in the archive and in the cache; one gone from it."""
+    lock = json.load(open(os.path.join(work, "lz4.lock.json")))
+    lz4 = next(p for p in lock["architectures"]["amd64"] if p["name"] == "lz4")
+    pooled = os.path.join(top, "good", lz4["filename"])
+    saved = open(pooled, "rb").read()
+    try:
+        write_anew(pooled, saved[:-1] + bytes([saved[-1] ^ 1]))
+        refused_build(work, "a .deb in the archive that does not match the lock", path,
+                      ["lz4", "not to the sha256:", "served other bytes"],
+                      "--cache", os.path.join(work, "cache-bad-archive"))
+        os.unlink(pooled)
+        refused_build(work, "a version the archive no longer serves", path,
+                      ["no longer serves", "temper lock --update", "snapshot"],
+                      "--cache", os.path.join(work, "cache-gone"))
+    finally:
+        write_anew(pooled, saved)
+    # the cache's own copy changed: refused, naming the file (the roots are made again from it)
+    damaged = os.path.join(work, "cache-damaged")
+    shutil.copytree(os.path.join(cache1, "debs"), os.path.join(damaged, "debs"))
+    cached = os.path.join(damaged, "debs", lz4["sha256"] + ".deb")
+    data = open(cached, "rb").read()
+    write_anew(cached, data[:100] + bytes([data[100] ^ 1]) + data[101:])
+    refused_build(work, "a .deb in the cache that does not match the lock", path,
+                  [cached, "remove it"], "--cache", damaged, "--offline")
+
+
+def test_escaping_deb(work, url, keyring):
+    path = recipe(work, url, keyring, packages=("lz4", "evil"), name="evil")
+    r = temper("lock", path)
+    if not check(r.returncode == 0, f"a recipe with the package 'evil' locks: {r.stderr[-300:]}"):
+        return
+    cache = os.path.join(work, "cache-evil")
+    refused_build(work, "a data.tar entry escaping the root", path, ["evil", "../../evil"],
+                  "--cache", cache)
+    found = [os.path.join(d, n) for d, _, names in os.walk(work) for n in names
+             if n == "evil-was-here"]
+    check(not found and not os.path.exists("/evil-was-here"),
+          f"and nothing was written outside the root: {found}")
+    check(not [n for n in os.listdir(os.path.join(cache, "roots")) if not n.startswith(".")],
+          "and no root was put in the cache")
+
+
+def test_update(work, top, gnupg, url, keyring, made):
+    path = recipe(work, url, keyring, packages=("lz4", "tdata"), name="tdata")
+    lock = os.path.join(work, "tdata.lock.json")
+    r = temper("lock", path)
+    version = lambda: next(p["version"] for p in json.load(open(lock))["architectures"]["amd64"]
+                           if p["name"] == "tdata")
+    if not check(r.returncode == 0 and version() == "1.0", f"tdata locked at 1.0: {r.stderr}"):
+        return
+    good = Archive(top, "good", gnupg)
+    good.add(os.path.join(made, "tdata_2.0_all.deb"))
+    good.index()
+    before = open(lock).read()
+    r = temper("lock", path)
+    check(r.returncode == 0 and version() == "1.0" and "0 changed" in r.stderr and
+          json.loads(open(lock).read())["architectures"] == json.loads(before)["architectures"],
+          f"temper lock keeps 1.0 while the archive still offers it: {r.stderr.strip()}")
+    r = temper("lock", path, "--update")
+    check(r.returncode == 0 and version() == "2.0" and "tdata: 1.0 -> 2.0" in r.stderr and
+          "1 changed" in r.stderr,
+          f"temper lock --update moves to 2.0 and says so: {r.stderr.strip()}")
+    r = temper("build", path, "-o", os.path.join(work, "tdata-out"), "--cache",
+               os.path.join(work, "cache-tdata"))
+    check(digest_of(r) is not None, f"and builds: {r.stderr.strip()[-300:]}")
+
+
 def refused_lock(work, what, url, keyring, words, packages=("lz4",)):
     path = recipe(work, url, keyring, packages=packages, name="refused")
     out = os.path.join(work, "refused.lock.json")
@@ -346,7 +433,11 @@ def main():
                          ["no repository offers 'not-in-any-archive (>= 1)'", "needy (1.0)"],
                          packages=("needy",))
             if state is not None:
-                test_stale_lock(work, *state[:2])
+                path, lock, cache1, _ = state
+                test_bad_debs(work, top, url, keyring, path, cache1)
+                test_escaping_deb(work, url, keyring)
+                test_update(work, top, gnupg, url, keyring, made)
+                test_stale_lock(work, path, lock)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return summary()
