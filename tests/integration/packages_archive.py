@@ -1,0 +1,212 @@
+#!/usr/bin/env python3
+"""recipes/debian/python.yaml against Debian's real archive, through this machine's apt sources.
+
+It needs the archive: when the mirror cannot be reached it fails, it does not skip (CI reaches
+it). The lock is made afresh into a temporary file (the committed one is left alone).
+
+- The python image from packages runs `import _ssl, _hashlib, sqlite3, json` under bubblewrap
+  with the image alone as its root, and loads the CA certificates temper generated: its
+  closure is reached with no file from the build machine.
+- Every file of the image is a file of the packages' root (a package shipped it, or temper
+  generated it: passwd, group, nsswitch.conf, the CA bundle).
+- Built twice with separate caches: one digest.
+- Its file list against the root-based python image of the build machine: every difference is
+  explained (a file of a host package the lock does not hold, a file of another version of a
+  package, or the CA bundle, which on this machine also holds its local certificates).
+- arm64 from the same recipe: every ELF file is aarch64, the config says arm64, and the python
+  probe runs under qemu-aarch64-static inside the sandbox.
+
+usage: packages_archive.py TEMPER RECIPES_DIR   (as root: bwrap and umoci)
+"""
+import collections
+import gzip
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+
+from checks import check, summary  # tests/integration/checks.py
+
+if len(sys.argv) != 3:
+    sys.exit(__doc__)
+TEMPER, RECIPES = os.path.realpath(sys.argv[1]), os.path.realpath(sys.argv[2])
+PROBE = ("import _ssl, _hashlib, sqlite3, json, ssl, platform; "
+         "c = ssl.create_default_context(); "
+         "print(platform.machine(), c.cert_store_stats()['x509_ca'] > 100)")
+GENERATED = {"etc/passwd", "etc/group", "etc/nsswitch.conf"}
+
+
+def run(args, **kw):
+    kw.setdefault("capture_output", True)
+    kw.setdefault("text", True)
+    return subprocess.run(args, **kw)
+
+
+def digest_of(r):
+    lines = r.stdout.strip().splitlines()
+    return lines[-1] if r.returncode == 0 and lines else None
+
+
+def blob(layout, digest):
+    with open(os.path.join(layout, "blobs", "sha256", digest.split(":")[1]), "rb") as f:
+        return f.read()
+
+
+def image(layout):
+    index = json.load(open(os.path.join(layout, "index.json")))
+    manifest = json.loads(blob(layout, index["manifests"][0]["digest"]))
+    config = json.loads(blob(layout, manifest["config"]["digest"]))
+    raw = gzip.decompress(blob(layout, manifest["layers"][0]["digest"]))
+    with tarfile.open(fileobj=io.BytesIO(raw)) as t:
+        members = {m.name.rstrip("/"): (m, t.extractfile(m).read() if m.isfile() else None)
+                   for m in t.getmembers()}
+    return config, members
+
+
+def sandbox(layout, work, extra_binds=(), qemu=None):
+    bundle = os.path.join(work, "bundle-" + os.path.basename(layout))
+    r = run(["umoci", "unpack", "--image", f"{layout}:latest", bundle])
+    if not check(r.returncode == 0, f"umoci unpack {layout}: {r.stderr.strip()[-200:]}"):
+        return None
+    rootfs = os.path.join(bundle, "rootfs")
+    args = ["bwrap", "--tmpfs", "/"]
+    for name in sorted(os.listdir(rootfs)):
+        p = os.path.join(rootfs, name)
+        args += (["--symlink", os.readlink(p), "/" + name] if os.path.islink(p)
+                 else ["--ro-bind", p, "/" + name])
+    if qemu:
+        args += ["--ro-bind", qemu, "/qemu"]
+    args += ["--proc", "/proc", "--dev", "/dev", "--unshare-all", "--uid", "65532", "--gid",
+             "65532", "--clearenv", "--setenv", "SSL_CERT_FILE",
+             "/etc/ssl/certs/ca-certificates.crt"]
+    return args + (["/qemu"] if qemu else [])
+
+
+def owners(cache):
+    """path -> package, of every root in the cache."""
+    out = {}
+    for key in os.listdir(os.path.join(cache, "roots")):
+        path = os.path.join(cache, "roots", key, "owners")
+        if key.startswith(".") or not os.path.exists(path):
+            continue
+        for line in open(path, encoding="utf-8", errors="surrogateescape"):
+            p, pkg = line.rstrip("\n").split("\t")
+            out[p] = pkg
+    return out
+
+
+def host_owner(path):
+    """The host package shipping /path (through the merged /usr), or None."""
+    for candidate in ("/" + path, "/" + path.replace("usr/lib/", "lib/", 1)):
+        r = run(["dpkg-query", "-S", candidate])
+        if r.returncode == 0:
+            return r.stdout.split(":")[0].split(",")[0].strip()
+    return None
+
+
+def explain(diff, locked, host_ver):
+    """Why a file differs between the package image and the host image, or None."""
+    path, how = diff
+    if path == "etc/ssl/certs/ca-certificates.crt":
+        return "the host's bundle also holds its local certificates"
+    pkg = host_owner(path)
+    if pkg is None:
+        return None
+    pkg = pkg.split(":")[0]
+    if pkg not in locked:
+        return f"shipped by host package {pkg}, which the lock does not hold"
+    if host_ver(pkg) != locked[pkg]:
+        return f"{pkg} {host_ver(pkg)} on the host, {locked[pkg]} locked"
+    return None
+
+
+def main():
+    for tool in ("umoci", "bwrap", "qemu-aarch64-static", "gpgv"):
+        if shutil.which(tool) is None:
+            sys.exit(f"packages_archive.py needs {tool} (scripts/install-deps.sh test)")
+    work = tempfile.mkdtemp(prefix="temper-archive-")
+    try:
+        recipe = os.path.join(RECIPES, "debian", "python.yaml")
+        lock = os.path.join(work, "python.lock.json")
+        r = run([TEMPER, "lock", recipe, "-o", lock])
+        if not check(r.returncode == 0, "temper lock through this machine's apt sources "
+                     f"(Debian's archive must be reachable): {r.stderr.strip()[-400:]}"):
+            return summary()
+        locked = {p["name"]: p["version"]
+                  for p in json.load(open(lock))["architectures"]["amd64"]}
+        check({"python3.11-minimal", "libssl3", "libsqlite3-0", "ca-certificates"} <= set(locked),
+              f"the lock holds python and what its extension modules load: {len(locked)} packages")
+
+        caches = [os.path.join(work, "cache-a"), os.path.join(work, "cache-b")]
+        digests = []
+        for i, cache in enumerate(caches):
+            r = run([TEMPER, "build", recipe, "--lock", lock, "--cache", cache, "-o",
+                     os.path.join(work, f"py{i}")])
+            digests.append(digest_of(r))
+            check(digests[-1] is not None, f"build {i + 1} from packages: {r.stderr[-300:]}")
+        check(len(set(digests)) == 1 and digests[0], f"two caches, one digest: {digests}")
+
+        layout = os.path.join(work, "py0")
+        args = sandbox(layout, work)
+        if args:
+            r = run(args + ["/usr/bin/python3", "-I", "-c", PROBE])
+            check(r.returncode == 0 and r.stdout.strip() == "x86_64 True",
+                  f"the image alone runs the probe (_ssl, _hashlib, sqlite3, json, the CA "
+                  f"bundle): {(r.stdout + r.stderr).strip()[-300:]}")
+
+        config, members = image(layout)
+        shipped = owners(caches[0])
+        strays = [p for p, (m, _) in members.items()
+                  if not m.isdir() and p not in shipped and p not in GENERATED]
+        check(not strays, f"every file of the image is the packages' (or temper's): {strays[:5]}")
+
+        host = os.path.join(work, "host")
+        r = run([TEMPER, "build", os.path.join(RECIPES, "python.yaml"), "-o", host])
+        if check(r.returncode == 0, f"the root-based python image: {r.stderr[-200:]}"):
+            _, host_members = image(host)
+            diffs = [(p, "only from packages") for p in members if p not in host_members]
+            diffs += [(p, "only from the host") for p in host_members if p not in members]
+            diffs += [(p, "content") for p in members if p in host_members and
+                      members[p][1] != host_members[p][1]]
+            versions = {}
+
+            def host_ver(pkg):
+                if pkg not in versions:
+                    versions[pkg] = run(["dpkg-query", "-W", "-f", "${Version}", pkg]).stdout
+                return versions[pkg]
+
+            reasons = {d: explain(d, locked, host_ver) for d in diffs}
+            unexplained = [d for d, why in reasons.items() if why is None]
+            tally = collections.Counter(f"{how}: {why}" for (_, how), why in reasons.items()
+                                        if why is not None)
+            check(not unexplained,
+                  f"{len(diffs)} files differ from the host's python image, each explained "
+                  f"({dict(tally)}); unexplained: {unexplained[:8]}")
+
+        arm = os.path.join(work, "py-arm64")
+        r = run([TEMPER, "build", recipe, "--lock", lock, "--cache", caches[0], "--arch",
+                 "arm64", "-o", arm])
+        if check(digest_of(r) is not None, f"arm64 from the same recipe: {r.stderr[-300:]}"):
+            config, members = image(arm)
+            elves = [(p, data[18]) for p, (m, data) in members.items()
+                     if data is not None and data[:4] == b"\x7fELF"]
+            check(config["architecture"] == "arm64" and elves and
+                  all(machine == 183 for _, machine in elves),
+                  f"config says arm64 and all {len(elves)} ELF files are aarch64")
+            args = sandbox(arm, work, qemu=shutil.which("qemu-aarch64-static"))
+            if args:
+                r = run(args + ["/usr/bin/python3", "-I", "-c", PROBE])
+                check(r.returncode == 0 and r.stdout.strip() == "aarch64 True",
+                      f"the arm64 probe runs under qemu-aarch64-static: "
+                      f"{(r.stdout + r.stderr).strip()[-300:]}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return summary()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
