@@ -2088,6 +2088,486 @@ START_TEST(test_pkg_root_generate_matches_the_machines_ca_bundle)
 }
 END_TEST
 
+/* ---- pkg_release_parse ---- */
+
+#define RELEASE_HEAD                                                                               \
+    "Origin: Debian\n"                                                                             \
+    "Suite: oldstable\n"                                                                           \
+    "Codename: bookworm\n"                                                                         \
+    "Date: Sat, 11 Jul 2026 10:16:37 UTC\n"
+
+#define SUM_A "0000000000000000000000000000000000000000000000000000000000000001"
+#define SUM_B "00000000000000000000000000000000000000000000000000000000000000b2"
+
+START_TEST(test_pkg_release_parse_reads_what_a_lock_needs)
+{
+    static const char text[] = RELEASE_HEAD "Valid-Until: Sat, 18 Jul 2026 10:16:37 UTC\n"
+                                            "Acquire-By-Hash: yes\n"
+                                            "No-Support-for-Architecture-all: Packages\n"
+                                            "Architectures: all amd64 arm64\n"
+                                            "MD5Sum:\n"
+                                            " 0ed6d4c8891eb86358b94bb35d9e4da4 1484322 x\n"
+                                            "SHA256:\n"
+                                            " " SUM_A "  8814000 main/binary-amd64/Packages.xz\n"
+                                            " " SUM_B "       12 main/binary-arm64/Packages\n";
+    struct pkg_release r;
+    struct temper_err err;
+    const struct pkg_release_file *f;
+
+    ck_assert_msg(pkg_release_parse(text, strlen(text), "R", &r, &err) == 0, "%s", err.msg);
+    ck_assert_str_eq(r.codename, "bookworm");
+    ck_assert_str_eq(r.suite, "oldstable");
+    ck_assert_str_eq(r.date, "Sat, 11 Jul 2026 10:16:37 UTC");
+    ck_assert_int_eq(r.date_s, 1783764997);
+    ck_assert_int_eq(r.valid_until_s, 1784369797);
+    ck_assert(r.by_hash);
+    ck_assert(r.all_in_arch); /* No-Support-for-Architecture-all: Packages */
+    ck_assert_uint_eq(r.nfiles, 2);
+    f = pkg_release_find(&r, "main/binary-arm64/Packages");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(f->size, 12);
+    ck_assert_str_eq(f->sha256, SUM_B);
+    ck_assert_ptr_null(pkg_release_find(&r, "main/binary-amd64/Packages"));
+    pkg_release_release(&r);
+}
+END_TEST
+
+START_TEST(test_pkg_release_parse_decides_arch_all_as_apt_does)
+{
+    static const struct {
+        const char *fields;
+        bool all_in_arch;
+    } cases[] = {
+        {"Architectures: amd64 arm64\n", true}, /* no "all": in each binary-ARCH */
+        {"Architectures: all amd64\n", false},  /* an index of its own */
+        {"", true},                             /* nothing said */
+        {"Architectures: all amd64\nNo-Support-for-Architecture-all: Packages\n", true},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char text[512];
+        struct pkg_release r;
+        struct temper_err err;
+
+        snprintf(text, sizeof(text), RELEASE_HEAD "%sSHA256:\n " SUM_A " 1 main/x\n",
+                 cases[i].fields);
+        ck_assert_msg(pkg_release_parse(text, strlen(text), "R", &r, &err) == 0, "%s", err.msg);
+        ck_assert_msg(r.all_in_arch == cases[i].all_in_arch, "case %zu", i);
+        ck_assert_int_eq(r.valid_until_s, -1);
+        ck_assert(!r.by_hash);
+        pkg_release_release(&r);
+    }
+}
+END_TEST
+
+START_TEST(test_pkg_release_parse_refuses_what_is_not_a_release)
+{
+    static const struct {
+        const char *text, *says;
+    } bad[] = {
+        {"Suite: x\nSHA256:\n " SUM_A " 1 a\n", "has no Date that reads as a date"},
+        {"Date: yesterday\nSHA256:\n " SUM_A " 1 a\n", "has no Date that reads as a date"},
+        {RELEASE_HEAD, "has no SHA256 list"},
+        {RELEASE_HEAD "SHA256:\n " SUM_A " x a\n", "a SHA256 line is not 'HEX SIZE PATH'"},
+        {RELEASE_HEAD "SHA256:\n abc 1 a\n", "a SHA256 line is not 'HEX SIZE PATH'"},
+        {RELEASE_HEAD "SHA256:\n " SUM_A " 1 a b\n", "a SHA256 line is not 'HEX SIZE PATH'"},
+        {RELEASE_HEAD "Valid-Until: soon\nSHA256:\n " SUM_A " 1 a\n",
+         "Valid-Until does not read as a date"},
+        {RELEASE_HEAD "SHA256:\n " SUM_A " 1 a\n\nSuite: again\n", "more than one stanza"},
+        {"", "is empty"},
+    };
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct pkg_release r = {0};
+        struct temper_err err = {0};
+
+        ck_assert_msg(
+            pkg_release_parse(bad[i].text, strlen(bad[i].text), "InRelease of 'x'", &r, &err) == -1,
+            "took case %zu", i);
+        ck_assert_int_eq(err.code, TEMPER_E_PARSE);
+        ck_assert_msg(strstr(err.msg, bad[i].says) != NULL && strstr(err.msg, "InRelease of"),
+                      "case %zu: %s", i, err.msg);
+        ck_assert_ptr_null(r.files);
+    }
+}
+END_TEST
+
+/* ---- pkg_apt_url ---- */
+
+static void
+put_text(const char *rel, const char *text)
+{
+    testutil_write(rel, text, strlen(text));
+}
+
+START_TEST(test_pkg_apt_url_reads_sources_as_apt_does)
+{
+    struct temper_err err;
+    char *url;
+
+    put_text("apt/sources.list",
+             "# a comment\n"
+             "deb-src http://src.example/debian bookworm main\n"
+             "deb [arch=amd64 signed-by=/k.gpg] http://one.example/debian/ bookworm main\n");
+    put_text("apt/sources.list.d/b.sources", "Types: deb\n"
+                                             "# http://other.example/debian\n"
+                                             "URIs: file:/srv/mirror http://two.example/debian\n"
+                                             "Suites: bookworm-updates trixie\n"
+                                             "Components: main\n"
+                                             "\n"
+                                             "Enabled: no\n"
+                                             "Types: deb\n"
+                                             "URIs: http://disabled.example/debian\n"
+                                             "Suites: sid\n");
+    put_text("apt/sources.list.d/a.list", "deb cdrom:[x]/ sid main\n");
+    ck_assert_msg(pkg_apt_url(testutil_path("apt"), "bookworm", &url, &err) == 0, "%s", err.msg);
+    ck_assert_str_eq(url, "http://one.example/debian");
+    free(url);
+    /* a file: URI is passed over for the next of the same entry */
+    ck_assert_int_eq(pkg_apt_url(testutil_path("apt"), "trixie", &url, &err), 0);
+    ck_assert_str_eq(url, "http://two.example/debian");
+    free(url);
+    /* disabled, a cdrom, deb-src: not an archive to fetch from */
+    ck_assert_int_eq(pkg_apt_url(testutil_path("apt"), "sid", &url, &err), -1);
+    ck_assert_int_eq(err.code, TEMPER_E_MISSING);
+    ck_assert_ptr_nonnull(strstr(err.msg, "suite 'sid'"));
+    ck_assert_ptr_nonnull(strstr(err.msg, "give the repository's url in the recipe"));
+}
+END_TEST
+
+/* ---- pkg_index_add and pkg_resolve ---- */
+
+#define STANZA(name, version, extra)                                                               \
+    "Package: " name "\nVersion: " version "\nArchitecture: amd64\n" extra "Filename: pool/" name  \
+    "_" version ".deb\nSize: 10\nSHA256: " SUM_A "\n\n"
+
+/* An index of two repositories: the second offers newer versions of some. */
+static struct pkg_index *
+test_index(void)
+{
+    static const char first[] = STANZA("app", "1.0",
+                                       "Depends: libc6 (>= 2.36), mail-transport-agent | sendmail, "
+                                       "debconf (>= 0.5) | debconf-2.0\nPre-Depends: dpkg\n")
+        STANZA("libc6", "2.36-9", "Depends: libgcc-s1\n")
+            STANZA("libgcc-s1", "12.2.0", "Source: gcc-12 (12.2.0-14)\nDepends: libc6 (>= 2.35)\n")
+                STANZA("postfix", "3.7", "Provides: mail-transport-agent\n")
+                    STANZA("exim4", "4.96", "Provides: mail-transport-agent\n")
+                        STANZA("debconf", "1.5.82", "Provides: debconf-2.0\n")
+                            STANZA("cdebconf", "0.270", "Provides: debconf-2.0\n")
+                                STANZA("dpkg", "1.21.22", "") STANZA("py", "3.11",
+                                                                     "Depends: py-abi (= 3.11)\n")
+                                    STANZA("py-core", "3.11", "Provides: py-abi (= 3.11)\n") STANZA(
+                                        "py-old", "3.9", "Provides: py-abi (= 3.9)\n")
+                                        STANZA("needs-old", "1", "Depends: libc6 (<< 2.30)\n")
+                                            STANZA("needs-ghost", "1", "Depends: ghost (>= 2)\n");
+    static const char second[] =
+        STANZA("libc6", "2.36-9+deb12u14", "Depends: libgcc-s1\n") STANZA("dpkg", "1.21.23", "");
+    struct pkg_index *idx = pkg_index_new();
+    struct temper_err err;
+
+    ck_assert_msg(pkg_index_add(idx, strdup(first), strlen(first), 0, "first", &err) == 0, "%s",
+                  err.msg);
+    ck_assert_msg(pkg_index_add(idx, strdup(second), strlen(second), 1, "second", &err) == 0, "%s",
+                  err.msg);
+    ck_assert_uint_eq(pkg_index_count(idx), 15);
+    return idx;
+}
+
+/* "name=version ..." of a choice, in order. */
+static void
+choice_text(const struct pkg_package **chosen, size_t n, char *out, size_t cap)
+{
+    size_t used = 0;
+
+    out[0] = '\0';
+    for (size_t i = 0; i < n && used < cap; i++)
+        used += (size_t)snprintf(out + used, cap - used, "%s%s=%s", i ? " " : "", chosen[i]->name,
+                                 chosen[i]->version);
+}
+
+static void
+resolve_ok(const struct pkg_index *idx, const struct pkg_request *req, const char *want)
+{
+    const struct pkg_package **chosen = NULL;
+    struct temper_err err;
+    char got[1024];
+    size_t n;
+
+    ck_assert_msg(pkg_resolve(idx, req, &chosen, &n, &err) == 0, "%s", err.msg);
+    choice_text(chosen, n, got, sizeof(got));
+    ck_assert_str_eq(got, want);
+    free(chosen);
+}
+
+START_TEST(test_pkg_resolve_takes_the_closure_as_apt_would)
+{
+    struct pkg_index *idx = test_index();
+    const char *app[] = {"app"};
+
+    /* the newest libc6 and dpkg (the second repository's); the first real alternative that
+     * exists (debconf, not the virtual debconf-2.0); for a virtual name alone, its first
+     * provider by name (exim4) */
+    resolve_ok(idx, &(struct pkg_request){app, 1, NULL, 0, NULL, NULL, 0},
+               "app=1.0 debconf=1.5.82 dpkg=1.21.23 exim4=4.96 libc6=2.36-9+deb12u14 "
+               "libgcc-s1=12.2.0");
+    pkg_index_free(idx);
+}
+END_TEST
+
+START_TEST(test_pkg_resolve_honours_exclude_keep_and_versioned_provides)
+{
+    struct pkg_index *idx = test_index();
+    const char *app[] = {"app"}, *py[] = {"py"};
+    const char *cut[] = {"debconf", "debconf-2.0", "dpkg", "exim4"};
+    const char *keep_names[] = {"libc6"}, *keep_versions[] = {"2.36-9"};
+
+    /* excluded names are passed over (exim4: postfix provides it too), and a dependency whose
+     * every alternative is excluded is dropped (debconf | debconf-2.0; dpkg) */
+    resolve_ok(idx, &(struct pkg_request){app, 1, cut, 4, NULL, NULL, 0},
+               "app=1.0 libc6=2.36-9+deb12u14 libgcc-s1=12.2.0 postfix=3.7");
+    /* a version to keep, offered still: kept */
+    resolve_ok(idx, &(struct pkg_request){app, 1, cut, 4, keep_names, keep_versions, 1},
+               "app=1.0 libc6=2.36-9 libgcc-s1=12.2.0 postfix=3.7");
+    /* py-abi (= 3.11): only the provider of that version */
+    resolve_ok(idx, &(struct pkg_request){py, 1, NULL, 0, NULL, NULL, 0}, "py=3.11 py-core=3.11");
+    pkg_index_free(idx);
+}
+END_TEST
+
+START_TEST(test_pkg_resolve_names_what_cannot_be_had)
+{
+    struct pkg_index *idx = test_index();
+    const char *ghost[] = {"needs-ghost"}, *nothing[] = {"nothing"}, *old[] = {"app", "needs-old"};
+    const char *both[] = {"dpkg"};
+    const struct pkg_package **chosen = NULL;
+    struct temper_err err;
+    size_t n;
+
+    ck_assert_int_eq(pkg_resolve(idx, &(struct pkg_request){ghost, 1, NULL, 0, NULL, NULL, 0},
+                                 &chosen, &n, &err),
+                     -1);
+    ck_assert_int_eq(err.code, TEMPER_E_MISSING);
+    ck_assert_str_eq(err.msg, "no repository offers 'ghost (>= 2)', which needs-ghost (1) <- "
+                              "asked for depends on: add the suite that has it, or cut it with "
+                              "contents.exclude");
+    ck_assert_int_eq(pkg_resolve(idx, &(struct pkg_request){nothing, 1, NULL, 0, NULL, NULL, 0},
+                                 &chosen, &n, &err),
+                     -1);
+    ck_assert_int_eq(err.code, TEMPER_E_MISSING);
+    ck_assert_ptr_nonnull(strstr(err.msg, "no repository offers package 'nothing'"));
+    /* libc6 chosen newest for app, then needs-old wants one before 2.30: never two versions */
+    ck_assert_int_eq(
+        pkg_resolve(idx, &(struct pkg_request){old, 2, NULL, 0, NULL, NULL, 0}, &chosen, &n, &err),
+        -1);
+    ck_assert_int_eq(err.code, TEMPER_E_MISSING);
+    ck_assert_ptr_nonnull(strstr(err.msg, "'libc6 (<< 2.30)', which needs-old (1)"));
+    ck_assert_int_eq(
+        pkg_resolve(idx, &(struct pkg_request){both, 1, both, 1, NULL, NULL, 0}, &chosen, &n, &err),
+        -1);
+    ck_assert_int_eq(err.code, TEMPER_E_USAGE);
+    ck_assert_ptr_nonnull(strstr(err.msg, "both in contents.packages and in contents.exclude"));
+    ck_assert_ptr_null(chosen);
+    pkg_index_free(idx);
+}
+END_TEST
+
+START_TEST(test_pkg_index_add_refuses_what_a_lock_cannot_pin)
+{
+    static const struct {
+        const char *text, *says;
+    } bad[] = {
+        {"Package: a\nVersion: 1\nArchitecture: all\nSize: 1\nSHA256: " SUM_A "\n",
+         "has no Filename"},
+        {STANZA("a", "one", ""), "invalid version"},
+        {"Package: a\nVersion: 1\nArchitecture: all\nFilename: ../../etc/passwd\nSize: 1\n"
+         "SHA256: " SUM_A "\n",
+         "not a pool path"},
+        {"Package: a\nVersion: 1\nArchitecture: all\nFilename: /etc/passwd\nSize: 1\n"
+         "SHA256: " SUM_A "\n",
+         "not a pool path"},
+        {"Package: a\nVersion: 1\nArchitecture: all\nFilename: p/a.deb\nSize: -1\n"
+         "SHA256: " SUM_A "\n",
+         "no Size and SHA256"},
+        {"Package: a\nVersion: 1\nArchitecture: all\nFilename: p/a.deb\nSize: 1\n"
+         "SHA256: ABC\n",
+         "no Size and SHA256"},
+        {STANZA("a", "1", "Provides: bb (>= 1)\n"), "Provides takes single names"},
+        {STANZA("a", "1", "Provides: bb | cc\n"), "Provides takes single names"},
+        {STANZA("a", "1", "Source: src (\n"), "Source is not"},
+    };
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct pkg_index *idx = pkg_index_new();
+        struct temper_err err = {0};
+
+        ck_assert_msg(
+            pkg_index_add(idx, strdup(bad[i].text), strlen(bad[i].text), 0, "index X", &err) == -1,
+            "took case %zu", i);
+        ck_assert_int_eq(err.code, TEMPER_E_PARSE);
+        ck_assert_msg(strstr(err.msg, bad[i].says) && strstr(err.msg, "index X"), "case %zu: %s", i,
+                      err.msg);
+        pkg_index_free(idx);
+    }
+}
+END_TEST
+
+/* ---- the lock ---- */
+
+/* `text` with the first `from` replaced by `to`; owned. */
+static char *
+replace_once(const char *text, const char *from, const char *to)
+{
+    const char *at = strstr(text, from);
+    size_t head, n;
+    char *out;
+
+    ck_assert_msg(at != NULL, "'%s' is not in the lock", from);
+    head = (size_t)(at - text);
+    n = strlen(text) - strlen(from) + strlen(to);
+    out = malloc(n + 1);
+    memcpy(out, text, head);
+    memcpy(out + head, to, strlen(to));
+    memcpy(out + head + strlen(to), at + strlen(from), strlen(at + strlen(from)) + 1);
+    return out;
+}
+
+static struct pkg_lock *
+small_lock(const char *inputs, const char *digest)
+{
+    struct pkg_lock *lock = calloc(1, sizeof(*lock));
+
+    snprintf(lock->inputs_digest, sizeof(lock->inputs_digest), "%s", digest);
+    lock->inputs = strdup(inputs);
+    lock->repositories = calloc(1, sizeof(*lock->repositories));
+    lock->nrepositories = 1;
+    lock->repositories[0].suite = strdup("bookworm");
+    lock->repositories[0].components = calloc(1, sizeof(char *));
+    lock->repositories[0].components[0] = strdup("main");
+    lock->repositories[0].ncomponents = 1;
+    lock->repositories[0].date = strdup("Sat, 11 Jul 2026 10:16:37 UTC");
+    snprintf(lock->repositories[0].inrelease, 72, "sha256:%s", SUM_A);
+    lock->archs = calloc(1, sizeof(*lock->archs));
+    lock->narchs = 1;
+    lock->archs[0].name = strdup("amd64");
+    lock->archs[0].packages = calloc(2, sizeof(struct pkg_locked));
+    lock->archs[0].n = 2;
+    for (size_t i = 0; i < 2; i++) {
+        struct pkg_locked *p = &lock->archs[0].packages[i];
+
+        p->name = strdup(i ? "zlib1g" : "libc6");
+        p->version = strdup(i ? "1:1.2.13.dfsg-1" : "2.36-9");
+        p->architecture = strdup("amd64");
+        p->source = strdup(i ? "zlib" : "glibc");
+        p->source_version = strdup(p->version);
+        p->filename = strdup(i ? "pool/main/z/zlib/zlib1g_1.2.13.dfsg-1_amd64.deb"
+                               : "pool/main/g/glibc/libc6_2.36-9_amd64.deb");
+        p->size = 100 + i;
+        memcpy(p->sha256, SUM_B, 65);
+    }
+    return lock;
+}
+
+START_TEST(test_pkg_lock_round_trips_and_refuses_edits)
+{
+    char *keyring = strdup(testutil_path("k.gpg")); /* testutil_path's buffer is reused */
+    const char *const keyrings[] = {keyring};
+    const char *packages[] = {"zlib1g", "libc6"}, *const archs[] = {"amd64"};
+    const char *const components[] = {"main"};
+    const struct pkg_repository repo = {"apt", "bookworm", components, 1};
+    struct pkg_inputs in = {&repo, 1, keyrings, 1, packages, 2, NULL, 0, archs, 1};
+    struct pkg_lock *lock, *again = NULL;
+    struct temper_err err;
+    char *json, digest[72], *text;
+    size_t len;
+
+    testutil_write("k.gpg", "key bytes", 9);
+    ck_assert_msg(pkg_inputs_canonical(&in, &json, digest, &err) == 0, "%s", err.msg);
+    /* canonical: sorted lists, the keyring by its digest, no URL */
+    ck_assert_ptr_nonnull(strstr(json, "\"packages\":[\"libc6\",\"zlib1g\"]"));
+    ck_assert_ptr_null(strstr(json, "apt"));
+    ck_assert_ptr_null(strstr(json, "k.gpg"));
+    lock = small_lock(json, digest);
+    ck_assert_msg(pkg_lock_save(lock, testutil_path("x.lock.json"), &err) == 0, "%s", err.msg);
+    ck_assert_msg(pkg_lock_load(testutil_path("x.lock.json"), &again, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(again->archs[0].n, 2);
+    ck_assert_str_eq(again->archs[0].packages[1].version, "1:1.2.13.dfsg-1");
+    ck_assert_msg(pkg_lock_check(again, &in, "x.lock.json", &err) == 0, "%s", err.msg);
+    pkg_lock_free(again);
+
+    /* what changed is named */
+    packages[1] = "tzdata";
+    ck_assert_int_eq(pkg_lock_check(lock, &in, "x.lock.json", &err), -1);
+    ck_assert_int_eq(err.code, TEMPER_E_POLICY);
+    ck_assert_msg(strstr(err.msg, "packages: added tzdata; removed libc6") != NULL, "%s", err.msg);
+    testutil_write("k.gpg", "other key", 9);
+    packages[1] = "libc6";
+    ck_assert_int_eq(pkg_lock_check(lock, &in, "x.lock.json", &err), -1);
+    ck_assert_msg(strstr(err.msg, "keyrings: changed") != NULL, "%s", err.msg);
+
+    /* a lock edited by hand is refused, naming the member */
+    testutil_read(testutil_path("x.lock.json"), &text, &len);
+    {
+        static const struct {
+            const char *from, *to, *says;
+        } edits[] = {
+            {SUM_B, "00", "is not 64 lowercase hex digits"},
+            {"\"repository\": \"bookworm\"", "\"repository\": \"sid\"", "names no suite"},
+            {"pool/main/g/glibc", "../../../etc", "is not a pool path"},
+            {"\"lockfile_version\": 1", "\"lockfile_version\": 2", "lockfile_version 1"},
+            {"\"version\": \"2.36-9\"", "\"version\": \"two\"", "is not a Debian version"},
+        };
+
+        for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
+            char *edited = replace_once(text, edits[i].from, edits[i].to);
+
+            testutil_write("edited.lock.json", edited, strlen(edited));
+            ck_assert_int_eq(pkg_lock_load(testutil_path("edited.lock.json"), &again, &err), -1);
+            ck_assert_int_eq(err.code, TEMPER_E_PARSE);
+            ck_assert_msg(strstr(err.msg, edits[i].says) && strstr(err.msg, "temper lock"),
+                          "edit %zu: %s", i, err.msg);
+            free(edited);
+        }
+    }
+    free(text);
+    free(json);
+    free(keyring);
+    pkg_lock_free(lock);
+}
+END_TEST
+
+struct change_log {
+    char text[512];
+    size_t used;
+};
+
+static void
+log_change(void *arg, const char *arch, const char *name, const char *old_version,
+           const char *new_version)
+{
+    struct change_log *l = arg;
+
+    l->used +=
+        (size_t)snprintf(l->text + l->used, sizeof(l->text) - l->used, "%s/%s:%s>%s ", arch, name,
+                         old_version ? old_version : "-", new_version ? new_version : "-");
+}
+
+START_TEST(test_pkg_lock_changes_lists_versions_by_name)
+{
+    struct pkg_lock *a = small_lock("{}", "sha256:x"), *b = small_lock("{}", "sha256:x");
+    struct change_log l = {"", 0};
+
+    free(b->archs[0].packages[0].version);
+    b->archs[0].packages[0].version = strdup("2.36-9+deb12u14");
+    free(b->archs[0].packages[1].name);
+    b->archs[0].packages[1].name = strdup("zstd");
+    pkg_lock_changes(a, b, log_change, &l);
+    ck_assert_str_eq(l.text, "amd64/libc6:2.36-9>2.36-9+deb12u14 amd64/zlib1g:1:1.2.13.dfsg-1>- "
+                             "amd64/zstd:->1:1.2.13.dfsg-1 ");
+    pkg_lock_free(a);
+    pkg_lock_free(b);
+}
+END_TEST
+
 static Suite *
 pkg_suite(void)
 {
@@ -2162,6 +2642,30 @@ pkg_suite(void)
     tcase_add_test(tc, test_pkg_root_unpack_refuses_a_corrupt_or_truncated_deb);
     tcase_add_test(tc, test_pkg_root_unpack_reads_members_as_dpkg_does);
     tcase_add_test(tc, test_pkg_root_unpack_checks_debian_binary_and_member_caps);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("pkg_release_parse");
+    tcase_add_test(tc, test_pkg_release_parse_reads_what_a_lock_needs);
+    tcase_add_test(tc, test_pkg_release_parse_decides_arch_all_as_apt_does);
+    tcase_add_test(tc, test_pkg_release_parse_refuses_what_is_not_a_release);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("pkg_apt_url");
+    tcase_add_checked_fixture(tc, testutil_setup, testutil_teardown);
+    tcase_add_test(tc, test_pkg_apt_url_reads_sources_as_apt_does);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("pkg_resolve");
+    tcase_add_test(tc, test_pkg_resolve_takes_the_closure_as_apt_would);
+    tcase_add_test(tc, test_pkg_resolve_honours_exclude_keep_and_versioned_provides);
+    tcase_add_test(tc, test_pkg_resolve_names_what_cannot_be_had);
+    tcase_add_test(tc, test_pkg_index_add_refuses_what_a_lock_cannot_pin);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("pkg_lock");
+    tcase_add_checked_fixture(tc, testutil_setup, testutil_teardown);
+    tcase_add_test(tc, test_pkg_lock_round_trips_and_refuses_edits);
+    tcase_add_test(tc, test_pkg_lock_changes_lists_versions_by_name);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("pkg_root_generate");
