@@ -27,13 +27,14 @@ layer_dir=$here/corpus/layer_entries
 digests_dir=$here/corpus/layer_digests
 deb822_dir=$here/corpus/deb822
 ref_dir=$here/corpus/reference
+pkg_dir=$here/corpus/pkg_lock
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 rm -rf "$elf_dir" "$conf_dir" "$recipe_dir" "$oci_dir" "$sign_dir" "$manifest_dir" "$auth_dir" \
-    "$dcfg_dir" "$layer_dir" "$digests_dir" "$deb822_dir" "$ref_dir"
+    "$dcfg_dir" "$layer_dir" "$digests_dir" "$deb822_dir" "$ref_dir" "$pkg_dir"
 mkdir -p "$elf_dir" "$conf_dir" "$recipe_dir" "$oci_dir" "$sign_dir" "$manifest_dir" "$auth_dir" \
-    "$dcfg_dir" "$layer_dir" "$digests_dir" "$deb822_dir" "$ref_dir"
+    "$dcfg_dir" "$layer_dir" "$digests_dir" "$deb822_dir" "$ref_dir" "$pkg_dir"
 
 # --- ELF seeds built by a toolchain -------------------------------------------------------------
 
@@ -815,15 +816,26 @@ if [ -n "$big" ]; then
 fi
 chmod 644 "$deb_dir"/*
 
+# --- pkg_lock: a byte choosing the reader (0 lock, 1 Release, 2 Packages), then its input -------
+printf '\000' | cat - "$here/../recipes/debian/static.lock.json" >"$pkg_dir/lock-static"
+printf '\000{"lockfile_version": 1, "inputs": {}, "inputs_digest": "sha256:%s",
+ "repositories": [], "architectures": {}}' "$hex" >"$pkg_dir/lock-empty"
+printf '\001' | cat - "$deb822_dir/release-head" >"$pkg_dir/release-head"
+printf '\002' | cat - "$deb822_dir/packages" >"$pkg_dir/packages"
+printf '\002Package: aa\nVersion: 1\nArchitecture: all\nFilename: p/aa.deb\nSize: 1\nSHA256: %s
+Depends: bb (>= 2) | cc, dd\n\nPackage: cc\nVersion: 1:2\nArchitecture: all\nFilename: p/cc.deb
+Size: 2\nSHA256: %s\nProvides: dd (= 3)\n' "$hex" "$hex" >"$pkg_dir/packages-providers"
+
 # --- Size check -----------------------------------------------------------------------------------
 # (OCI_MANIFEST_MAX_LAYERS takes 1025 layers, about 180 KB: left to the unit tests.)
 big=$(find "$elf_dir" "$conf_dir" "$recipe_dir" "$oci_dir" "$sign_dir" "$manifest_dir" \
-    "$auth_dir" "$dcfg_dir" "$layer_dir" "$digests_dir" "$deb822_dir" "$ref_dir" -type f -size +20k)
+    "$auth_dir" "$dcfg_dir" "$layer_dir" "$digests_dir" "$deb822_dir" "$ref_dir" "$pkg_dir" -type f -size +20k)
 if [ -n "$big" ]; then
     echo "make-corpus: seeds over 20 KB: $big" >&2
     exit 1
 fi
 chmod 644 "$elf_dir"/* "$conf_dir"/* "$recipe_dir"/* "$oci_dir"/* "$sign_dir"/* "$manifest_dir"/* \
-    "$auth_dir"/* "$dcfg_dir"/* "$layer_dir"/* "$digests_dir" "$deb822_dir" "$ref_dir"/*
+    "$auth_dir"/* "$dcfg_dir"/* "$layer_dir"/* "$digests_dir"/* "$deb822_dir"/* "$ref_dir"/* \
+    "$pkg_dir"/*
 du -sb "$elf_dir" "$conf_dir" "$recipe_dir" "$oci_dir" "$sign_dir" "$manifest_dir" "$auth_dir" \
-    "$dcfg_dir" "$layer_dir" "$digests_dir" "$deb822_dir" "$ref_dir"
+    "$dcfg_dir" "$layer_dir" "$digests_dir" "$deb822_dir" "$ref_dir" "$pkg_dir"

@@ -349,6 +349,9 @@ int pkg_inputs_canonical(const struct pkg_inputs *in, char **json, char digest[7
  * together: TEMPER_E_PARSE naming the file and the member.
  */
 int pkg_lock_load(const char *path, struct pkg_lock **out, struct temper_err *err);
+/* The same from memory (`path` names it in messages). */
+int pkg_lock_parse(const char *text, size_t len, const char *path, struct pkg_lock **out,
+                   struct temper_err *err);
 /* Writes it (sorted keys, indented: reviewable in a diff) to a temporary beside `path`,
  * synced, renamed over it: a reader sees the old lock or the new one. */
 int pkg_lock_save(const struct pkg_lock *lock, const char *path, struct temper_err *err);

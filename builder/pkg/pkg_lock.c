@@ -258,17 +258,28 @@ int
 pkg_lock_load(const char *path, struct pkg_lock **out, struct temper_err *err)
 {
     cleanup_free char *text = NULL;
+    size_t len;
+
+    if (fs_read_file_at(AT_FDCWD, path, PKG_LOCK_MAX_BYTES, &text, &len, err) < 0)
+        return temper_err_prefix(err, "lock");
+    return pkg_lock_parse(text, len, path, out, err);
+}
+
+int
+pkg_lock_parse(const char *text, size_t len, const char *path, struct pkg_lock **out,
+               struct temper_err *err)
+{
     struct reader r = {path, err};
     struct pkg_lock *lock;
     json_error_t jerr;
     const json_t *version, *inputs;
     const char *digest;
     json_t *doc;
-    size_t len;
     int rc = -1;
 
-    if (fs_read_file_at(AT_FDCWD, path, PKG_LOCK_MAX_BYTES, &text, &len, err) < 0)
-        return temper_err_prefix(err, "lock");
+    if (len > PKG_LOCK_MAX_BYTES)
+        return temper_err_set(err, TEMPER_E_LIMIT, 0, "lock '%s' is over %d bytes", path,
+                              PKG_LOCK_MAX_BYTES);
     doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!json_is_object(doc)) {
         json_decref(doc);
