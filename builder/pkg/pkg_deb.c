@@ -647,7 +647,7 @@ read_member(struct unpack *u, struct archive_entry *ae, enum deb_state *state,
             struct temper_err *err)
 {
     const char *name = archive_entry_pathname(ae) ? archive_entry_pathname(ae) : "";
-    const struct codec *codec;
+    const struct codec *codec = NULL;
 
     if (*state == WANT_BINARY) {
         if (strcmp(name, "debian-binary") != 0)
