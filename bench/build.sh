@@ -120,8 +120,8 @@ rg = t["temper-gzip"]["mean"] / t["pigz-pipeline"]["mean"]
 rz = t["temper-zstd"]["mean"] / t["zstd-pipeline"]["mean"]
 peak = max(rss_gzip, rss_zstd, big["gzip"][0], big["zstd"][0])
 checks = [
-    (f"temper gzip / pigz pipeline = {rg:.2f} (target <= 0.40)", rg <= 0.40),
-    (f"temper zstd / zstd pipeline = {rz:.2f} (target <= 0.6)", rz <= 0.6),
+    (f"temper gzip / pigz pipeline = {rg:.3f} (target <= 0.40)", rg <= 0.40),
+    (f"temper zstd / zstd pipeline = {rz:.3f} (target <= 0.6)", rz <= 0.6),
     (f"gzip size / gzip -6 = {gz/ref_gz:.3f} (target <= 1.02)", gz / ref_gz <= 1.02),
     (f"zstd size / zstd -3 -B1MiB --zstd=ovlog=8 = {zs/ref_zs:.3f} (target <= 1.02)",
      zs / ref_zs <= 1.02),
