@@ -125,10 +125,20 @@ struct pkg_index {
     struct strmap by_provides; /* name -> struct pkg_list of packages providing it */
 };
 
+/* Whether s is exactly 64 lowercase hex digits (a SHA-256 as indexes and locks write it). */
+bool pkg_is_hex64(const char *s);
+
 /* The packages of that name, or NULL. */
 const struct pkg_list *pkg_index_named(const struct pkg_index *idx, const char *name);
 /* The packages that provide that name, or NULL. */
 const struct pkg_list *pkg_index_providers(const struct pkg_index *idx, const char *name);
+
+/* ---- archives (pkg_sources.c) ---- */
+
+/* The root URL of a repository's archive, without a trailing slash: its own, or for `url: apt`
+ * the one this machine's apt sources (under apt_dir) name for its suite. Owned. */
+int pkg_repository_url(const struct pkg_repository *r, const char *apt_dir, char **url,
+                       struct temper_err *err);
 
 /* ---- fetching (pkg_fetch.c) ---- */
 

@@ -165,14 +165,8 @@ open_repository(struct pkg_fetcher *f, const struct pkg_repository *r, const str
     char digest[SHA256_DIGEST_STR_LEN];
     size_t len, text_len;
 
-    if (strcmp(r->url, "apt") == 0) {
-        if (pkg_apt_url(env->apt_dir, r->suite, &rs->url, err) < 0)
-            return -1;
-    } else {
-        rs->url = xstrdup(r->url);
-        while (strlen(rs->url) > 8 && rs->url[strlen(rs->url) - 1] == '/')
-            rs->url[strlen(rs->url) - 1] = '\0';
-    }
+    if (pkg_repository_url(r, env->apt_dir, &rs->url, err) < 0)
+        return -1;
     what = xasprintf("InRelease of suite '%s'", r->suite);
     url = xasprintf("%s/dists/%s/InRelease", rs->url, r->suite);
     if (pkg_fetch_memory(f, url, PKG_RELEASE_MAX_BYTES, what, &bytes, &len, err) < 0 ||

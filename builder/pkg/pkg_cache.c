@@ -200,39 +200,28 @@ from_apt(const struct pkg_env *env, const struct pkg_locked *p, const char *debs
     return link_in(out, path, err) < 0 ? -1 : 1;
 }
 
-/* The URL of a locked package: its repository's archive and its pool path. */
+/* The URL of a locked package: its repository's archive (found once per suite, in `bases`) and
+ * its pool path. */
 static char *
 deb_url(const struct pkg_lock *lock, const struct pkg_locked *p, const struct pkg_repository *repos,
-        size_t nrepos, const struct pkg_env *env, struct temper_err *err)
+        size_t nrepos, const struct pkg_env *env, char **bases, struct temper_err *err)
 {
     const char *suite = lock->repositories[p->repository].suite;
-    char *url = NULL;
+    char **base = &bases[p->repository];
 
-    for (size_t i = 0; i < nrepos; i++) {
-        if (strcmp(repos[i].suite, suite) != 0)
-            continue;
-        if (strcmp(repos[i].url, "apt") == 0 && pkg_apt_url(env->apt_dir, suite, &url, err) < 0)
+    for (size_t i = 0; i < nrepos && *base == NULL; i++) {
+        if (strcmp(repos[i].suite, suite) == 0 &&
+            pkg_repository_url(&repos[i], env->apt_dir, base, err) < 0)
             return NULL;
-        if (url == NULL) {
-            url = xstrdup(repos[i].url);
-            while (strlen(url) > 8 && url[strlen(url) - 1] == '/')
-                url[strlen(url) - 1] = '\0';
-        }
-        break;
     }
-    if (url == NULL) {
+    if (*base == NULL) {
         temper_err_set(err, TEMPER_E_USAGE, 0,
                        "the lock takes %s from suite '%s', which the recipe names no more: run "
                        "temper lock",
                        p->name, suite);
         return NULL;
     }
-    {
-        char *full = xasprintf("%s/%s", url, p->filename);
-
-        free(url);
-        return full;
-    }
+    return xasprintf("%s/%s", *base, p->filename);
 }
 
 /* Every .deb of `la` in the cache: taken from it, from apt's, or fetched. */
@@ -244,6 +233,7 @@ gather(const struct pkg_lock *lock, const struct pkg_lock_arch *la,
     struct pkg_job *jobs = xcalloc(la->n + 1, sizeof(*jobs));
     char **urls = xcalloc(la->n + 1, sizeof(*urls)), **paths = xcalloc(la->n + 1, sizeof(*paths));
     char **whats = xcalloc(la->n + 1, sizeof(*whats));
+    char **bases = xcalloc(lock->nrepositories + 1, sizeof(*bases));
     char missing[600] = "";
     size_t njobs = 0, nmissing = 0, used = 0;
     struct pkg_fetcher *f = NULL;
@@ -277,7 +267,7 @@ gather(const struct pkg_lock *lock, const struct pkg_lock_arch *la,
                                          used ? ", " : "", p->name, p->version);
             continue;
         }
-        if ((urls[i] = deb_url(lock, p, repos, nrepos, env, err)) == NULL) {
+        if ((urls[i] = deb_url(lock, p, repos, nrepos, env, bases, err)) == NULL) {
             rc = -1;
             break;
         }
@@ -319,6 +309,9 @@ gather(const struct pkg_lock *lock, const struct pkg_lock_arch *la,
         free(paths[i]);
         free(whats[i]);
     }
+    for (size_t i = 0; i < lock->nrepositories; i++)
+        free(bases[i]);
+    free(bases);
     free(urls);
     free(paths);
     free(whats);

@@ -107,8 +107,8 @@ value_dup(const struct pkg_field *f)
     return f != NULL ? xstrndup(f->value, f->value_len) : NULL;
 }
 
-static bool
-is_hex64(const char *s)
+bool
+pkg_is_hex64(const char *s)
 {
     size_t i;
 
@@ -227,7 +227,7 @@ read_package(const struct pkg_stanza *st, struct add_state *s, struct pkg_packag
                               "%s: package '%s' has a Filename that is not a pool path", s->what,
                               shown);
     p->size = strtoull(size, &end, 10);
-    if (size[0] < '0' || size[0] > '9' || *end != '\0' || !is_hex64(sha))
+    if (size[0] < '0' || size[0] > '9' || *end != '\0' || !pkg_is_hex64(sha))
         return temper_err_set(err, TEMPER_E_PARSE, 0,
                               "%s: package '%s' has no Size and SHA256 that read as such", s->what,
                               shown);

@@ -137,18 +137,6 @@ get_string(const struct reader *r, const json_t *obj, const char *key, const cha
     return xstrdup(s);
 }
 
-static bool
-is_hex64(const char *s)
-{
-    size_t i;
-
-    for (i = 0; s[i] != '\0'; i++) {
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-            return false;
-    }
-    return i == 64;
-}
-
 static int
 read_repositories(const struct reader *r, const json_t *doc, struct pkg_lock *lock)
 {
@@ -169,7 +157,7 @@ read_repositories(const struct reader *r, const json_t *doc, struct pkg_lock *lo
         if ((lr->suite = get_string(r, repo, "suite", "repositories[]")) == NULL ||
             (lr->date = get_string(r, repo, "date", "repositories[]")) == NULL)
             return -1;
-        if (sum == NULL || strncmp(sum, "sha256:", 7) != 0 || !is_hex64(sum + 7))
+        if (sum == NULL || strncmp(sum, "sha256:", 7) != 0 || !pkg_is_hex64(sum + 7))
             return bad(r, "repositories[].inrelease", "is not a sha256 digest");
         snprintf(lr->inrelease, sizeof(lr->inrelease), "%s", sum);
         if (!json_is_array(comps) || json_array_size(comps) == 0 || json_array_size(comps) > 64)
@@ -204,7 +192,7 @@ read_package(const struct reader *r, const struct pkg_lock *lock, const json_t *
         return -1;
     if (!pkg_version_is_valid(p->version) || !pkg_version_is_valid(p->source_version))
         return bad(r, "a package's version", "is not a Debian version");
-    if (!is_hex64(sha))
+    if (!pkg_is_hex64(sha))
         return bad(r, "a package's sha256", "is not 64 lowercase hex digits");
     memcpy(p->sha256, sha, 65);
     if (!json_is_integer(size) || json_integer_value(size) < 0)
@@ -300,7 +288,7 @@ pkg_lock_parse(const char *text, size_t len, const char *path, struct pkg_lock *
         goto out;
     }
     if (!json_is_object(inputs) || digest == NULL || strncmp(digest, "sha256:", 7) != 0 ||
-        !is_hex64(digest + 7)) {
+        !pkg_is_hex64(digest + 7)) {
         bad(&r, "inputs", "are missing");
         goto out;
     }

@@ -28,6 +28,17 @@
 #define SOURCES_FILE_MAX_BYTES (1024 * 1024)
 #define SOURCES_FILES_MAX 1024
 
+/* The archive's root, without the slashes a sources file or a recipe may end it with. */
+static char *
+trim_slashes(char *url)
+{
+    size_t n = strlen(url);
+
+    while (n > 8 && url[n - 1] == '/')
+        url[--n] = '\0';
+    return url;
+}
+
 struct search {
     const char *suite;
     char *url; /* the answer, once found */
@@ -40,42 +51,43 @@ is_fetchable(const char *uri, size_t len)
            (len > 8 && strncmp(uri, "https://", 8) == 0);
 }
 
-/* Whether the whitespace-separated list `words` (len bytes) holds `word`. */
+/* The next word of a whitespace-separated list from *i; false at its end. */
+static bool
+next_word(const char *words, size_t len, size_t *i, const char **word, size_t *n)
+{
+    while (*i < len && strchr(" \t\n", words[*i]) != NULL)
+        (*i)++;
+    *word = words + *i;
+    while (*i < len && strchr(" \t\n", words[*i]) == NULL)
+        (*i)++;
+    *n = (size_t)(words + *i - *word);
+    return *n > 0;
+}
+
+/* Whether the list `words` (len bytes) holds `word`. */
 static bool
 has_word(const char *words, size_t len, const char *word)
 {
-    size_t wlen = strlen(word), i = 0;
+    const char *w;
+    size_t i = 0, n;
 
-    while (i < len) {
-        size_t start;
-
-        while (i < len && strchr(" \t\n", words[i]) != NULL)
-            i++;
-        start = i;
-        while (i < len && strchr(" \t\n", words[i]) == NULL)
-            i++;
-        if (i - start == wlen && memcmp(words + start, word, wlen) == 0)
+    while (next_word(words, len, &i, &w, &n)) {
+        if (n == strlen(word) && memcmp(w, word, n) == 0)
             return true;
     }
     return false;
 }
 
-/* The first word of a list, as an owned string, or NULL. */
+/* The first http(s) URI of a list, as an owned string, or NULL. */
 static char *
 first_fetchable(const char *words, size_t len)
 {
-    size_t i = 0;
+    const char *w;
+    size_t i = 0, n;
 
-    while (i < len) {
-        size_t start;
-
-        while (i < len && strchr(" \t\n", words[i]) != NULL)
-            i++;
-        start = i;
-        while (i < len && strchr(" \t\n", words[i]) == NULL)
-            i++;
-        if (i > start && is_fetchable(words + start, i - start))
-            return xstrndup(words + start, i - start);
+    while (next_word(words, len, &i, &w, &n)) {
+        if (is_fetchable(w, n))
+            return xstrndup(w, n);
     }
     return NULL;
 }
@@ -239,9 +251,16 @@ pkg_apt_url(const char *apt_dir, const char *suite, char **url, struct temper_er
                               "suite '%s': add one there, or give the repository's url in the "
                               "recipe",
                               apt_dir, suite);
-    /* the archive's root, without the slash a sources file may end it with */
-    while (strlen(s.url) > 8 && s.url[strlen(s.url) - 1] == '/')
-        s.url[strlen(s.url) - 1] = '\0';
-    *url = s.url;
+    *url = trim_slashes(s.url);
+    return 0;
+}
+
+int
+pkg_repository_url(const struct pkg_repository *r, const char *apt_dir, char **url,
+                   struct temper_err *err)
+{
+    if (strcmp(r->url, "apt") == 0)
+        return pkg_apt_url(apt_dir, r->suite, url, err);
+    *url = trim_slashes(xstrdup(r->url));
     return 0;
 }
