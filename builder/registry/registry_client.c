@@ -634,7 +634,7 @@ merge_signatures(struct registry_client *c, const json_t *remote,
 
 /*
  * The blobs of the signatures of `digest`: their payloads, and the config of the signature
- * manifest merged with the registry's, which *merged gets (NULL when the registry has every
+ * manifest merged with the registry's, which goes to *merged (NULL when the registry has every
  * one already), to be put once the image's manifest is (put_signatures).
  */
 static int
