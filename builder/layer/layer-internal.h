@@ -30,7 +30,11 @@ struct layer_out {
     const char *name; /* for errors */
     struct sha256 digest;
     uint64_t size;
+    uint64_t flushed; /* bytes whose writeback was started; UINT64_MAX: fd is not a file */
 };
+
+/* Bytes written between two starts of writeback (layer_out.c). */
+#define LAYER_WRITEBACK_BYTES (4u << 20)
 
 void layer_out_init(struct layer_out *out, int fd, const char *name);
 /* Writes all of buf (retrying short writes and EINTR); errors name the output. */

@@ -42,7 +42,8 @@ sorted_array(const char *const *items, size_t n)
     const char **copy = xcalloc(n + 1, sizeof(*copy));
     json_t *a = json_array();
 
-    memcpy(copy, items, n * sizeof(*copy));
+    if (n > 0) /* items may be NULL then, which memcpy is not given */
+        memcpy(copy, items, n * sizeof(*copy));
     qsort(copy, n, sizeof(*copy), compare_strings);
     for (size_t i = 0; i < n; i++) {
         if (i == 0 || strcmp(copy[i], copy[i - 1]) != 0)

@@ -2506,6 +2506,8 @@ START_TEST(test_pkg_lock_round_trips_and_refuses_edits)
 
     /* a lock edited by hand is refused, naming the member */
     testutil_read(testutil_path("x.lock.json"), &text, &len);
+    text = realloc(text, len + 1); /* read as bytes: a string from here on */
+    text[len] = '\0';
     {
         static const struct {
             const char *from, *to, *says;
