@@ -221,6 +221,7 @@ parse_args(int argc, char **argv, struct build_args *a)
             if (cli_parse_jobs(optarg, &a->jobs) < 0)
                 return cli_usage_error("build", "--jobs wants a number from 1 to 64, not '%s'",
                                        optarg);
+            a->packages.jobs = a->jobs; /* downloads at once, too */
             break;
         case 'h':
             fputs(build_usage, stdout);

@@ -133,6 +133,20 @@ const struct pkg_list *pkg_index_named(const struct pkg_index *idx, const char *
 /* The packages that provide that name, or NULL. */
 const struct pkg_list *pkg_index_providers(const struct pkg_index *idx, const char *name);
 
+/* ---- Release dates (pkg_release.c) ---- */
+
+/* An RFC 2822 date as Release files write it, in seconds since 1970; -1 when it cannot be read. */
+int64_t pkg_release_date(const char *s);
+
+/* ---- what indexes and locks may name (pkg_index.c) ---- */
+
+/* A package name as dpkg takes it: [A-Za-z0-9][A-Za-z0-9+.-]*, at most 256 bytes. */
+bool pkg_is_package_name(const char *s);
+/* An architecture: [a-z0-9][a-z0-9-]*, at most 32 bytes ("amd64", "all"). */
+bool pkg_is_arch_name(const char *s);
+/* A pool path: relative, no empty, "." or ".." component, of letters, digits and "+-._~/%:". */
+bool pkg_is_pool_path(const char *s);
+
 /* ---- archives (pkg_sources.c) ---- */
 
 /* The root URL of a repository's archive, without a trailing slash: its own, or for `url: apt`

@@ -396,7 +396,8 @@ struct pkg_env {
  * keyrings; Valid-Until honoured), the Packages index of each component and architecture
  * (checked against InRelease's SHA-256), then each architecture's packages chosen
  * (pkg_resolve). With `previous` and not `update`, the versions it pins are kept where the
- * archive still offers them. Writes nothing.
+ * archive still offers them; with `previous` in any case, an InRelease older than the one it
+ * was made from is refused (a replay), as is one naming another suite. Writes nothing.
  */
 int pkg_lock_make(const struct pkg_inputs *in, const char *inputs_json, const char *inputs_digest,
                   const struct pkg_lock *previous, bool update, const struct pkg_env *env,

@@ -39,18 +39,21 @@ decompress(const char *bytes, size_t len, const char *what, char **out, size_t *
     struct archive_entry *entry;
     cleanup_free char *buf = NULL;
     size_t used = 0, cap = 0;
-    int rc = -1;
+    int rc = -1, header;
 
     archive_read_support_filter_xz(a);
     archive_read_support_filter_gzip(a);
     archive_read_support_format_raw(a);
+    /* an index may be empty (a component with no package for an architecture): the raw
+     * format does not take no bytes, the empty one does, as an archive without entries */
+    archive_read_support_format_empty(a);
     if (archive_read_open_memory(a, bytes, len) != ARCHIVE_OK ||
-        archive_read_next_header(a, &entry) != ARCHIVE_OK) {
+        (header = archive_read_next_header(a, &entry)) < ARCHIVE_OK) {
         temper_err_set(err, TEMPER_E_PARSE, 0, "%s cannot be decompressed: %s", what,
                        archive_error_string(a) ? archive_error_string(a) : "unknown");
         goto out;
     }
-    for (;;) {
+    while (header == ARCHIVE_OK) {
         la_ssize_t n;
 
         if (used == cap) {
@@ -155,12 +158,32 @@ add_index(struct pkg_fetcher *f, const struct repo_state *rs, const char *suite,
     return pkg_index_add(idx, text, text_len, (unsigned)repo, what, err);
 }
 
-/* InRelease of one repository: fetched, its signature checked, parsed, its dates checked. */
+/* The previous lock's entry for `suite`, or NULL. */
+static const struct pkg_lock_repository *
+locked_repository(const struct pkg_lock *lock, const char *suite)
+{
+    for (size_t i = 0; lock != NULL && i < lock->nrepositories; i++) {
+        if (strcmp(lock->repositories[i].suite, suite) == 0)
+            return &lock->repositories[i];
+    }
+    return NULL;
+}
+
+/*
+ * InRelease of one repository: fetched, its signature checked, parsed, its dates checked.
+ * A signature only says the archive once published this file, so, as apt does, the file must
+ * also name the suite asked for (else a mirror could serve another suite's signed Release in
+ * its place) and be no older than the one the previous lock was made from (else it could
+ * replay an old, signed archive with its since-fixed flaws).
+ */
 static int
 open_repository(struct pkg_fetcher *f, const struct pkg_repository *r, const struct pkg_inputs *in,
-                const struct pkg_env *env, struct repo_state *rs, struct pkg_lock_repository *lr,
-                struct temper_err *err)
+                const struct pkg_env *env, const struct pkg_lock *previous, struct repo_state *rs,
+                struct pkg_lock_repository *lr, struct temper_err *err)
 {
+    const struct pkg_lock_repository *before = locked_repository(previous, r->suite);
+    int64_t before_s;
+
     cleanup_free char *url = NULL, *bytes = NULL, *text = NULL, *what = NULL;
     char digest[SHA256_DIGEST_STR_LEN];
     size_t len, text_len;
@@ -183,6 +206,20 @@ open_repository(struct pkg_fetcher *f, const struct pkg_repository *r, const str
         return temper_err_set(err, TEMPER_E_SIG, 0,
                               "%s is dated '%s', in the future: check this machine's clock", what,
                               rs->release.date);
+    if ((rs->release.suite == NULL || strcmp(rs->release.suite, r->suite) != 0) &&
+        (rs->release.codename == NULL || strcmp(rs->release.codename, r->suite) != 0))
+        return temper_err_set(err, TEMPER_E_SIG, 0,
+                              "%s names suite '%s' (codename '%s'), not '%s': the mirror serves "
+                              "another suite's Release in its place; try another mirror",
+                              what, rs->release.suite ? rs->release.suite : "none",
+                              rs->release.codename ? rs->release.codename : "none", r->suite);
+    if (before != NULL && (before_s = pkg_release_date(before->date)) >= 0 &&
+        rs->release.date_s < before_s)
+        return temper_err_set(err, TEMPER_E_SIG, 0,
+                              "%s is dated '%s', older than the '%s' the lock was made from: the "
+                              "mirror is behind, or replays an old archive; try another mirror, "
+                              "or remove the lock to start from an older archive on purpose",
+                              what, rs->release.date, before->date);
     sha256_digest(bytes, len, digest);
     lr->suite = xstrdup(r->suite);
     lr->date = xstrdup(rs->release.date);
@@ -283,8 +320,8 @@ pkg_lock_make(const struct pkg_inputs *in, const char *inputs_json, const char *
     for (size_t i = 0; i < in->nrepositories; i++) {
         const struct pkg_repository *r = &in->repositories[i];
 
-        if (open_repository(f, r, in, env, &rs[i], &lock->repositories[lock->nrepositories++],
-                            err) < 0)
+        if (open_repository(f, r, in, env, previous, &rs[i],
+                            &lock->repositories[lock->nrepositories++], err) < 0)
             goto out;
         for (size_t a = 0; a < in->narchitectures; a++) {
             for (size_t k = 0; k < r->ncomponents; k++) {

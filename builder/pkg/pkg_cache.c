@@ -55,6 +55,34 @@ make_dirs(const char *path, struct temper_err *err)
     return 0;
 }
 
+/*
+ * A directory of the cache as it must be before anything in it is trusted: a directory, not a
+ * symlink, this user's, and writable by no one else (another user who could write there could
+ * put files in a root that a build takes without checking them again). Its group may write
+ * only when that is this user's own group, as a umask of 002 leaves it.
+ */
+static int
+check_owned_dir(const char *path, struct temper_err *err)
+{
+    struct stat st;
+
+    if (lstat(path, &st) < 0)
+        return temper_err_sys(err, TEMPER_E_IO, errno, "cannot read cache directory '%s'", path);
+    if (!S_ISDIR(st.st_mode))
+        return temper_err_set(err, TEMPER_E_IO, 0,
+                              "cache '%s' is not a directory (a symlink?): remove it, or give "
+                              "another with --cache",
+                              path);
+    if (st.st_uid != geteuid() || (st.st_mode & S_IWOTH) != 0 ||
+        ((st.st_mode & S_IWGRP) != 0 && st.st_gid != getegid()))
+        return temper_err_set(err, TEMPER_E_IO, 0,
+                              "cache '%s' belongs to another user or others may write to it: "
+                              "a cache is trusted, so it must be yours alone; give another with "
+                              "--cache",
+                              path);
+    return 0;
+}
+
 /* Removes a directory tree that temper made (never following a symlink in it). */
 static void
 remove_tree_at(int parent, const char *name)
@@ -355,8 +383,15 @@ assemble(const struct pkg_lock_arch *la, const char *debs, const char *tmp, stru
     if (rc == 0) {
         owners = xasprintf("%s/owners", tmp);
         out = fopen(owners, "we");
-        if (out == NULL || pkg_root_owners(root, write_owner, out) < 0 || fclose(out) != 0)
+        if (out == NULL) {
             rc = temper_err_sys(err, TEMPER_E_IO, errno, "cannot write '%s'", owners);
+        } else {
+            int listed = pkg_root_owners(root, write_owner, out), e = errno;
+
+            if (fclose(out) != 0 || listed < 0)
+                rc = temper_err_sys(err, TEMPER_E_IO, listed < 0 ? e : errno, "cannot write '%s'",
+                                    owners);
+        }
     }
     pkg_root_free(root);
     return rc;
@@ -381,12 +416,17 @@ pkg_root_for(const struct pkg_lock *lock, const char *arch,
     debs = xasprintf("%s/debs", env->cache_dir);
     roots = xasprintf("%s/roots", env->cache_dir);
     final = xasprintf("%s/%s", roots, key + 7);
-    if (stat(final, &st) == 0 && S_ISDIR(st.st_mode)) {
+    if (make_dirs(debs, err) < 0 || make_dirs(roots, err) < 0 ||
+        check_owned_dir(env->cache_dir, err) < 0 || check_owned_dir(debs, err) < 0 ||
+        check_owned_dir(roots, err) < 0)
+        return -1;
+    if (lstat(final, &st) == 0) {
+        if (check_owned_dir(final, err) < 0)
+            return -1;
         *dir = xasprintf("%s/root", final);
         return 0;
     }
-    if (make_dirs(debs, err) < 0 || make_dirs(roots, err) < 0 ||
-        gather(lock, la, repositories, nrepositories, env, debs, err) < 0)
+    if (gather(lock, la, repositories, nrepositories, env, debs, err) < 0)
         return -1;
     tmp = xasprintf("%s/.tmp-%.16s-XXXXXX", roots, key + 7);
     if (mkdtemp(tmp) == NULL)
@@ -400,8 +440,10 @@ pkg_root_for(const struct pkg_lock *lock, const char *arch,
 
         remove_tree_at(AT_FDCWD, tmp);
         /* another build made the same root meanwhile: the same bytes, take it */
-        if ((e != EEXIST && e != ENOTEMPTY) || stat(final, &st) < 0)
+        if ((e != EEXIST && e != ENOTEMPTY) || lstat(final, &st) < 0)
             return temper_err_sys(err, TEMPER_E_IO, e, "cannot put a root in '%s'", roots);
+        if (check_owned_dir(final, err) < 0)
+            return -1;
     }
     *dir = xasprintf("%s/root", final);
     return 0;

@@ -202,10 +202,31 @@ check_file(const struct pkg_job *job, uint64_t got, struct temper_err *err)
     return 0;
 }
 
+/* A URL as an error may show it: without the user name and password a recipe's URL may carry
+ * (a proxy's or a private mirror's), which must never reach a terminal or a CI log. */
+static char *
+url_shown(const char *url)
+{
+    CURLU *u = curl_url();
+    char *got = NULL, *shown;
+
+    if (u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        curl_url_set(u, CURLUPART_USER, NULL, 0) == CURLUE_OK &&
+        curl_url_set(u, CURLUPART_PASSWORD, NULL, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_URL, &got, 0) == CURLUE_OK)
+        shown = xstrdup(got);
+    else
+        shown = xstrdup("(a URL libcurl cannot read)");
+    curl_free(got);
+    curl_url_cleanup(u);
+    return shown;
+}
+
 /* What came of a finished transfer: 0 done, 1 to retry, -1 failed for good. */
 static int
 judge(struct transfer *t, CURLcode rc, struct temper_err *err)
 {
+    cleanup_free char *shown = NULL;
     long status = 0;
 
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
@@ -213,10 +234,25 @@ judge(struct transfer *t, CURLcode rc, struct temper_err *err)
         return temper_err_set(
             err, TEMPER_E_LIMIT, 0, "%s: the archive sends more than the %llu bytes expected",
             t->job->what, (unsigned long long)(t->job->size ? t->job->size : t->job->max));
-    if (rc == CURLE_OK)
+    shown = url_shown(t->job->url);
+    /* a body that ended short, without an error from libcurl (no Content-Length), may come
+     * whole next time; one too long never: the size is the signed index's */
+    if (rc == CURLE_OK && status != 416 && t->job->size > 0 && t->offset < t->job->size) {
+        temper_err_set(err, TEMPER_E_NET, 0, "%s: '%s' sent %llu of its %llu bytes", t->job->what,
+                       shown, (unsigned long long)t->offset, (unsigned long long)t->job->size);
+        return t->attempt < PKG_FETCH_RETRIES ? 1 : -1;
+    }
+    if (rc == CURLE_OK && status != 416)
         return check_file(t->job, t->offset, err) < 0 ? -1 : 0;
-    if (rc == CURLE_RANGE_ERROR || (rc == CURLE_HTTP_RETURNED_ERROR && status == 416)) {
-        /* the server took no Range: start over */
+    /* libcurl takes a 416 to a resumed request for "the file is whole already" and returns
+     * CURLE_OK: here it is not, as the offset is short of the size */
+    if (rc == CURLE_RANGE_ERROR || status == 416) {
+        /* the server took no Range: start over, as one more attempt (a server answering 416
+         * to every request must not hold the command for the whole --timeout) */
+        temper_err_set(err, TEMPER_E_NET, 0, "%s: '%s' refuses the Range request", t->job->what,
+                       shown);
+        if (t->offset == 0 || t->attempt >= PKG_FETCH_RETRIES)
+            return -1;
         t->f->done -= t->offset;
         t->offset = 0;
         return ftruncate(t->job->fd, 0) == 0 ? 1 : -1;
@@ -224,16 +260,15 @@ judge(struct transfer *t, CURLcode rc, struct temper_err *err)
     if (rc == CURLE_HTTP_RETURNED_ERROR && (status == 404 || status == 410))
         return temper_err_set(err, TEMPER_E_MISSING, 0,
                               "%s: the archive does not have it (HTTP %ld from '%s')", t->job->what,
-                              status, t->job->url);
+                              status, shown);
     if (rc == CURLE_HTTP_RETURNED_ERROR && status != 408 && status != 429 && status < 500)
         return temper_err_set(err, TEMPER_E_NET, 0, "%s: HTTP %ld from '%s'", t->job->what, status,
-                              t->job->url);
+                              shown);
     if (rc == CURLE_HTTP_RETURNED_ERROR)
-        temper_err_set(err, TEMPER_E_NET, 0, "%s: HTTP %ld from '%s'", t->job->what, status,
-                       t->job->url);
+        temper_err_set(err, TEMPER_E_NET, 0, "%s: HTTP %ld from '%s'", t->job->what, status, shown);
     else
         temper_err_set(err, TEMPER_E_NET, 0, "%s: %s, from '%s'", t->job->what,
-                       t->error[0] ? t->error : curl_easy_strerror(rc), t->job->url);
+                       t->error[0] ? t->error : curl_easy_strerror(rc), shown);
     return t->attempt < PKG_FETCH_RETRIES ? 1 : -1;
 }
 

@@ -6,6 +6,7 @@
  * pool path, digest, Provides); Depends and Pre-Depends stay spans of the
  * text, parsed for the packages that are chosen.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -119,16 +120,14 @@ pkg_is_hex64(const char *s)
     return i == 64;
 }
 
-/* A pool path: relative, no empty, "." or ".." component, printable, no backslash. */
-static bool
-is_pool_path(const char *s)
+bool
+pkg_is_pool_path(const char *s)
 {
-    if (s[0] == '\0' || s[0] == '/')
+    static const char allowed[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                  "0123456789+-._~/%:";
+
+    if (s[0] == '\0' || s[0] == '/' || strlen(s) > 1024 || strspn(s, allowed) != strlen(s))
         return false;
-    for (const char *c = s; *c != '\0'; c++) {
-        if (*c <= ' ' || *c >= 0x7f || *c == '\\')
-            return false;
-    }
     for (const char *part = s; part != NULL;) {
         const char *slash = strchr(part, '/');
         size_t n = slash != NULL ? (size_t)(slash - part) : strlen(part);
@@ -136,6 +135,44 @@ is_pool_path(const char *s)
         if (n == 0 || (n == 1 && part[0] == '.') || (n == 2 && part[0] == '.' && part[1] == '.'))
             return false;
         part = slash != NULL ? slash + 1 : NULL;
+    }
+    return true;
+}
+
+static bool
+is_lower_alnum(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+/* dpkg's rule (pkg_name_is_illegal): an alphanumeric, then alphanumerics and "+-."; capped,
+ * as nothing in an archive comes near. */
+bool
+pkg_is_package_name(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n > 256)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        bool alnum = is_lower_alnum(s[i]) || (s[i] >= 'A' && s[i] <= 'Z');
+
+        if (!alnum && (i == 0 || strchr("+.-", s[i]) == NULL))
+            return false;
+    }
+    return true;
+}
+
+bool
+pkg_is_arch_name(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n > 32 || !is_lower_alnum(s[0]))
+        return false;
+    for (size_t i = 1; i < n; i++) {
+        if (!is_lower_alnum(s[i]) && s[i] != '-')
+            return false;
     }
     return true;
 }
@@ -159,6 +196,9 @@ read_source(struct pkg_package *p, const struct pkg_field *f, const char *what,
     if (open == NULL) {
         p->source = xstrndup(v, n);
         p->source_version = xstrdup(p->version);
+        if (!pkg_is_package_name(p->source))
+            return temper_err_set(err, TEMPER_E_PARSE, 0,
+                                  "%s: package '%s': Source is not a package name", what, p->name);
     } else {
         size_t name_len = (size_t)(open - v);
 
@@ -172,9 +212,10 @@ read_source(struct pkg_package *p, const struct pkg_field *f, const char *what,
                                   what, p->name);
         p->source = xstrndup(v, name_len);
         p->source_version = xstrndup(open + 1, (size_t)(close - open - 1));
-        if (!pkg_version_is_valid(p->source_version))
+        if (!pkg_is_package_name(p->source) || !pkg_version_is_valid(p->source_version))
             return temper_err_set(err, TEMPER_E_PARSE, 0,
-                                  "%s: package '%s': Source has an invalid version", what, p->name);
+                                  "%s: package '%s': Source is not 'NAME (VERSION)'", what,
+                                  p->name);
     }
     return 0;
 }
@@ -219,15 +260,21 @@ read_package(const struct pkg_stanza *st, struct add_state *s, struct pkg_packag
     sha = value_dup(f[5]);
     p->repository = s->repository;
     temper_printable(p->name, shown, sizeof(shown));
+    if (!pkg_is_package_name(p->name) || !pkg_is_arch_name(p->architecture))
+        return temper_err_set(err, TEMPER_E_PARSE, 0,
+                              "%s: the stanza at line %zu names no package and architecture as "
+                              "Debian writes them ('%s')",
+                              s->what, st->line, shown);
     if (!pkg_version_is_valid(p->version))
         return temper_err_set(err, TEMPER_E_PARSE, 0, "%s: package '%s' has an invalid version",
                               s->what, shown);
-    if (!is_pool_path(p->filename))
+    if (!pkg_is_pool_path(p->filename))
         return temper_err_set(err, TEMPER_E_PARSE, 0,
                               "%s: package '%s' has a Filename that is not a pool path", s->what,
                               shown);
     p->size = strtoull(size, &end, 10);
-    if (size[0] < '0' || size[0] > '9' || *end != '\0' || !pkg_is_hex64(sha))
+    if (size[0] < '0' || size[0] > '9' || *end != '\0' || p->size > (uint64_t)INT64_MAX ||
+        !pkg_is_hex64(sha))
         return temper_err_set(err, TEMPER_E_PARSE, 0,
                               "%s: package '%s' has no Size and SHA256 that read as such", s->what,
                               shown);

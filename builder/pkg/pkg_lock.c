@@ -199,10 +199,11 @@ read_package(const struct reader *r, const struct pkg_lock *lock, const json_t *
     if (!json_is_integer(size) || json_integer_value(size) < 0)
         return bad(r, "a package's size", "is not a number of bytes");
     p->size = (uint64_t)json_integer_value(size);
-    if (p->filename[0] == '/' || strstr(p->filename, "..") != NULL ||
-        strspn(p->filename, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-._~/"
-                            "%:") != strlen(p->filename))
+    if (!pkg_is_pool_path(p->filename))
         return bad(r, "a package's filename", "is not a pool path");
+    if (!pkg_is_package_name(p->name) || !pkg_is_package_name(p->source) ||
+        !pkg_is_arch_name(p->architecture))
+        return bad(r, "a package's name, source or architecture", "is not as Debian writes it");
     for (i = 0; i < lock->nrepositories; i++) {
         if (strcmp(lock->repositories[i].suite, suite) == 0)
             break;
@@ -229,6 +230,8 @@ read_archs(const struct reader *r, const json_t *doc, struct pkg_lock *lock)
         size_t i;
 
         a->name = xstrdup(name);
+        if (!pkg_is_arch_name(name))
+            return bad(r, "an architecture's name", "is not as Debian writes it");
         if (!json_is_array(list) || json_array_size(list) > PKG_CHOSEN_MAX)
             return bad(r, "an architecture", "is not a list of packages");
         a->packages = xcalloc(json_array_size(list) + 1, sizeof(*a->packages));

@@ -12,6 +12,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,10 @@ extern char **environ;
 
 /* Arguments of gpgv beyond the keyrings. */
 #define GPGV_FIXED_ARGS 10
+/* What an InRelease file starts with. */
+#define CLEARSIGNED "-----BEGIN PGP SIGNED MESSAGE-----\n"
+/* gpgv's time for one InRelease (it takes milliseconds): a hung one is killed. */
+#define GPGV_TIMEOUT_MS 60000
 
 static int
 memfd_with(const char *name, const void *bytes, size_t len, struct temper_err *err)
@@ -83,42 +88,76 @@ slurp(int fd, size_t max, char **out, size_t *len, struct temper_err *err)
     return 0;
 }
 
-/* gpgv's verdict from its status lines: a VALIDSIG made with a hash apt still trusts, and no
- * BADSIG. Returns NULL when it holds, else why not. */
+/* The hash algorithm field of a VALIDSIG line (the 8th after the keyword), or 0. */
+static unsigned
+validsig_hash(const char *line, const char *nl)
+{
+    const char *p = line + 18;
+    unsigned field = 1;
+
+    /* VALIDSIG fpr date ts expire version reserved pk-algo hash-algo class ... */
+    while (field < 8 && p != NULL && (nl == NULL || p < nl)) {
+        p = strchr(p, ' ');
+        if (p != NULL)
+            p++, field++;
+    }
+    return p != NULL && (nl == NULL || p < nl) ? (unsigned)strtoul(p, NULL, 10) : 0;
+}
+
+struct signer {
+    bool good;  /* GOODSIG: a key of the keyring, the bytes unchanged, the key valid now */
+    bool valid; /* VALIDSIG with a digest apt still trusts */
+    bool weak;  /* VALIDSIG with SHA-1 (2) or MD5 (1), which apt counts as no signature */
+};
+
+/*
+ * gpgv's verdict from its status lines, as apt reads them: at least one signature (a NEWSIG
+ * block) with both GOODSIG and a VALIDSIG of a trusted digest; an expired or revoked key
+ * (EXPKEYSIG, REVKEYSIG) or an expired signature (EXPSIG) counts as none; one by a key the
+ * keyrings lack (NO_PUBKEY, ERRSIG) counts as none but refuses nothing, since archives sign with
+ * several keys so that a keyring with any of them will do; a BADSIG, an ERROR or NODATA (no
+ * signed data, or more after it) refuses the file. NULL when it holds, else why not.
+ */
 static const char *
 verdict(const char *status)
 {
-    bool valid = false, weak = false;
+    struct signer cur = {false, false, false};
+    bool any_good = false, any_weak = false, any_lapsed = false;
 
     for (const char *line = status; line != NULL && *line != '\0';) {
         const char *nl = strchr(line, '\n');
 
         if (strncmp(line, "[GNUPG:] BADSIG ", 16) == 0)
             return "a bad signature (the file was changed after it was signed)";
-        if (strncmp(line, "[GNUPG:] VALIDSIG ", 18) == 0) {
-            /* VALIDSIG fpr date ts expire version reserved pk-algo hash-algo class ...: apt
-             * counts SHA-1 (2) and MD5 (1) signatures as none */
-            const char *p = line + 18;
-            unsigned field = 1, hash = 0;
+        if (strncmp(line, "[GNUPG:] ERROR ", 15) == 0 || strncmp(line, "[GNUPG:] NODATA ", 16) == 0)
+            return "not a clearsigned file gpgv can read whole";
+        if (strncmp(line, "[GNUPG:] NEWSIG", 15) == 0) {
+            any_good |= cur.good && cur.valid;
+            any_weak |= cur.good && cur.weak;
+            cur = (struct signer){false, false, false};
+        } else if (strncmp(line, "[GNUPG:] GOODSIG ", 17) == 0) {
+            cur.good = true;
+        } else if (strncmp(line, "[GNUPG:] EXPKEYSIG ", 19) == 0 ||
+                   strncmp(line, "[GNUPG:] REVKEYSIG ", 19) == 0 ||
+                   strncmp(line, "[GNUPG:] EXPSIG ", 16) == 0) {
+            any_lapsed = true;
+        } else if (strncmp(line, "[GNUPG:] VALIDSIG ", 18) == 0) {
+            unsigned hash = validsig_hash(line, nl);
 
-            while (field < 8 && p != NULL && (nl == NULL || p < nl)) {
-                p = strchr(p, ' ');
-                if (p != NULL)
-                    p++, field++;
-            }
-            if (p != NULL && (nl == NULL || p < nl))
-                hash = (unsigned)strtoul(p, NULL, 10);
-            if (hash == 1 || hash == 2)
-                weak = true;
-            else
-                valid = true;
+            cur.valid |= hash != 1 && hash != 2;
+            cur.weak |= hash == 1 || hash == 2;
         }
         line = nl != NULL ? nl + 1 : NULL;
     }
-    if (valid)
+    any_good |= cur.good && cur.valid;
+    any_weak |= cur.good && cur.weak;
+    if (any_good)
         return NULL;
-    return weak ? "signed only with a weak digest (SHA-1 or MD5), which apt refuses"
-                : "no good signature by a key of the keyring";
+    if (any_weak)
+        return "signed only with a weak digest (SHA-1 or MD5), which apt refuses";
+    return any_lapsed ? "no good signature by a valid key of the keyring, only by one that "
+                        "expired or was revoked, which apt refuses"
+                      : "no good signature by a valid key of the keyring";
 }
 
 /* The last line gpgv wrote on stderr, for the message, made printable. */
@@ -182,9 +221,20 @@ run_gpgv(const char *gpgv, const char *const *keyrings, size_t nkeyrings, struct
                               "cannot run '%s' to check the archive's signature (apt-get "
                               "install gpgv)",
                               gpgv);
-    while (waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR)
+    for (long waited_ms = 0;; waited_ms += 5) {
+        pid_t done = waitpid(pid, &status, WNOHANG);
+
+        if (done == pid)
+            break;
+        if (done < 0 && errno != EINTR)
             return temper_err_sys(err, TEMPER_E_IO, errno, "cannot wait for gpgv");
+        if (waited_ms >= GPGV_TIMEOUT_MS) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            return temper_err_set(err, TEMPER_E_SIG, 0, "gpgv took over %d s: killed",
+                                  GPGV_TIMEOUT_MS / 1000);
+        }
+        usleep(5000);
     }
     r->exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     return 0;
@@ -207,6 +257,14 @@ pkg_release_verify(const char *gpgv, const char *inrelease, size_t len, const ch
                               PKG_RELEASE_MAX_BYTES);
     if (nkeyrings == 0)
         return temper_err_set(err, TEMPER_E_USAGE, 0, "%s: no keyring to check it with", what);
+    /* As apt: only a clearsigned file. Another OpenPGP message (a signed, compressed one) could
+     * have gpgv write gigabytes from a few bytes; a clearsigned text is never larger than the
+     * file. */
+    if (len < sizeof(CLEARSIGNED) - 1 || memcmp(inrelease, CLEARSIGNED, sizeof(CLEARSIGNED) - 1))
+        return temper_err_set(err, TEMPER_E_SIG, 0,
+                              "%s is not a clearsigned file (it must start with '%.34s'): the "
+                              "mirror serves something else",
+                              what, CLEARSIGNED);
     if ((r.in = memfd_with("inrelease", inrelease, len, err)) < 0 ||
         (r.out = memfd_with("signed", "", 0, err)) < 0 ||
         (r.status = memfd_with("status", "", 0, err)) < 0 ||
@@ -217,7 +275,8 @@ pkg_release_verify(const char *gpgv, const char *inrelease, size_t len, const ch
         slurp(r.out, PKG_RELEASE_MAX_BYTES, &signed_text, &signed_len, err) < 0)
         goto out;
     why = verdict(status);
-    if (why != NULL || r.exit_status != 0) {
+    /* gpgv exits 2 when one signature is by a key the keyrings lack: the status lines decide */
+    if (why != NULL || (r.exit_status != 0 && r.exit_status != 2)) {
         last_line(errors, shown, sizeof(shown));
         rc = temper_err_set(err, TEMPER_E_SIG, 0,
                             "%s: %s (gpgv: %s); is the keyring the archive's, and the mirror "
@@ -248,8 +307,8 @@ field_dup(const struct pkg_stanza *st, const char *name)
 
 /* An RFC 2822 date as Release files write it ("Sat, 11 Jul 2026 10:16:37 UTC"), through
  * libcurl's date parser, which takes every form HTTP has known. -1 when it cannot. */
-static int64_t
-parse_date(const char *s)
+int64_t
+pkg_release_date(const char *s)
 {
     time_t t = curl_getdate(s, NULL);
 
@@ -326,11 +385,11 @@ on_release(const struct pkg_stanza *st, void *arg, struct temper_err *err)
     out->suite = field_dup(st, "Suite");
     out->codename = field_dup(st, "Codename");
     out->date = field_dup(st, "Date");
-    if (out->date == NULL || (out->date_s = parse_date(out->date)) < 0)
+    if (out->date == NULL || (out->date_s = pkg_release_date(out->date)) < 0)
         return temper_err_set(err, TEMPER_E_PARSE, 0, "%s has no Date that reads as a date",
                               rp->what);
     out->valid_until_s = -1;
-    if (valid != NULL && (out->valid_until_s = parse_date(valid)) < 0)
+    if (valid != NULL && (out->valid_until_s = pkg_release_date(valid)) < 0)
         return temper_err_set(err, TEMPER_E_PARSE, 0, "%s: Valid-Until does not read as a date",
                               rp->what);
     by_hash = field_dup(st, "Acquire-By-Hash");

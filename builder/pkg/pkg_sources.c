@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
@@ -78,6 +79,19 @@ has_word(const char *words, size_t len, const char *word)
     return false;
 }
 
+/* apt's reading of a boolean (StringToBool): these words in any case, or 0, mean false. */
+static bool
+is_false(const char *value, size_t len)
+{
+    static const char *const words[] = {"no", "false", "without", "off", "disable", "0"};
+
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+        if (len == strlen(words[i]) && strncasecmp(value, words[i], len) == 0)
+            return true;
+    }
+    return false;
+}
+
 /* The first http(s) URI of a list, as an owned string, or NULL. */
 static char *
 first_fetchable(const char *words, size_t len)
@@ -104,7 +118,7 @@ on_deb822_stanza(const struct pkg_stanza *st, void *arg, struct temper_err *err)
     (void)err;
     if (s->url != NULL || types == NULL || uris == NULL || suites == NULL)
         return 0;
-    if (enabled != NULL && enabled->value_len == 2 && memcmp(enabled->value, "no", 2) == 0)
+    if (enabled != NULL && is_false(enabled->value, enabled->value_len))
         return 0;
     if (!has_word(types->value, types->value_len, "deb") ||
         !has_word(suites->value, suites->value_len, s->suite))

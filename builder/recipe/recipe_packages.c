@@ -53,6 +53,27 @@ is_archive_token(const char *s, size_t len)
     return true;
 }
 
+/* A URL as an error shows it: a password someone wrote into it anyway stays out of the
+ * terminal and the CI log (the user name and password become three stars). */
+static void
+show_url(char *shown, size_t size, const char *s, size_t len)
+{
+    const char *scheme = strstr(s, "://");
+    const char *authority = scheme != NULL ? scheme + 3 : NULL;
+    const char *at = NULL;
+    char redacted[RECIPE_SHOW_MAX];
+
+    for (const char *c = authority; c != NULL && c < s + len && *c != '/'; c++)
+        at = *c == '@' ? c : at;
+    if (at == NULL) {
+        recipe_show(shown, size, s, len);
+        return;
+    }
+    snprintf(redacted, sizeof(redacted), "%.*s***%.*s", (int)(authority - s), s,
+             (int)(s + len - at), at);
+    recipe_show(shown, size, redacted, strlen(redacted));
+}
+
 /* "apt", or an http(s) URL of printable ASCII without credentials, query or fragment. */
 static int
 check_url(const struct ynode *node, struct temper_err *err)
@@ -64,7 +85,7 @@ check_url(const struct ynode *node, struct temper_err *err)
 
     if (recipe_get_text(node, what, &s, err) < 0)
         return -1;
-    recipe_show(shown, sizeof(shown), s, node->len);
+    show_url(shown, sizeof(shown), s, node->len);
     if (strcmp(s, "apt") == 0)
         return 0;
     if (strncmp(s, "http://", 7) == 0)

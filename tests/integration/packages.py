@@ -12,10 +12,14 @@ with dpkg-scanpackages, a Release file hashed here, signed with a key the test m
 - The same lock built with an empty cache, --offline with a full one, from another working
   directory with --jobs 1: one digest. --offline with an empty cache names what is missing.
 - Refused with a clear error, and nothing written (the lock or the layout untouched): an
-  InRelease signed by a key outside the keyring, an expired InRelease, a Packages index that
+  InRelease signed by a key outside the keyring or by one of it that expired, an expired
+  InRelease, a Packages index that
   does not match InRelease, a .deb that does not match the lock (in the archive, and in the
   cache), a version the archive no longer serves, a data.tar entry escaping the root, a
-  dependency that no repository offers, a stale lock.
+  dependency that no repository offers, a stale lock, an InRelease of another suite, one older
+  than the lock's (a replay), a cache others may write to or whose root is a symlink.
+- A component whose index is empty locks.
+- A .deb download broken off halfway is fetched again; one always broken off is given up on.
 - temper lock keeps a locked version the archive still offers; --update moves to the newest
   and prints the change.
 
@@ -118,18 +122,24 @@ class Archive:
     def add(self, deb):
         shutil.copy(deb, self.pool)
 
-    def index(self, key="good", valid_until=None, tamper_index=False):
+    def index(self, key="good", valid_until=None, tamper_index=False, suite="local", age=60):
         binary = os.path.join(self.dir, "dists", "local", "main", "binary-amd64")
         os.makedirs(binary, exist_ok=True)
+        os.makedirs(os.path.join(self.dir, "dists", "local", "empty", "binary-amd64"),
+                    exist_ok=True)
         r = run(["dpkg-scanpackages", "-m", "pool"], cwd=self.dir)
         assert r.returncode == 0, r.stderr
         packages = r.stdout.encode()
+        # a component with no package at all: its index is empty, compressed or not
         files = {"main/binary-amd64/Packages": packages,
-                 "main/binary-amd64/Packages.xz": lzma.compress(packages)}
+                 "main/binary-amd64/Packages.xz": lzma.compress(packages),
+                 "empty/binary-amd64/Packages": b"",
+                 "empty/binary-amd64/Packages.xz": lzma.compress(b"")}
         for rel, data in files.items():
             write_anew(os.path.join(self.dir, "dists", "local", rel), data)
-        release = ("Origin: temper-tests\nLabel: temper-tests\nSuite: local\nCodename: local\n"
-                   f"Date: {email.utils.formatdate(time.time() - 60, usegmt=True)}\n")
+        release = ("Origin: temper-tests\nLabel: temper-tests\n"
+                   f"Suite: {suite}\nCodename: {suite}\n"
+                   f"Date: {email.utils.formatdate(time.time() - age, usegmt=True)}\n")
         if valid_until is not None:
             release += f"Valid-Until: {email.utils.formatdate(valid_until, usegmt=True)}\n"
         release += "Architectures: amd64\nComponents: main\nSHA256:\n"
@@ -139,7 +149,10 @@ class Archive:
         inrelease = os.path.join(self.dir, "dists", "local", "InRelease")
         if os.path.exists(inrelease):
             os.unlink(inrelease)
-        r = run(["gpg", "--batch", "--yes", "--local-user", key, "--clearsign", "--output",
+        signers = [a for k in key.split(",") for a in ("--local-user", k)]
+        # the key that expired in 2020 signs as of then
+        faked = ["--faked-system-time", "20200101T000000"] if key == "expired" else []
+        r = run(["gpg", "--batch", "--yes", *faked, *signers, "--clearsign", "--output",
                  inrelease, os.path.join(self.dir, "dists", "local", "Release")],
                 env={"GNUPGHOME": self.gnupg, "PATH": os.environ["PATH"]})
         assert r.returncode == 0, r.stderr
@@ -153,11 +166,43 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class BreakingHandler(QuietHandler):
+    """Breaks off each .deb halfway: the first time only (then serves it whole, taking no
+    Range, as a plain server does), or every time, answering a Range request with 416."""
+    always = False
+    broken = set()
+
+    def do_GET(self):
+        try:
+            self.serve()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # temper hung up on a Range it does not get
+
+    def serve(self):
+        if "/pool/" not in self.path or (not self.always and self.path in self.broken):
+            return super().do_GET()
+        if "Range" in self.headers:
+            self.send_error(416)
+            return
+        self.broken.add(self.path)
+        data = open(self.translate_path(self.path), "rb").read()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data[:len(data) // 2])
+        self.wfile.flush()
+        self.close_connection = True
+
+
+class AlwaysBreakingHandler(BreakingHandler):
+    always = True
+
+
 class Server:
     """Serves a directory on 127.0.0.1 until stopped."""
 
-    def __init__(self, directory):
-        handler = functools.partial(QuietHandler, directory=directory)
+    def __init__(self, directory, handler=QuietHandler):
+        handler = functools.partial(handler, directory=directory)
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
 
@@ -174,14 +219,15 @@ def gpg_keys(work):
     home = os.path.join(work, "gnupg")
     os.makedirs(home, mode=0o700)
     env = {"GNUPGHOME": home, "PATH": os.environ["PATH"]}
-    for uid in ("good", "other"):
-        r = run(["gpg", "--batch", "--pinentry-mode", "loopback", "--passphrase", "",
+    for uid, faked in (("good", []), ("other", []),
+                       ("expired", ["--faked-system-time", "20191231T000000"])):
+        r = run(["gpg", "--batch", "--pinentry-mode", "loopback", "--passphrase", "", *faked,
                  "--quick-gen-key", f"{uid} <{uid}@temper.invalid>", "ed25519", "sign", "1d"],
                 env=env)
         assert r.returncode == 0, r.stderr
     keyring = os.path.join(work, "keyring.gpg")
     with open(keyring, "wb") as f:
-        f.write(run(["gpg", "--export", "good"], env=env, text=False).stdout)
+        f.write(run(["gpg", "--export", "good", "expired"], env=env, text=False).stdout)
     return home, keyring
 
 
@@ -197,12 +243,12 @@ def download(work):
 
 # --- building --------------------------------------------------------------------------------
 
-def recipe(work, url, keyring, packages=("lz4",), name="lz4", extra=""):
+def recipe(work, url, keyring, packages=("lz4",), name="lz4", extra="", components="main"):
     path = os.path.join(work, f"{name}.yaml")
     with open(path, "w") as f:
         f.write(f"name: {name}\n"
                 "contents:\n"
-                f"  repositories: [{{url: '{url}', suite: local}}]\n"
+                f"  repositories: [{{url: '{url}', suite: local, components: [{components}]}}]\n"
                 f"  keyring: ['{keyring}']\n"
                 f"  packages: [{', '.join(packages)}]\n"
                 "  binaries: [/usr/bin/lz4]\n"
@@ -349,6 +395,33 @@ def test_escaping_deb(work, url, keyring):
           "and no root was put in the cache")
 
 
+def test_broken_downloads(work, top, url, keyring):
+    """A download broken off halfway is tried again; a server that breaks every one is given
+    up on after a few tries, well before --timeout, naming the package."""
+    path = recipe(work, url, keyring, packages=("lz4", "tdata"), name="flaky")
+    r = temper("lock", path)
+    if not check(r.returncode == 0, f"lz4 and tdata lock: {r.stderr.strip()}"):
+        return
+    made = temper("build", path, "-o", os.path.join(work, "flaky-ref"), "--cache",
+                  os.path.join(work, "cache-flaky-ref"))
+    with Server(top, BreakingHandler) as flaky:
+        recipe(work, f"{flaky.url}/good", keyring, packages=("lz4", "tdata"), name="flaky")
+        r = temper("build", path, "-o", os.path.join(work, "flaky-out"), "--cache",
+                   os.path.join(work, "cache-flaky"))
+        check(digest_of(r) is not None and digest_of(r) == digest_of(made) and
+              any("tdata" in p for p in BreakingHandler.broken),
+              f"downloads broken off halfway (tdata's among them) are fetched again, to the "
+              f"same image: {r.stderr.strip()[-300:]}")
+    with Server(top, AlwaysBreakingHandler) as broken:
+        recipe(work, f"{broken.url}/good", keyring, packages=("lz4", "tdata"), name="flaky")
+        started = time.monotonic()
+        refused_build(work, "a server that breaks off every download", path,
+                      ["package ", ".deb", f"from '{broken.url}/good/pool/"],
+                      "--cache", os.path.join(work, "cache-broken"))
+        check(time.monotonic() - started < 120,
+              f"and gives up after a few tries: {time.monotonic() - started:.0f} s")
+
+
 def test_update(work, top, gnupg, url, keyring, made):
     path = recipe(work, url, keyring, packages=("lz4", "tdata"), name="tdata")
     lock = os.path.join(work, "tdata.lock.json")
@@ -374,15 +447,44 @@ def test_update(work, top, gnupg, url, keyring, made):
     check(digest_of(r) is not None, f"and builds: {r.stderr.strip()[-300:]}")
 
 
-def refused_lock(work, what, url, keyring, words, packages=("lz4",)):
+def refused_lock(work, what, url, keyring, words, packages=("lz4",), previous=None):
+    """temper lock refuses: with no lock before it writes none; with `previous` (a lock of the
+    same recipe from another archive) it leaves that one as it was."""
     path = recipe(work, url, keyring, packages=packages, name="refused")
     out = os.path.join(work, "refused.lock.json")
     if os.path.exists(out):
         os.unlink(out)
+    if previous is not None:
+        shutil.copy(previous, out)
     r = temper("lock", path, "-o", out)
-    check(r.returncode == 1 and all(w in r.stderr for w in words) and not os.path.exists(out),
+    kept = (open(out).read() == open(previous).read() if previous is not None
+            else not os.path.exists(out))
+    check(r.returncode == 1 and all(w in r.stderr for w in words) and kept,
           f"{what}: temper lock refuses, saying {words}, and writes nothing: "
           f"{r.stderr.strip()[-400:]}")
+
+
+def test_empty_component(work, url, keyring):
+    path = recipe(work, url, keyring, name="empty", components="main, empty")
+    r = temper("lock", path)
+    check(r.returncode == 0, f"a component whose index is empty locks: {r.stderr.strip()}")
+
+
+def test_cache_trust(work, path, cache1):
+    """A cache another user could write to, or whose root is a symlink, is not taken."""
+    shared = os.path.join(work, "cache-shared")
+    shutil.copytree(cache1, shared, symlinks=True)
+    os.chmod(os.path.join(shared, "roots"), 0o777)
+    refused_build(work, "a cache others may write to", path,
+                  [os.path.join(shared, "roots"), "others may write", "--cache"],
+                  "--cache", shared, "--offline")
+    os.chmod(os.path.join(shared, "roots"), 0o755)
+    roots = os.path.join(shared, "roots")
+    key = next(n for n in os.listdir(roots) if not n.startswith("."))
+    os.rename(os.path.join(roots, key), os.path.join(work, "moved-root-dir"))
+    os.symlink(os.path.join(work, "moved-root-dir"), os.path.join(roots, key))
+    refused_build(work, "a cached root that is a symlink", path,
+                  [os.path.join(roots, key), "not a directory"], "--cache", shared, "--offline")
 
 
 def main():
@@ -415,7 +517,11 @@ def main():
         variants = {}
         for name, kw in (("badsig", {"key": "other"}),
                          ("expired", {"valid_until": time.time() - 3600}),
-                         ("badindex", {"tamper_index": True})):
+                         ("badindex", {"tamper_index": True}),
+                         ("othersuite", {"suite": "other"}),
+                         ("twokeys", {"key": "other,good"}),
+                         ("expiredkey", {"key": "expired"}),
+                         ("old", {"age": 3 * 24 * 3600})):
             shutil.copytree(good.dir, os.path.join(top, name), copy_function=os.link)
             variants[name] = Archive(top, name, gnupg)
             variants[name].index(**kw)
@@ -432,10 +538,26 @@ def main():
             refused_lock(work, "a dependency that no repository offers", url, keyring,
                          ["no repository offers 'not-in-any-archive (>= 1)'", "needy (1.0)"],
                          packages=("needy",))
+            refused_lock(work, "an InRelease of another suite served in its place",
+                         f"{server.url}/othersuite", keyring,
+                         ["names suite 'other'", "not 'local'"])
+            refused_lock(work, "an InRelease signed by a key of the keyring that expired",
+                         f"{server.url}/expiredkey", keyring,
+                         ["no good signature by a valid key", "expired or was revoked"])
+            r = temper("lock", recipe(work, f"{server.url}/twokeys", keyring, name="twokeys"))
+            check(r.returncode == 0,
+                  "an InRelease signed by two keys, one outside the keyring, locks (archives "
+                  f"sign with several keys): {r.stderr.strip()[-300:]}")
+            test_empty_component(work, url, keyring)
             if state is not None:
                 path, lock, cache1, _ = state
+                refused_lock(work, "an InRelease older than the lock's (a replay)",
+                             f"{server.url}/old", keyring,
+                             ["older than the", "remove the lock"], previous=lock)
+                test_cache_trust(work, path, cache1)
                 test_bad_debs(work, top, url, keyring, path, cache1)
                 test_escaping_deb(work, url, keyring)
+                test_broken_downloads(work, top, url, keyring)
                 test_update(work, top, gnupg, url, keyring, made)
                 test_stale_lock(work, path, lock)
     finally:

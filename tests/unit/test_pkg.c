@@ -2218,7 +2218,27 @@ START_TEST(test_pkg_apt_url_reads_sources_as_apt_does)
                                              "Enabled: no\n"
                                              "Types: deb\n"
                                              "URIs: http://disabled.example/debian\n"
-                                             "Suites: sid\n");
+                                             "Suites: sid\n"
+                                             "\n"
+                                             "Enabled: False\n" /* any case, as apt reads */
+                                             "Types: deb\n"
+                                             "URIs: http://off1.example/debian\n"
+                                             "Suites: sid\n"
+                                             "\n"
+                                             "Types: deb\n"
+                                             "Enabled: 0\n"
+                                             "URIs: http://off2.example/debian\n"
+                                             "Suites: sid\n"
+                                             "\n"
+                                             "Types: deb\n"
+                                             "URIs: http://off3.example/debian\n"
+                                             "Suites: sid\n"
+                                             "Enabled: OFF\n"
+                                             "\n"
+                                             "Types: deb\n"
+                                             "URIs: http://on.example/debian\n"
+                                             "Suites: experimental\n"
+                                             "Enabled: yes\n");
     put_text("apt/sources.list.d/a.list", "deb cdrom:[x]/ sid main\n");
     ck_assert_msg(pkg_apt_url(testutil_path("apt"), "bookworm", &url, &err) == 0, "%s", err.msg);
     ck_assert_str_eq(url, "http://one.example/debian");
@@ -2227,7 +2247,10 @@ START_TEST(test_pkg_apt_url_reads_sources_as_apt_does)
     ck_assert_int_eq(pkg_apt_url(testutil_path("apt"), "trixie", &url, &err), 0);
     ck_assert_str_eq(url, "http://two.example/debian");
     free(url);
-    /* disabled, a cdrom, deb-src: not an archive to fetch from */
+    ck_assert_int_eq(pkg_apt_url(testutil_path("apt"), "experimental", &url, &err), 0);
+    ck_assert_str_eq(url, "http://on.example/debian");
+    free(url);
+    /* disabled (no, False, 0, OFF), a cdrom, deb-src: not an archive to fetch from */
     ck_assert_int_eq(pkg_apt_url(testutil_path("apt"), "sid", &url, &err), -1);
     ck_assert_int_eq(err.code, TEMPER_E_MISSING);
     ck_assert_ptr_nonnull(strstr(err.msg, "suite 'sid'"));

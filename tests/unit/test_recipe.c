@@ -1352,9 +1352,15 @@ START_TEST(test_recipe_parse_checks_package_sources)
     ck_parse_fails(PKG_HEAD "  repositories: [{url: 'https://u:p@x/debian', suite: bookworm}]\n"
                             "  packages: [libc6]\n",
                    TEMPER_E_PARSE,
-                   "r.yaml:4:24: URL 'https://u:p@x/debian' in 'contents.repositories.url' has "
+                   "r.yaml:4:24: URL 'https://***@x/debian' in 'contents.repositories.url' has "
                    "credentials: write the archive's host (credentials do not belong in a "
                    "recipe)");
+    ck_parse_fails(PKG_HEAD "  repositories: [{url: 'ftp://u:secret@x/d', suite: bookworm}]\n"
+                            "  packages: [libc6]\n",
+                   TEMPER_E_PARSE,
+                   "r.yaml:4:24: 'ftp://***@x/d' in 'contents.repositories.url' is not an "
+                   "archive: write an http:// or https:// URL, or apt for the archive this "
+                   "machine's apt sources name for the suite");
     ck_parse_fails(PKG_HEAD "  repositories: [{url: 'http://x/debian?a', suite: bookworm}]\n"
                             "  packages: [libc6]\n",
                    TEMPER_E_PARSE,
