@@ -240,8 +240,10 @@ struct pkg_index *pkg_index_new(void);
  * Adds the packages of one Packages index (text: untrusted, already checked against the SHA-256
  * that a signed Release gives it; decompressed; `text` is taken, freed with the index).
  * Required fields: Package, Version, Architecture, Filename, Size, SHA256; a stanza without one,
- * with an invalid version, a Filename that is absolute or has "..", or a relationship field
- * that does not parse is TEMPER_E_PARSE naming `what` and the package. At most
+ * with a name, architecture or Source not as dpkg takes them, an invalid version, a Filename
+ * that is not a pool path (absolute, "..", other characters) or a Provides that does not parse
+ * is TEMPER_E_PARSE naming `what` and the package. Depends and Pre-Depends stay text until
+ * pkg_resolve chooses the package (an unparsable one is refused then, naming it). At most
  * PKG_INDEX_PACKAGES_MAX packages in all.
  */
 int pkg_index_add(struct pkg_index *idx, char *text, size_t len, unsigned repository,
