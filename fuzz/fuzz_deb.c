@@ -7,7 +7,8 @@
  * owners are listed in strictly increasing bytewise order, each path
  * relative and clean, and each one there (lstat, never following the
  * merged-/usr symlinks: they are recorded themselves). Then the root is
- * generated (the CA bundle) and removed.
+ * generated (the CA bundle, the dpkg database from the control file) and
+ * removed.
  *
  * Seeds: fuzz/corpus/deb, made by fuzz/make-corpus.sh.
  */

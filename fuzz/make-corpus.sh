@@ -778,7 +778,12 @@ def ar(members):
         b += b"%-16s%-12d%-6d%-6d%-8s%-10d`\n" % (name.encode(), 1700000000, 0, 0, b"100644", len(data))
         b += data + (b"\n" if len(data) % 2 else b"")
     return bytes(b)
-control = gzip.compress(tar([("./", "d", 0o755, None), ("./control", "f", 0o644, b"Package: x\n")]), mtime=0)
+# The package is unpacked as "fuzz": its control file must say so (pkg_deb.c checks it).
+control = gzip.compress(tar([("./", "d", 0o755, None),
+                             ("./control", "f", 0o644,
+                              b"Package: fuzz\nVersion: 1.0\nArchitecture: amd64\nMulti-Arch: same\n"),
+                             ("./md5sums", "f", 0o644, b"d41d8cd98f00b204e9800998ecf8427e  usr/bin/su\n")]),
+                        mtime=0)
 data = tar([("./", "d", 0o755, None), ("./bin/", "d", 0o755, None), ("./bin/bunzip2", "f", 0o755, b"bz"),
             ("./bin/bzcat", "h", 0o755, "./bin/bunzip2"), ("./bin/bzcmp", "l", 0o777, "bzdiff"),
             ("./lib64/ld.so", "l", 0o777, "/lib/x86_64-linux-gnu/ld.so"),

@@ -12,9 +12,10 @@ image=(python3 ca-certificates tzdata gpgv)
 # qemu-user-static: the i386 loader is the resolver's oracle for /usr/lib32, and some kernels
 # (built without IA32 emulation) can only run it under qemu-user. gpg, dpkg-dev (for
 # dpkg-scanpackages) and lz4: the archive packages.py makes and the image it runs.
+# curl: trivy comes from the npm registry (scripts/install-trivy.sh) for the SBOM tests.
 test=("${build[@]}" "${image[@]}" clang libclang-rt-14-dev clang-format shellcheck check strace
   libc6-dev libc6-i386 qemu-user-static skopeo umoci oci-image-tool bubblewrap runc podman zstd
-  openssl docker-registry apache2-utils gpg dpkg-dev lz4)
+  openssl docker-registry apache2-utils gpg dpkg-dev lz4 curl)
 
 bench=("${build[@]}" "${image[@]}" hyperfine pax-utils time pigz zstd docker-registry skopeo curl)
 
@@ -40,4 +41,8 @@ fi
 # a fresh machine may not have yet.
 if [ "${1:-build}" = test ] && ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then
   apt-get update -qq
+fi
+# trivy reads the images the SBOM tests build; it is not in Debian 12.
+if [ "${1:-build}" = test ]; then
+  bash "$(dirname "$0")/install-trivy.sh"
 fi

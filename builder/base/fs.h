@@ -21,6 +21,7 @@
 
 #include <stddef.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "error.h"
 
@@ -37,6 +38,9 @@ struct fs_path {
     enum fs_kind kind;
     off_t size;
     mode_t mode; /* permission bits (07777) as stat reported them */
+    /* When the inode last changed (contents or metadata): what tells a file changed after a
+     * package manager recorded it, since nothing but setting the clock can make it older. */
+    struct timespec ctime;
     /* Canonical locations of every symlink followed to get here, directory symlinks
      * included, in the order they were met; their targets come from fs_root_link_target. */
     const char **links;

@@ -52,6 +52,12 @@
 /* Entries of one image (a Debian system has about 200,000 files), and names listed from one
  * directory of a tree. */
 #define PLAN_MAX_ENTRIES (4 * 1024 * 1024)
+/* The root's dpkg database, read to say which package shipped each file of the image: the status
+ * file (Debian 12 with every package of main installed: about 60 MB), each package's .list and
+ * .md5sums, and how many packages it may hold. */
+#define DPKG_STATUS_MAX_BYTES (256L * 1024 * 1024)
+#define DPKG_LIST_MAX_BYTES (64L * 1024 * 1024)
+#define DPKG_PACKAGES_MAX (256 * 1024)
 #define TREE_DIR_MAX_ENTRIES (1024 * 1024)
 /* Size of one recipe file (real recipes are a few KiB), and of a recipe with every file it
  * includes, together. */
@@ -210,6 +216,9 @@
 #define PKG_DEB_MEMBERS_MAX 16
 #define PKG_DEB_BINARY_MAX_BYTES 1024
 #define PKG_DEB_SKIP_MAX_BYTES (64L * 1024 * 1024)
+/* The control and md5sums files of one package's control.tar, kept for the root's dpkg
+ * database (python3.11's md5sums, the largest in Debian 12's main, is under 200 KiB). */
+#define PKG_DEB_CONTROL_MAX_BYTES (4 * 1024 * 1024)
 /* Entries of one data.tar (the largest icon themes ship about a hundred thousand files): each
  * costs a record of about 150 bytes for the root's life. */
 #define PKG_DEB_MAX_ENTRIES (1024 * 1024)

@@ -366,6 +366,11 @@ print_summary(const struct recipe *r, const char *tag, const struct rootfs_plan 
              s->shells ? "allowed by hardening.allow-shell" : "none");
     print_list("shell (allow-shell):", s->shells);
     print_list("setuid/setgid kept (allow-setuid):", s->setid_kept);
+    if (s->has_dpkg)
+        cli_line(stderr,
+                 "  packages: %zu (in /var/lib/dpkg/status.d); files and symlinks from no "
+                 "package: %zu; changed since installed: %zu",
+                 plan->npackages, s->unowned, s->modified);
     if (s->nelves > 0) {
         cli_line(stderr, "  PIE %zu/%zu programs, full RELRO %zu/%zu, non-executable stack %zu/%zu",
                  pie, programs, relro, s->nelves, nx, s->nelves);

@@ -47,11 +47,17 @@ struct pkg_node {
     char *target;                       /* symlinks: the target as shipped */
 };
 
+/* What a package's control.tar holds that the root's dpkg database keeps. */
+struct pkg_meta {
+    char *control; /* the control file */
+    char *md5sums; /* the md5sums file, or NULL */
+};
+
 struct pkg_root {
     int dirfd; /* the root directory (O_PATH) */
     char *dir;
     struct strmap paths;    /* merged path -> struct pkg_node */
-    struct strmap packages; /* package names, interned (values unused) */
+    struct strmap packages; /* package names, interned -> struct pkg_meta (once unpacked) */
     uint64_t bytes;         /* contents written (or hashed) for every package */
     size_t skipped;         /* devices, FIFOs and sockets not made */
     bool broken;            /* an unpack failed half-way: the root is not whole */
@@ -67,6 +73,9 @@ bool pkg_is_merged_top(const char *name, size_t len);
 
 /* The package name as the root keeps it (one copy for every record). */
 const char *pkg_root_intern(struct pkg_root *root, const char *package);
+
+/* Keeps what package's control.tar holds (taken) for the root's dpkg database. */
+void pkg_root_set_meta(struct pkg_root *root, const char *package, struct pkg_meta *meta);
 
 /* The record of `path`, or NULL. */
 struct pkg_node *pkg_root_node(const struct pkg_root *root, const char *path);
@@ -140,10 +149,6 @@ int64_t pkg_release_date(const char *s);
 
 /* ---- what indexes and locks may name (pkg_index.c) ---- */
 
-/* A package name as dpkg takes it: [A-Za-z0-9][A-Za-z0-9+.-]*, at most 256 bytes. */
-bool pkg_is_package_name(const char *s);
-/* An architecture: [a-z0-9][a-z0-9-]*, at most 32 bytes ("amd64", "all"). */
-bool pkg_is_arch_name(const char *s);
 /* A pool path: relative, no empty, "." or ".." component, of letters, digits and "+-._~/%:". */
 bool pkg_is_pool_path(const char *s);
 

@@ -68,6 +68,13 @@ enum pkg_relation {
  * never when either is invalid). */
 bool pkg_version_satisfies(const char *version, enum pkg_relation rel, const char *wanted);
 
+/* ---- what indexes, locks and dpkg databases may name (pkg_index.c) ---- */
+
+/* A package name as dpkg takes it: [A-Za-z0-9][A-Za-z0-9+.-]*, at most 256 bytes. */
+bool pkg_is_package_name(const char *s);
+/* An architecture: [a-z0-9][a-z0-9-]*, at most 32 bytes ("amd64", "all"). */
+bool pkg_is_arch_name(const char *s);
+
 /* ---- deb822 control text: Packages, Release, .sources (pkg_control.c) ---- */
 
 /* One field of a stanza, pointing into the parsed text. */

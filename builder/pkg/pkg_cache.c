@@ -35,7 +35,7 @@
 
 /* Changes whenever what an unpacked root holds changes (a new generated file, another
  * unpacking rule): roots made before are then made again. */
-#define ROOT_FORMAT "temper-root-1"
+#define ROOT_FORMAT "temper-root-2" /* 2: with var/lib/dpkg */
 
 static int
 make_dirs(const char *path, struct temper_err *err)

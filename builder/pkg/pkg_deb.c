@@ -570,6 +570,138 @@ unpack_data(struct unpack *u, const struct codec *codec, struct temper_err *err)
     return rc;
 }
 
+/* ---- control.tar ---- */
+
+/* A member of control.tar ("./control" or "control"): its contents, at most
+ * PKG_DEB_CONTROL_MAX_BYTES, NUL-terminated. */
+static int
+read_small(struct unpack *u, struct archive *tar, const char *name, char **out,
+           struct temper_err *err)
+{
+    cleanup_free char *buf = NULL;
+    size_t done = 0, size = 0;
+
+    for (;;) {
+        la_ssize_t n;
+
+        if (done == size) {
+            if (size > PKG_DEB_CONTROL_MAX_BYTES)
+                return temper_err_set(err, TEMPER_E_LIMIT, 0,
+                                      "'%s' in '%s' is over %d MiB (PKG_DEB_CONTROL_MAX_BYTES)",
+                                      name, u->member, PKG_DEB_CONTROL_MAX_BYTES >> 20);
+            size = size != 0 ? 2 * size : 64 * 1024;
+            buf = xreallocarray(buf, size + 1, 1);
+        }
+        n = archive_read_data(tar, buf + done, size - done);
+        if (n < 0)
+            return tar_failed(u, tar, err);
+        if (n == 0)
+            break;
+        done += (size_t)n;
+    }
+    if (done > PKG_DEB_CONTROL_MAX_BYTES)
+        return temper_err_set(err, TEMPER_E_LIMIT, 0,
+                              "'%s' in '%s' is over %d MiB (PKG_DEB_CONTROL_MAX_BYTES)", name,
+                              u->member, PKG_DEB_CONTROL_MAX_BYTES >> 20);
+    buf[done] = '\0';
+    if (memchr(buf, '\0', done) != NULL)
+        return temper_err_set(err, TEMPER_E_PARSE, 0, "'%s' in '%s' holds a NUL byte", name,
+                              u->member);
+    free(*out); /* a second entry of the same name: the last one counts, as in dpkg */
+    *out = steal_pointer(&buf);
+    return 0;
+}
+
+struct control_check {
+    const char *package;
+    bool named;
+    size_t stanzas;
+};
+
+static int
+check_control_stanza(const struct pkg_stanza *st, void *arg, struct temper_err *err)
+{
+    struct control_check *c = arg;
+    const struct pkg_field *f = pkg_stanza_field(st, "Package");
+
+    (void)err;
+    c->stanzas++;
+    c->named = f != NULL && f->value_len == strlen(c->package) &&
+               memcmp(f->value, c->package, f->value_len) == 0;
+    return 0;
+}
+
+/* The control file must be one stanza naming the package the lock says this .deb is. */
+static int
+check_control(struct unpack *u, const char *control, struct temper_err *err)
+{
+    struct control_check c = {.package = u->package};
+
+    if (pkg_control_parse(control, strlen(control), check_control_stanza, &c, err) < 0)
+        return temper_err_prefix(err, "the control file");
+    if (c.stanzas != 1 || !c.named)
+        return temper_err_set(err, TEMPER_E_PARSE, 0,
+                              "the control file is not one stanza with 'Package: %s'", u->package);
+    return 0;
+}
+
+/* Reads control.tar's control and md5sums files into the package's record. */
+static int
+read_control(struct unpack *u, const struct codec *codec, struct temper_err *err)
+{
+    struct archive *tar = archive_read_new();
+    struct pkg_meta *meta = xcalloc(1, sizeof(*meta));
+    struct archive_entry *ae;
+    size_t entries = 0;
+    int rc = 0;
+
+    if (tar == NULL)
+        abort();
+    if (archive_read_support_format_tar(tar) != ARCHIVE_OK ||
+        (codec->support != NULL && codec->support(tar) != ARCHIVE_OK))
+        rc = temper_err_set(err, TEMPER_E_IO, 0, "libarchive cannot read '%s': %s", u->member,
+                            archive_error_string(tar));
+    else if (archive_read_open(tar, u, NULL, member_read, NULL) != ARCHIVE_OK)
+        rc = tar_failed(u, tar, err);
+    else if (archive_filter_code(tar, 0) != codec->filter)
+        rc = temper_err_set(err, TEMPER_E_PARSE, 0, "'%s' is not %s", u->member, codec->what);
+    while (rc == 0) {
+        const char *name;
+        int r = archive_read_next_header(tar, &ae);
+
+        if (r == ARCHIVE_EOF)
+            break;
+        if (r != ARCHIVE_OK || ++entries > PKG_DEB_MEMBERS_MAX * 64) {
+            rc = r != ARCHIVE_OK ? tar_failed(u, tar, err)
+                                 : temper_err_set(err, TEMPER_E_LIMIT, 0,
+                                                  "'%s' has too many entries", u->member);
+            break;
+        }
+        name = archive_entry_pathname(ae) != NULL ? archive_entry_pathname(ae) : "";
+        if (strncmp(name, "./", 2) == 0)
+            name += 2;
+        if (archive_entry_filetype(ae) != AE_IFREG)
+            continue;
+        if (strcmp(name, "control") == 0)
+            rc = read_small(u, tar, "control", &meta->control, err);
+        else if (strcmp(name, "md5sums") == 0)
+            rc = read_small(u, tar, "md5sums", &meta->md5sums, err);
+    }
+    archive_read_free(tar);
+    if (rc == 0 && meta->control == NULL)
+        rc = temper_err_set(err, TEMPER_E_PARSE, 0, "'%s' has no control file", u->member);
+    if (rc == 0)
+        rc = check_control(u, meta->control, err);
+    if (rc < 0) {
+        free(meta->control);
+        free(meta->md5sums);
+        free(meta);
+        return -1;
+    }
+    pkg_root_set_meta(u->root, u->package, meta);
+    return 0;
+}
+
 /* ---- the ar archive ---- */
 
 /* debian-binary: "<major>.<minor>\n", perhaps more lines (deb(5)); major 2, as dpkg demands. */
@@ -662,7 +794,12 @@ read_member(struct unpack *u, struct archive_entry *ae, enum deb_state *state,
         *state = WANT_DATA;
         if (member_codec(u, name, "control.tar", &codec, err) < 0)
             return -1;
-        return skip_member(u, name, ae, err);
+        if (archive_entry_size(ae) > PKG_DEB_SKIP_MAX_BYTES)
+            return temper_err_set(err, TEMPER_E_LIMIT, 0,
+                                  "member '%s' is over %ld MiB (PKG_DEB_SKIP_MAX_BYTES)",
+                                  show(u, 0, name), PKG_DEB_SKIP_MAX_BYTES >> 20);
+        u->member = name;
+        return read_control(u, codec, err);
     }
     if (*state == WANT_DATA && has_prefix(name, "data.tar")) {
         *state = AFTER_DATA;

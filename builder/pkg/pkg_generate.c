@@ -42,8 +42,10 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -176,6 +178,214 @@ make_ca_bundle(struct pkg_root *root, struct temper_err *err)
     return write_bundle(root, certs, n, err);
 }
 
+/* Writes `data` into the new file dir/name of the root, recorded as temper's. */
+static int
+write_generated(struct pkg_root *root, const char *dir, const char *name, const char *data,
+                size_t len, struct temper_err *err)
+{
+    cleanup_free char *path = xasprintf("%s/%s", dir, name);
+    cleanup_close int dirfd = pkg_root_open_dir(root, dir, strlen(dir), PKG_GENERATED, path, err);
+    cleanup_close int fd = -1;
+    const struct pkg_node *there = pkg_root_node(root, path);
+    struct pkg_node *node;
+    struct sha256 h;
+
+    if (dirfd < 0)
+        return -1;
+    if (there != NULL)
+        return temper_err_set(err, TEMPER_E_POLICY, 0,
+                              "'%s' is already there (made by '%s'): temper writes it", path,
+                              there->package);
+    fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0 || pkg_write_all(fd, data, len) < 0 || fchmod(fd, 0644) < 0 ||
+        close(steal_fd(&fd)) < 0)
+        return temper_err_sys(err, TEMPER_E_IO, errno, "cannot write '%s'", path);
+    node = pkg_root_record(root, path, PKG_GENERATED, PKG_NODE_FILE);
+    node->mode = 0644;
+    node->size = len;
+    sha256_init(&h);
+    sha256_update(&h, data, len);
+    sha256_final(&h, node->sha256);
+    return 0;
+}
+
+/* ---- the dpkg database ---- */
+
+/* One package's part of the database being written. */
+struct dpkg_entry {
+    const char *name;
+    const struct pkg_meta *meta;
+    char *stem; /* "<name>", or "<name>:<arch>" for a Multi-Arch: same package, as dpkg names
+                 * its info files */
+    char *list;
+    size_t list_len;
+    FILE *list_out;
+};
+
+static int
+by_entry_name(const void *a, const void *b)
+{
+    return strcmp(((const struct dpkg_entry *)a)->name, ((const struct dpkg_entry *)b)->name);
+}
+
+/* The stanza dpkg keeps in its status file: the control file's fields, with
+ * "Status: install ok installed" after Package. */
+static int
+status_stanza(const struct pkg_stanza *st, void *arg, struct temper_err *err)
+{
+    FILE *out = arg;
+
+    (void)err;
+    for (size_t i = 0; i < st->n; i++) {
+        const struct pkg_field *f = &st->fields[i];
+
+        fprintf(out, "%.*s:%s%.*s\n", (int)f->name_len, f->name,
+                f->value_len > 0 && f->value[0] == '\n' ? "" : " ", (int)f->value_len, f->value);
+        if (f->name_len == 7 && strncasecmp(f->name, "Package", 7) == 0)
+            fputs("Status: install ok installed\n", out);
+    }
+    fputc('\n', out);
+    return 0;
+}
+
+struct stem_fields {
+    char *architecture, *multi_arch;
+};
+
+static int
+stem_fields(const struct pkg_stanza *st, void *arg, struct temper_err *err)
+{
+    struct stem_fields *f = arg;
+    const struct pkg_field *a = pkg_stanza_field(st, "Architecture");
+    const struct pkg_field *m = pkg_stanza_field(st, "Multi-Arch");
+
+    (void)err;
+    f->architecture = a != NULL ? xstrndup(a->value, a->value_len) : NULL;
+    f->multi_arch = m != NULL ? xstrndup(m->value, m->value_len) : NULL;
+    return 0;
+}
+
+static int
+list_entries(struct pkg_root *root, struct dpkg_entry **out, size_t *n, struct temper_err *err)
+{
+    struct dpkg_entry *e = xcalloc(root->packages.count + 1, sizeof(*e));
+
+    *n = 0;
+    for (size_t i = 0; i < root->packages.cap; i++) {
+        const struct strmap_slot *slot = &root->packages.slots[i];
+
+        if (slot->key != NULL && slot->value != NULL)
+            e[(*n)++] = (struct dpkg_entry){.name = slot->key, .meta = slot->value};
+    }
+    qsort(e, *n, sizeof(*e), by_entry_name);
+    *out = e;
+    for (size_t i = 0; i < *n; i++) {
+        struct stem_fields f = {0};
+        int rc =
+            pkg_control_parse(e[i].meta->control, strlen(e[i].meta->control), stem_fields, &f, err);
+
+        if (rc == 0 && (f.architecture == NULL || !pkg_is_arch_name(f.architecture)))
+            rc = temper_err_set(err, TEMPER_E_PARSE, 0,
+                                "package '%s': its control file names no architecture dpkg "
+                                "takes",
+                                e[i].name);
+        if (rc == 0)
+            e[i].stem = f.multi_arch != NULL && strcmp(f.multi_arch, "same") == 0
+                            ? xasprintf("%s:%s", e[i].name, f.architecture)
+                            : xstrdup(e[i].name);
+        free(f.architecture);
+        free(f.multi_arch);
+        if (rc < 0)
+            return -1;
+        e[i].list_out = open_memstream(&e[i].list, &e[i].list_len);
+        if (e[i].list_out == NULL)
+            abort();
+    }
+    return 0;
+}
+
+static void
+entries_free(struct dpkg_entry *e, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (e[i].list_out != NULL)
+            fclose(e[i].list_out);
+        free(e[i].list);
+        free(e[i].stem);
+    }
+    free(e);
+}
+
+/* Each package's shipped paths, from the record: its files, symlinks and the directories it
+ * shipped itself, in bytewise order, as "/path" lines (merged-/usr form). */
+static void
+fill_lists(struct pkg_root *root, struct dpkg_entry *e, size_t n)
+{
+    size_t npaths;
+    cleanup_free const char **paths = pkg_root_paths(root, NULL, &npaths);
+    struct strmap at;
+
+    strmap_init(&at);
+    for (size_t i = 0; i < n; i++)
+        strmap_put(&at, e[i].name, (void *)(uintptr_t)(i + 1));
+    for (size_t i = 0; i < npaths; i++) {
+        const struct pkg_node *node = pkg_root_node(root, paths[i]);
+        uintptr_t k = (uintptr_t)strmap_get(&at, node->package);
+
+        if (k != 0 && !(node->type == PKG_NODE_DIR && node->implied))
+            fprintf(e[k - 1].list_out, "/%s\n", paths[i]);
+    }
+    strmap_release(&at, NULL);
+    for (size_t i = 0; i < n; i++) {
+        fclose(e[i].list_out);
+        e[i].list_out = NULL;
+    }
+}
+
+#define DPKG_DIR "var/lib/dpkg"
+
+/*
+ * var/lib/dpkg as dpkg would leave it: status (every package's control fields, installed),
+ * info/<stem>.list (the paths it shipped) and info/<stem>.md5sums (its own). What scanners read
+ * of a root, and what says which package shipped each file of an image (rootfs_dpkg.c reads it
+ * as it reads any root's).
+ */
+static int
+make_dpkg_database(struct pkg_root *root, struct temper_err *err)
+{
+    struct dpkg_entry *e = NULL;
+    size_t n = 0, status_len = 0;
+    cleanup_free char *status = NULL;
+    FILE *out;
+    int rc = list_entries(root, &e, &n, err);
+
+    if (rc == 0) {
+        out = open_memstream(&status, &status_len);
+        if (out == NULL)
+            abort();
+        for (size_t i = 0; i < n && rc == 0; i++)
+            rc = pkg_control_parse(e[i].meta->control, strlen(e[i].meta->control), status_stanza,
+                                   out, err);
+        if (fclose(out) != 0)
+            abort();
+    }
+    if (rc == 0) {
+        fill_lists(root, e, n);
+        rc = write_generated(root, DPKG_DIR, "status", status, status_len, err);
+    }
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        cleanup_free char *list = xasprintf("%s.list", e[i].stem);
+        cleanup_free char *md5sums = xasprintf("%s.md5sums", e[i].stem);
+        const char *sums = e[i].meta->md5sums;
+
+        rc = write_generated(root, DPKG_DIR "/info", list, e[i].list, e[i].list_len, err);
+        if (rc == 0 && sums != NULL)
+            rc = write_generated(root, DPKG_DIR "/info", md5sums, sums, strlen(sums), err);
+    }
+    entries_free(e, n);
+    return rc;
+}
+
 static bool
 is_narrowed_dir(const char *path, const struct pkg_node *node)
 {
@@ -211,7 +421,8 @@ pkg_root_generate(struct pkg_root *root, struct temper_err *err)
     if (root->broken)
         return temper_err_set(err, TEMPER_E_USAGE, 0,
                               "the root is incomplete after an earlier error");
-    if (make_ca_bundle(root, err) < 0 || narrow_dirs(root, err) < 0) {
+    if (make_ca_bundle(root, err) < 0 || make_dpkg_database(root, err) < 0 ||
+        narrow_dirs(root, err) < 0) {
         root->broken = true;
         return temper_err_prefix(err, "generating files in '%s'", root->dir);
     }

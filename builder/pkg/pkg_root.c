@@ -68,13 +68,25 @@ pkg_root_new(const char *dir, struct pkg_root **out, struct temper_err *err)
     return 0;
 }
 
+static void
+meta_free(void *p)
+{
+    struct pkg_meta *meta = p;
+
+    if (meta != NULL) {
+        free(meta->control);
+        free(meta->md5sums);
+    }
+    free(meta);
+}
+
 void
 pkg_root_free(struct pkg_root *root)
 {
     if (root == NULL)
         return;
     strmap_release(&root->paths, node_free);
-    strmap_release(&root->packages, NULL);
+    strmap_release(&root->packages, meta_free);
     if (root->cached_fd >= 0)
         close(root->cached_fd);
     free(root->cached_dir);
@@ -95,6 +107,13 @@ pkg_root_intern(struct pkg_root *root, const char *package)
     const char *kept = strmap_key(&root->packages, package);
 
     return kept != NULL ? kept : strmap_put(&root->packages, package, NULL);
+}
+
+void
+pkg_root_set_meta(struct pkg_root *root, const char *package, struct pkg_meta *meta)
+{
+    meta_free(strmap_get(&root->packages, package));
+    strmap_put(&root->packages, package, meta);
 }
 
 struct pkg_node *

@@ -167,6 +167,11 @@ struct recipe {
     bool allow_shell;
     unsigned require; /* RECIPE_REQUIRE_* bits */
 
+    /* `sbom`: what scanners and auditors read in the image, each on unless set to false:
+     * `os-release` (/etc/os-release, /etc/debian_version), `copyright` (each package's). */
+    bool omit_os_release;
+    bool omit_copyright;
+
     enum recipe_compression compression;
     int level; /* compression level, 0 when unset */
     bool has_epoch;

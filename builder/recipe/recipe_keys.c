@@ -691,6 +691,28 @@ apply_hardening(struct recipe *r, const struct ynode *node, struct temper_err *e
 }
 
 static int
+apply_sbom(struct recipe *r, const struct ynode *node, struct temper_err *err)
+{
+    static const char *const keys[] = {"os-release", "copyright"};
+    const struct ynode *v[NKEYS(keys)];
+    bool on;
+
+    if (recipe_map_fields(node, "sbom", keys, NKEYS(keys), v, err) < 0)
+        return -1;
+    if (v[0] != NULL) {
+        if (recipe_get_bool(v[0], "sbom.os-release", &on, err) < 0)
+            return -1;
+        r->omit_os_release = !on;
+    }
+    if (v[1] != NULL) {
+        if (recipe_get_bool(v[1], "sbom.copyright", &on, err) < 0)
+            return -1;
+        r->omit_copyright = !on;
+    }
+    return 0;
+}
+
+static int
 set_compression(struct recipe *r, const struct ynode *node, struct temper_err *err)
 {
     char shown[RECIPE_SHOW_MAX];
@@ -799,9 +821,9 @@ apply_annotations(struct recipe *r, const struct ynode *node, struct temper_err 
 
 /* The top-level keys, in the order they apply; `include` is handled by recipe.c. */
 static const char *const top_keys[] = {
-    "name",  "include",  "contents",     "accounts",      "paths",     "entrypoint",
-    "cmd",   "work-dir", "environment",  "annotations",   "hardening", "compression",
-    "level", "epoch",    "architecture", "architectures", "tag"};
+    "name",        "include",  "contents",    "accounts",     "paths",         "entrypoint",
+    "cmd",         "work-dir", "environment", "annotations",  "hardening",     "sbom",
+    "compression", "level",    "epoch",       "architecture", "architectures", "tag"};
 typedef int (*apply_fn)(struct recipe *, const struct ynode *, struct temper_err *);
 static const apply_fn top_apply[] = {set_name,
                                      NULL,
@@ -814,6 +836,7 @@ static const apply_fn top_apply[] = {set_name,
                                      apply_environment,
                                      apply_annotations,
                                      apply_hardening,
+                                     apply_sbom,
                                      set_compression,
                                      set_level,
                                      set_epoch,

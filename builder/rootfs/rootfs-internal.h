@@ -27,6 +27,7 @@ struct planner {
     enum rootfs_origin *origins;      /* parallel to plan->entries */
     const struct recipe_loc **locs;   /* parallel too: where the recipe asked for it, or NULL */
     const struct recipe_loc *current; /* the recipe item being collected, or NULL */
+    unsigned jobs;                    /* threads a step may use */
     size_t cap;
     const char *like;                    /* an ELF input, for the machine of contents.libraries */
     const struct elf_closure **closures; /* every closure resolved, owned by the resolver */
@@ -49,6 +50,23 @@ void planner_add_closure(struct planner *p, const struct elf_closure *c);
 
 /* Fills the plan from the root: contents.binaries, files, trees and libraries, with closures. */
 int rootfs_collect(struct planner *p, struct temper_err *err);
+
+/*
+ * Adds `path` (absolute, in the root) and every symlink on the way to it, as a file the recipe
+ * did not name: what the dpkg records take (os-release, copyright files). *added is false, and
+ * nothing is added, when the root has no regular file there that is not an ELF file.
+ */
+int rootfs_collect_extra(struct planner *p, const char *path, bool *added, struct temper_err *err);
+
+/* Adds a file temper writes, with `content` (taken; a NUL-terminated text). */
+int planner_add_text(struct planner *p, const char *path, char *content, struct temper_err *err);
+
+/*
+ * Says which package of the root's dpkg database shipped each file and symlink taken from the
+ * root (rootfs_dpkg.c), adds what scanners read (status.d, os-release, copyright files) and
+ * fills plan->packages. Call it after rootfs_collect, before the parents are added.
+ */
+int rootfs_dpkg(struct planner *p, struct temper_err *err);
 
 /* Appends a NULL-terminated list entry. */
 void strv_push(char ***v, char *s);

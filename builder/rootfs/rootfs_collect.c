@@ -323,6 +323,23 @@ collect_closures(struct planner *p, struct temper_err *err)
 }
 
 int
+rootfs_collect_extra(struct planner *p, const char *path, bool *added, struct temper_err *err)
+{
+    const struct fs_path *fp;
+    bool elf;
+
+    *added = false;
+    if (fs_lookup(p->root, path, &fp) != 0 || fp->kind != FS_KIND_FILE)
+        return 0;
+    if (is_elf(p, fp, &elf, err) < 0)
+        return -1;
+    if (elf)
+        return 0;
+    *added = true;
+    return add_resolved(p, fp, err);
+}
+
+int
 rootfs_collect(struct planner *p, struct temper_err *err)
 {
     int rc = 0;

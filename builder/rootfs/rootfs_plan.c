@@ -186,8 +186,8 @@ add_generated_dir(struct planner *p, const char *path, uint32_t mode, uint32_t u
     return planner_add(p, &e, ORIGIN_GENERATED, loc, err);
 }
 
-static int
-add_generated_file(struct planner *p, const char *path, char *content, struct temper_err *err)
+int
+planner_add_text(struct planner *p, const char *path, char *content, struct temper_err *err)
 {
     struct rootfs_entry e = {.path = xstrdup(path), .type = ROOTFS_FILE, .mode = 0644};
 
@@ -259,17 +259,17 @@ add_generated(struct planner *p, struct temper_err *err)
         if (!named)
             text_add(&group, xasprintf("%s:x:%u:\n", u->name.value, u->gid));
     }
-    if (add_generated_file(p, "etc/passwd", passwd, err) < 0) {
+    if (planner_add_text(p, "etc/passwd", passwd, err) < 0) {
         free(group);
         return -1;
     }
-    if (add_generated_file(p, "etc/group", group, err) < 0 ||
-        add_generated_file(p, "etc/nsswitch.conf",
-                           xstrdup("passwd: files\ngroup: files\nshadow: files\n"
-                                   "gshadow: files\nhosts: files dns\nnetworks: files\n"
-                                   "protocols: files\nservices: files\nethers: files\n"
-                                   "rpc: files\n"),
-                           err) < 0)
+    if (planner_add_text(p, "etc/group", group, err) < 0 ||
+        planner_add_text(p, "etc/nsswitch.conf",
+                         xstrdup("passwd: files\ngroup: files\nshadow: files\n"
+                                 "gshadow: files\nhosts: files dns\nnetworks: files\n"
+                                 "protocols: files\nservices: files\nethers: files\n"
+                                 "rpc: files\n"),
+                         err) < 0)
         return -1;
     if (add_generated_dir(p, "tmp", 01777, 0, 0, NULL, err) < 0 ||
         add_generated_dir(p, "root", 0700, 0, 0, NULL, err) < 0)
@@ -673,16 +673,17 @@ rootfs_plan_build(const struct recipe *recipe, struct fs_root *root,
                   const struct rootfs_options *opts, struct rootfs_plan **out,
                   struct temper_err *err)
 {
-    struct planner p = {.recipe = recipe, .root = root};
+    struct planner p = {.recipe = recipe, .root = root, .jobs = opts != NULL ? opts->jobs : 1};
     struct elf_resolver_options ropts = {.allow_missing = false};
     int rc, has_elf;
 
-    (void)opts;
     p.plan = xcalloc(1, sizeof(*p.plan));
     strmap_init(&p.index);
     rc = elf_resolver_new(root, &ropts, &p.resolver, err);
     if (rc == 0)
         rc = rootfs_collect(&p, err);
+    if (rc == 0)
+        rc = rootfs_dpkg(&p, err);
     if (rc == 0)
         rc = add_generated(&p, err);
     if (rc == 0)
@@ -728,5 +729,16 @@ rootfs_plan_free(struct rootfs_plan *plan)
     for (size_t i = 0; i < plan->summary.nelves; i++)
         free(plan->summary.elves[i].path);
     free(plan->summary.elves);
+    for (size_t i = 0; i < plan->npackages; i++) {
+        struct rootfs_package *pk = &plan->packages[i];
+
+        free(pk->name);
+        free(pk->version);
+        free(pk->architecture);
+        free(pk->source);
+        free(pk->source_version);
+        free(pk->license_file);
+    }
+    free(plan->packages);
     free(plan);
 }

@@ -50,6 +50,20 @@ struct rootfs_entry {
     char *source;  /* file copied from the root: its canonical path there ("/usr/bin/python3.11") */
     char *content; /* file written by temper: its `size` bytes; NULL for a file from the root */
     char *target;  /* symlink: the target text */
+    size_t package; /* file or symlink: 1 + its index in rootfs_plan.packages; 0: no package's */
+};
+
+/*
+ * A package of the root's dpkg database that ships at least one file or symlink of the image
+ * (a package whose files the closure left out is not one). What scanners read of it goes into
+ * the image as /var/lib/dpkg/status.d/<name> (the control fields, as distroless writes them)
+ * and <name>.md5sums (of its files in the image).
+ */
+struct rootfs_package {
+    char *name, *version, *architecture;
+    char *source, *source_version; /* Source's name and version (the package's when unset) */
+    char *license_file;            /* "usr/share/doc/<name>/copyright" when the image holds it */
+    size_t entries;                /* files and symlinks of the image it shipped */
 };
 
 /* What the hardening summary says of one ELF file. */
@@ -69,6 +83,12 @@ struct rootfs_summary {
     char **setid_kept;    /* paths that kept setuid/setgid (allow-setuid), NULL-terminated */
     char **shells;        /* shells present (allow-shell), NULL-terminated */
     char **warnings;      /* things a user should know, NULL-terminated */
+    /* From the root's dpkg database: files and symlinks of the image no package shipped (what
+     * temper writes is not counted), and files whose bytes are not what their package
+     * installed (its md5sums), which count as no package's. */
+    size_t unowned;
+    size_t modified;
+    bool has_dpkg; /* whether the root has a dpkg database (var/lib/dpkg/status) */
     struct rootfs_elf *elves;
     size_t nelves;
 };
@@ -79,6 +99,8 @@ struct rootfs_plan {
     const char *architecture; /* OCI architecture: "amd64", "arm64", ... (static string) */
     const char *variant;      /* OCI variant ("v7" for 32-bit arm), or NULL */
     struct rootfs_summary summary;
+    struct rootfs_package *packages; /* sorted by name, then architecture */
+    size_t npackages;
 };
 
 struct rootfs_options {

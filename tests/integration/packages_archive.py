@@ -13,10 +13,13 @@ it). The lock is made afresh into a temporary file (the committed one is left al
 - Its file list against the root-based python image of the build machine: every difference is
   explained (a file of a host package the lock does not hold, a file of another version of a
   package, or the CA bundle, which on this machine also holds its local certificates).
+- What scanners read: trivy finds Debian and lists exactly the packages /var/lib/dpkg/status.d
+  names, each at the version the lock pins; no package the lock holds but the image takes
+  nothing from is listed.
 - arm64 from the same recipe: every ELF file is aarch64, the config says arm64, and the python
   probe runs under qemu-aarch64-static inside the sandbox.
 
-usage: packages_archive.py TEMPER RECIPES_DIR   (as root: bwrap and umoci)
+usage: packages_archive.py TEMPER RECIPES_DIR [TRIVY]   (as root: bwrap and umoci)
 """
 import collections
 import gzip
@@ -31,9 +34,11 @@ import tempfile
 
 from checks import check, summary  # tests/integration/checks.py
 
-if len(sys.argv) != 3:
+if len(sys.argv) not in (3, 4):
     sys.exit(__doc__)
 TEMPER, RECIPES = os.path.realpath(sys.argv[1]), os.path.realpath(sys.argv[2])
+TRIVY = sys.argv[3] if len(sys.argv) > 3 else "/usr/local/lib/temper-test/trivy"
+STATUS_D = "var/lib/dpkg/status.d/"
 PROBE = ("import _ssl, _hashlib, sqlite3, json, ssl, platform; "
          "c = ssl.create_default_context(); "
          "print(platform.machine(), c.cert_store_stats()['x509_ca'] > 100)")
@@ -113,6 +118,16 @@ def explain(diff, locked, host_ver):
     path, how = diff
     if path == "etc/ssl/certs/ca-certificates.crt":
         return "the host's bundle also holds its local certificates"
+    if path.startswith(STATUS_D):
+        # what each image says of a package: as its package, and the files the image takes
+        pkg = os.path.basename(path).removesuffix(".md5sums")
+        if pkg not in locked:
+            return f"status.d of host package {pkg}, which the lock does not hold"
+        if host_ver(pkg) != locked[pkg]:
+            return f"status.d of {pkg}, {host_ver(pkg)} on the host, {locked[pkg]} locked"
+        return f"status.d of {pkg}: the images take other files of it"
+    if path == "etc/debian_version" and host_ver("base-files") != locked.get("base-files"):
+        return "base-files of another version"
     pkg = host_owner(path)
     if pkg is None:
         return None
@@ -122,6 +137,37 @@ def explain(diff, locked, host_ver):
     if host_ver(pkg) != locked[pkg]:
         return f"{pkg} {host_ver(pkg)} on the host, {locked[pkg]} locked"
     return None
+
+
+def check_trivy(layout, work, members, locked):
+    """trivy on the unpacked image lists what status.d names, at the locked versions."""
+    tree = os.path.join(work, "tree-" + os.path.basename(layout))
+    r = run(["umoci", "raw", "unpack", "--rootless", "--image", f"{layout}:latest", tree])
+    if not check(r.returncode == 0, f"umoci raw unpack: {r.stderr.strip()[-200:]}"):
+        return
+    named = {}
+    for p, (m, data) in members.items():
+        if p.startswith(STATUS_D) and not p.endswith(".md5sums") and data is not None:
+            fields = dict(line.split(": ", 1) for line in data.decode().splitlines()
+                          if ": " in line and not line.startswith(" "))
+            named[fields["Package"]] = fields["Version"]
+    check(named and all(locked.get(p) == v for p, v in named.items()),
+          f"status.d names {len(named)} of the {len(locked)} locked packages, at their versions")
+    r = run([TRIVY, "rootfs", "--scanners", "license", "--list-all-pkgs", "--format", "json",
+             "--cache-dir", os.path.join(work, "trivy-cache"), "--offline-scan",
+             "--skip-db-update", tree])
+    if not check(r.returncode == 0, "trivy rootfs" + (f": {r.stderr[-300:]}" if r.returncode
+                                                      else "")):
+        return
+    report = json.loads(r.stdout)
+    found = {}
+    for res in report.get("Results", []):
+        for p in (res.get("Packages") or []) if res.get("Class") == "os-pkgs" else []:
+            v = (f"{p['Epoch']}:" if p.get("Epoch") else "") + p["Version"]
+            found[p["Name"]] = v + (f"-{p['Release']}" if p.get("Release") else "")
+    check(report["Metadata"]["OS"].get("Family") == "debian" and found == named,
+          f"trivy finds {report['Metadata']['OS']} and the same {len(found)} packages "
+          f"(differ: {sorted(set(found.items()) ^ set(named.items()))[:6]})")
 
 
 def main():
@@ -160,9 +206,10 @@ def main():
 
         config, members = image(layout)
         shipped = owners(caches[0])
-        strays = [p for p, (m, _) in members.items()
-                  if not m.isdir() and p not in shipped and p not in GENERATED]
+        strays = [p for p, (m, _) in members.items() if not m.isdir() and p not in shipped and
+                  p not in GENERATED and not p.startswith(STATUS_D)]
         check(not strays, f"every file of the image is the packages' (or temper's): {strays[:5]}")
+        check_trivy(layout, work, members, locked)
 
         host = os.path.join(work, "host")
         r = run([TEMPER, "build", os.path.join(RECIPES, "python.yaml"), "-o", host])

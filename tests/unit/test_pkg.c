@@ -1148,12 +1148,49 @@ write_ar(const char *rel, const struct member *m, size_t n)
     free(s.buf);
 }
 
-/* A well-formed .deb at `rel` whose data.tar.xz holds `e`. */
-static void
-make_deb(const char *rel, const struct tentry *e, size_t n)
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The control file of `package` (and an md5sums file), as dpkg-deb writes them into
+ * control.tar. */
+static struct sink
+control_tar(const char *package, const char *filter)
 {
-    static const struct tentry control[] = {{"./control", 'f', 0644, "Package: x\n"}};
-    struct sink c = make_tar(control, 1, "xz"), d = make_tar(e, n, "xz");
+    char text[512];
+    const struct tentry control[] = {
+        {"./control", 'f', 0644, text},
+        {"./md5sums", 'f', 0644, "d41d8cd98f00b204e9800998ecf8427e  etc/x\n"}};
+
+    snprintf(text, sizeof(text), "Package: %s\nVersion: 1.0\nArchitecture: all\n", package);
+    return make_tar(control, N(control), filter);
+}
+
+/* An uncompressed control.tar member for `package` (made once per name; kept for the run). */
+static struct member
+control_member(const char *package)
+{
+    static struct {
+        char name[64];
+        struct sink tar;
+    } made[8];
+
+    for (size_t i = 0; i < N(made); i++) {
+        if (made[i].name[0] == '\0') {
+            snprintf(made[i].name, sizeof(made[i].name), "%s", package);
+            made[i].tar = control_tar(package, NULL);
+        }
+        if (strcmp(made[i].name, package) == 0)
+            return (struct member){"control.tar", made[i].tar.buf, made[i].tar.len};
+    }
+    ck_abort_msg("too many control members");
+    return (struct member){0};
+}
+
+/* A .deb at `rel` whose control.tar.xz holds `c` (made by make_tar) and whose data.tar.xz holds
+ * `e`; frees c. */
+static void
+write_deb(const char *rel, struct sink c, const struct tentry *e, size_t n)
+{
+    struct sink d = make_tar(e, n, "xz");
     struct member m[] = {{"debian-binary", "2.0\n", 4},
                          {"control.tar.xz", c.buf, c.len},
                          {"data.tar.xz", d.buf, d.len}};
@@ -1161,6 +1198,21 @@ make_deb(const char *rel, const struct tentry *e, size_t n)
     write_ar(rel, m, 3);
     free(c.buf);
     free(d.buf);
+}
+
+/* A .deb whose control.tar holds the entries `control`. */
+static void
+make_deb_of(const char *rel, const struct tentry *control, size_t ncontrol, const struct tentry *e,
+            size_t n)
+{
+    write_deb(rel, make_tar(control, ncontrol, "xz"), e, n);
+}
+
+/* A well-formed .deb at `rel` for `package`, whose data.tar.xz holds `e`. */
+static void
+make_deb(const char *rel, const char *package, const struct tentry *e, size_t n)
+{
+    write_deb(rel, control_tar(package, "xz"), e, n);
 }
 
 /* Unpacks the .deb at `rel` into root as `package`. */
@@ -1204,11 +1256,9 @@ unpack_entries(struct pkg_root *root, const char *package, const struct tentry *
     char rel[256];
 
     snprintf(rel, sizeof(rel), "%s.deb", package);
-    make_deb(rel, e, n);
+    make_deb(rel, package, e, n);
     return unpack(root, rel, package, err);
 }
-
-#define N(a) (sizeof(a) / sizeof((a)[0]))
 
 static void
 assert_ok(int rc, const struct temper_err *err)
@@ -1368,7 +1418,7 @@ START_TEST(test_pkg_root_unpack_reads_every_compression)
     for (size_t i = 0; i < N(filters); i++) {
         struct sink d = make_tar(e, N(e), filters[i]);
         struct member m[] = {
-            {"debian-binary", "2.0\n", 4}, {"control.tar", "", 0}, {names[i], d.buf, d.len}};
+            {"debian-binary", "2.0\n", 4}, control_member("x"), {names[i], d.buf, d.len}};
         struct pkg_root *root;
         struct temper_err err;
 
@@ -1681,7 +1731,7 @@ START_TEST(test_pkg_root_unpack_refuses_a_bomb_before_reading_it)
 {
     unsigned char tar[1024];
     struct member m[] = {
-        {"debian-binary", "2.0\n", 4}, {"control.tar", "", 0}, {"data.tar", tar, sizeof(tar)}};
+        {"debian-binary", "2.0\n", 4}, control_member("bomb"), {"data.tar", tar, sizeof(tar)}};
     struct pkg_root *root = new_root();
     struct temper_err err;
 
@@ -1704,7 +1754,7 @@ START_TEST(test_pkg_root_unpack_refuses_a_corrupt_or_truncated_deb)
                                       {"./etc/b", 'f', 0644, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"}};
     struct sink d = make_tar(e, N(e), "xz"), plain = make_tar(e, N(e), NULL);
     struct member m[] = {
-        {"debian-binary", "2.0\n", 4}, {"control.tar", "", 0}, {"data.tar.xz", d.buf, d.len}};
+        {"debian-binary", "2.0\n", 4}, control_member("x"), {"data.tar.xz", d.buf, d.len}};
     struct pkg_root *root;
     struct temper_err err;
     char *deb;
@@ -1715,7 +1765,8 @@ START_TEST(test_pkg_root_unpack_refuses_a_corrupt_or_truncated_deb)
     testutil_read(testutil_path("x.deb"), &deb, &len);
     testutil_write("cut.deb", deb, len - d.len / 2);
     root = new_root();
-    assert_refused(unpack(root, "cut.deb", "cut", &err), &err, TEMPER_E_PARSE, "package 'cut'");
+    assert_refused(unpack(root, "cut.deb", "x", &err), &err, TEMPER_E_PARSE,
+                   "package 'x': 'data.tar.xz'");
     pkg_root_free(root);
     free(deb);
 
@@ -1724,8 +1775,8 @@ START_TEST(test_pkg_root_unpack_refuses_a_corrupt_or_truncated_deb)
     d.buf[d.len / 2 + 1] ^= 0x55;
     root = fresh_root();
     write_ar("bad.deb", m, N(m));
-    assert_refused(unpack(root, "bad.deb", "bad", &err), &err, TEMPER_E_PARSE,
-                   "package 'bad': 'data.tar.xz'");
+    assert_refused(unpack(root, "bad.deb", "x", &err), &err, TEMPER_E_PARSE,
+                   "package 'x': 'data.tar.xz'");
     pkg_root_free(root);
 
     /* A plain tar named data.tar.xz. */
@@ -1733,7 +1784,7 @@ START_TEST(test_pkg_root_unpack_refuses_a_corrupt_or_truncated_deb)
     m[2].len = plain.len;
     root = fresh_root();
     write_ar("plain.deb", m, N(m));
-    assert_refused(unpack(root, "plain.deb", "plain", &err), &err, TEMPER_E_PARSE,
+    assert_refused(unpack(root, "plain.deb", "x", &err), &err, TEMPER_E_PARSE,
                    "'data.tar.xz' is not xz-compressed");
     pkg_root_free(root);
 
@@ -1752,7 +1803,7 @@ START_TEST(test_pkg_root_unpack_reads_members_as_dpkg_does)
 {
     static const struct tentry e[] = {{"./etc/x", 'f', 0644, "x"}};
     struct sink d = make_tar(e, N(e), NULL);
-    const struct member binary = {"debian-binary", "2.0\n", 4}, control = {"control.tar", "", 0},
+    const struct member binary = {"debian-binary", "2.0\n", 4}, control = control_member("x"),
                         data = {"data.tar", d.buf, d.len}, ext = {"_gpgorigin", "sig", 3},
                         bz2 = {"data.tar.bz2", "BZh", 3}, odd = {"extra", "?", 1};
     static const struct {
@@ -1821,7 +1872,7 @@ START_TEST(test_pkg_root_unpack_checks_debian_binary_and_member_caps)
 
     for (size_t i = 0; i < N(versions); i++) {
         m[0] = (struct member){"debian-binary", versions[i].text, strlen(versions[i].text)};
-        m[1] = (struct member){"control.tar", "", 0};
+        m[1] = control_member("x");
         m[2] = (struct member){"data.tar", d.buf, d.len};
         root = fresh_root();
         write_ar("x.deb", m, 3);
@@ -1887,6 +1938,78 @@ START_TEST(test_pkg_root_generate_writes_the_ca_bundle)
                   "%s", o.text);
     free(o.text);
     pkg_root_free(root);
+}
+END_TEST
+
+START_TEST(test_pkg_root_generate_writes_the_dpkg_database)
+{
+    static const struct tentry libz_control[] = {
+        {"./control", 'f', 0644,
+         "Package: libz1\nVersion: 1:1.2.13-1\nArchitecture: amd64\nMulti-Arch: same\n"
+         "Description: zlib\n the library\n"},
+        {"./md5sums", 'f', 0644, "f6b61d2b1b7ba4f3d3bfbbe26d1a2c33  lib/x/libz.so.1\n"},
+        {"./postinst", 'f', 0755, "#!/bin/sh\n"}};
+    static const struct tentry libz[] = {{"./lib/x/libz.so.1", 'f', 0644, "z"},
+                                         {"./usr/share/doc/libz1/", 'd', 0755, NULL}};
+    static const struct tentry tools_control[] = {
+        {"./control", 'f', 0644, "Package: tools\nVersion: 2\nArchitecture: all\n"}};
+    static const struct tentry tools[] = {{"./usr/bin/tool", 'f', 0755, "t"},
+                                          {"./usr/bin/t", 'l', 0777, "tool"}};
+    struct pkg_root *root = new_root();
+    struct temper_err err;
+    struct owners o;
+
+    make_deb_of("libz1.deb", libz_control, N(libz_control), libz, N(libz));
+    make_deb_of("tools.deb", tools_control, N(tools_control), tools, N(tools));
+    assert_ok(unpack(root, "tools.deb", "tools", &err), &err);
+    assert_ok(unpack(root, "libz1.deb", "libz1", &err), &err);
+    assert_ok(pkg_root_generate(root, &err), &err);
+    /* by name, installed, Status after Package, as dpkg writes it */
+    assert_content("var/lib/dpkg/status",
+                   "Package: libz1\nStatus: install ok installed\nVersion: 1:1.2.13-1\n"
+                   "Architecture: amd64\nMulti-Arch: same\nDescription: zlib\n the library\n\n"
+                   "Package: tools\nStatus: install ok installed\nVersion: 2\n"
+                   "Architecture: all\n\n");
+    /* info files named as dpkg names them; paths in the form the root holds them */
+    assert_content("var/lib/dpkg/info/libz1:amd64.list",
+                   "/usr/lib/x/libz.so.1\n/usr/share/doc/libz1\n");
+    assert_content("var/lib/dpkg/info/libz1:amd64.md5sums",
+                   "f6b61d2b1b7ba4f3d3bfbbe26d1a2c33  lib/x/libz.so.1\n");
+    assert_content("var/lib/dpkg/info/tools.list", "/usr/bin/t\n/usr/bin/tool\n");
+    ck_assert(!exists("var/lib/dpkg/info/tools.md5sums"));
+    ck_assert(!exists("var/lib/dpkg/info/libz1:amd64.postinst")); /* never kept, never run */
+    ck_assert_uint_eq(mode_of("var/lib/dpkg/status") & 07777, 0644);
+    o = owners_of(root);
+    ck_assert_msg(strstr(o.text, "var/lib/dpkg/status (temper)\n") != NULL, "%s", o.text);
+    free(o.text);
+    pkg_root_free(root);
+}
+END_TEST
+
+START_TEST(test_pkg_root_unpack_checks_the_control_file)
+{
+    static const struct tentry other[] = {{"./control", 'f', 0644, "Package: other\n"}};
+    static const struct tentry two[] = {{"./control", 'f', 0644, "Package: x\n\nPackage: x\n"}};
+    static const struct tentry none[] = {{"./md5sums", 'f', 0644, ""}};
+    static const struct tentry e[] = {{"./etc/x", 'f', 0644, "x"}};
+    static const struct {
+        const struct tentry *control;
+        const char *part;
+    } cases[] = {
+        {other, "package 'x': the control file is not one stanza with 'Package: x'"},
+        {two, "the control file is not one stanza"},
+        {none, "'control.tar.xz' has no control file"},
+    };
+
+    for (size_t i = 0; i < N(cases); i++) {
+        struct pkg_root *root = fresh_root();
+        struct temper_err err;
+
+        make_deb_of("x.deb", cases[i].control, 1, e, N(e));
+        assert_refused(unpack(root, "x.deb", "x", &err), &err, TEMPER_E_PARSE, cases[i].part);
+        ck_assert(!exists("etc/x"));
+        pkg_root_free(root);
+    }
 }
 END_TEST
 
@@ -2696,6 +2819,8 @@ pkg_suite(void)
     tc = tcase_create("pkg_root_generate");
     tcase_add_checked_fixture(tc, testutil_setup, testutil_teardown);
     tcase_add_test(tc, test_pkg_root_generate_writes_the_ca_bundle);
+    tcase_add_test(tc, test_pkg_root_generate_writes_the_dpkg_database);
+    tcase_add_test(tc, test_pkg_root_unpack_checks_the_control_file);
     tcase_add_test(tc, test_pkg_root_generate_needs_the_mozilla_directory);
     tcase_add_test(tc, test_pkg_root_generate_gives_narrow_directories_their_mode);
     suite_add_tcase(s, tc);

@@ -295,7 +295,7 @@ START_TEST(test_recipe_parse_rejects_unknown_key)
     ck_parse_fails("name: a\nbinaries: [/x]\n", TEMPER_E_PARSE,
                    "r.yaml:2:1: unknown key 'binaries' (allowed at the top: name, include, "
                    "contents, accounts, paths, entrypoint, cmd, work-dir, environment, "
-                   "annotations, hardening, compression, level, epoch, architecture, "
+                   "annotations, hardening, sbom, compression, level, epoch, architecture, "
                    "architectures, tag)");
     ck_parse_fails("name: a\ncontents:\n  binary: [/x]\n", TEMPER_E_PARSE,
                    "r.yaml:3:3: unknown key 'binary' in 'contents' (allowed: binaries, files, "
@@ -311,7 +311,7 @@ START_TEST(test_recipe_parse_rejects_unknown_key)
     ck_parse_fails("include: [missing.yaml]\nnmae: a\n", TEMPER_E_PARSE,
                    "r.yaml:2:1: unknown key 'nmae' (allowed at the top: name, include, contents, "
                    "accounts, paths, entrypoint, cmd, work-dir, environment, annotations, "
-                   "hardening, compression, level, epoch, architecture, architectures, tag)");
+                   "hardening, sbom, compression, level, epoch, architecture, architectures, tag)");
 }
 END_TEST
 

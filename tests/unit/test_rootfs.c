@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "rootfs/rootfs_plan.h"
 #include "testutil.h"
@@ -445,6 +446,232 @@ START_TEST(test_rootfs_plan_build_names_where_a_parent_is_a_symlink)
 }
 END_TEST
 
+/* ---- the root's dpkg database (rootfs_dpkg.c) ---- */
+
+#define MD5_TOOL "a6e3f3b8c6a5e0c4f4a0f3d1e5b7c9d1" /* not "tool\n": only compared when changed */
+#define MD5_CONF "b1946ac92492d2347c6235b4d2611184" /* md5("hello\n") */
+#define MD5_LIBZ "f6b61d2b1b7ba4f3d3bfbbe26d1a2c33"
+#define MD5_CHANGED "00000000000000000000000000000000"
+
+static void
+write_text(const char *rel, const char *text)
+{
+    testutil_write(rel, text, strlen(text));
+}
+
+/*
+ * A merged-/usr root with a dpkg database: "tools" ships /bin/tool (through the bin symlink),
+ * /usr/bin/changed (whose bytes change after its md5sums was written), the conffile /etc/conf
+ * and its copyright; "libz1" (Multi-Arch: same: info files named libz1:amd64) ships a library
+ * and a doc directory that is a symlink to tools'; base-files ships os-release and
+ * debian_version; "unused" ships nothing the image takes; "gone" is removed, its config left.
+ */
+static void
+make_dpkg_root(const char *status_extra)
+{
+    char status[4096];
+
+    testutil_symlink("usr/bin", "root/bin");
+    testutil_symlink("usr/lib", "root/lib");
+    write_text("root/usr/bin/tool", "tool\n");
+    write_text("root/usr/bin/other", "other\n");
+    write_text("root/etc/conf", "hello\n");
+    write_text("root/usr/lib/x/libz.so.1", "libz\n");
+    write_text("root/usr/share/doc/tools/copyright", "Files: *\nLicense: MIT\n");
+    testutil_symlink("tools", "root/usr/share/doc/libz1");
+    write_text("root/usr/lib/os-release", "ID=debian\nVERSION_ID=\"12\"\n");
+    testutil_symlink("../usr/lib/os-release", "root/etc/os-release");
+    write_text("root/etc/debian_version", "12.9\n");
+    write_text("root/usr/share/doc/base-files/copyright", "base\n");
+    snprintf(status, sizeof(status),
+             "Package: base-files\nStatus: install ok installed\nArchitecture: amd64\n"
+             "Version: 12.4+deb12u9\n\n"
+             "Package: gone\nStatus: deinstall ok config-files\nArchitecture: amd64\n"
+             "Version: 1.0\n\n"
+             "Package: libz1\nStatus: install ok installed\nArchitecture: amd64\n"
+             "Multi-Arch: same\nSource: zlib (1:1.2.13-1)\nVersion: 1:1.2.13-1+b1\n\n"
+             "Package: tools\nStatus: install ok installed\nPriority: optional\n"
+             "Architecture: amd64\nVersion: 2.0-1\nConffiles:\n /etc/conf " MD5_CONF "\n"
+             "Description: the tools\n more text\n .\n last\n\n"
+             "Package: unused\nStatus: install ok installed\nArchitecture: all\nVersion: 1\n%s",
+             status_extra);
+    write_text("root/var/lib/dpkg/status", status);
+    write_text("root/var/lib/dpkg/info/base-files.list",
+               "/.\n/etc\n/etc/debian_version\n/usr/lib/os-release\n/etc/os-release\n"
+               "/usr/share/doc/base-files/copyright\n");
+    write_text("root/var/lib/dpkg/info/base-files.md5sums",
+               "0123456789abcdef0123456789abcdef  usr/lib/os-release\n");
+    write_text("root/var/lib/dpkg/info/gone.list", "/bin/tool\n");
+    write_text("root/var/lib/dpkg/info/libz1:amd64.list",
+               "/.\n/lib\n/lib/x\n/lib/x/libz.so.1\n/usr/share/doc/libz1\n");
+    write_text("root/var/lib/dpkg/info/libz1:amd64.md5sums", MD5_LIBZ "  lib/x/libz.so.1\n");
+    write_text("root/var/lib/dpkg/info/tools.list",
+               "/.\n/bin\n/bin/tool\n/usr/bin/changed\n/etc/conf\n/usr/share/doc/tools\n"
+               "/usr/share/doc/tools/copyright\n");
+    write_text("root/var/lib/dpkg/info/tools.md5sums",
+               MD5_TOOL "  bin/tool\n" MD5_CHANGED "  usr/bin/changed\n");
+    write_text("root/var/lib/dpkg/info/unused.list", "/usr/bin/other\n");
+    /* Written after the md5sums, a tick of the clock later: it changed since it was installed. */
+    usleep(20 * 1000);
+    write_text("root/usr/bin/changed", "changed\n");
+}
+
+static const char dpkg_recipe[] =
+    "name: x\narchitecture: amd64\n"
+    "contents:\n  files: [/bin/tool, /usr/bin/changed, /etc/conf, /usr/lib/x/libz.so.1]\n";
+
+static const struct rootfs_package *
+package_of(const struct rootfs_plan *p, const char *path)
+{
+    const struct rootfs_entry *e = find(p, path);
+
+    ck_assert_msg(e != NULL, "'%s' is not in the plan", path);
+    return e->package != 0 ? &p->packages[e->package - 1] : NULL;
+}
+
+static bool
+warned(const struct rootfs_plan *p, const char *text)
+{
+    for (size_t i = 0; p->summary.warnings != NULL && p->summary.warnings[i] != NULL; i++)
+        if (strstr(p->summary.warnings[i], text) != NULL)
+            return true;
+    return false;
+}
+
+START_TEST(test_rootfs_dpkg_names_the_package_of_each_file)
+{
+    struct rootfs_plan *p = NULL;
+    struct temper_err err;
+    const struct rootfs_entry *e;
+
+    make_dpkg_root("");
+    ck_assert_msg(plan(dpkg_recipe, NULL, &p, &err) == 0, "%s", err.msg);
+    ck_assert(p->summary.has_dpkg);
+    /* only the packages that ship a file or symlink of the image, by name */
+    ck_assert_uint_eq(p->npackages, 3);
+    ck_assert_str_eq(p->packages[0].name, "base-files");
+    ck_assert_str_eq(p->packages[1].name, "libz1");
+    ck_assert_str_eq(p->packages[2].name, "tools");
+    ck_assert_str_eq(p->packages[1].source, "zlib");
+    ck_assert_str_eq(p->packages[1].source_version, "1:1.2.13-1");
+    ck_assert_str_eq(p->packages[2].source, "tools");
+    ck_assert_str_eq(p->packages[2].source_version, "2.0-1");
+    /* through the merged-/usr symlink, and the info files of a Multi-Arch: same package */
+    ck_assert_str_eq(package_of(p, "usr/bin/tool")->name, "tools");
+    ck_assert_str_eq(package_of(p, "usr/lib/x/libz.so.1")->name, "libz1");
+    ck_assert_str_eq(package_of(p, "etc/conf")->name, "tools");
+    /* the symlink merged /usr made is no package's, though packages list "/bin" */
+    ck_assert_ptr_null(package_of(p, "bin"));
+    /* changed since installed: reported, and no package's */
+    ck_assert_ptr_null(package_of(p, "usr/bin/changed"));
+    ck_assert_uint_eq(p->summary.modified, 1);
+    ck_assert(warned(p, "'/usr/bin/changed' (tools)"));
+    ck_assert_uint_eq(p->summary.unowned, 2); /* bin, usr/bin/changed */
+    /* what scanners read: os-release and debian_version, base-files' */
+    ck_assert_str_eq(package_of(p, "etc/os-release")->name, "base-files");
+    ck_assert_str_eq(package_of(p, "usr/lib/os-release")->name, "base-files");
+    ck_assert_str_eq(package_of(p, "etc/debian_version")->name, "base-files");
+    /* copyright files, through a doc directory that is a symlink to another package's */
+    ck_assert_str_eq(p->packages[1].license_file, "usr/share/doc/tools/copyright");
+    ck_assert_str_eq(package_of(p, "usr/share/doc/libz1")->name, "libz1");
+    ck_assert_str_eq(package_of(p, "usr/share/doc/tools/copyright")->name, "tools");
+    ck_assert_str_eq(p->packages[0].license_file, "usr/share/doc/base-files/copyright");
+    /* status.d: the control fields without dpkg's bookkeeping, md5sums of the image's files */
+    e = find(p, "var/lib/dpkg/status.d/tools");
+    ck_assert_ptr_nonnull(e);
+    ck_assert_str_eq(e->content, "Package: tools\nPriority: optional\nArchitecture: amd64\n"
+                                 "Version: 2.0-1\nDescription: the tools\n more text\n .\n"
+                                 " last\n");
+    ck_assert_uint_eq(e->mode, 0644);
+    ck_assert_str_eq(find(p, "var/lib/dpkg/status.d/tools.md5sums")->content,
+                     MD5_TOOL "  usr/bin/tool\n");
+    ck_assert_str_eq(find(p, "var/lib/dpkg/status.d/libz1.md5sums")->content,
+                     MD5_LIBZ "  usr/lib/x/libz.so.1\n");
+    ck_assert_ptr_nonnull(find(p, "var/lib/dpkg/status.d/base-files"));
+    ck_assert_ptr_null(find(p, "var/lib/dpkg/status.d/unused"));
+    ck_assert_ptr_null(find(p, "var/lib/dpkg/status.d/gone"));
+    ck_assert_ptr_null(find(p, "usr/bin/other"));
+    ck_assert_uint_eq(find(p, "var/lib/dpkg/status.d")->mode, 0755);
+    rootfs_plan_free(p);
+}
+END_TEST
+
+START_TEST(test_rootfs_dpkg_finds_a_changed_conffile)
+{
+    struct rootfs_plan *p = NULL;
+    struct temper_err err;
+
+    make_dpkg_root("");
+    write_text("root/etc/conf", "edited\n");
+    ck_assert_msg(plan(dpkg_recipe, NULL, &p, &err) == 0, "%s", err.msg);
+    ck_assert_ptr_null(package_of(p, "etc/conf"));
+    ck_assert_uint_eq(p->summary.modified, 2);
+    ck_assert(warned(p, "'/etc/conf' (tools)"));
+    rootfs_plan_free(p);
+}
+END_TEST
+
+START_TEST(test_rootfs_dpkg_switches_leave_out_release_and_licenses)
+{
+    struct rootfs_plan *p = NULL;
+    struct temper_err err;
+    char yaml[512];
+
+    make_dpkg_root("");
+    snprintf(yaml, sizeof(yaml), "%ssbom: {os-release: false, copyright: false}\n", dpkg_recipe);
+    ck_assert_msg(plan(yaml, NULL, &p, &err) == 0, "%s", err.msg);
+    ck_assert_ptr_null(find(p, "etc/os-release"));
+    ck_assert_ptr_null(find(p, "etc/debian_version"));
+    ck_assert_ptr_null(find(p, "usr/share/doc/tools/copyright"));
+    ck_assert_uint_eq(p->npackages, 2); /* base-files ships nothing here now */
+    ck_assert_ptr_null(p->packages[1].license_file);
+    ck_assert(warned(p, "sbom.copyright is false: the image leaves out the license texts of "
+                        "the 2 packages"));
+    ck_assert(!warned(p, "no /etc/os-release"));
+    rootfs_plan_free(p);
+}
+END_TEST
+
+START_TEST(test_rootfs_dpkg_refuses_what_dpkg_would_not_take)
+{
+    static const char *const bad[] = {
+        "\nPackage: ../x\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1\n",
+        "\nPackage: y\nStatus: install ok installed\nArchitecture: AMD/64\nVersion: 1\n",
+        "\nPackage: y\nStatus: install ok installed\nArchitecture: amd64\nVersion: -1\n",
+        "\nPackage: y\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1\n"
+        "Source: z (1 2\n",
+    };
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct rootfs_plan *p = NULL;
+        struct temper_err err;
+
+        testutil_teardown();
+        testutil_setup();
+        make_dpkg_root(bad[i]);
+        ck_assert_int_eq(plan(dpkg_recipe, NULL, &p, &err), -1);
+        ck_assert_msg(strstr(err.msg, "/var/lib/dpkg/status' line 35:") != NULL &&
+                          strstr(err.msg, "dpkg --audit") != NULL,
+                      "%zu: %s", i, err.msg);
+    }
+}
+END_TEST
+
+START_TEST(test_rootfs_dpkg_warns_without_a_database)
+{
+    struct rootfs_plan *p = NULL;
+    struct temper_err err;
+
+    make_root();
+    ck_assert_msg(plan(files_recipe, NULL, &p, &err) == 0, "%s", err.msg);
+    ck_assert(!p->summary.has_dpkg);
+    ck_assert_uint_eq(p->npackages, 0);
+    ck_assert(warned(p, "the root has no dpkg database"));
+    ck_assert_ptr_null(find(p, "var/lib/dpkg/status.d"));
+    rootfs_plan_free(p);
+}
+END_TEST
+
 static Suite *
 rootfs_suite(void)
 {
@@ -471,6 +698,11 @@ rootfs_suite(void)
     tcase_add_test(tc, test_rootfs_plan_build_wants_a_sticky_tmp);
     tcase_add_test(tc, test_rootfs_plan_build_finds_static_shells);
     tcase_add_test(tc, test_rootfs_plan_build_names_where_a_parent_is_a_symlink);
+    tcase_add_test(tc, test_rootfs_dpkg_names_the_package_of_each_file);
+    tcase_add_test(tc, test_rootfs_dpkg_finds_a_changed_conffile);
+    tcase_add_test(tc, test_rootfs_dpkg_switches_leave_out_release_and_licenses);
+    tcase_add_test(tc, test_rootfs_dpkg_refuses_what_dpkg_would_not_take);
+    tcase_add_test(tc, test_rootfs_dpkg_warns_without_a_database);
     suite_add_tcase(s, tc);
     return s;
 }
