@@ -614,7 +614,7 @@ read_small(struct unpack *u, struct archive *tar, const char *name, char **out,
 
 struct control_check {
     const char *package;
-    bool named;
+    bool named, has_arch;
     size_t stanzas;
 };
 
@@ -623,15 +623,24 @@ check_control_stanza(const struct pkg_stanza *st, void *arg, struct temper_err *
 {
     struct control_check *c = arg;
     const struct pkg_field *f = pkg_stanza_field(st, "Package");
+    const struct pkg_field *a = pkg_stanza_field(st, "Architecture");
+    char arch[40];
 
     (void)err;
     c->stanzas++;
     c->named = f != NULL && f->value_len == strlen(c->package) &&
                memcmp(f->value, c->package, f->value_len) == 0;
+    c->has_arch = a != NULL && a->value_len < sizeof(arch);
+    if (c->has_arch) {
+        memcpy(arch, a->value, a->value_len);
+        arch[a->value_len] = '\0';
+        c->has_arch = pkg_is_arch_name(arch);
+    }
     return 0;
 }
 
-/* The control file must be one stanza naming the package the lock says this .deb is. */
+/* The control file must be one stanza naming the package the lock says this .deb is, and an
+ * architecture dpkg takes (its info files are named after it). */
 static int
 check_control(struct unpack *u, const char *control, struct temper_err *err)
 {
@@ -639,9 +648,11 @@ check_control(struct unpack *u, const char *control, struct temper_err *err)
 
     if (pkg_control_parse(control, strlen(control), check_control_stanza, &c, err) < 0)
         return temper_err_prefix(err, "the control file");
-    if (c.stanzas != 1 || !c.named)
+    if (c.stanzas != 1 || !c.named || !c.has_arch)
         return temper_err_set(err, TEMPER_E_PARSE, 0,
-                              "the control file is not one stanza with 'Package: %s'", u->package);
+                              "the control file is not one stanza with 'Package: %s' and an "
+                              "Architecture dpkg takes",
+                              u->package);
     return 0;
 }
 

@@ -284,11 +284,7 @@ list_entries(struct pkg_root *root, struct dpkg_entry **out, size_t *n, struct t
         int rc =
             pkg_control_parse(e[i].meta->control, strlen(e[i].meta->control), stem_fields, &f, err);
 
-        if (rc == 0 && (f.architecture == NULL || !pkg_is_arch_name(f.architecture)))
-            rc = temper_err_set(err, TEMPER_E_PARSE, 0,
-                                "package '%s': its control file names no architecture dpkg "
-                                "takes",
-                                e[i].name);
+        /* pkg_deb.c checked the control file: one stanza, with an architecture */
         if (rc == 0)
             e[i].stem = f.multi_arch != NULL && strcmp(f.multi_arch, "same") == 0
                             ? xasprintf("%s:%s", e[i].name, f.architecture)

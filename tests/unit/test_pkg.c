@@ -1989,7 +1989,10 @@ END_TEST
 START_TEST(test_pkg_root_unpack_checks_the_control_file)
 {
     static const struct tentry other[] = {{"./control", 'f', 0644, "Package: other\n"}};
-    static const struct tentry two[] = {{"./control", 'f', 0644, "Package: x\n\nPackage: x\n"}};
+    static const struct tentry two[] = {
+        {"./control", 'f', 0644, "Package: x\nArchitecture: all\n\nPackage: x\n"}};
+    static const struct tentry arch[] = {
+        {"./control", 'f', 0644, "Package: x\nArchitecture: ../\n"}};
     static const struct tentry none[] = {{"./md5sums", 'f', 0644, ""}};
     static const struct tentry e[] = {{"./etc/x", 'f', 0644, "x"}};
     static const struct {
@@ -1998,6 +2001,7 @@ START_TEST(test_pkg_root_unpack_checks_the_control_file)
     } cases[] = {
         {other, "package 'x': the control file is not one stanza with 'Package: x'"},
         {two, "the control file is not one stanza"},
+        {arch, "and an Architecture dpkg takes"},
         {none, "'control.tar.xz' has no control file"},
     };
 
