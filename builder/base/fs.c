@@ -455,6 +455,39 @@ fs_read_file(struct fs_root *root, const struct fs_path *path, size_t max_bytes,
     return 0;
 }
 
+int
+fs_write_file_atomic(const char *path, const char *data, size_t len, const char *what,
+                     struct temper_err *err)
+{
+    cleanup_free char *tmp = xasprintf("%s.tmp-XXXXXX", path);
+    int fd = mkostemp(tmp, O_CLOEXEC), e;
+    size_t done = 0;
+
+    if (fd < 0)
+        return temper_err_sys(err, TEMPER_E_IO, errno, "cannot write %s", what);
+    while (done < len) {
+        ssize_t n = write(fd, data + done, len - done);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            break;
+        done += (size_t)n;
+    }
+    e = errno;
+    if (done == len && fchmod(fd, 0644) == 0 && fsync(fd) == 0) {
+        if (close(fd) == 0 && rename(tmp, path) == 0)
+            return 0;
+        e = errno;
+        unlink(tmp);
+        return temper_err_sys(err, TEMPER_E_IO, e, "cannot write %s", what);
+    }
+    e = done < len ? e : errno;
+    close(fd);
+    unlink(tmp);
+    return temper_err_sys(err, TEMPER_E_IO, e, "cannot write %s", what);
+}
+
 static int
 compare_names(const void *a, const void *b)
 {

@@ -98,6 +98,14 @@ int fs_read_file_at(int dirfd, const char *name, size_t max_bytes, char **out, s
                     struct temper_err *err);
 
 /*
+ * Writes `len` bytes of `data` to the host file `path`, whole or not at all: into a temporary
+ * file beside it, synced, given mode 0644, then renamed over it; the temporary is removed on
+ * failure. Errors (TEMPER_E_IO) say "cannot write <what>".
+ */
+int fs_write_file_atomic(const char *path, const char *data, size_t len, const char *what,
+                         struct temper_err *err);
+
+/*
  * Lists the names in directory `dir` (without "." and ".."), sorted bytewise,
  * at most max_entries of them. *names is a NULL-terminated array the caller
  * frees with fs_names_free.

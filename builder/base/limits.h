@@ -58,6 +58,9 @@
 #define DPKG_STATUS_MAX_BYTES (256L * 1024 * 1024)
 #define DPKG_LIST_MAX_BYTES (64L * 1024 * 1024)
 #define DPKG_PACKAGES_MAX (256 * 1024)
+/* A copyright file or /etc/debian_version read for the SBOM (the largest copyright file in
+ * Debian 12's main is about 1.5 MB). */
+#define SBOM_TEXT_MAX_BYTES (16L * 1024 * 1024)
 #define TREE_DIR_MAX_ENTRIES (1024 * 1024)
 /* Size of one recipe file (real recipes are a few KiB), and of a recipe with every file it
  * includes, together. */

@@ -34,12 +34,14 @@
 #include "recipe/recipe.h"
 #include "registry/registry_client.h"
 #include "rootfs/rootfs_plan.h"
+#include "sbom/sbom.h"
 #include "sign/signing.h"
 
 static const char build_usage[] =
     "usage: temper build RECIPE [-o LAYOUT] [--root DIR] [--tag TAG]\n"
     "                    [--compression gzip|zstd] [--level N] [--epoch SECONDS]\n"
-    "                    [--jobs N] [--archive FILE.tar] [--key KEY [--identity REPO]]\n"
+    "                    [--jobs N] [--archive FILE.tar] [--sbom FILE.spdx.json]\n"
+    "                    [--key KEY [--identity REPO]]\n"
     "                    [--expect DIGEST|IMAGE [registry options]]\n"
     "                    [--lock FILE] [--arch ARCH] [--cache DIR] [--offline]\n"
     "\n"
@@ -64,6 +66,8 @@ static const char build_usage[] =
     "                        the recipe's epoch, then 946684800: 2000-01-01)\n"
     "  --jobs N              compression threads (default: the number of processors)\n"
     "  --archive FILE.tar    also write the layout as one tar for podman/docker load\n"
+    "  --sbom FILE           also write the image's SPDX 2.3 document (JSON): its packages,\n"
+    "                        every file with its digests, which package shipped it\n"
     "  --key KEY             sign the image with this private key (as temper sign does)\n"
     "  --identity REPO       the repository the signature names (default: the recipe's name,\n"
     "                        which registry verifiers refuse once pushed: sign at push time\n"
@@ -84,6 +88,7 @@ struct build_args {
     const char *identity;
     const char *compression;
     const char *expect; /* or NULL */
+    const char *sbom;   /* or NULL */
     struct registry_args registry;
     struct cli_package_options packages;
     int level;
@@ -150,6 +155,7 @@ parse_args(int argc, char **argv, struct build_args *a)
         {"epoch", required_argument, NULL, 'e'},
         {"jobs", required_argument, NULL, 'j'},
         {"archive", required_argument, NULL, 'a'},
+        {"sbom", required_argument, NULL, 'B'},
         {"key", required_argument, NULL, 'k'},
         {"identity", required_argument, NULL, 'i'},
         {"expect", required_argument, NULL, 'x'},
@@ -179,6 +185,9 @@ parse_args(int argc, char **argv, struct build_args *a)
             break;
         case 'c':
             a->compression = optarg;
+            break;
+        case 'B':
+            a->sbom = optarg;
             break;
         case 'a':
             a->archive = optarg;
@@ -481,6 +490,21 @@ write_image(struct oci_layout *layout, const struct rootfs_plan *plan, struct fs
     return oci_image_commit(layout, spec, &desc, 1, tag, digest, err);
 }
 
+/* --sbom FILE: the SPDX document of the image just written, replacing FILE whole. */
+static int
+write_sbom(const char *path, const struct recipe *r, const char *tag,
+           const struct rootfs_plan *plan, struct fs_root *root,
+           const struct layer_file_digest *digests, const char *digest, int64_t epoch,
+           struct temper_err *err)
+{
+    struct sbom_image image = {r->name.value, tag, digest, "temper-" TEMPER_VERSION, epoch};
+    cleanup_free char *json = NULL, *what = xasprintf("SBOM '%s'", path);
+
+    if (sbom_spdx(plan, digests, root, &image, &json, err) < 0)
+        return -1;
+    return fs_write_file_atomic(path, json, strlen(json), what, err);
+}
+
 /* The descriptor of manifest blob `digest` in the layout, if it is there (untagged, say, after
  * the build moved the tag on): 1 found, 0 not there, -1 on another error. */
 static int
@@ -629,11 +653,18 @@ build(const struct build_args *a, struct recipe *r, const struct cli_image *expe
         print_summary(r, tag, plan, user);
     if (rc == 0)
         rc = oci_layout_open(output, true, &layout, err);
+    if (rc == 0 && a->sbom != NULL)
+        lo.file_digests = xcalloc(plan->n + 1, sizeof(*lo.file_digests));
     if (rc == 0) {
         make_spec(r, plan, user, epoch, &is, &spec);
         rc = write_image(layout, plan, root, &lo, &spec, tag, digest, err);
         if (rc < 0)
             temper_err_prefix(err, "layout '%s'", output);
+    }
+    if (rc == 0 && a->sbom != NULL) {
+        rc = write_sbom(a->sbom, r, tag, plan, root, lo.file_digests, digest, epoch, err);
+        if (rc < 0)
+            temper_err_prefix(err, "image %s is in '%s', but its SBOM is not", digest, output);
     }
     if (rc == 0 && key != NULL &&
         sign_layout_sign(layout, digest, key, identity ? identity : r->name.value, err) < 0)
@@ -652,6 +683,7 @@ build(const struct build_args *a, struct recipe *r, const struct cli_image *expe
     image_strings_release(&is, r);
     oci_layout_free(layout);
     fs_root_free(root);
+    free(lo.file_digests);
     if (rc < 0)
         return cli_error(err);
     printf("%s\n", digest);

@@ -24,7 +24,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <locale.h>
+#include <openssl/evp.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -50,6 +52,8 @@ struct tar_ctx {
     bool failed;        /* err holds the cause: a callback failed inside libarchive */
     bool discard;       /* the write failed: the callback drops what libarchive still writes */
     unsigned char *buf; /* LAYER_IO_CHUNK bytes for reading files */
+    /* With layer_options.file_digests: the file being written is hashed too. */
+    EVP_MD_CTX *sha1, *sha256;
 };
 
 static la_ssize_t
@@ -118,6 +122,9 @@ write_data(struct tar_ctx *t, const struct rootfs_entry *e, const void *buf, siz
 {
     la_ssize_t n = archive_write_data(t->a, buf, len);
 
+    if (t->sha1 != NULL &&
+        (EVP_DigestUpdate(t->sha1, buf, len) != 1 || EVP_DigestUpdate(t->sha256, buf, len) != 1))
+        abort();
     if (n < 0 || (size_t)n != len)
         return archive_fail(t, "the content of", e->path);
     return 0;
@@ -230,9 +237,41 @@ fill_entry(struct archive_entry *ae, const struct rootfs_entry *e, int64_t epoch
     }
 }
 
+static void
+hex(const unsigned char *md, unsigned len, char *out)
+{
+    for (unsigned i = 0; i < len; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* Starts the digests of a file's bytes (write_data feeds them), when asked for. */
+static void
+digests_start(struct tar_ctx *t)
+{
+    if (t->sha1 != NULL && (EVP_DigestInit_ex(t->sha1, EVP_sha1(), NULL) != 1 ||
+                            EVP_DigestInit_ex(t->sha256, EVP_sha256(), NULL) != 1))
+        abort();
+}
+
+static void
+digests_end(struct tar_ctx *t, struct layer_file_digest *out)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned len;
+
+    if (t->sha1 == NULL)
+        return;
+    if (EVP_DigestFinal_ex(t->sha1, md, &len) != 1)
+        abort();
+    hex(md, len, out->sha1);
+    if (EVP_DigestFinal_ex(t->sha256, md, &len) != 1)
+        abort();
+    hex(md, len, out->sha256);
+}
+
 static int
 write_entry(struct tar_ctx *t, struct archive_entry *ae, struct fs_root *root,
-            const struct rootfs_entry *e, int64_t epoch)
+            const struct rootfs_entry *e, int64_t epoch, struct layer_file_digest *digest)
 {
     int rc;
 
@@ -247,21 +286,32 @@ write_entry(struct tar_ctx *t, struct archive_entry *ae, struct fs_root *root,
         return archive_fail(t, "the header of", e->path);
     if (e->type != ROOTFS_FILE)
         return 0;
-    if (e->content != NULL)
-        return write_content(t, e);
-    return copy_file(t, root, e);
+    digests_start(t);
+    rc = e->content != NULL ? write_content(t, e) : copy_file(t, root, e);
+    if (rc == 0 && digest != NULL)
+        digests_end(t, digest);
+    return rc;
 }
 
 static int
-write_tar(struct tar_ctx *t, const struct rootfs_plan *plan, struct fs_root *root, int64_t epoch)
+write_tar(struct tar_ctx *t, const struct rootfs_plan *plan, struct fs_root *root,
+          const struct layer_options *opts)
 {
     struct archive_entry *ae = archive_entry_new();
+    struct layer_file_digest *digests = opts->file_digests;
     int rc = -1;
 
     if (ae == NULL)
         return temper_err_set(t->err, TEMPER_E_IO, ENOMEM, "tar: cannot allocate an entry");
+    if (digests != NULL) {
+        t->sha1 = EVP_MD_CTX_new();
+        t->sha256 = EVP_MD_CTX_new();
+        if (t->sha1 == NULL || t->sha256 == NULL)
+            abort();
+    }
     for (size_t i = 0; i < plan->n; i++) {
-        if (write_entry(t, ae, root, &plan->entries[i], epoch) < 0)
+        if (write_entry(t, ae, root, &plan->entries[i], opts->epoch,
+                        digests != NULL ? &digests[i] : NULL) < 0)
             goto out;
     }
     /* The end-of-archive blocks go through the callback here. */
@@ -271,6 +321,9 @@ write_tar(struct tar_ctx *t, const struct rootfs_plan *plan, struct fs_root *roo
     }
     rc = 0;
 out:
+    EVP_MD_CTX_free(t->sha1);
+    EVP_MD_CTX_free(t->sha256);
+    t->sha1 = t->sha256 = NULL;
     archive_entry_free(ae);
     return rc;
 }
@@ -363,7 +416,7 @@ layer_write(const struct rootfs_plan *plan, struct fs_root *root, int out_fd,
         goto out;
     t.buf = xmalloc(LAYER_IO_CHUNK);
     saved = uselocale(utf8);
-    if (open_tar(&t) == 0 && write_tar(&t, plan, root, opts->epoch) == 0)
+    if (open_tar(&t) == 0 && write_tar(&t, plan, root, opts) == 0)
         rc = 0;
     if (rc < 0 && t.a != NULL) {
         /* libarchive 3.6 frees its output buffer only when closing, and archive_write_free

@@ -56,6 +56,15 @@ struct layer_options {
     int64_t epoch; /* the mtime of every entry, seconds since 1970 */
     /* What errors call out_fd ("blobs/sha256/.tmp-1"); NULL for "layer output". */
     const char *out_name;
+    /* When not NULL, one per plan entry: each file's digests, of the bytes the layer holds (an
+     * SBOM lists them). Costs a SHA-1 and a SHA-256 of every byte, on the writing thread. */
+    struct layer_file_digest *file_digests;
+};
+
+/* Hex digests of one file's contents, NUL-terminated. */
+struct layer_file_digest {
+    char sha1[41];
+    char sha256[65];
 };
 
 /* "sha256:" + 64 hex digits + NUL */

@@ -397,45 +397,15 @@ int
 pkg_lock_save(const struct pkg_lock *lock, const char *path, struct temper_err *err)
 {
     json_t *doc = lock_json(lock);
-    cleanup_free char *text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
-    cleanup_free char *tmp = xasprintf("%s.tmp-XXXXXX", path);
-    size_t len, done = 0;
-    int fd;
+    cleanup_free char *text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS), *what = NULL;
+    cleanup_free char *lines = NULL;
 
     json_decref(doc);
     if (text == NULL)
         return temper_err_set(err, TEMPER_E_IO, 0, "cannot write lock '%s'", path);
-    len = strlen(text);
-    text[len] = '\0';
-    fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0)
-        return temper_err_sys(err, TEMPER_E_IO, errno, "cannot write lock '%s'", path);
-    while (done < len + 1) {
-        /* the text, then a final newline */
-        const char *from = done < len ? text + done : "\n";
-        size_t want = done < len ? len - done : 1;
-        ssize_t n = write(fd, from, want);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            break;
-        done += (size_t)n;
-    }
-    if (done < len + 1 || fchmod(fd, 0644) < 0 || fsync(fd) < 0 || close(fd) < 0) {
-        int e = errno;
-
-        close(fd);
-        unlink(tmp);
-        return temper_err_sys(err, TEMPER_E_IO, e, "cannot write lock '%s'", path);
-    }
-    if (rename(tmp, path) < 0) {
-        int e = errno;
-
-        unlink(tmp);
-        return temper_err_sys(err, TEMPER_E_IO, e, "cannot write lock '%s'", path);
-    }
-    return 0;
+    lines = xasprintf("%s\n", text);
+    what = xasprintf("lock '%s'", path);
+    return fs_write_file_atomic(path, lines, strlen(lines), what, err);
 }
 
 /* ---- staleness ---- */

@@ -14,6 +14,11 @@ The python image is built from this machine's root and unpacked:
   tree, the rebuild names it and lists it as no package's.
 - `sbom: {os-release: false, copyright: false}` leaves those files out, with a warning; what the
   SBOM files add to the layer is printed.
+- `--sbom FILE` writes an SPDX 2.3 document: every regular file of the image with its SHA-1 and
+  SHA-256 as the layer holds it, contained by the package whose md5sums list it; exactly the
+  packages of status.d, with purls and source packages; licenses declared where the copyright
+  file is machine-readable; no time but the epoch, the same bytes on a rebuild. `trivy sbom`
+  reads it and finds the same operating system and packages.
 
 usage: sbom.py TEMPER RECIPES_DIR TRIVY
 """
@@ -26,6 +31,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import urllib.parse
 
 from checks import check, summary  # tests/integration/checks.py
 
@@ -184,6 +190,84 @@ def check_trivy(tree, listed, cache):
           f"trivy reads licenses from the copyright files ({len(licensed)} packages)")
 
 
+def trivy_json(args, cache):
+    r = run([TRIVY, *args, "--format", "json", "--cache-dir", cache, "--offline-scan",
+             "--skip-db-update"])
+    return json.loads(r.stdout) if r.returncode == 0 else None, r
+
+
+def os_packages(report):
+    def full(p):
+        v = (f"{p['Epoch']}:" if p.get("Epoch") else "") + p["Version"]
+        return v + (f"-{p['Release']}" if p.get("Release") else "")
+    return {p["Name"]: full(p) for res in report.get("Results", [])
+            if res.get("Class") == "os-pkgs" for p in res.get("Packages") or []}
+
+
+def check_spdx(doc_path, members, tree, listed, epoch, work):
+    doc = json.load(open(doc_path))
+    check(doc["spdxVersion"] == "SPDX-2.3" and doc["dataLicense"] == "CC0-1.0" and
+          doc["creationInfo"]["created"] == epoch,
+          f"an SPDX 2.3 document created at the image's epoch ({doc['creationInfo']})")
+    ids = {p["SPDXID"]: p for p in doc["packages"]}
+    debs = {p["name"]: p for p in doc["packages"] if p["SPDXID"].startswith("SPDXRef-Package-")}
+    check({n: p["versionInfo"] for n, p in debs.items()} ==
+          {n: f["Version"] for n, (f, _, _) in listed.items()},
+          f"its {len(debs)} packages are status.d's, at their versions")
+    bad_purl = []
+    for name, p in debs.items():
+        f = listed[name][0]
+        version = urllib.parse.quote(f["Version"], safe="")
+        want = (f"pkg:deb/debian/{name}@{version}?arch={f['Architecture']}&distro=debian-"
+                + open(os.path.join(tree, "etc/debian_version")).read().split(".")[0])
+        if p["externalRefs"][0]["referenceLocator"] != want:
+            bad_purl.append((p["externalRefs"][0]["referenceLocator"], want))
+    check(not bad_purl, f"each has the purl pkg:deb/debian/NAME@VERSION?arch=..&distro=debian-12"
+          f" ({bad_purl[:2]})")
+    source = debs["libssl3"]["sourceInfo"]
+    check(source.startswith("built package from: openssl "), f"libssl3's source: {source}")
+    check("Apache-2.0" in debs["libssl3"]["licenseDeclared"] and
+          debs["libc6"]["licenseDeclared"] == "NOASSERTION",
+          "licenses declared from machine-readable copyright files only: libssl3 "
+          f"'{debs['libssl3']['licenseDeclared']}', libc6 (free text) "
+          f"'{debs['libc6']['licenseDeclared']}'")
+    contains = {r["relatedSpdxElement"]: r["spdxElementId"] for r in doc["relationships"]
+                if r["relationshipType"] == "CONTAINS"}
+    files = {f["fileName"][2:]: f for f in doc["files"]}
+    regular = [p for p, m in members.items() if m.isfile()]
+    wrong = []
+    for path in regular:
+        f = files.get(path)
+        data = open(os.path.join(tree, path), "rb").read()
+        sums = {c["algorithm"]: c["checksumValue"] for c in f["checksums"]} if f else {}
+        if (sums.get("SHA256") != hashlib.sha256(data).hexdigest() or
+                sums.get("SHA1") != hashlib.sha1(data).hexdigest()):
+            wrong.append(path)
+    check(len(files) == len(regular) and not wrong,
+          f"all {len(regular)} files with their SHA-1 and SHA-256 ({wrong[:3]})")
+    misplaced = [p for name, (_, _, sums) in listed.items() for p in sums
+                 if ids[contains[files[p]["SPDXID"]]]["name"] != name]
+    check(not misplaced, f"each file is contained by the package that ships it ({misplaced[:3]})")
+    written = [p for p in WRITTEN if contains[files[p]["SPDXID"]] != "SPDXRef-Image"]
+    check(not written, "what temper wrote is the image's, no package's")
+    check(all(contains.get(p["SPDXID"]) == "SPDXRef-OperatingSystem" for p in debs.values()) and
+          ids["SPDXRef-OperatingSystem"]["name"] == "debian",
+          "the packages are the operating system's, which is the image's")
+    cache = os.path.join(work, "trivy-db")
+    os.makedirs(os.path.join(cache, "db"), exist_ok=True)
+    with open(os.path.join(cache, "db", "metadata.json"), "w") as f:
+        # an empty vulnerability database: trivy sbom wants one, and no network is needed
+        json.dump({"Version": 2, "NextUpdate": "2099-01-01T00:00:00Z",
+                   "UpdatedAt": "2024-01-01T00:00:00Z",
+                   "DownloadedAt": "2024-01-01T00:00:00Z"}, f)
+    report, r = trivy_json(["sbom", "--list-all-pkgs", doc_path], cache)
+    if check(report is not None, "trivy sbom" + ("" if report else f": {r.stderr[-300:]}")):
+        found = os_packages(report)
+        check(report["Metadata"]["OS"].get("Family") == "debian" and
+              found == {n: f["Version"] for n, (f, _, _) in listed.items()},
+              f"trivy sbom finds {report['Metadata']['OS']} and the same {len(found)} packages")
+
+
 def main():
     if not check(os.access(TRIVY, os.X_OK),
                  f"trivy at {TRIVY} (scripts/install-deps.sh test installs it)"):
@@ -209,6 +293,15 @@ def main():
               f"{len(with_license)} of {len(listed)} packages have their copyright file "
               "(the others' doc directory is a symlink to another package's)")
         check_trivy(tree, listed, os.path.join(work, "trivy-cache"))
+
+        # The SPDX document, and the same bytes on a rebuild.
+        spdx = [os.path.join(work, f"image{i}.spdx.json") for i in (1, 2)]
+        for i, path in enumerate(spdx):
+            again, err = build(recipe, os.path.join(work, f"with-sbom{i}"), "--sbom", path)
+            check(again == digest, f"--sbom {i + 1}: the same image ({again})")
+        check(open(spdx[0], "rb").read() == open(spdx[1], "rb").read(),
+              "the same SPDX bytes on a rebuild")
+        check_spdx(spdx[0], members, tree, listed, "2000-01-01T00:00:00Z", work)
 
         added = [m for p, m in members.items()
                  if p.startswith(STATUS_D) or p.startswith("usr/share/doc/") or

@@ -575,6 +575,35 @@ START_TEST(test_layer_write_same_plan_same_bytes)
 }
 END_TEST
 
+START_TEST(test_layer_write_gives_each_files_digests)
+{
+    struct plan pl = {0};
+    struct layer_options o = options(LAYER_COMPRESSION_GZIP, 2, EPOCH);
+    struct layer_result res;
+
+    make_full_plan(&pl);
+    o.file_digests = calloc(pl.p.n, sizeof(*o.file_digests));
+    ck_assert_ptr_nonnull(o.file_digests);
+    write_ok(&pl, &o, "digests.tar.gz", &res);
+    for (size_t i = 0; i < pl.p.n; i++) {
+        const struct rootfs_entry *e = &pl.p.entries[i];
+
+        if (strcmp(e->path, "usr/bin/tool") == 0) { /* from the root: "#!tool\n" */
+            ck_assert_str_eq(o.file_digests[i].sha1, "1250f017bff351ce18756ee1f8ffb943c791650a");
+            ck_assert_str_eq(o.file_digests[i].sha256,
+                             "bfa5afe24bb31271655249afb558fdf6057e4d3e0bb008fc4967d87c7f9eddbf");
+        } else if (strcmp(e->path, "etc/passwd") == 0) { /* written by temper */
+            ck_assert_str_eq(o.file_digests[i].sha256,
+                             "210af67b4a3f9604e5afc45d2ef5294f167005227cdc22413342f6a64e68bfea");
+        } else if (e->type != ROOTFS_FILE) {
+            ck_assert_str_eq(o.file_digests[i].sha256, "");
+        }
+    }
+    free(o.file_digests);
+    plan_release(&pl);
+}
+END_TEST
+
 START_TEST(test_layer_write_bytes_do_not_depend_on_jobs)
 {
     struct plan pl = {0};
@@ -1445,6 +1474,7 @@ layer_suite(void)
     tcase_add_test(tc, test_layer_write_tar_headers_hold_nothing_from_the_host);
     tcase_add_test(tc, test_layer_write_gzip_members_have_no_name_or_time);
     tcase_add_loop_test(tc, test_layer_write_same_plan_same_bytes, 0, n);
+    tcase_add_test(tc, test_layer_write_gives_each_files_digests);
     tcase_add_loop_test(tc, test_layer_write_bytes_do_not_depend_on_jobs, 0, n);
     tcase_add_loop_test(tc, test_layer_write_levels_change_the_bytes, 0, 2);
     tcase_add_test(tc, test_layer_write_names_do_not_depend_on_the_locale);
