@@ -6,8 +6,8 @@
  * the layer writer hashed them):
  *
  * - a package for the image (purpose CONTAINER, its manifest digest as version), one for the
- *   operating system (SPDXRef-OperatingSystem, "debian" and /etc/debian_version's version: what
- *   trivy and grype read to pick advisories), and one per Debian package that ships a file or
+ *   operating system, SPDXRef-OperatingSystem: "debian" and /etc/debian_version's version, what
+ *   trivy and grype read to pick advisories; and one per Debian package that ships a file or
  *   symlink of the image, with its purl (pkg:deb/debian/NAME@VERSION?arch=A&distro=debian-12),
  *   its source package, and its declared license when its copyright file is machine-readable
  *   (DEP-5; Debian's short names as SPDX identifiers, the others as LicenseRef-), else

@@ -99,7 +99,7 @@ purl_escape(const char *s)
             c == '.' || c == '-' || c == '_' || c == '~')
             *o++ = (char)c;
         else
-            o += sprintf(o, "%%%02X", c);
+            o += snprintf(o, 4, "%%%02X", c);
     }
     *o = '\0';
     return out;
