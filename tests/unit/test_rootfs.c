@@ -638,8 +638,8 @@ START_TEST(test_rootfs_dpkg_refuses_what_dpkg_would_not_take)
         "\nPackage: ../x\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1\n",
         "\nPackage: y\nStatus: install ok installed\nArchitecture: AMD/64\nVersion: 1\n",
         "\nPackage: y\nStatus: install ok installed\nArchitecture: amd64\nVersion: -1\n",
-        "\nPackage: y\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1\n"
-        "Source: z (1 2\n",
+        ("\nPackage: y\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1\n"
+         "Source: z (1 2\n"),
     };
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
