@@ -595,6 +595,25 @@ check_package_args(const struct build_args *a, const struct recipe *r)
     return -1;
 }
 
+/* --sbom FILE goes into a directory that is there: known before the layout is touched, not
+ * after the image is in it. */
+static int
+check_sbom_path(const char *path)
+{
+    cleanup_free char *dir = xstrdup(path);
+    char *slash = strrchr(dir, '/');
+    struct stat st;
+
+    if (slash == dir)
+        slash[1] = '\0';
+    else if (slash != NULL)
+        *slash = '\0';
+    if (stat(slash != NULL ? dir : ".", &st) == 0 && S_ISDIR(st.st_mode))
+        return -1;
+    return cli_usage_error("build", "--sbom '%s': its directory '%s' is not there; make it first",
+                           path, slash != NULL ? dir : ".");
+}
+
 static int
 build(const struct build_args *a, struct recipe *r, const struct cli_image *expected,
       struct temper_err *err)
@@ -627,6 +646,8 @@ build(const struct build_args *a, struct recipe *r, const struct cli_image *expe
     if (a->identity != NULL && cli_signed_identity(a->identity, &identity, err) < 0)
         return cli_error(err);
     if ((rc = check_package_args(a, r)) >= 0)
+        return rc;
+    if (a->sbom != NULL && (rc = check_sbom_path(a->sbom)) >= 0)
         return rc;
     /* The key first: a wrong password or a key open to others fails before anything is built. */
     if (a->key != NULL && cli_load_private_key(a->key, &key, err) < 0)

@@ -302,6 +302,11 @@ def main():
         check(open(spdx[0], "rb").read() == open(spdx[1], "rb").read(),
               "the same SPDX bytes on a rebuild")
         check_spdx(spdx[0], members, tree, listed, "2000-01-01T00:00:00Z", work)
+        nowhere = os.path.join(work, "no-such-dir", "x.spdx.json")
+        r = run([TEMPER, "build", recipe, "-o", os.path.join(work, "untouched"), "--sbom", nowhere])
+        check(r.returncode == 2 and "make it first" in r.stderr and
+              not os.path.exists(os.path.join(work, "untouched")),
+              f"--sbom into a missing directory is refused before anything is built: {r.stderr}")
 
         added = [m for p, m in members.items()
                  if p.startswith(STATUS_D) or p.startswith("usr/share/doc/") or
