@@ -115,7 +115,7 @@ path_from_stat(struct fs_path *p, const char *canon, const struct stat *st)
         p->kind = FS_KIND_OTHER;
     p->size = st->st_size;
     p->mode = st->st_mode & 07777;
-    p->ctime = st->st_ctim;
+    p->mtime = st->st_mtim;
 }
 
 /* A new entry for the file `what`, reached through the links of `before`, then `link` (when not

@@ -38,9 +38,9 @@ struct fs_path {
     enum fs_kind kind;
     off_t size;
     mode_t mode; /* permission bits (07777) as stat reported them */
-    /* When the inode last changed (contents or metadata): what tells a file changed after a
-     * package manager recorded it, since nothing but setting the clock can make it older. */
-    struct timespec ctime;
+    /* When its contents were last written, as stat says: a file a package manager installed
+     * keeps the time its package was built with, older than the install. */
+    struct timespec mtime;
     /* Canonical locations of every symlink followed to get here, directory symlinks
      * included, in the order they were met; their targets come from fs_root_link_target. */
     const char **links;

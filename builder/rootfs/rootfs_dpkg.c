@@ -22,10 +22,13 @@
  *
  * A file whose bytes are not what its package installed is counted as no
  * package's and named in a warning. Hashing every file of every image would
- * cost the build a tenth of its time, so only a file that changed after its
- * package's md5sums was written (its ctime is later: nothing but setting the
- * clock back makes a change look older) is hashed and compared; a conffile,
- * which an administrator is expected to edit, is always compared.
+ * cost the build a tenth of its time, so only a file written after its
+ * package's md5sums was (its mtime is later: dpkg gives a file the time of
+ * its package's build, older than the install, and every ordinary write
+ * moves it to now) is hashed and compared; a conffile, which an administrator
+ * is expected to edit, is always compared. The ctime would also catch a file
+ * whose mtime was set back, but it moves with every copy of a root (a
+ * container's layers copy files up), so it would hash most of them there.
  *
  * A Debian system's packages list about 140,000 paths in 8 MB of .list files
  * (an image takes a few thousand), so reading the lists and hashing files are
@@ -639,7 +642,7 @@ queue_check(struct dpkg *d, size_t k, uintptr_t at, const char *md5, bool always
     struct md5_check *c;
 
     if (e->type != ROOTFS_FILE || e->package != k + 1 ||
-        fs_lookup(d->p->root, e->source, &fp) != 0 || (!always && !newer(fp->ctime, since)))
+        fs_lookup(d->p->root, e->source, &fp) != 0 || (!always && !newer(fp->mtime, since)))
         return;
     d->checks = xreallocarray(d->checks, d->nchecks + 1, sizeof(*d->checks));
     c = &d->checks[d->nchecks++];
@@ -752,7 +755,7 @@ struct conffiles {
     size_t k;
 };
 
-/* Conffiles (" /etc/x <md5>" lines of the status stanza) are compared whatever their ctime. */
+/* Conffiles (" /etc/x <md5>" lines of the status stanza) are compared whatever their mtime. */
 static int
 queue_conffiles(const struct pkg_stanza *st, void *arg, struct temper_err *err)
 {
@@ -795,7 +798,7 @@ check_files(struct dpkg *d, struct temper_err *err)
             0)
             return -1;
         if (md5sums != NULL) {
-            struct timespec since = md5sums->ctime;
+            struct timespec since = md5sums->mtime;
 
             if (md5sums_lines(d, k, md5sums, queue_line, &since, err) < 0)
                 return -1;
