@@ -128,9 +128,10 @@ parse_level(const char *s, int *out)
     return 0;
 }
 
-/* Whether the directory an --archive goes to exists, so that a typo fails before the build. */
+/* Whether the directory an --archive or --sbom goes to exists, so that a typo fails before the
+ * build, not after the image is in the layout. */
 static int
-check_archive_dir(const char *path)
+check_output_dir(const char *path)
 {
     cleanup_free char *dir = xstrdup(path);
     char *slash = strrchr(dir, '/');
@@ -244,8 +245,11 @@ parse_args(int argc, char **argv, struct build_args *a)
                                "--tag '%s' is not a tag: letters, digits, '_', '.' and '-', "
                                "at most 128, not starting with '.' or '-'",
                                a->tag);
-    if (a->archive != NULL && check_archive_dir(a->archive) < 0)
+    if (a->archive != NULL && check_output_dir(a->archive) < 0)
         return cli_usage_error("build", "--archive '%s': its directory does not exist", a->archive);
+    if (a->sbom != NULL && check_output_dir(a->sbom) < 0)
+        return cli_usage_error("build", "--sbom '%s': its directory is not there; make it first",
+                               a->sbom);
     if (a->expect != NULL && strncmp(a->expect, "sha256:", 7) == 0 && !sha256_is_digest(a->expect))
         return cli_usage_error("build",
                                "--expect '%s' is not a digest: sha256: and 64 lowercase hex "
@@ -595,25 +599,6 @@ check_package_args(const struct build_args *a, const struct recipe *r)
     return -1;
 }
 
-/* --sbom FILE goes into a directory that is there: known before the layout is touched, not
- * after the image is in it. */
-static int
-check_sbom_path(const char *path)
-{
-    cleanup_free char *dir = xstrdup(path);
-    char *slash = strrchr(dir, '/');
-    struct stat st;
-
-    if (slash == dir)
-        slash[1] = '\0';
-    else if (slash != NULL)
-        *slash = '\0';
-    if (stat(slash != NULL ? dir : ".", &st) == 0 && S_ISDIR(st.st_mode))
-        return -1;
-    return cli_usage_error("build", "--sbom '%s': its directory '%s' is not there; make it first",
-                           path, slash != NULL ? dir : ".");
-}
-
 static int
 build(const struct build_args *a, struct recipe *r, const struct cli_image *expected,
       struct temper_err *err)
@@ -646,8 +631,6 @@ build(const struct build_args *a, struct recipe *r, const struct cli_image *expe
     if (a->identity != NULL && cli_signed_identity(a->identity, &identity, err) < 0)
         return cli_error(err);
     if ((rc = check_package_args(a, r)) >= 0)
-        return rc;
-    if (a->sbom != NULL && (rc = check_sbom_path(a->sbom)) >= 0)
         return rc;
     /* The key first: a wrong password or a key open to others fails before anything is built. */
     if (a->key != NULL && cli_load_private_key(a->key, &key, err) < 0)
