@@ -61,7 +61,7 @@ static const char build_usage[] =
     "  --offline             fetch nothing: build from the cache (and apt's) alone\n"
     "  --tag TAG             the tag (default: the recipe's, else latest)\n"
     "  --compression C       gzip (default; every OCI consumer reads it) or zstd\n"
-    "  --level N             compression level: gzip 1-12 (default 6), zstd 1-19 (default 3)\n"
+    "  --level N             compression level: gzip 1-12 (default 5), zstd 1-19 (default 3)\n"
     "  --epoch SECONDS       the time written everywhere (default SOURCE_DATE_EPOCH, then\n"
     "                        the recipe's epoch, then 946684800: 2000-01-01)\n"
     "  --jobs N              compression threads (default: the number of processors)\n"

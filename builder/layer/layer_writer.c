@@ -37,7 +37,9 @@
 #include "layer-internal.h"
 #include "layer_writer.h"
 
-#define GZIP_LEVEL_DEFAULT 6
+/* libdeflate's 5, not the 6 of gzip and zlib: on the python image it is still 0.6 % smaller than
+ * `gzip -6` (0.994 of its bytes; 6 gives 0.988, 4 gives 1.015) and a quarter faster than 6. */
+#define GZIP_LEVEL_DEFAULT 5
 #define GZIP_LEVEL_MAX 12
 #define ZSTD_LEVEL_DEFAULT 3
 #define ZSTD_LEVEL_MAX 19

@@ -51,7 +51,7 @@ enum layer_compression {
 
 struct layer_options {
     enum layer_compression compression;
-    int level;     /* 0 for the default: gzip 6 (1..12), zstd 3 (1..19); ignored for none */
+    int level;     /* 0 for the default: gzip 5 (1..12), zstd 3 (1..19); ignored for none */
     unsigned jobs; /* compression threads; 0 means one */
     int64_t epoch; /* the mtime of every entry, seconds since 1970 */
     /* What errors call out_fd ("blobs/sha256/.tmp-1"); NULL for "layer output". */
