@@ -20,6 +20,7 @@ conf_dir=$here/corpus/ldconf
 recipe_dir=$here/corpus/recipe
 oci_dir=$here/corpus/oci_index
 sign_dir=$here/corpus/sign_payload
+envelope_dir=$here/corpus/sign_envelope
 manifest_dir=$here/corpus/oci_manifest
 auth_dir=$here/corpus/www_authenticate
 dcfg_dir=$here/corpus/docker_config
@@ -32,9 +33,9 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 rm -rf "$elf_dir" "$conf_dir" "$recipe_dir" "$oci_dir" "$sign_dir" "$manifest_dir" "$auth_dir" \
-    "$dcfg_dir" "$layer_dir" "$digests_dir" "$deb822_dir" "$ref_dir" "$pkg_dir"
+    "$dcfg_dir" "$layer_dir" "$digests_dir" "$deb822_dir" "$ref_dir" "$pkg_dir" "$envelope_dir"
 mkdir -p "$elf_dir" "$conf_dir" "$recipe_dir" "$oci_dir" "$sign_dir" "$manifest_dir" "$auth_dir" \
-    "$dcfg_dir" "$layer_dir" "$digests_dir" "$deb822_dir" "$ref_dir" "$pkg_dir"
+    "$dcfg_dir" "$layer_dir" "$digests_dir" "$deb822_dir" "$ref_dir" "$pkg_dir" "$envelope_dir"
 
 # --- ELF seeds built by a toolchain -------------------------------------------------------------
 
@@ -413,6 +414,21 @@ printf '{"critical":{"identity":{"docker-reference":"a\\u0000b"},%s,%s},"optiona
     "$cimg" "$ctype" >"$sign_dir/nul-escape.json"
 printf '{%s,"optional":{"timestamp":1.5,"creator":2}}' "$crit" >"$sign_dir/optional-types.json"
 printf 'critical: {}\n' >"$sign_dir/not-json.txt"
+
+# Attestations: statements (which the target also signs) and envelopes.
+hex=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+subject='"subject":[{"name":"registry.example/python","digest":{"sha256":"'$hex'"}}]'
+printf '{"_type":"https://in-toto.io/Statement/v0.1","predicateType":"https://spdx.dev/Document",%s,"predicate":{"spdxVersion":"SPDX-2.3","packages":[]}}' \
+    "$subject" >"$envelope_dir/statement.json"
+printf '{"_type":"https://in-toto.io/Statement/v1","predicateType":"https://spdx.dev/Document","subject":[{"digest":{"sha512":"00"}},{"digest":{"sha256":"%s"}}],"predicate":[]}' \
+    "$hex" >"$envelope_dir/statement-v1.json"
+printf '{"_type":"https://in-toto.io/Statement/v0.1","predicateType":"https://slsa.dev/provenance/v1",%s,"predicate":{}}' \
+    "$subject" >"$envelope_dir/other-type.json"
+printf '{"_type":"x","_type":"https://in-toto.io/Statement/v1"}' >"$envelope_dir/duplicate.json"
+printf '{"payloadType":"application/vnd.in-toto+json","payload":"e30=","signatures":[{"keyid":"","sig":"AAAA"}]}' \
+    >"$envelope_dir/envelope.json"
+printf '{"payloadType":"application/vnd.in-toto+json","payload":"e30","signatures":[]}' \
+    >"$envelope_dir/envelope-bad.json"
 
 # --- image manifest and config seeds -------------------------------------------------------------
 # fuzz_oci_manifest gives every input to both readers, so one directory holds both kinds.

@@ -289,6 +289,7 @@ int cmd_lock(int argc, char **argv);
 int cmd_push(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_sbom(int argc, char **argv);
 int cmd_resolve(int argc, char **argv);
 
 #endif

@@ -67,7 +67,9 @@ static const char build_usage[] =
     "  --jobs N              compression threads (default: the number of processors)\n"
     "  --archive FILE.tar    also write the layout as one tar for podman/docker load\n"
     "  --sbom FILE           also write the image's SPDX 2.3 document (JSON): its packages,\n"
-    "                        every file with its digests, which package shipped it\n"
+    "                        every file with its digests, which package shipped it; with\n"
+    "                        --key, also attach it to the image as a signed attestation\n"
+    "                        (temper sbom and temper verify --attestation spdx read it)\n"
     "  --key KEY             sign the image with this private key (as temper sign does)\n"
     "  --identity REPO       the repository the signature names (default: the recipe's name,\n"
     "                        which registry verifiers refuse once pushed: sign at push time\n"
@@ -494,19 +496,34 @@ write_image(struct oci_layout *layout, const struct rootfs_plan *plan, struct fs
     return oci_image_commit(layout, spec, &desc, 1, tag, digest, err);
 }
 
-/* --sbom FILE: the SPDX document of the image just written, replacing FILE whole. */
+/* --sbom FILE: the SPDX document of the image just written, replacing FILE whole; *json is the
+ * caller's. */
 static int
 write_sbom(const char *path, const struct recipe *r, const char *tag,
            const struct rootfs_plan *plan, struct fs_root *root,
-           const struct layer_file_digest *digests, const char *digest, int64_t epoch,
+           const struct layer_file_digest *digests, const char *digest, int64_t epoch, char **json,
            struct temper_err *err)
 {
     struct sbom_image image = {r->name.value, tag, digest, "temper-" TEMPER_VERSION, epoch};
-    cleanup_free char *json = NULL, *what = xasprintf("SBOM '%s'", path);
+    cleanup_free char *what = xasprintf("SBOM '%s'", path);
 
-    if (sbom_spdx(plan, digests, root, &image, &json, err) < 0)
+    if (sbom_spdx(plan, digests, root, &image, json, err) < 0)
         return -1;
-    return fs_write_file_atomic(path, json, strlen(json), what, err);
+    return fs_write_file_atomic(path, *json, strlen(*json), what, err);
+}
+
+/* --sbom with --key: the document, signed, as the image's SPDX attestation in the layout. */
+static int
+attach_sbom(struct oci_layout *layout, const char *digest, const struct sign_key *key,
+            const char *subject, const char *sbom, struct temper_err *err)
+{
+    cleanup_free char *envelope = NULL;
+    size_t len;
+
+    if (sign_attest(key, subject, digest, SIGN_PREDICATE_SPDX, sbom, strlen(sbom), &envelope, &len,
+                    err) < 0)
+        return -1;
+    return sign_layout_add_attestation(layout, digest, envelope, len, SIGN_PREDICATE_SPDX, err);
 }
 
 /* The descriptor of manifest blob `digest` in the layout, if it is there (untagged, say, after
@@ -614,7 +631,7 @@ build(const struct build_args *a, struct recipe *r, const struct cli_image *expe
     const char *tag = a->tag ? a->tag : r->tag.value;
     cleanup_free char *output = a->output ? xstrdup(a->output) : xasprintf("out/%s", r->name.value);
     char digest[LAYER_DIGEST_LEN];
-    cleanup_free char *identity = NULL, *package_root = NULL;
+    cleanup_free char *identity = NULL, *package_root = NULL, *sbom = NULL;
     const char *root_dir, *goarch = NULL;
     int64_t epoch = 0;
     int rc, mismatch = 0;
@@ -666,13 +683,17 @@ build(const struct build_args *a, struct recipe *r, const struct cli_image *expe
             temper_err_prefix(err, "layout '%s'", output);
     }
     if (rc == 0 && a->sbom != NULL) {
-        rc = write_sbom(a->sbom, r, tag, plan, root, lo.file_digests, digest, epoch, err);
+        rc = write_sbom(a->sbom, r, tag, plan, root, lo.file_digests, digest, epoch, &sbom, err);
         if (rc < 0)
             temper_err_prefix(err, "image %s is in '%s', but its SBOM is not", digest, output);
     }
     if (rc == 0 && key != NULL &&
         sign_layout_sign(layout, digest, key, identity ? identity : r->name.value, err) < 0)
         rc = temper_err_prefix(err, "image %s is in '%s' but not signed", digest, output);
+    if (rc == 0 && key != NULL && sbom != NULL &&
+        attach_sbom(layout, digest, key, identity ? identity : r->name.value, sbom, err) < 0)
+        rc = temper_err_prefix(err, "image %s is in '%s', signed, but its SBOM is not attached",
+                               digest, output);
     if (rc == 0 && key != NULL && identity == NULL)
         cli_note_local_identity(r->name.value);
     if (rc == 0 && a->archive != NULL)

@@ -35,9 +35,10 @@ static const char push_usage[] =
     "usage: temper push [registry options] [--key KEY]... [--allow-other-identity]\n"
     "                   [--from REPO]... LAYOUT[:TAG] REGISTRY/REPO[:TAG]\n"
     "\n"
-    "Pushes the image tagged TAG of the layout (default: its only image), and its signatures\n"
-    "(the tag sha256-<digest>.sig, merged with those the registry has), to REGISTRY/REPO under\n"
-    "TAG (default: by digest). Prints the manifest digest.\n"
+    "Pushes the image tagged TAG of the layout (default: its only image), its signatures\n"
+    "(the tag sha256-<digest>.sig, merged with those the registry has) and its attestations\n"
+    "(sha256-<digest>.att, merged alike), to REGISTRY/REPO under TAG (default: by digest).\n"
+    "Prints the manifest digest.\n"
     "\n"
     "A signature pushed must name REGISTRY/REPO: registry verifiers (podman, CRI-O, skopeo)\n"
     "refuse one that names another repository. The layout's signatures that name another are\n"
@@ -145,11 +146,18 @@ struct push_signatures {
     struct registry_signature *list;
     size_t count, from_layout, made_count, left_out;
     char other[160]; /* an identity of a signature left out (or pushed with the flag) */
+    /* The layout's attestations of the image: all go, but those whose envelope is missing. */
+    struct sign_entry *attested;
+    size_t attested_count;
+    struct registry_attestation *atts;
+    size_t att_count;
 };
 
 static void
 push_signatures_release(struct push_signatures *p)
 {
+    sign_entries_free(p->attested, p->attested_count);
+    free(p->atts);
     sign_entries_free(p->layout, p->layout_count);
     for (size_t i = 0; i < 2 * p->made_count; i++)
         free(p->made[i]);
@@ -205,6 +213,30 @@ choose_layout_signatures(const struct push_args *a, struct oci_layout *layout, c
             p->layout_count, p->layout_count == 1 ? "" : "s", digest,
             p->layout_count == 1 ? "s" : "", p->other[0] ? p->other : "(unreadable)", identity,
             p->layout_count == 1 ? "it" : "them", identity);
+    return 0;
+}
+
+/* The layout's attestations of `digest`: an attestation names the image by digest, whatever
+ * repository holds it, so each one goes (cosign's verify-attestation checks the digest). */
+static int
+choose_layout_attestations(struct oci_layout *layout, const char *digest, struct push_signatures *p,
+                           struct temper_err *err)
+{
+    struct oci_source src;
+
+    oci_layout_source(layout, &src);
+    if (sign_list_attestations(&src, digest, &p->attested, &p->attested_count, err) < 0)
+        return -1;
+    p->atts = xcalloc(p->attested_count + 1, sizeof(*p->atts));
+    for (size_t i = 0; i < p->attested_count; i++) {
+        const struct sign_entry *e = &p->attested[i];
+
+        if (e->problem != NULL)
+            return temper_err_set(err, TEMPER_E_SIG, 0,
+                                  "attestation %zu of '%s' in the layout: %s; nothing was pushed",
+                                  i + 1, digest, e->problem);
+        p->atts[p->att_count++] = (struct registry_attestation){e->payload, e->len, e->signature};
+    }
     return 0;
 }
 
@@ -272,9 +304,10 @@ push(const struct push_args *a, const struct registry_options *opts)
     /* what a signature for this destination names: the repository, as cosign writes it */
     identity = xasprintf("%s/%s", ref.registry, ref.repository);
     cli_split_layout(a->layout_arg, &dir, &tag);
-    if (tag != NULL && oci_tag_is_signature(tag)) {
+    if (tag != NULL && oci_tag_is_attached(tag)) {
         registry_ref_release(&ref);
-        return cli_usage_error("push", "'%s' holds signatures; name the image's own tag", tag);
+        return cli_usage_error(
+            "push", "'%s' holds signatures or attestations; name the image's own tag", tag);
     }
     if (a->key_count > 0 && oci_reference_parse(identity, 0, &checked, &err) < 0) {
         registry_ref_release(&ref);
@@ -295,9 +328,12 @@ push(const struct push_args *a, const struct registry_options *opts)
     if (rc == 0)
         rc = make_signatures(keys, a->key_count, desc.digest, identity, &sigs, &err);
     if (rc == 0)
+        rc = choose_layout_attestations(layout, desc.digest, &sigs, &err);
+    if (rc == 0)
         rc = registry_client_new(&ref, opts, &client, &err);
     if (rc == 0)
-        rc = registry_push(client, layout, &desc, sigs.list, sigs.count, &stats, &err);
+        rc = registry_push(client, layout, &desc, sigs.list, sigs.count, sigs.atts, sigs.att_count,
+                           &stats, &err);
     registry_client_free(client);
     oci_layout_free(layout);
     for (size_t i = 0; i < a->key_count; i++)
@@ -314,6 +350,8 @@ push(const struct push_args *a, const struct registry_options *opts)
              stats.blobs, stats.blobs_uploaded, (unsigned long long)stats.bytes_uploaded,
              stats.blobs_mounted, stats.blobs - stats.blobs_uploaded - stats.blobs_mounted);
     report_signatures(a, &sigs, identity);
+    if (sigs.att_count > 0)
+        cli_line(stderr, "temper: attestations: %zu from the layout", sigs.att_count);
     printf("%s\n", desc.digest);
     push_signatures_release(&sigs);
     registry_ref_release(&ref);

@@ -1,11 +1,12 @@
 /*
- * temper verify --key PUB [--identity REGISTRY/REPO] [registry options]
- *               LAYOUT[:TAG] | REGISTRY/REPO[:TAG|@DIGEST]
+ * temper verify --key PUB [--identity REGISTRY/REPO | --attestation TYPE]
+ *               [registry options] LAYOUT[:TAG] | REGISTRY/REPO[:TAG|@DIGEST]
  *
  * Exit 0 only when at least one signature by PUB covers the image's
- * manifest digest, with a well-formed payload naming the expected identity,
- * and the whole chain below it holds (oci_source_verify). Otherwise each
- * signature's reason is reported. A layout and a registry are read through
+ * manifest digest, with a well-formed payload naming the expected identity
+ * (with --attestation: an attestation of that type by PUB whose statement
+ * names the digest), and the whole chain below it holds (oci_source_verify).
+ * Otherwise each signature's reason is reported. A layout and a registry are read through
  * the same oci_source, so both are checked alike; from a registry every
  * blob is streamed and hashed, never stored.
  */
@@ -21,8 +22,8 @@
 #include "sign/signing.h"
 
 static const char verify_usage[] =
-    "usage: temper verify --key PUB [--identity REGISTRY/REPO] [registry options]\n"
-    "                     LAYOUT[:TAG] | REGISTRY/REPO[:TAG|@DIGEST]\n"
+    "usage: temper verify --key PUB [--identity REGISTRY/REPO | --attestation TYPE]\n"
+    "                     [registry options] LAYOUT[:TAG] | REGISTRY/REPO[:TAG|@DIGEST]\n"
     "\n"
     "Checks that a signature by the public key PUB covers the image tagged TAG (default: the\n"
     "layout's only image, or the registry's tag latest), and that every byte of the image is\n"
@@ -38,6 +39,11 @@ static const char verify_usage[] =
     "  --identity REGISTRY/REPO  the repository the signature must name, compared as\n"
     "                            containers/image compares them (default: for a registry\n"
     "                            image, the repository it is read from; for a layout, any)\n"
+    "  --attestation TYPE        check an attestation instead of a signature, as cosign\n"
+    "                            verify-attestation does: a DSSE envelope signed by PUB\n"
+    "                            (sha256-<digest>.att) whose in-toto statement is about this\n"
+    "                            image; TYPE is spdx (https://spdx.dev/Document) or the\n"
+    "                            predicate type's URI\n"
     "\n"
     "Registry options:\n" CLI_REGISTRY_USAGE;
 
@@ -108,12 +114,38 @@ check_signatures(const struct oci_source *src, const struct oci_descriptor *desc
     return 0;
 }
 
+/* An attestation of `type` by the key about the image. */
+static int
+check_attestation(const struct oci_source *src, const struct oci_descriptor *desc,
+                  const struct sign_key *key, const char *key_path, const char *type,
+                  struct temper_err *err)
+{
+    json_t *predicate = NULL;
+
+    if (sign_find_attestation(src, desc->digest, key, type, &predicate, err) < 0)
+        return temper_err_prefix(err, "key '%s'", key_path);
+    json_decref(predicate);
+    return 0;
+}
+
 struct verify_args {
     const char *key;
-    const char *identity; /* or NULL */
+    const char *identity;    /* or NULL */
+    const char *attestation; /* the predicate type, or NULL */
     const char *image;
     struct registry_args registry;
 };
+
+/* --attestation's TYPE: "spdx" as cosign names it, or a predicate type's URI; NULL for neither. */
+static const char *
+predicate_type(const char *given)
+{
+    if (strcmp(given, "spdx") == 0 || strcmp(given, "spdxjson") == 0)
+        return SIGN_PREDICATE_SPDX;
+    if (strncmp(given, "https://", 8) == 0 && strlen(given) < 256)
+        return given;
+    return NULL;
+}
 
 /* Returns an exit code, or -1 to go on. */
 static int
@@ -122,6 +154,7 @@ parse_args(int argc, char **argv, struct verify_args *a)
     static const struct option options[] = {
         {"key", required_argument, NULL, 'k'},
         {"identity", required_argument, NULL, 'i'},
+        {"attestation", required_argument, NULL, 'a'},
         {"help", no_argument, NULL, 'h'},
         CLI_REGISTRY_LONG_OPTIONS,
         {NULL, 0, NULL, 0},
@@ -139,6 +172,14 @@ parse_args(int argc, char **argv, struct verify_args *a)
         case 'i':
             a->identity = optarg;
             break;
+        case 'a':
+            a->attestation = predicate_type(optarg);
+            if (a->attestation == NULL)
+                return cli_usage_error("verify",
+                                       "--attestation '%s': say spdx, or a predicate type's "
+                                       "https:// URI",
+                                       optarg);
+            break;
         case 'h':
             fputs(verify_usage, stdout);
             return CLI_EXIT_OK;
@@ -148,6 +189,9 @@ parse_args(int argc, char **argv, struct verify_args *a)
     }
     if (a->key == NULL)
         return cli_usage_error("verify", "--key is required");
+    if (a->identity != NULL && a->attestation != NULL)
+        return cli_usage_error("verify", "--identity is what a signature names; an attestation "
+                                         "names its image by digest: give one of them");
     if (argc - optind != 1)
         return cli_usage_error("verify", "one LAYOUT[:TAG] or REGISTRY/REPO[:TAG|@DIGEST], please");
     a->image = argv[optind];
@@ -213,12 +257,20 @@ verify(const struct verify_args *a, const struct registry_options *opts)
     checked = identity_rule(a, &img, &rule);
     if (!oci_is_image_manifest(img.desc.media_type))
         rc = not_an_image(&img.source, &img.desc, &err);
-    if (rc == 0)
+    if (rc == 0 && a->attestation != NULL)
+        rc = check_attestation(&img.source, &img.desc, key, a->key, a->attestation, &err);
+    else if (rc == 0)
         rc = check_signatures(&img.source, &img.desc, key, a->key, checked, img.repository, &err);
     if (rc == 0)
         rc = oci_source_verify(&img.source, &img.desc, &err);
     if (rc < 0) {
         temper_err_prefix(&err, "%s", img.source.name);
+    } else if (a->attestation != NULL) {
+        cli_line(stderr,
+                 "temper: verified %s in %s: an attestation of type '%s' signed with '%s' is "
+                 "about it, every blob as signed",
+                 img.desc.digest, img.source.name, a->attestation, a->key);
+        printf("%s\n", img.desc.digest);
     } else {
         cli_line(stderr, "temper: verified %s in %s: signed with '%s'%s%s%s, every blob as signed",
                  img.desc.digest, img.source.name, a->key, checked ? " for '" : "",

@@ -97,9 +97,10 @@ open_local(const char *arg, struct cli_image *img, struct temper_err *err)
 
     img->arg = xstrdup(arg);
     cli_split_layout(img->arg, &dir, &tag);
-    if (tag != NULL && oci_tag_is_signature(tag))
+    if (tag != NULL && oci_tag_is_attached(tag))
         return temper_err_set(err, TEMPER_E_USAGE, 0,
-                              "'%s' holds signatures; name the image's own tag", tag);
+                              "'%s' holds signatures or attestations; name the image's own tag",
+                              tag);
     if (oci_layout_open(dir, false, &img->layout, err) < 0)
         return -1;
     img->tag = tag;

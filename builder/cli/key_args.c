@@ -42,8 +42,8 @@ cli_parse_key_args(int argc, char **argv, const char *usage, struct key_args *ou
     if (argc - optind != 1)
         return cli_usage_error(command, "one LAYOUT[:TAG], please");
     cli_split_layout(argv[optind], &out->layout, &out->tag);
-    if (out->tag != NULL && oci_tag_is_signature(out->tag))
-        return cli_usage_error(command, "'%s' holds signatures; name the image's own tag",
-                               out->tag);
+    if (out->tag != NULL && oci_tag_is_attached(out->tag))
+        return cli_usage_error(
+            command, "'%s' holds signatures or attestations; name the image's own tag", out->tag);
     return -1;
 }

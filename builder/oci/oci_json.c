@@ -140,14 +140,15 @@ oci_tag_is_valid(const char *tag)
 }
 
 bool
-oci_tag_is_signature(const char *tag)
+oci_tag_is_attached(const char *tag)
 {
-    static const char prefix[] = "sha256-", suffix[] = ".sig";
-    const size_t hex = 64;
+    static const char prefix[] = "sha256-";
+    const size_t hex = 64, suffix = 4; /* ".sig", ".att" */
 
-    if (tag == NULL || strlen(tag) != sizeof(prefix) - 1 + hex + sizeof(suffix) - 1 ||
+    if (tag == NULL || strlen(tag) != sizeof(prefix) - 1 + hex + suffix ||
         strncmp(tag, prefix, sizeof(prefix) - 1) != 0 ||
-        strcmp(tag + sizeof(prefix) - 1 + hex, suffix) != 0)
+        (strcmp(tag + sizeof(prefix) - 1 + hex, ".sig") != 0 &&
+         strcmp(tag + sizeof(prefix) - 1 + hex, ".att") != 0))
         return false;
     for (size_t i = sizeof(prefix) - 1; i < sizeof(prefix) - 1 + hex; i++) {
         if (!((tag[i] >= '0' && tag[i] <= '9') || (tag[i] >= 'a' && tag[i] <= 'f')))
@@ -576,7 +577,7 @@ list_tags(const json_t *manifests, bool images_only, char *buf, size_t size)
         char shown[136];
         int n;
 
-        if (name == NULL || (images_only && oci_tag_is_signature(name)))
+        if (name == NULL || (images_only && oci_tag_is_attached(name)))
             continue;
         n = snprintf(buf + len, size - len, "%s'%s'", len > 0 ? ", " : "",
                      temper_printable(name, shown, sizeof(shown)));
@@ -622,7 +623,7 @@ find_only_image(const json_t *manifests, struct oci_descriptor *out, struct temp
         const json_t *entry = json_array_get(manifests, i);
         const char *name = ref_name(entry);
 
-        if (name == NULL || !oci_tag_is_signature(name)) {
+        if (name == NULL || !oci_tag_is_attached(name)) {
             images++;
             only = entry;
         }

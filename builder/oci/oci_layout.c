@@ -1009,7 +1009,7 @@ oci_layout_tags_of(const struct oci_layout *layout, const char *digest)
         const char *tag = json_string_value(
             json_object_get(json_object_get(entry, "annotations"), OCI_ANNOTATION_REF_NAME));
 
-        if (d != NULL && tag != NULL && strcmp(d, digest) == 0 && !oci_tag_is_signature(tag))
+        if (d != NULL && tag != NULL && strcmp(d, digest) == 0 && !oci_tag_is_attached(tag))
             tags[n++] = xstrdup(tag);
     }
     return tags;

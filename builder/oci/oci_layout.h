@@ -153,7 +153,7 @@ struct oci_descriptor {
  * The descriptor of the image tagged `tag` (annotation
  * org.opencontainers.image.ref.name) in index.json, usually a manifest. With
  * `tag` NULL, the only image of a layout that holds exactly one, signature
- * tags (oci_tag_is_signature) not counted (none is
+ * and attestation tags (oci_tag_is_attached) not counted (none is
  * TEMPER_E_MISSING, several TEMPER_E_USAGE). A tag not found is
  * TEMPER_E_MISSING, with the tags there are in the message; a digest other
  * than sha256 is TEMPER_E_PARSE.
@@ -168,8 +168,9 @@ int oci_layout_find_tag(const struct oci_layout *layout, const char *tag,
  */
 char **oci_layout_tags_of(const struct oci_layout *layout, const char *digest);
 
-/* Whether `tag` names the signatures of an image: "sha256-<64 hex>.sig" (cosign's tag). */
-bool oci_tag_is_signature(const char *tag);
+/* Whether `tag` names what is attached to an image, as cosign tags it: its signatures,
+ * "sha256-<64 hex>.sig", or its attestations, "sha256-<64 hex>.att". */
+bool oci_tag_is_attached(const char *tag);
 
 /*
  * Checks the whole chain of the image whose manifest is `manifest` (as

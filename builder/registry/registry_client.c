@@ -588,14 +588,23 @@ signed_before(const json_t *layers, const struct registry_signature *sig, const 
     return false;
 }
 
+/* What a push attaches to the image under one tag: signatures (.sig) or attestations (.att). */
+struct attached {
+    char tag[80];
+    const char *what;
+    json_t *layers;     /* one per blob */
+    const char **blobs; /* the layers' blobs */
+    size_t *lens, n;
+    const struct registry_signature *sigs; /* signatures: `n` of them; else NULL */
+};
+
 /*
- * The signature manifest to put: the registry's layers, then those of `sigs` it lacks, its
+ * The manifest to put under the tag: the registry's layers, then those of `a` it lacks, its
  * config pushed here. *text NULL when the registry has every one of them already.
  */
 static int
-merge_signatures(struct registry_client *c, const json_t *remote,
-                 const struct registry_signature *sigs, size_t n, char **text,
-                 struct registry_push_stats *stats, struct temper_err *err)
+merge_attached(struct registry_client *c, const json_t *remote, const struct attached *a,
+               char **text, struct registry_push_stats *stats, struct temper_err *err)
 {
     json_t *layers = remote != NULL ? json_deep_copy(json_object_get(remote, "layers")) : NULL;
     cleanup_free char *config = NULL;
@@ -608,17 +617,16 @@ merge_signatures(struct registry_client *c, const json_t *remote,
         layers = json_array();
     }
     before = json_array_size(layers);
-    for (size_t i = 0; i < n; i++) {
-        json_t *layer = sign_signature_layer(sigs[i].payload, sigs[i].len, sigs[i].signature);
+    for (size_t i = 0; i < a->n; i++) {
+        json_t *layer = json_array_get(a->layers, i);
 
-        if (sign_has_layer(layers, layer) || signed_before(layers, &sigs[i], layer))
-            json_decref(layer);
-        else
-            json_array_append_new(layers, layer);
+        if (!sign_has_layer(layers, layer) &&
+            (a->sigs == NULL || !signed_before(layers, &a->sigs[i], layer)))
+            json_array_append(layers, layer);
     }
     if (json_array_size(layers) > SIGN_LAYERS_MAX) {
         json_decref(layers);
-        return temper_err_set(err, TEMPER_E_LIMIT, 0, "more than %d signatures", SIGN_LAYERS_MAX);
+        return temper_err_set(err, TEMPER_E_LIMIT, 0, "more than %d %s", SIGN_LAYERS_MAX, a->what);
     }
     rc =
         json_array_size(layers) == before ? 0 : sign_signature_manifest(layers, &config, text, err);
@@ -633,45 +641,73 @@ merge_signatures(struct registry_client *c, const json_t *remote,
 }
 
 /*
- * The blobs of the signatures of `digest`: their payloads, and the config of the signature
- * manifest merged with the registry's, which goes to *merged (NULL when the registry has every
- * one already), to be put once the image's manifest is (put_signatures).
+ * The blobs of what is attached under a tag, and the config of its manifest merged with the
+ * registry's, which goes to *merged (NULL when the registry has every one already), to be put
+ * once the image's manifest is (put_attached).
  */
 static int
-push_signature_blobs(struct registry_client *c, const char *digest,
-                     const struct registry_signature *sigs, size_t n, char **merged,
-                     struct registry_push_stats *stats, struct temper_err *err)
+push_attached_blobs(struct registry_client *c, const struct attached *a, char **merged,
+                    struct registry_push_stats *stats, struct temper_err *err)
 {
     json_t *remote = NULL;
-    char tag[80];
     int rc = 0;
 
     *merged = NULL;
-    if (n == 0)
+    if (a->n == 0)
         return 0;
-    sign_tag_of(digest, tag);
-    for (size_t i = 0; i < n && rc == 0; i++)
-        rc = push_memory_blob(c, sigs[i].payload, sigs[i].len, stats, err);
+    for (size_t i = 0; i < a->n && rc == 0; i++)
+        rc = push_memory_blob(c, a->blobs[i], a->lens[i], stats, err);
     if (rc == 0)
-        rc = get_manifest(c, tag, &remote, err);
+        rc = get_manifest(c, a->tag, &remote, err);
     if (rc == 0)
-        rc = merge_signatures(c, remote, sigs, n, merged, stats, err);
+        rc = merge_attached(c, remote, a, merged, stats, err);
     json_decref(remote);
-    return rc < 0 ? temper_err_prefix(err, "signatures '%s'", tag) : 0;
+    return rc < 0 ? temper_err_prefix(err, "%s '%s'", a->what, a->tag) : 0;
 }
 
 static int
-put_signatures(struct registry_client *c, const char *digest, const char *merged,
-               struct temper_err *err)
+put_attached(struct registry_client *c, const struct attached *a, const char *merged,
+             struct temper_err *err)
 {
-    char tag[80];
-
     if (merged == NULL)
         return 0;
-    sign_tag_of(digest, tag);
-    if (put_manifest(c, tag, OCI_MEDIA_TYPE_MANIFEST, merged, strlen(merged), err) < 0)
-        return temper_err_prefix(err, "signatures '%s'", tag);
+    if (put_manifest(c, a->tag, OCI_MEDIA_TYPE_MANIFEST, merged, strlen(merged), err) < 0)
+        return temper_err_prefix(err, "%s '%s'", a->what, a->tag);
     return 0;
+}
+
+/* The signatures (sigs) or attestations (atts) of `digest` as what is attached under a tag. */
+static void
+attached_init(struct attached *a, const char *digest, const struct registry_signature *sigs,
+              const struct registry_attestation *atts, size_t n)
+{
+    *a = (struct attached){.what = sigs != NULL ? "signatures" : "attestations",
+                           .layers = json_array(),
+                           .blobs = xcalloc(n + 1, sizeof(*a->blobs)),
+                           .lens = xcalloc(n + 1, sizeof(*a->lens)),
+                           .n = n,
+                           .sigs = sigs};
+    if (sigs != NULL)
+        sign_tag_of(digest, a->tag);
+    else
+        sign_attestation_tag_of(digest, a->tag);
+    for (size_t i = 0; i < n; i++) {
+        a->blobs[i] = sigs != NULL ? sigs[i].payload : atts[i].envelope;
+        a->lens[i] = sigs != NULL ? sigs[i].len : atts[i].len;
+        json_array_append_new(
+            a->layers,
+            sigs != NULL
+                ? sign_signature_layer(sigs[i].payload, sigs[i].len, sigs[i].signature)
+                : sign_attestation_layer(atts[i].envelope, atts[i].len, atts[i].predicate_type));
+    }
+}
+
+static void
+attached_release(struct attached *a)
+{
+    json_decref(a->layers);
+    free(a->blobs);
+    free(a->lens);
 }
 
 /*
@@ -821,11 +857,13 @@ push_failed(const struct registry_client *c, struct temper_err *err)
 int
 registry_push(struct registry_client *c, struct oci_layout *layout,
               const struct oci_descriptor *manifest, const struct registry_signature *sigs,
-              size_t nsigs, struct registry_push_stats *stats, struct temper_err *err)
+              size_t nsigs, const struct registry_attestation *atts, size_t natts,
+              struct registry_push_stats *stats, struct temper_err *err)
 {
     struct registry_push_stats s = {0};
     struct layer_job job = {0};
-    cleanup_free char *raw = NULL, *signatures = NULL;
+    struct attached signed_by, attested;
+    cleanup_free char *raw = NULL, *signatures = NULL, *attestations = NULL;
     json_t *doc;
     size_t len;
     int rc;
@@ -841,22 +879,29 @@ registry_push(struct registry_client *c, struct oci_layout *layout,
         return temper_err_set(err, TEMPER_E_PARSE, 0, "manifest '%s' is not JSON",
                               manifest->digest);
     }
+    attached_init(&signed_by, manifest->digest, sigs, NULL, nsigs);
+    attached_init(&attested, manifest->digest, NULL, atts, natts);
     /* blobs first (the layer perhaps in the background), then the manifests */
     rc = layer_job_start(c, layout, doc, &job, &s, err);
     if (rc == 0)
         rc = push_manifest_blobs(c, layout, doc, job.digest[0] ? job.digest : NULL, &s, err);
     if (rc == 0)
-        rc = push_signature_blobs(c, manifest->digest, sigs, nsigs, &signatures, &s, err);
+        rc = push_attached_blobs(c, &signed_by, &signatures, &s, err);
+    if (rc == 0)
+        rc = push_attached_blobs(c, &attested, &attestations, &s, err);
     if (layer_job_finish(c, &job, rc < 0, &s, err) < 0)
         rc = -1;
     json_decref(doc);
+    if (rc == 0 && (put_manifest(c, c->tag != NULL ? c->tag : manifest->digest,
+                                 manifest->media_type[0] != '\0' ? manifest->media_type
+                                                                 : OCI_MEDIA_TYPE_MANIFEST,
+                                 raw, len, err) < 0 ||
+                    put_attached(c, &signed_by, signatures, err) < 0 ||
+                    put_attached(c, &attested, attestations, err) < 0))
+        rc = -1;
+    attached_release(&signed_by);
+    attached_release(&attested);
     if (rc < 0)
-        return push_failed(c, err);
-    if (put_manifest(c, c->tag != NULL ? c->tag : manifest->digest,
-                     manifest->media_type[0] != '\0' ? manifest->media_type
-                                                     : OCI_MEDIA_TYPE_MANIFEST,
-                     raw, len, err) < 0 ||
-        put_signatures(c, manifest->digest, signatures, err) < 0)
         return push_failed(c, err);
     *stats = s;
     return 0;

@@ -23,7 +23,7 @@
  * Usage:
  *     registry_ref_parse("registry.example/team/python:1", &ref, &err);
  *     registry_client_new(&ref, &opts, &client, &err);
- *     registry_push(client, layout, &desc, sigs, n, &stats, &err);   (desc from
+ *     registry_push(client, layout, &desc, sigs, n, atts, m, &stats, &err);  (desc from
  *                                                   oci_layout_find_tag)
  *     registry_client_free(client); registry_ref_release(&ref);
  *
@@ -123,18 +123,27 @@ struct registry_signature {
     const struct sign_key *key;
 };
 
+/* An attestation of the pushed image: a DSSE envelope's bytes and its predicate type. */
+struct registry_attestation {
+    const char *envelope;
+    size_t len;
+    const char *predicate_type;
+};
+
 /*
  * Pushes the image `manifest` of `layout` (its config and layers, then the
  * manifest under ref's tag, or by digest when ref has none) and, when `sigs`
  * holds any, its signature manifest (the registry's, with those of `sigs` it
- * lacks added; the caller chooses them: the layout's, new ones, or both).
+ * lacks added; the caller chooses them: the layout's, new ones, or both);
+ * and so its attestation manifest with `atts`.
  * Never a manifest before all its blobs are there. A rerun after an
  * interruption sends only what is missing. With a digest in the reference,
  * it must be the manifest's (TEMPER_E_USAGE). *stats is set on success only.
  */
 int registry_push(struct registry_client *c, struct oci_layout *layout,
                   const struct oci_descriptor *manifest, const struct registry_signature *sigs,
-                  size_t nsigs, struct registry_push_stats *stats, struct temper_err *err);
+                  size_t nsigs, const struct registry_attestation *atts, size_t natts,
+                  struct registry_push_stats *stats, struct temper_err *err);
 
 /*
  * The client's repository as an oci_source, for remote verify and diff:

@@ -36,6 +36,7 @@
 #include "base/cleanup.h"
 #include "base/limits.h"
 #include "base/xalloc.h"
+#include "sign-internal.h"
 
 /* scrypt as `openssl pkcs8 -scrypt` sets it: N = 2^14, r = 8, p = 1 takes 16 MiB, half of the
  * 32 MiB OpenSSL allows scrypt. N = 2^15 needs just over that, and OpenSSL 3.0 then crashes in
@@ -836,8 +837,8 @@ b64_value(char c)
  * zero in the bits the padding leaves over. So a signature has exactly one text. out has room
  * for len / 4 * 3 bytes.
  */
-static int
-b64_decode(const char *s, size_t len, unsigned char *out, size_t *outlen)
+int
+sign_b64_decode(const char *s, size_t len, unsigned char *out, size_t *outlen)
 {
     size_t n = 0, pad = 0;
 
@@ -902,7 +903,7 @@ sign_verify_bytes(const struct sign_key *key, const void *msg, size_t len, const
                               "signature is not an ECDSA P-256 or Ed25519 signature: over %d "
                               "characters of base64",
                               SIGN_SIGNATURE_MAX_B64);
-    if (b64_decode(b64, b64len, sig, &siglen) < 0)
+    if (sign_b64_decode(b64, b64len, sig, &siglen) < 0)
         return temper_err_set(err, TEMPER_E_SIG, 0,
                               "signature is not base64 (standard alphabet, padded, one line)");
     if (key->type == SIGN_KEY_ECDSA_P256 && !is_der_ecdsa(sig, siglen))

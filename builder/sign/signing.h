@@ -249,4 +249,73 @@ int sign_list(const struct oci_source *src, const char *digest, struct sign_entr
               struct temper_err *err);
 void sign_entries_free(struct sign_entry *entries, size_t n);
 
+/*
+ * Attestations, as cosign attaches them (its specs/ATTESTATION_SPEC.md) and the in-toto
+ * attestation framework and DSSE define them (sign_attest.c):
+ *  - the statement: {"_type":"https://in-toto.io/Statement/v0.1","predicateType":TYPE,
+ *    "subject":[{"name":NAME,"digest":{"sha256":HEX}}],"predicate":PREDICATE}, the subject
+ *    being the image's manifest;
+ *  - the DSSE envelope: {"payloadType":"application/vnd.in-toto+json","payload":BASE64,
+ *    "signatures":[{"keyid":"","sig":BASE64}]}, each signature over
+ *    PAE(type, body) = "DSSEv1" SP LEN(type) SP type SP LEN(body) SP body (LEN in decimal
+ *    ASCII), with the same key types and encodings as sign_bytes;
+ *  - in a layout or a registry: the envelope is a layer (SIGN_ENVELOPE_MEDIA_TYPE, annotations
+ *    SIGN_ANNOTATION "" and SIGN_PREDICATE_ANNOTATION TYPE) of the manifest tagged
+ *    "sha256-<hex>.att", kept as the signature manifest is.
+ */
+#define SIGN_ENVELOPE_MEDIA_TYPE "application/vnd.dsse.envelope.v1+json"
+#define SIGN_PREDICATE_ANNOTATION "predicateType"
+#define SIGN_INTOTO_PAYLOAD_TYPE "application/vnd.in-toto+json"
+#define SIGN_PREDICATE_SPDX "https://spdx.dev/Document"
+
+/* PAE(type, body): *out is the caller's (not NUL-terminated; *len bytes). */
+void sign_pae(const char *type, const void *body, size_t body_len, char **out, size_t *len);
+
+/*
+ * The DSSE envelope of a statement that `predicate` (JSON text of an object, `len` bytes) of
+ * type `predicate_type` holds for manifest `digest` of `subject` (a repository name), signed
+ * with a private key. *envelope (*envelope_len bytes, NUL-terminated) is the caller's.
+ * TEMPER_E_USAGE for a predicate that is not a JSON object, or a digest that is not sha256.
+ */
+int sign_attest(const struct sign_key *key, const char *subject, const char *digest,
+                const char *predicate_type, const char *predicate, size_t len, char **envelope,
+                size_t *envelope_len, struct temper_err *err);
+
+/*
+ * Opens an envelope (untrusted bytes, not NUL-terminated) as a verifier must: 0 and
+ * *predicate (the statement's predicate, the caller's to json_decref) only when one of its
+ * signatures holds for `key` over PAE of its payload type and payload, the payload type is
+ * in-toto's, the payload is a statement (in-toto Statement v0.1 or v1, duplicate keys refused)
+ * of predicate type `predicate_type`, and one of its subjects has sha256 digest `digest`.
+ * Otherwise TEMPER_E_SIG says which of these fails (TEMPER_E_LIMIT over
+ * SIGN_ENVELOPE_MAX_BYTES or SIGN_LAYERS_MAX signatures).
+ */
+int sign_attestation_open(const struct sign_key *key, const char *envelope, size_t len,
+                          const char *digest, const char *predicate_type, json_t **predicate,
+                          struct temper_err *err);
+
+/* The tag of manifest `digest`'s attestations: "sha256-<hex>.att". */
+void sign_attestation_tag_of(const char *digest, char tag[80]);
+/* The layer descriptor of one envelope. */
+json_t *sign_attestation_layer(const char *envelope, size_t len, const char *predicate_type);
+/* Adds an envelope to the layout's attestations of `digest`, as sign_layout_add a signature. */
+int sign_layout_add_attestation(struct oci_layout *layout, const char *digest, const char *envelope,
+                                size_t len, const char *predicate_type, struct temper_err *err);
+/*
+ * The attestations of manifest `digest` that `src` holds, as sign_list lists signatures: each
+ * entry's payload is an envelope, its signature the layer's predicate type ("" when it names
+ * none).
+ */
+int sign_list_attestations(const struct oci_source *src, const char *digest,
+                           struct sign_entry **out, size_t *n, struct temper_err *err);
+
+/*
+ * Finds an attestation of manifest `digest` in `src` of type `predicate_type` that holds for
+ * `key` (sign_attestation_open); *predicate is its predicate. Otherwise TEMPER_E_SIG: the image
+ * has none of that type, or the reason each one fails.
+ */
+int sign_find_attestation(const struct oci_source *src, const char *digest,
+                          const struct sign_key *key, const char *predicate_type,
+                          json_t **predicate, struct temper_err *err);
+
 #endif

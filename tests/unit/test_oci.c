@@ -989,15 +989,17 @@ START_TEST(test_oci_json_check_keys_is_linear_in_the_keys)
 }
 END_TEST
 
-START_TEST(test_oci_tag_is_signature_takes_cosign_tags_only)
+START_TEST(test_oci_tag_is_attached_takes_cosign_tags_only)
 {
     static const char hex[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
     static const struct {
         const char *prefix, *middle, *suffix;
-        bool is_signature;
+        bool attached;
     } cases[] = {
         {"sha256-", hex, ".sig", true},
-        {"sha256-", hex, ".att", false},     /* an attestation, not a signature */
+        {"sha256-", hex, ".att", true},   /* attestations */
+        {"sha256-", hex, ".sbom", false}, /* cosign's attached SBOM: temper writes none */
+        {"sha256-", hex, ".atx", false},
         {"sha256-", hex, ".sig.x", false},   /* too long */
         {"sha256-", hex, ".si", false},      /* too short */
         {"sha256:", hex, ".sig", false},     /* ':' is no tag character */
@@ -1012,15 +1014,15 @@ START_TEST(test_oci_tag_is_signature_takes_cosign_tags_only)
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         snprintf(tag, sizeof(tag), "%s%s%s", cases[i].prefix, cases[i].middle, cases[i].suffix);
-        ck_assert_msg(oci_tag_is_signature(tag) == cases[i].is_signature, "%s", tag);
+        ck_assert_msg(oci_tag_is_attached(tag) == cases[i].attached, "%s", tag);
     }
     /* upper-case hex and other letters in the digest */
     snprintf(tag, sizeof(tag), "sha256-%s.sig", hex);
     tag[7] = 'A';
-    ck_assert(!oci_tag_is_signature(tag));
+    ck_assert(!oci_tag_is_attached(tag));
     tag[7] = 'g';
-    ck_assert(!oci_tag_is_signature(tag));
-    ck_assert(!oci_tag_is_signature(NULL));
+    ck_assert(!oci_tag_is_attached(tag));
+    ck_assert(!oci_tag_is_attached(NULL));
     /* 75 characters, and a valid tag of the distribution grammar */
     snprintf(tag, sizeof(tag), "sha256-%s.sig", hex);
     ck_assert_uint_eq(strlen(tag), 75);
@@ -2171,8 +2173,8 @@ oci_suite(void)
     tcase_add_test(tc, test_oci_layout_find_tag_skips_signature_tags);
     suite_add_tcase(s, tc);
 
-    tc = tcase_create("oci_tag_is_signature");
-    tcase_add_test(tc, test_oci_tag_is_signature_takes_cosign_tags_only);
+    tc = tcase_create("oci_tag_is_attached");
+    tcase_add_test(tc, test_oci_tag_is_attached_takes_cosign_tags_only);
     tcase_add_test(tc, test_oci_json_check_keys_refuses_what_go_folds_together);
     tcase_add_test(tc, test_oci_json_check_keys_is_linear_in_the_keys);
     tcase_add_test(tc, test_oci_index_find_counts_no_image_among_signatures_only);

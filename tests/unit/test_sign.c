@@ -1707,6 +1707,238 @@ START_TEST(test_sign_identity_matches_nothing_for_an_image_without_a_name)
 }
 END_TEST
 
+/* ---- attestations ---- */
+
+/* The example of the DSSE specification's protocol.md. */
+START_TEST(test_sign_pae_is_dsse_v1)
+{
+    char *pae;
+    size_t len;
+
+    sign_pae("http://example.com/HelloWorld", "hello world", 11, &pae, &len);
+    ck_assert_uint_eq(len, strlen("DSSEv1 29 http://example.com/HelloWorld 11 hello world"));
+    ck_assert_mem_eq(pae, "DSSEv1 29 http://example.com/HelloWorld 11 hello world", len);
+    free(pae);
+    sign_pae("t", "", 0, &pae, &len);
+    ck_assert_uint_eq(len, 13);
+    ck_assert_mem_eq(pae, "DSSEv1 1 t 0 ", len);
+    free(pae);
+}
+END_TEST
+
+#define ATT_DIGEST "sha256:" HEX64_A
+#define HEX64_A "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define ATT_PREDICATE "{\"spdxVersion\":\"SPDX-2.3\",\"packages\":[{\"name\":\"libc6\"}]}"
+
+static char *
+attest_ok(const struct sign_key *key, const char *digest, const char *type, size_t *len)
+{
+    struct temper_err err;
+    char *envelope = NULL;
+
+    ck_assert_msg(sign_attest(key, "registry.example/team/python", digest, type, ATT_PREDICATE,
+                              strlen(ATT_PREDICATE), &envelope, len, &err) == 0,
+                  "%s", err.msg);
+    return envelope;
+}
+
+/* sign_attestation_open of `envelope` with `key` fails with TEMPER_E_SIG saying `part`. */
+static void
+refuse_envelope(const struct sign_key *key, const char *envelope, const char *type,
+                const char *part)
+{
+    json_t *predicate = (json_t *)&predicate;
+    struct temper_err err = {0};
+
+    ck_assert_int_eq(
+        sign_attestation_open(key, envelope, strlen(envelope), ATT_DIGEST, type, &predicate, &err),
+        -1);
+    /* not check_err: these messages name the image's digest, a run of hex it would take for
+     * key material */
+    ck_assert_msg(err.code == TEMPER_E_SIG && strstr(err.msg, part) != NULL,
+                  "code %d, '%s' does not say '%s'", err.code, err.msg, part);
+    ck_assert_ptr_eq(predicate, (json_t *)&predicate);
+}
+
+/* The envelope with `key` set to `value` (a string), as JSON text. */
+static char *
+envelope_with(const char *envelope, const char *key, const char *value)
+{
+    json_t *doc = json_loads(envelope, 0, NULL);
+    char *text;
+
+    json_object_set_new(doc, key, json_string(value));
+    text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    return text;
+}
+
+static char *
+b64(const void *bytes, size_t len)
+{
+    char *text = malloc(4 * ((len + 2) / 3) + 1);
+
+    EVP_EncodeBlock((unsigned char *)text, bytes, (int)len);
+    return text;
+}
+
+/* The statement an envelope carries, decoded. */
+static char *
+statement_of(const char *envelope, size_t *len)
+{
+    json_t *doc = json_loads(envelope, 0, NULL);
+    const char *payload = json_string_value(json_object_get(doc, "payload"));
+    unsigned char *out = malloc(strlen(payload));
+    int n = EVP_DecodeBlock(out, (const unsigned char *)payload, (int)strlen(payload));
+
+    ck_assert_int_gt(n, 0);
+    *len =
+        (size_t)n - (payload[strlen(payload) - 1] == '=') - (payload[strlen(payload) - 2] == '=');
+    json_decref(doc);
+    return (char *)out;
+}
+
+/* An envelope of `statement` signed properly with `key`, as another producer would make it. */
+static char *
+envelope_of(const struct sign_key *key, const char *statement)
+{
+    struct temper_err err;
+    char *pae, *sig, *payload = b64(statement, strlen(statement)), *text;
+    size_t len;
+    json_t *doc;
+
+    sign_pae(SIGN_INTOTO_PAYLOAD_TYPE, statement, strlen(statement), &pae, &len);
+    ck_assert_msg(sign_bytes(key, pae, len, &sig, &err) == 0, "%s", err.msg);
+    doc = json_pack("{s:s, s:s, s:[{s:s}]}", "payloadType", SIGN_INTOTO_PAYLOAD_TYPE, "payload",
+                    payload, "signatures", "sig", sig);
+    text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    free(pae);
+    free(sig);
+    free(payload);
+    return text;
+}
+
+START_TEST(test_sign_attest_opens_with_its_key)
+{
+    static const enum sign_key_type types[] = {SIGN_KEY_ECDSA_P256, SIGN_KEY_ED25519};
+    struct sign_key *key, *pub;
+    json_t *predicate = NULL, *want = json_loads(ATT_PREDICATE, 0, NULL);
+    struct temper_err err;
+    char *envelope, *statement;
+    size_t len, slen;
+
+    keygen(types[_i], "k", NULL);
+    key = load_private("k.key", NULL);
+    pub = load_public("k.pub");
+    envelope = attest_ok(key, ATT_DIGEST, SIGN_PREDICATE_SPDX, &len);
+    ck_assert_msg(sign_attestation_open(pub, envelope, len, ATT_DIGEST, SIGN_PREDICATE_SPDX,
+                                        &predicate, &err) == 0,
+                  "%s", err.msg);
+    ck_assert(json_equal(predicate, want));
+    /* cosign's statement: its type, the predicate type, the subject by name and digest */
+    statement = statement_of(envelope, &slen);
+    ck_assert_msg(strncmp(statement,
+                          "{\"_type\":\"https://in-toto.io/Statement/v0.1\",\"predicateType\":"
+                          "\"https://spdx.dev/Document\",\"subject\":[{\"name\":"
+                          "\"registry.example/team/python\",\"digest\":{\"sha256\":\"" HEX64_A
+                          "\"}}],\"predicate\":{",
+                          170) == 0,
+                  "%.*s", (int)slen, statement);
+    ck_assert_msg(strstr(envelope, "\"payloadType\":\"application/vnd.in-toto+json\"") != NULL,
+                  "%s", envelope);
+    json_decref(predicate);
+    json_decref(want);
+    free(statement);
+    free(envelope);
+    sign_key_free(key);
+    sign_key_free(pub);
+}
+END_TEST
+
+START_TEST(test_sign_attestation_open_refuses_what_does_not_hold)
+{
+    struct sign_key *key, *pub, *other;
+    char *envelope, *statement, *changed, *text, *sig;
+    size_t len, slen;
+    json_t *doc;
+
+    keygen(SIGN_KEY_ECDSA_P256, "k", NULL);
+    keygen(SIGN_KEY_ECDSA_P256, "o", NULL);
+    key = load_private("k.key", NULL);
+    pub = load_public("k.pub");
+    other = load_public("o.pub");
+    envelope = attest_ok(key, ATT_DIGEST, SIGN_PREDICATE_SPDX, &len);
+
+    refuse_envelope(other, envelope, SIGN_PREDICATE_SPDX, "does not verify");
+
+    /* a byte of the statement changed, the signature kept */
+    statement = statement_of(envelope, &slen);
+    *strstr(statement, "libc6") = 'L';
+    changed = b64(statement, slen);
+    text = envelope_with(envelope, "payload", changed);
+    refuse_envelope(pub, text, SIGN_PREDICATE_SPDX, "does not verify");
+    free(text);
+    free(changed);
+
+    /* the signature changed */
+    doc = json_loads(envelope, 0, NULL);
+    sig = strdup(json_string_value(
+        json_object_get(json_array_get(json_object_get(doc, "signatures"), 0), "sig")));
+    sig[10] = sig[10] == 'A' ? 'B' : 'A';
+    json_object_set_new(json_array_get(json_object_get(doc, "signatures"), 0), "sig",
+                        json_string(sig));
+    text = json_dumps(doc, JSON_COMPACT);
+    refuse_envelope(pub, text, SIGN_PREDICATE_SPDX, "signature");
+    free(text);
+    free(sig);
+    json_decref(doc);
+
+    /* signed properly, but about another image, or of another type */
+    free(statement);
+    statement = strdup("{\"_type\":\"https://in-toto.io/Statement/v1\",\"predicateType\":"
+                       "\"https://spdx.dev/Document\",\"subject\":[{\"name\":\"x\",\"digest\":"
+                       "{\"sha256\":\"1123456789abcdef0123456789abcdef0123456789abcdef012345678"
+                       "9abcdef\"}}],\"predicate\":{}}");
+    text = envelope_of(key, statement);
+    refuse_envelope(pub, text, SIGN_PREDICATE_SPDX, "about another image");
+    free(text);
+    text = envelope_of(key, "{\"_type\":\"https://in-toto.io/Statement/v1\",\"predicateType\":"
+                            "\"https://slsa.dev/provenance/v1\",\"subject\":[{\"digest\":{"
+                            "\"sha256\":\"" HEX64_A "\"}}],\"predicate\":{}}");
+    refuse_envelope(pub, text, SIGN_PREDICATE_SPDX, "not of type");
+    free(text);
+    text = envelope_of(key, "{\"_type\":\"https://example.com/Other\",\"predicateType\":\"https:"
+                            "//spdx.dev/Document\",\"subject\":[],\"predicate\":{}}");
+    refuse_envelope(pub, text, SIGN_PREDICATE_SPDX, "not an in-toto statement");
+    free(text);
+    text = envelope_of(key, "{\"_type\":\"https://in-toto.io/Statement/v1\",\"_type\":\"x\"}");
+    refuse_envelope(pub, text, SIGN_PREDICATE_SPDX, "key twice");
+    free(text);
+
+    /* the envelope itself */
+    text = envelope_with(envelope, "payloadType", "application/json");
+    refuse_envelope(pub, text, SIGN_PREDICATE_SPDX, "payloadType");
+    free(text);
+    text = envelope_with(envelope, "payload", "not base64!");
+    refuse_envelope(pub, text, SIGN_PREDICATE_SPDX, "not base64");
+    free(text);
+    doc = json_loads(envelope, 0, NULL);
+    json_object_set_new(doc, "signatures", json_array());
+    text = json_dumps(doc, JSON_COMPACT);
+    refuse_envelope(pub, text, SIGN_PREDICATE_SPDX, "no signature");
+    free(text);
+    json_decref(doc);
+    refuse_envelope(pub, "[1, 2]", SIGN_PREDICATE_SPDX, "not a JSON object");
+
+    free(statement);
+    free(envelope);
+    sign_key_free(key);
+    sign_key_free(pub);
+    sign_key_free(other);
+}
+END_TEST
+
 static Suite *
 sign_suite(void)
 {
@@ -1776,6 +2008,13 @@ sign_suite(void)
     tcase_add_test(tc, test_sign_payload_parse_takes_what_cosign_writes);
     tcase_add_test(tc, test_sign_payload_parse_refuses_other_shapes);
     tcase_add_test(tc, test_sign_payload_parse_caps_the_size);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("sign_attest");
+    tcase_add_checked_fixture(tc, testutil_setup, testutil_teardown);
+    tcase_add_test(tc, test_sign_pae_is_dsse_v1);
+    tcase_add_loop_test(tc, test_sign_attest_opens_with_its_key, 0, 2);
+    tcase_add_test(tc, test_sign_attestation_open_refuses_what_does_not_hold);
     suite_add_tcase(s, tc);
     return s;
 }
