@@ -9,7 +9,9 @@
  * through a descriptor (a memfd), as a blob's do. A layer that reads is then
  * added twice to inspect's hardening view (over an empty view: a hard link
  * to nothing; then over itself: its whiteouts remove what its first copy
- * holds, its hard links find targets below), and summed up.
+ * holds, its hard links find targets below), and summed up; and its dpkg
+ * status.d files (kept only there, under their cap) read as packages, twice
+ * over: every package has a name, and every owner is one of them.
  *
  * Seeds: fuzz/corpus/layer_entries, made by fuzz/make-corpus.sh.
  */
@@ -76,6 +78,34 @@ check_hardening(const struct image_layer_entries *layer)
     image_hardening_view_free(v);
 }
 
+/* The layer's status.d as packages, over itself: names, and owners among them. */
+static void
+check_packages(const struct image_layer_entries *layer)
+{
+    struct image_packages p;
+
+    for (size_t i = 0; i < layer->n; i++)
+        if (layer->entries[i].text != NULL &&
+            (strncmp(layer->entries[i].path, "/var/lib/dpkg/status.d/", 23) != 0 ||
+             layer->entries[i].text_len > DIFF_DPKG_FILE_MAX_BYTES ||
+             strlen(layer->entries[i].text) > layer->entries[i].text_len))
+            fail("a kept text that is not a status.d file under its cap");
+    image_packages_init(&p);
+    image_packages_add(&p, layer);
+    image_packages_add(&p, layer);
+    image_packages_finish(&p);
+    for (size_t i = 0; i < p.n; i++)
+        if (p.pkgs[i].name == NULL || p.pkgs[i].name[0] == '\0' || p.pkgs[i].version == NULL)
+            fail("a package without a name");
+    for (size_t s = 0; s < p.owners.cap; s++) {
+        const struct image_package *pk = p.owners.slots[s].value;
+
+        if (p.owners.slots[s].key != NULL && (pk < p.pkgs || pk >= p.pkgs + p.n))
+            fail("a path owned by no package of the list");
+    }
+    image_packages_release(&p);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -100,6 +130,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i < got.n; i++)
         check_entry(&got.entries[i], i);
     check_hardening(&got);
+    check_packages(&got);
     image_layer_entries_release(&got);
     return 0;
 }

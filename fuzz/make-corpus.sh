@@ -552,6 +552,19 @@ whiteouts = tar(tarfile.PAX_FORMAT, [entry(deep + "%d" % i, data=b"") for i in r
                 [entry(".wh.zzz", data=b"") for _ in range(16)] +
                 [entry(deep + ".wh.3", data=b""), entry("a/a/.wh..wh..opq", data=b"")])
 open(os.path.join(out, "deep-whiteouts.tar.gz"), "wb").write(gzip.compress(whiteouts, mtime=0))
+# dpkg's status.d, as distroless and temper write it: stanzas, md5sums, a whiteout of one, a
+# stanza with no valid Package, two packages listing one path.
+sd = "var/lib/dpkg/status.d/"
+md5 = b"0123456789abcdef0123456789abcdef  "
+open(os.path.join(out, "status-d.tar"), "wb").write(tar(tarfile.PAX_FORMAT, [
+    entry("usr/lib/libc.so.6", data=b"\x7fELF"),
+    entry(sd + "libc6", data=b"Package: libc6\nVersion: 2.36-9\nArchitecture: amd64\n"
+                            b"Description: x\n y\n"),
+    entry(sd + "libc6.md5sums", data=md5 + b"usr/lib/libc.so.6\n" + md5 + b"usr/lib/shared\n"),
+    entry(sd + "other", data=b"Package: other\nVersion: 1\n"),
+    entry(sd + "other.md5sums", data=md5 + b"usr/lib/shared\nnot a line\n"),
+    entry(sd + "bad", data=b"Package: Not_A Name\n\nPackage: second\n"),
+    entry(sd + ".wh.gone", data=b""), entry(sd + ".wh..wh..opq", data=b"")]))
 open(os.path.join(out, "link-to-nothing.tar"), "wb").write(tar(tarfile.USTAR_FORMAT, [
     entry("bin/ok", tarfile.LNKTYPE, link="bin/missing", mode=0o4755),
     entry("bin/missing2", tarfile.LNKTYPE, link="bin/ok")]))

@@ -97,6 +97,10 @@
 #define DIFF_LAYER_MAX_ENTRIES (1024 * 1024)
 #define DIFF_LAYER_MAX_HELD_BYTES (256L * 1024 * 1024)
 #define DIFF_PAX_MAX_BYTES (64 * 1024)
+/* A file of /var/lib/dpkg/status.d/ that the diff module keeps to name an image's packages: a
+ * stanza is a few KB; the md5sums of libpython3.11-stdlib, Debian's longest, 230 KB. A bigger
+ * one names no package (and counts as held memory all the same while read). */
+#define DIFF_DPKG_FILE_MAX_BYTES (4 * 1024 * 1024)
 #define DIFF_MAX_ITEMS (256 * 1024)
 /* Bytes of the differences kept (text lines and JSON text together, plus a few hundred bytes of
  * bookkeeping each): more are counted, not listed. And the bytes of one value (a pax record, a

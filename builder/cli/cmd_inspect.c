@@ -2,8 +2,11 @@
  * temper inspect [--format text|json] [registry options] IMAGE
  *
  * What is inside an image: its tags (in a layout), digests, config summary,
- * every file with its type, mode, owner and size, in tar order, and the
- * hardening summary temper build prints. Layers are streamed through the diff
+ * every file with its type, mode, owner and size, in tar order, the Debian
+ * package that ships it, the packages, and the hardening summary temper
+ * build prints. A file's package is known from the status.d files of its own
+ * layer and those below it (distroless and temper put a package's record in
+ * the layer that holds its files). Layers are streamed through the diff
  * module's entry reader, never unpacked, one at a time: a layer's entries are
  * printed (text, or JSON written as it goes), added to the hardening view and
  * released before the next layer is read, so the summary comes last. Every
@@ -25,9 +28,11 @@ static const char inspect_usage[] =
     "\n"
     "Shows what is inside an image: its tags (in a layout) and digests, the config\n"
     "(platform, created, User, Env, Entrypoint, Cmd, WorkingDir, Labels, annotations), every\n"
-    "file of each layer (type, mode, uid:gid, size and path, in tar order) with the layer's\n"
-    "diff_id as read, then the hardening summary (run-as user, setuid/setgid and file\n"
-    "capability files, world-writable paths, shells, ELF files) of what extraction leaves.\n"
+    "file of each layer (type, mode, uid:gid, size and path, in tar order, and the Debian\n"
+    "package that ships it, from the image's /var/lib/dpkg/status.d) with the layer's\n"
+    "diff_id as read, then the packages and the hardening summary (run-as user,\n"
+    "setuid/setgid and file capability files, world-writable paths, shells, ELF files) of\n"
+    "what extraction leaves.\n"
     "\n"
     "IMAGE is LAYOUT[:TAG] or [docker://]REGISTRY/REPO[:TAG|@DIGEST].\n"
     "\n"
@@ -39,12 +44,14 @@ static const char inspect_usage[] =
 struct seen {
     struct image_doc doc;
     struct image_hardening hardening;
-    char **tags; /* NULL for a registry image */
+    struct image_packages packages; /* of the layers read so far */
+    char **tags;                    /* NULL for a registry image */
 };
 
 static void
 seen_release(struct seen *s)
 {
+    image_packages_release(&s->packages);
     image_hardening_release(&s->hardening);
     for (size_t i = 0; s->tags != NULL && s->tags[i] != NULL; i++)
         free(s->tags[i]);
@@ -87,8 +94,10 @@ print_paths(const char *what, char **paths, size_t n)
 }
 
 static void
-print_entry(const struct image_entry *e)
+print_entry(const struct image_entry *e, const struct image_packages *packages)
 {
+    const struct image_package *pk = image_package_of(packages, e->path);
+
     cli_text(stdout, "%-9s %04o %" PRId64 ":%" PRId64 " %" PRIu64 " %s",
              image_entry_is_whiteout(e) ? "whiteout" : image_entry_type_name(e->type), e->mode,
              e->uid, e->gid, e->size, e->path);
@@ -100,6 +109,8 @@ print_entry(const struct image_entry *e)
         cli_put(stdout, image_quote(e->link, llen, q, 4 * llen + 3), ESCAPE_KEEP_BACKSLASH);
         free(q);
     }
+    if (pk != NULL)
+        cli_text(stdout, "  [%s]", pk->name);
     putchar('\n');
 }
 
@@ -137,7 +148,8 @@ print_head(const char *image, const struct seen *s)
 
 /* "layer 1 files: 3 entries, diff_id sha256:..." and a word when the config names another. */
 static void
-print_layer(const struct image_doc *d, size_t l, const struct image_layer_entries *e)
+print_layer(const struct image_doc *d, size_t l, const struct image_layer_entries *e,
+            const struct image_packages *packages)
 {
     cli_text(stdout, "layer %zu files: %zu entries, diff_id %s", l + 1, e->n, e->diff_id);
     if (d->diff_ids[l][0] == '\0')
@@ -146,7 +158,17 @@ print_layer(const struct image_doc *d, size_t l, const struct image_layer_entrie
         cli_text(stdout, " (MISMATCH: the config names %s)", d->diff_ids[l]);
     putchar('\n');
     for (size_t i = 0; i < e->n; i++)
-        print_entry(&e->entries[i]);
+        print_entry(&e->entries[i], packages);
+}
+
+/* "packages: 3 (var/lib/dpkg/status.d)" and one line each. */
+static void
+print_packages(const struct image_packages *p)
+{
+    cli_line(stdout, "packages: %zu (var/lib/dpkg/status.d)", p->n);
+    for (size_t i = 0; i < p->n; i++)
+        cli_line(stdout, "  %s %s %s", p->pkgs[i].name, p->pkgs[i].version,
+                 p->pkgs[i].architecture);
 }
 
 static void
@@ -259,7 +281,8 @@ json_head(const char *image, const struct seen *s)
 
 /* One layer: its members, then "files" written entry by entry. */
 static void
-json_layer(const struct image_doc *d, size_t l, const struct image_layer_entries *e)
+json_layer(const struct image_doc *d, size_t l, const struct image_layer_entries *e,
+           const struct image_packages *packages)
 {
     json_t *j = must(json_pack(
         "{sssIssssso}", "digest", d->layers[l].digest, "size", (json_int_t)d->layers[l].size,
@@ -275,7 +298,10 @@ json_layer(const struct image_doc *d, size_t l, const struct image_layer_entries
     json_decref(j);
     for (size_t i = 0; i < e->n; i++) {
         json_t *f = entry_json(&e->entries[i]);
+        const struct image_package *pk = image_package_of(packages, e->entries[i].path);
 
+        if (pk != NULL)
+            json_object_set_new(f, "package", must(json_string(pk->name)));
         if (i > 0)
             putchar(',');
         json_dumpf(f, stdout, JSON_OUT);
@@ -295,8 +321,14 @@ path_list(char **paths, size_t n)
 }
 
 static void
-json_tail(const struct image_hardening *h)
+json_tail(const struct image_hardening *h, const struct image_packages *p)
 {
+    json_t *packages = must(json_array());
+
+    for (size_t i = 0; i < p->n; i++)
+        json_array_append_new(
+            packages, must(json_pack("{ssssss}", "name", p->pkgs[i].name, "version",
+                                     p->pkgs[i].version, "architecture", p->pkgs[i].architecture)));
     printf("],");
     put_member(
         "hardening",
@@ -307,6 +339,7 @@ json_tail(const struct image_hardening *h)
                        path_list(h->world_writable, h->nworld_writable), "shells",
                        path_list(h->shells, h->nshells), "elf_files", (json_int_t)h->elves)),
         true);
+    put_member("packages", packages, false);
     printf("}\n");
 }
 
@@ -325,10 +358,12 @@ stream_layers(const struct cli_image *img, struct seen *s, bool json, struct tem
         rc = image_layer_load(&img->source, &s->doc, l, &e, err);
         if (rc < 0)
             break;
+        image_packages_add(&s->packages, &e);
+        image_packages_finish(&s->packages);
         if (json)
-            json_layer(&s->doc, l, &e);
+            json_layer(&s->doc, l, &e, &s->packages);
         else
-            print_layer(&s->doc, l, &e);
+            print_layer(&s->doc, l, &e, &s->packages);
         rc = image_hardening_view_add(v, &e, name, err);
         image_layer_entries_release(&e);
     }
@@ -346,6 +381,7 @@ inspect(const struct image_args *a, const struct registry_options *opts)
     struct temper_err err;
     int rc;
 
+    image_packages_init(&s.packages);
     if (cli_image_open(a->image[0], opts, &img, &err) < 0)
         return cli_error(&err);
     rc = image_load(&img.source, &img.desc, &s.doc, &err);
@@ -359,10 +395,12 @@ inspect(const struct image_args *a, const struct registry_options *opts)
         rc = stream_layers(&img, &s, a->json, &err);
     }
     cli_image_close(&img);
-    if (rc == 0 && a->json)
-        json_tail(&s.hardening);
-    else if (rc == 0)
+    if (rc == 0 && a->json) {
+        json_tail(&s.hardening, &s.packages);
+    } else if (rc == 0) {
+        print_packages(&s.packages);
         print_hardening(&s.hardening);
+    }
     fflush(stdout);
     seen_release(&s);
     return rc < 0 ? cli_error(&err) : CLI_EXIT_OK;

@@ -264,6 +264,65 @@ emit_claimed(struct diff_out *o, const char *where, const char *side, const char
  * entries are compared, and a layer whose entries all match but whose tar differs (records
  * temper does not compare) still counts, as its diff_id.
  */
+/* One package of a layer's status.d against the other's: "package libssl3: V1 -> V2", or absent
+ * on a side, with {"where", "package", "architecture", "field": "version", "a", "b"}. */
+static void
+emit_package(struct diff_out *o, const char *where, const struct image_package *pa,
+             const struct image_package *pb)
+{
+    const struct image_package *pk = pa != NULL ? pa : pb;
+    json_t *json = diff_must(json_object());
+
+    json_object_set_new(json, "where", diff_must(json_string(where)));
+    json_object_set_new(json, "package", diff_must(json_string(pk->name)));
+    json_object_set_new(json, "architecture", diff_must(json_string(pk->architecture)));
+    json_object_set_new(json, "field", diff_must(json_string("version")));
+    json_object_set_new(json, "a", pa ? diff_must(json_string(pa->version)) : json_null());
+    json_object_set_new(json, "b", pb ? diff_must(json_string(pb->version)) : json_null());
+    diff_emit_line(o,
+                   xasprintf("%s: package %s: %s -> %s", where, pk->name,
+                             pa ? pa->version : "absent", pb ? pb->version : "absent"),
+                   json);
+}
+
+/*
+ * The packages the two layers name (their dpkg status.d: image_packages_add), by name and
+ * architecture: a version changed, a package added or removed. Said before the file
+ * differences they cause. Names and versions are printable tokens (diff_packages.c).
+ */
+static void
+compare_packages(struct diff_out *o, const char *where, const struct image_layer_entries *a,
+                 const struct image_layer_entries *b)
+{
+    struct image_packages pa, pb;
+    size_t i = 0, j = 0;
+
+    image_packages_init(&pa);
+    image_packages_init(&pb);
+    image_packages_add(&pa, a);
+    image_packages_add(&pb, b);
+    image_packages_finish(&pa);
+    image_packages_finish(&pb);
+    while (i < pa.n || j < pb.n) {
+        int c = i == pa.n ? 1 : j == pb.n ? -1 : strcmp(pa.pkgs[i].name, pb.pkgs[j].name);
+
+        if (c == 0)
+            c = strcmp(pa.pkgs[i].architecture, pb.pkgs[j].architecture);
+        if (c < 0) {
+            emit_package(o, where, &pa.pkgs[i++], NULL);
+        } else if (c > 0) {
+            emit_package(o, where, NULL, &pb.pkgs[j++]);
+        } else {
+            if (strcmp(pa.pkgs[i].version, pb.pkgs[j].version) != 0)
+                emit_package(o, where, &pa.pkgs[i], &pb.pkgs[j]);
+            i++;
+            j++;
+        }
+    }
+    image_packages_release(&pa);
+    image_packages_release(&pb);
+}
+
 static int
 compare_layer(struct diff_out *o, const char *where, const struct oci_source *sa,
               const struct image_doc *a, const struct oci_source *sb, const struct image_doc *b,
@@ -295,6 +354,7 @@ compare_layer(struct diff_out *o, const char *where, const struct oci_source *sa
                 emit_value(o, where, blob[k], va, vb);
         }
         before = o->diff->count;
+        compare_packages(o, where, &ea, &eb);
         diff_entries(o, where, &ea, &eb);
         /* The tars differ in records temper does not compare (docs/internals/diff.md). */
         if (o->diff->count == before)

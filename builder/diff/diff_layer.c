@@ -487,6 +487,35 @@ archive_failed(struct archive *a, const struct layer_state *s, const struct imag
                           temper_printable(e->path, path, sizeof(path)), shown);
 }
 
+/* Whether the entry's content is kept: a file of dpkg's status.d (image_packages_add). */
+static bool
+keeps_text(const struct image_entry *e)
+{
+    static const char dir[] = "/var/lib/dpkg/status.d/";
+
+    return e->type == IMAGE_ENTRY_FILE && strncmp(e->path, dir, sizeof(dir) - 1) == 0 &&
+           strchr(e->path + sizeof(dir) - 1, '/') == NULL && !image_entry_is_whiteout(e);
+}
+
+/* Appends n bytes to the kept text, or drops it once over DIFF_DPKG_FILE_MAX_BYTES. */
+static int
+keep_text(struct layer_state *s, struct image_entry *e, const void *buf, size_t n,
+          struct temper_err *err)
+{
+    if (e->text_len + n > DIFF_DPKG_FILE_MAX_BYTES) {
+        free(e->text);
+        e->text = NULL;
+        return 0;
+    }
+    if (hold(s, e, n, err) < 0)
+        return -1;
+    e->text = xreallocarray(e->text, e->text_len + n + 1, 1);
+    memcpy(e->text + e->text_len, buf, n);
+    e->text_len += n;
+    e->text[e->text_len] = '\0';
+    return 0;
+}
+
 /* Hashes an entry's content as it streams by, and looks at its first bytes. */
 static int
 read_content(struct archive *a, struct layer_state *s, struct image_entry *e, void *buf,
@@ -496,7 +525,10 @@ read_content(struct archive *a, struct layer_state *s, struct image_entry *e, vo
     unsigned char head[4];
     size_t have = 0;
     la_ssize_t n;
+    bool keep = keeps_text(e);
 
+    if (keep)
+        e->text = xcalloc(1, 1);
     sha256_init(&h);
     while ((n = archive_read_data(a, buf, size)) > 0) {
         if (have < sizeof(head)) {
@@ -504,6 +536,10 @@ read_content(struct archive *a, struct layer_state *s, struct image_entry *e, vo
 
             memcpy(head + have, buf, k);
             have += k;
+        }
+        if (keep && e->text != NULL && keep_text(s, e, buf, (size_t)n, err) < 0) {
+            sha256_release(&h);
+            return -1;
         }
         sha256_update(&h, buf, (size_t)n);
         e->size += (uint64_t)n;
@@ -616,6 +652,7 @@ image_layer_entries_release(struct image_layer_entries *entries)
 
         free(e->path);
         free(e->link);
+        free(e->text);
         for (size_t j = 0; j < e->npax; j++) {
             free(e->pax[j].key);
             free(e->pax[j].value);

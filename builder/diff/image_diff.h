@@ -48,6 +48,7 @@
 
 #include "base/error.h"
 #include "base/sha256.h"
+#include "base/strmap.h"
 #include "oci/oci_layout.h"
 
 /* ---- the entries of one layer ---- */
@@ -95,6 +96,11 @@ struct image_entry {
     size_t position;                    /* 1 for the first entry of the stream */
     struct image_pax *pax;              /* sorted by key */
     size_t npax;
+    /* The content of a regular file under /var/lib/dpkg/status.d/ (what names an image's
+     * packages: image_packages_add), NUL-terminated after text_len bytes; NULL for any other
+     * entry, and for one over DIFF_DPKG_FILE_MAX_BYTES. */
+    char *text;
+    size_t text_len;
 };
 
 struct image_layer_entries {
@@ -148,6 +154,33 @@ void image_doc_release(struct image_doc *doc);
  * "layer <i+1> 'sha256:...'". */
 int image_layer_load(const struct oci_source *src, const struct image_doc *doc, size_t i,
                      struct image_layer_entries *out, struct temper_err *err);
+
+/*
+ * The Debian packages an image names, the way distroless and temper write them and scanners read
+ * them: /var/lib/dpkg/status.d/<file> holds a package's control stanza, <file>.md5sums the paths
+ * of its files ("<md5>  usr/bin/x"). image_packages_add reads a layer's (later layers' files of
+ * the same name replace earlier ones; a whiteout removes one); a stanza without a valid-looking
+ * Package, or a file over DIFF_DPKG_FILE_MAX_BYTES, names nothing. Names and versions are the
+ * image's bytes: print them escaped.
+ */
+struct image_package {
+    char *name, *version, *architecture; /* version and architecture "" when the stanza has none */
+};
+
+struct image_packages {
+    struct image_package *pkgs; /* by name, then architecture (image_packages_finish) */
+    size_t n;
+    struct strmap owners; /* "/usr/bin/x" -> its struct image_package (image_packages_finish) */
+    struct strmap texts;  /* status.d file name -> its text (owned), NULL once whited out */
+};
+
+void image_packages_init(struct image_packages *p);
+void image_packages_add(struct image_packages *p, const struct image_layer_entries *layer);
+/* pkgs and owners from the files added so far (again at each call). */
+void image_packages_finish(struct image_packages *p);
+/* The package that lists `path` ("/usr/bin/x"), or NULL. */
+const struct image_package *image_package_of(const struct image_packages *p, const char *path);
+void image_packages_release(struct image_packages *p);
 
 /* What temper build's hardening summary says, read back from an image. */
 struct image_hardening {

@@ -9,6 +9,10 @@
   blobs and the same diff_id.
 - temper inspect lists exactly the entries Python's tarfile reads from the layer blob (path,
   type, mode, owner, size, link), the tags, and the hardening summary.
+- Packages (the python image from this machine): inspect names each file's package and lists
+  the packages with the versions dpkg-query reports; with libssl3's version edited in the
+  image's own status.d and the image rebuilt from those files, diff's first line is
+  "layer 1: package libssl3: OLD -> 9.9.9-1".
 - build --expect: a digest that matches (exit 0), a layout that does not (exit 1, the diff on
   stderr, the digest still on stdout), a digest found nowhere (says only digests can be shown).
 - A registry image (Debian's docker-registry on loopback, always stopped) diffs and inspects
@@ -22,6 +26,7 @@ import io
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tarfile
 import tempfile
@@ -173,6 +178,60 @@ def test_inspect(app, app_digest):
           f"against {len(expected)})")
     check(doc["config"]["Entrypoint"] == ["/usr/bin/app"] and doc["tags"] == ["latest"] and
           doc["annotations"] == {"org.example.team": "agents"}, "inspect json: config summary")
+
+
+def dpkg_version(package):
+    r = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", package], capture_output=True,
+                       text=True)
+    return r.stdout if r.returncode == 0 else None
+
+
+def test_packages(work):
+    """The python image from this machine: inspect names each file's package and the packages
+    with the versions dpkg reports; a package's version changed in the image's own files (its
+    status.d stanza edited, the image rebuilt from them) is the first thing diff says."""
+    python = os.path.join(work, "python")
+    digest = build(os.path.join(fx.RECIPES, "python.yaml"), python)
+    if digest is None:
+        return
+    r = temper("inspect", python)
+    libc = [l for l in r.stdout.splitlines() if l.endswith("/usr/lib/x86_64-linux-gnu/libc.so.6"
+                                                           "  [libc6]")]
+    check(r.returncode == 0 and len(libc) == 1, f"inspect: libc.so.6 is libc6's: {libc}")
+    check(f"  libc6 {dpkg_version('libc6')} amd64" in r.stdout.splitlines(),
+          "inspect lists libc6 with the version dpkg reports")
+    r = temper("inspect", "--format", "json", python)
+    doc = json.loads(r.stdout)
+    names = {p["name"]: p["version"] for p in doc["packages"]}
+    check(names.get("libssl3") == dpkg_version("libssl3") and len(names) > 10,
+          f"inspect json: {len(names)} packages, libssl3 {names.get('libssl3')}")
+    owned = {f["path"]: f.get("package") for f in doc["layers"][0]["files"]}
+    check(owned.get("/usr/bin/python3.11") == "python3.11-minimal" and
+          owned.get("/etc/passwd") is None,
+          f"inspect json: each file's package ({owned.get('/usr/bin/python3.11')})")
+
+    # The image's own files as a root, libssl3's version edited there: rebuilt, then compared.
+    blobs = os.path.join(python, "blobs", "sha256")
+    manifest = json.load(open(os.path.join(blobs, digest.split(":")[1])))
+    tree = os.path.join(work, "python-tree")
+    with tarfile.open(os.path.join(blobs, manifest["layers"][0]["digest"].split(":")[1])) as t:
+        t.extractall(tree)
+    stanza = os.path.join(tree, "var/lib/dpkg/status.d/libssl3")
+    old = dpkg_version("libssl3")
+    with open(stanza) as f:
+        text = f.read()
+    with open(stanza, "w") as f:
+        f.write(text.replace(f"Version: {old}\n", "Version: 9.9.9-1\n"))
+    edited = os.path.join(work, "python-edited")
+    build(os.path.join(fx.RECIPES, "python.yaml"), edited, "--root", tree)
+    r = temper("diff", python, edited)
+    lines = diff_lines(r)
+    package = f"layer 1: package libssl3: {old} -> 9.9.9-1"
+    files = [i for i, l in enumerate(lines) if l.startswith("layer 1: /")]
+    check(r.returncode == 1 and package in lines and files and lines.index(package) < files[0],
+          f"diff names the version change before the files: {lines}")
+    check([lines[i].split(": ")[1] for i in files] == ["/var/lib/dpkg/status.d/libssl3"],
+          "and the only file it changed is libssl3's stanza")
 
 
 def test_expect(work, app_recipe, app, app_digest, variant_recipe):
@@ -401,6 +460,7 @@ def main():
         test_identical_and_differences(work, base, base_digest, app, app_digest, variant)
         test_epoch_and_compression(work, app_recipe, app, app_digest)
         test_inspect(app, app_digest)
+        test_packages(work)
         test_expect(work, app_recipe, app, app_digest, variant_recipe)
         test_registry(work, app, app_digest, variant, app_recipe)
         r = temper("diff", app, os.path.join(work, "nothing-here"))

@@ -945,6 +945,177 @@ START_TEST(test_image_quote_escapes_and_cuts)
 }
 END_TEST
 
+/* ---- packages ---- */
+
+#define SD "var/lib/dpkg/status.d/"
+#define MD5_A "0123456789abcdef0123456789abcdef"
+
+static const struct tentry packaged_a[] = {
+    {"usr/lib/libfoo.so.1", 'f', 0644, 0, 0, 100, "foo 1.0", NULL, NULL},
+    {"usr/lib/libbar.so.2", 'f', 0644, 0, 0, 100, "bar", NULL, NULL},
+    {"usr/lib/gone.so", 'f', 0644, 0, 0, 100, "gone", NULL, NULL},
+    {SD "bar", 'f', 0644, 0, 0, 100, "Package: bar\nVersion: 2\nArchitecture: amd64\n", NULL, NULL},
+    {SD "bar.md5sums", 'f', 0644, 0, 0, 100, MD5_A "  usr/lib/libbar.so.2\n", NULL, NULL},
+    {SD "foo", 'f', 0644, 0, 0, 100,
+     "Package: foo\nStatus: install ok installed\nVersion: 1.0-1\nArchitecture: amd64\n"
+     "Description: a\n multi-line field\n",
+     NULL, NULL},
+    {SD "foo.md5sums", 'f', 0644, 0, 0, 100, MD5_A "  usr/lib/libfoo.so.1\n", NULL, NULL},
+    {SD "gone", 'f', 0644, 0, 0, 100, "Package: gone\nVersion: 3\nArchitecture: all\n", NULL, NULL},
+    {SD "gone.md5sums", 'f', 0644, 0, 0, 100, MD5_A "  usr/lib/gone.so\n", NULL, NULL},
+};
+
+static const struct tentry packaged_b[] = {
+    {"usr/lib/libfoo.so.1", 'f', 0644, 0, 0, 100, "foo 1.1", NULL, NULL},
+    {"usr/lib/libbar.so.2", 'f', 0644, 0, 0, 100, "bar", NULL, NULL},
+    {"usr/lib/new.so", 'f', 0644, 0, 0, 100, "new", NULL, NULL},
+    {SD "bar", 'f', 0644, 0, 0, 100, "Package: bar\nVersion: 2\nArchitecture: amd64\n", NULL, NULL},
+    {SD "bar.md5sums", 'f', 0644, 0, 0, 100, MD5_A "  usr/lib/libbar.so.2\n", NULL, NULL},
+    {SD "foo", 'f', 0644, 0, 0, 100,
+     "Package: foo\nStatus: install ok installed\nVersion: 1.1-1\nArchitecture: amd64\n"
+     "Description: a\n multi-line field\n",
+     NULL, NULL},
+    {SD "foo.md5sums", 'f', 0644, 0, 0, 100, MD5_A "  usr/lib/libfoo.so.1\n", NULL, NULL},
+    {SD "new", 'f', 0644, 0, 0, 100, "Package: new\nVersion: 0.1\nArchitecture: amd64\n", NULL,
+     NULL},
+};
+
+/* The index of the first item whose line starts with `prefix`, or -1. */
+static long
+item_at(const struct image_diff *d, const char *prefix)
+{
+    for (size_t i = 0; i < d->nitems; i++)
+        if (strncmp(d->items[i].line, prefix, strlen(prefix)) == 0)
+            return (long)i;
+    return -1;
+}
+
+START_TEST(test_image_diff_compare_names_package_versions_first)
+{
+    struct image_diff d;
+    struct temper_err err;
+    struct image_opts o = {0};
+    const json_t *j;
+    long version;
+
+    make_image("a", packaged_a, N(packaged_a), &o);
+    make_image("b", packaged_b, N(packaged_b), &o);
+    ck_assert_msg(compare("a", "b", &d, &err) == 0, "%s", err.msg);
+    dump(&d);
+    version = item_at(&d, "layer 1: package foo: 1.0-1 -> 1.1-1");
+    ck_assert_int_ge(version, 0);
+    ck_assert(has_line(&d, "layer 1: package gone: 3 -> absent"));
+    ck_assert(has_line(&d, "layer 1: package new: absent -> 0.1"));
+    ck_assert_int_lt(item_at(&d, "layer 1: package bar"), 0);
+    /* before the file differences they cause */
+    ck_assert_int_gt(item_at(&d, "layer 1: /usr/lib/libfoo.so.1: content"), version);
+    j = d.items[version].json;
+    ck_assert_str_eq(json_string_value(json_object_get(j, "package")), "foo");
+    ck_assert_str_eq(json_string_value(json_object_get(j, "architecture")), "amd64");
+    ck_assert_str_eq(json_string_value(json_object_get(j, "a")), "1.0-1");
+    ck_assert_str_eq(json_string_value(json_object_get(j, "b")), "1.1-1");
+    image_diff_release(&d);
+}
+END_TEST
+
+static struct image_entry
+text_entry(const char *path, const char *text)
+{
+    struct image_entry e = mem_entry(path, IMAGE_ENTRY_FILE, 0644, NULL);
+
+    e.text = strdup(text);
+    e.text_len = strlen(text);
+    return e;
+}
+
+START_TEST(test_image_packages_add_reads_status_d_as_scanners_do)
+{
+    const struct image_entry lower[] = {
+        text_entry("/var/lib/dpkg/status.d/libc6", "Package: libc6\nVersion: 2.36-9\n"
+                                                   "Architecture: amd64\n"),
+        text_entry("/var/lib/dpkg/status.d/libc6.md5sums",
+                   MD5_A "  usr/lib/x86_64-linux-gnu/libc.so.6\n" MD5_A "  usr/lib/shared\n"),
+        text_entry("/var/lib/dpkg/status.d/old", "Package: old\nVersion: 1\n"),
+        text_entry("/var/lib/dpkg/status.d/zz", "Package: zz\nVersion: 1\n"),
+        text_entry("/var/lib/dpkg/status.d/zz.md5sums", MD5_A "  usr/lib/shared\n"),
+        /* names nothing: no valid Package, a version with a space, a line that is not md5 */
+        text_entry("/var/lib/dpkg/status.d/bad", "Package: Bad_Name\nVersion: 1\n"),
+        text_entry("/var/lib/dpkg/status.d/odd", "package: odd\nVersion: 1 2\nArchitecture:\n"),
+        text_entry("/var/lib/dpkg/status.d/odd.md5sums", "xyz  usr/lib/odd\n"),
+    };
+    const struct image_entry upper[] = {
+        mem_entry("/var/lib/dpkg/status.d/.wh.old", IMAGE_ENTRY_FILE, 0644, NULL),
+        text_entry("/var/lib/dpkg/status.d/libc6", "Package: libc6\nVersion: 2.36-10\n"),
+    };
+    struct image_layer_entries l1 = mem_layer(lower, N(lower)), l2 = mem_layer(upper, N(upper));
+    struct image_packages p;
+    const struct image_package *pk;
+
+    image_packages_init(&p);
+    image_packages_add(&p, &l1);
+    image_packages_finish(&p);
+    ck_assert_uint_eq(p.n, 4);
+    ck_assert_str_eq(p.pkgs[0].name, "libc6");
+    ck_assert_str_eq(p.pkgs[1].name, "odd");
+    ck_assert_str_eq(p.pkgs[1].version, "");
+    ck_assert_str_eq(p.pkgs[1].architecture, "");
+    ck_assert_str_eq(p.pkgs[2].name, "old");
+    pk = image_package_of(&p, "/usr/lib/x86_64-linux-gnu/libc.so.6");
+    ck_assert(pk != NULL && strcmp(pk->name, "libc6") == 0);
+    /* two lists: the status.d file first in byte order has it */
+    pk = image_package_of(&p, "/usr/lib/shared");
+    ck_assert(pk != NULL && strcmp(pk->name, "libc6") == 0);
+    ck_assert_ptr_null(image_package_of(&p, "/usr/lib/odd"));
+
+    /* the upper layer: old whited out, libc6's stanza replaced (its md5sums kept) */
+    image_packages_add(&p, &l2);
+    image_packages_finish(&p);
+    ck_assert_uint_eq(p.n, 3);
+    ck_assert_str_eq(p.pkgs[0].version, "2.36-10");
+    ck_assert_str_eq(p.pkgs[0].architecture, "");
+    ck_assert_str_eq(p.pkgs[2].name, "zz");
+    pk = image_package_of(&p, "/usr/lib/x86_64-linux-gnu/libc.so.6");
+    ck_assert(pk != NULL && strcmp(pk->version, "2.36-10") == 0);
+    image_packages_release(&p);
+    image_layer_entries_release(&l1);
+    image_layer_entries_release(&l2);
+}
+END_TEST
+
+/* The layer reader keeps status.d's files and nothing else. */
+START_TEST(test_image_layer_read_keeps_status_d_texts)
+{
+    struct oci_layout *layout;
+    struct oci_source src;
+    struct oci_descriptor desc;
+    struct image_doc doc;
+    struct image_layer_entries e;
+    struct temper_err err;
+    struct image_opts o = {0};
+    size_t kept = 0;
+
+    make_image("a", packaged_a, N(packaged_a), &o);
+    ck_assert_int_eq(oci_layout_open(testutil_path("a"), false, &layout, &err), 0);
+    oci_layout_source(layout, &src);
+    ck_assert_int_eq(oci_layout_find_tag(layout, "latest", &desc, &err), 0);
+    ck_assert_msg(image_load(&src, &desc, &doc, &err) == 0, "%s", err.msg);
+    ck_assert_msg(image_layer_load(&src, &doc, 0, &e, &err) == 0, "%s", err.msg);
+    for (size_t i = 0; i < e.n; i++) {
+        bool sd = strncmp(e.entries[i].path, "/" SD, sizeof(SD)) == 0;
+
+        ck_assert_msg((e.entries[i].text != NULL) == sd, "%s", e.entries[i].path);
+        if (sd) {
+            ck_assert_uint_eq(e.entries[i].text_len, e.entries[i].size);
+            kept++;
+        }
+    }
+    ck_assert_uint_eq(kept, 6);
+    image_layer_entries_release(&e);
+    image_doc_release(&doc);
+    oci_layout_free(layout);
+}
+END_TEST
+
 static Suite *
 diff_suite(void)
 {
@@ -963,6 +1134,9 @@ diff_suite(void)
     tcase_add_test(tc, test_image_diff_compare_escapes_hostile_names);
     tcase_add_test(tc, test_image_diff_json_has_the_contract_keys);
     tcase_add_test(tc, test_image_load_refuses_an_index);
+    tcase_add_test(tc, test_image_diff_compare_names_package_versions_first);
+    tcase_add_test(tc, test_image_layer_read_keeps_status_d_texts);
+    tcase_add_test(tc, test_image_packages_add_reads_status_d_as_scanners_do);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("image_layer_read");
