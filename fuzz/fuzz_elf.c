@@ -6,6 +6,9 @@
  * The same bytes are also put in a memfd and read with elf_object_read, the
  * path the resolver takes (libelf's ELF_C_READ, pread of the pieces needed):
  * both entry points promise the same answer, so any difference is reported.
+ * The symbol versions are read too (elf_versions_parse): each need names a
+ * file and a version, each definition a name, or the reading fails with
+ * TEMPER_E_ELF / TEMPER_E_LIMIT; never more than ELF_VERSIONS_MAX of them.
  *
  * Seeds: fuzz/corpus/elf, made by fuzz/make-corpus.sh.
  */
@@ -140,6 +143,27 @@ read_through_fd(const uint8_t *data, size_t size, struct elf_object *out, struct
     return elf_object_read(fd, size, "fuzz", out, ident, err);
 }
 
+static void
+check_versions(const uint8_t *data, size_t size)
+{
+    struct elf_versions v = {0};
+    struct temper_err err = {0};
+
+    if (elf_versions_parse(data, size, "fuzz", &v, &err) < 0) {
+        check_error(&err);
+        return;
+    }
+    if (v.nneeds > ELF_VERSIONS_MAX || v.ndefs > ELF_VERSIONS_MAX)
+        fail("more versions than the cap");
+    for (size_t i = 0; i < v.nneeds; i++)
+        if (v.needs[i].file == NULL || v.needs[i].version == NULL)
+            fail("a version need without its file or name");
+    for (size_t i = 0; i < v.ndefs; i++)
+        if (v.defs[i].name == NULL)
+            fail("a version definition without a name");
+    elf_versions_release(&v);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -148,6 +172,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct temper_err err_mem = {0}, err_file = {0};
     int rc_mem, rc_file;
 
+    check_versions(data, size);
     rc_mem = elf_object_parse(data, size, "fuzz", &mem, &err_mem);
     if (rc_mem == 0)
         check_object(&mem, data);

@@ -25,6 +25,10 @@
 #define ELF_NEEDED_MAX 1024
 /* Length of one string read from an ELF string table, terminator excluded. */
 #define ELF_STRING_MAX 4095
+/* Symbol versions: the bytes of an object's DT_VERNEED or DT_VERDEF records (libstdc++'s, the
+ * largest on a Debian system, take 3 KB), and the versions it needs or defines in all. */
+#define ELF_VERSION_BYTES_MAX (256 * 1024)
+#define ELF_VERSIONS_MAX 4096
 
 /* Size of one ld.so.conf file, and how deeply `include` may nest. */
 #define LDCONF_MAX_BYTES (1024 * 1024)

@@ -1,5 +1,5 @@
 /*
- * temper resolve [--root DIR] [--format list|ldd|json] [--allow-missing] FILE...
+ * temper resolve [--root DIR] [--format list|ldd|json] [--allow-missing] [--versions] FILE...
  *
  * Prints what the dynamic loader would map for each FILE, read from the ELF
  * headers inside DIR: nothing is executed.
@@ -21,8 +21,8 @@
 enum format { FORMAT_LIST, FORMAT_LDD, FORMAT_JSON };
 
 static const char resolve_usage[] =
-    "usage: temper resolve [--root DIR] [--format list|ldd|json] [--allow-missing] [--jobs N]\n"
-    "                      FILE...\n"
+    "usage: temper resolve [--root DIR] [--format list|ldd|json] [--allow-missing] [--versions]\n"
+    "                      [--jobs N] FILE...\n"
     "\n"
     "Resolves the shared-library closure of each FILE (an absolute path inside DIR)\n"
     "the way glibc's dynamic loader would, without running anything.\n"
@@ -32,6 +32,9 @@ static const char resolve_usage[] =
     "  --format ldd      for each FILE, 'NAME => PATH' lines and the interpreter, like ldd\n"
     "  --format json     the whole graph: objects, what each DT_NEEDED resolved to, paths\n"
     "  --allow-missing   report libraries that cannot be found instead of failing\n"
+    "  --versions        also check symbol versions as ld.so does before it starts a\n"
+    "                    program: fail, in its words, when one a file needs is not defined\n"
+    "                    by the library that file loads (temper build always checks)\n"
     "  --jobs N          read files on N threads (default: the number of processors)\n"
     "\n"
     "list and ldd show names escaped: a backslash as \\\\, a newline as \\n, other controls\n"
@@ -221,9 +224,13 @@ int
 cmd_resolve(int argc, char **argv)
 {
     static const struct option options[] = {
-        {"root", required_argument, NULL, 'r'},    {"format", required_argument, NULL, 'f'},
-        {"allow-missing", no_argument, NULL, 'm'}, {"jobs", required_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+        {"root", required_argument, NULL, 'r'},
+        {"format", required_argument, NULL, 'f'},
+        {"allow-missing", no_argument, NULL, 'm'},
+        {"jobs", required_argument, NULL, 'j'},
+        {"versions", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     struct elf_resolver_options opts = {0};
     const char *root_dir = "/";
@@ -234,6 +241,7 @@ cmd_resolve(int argc, char **argv)
     cleanup_free const struct elf_closure **closures = NULL;
     struct temper_err err;
     int opt, rc = CLI_EXIT_FAILURE, count;
+    bool versions = false;
 
     optind = 1;
     while ((opt = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
@@ -248,6 +256,9 @@ cmd_resolve(int argc, char **argv)
             break;
         case 'm':
             opts.allow_missing = true;
+            break;
+        case 'v':
+            versions = true;
             break;
         case 'j':
             if (cli_parse_jobs(optarg, &jobs) < 0)
@@ -278,7 +289,8 @@ cmd_resolve(int argc, char **argv)
     elf_resolver_preload(r, argv + optind, (size_t)count, jobs);
     closures = xcalloc((size_t)count, sizeof(*closures));
     for (int i = 0; i < count; i++) {
-        if (elf_resolver_resolve(r, argv[optind + i], &closures[i], &err) < 0) {
+        if (elf_resolver_resolve(r, argv[optind + i], &closures[i], &err) < 0 ||
+            (versions && elf_closure_check_versions(r, closures[i], &err) < 0)) {
             /* Paths in messages are inside the root: say which root when it is not "/". */
             if (strcmp(root_dir, "/") != 0)
                 temper_err_prefix(&err, "in root '%s'", root_dir);

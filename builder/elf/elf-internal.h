@@ -160,8 +160,12 @@ struct elf_cache {
     struct strmap names;            /* string → struct elf_name */
     struct machine_paths *machines; /* one per machine type met, linked by next */
     struct strmap dirs;             /* "machine:class:dir" → struct search_dir */
-    struct strmap needs; /* canonical path → symlink target, or elf_cache_file_marker */
+    struct strmap needs;    /* canonical path → symlink target, or elf_cache_file_marker */
+    struct strmap versions; /* path → struct elf_versions, as elf_versions.c read them */
 };
+
+/* Frees a struct elf_versions of cache->versions. */
+void elf_versions_free(void *v);
 
 extern const char elf_cache_file_marker[];
 
@@ -212,5 +216,9 @@ void parse_pool_finish(struct parse_pool *pool);
 
 /* Records a resolved path and every symlink on the way as needed in an image. */
 void elf_cache_need(struct elf_cache *cache, const struct fs_path *p);
+
+/* The resolver's cache (elf_versions.c reads files through its root). */
+struct elf_resolver;
+struct elf_cache *elf_resolver_cache(struct elf_resolver *r);
 
 #endif

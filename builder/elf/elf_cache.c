@@ -86,6 +86,7 @@ elf_cache_release(struct elf_cache *cache)
     }
     strmap_release(&cache->dirs, search_dir_free);
     strmap_release(&cache->needs, NULL);
+    strmap_release(&cache->versions, elf_versions_free);
 }
 
 struct elf_name *

@@ -67,6 +67,8 @@ struct dynamic_info {
     bool has_soname, has_rpath, has_runpath;
     GElf_Xword *needed; /* grown as entries come, up to ELF_NEEDED_MAX */
     size_t nneeded;
+    GElf_Addr verneed, verdef; /* DT_VERNEED, DT_VERDEF, when has_verneed, has_verdef */
+    bool has_verneed, has_verdef;
 };
 
 struct string_window {
@@ -212,6 +214,14 @@ take_dynamic_entry(GElf_Sxword tag, GElf_Xword val, struct dynamic_info *dyn,
         dyn->runpath = val;
         dyn->has_runpath = true;
         break;
+    case DT_VERNEED:
+        dyn->verneed = val;
+        dyn->has_verneed = true;
+        break;
+    case DT_VERDEF:
+        dyn->verdef = val;
+        dyn->has_verdef = true;
+        break;
     case DT_BIND_NOW:
         obj->has_bind_now = true;
         break;
@@ -312,27 +322,15 @@ dynamic_string(const struct image *im, const struct dynamic_info *dyn,
                        (dyn->strsz < avail ? dyn->strsz : avail) - index, out, err);
 }
 
-/* Reads the window of the string table that holds every string wanted, when it is small. */
+/* Reads the window of the string table from index lo to index hi and a string's length beyond,
+ * when it is small. */
 static void
-read_window(const struct image *im, const struct dynamic_info *dyn, struct string_window *win)
+read_span(const struct image *im, const struct dynamic_info *dyn, GElf_Xword lo, GElf_Xword hi,
+          struct string_window *win)
 {
-    GElf_Xword lo = UINT64_MAX, hi = 0, limit, len, avail;
+    GElf_Xword limit, len, avail;
     GElf_Off off;
 
-#define WANT(index)                                                                                \
-    do {                                                                                           \
-        lo = (index) < lo ? (index) : lo;                                                          \
-        hi = (index) > hi ? (index) : hi;                                                          \
-    } while (0)
-    if (dyn->has_soname)
-        WANT(dyn->soname);
-    if (dyn->has_runpath)
-        WANT(dyn->runpath);
-    else if (dyn->has_rpath)
-        WANT(dyn->rpath);
-    for (size_t i = 0; i < dyn->nneeded; i++)
-        WANT(dyn->needed[i]);
-#undef WANT
     if (lo == UINT64_MAX || !dyn->has_strtab || lo >= dyn->strsz ||
         address_to_offset(im, dyn->strtab, &off, &avail) < 0 || lo >= avail)
         return; /* dynamic_string reports what is wrong, string by string */
@@ -351,6 +349,29 @@ read_window(const struct image *im, const struct dynamic_info *dyn, struct strin
     }
     win->lo = lo;
     win->len = len;
+}
+
+/* Reads the window of the string table that holds every string wanted, when it is small. */
+static void
+read_window(const struct image *im, const struct dynamic_info *dyn, struct string_window *win)
+{
+    GElf_Xword lo = UINT64_MAX, hi = 0;
+
+#define WANT(index)                                                                                \
+    do {                                                                                           \
+        lo = (index) < lo ? (index) : lo;                                                          \
+        hi = (index) > hi ? (index) : hi;                                                          \
+    } while (0)
+    if (dyn->has_soname)
+        WANT(dyn->soname);
+    if (dyn->has_runpath)
+        WANT(dyn->runpath);
+    else if (dyn->has_rpath)
+        WANT(dyn->rpath);
+    for (size_t i = 0; i < dyn->nneeded; i++)
+        WANT(dyn->needed[i]);
+#undef WANT
+    read_span(im, dyn, lo, hi, win);
 }
 
 static int
@@ -569,6 +590,50 @@ read_head(struct image *im, struct elf_ident *ident, struct temper_err *err)
     return 0;
 }
 
+/* The headers and the dynamic segment, up to the strings: what parse and read_versions share. */
+static int
+open_image(const struct source *src, const char *name, struct image *im, struct elf_object *obj,
+           struct dynamic_info *dyn, struct elf_ident *ident, struct temper_err *err)
+{
+    GElf_Phdr dynamic_ph = {0};
+
+    /* Not zeroed whole: the head buffer is filled by the read. */
+    im->src = src;
+    im->name = name;
+    im->head_len = 0;
+    im->compact = NULL;
+    im->elf = NULL;
+    im->loads = NULL;
+    im->nloads = 0;
+    pthread_once(&libelf_once, start_libelf);
+    if (libelf_version == EV_NONE)
+        return libelf_error(err, name, "libelf is unusable");
+    if (ident != NULL)
+        ident->valid = false;
+    if (read_head(im, ident, err) < 0)
+        return -1;
+    obj->elf_class = im->eh.e_ident[EI_CLASS];
+    obj->data = im->eh.e_ident[EI_DATA];
+    obj->machine = im->eh.e_machine;
+    obj->type = im->eh.e_type;
+    if (read_program_headers(im, obj, &dynamic_ph, err) < 0)
+        return -1;
+    if (obj->type == ET_DYN && obj->interp != NULL)
+        obj->is_pie = true;
+    if (obj->is_dynamic && read_dynamic(im, &dynamic_ph, dyn, obj, err) < 0)
+        return -1;
+    return 0;
+}
+
+static void
+close_image(struct image *im, struct dynamic_info *dyn)
+{
+    free(dyn->needed);
+    free(im->loads);
+    elf_end(im->elf);
+    free(im->compact);
+}
+
 static int
 parse(const struct source *src, const char *name, struct elf_object *out, struct elf_ident *ident,
       struct temper_err *err)
@@ -576,36 +641,10 @@ parse(const struct source *src, const char *name, struct elf_object *out, struct
     struct image im;
     struct dynamic_info dyn = {0};
     struct elf_object obj = {0};
-    GElf_Phdr dynamic_ph = {0};
     int rc = -1;
 
-    /* Not zeroed whole: the head buffer is filled by the read. */
-    im.src = src;
-    im.name = name;
-    im.head_len = 0;
-    im.compact = NULL;
-    im.elf = NULL;
-    im.loads = NULL;
-    im.nloads = 0;
-    pthread_once(&libelf_once, start_libelf);
-    if (libelf_version == EV_NONE) {
-        libelf_error(err, name, "libelf is unusable");
-        goto out;
-    }
-    if (ident != NULL)
-        ident->valid = false;
-    if (read_head(&im, ident, err) < 0)
-        goto out;
-    obj.elf_class = im.eh.e_ident[EI_CLASS];
-    obj.data = im.eh.e_ident[EI_DATA];
-    obj.machine = im.eh.e_machine;
-    obj.type = im.eh.e_type;
-    if (read_program_headers(&im, &obj, &dynamic_ph, err) < 0)
-        goto out;
-    if (obj.type == ET_DYN && obj.interp != NULL)
-        obj.is_pie = true;
-    if (obj.is_dynamic && (read_dynamic(&im, &dynamic_ph, &dyn, &obj, err) < 0 ||
-                           read_dynamic_strings(&im, &dyn, &obj, err) < 0))
+    if (open_image(src, name, &im, &obj, &dyn, ident, err) < 0 ||
+        (obj.is_dynamic && read_dynamic_strings(&im, &dyn, &obj, err) < 0))
         goto out;
     obj.path = xstrdup(name);
     *out = obj;
@@ -613,10 +652,7 @@ parse(const struct source *src, const char *name, struct elf_object *out, struct
     rc = 0;
 out:
     elf_object_release(&obj);
-    free(dyn.needed);
-    free(im.loads);
-    elf_end(im.elf);
-    free(im.compact);
+    close_image(&im, &dyn);
     return rc;
 }
 
@@ -638,6 +674,268 @@ elf_object_read(int fd, size_t len, const char *name, struct elf_object *out,
     return parse(&src, name, out, ident, err);
 }
 
+/* ---- symbol versions: DT_VERNEED and DT_VERDEF ---- */
+
+/* Reads a field of `size` bytes stored in byte order `data`. */
+static uint32_t load(const unsigned char *field, size_t size, unsigned char data);
+
+/*
+ * Records read through a small buffer: the version records of an object sit together, usually
+ * in a page or two, while the segment that holds them may be the whole text of the library.
+ */
+struct records {
+    const struct image *im;
+    const char *what; /* "DT_VERNEED", for errors */
+    GElf_Off base;    /* the file offset of the first record */
+    GElf_Xword avail; /* bytes from base to the end of its segment (and of the file) */
+    unsigned char buf[4096];
+    GElf_Xword buf_at; /* offset from base of buf[0] */
+    size_t buf_len;
+};
+
+static int
+records_open(struct records *rd, const struct image *im, GElf_Addr addr, const char *what,
+             struct temper_err *err)
+{
+    rd->im = im;
+    rd->what = what;
+    rd->buf_len = 0;
+    rd->buf_at = 0;
+    if (address_to_offset(im, addr, &rd->base, &rd->avail) < 0)
+        return temper_err_set(err, TEMPER_E_ELF, 0, "'%s': %s is outside every loaded segment",
+                              im->name, what);
+    if (rd->avail > im->src->len - rd->base)
+        rd->avail = im->src->len - rd->base;
+    if (rd->avail > ELF_VERSION_BYTES_MAX)
+        rd->avail = ELF_VERSION_BYTES_MAX;
+    return 0;
+}
+
+/* The `size` bytes at offset `at` from the first record, or NULL (err says why). */
+static const unsigned char *
+records_at(struct records *rd, GElf_Xword at, size_t size, struct temper_err *err)
+{
+    if (at > rd->avail || size > rd->avail - at) {
+        temper_err_set(err, TEMPER_E_ELF, 0,
+                       "'%s': %s records run past their segment (or over %d bytes)", rd->im->name,
+                       rd->what, ELF_VERSION_BYTES_MAX);
+        return NULL;
+    }
+    if (at < rd->buf_at || at + size > rd->buf_at + rd->buf_len) {
+        rd->buf_at = at;
+        rd->buf_len = rd->avail - at < sizeof(rd->buf) ? (size_t)(rd->avail - at) : sizeof(rd->buf);
+        if (image_read(rd->im, rd->base + at, rd->buf, rd->buf_len) < 0) {
+            rd->buf_len = 0;
+            temper_err_set(err, TEMPER_E_IO, errno, "'%s': cannot read its %s records",
+                           rd->im->name, rd->what);
+            return NULL;
+        }
+    }
+    return rd->buf + (at - rd->buf_at);
+}
+
+/* Where the walk of the records left the strings: each is read once every index is known, from
+ * one window of the string table when they sit together (they usually do). */
+struct version_walk {
+    const struct image *im;
+    const struct dynamic_info *dyn;
+    struct elf_versions *out;
+    GElf_Xword *file, *version; /* per need: vn_file and vna_name */
+    GElf_Xword *def;            /* per definition: vda_name */
+    size_t count;               /* versions walked, against ELF_VERSIONS_MAX */
+};
+
+/* Counts one more version against ELF_VERSIONS_MAX (which also ends a cycle of records). */
+static int
+count_version(struct version_walk *w, struct temper_err *err)
+{
+    if (++w->count > ELF_VERSIONS_MAX)
+        return temper_err_set(err, TEMPER_E_ELF, 0,
+                              "'%s': over %d symbol versions (or a loop of version records)",
+                              w->im->name, ELF_VERSIONS_MAX);
+    return 0;
+}
+
+/* DT_VERNEED, walked as ld.so walks it (_dl_check_map_versions): each Verneed (vn_version 1,
+ * vn_file, vn_aux, vn_next: 16 bytes in either class) and its Vernaux (vna_hash, vna_flags,
+ * vna_name, vna_next: 16 bytes), until a next of 0. */
+static int
+walk_verneed(struct version_walk *w, struct temper_err *err)
+{
+    unsigned char data = w->im->eh.e_ident[EI_DATA];
+    struct elf_versions *out = w->out;
+    struct records rd;
+    GElf_Xword at = 0;
+
+    if (records_open(&rd, w->im, w->dyn->verneed, "DT_VERNEED", err) < 0)
+        return -1;
+    for (;;) {
+        const unsigned char *vn = records_at(&rd, at, 16, err);
+        GElf_Xword aux, file;
+
+        if (vn == NULL)
+            return -1;
+        if (load(vn, 2, data) != 1)
+            return temper_err_set(err, TEMPER_E_ELF, 0,
+                                  "'%s': unsupported version %u of Verneed record", w->im->name,
+                                  load(vn, 2, data));
+        file = load(vn + 4, 4, data);
+        aux = at + load(vn + 8, 4, data);
+        for (;;) {
+            const unsigned char *vna = records_at(&rd, aux, 16, err);
+            size_t i = out->nneeds;
+
+            if (vna == NULL || count_version(w, err) < 0)
+                return -1;
+            out->needs = xreallocarray(out->needs, i + 1, sizeof(*out->needs));
+            w->file = xreallocarray(w->file, i + 1, sizeof(*w->file));
+            w->version = xreallocarray(w->version, i + 1, sizeof(*w->version));
+            out->needs[i] = (struct elf_version_need){
+                .hash = load(vna, 4, data), .weak = (load(vna + 4, 2, data) & VER_FLG_WEAK) != 0};
+            w->file[i] = file;
+            w->version[i] = load(vna + 8, 4, data);
+            out->nneeds++;
+            if (load(vna + 12, 4, data) == 0)
+                break;
+            aux += load(vna + 12, 4, data);
+        }
+        if (load(vn + 12, 4, data) == 0)
+            return 0;
+        at += load(vn + 12, 4, data);
+    }
+}
+
+/* DT_VERDEF, as match_symbol walks it: each Verdef (vd_version 1, vd_flags, vd_ndx, vd_cnt,
+ * vd_hash, vd_aux, vd_next: 20 bytes) names its version in its first Verdaux (vda_name). */
+static int
+walk_verdef(struct version_walk *w, struct temper_err *err)
+{
+    unsigned char data = w->im->eh.e_ident[EI_DATA];
+    struct elf_versions *out = w->out;
+    struct records rd;
+    GElf_Xword at = 0;
+
+    if (records_open(&rd, w->im, w->dyn->verdef, "DT_VERDEF", err) < 0)
+        return -1;
+    for (;;) {
+        const unsigned char *vd = records_at(&rd, at, 20, err), *vda;
+        size_t i = out->ndefs;
+
+        if (vd == NULL || count_version(w, err) < 0)
+            return -1;
+        if (load(vd, 2, data) != 1)
+            return temper_err_set(err, TEMPER_E_ELF, 0,
+                                  "'%s': unsupported version %u of Verdef record", w->im->name,
+                                  load(vd, 2, data));
+        vda = records_at(&rd, at + load(vd + 12, 4, data), 8, err);
+        if (vda == NULL)
+            return -1;
+        out->defs = xreallocarray(out->defs, i + 1, sizeof(*out->defs));
+        w->def = xreallocarray(w->def, i + 1, sizeof(*w->def));
+        out->defs[i] = (struct elf_version_def){.hash = load(vd + 8, 4, data)};
+        w->def[i] = load(vda, 4, data);
+        out->ndefs++;
+        if (load(vd + 16, 4, data) == 0)
+            return 0;
+        at += load(vd + 16, 4, data);
+    }
+}
+
+/* The strings the walks found, through one window when they sit together. */
+static int
+read_version_strings(struct version_walk *w, struct temper_err *err)
+{
+    struct elf_versions *out = w->out;
+    struct string_window win = {.bytes = NULL};
+    GElf_Xword lo = UINT64_MAX, hi = 0;
+    int rc = -1;
+
+    for (size_t i = 0; i < out->nneeds; i++) {
+        lo = w->file[i] < lo ? w->file[i] : lo;
+        hi = w->file[i] > hi ? w->file[i] : hi;
+        lo = w->version[i] < lo ? w->version[i] : lo;
+        hi = w->version[i] > hi ? w->version[i] : hi;
+    }
+    for (size_t i = 0; i < out->ndefs; i++) {
+        lo = w->def[i] < lo ? w->def[i] : lo;
+        hi = w->def[i] > hi ? w->def[i] : hi;
+    }
+    read_span(w->im, w->dyn, lo, hi, &win);
+    for (size_t i = 0; i < out->nneeds; i++)
+        if (dynamic_string(w->im, w->dyn, &win, w->file[i], &out->needs[i].file, err) < 0 ||
+            dynamic_string(w->im, w->dyn, &win, w->version[i], &out->needs[i].version, err) < 0)
+            goto out;
+    for (size_t i = 0; i < out->ndefs; i++)
+        if (dynamic_string(w->im, w->dyn, &win, w->def[i], &out->defs[i].name, err) < 0)
+            goto out;
+    rc = 0;
+out:
+    if (win.bytes != win.small)
+        free(win.bytes);
+    return rc;
+}
+
+static int
+read_versions(const struct source *src, const char *name, struct elf_versions *out,
+              struct temper_err *err)
+{
+    struct image im;
+    struct dynamic_info dyn = {0};
+    struct elf_object obj = {0};
+    struct elf_versions v = {0};
+    struct version_walk w = {.im = &im, .dyn = &dyn, .out = &v};
+    int rc = -1;
+
+    if (open_image(src, name, &im, &obj, &dyn, NULL, err) < 0 ||
+        (dyn.has_verneed && walk_verneed(&w, err) < 0) ||
+        (dyn.has_verdef && walk_verdef(&w, err) < 0) || read_version_strings(&w, err) < 0)
+        goto out;
+    v.has_verdef = dyn.has_verdef;
+    *out = v;
+    memset(&v, 0, sizeof(v));
+    rc = 0;
+out:
+    free(w.file);
+    free(w.version);
+    free(w.def);
+    elf_versions_release(&v);
+    elf_object_release(&obj);
+    close_image(&im, &dyn);
+    return rc;
+}
+
+int
+elf_versions_parse(const void *image, size_t len, const char *name, struct elf_versions *out,
+                   struct temper_err *err)
+{
+    struct source src = {.mem = image, .fd = -1, .len = len};
+
+    return read_versions(&src, name, out, err);
+}
+
+int
+elf_versions_read(int fd, size_t len, const char *name, struct elf_versions *out,
+                  struct temper_err *err)
+{
+    struct source src = {.mem = NULL, .fd = fd, .len = len};
+
+    return read_versions(&src, name, out, err);
+}
+
+void
+elf_versions_release(struct elf_versions *v)
+{
+    for (size_t i = 0; i < v->nneeds; i++) {
+        free(v->needs[i].file);
+        free(v->needs[i].version);
+    }
+    free(v->needs);
+    for (size_t i = 0; i < v->ndefs; i++)
+        free(v->defs[i].name);
+    free(v->defs);
+    memset(v, 0, sizeof(*v));
+}
+
 void
 elf_object_release(struct elf_object *obj)
 {
@@ -654,7 +952,6 @@ elf_object_release(struct elf_object *obj)
     memset(obj, 0, sizeof(*obj));
 }
 
-/* Reads a field of `size` bytes stored in byte order `data`. */
 static uint32_t
 load(const unsigned char *field, size_t size, unsigned char data)
 {

@@ -104,6 +104,12 @@ elf_resolver_new(struct fs_root *root, const struct elf_resolver_options *opts,
     return 0;
 }
 
+struct elf_cache *
+elf_resolver_cache(struct elf_resolver *r)
+{
+    return &r->cache;
+}
+
 void
 elf_resolver_free(struct elf_resolver *r)
 {

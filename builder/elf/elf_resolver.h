@@ -92,6 +92,39 @@ int elf_object_read(int fd, size_t len, const char *name, struct elf_object *out
 void elf_object_release(struct elf_object *obj);
 
 /*
+ * The symbol versions an object needs (DT_VERNEED: of which file, by name and hash, weak or
+ * not) and defines (DT_VERDEF: each definition's first name and its hash), read as ld.so reads
+ * them at start (elf/dl-version.c) and bounded by ELF_VERSION_BYTES_MAX and ELF_VERSIONS_MAX.
+ * Malformed records are TEMPER_E_ELF, in ld.so's words where it has some ("unsupported version
+ * 2 of Verneed record").
+ */
+struct elf_version_need {
+    char *file;    /* vn_file: the name of the object that must define it ("libc.so.6") */
+    char *version; /* "GLIBC_2.34" */
+    uint32_t hash;
+    bool weak; /* VER_FLG_WEAK: a missing one is no error */
+};
+
+struct elf_version_def {
+    char *name;
+    uint32_t hash;
+};
+
+struct elf_versions {
+    struct elf_version_need *needs;
+    size_t nneeds;
+    struct elf_version_def *defs;
+    size_t ndefs;
+    bool has_verdef; /* without DT_VERDEF, ld.so takes any version as found */
+};
+
+int elf_versions_parse(const void *image, size_t len, const char *name, struct elf_versions *out,
+                       struct temper_err *err);
+int elf_versions_read(int fd, size_t len, const char *name, struct elf_versions *out,
+                      struct temper_err *err);
+void elf_versions_release(struct elf_versions *v);
+
+/*
  * What ld.so's open_verify (glibc 2.36, as the Debian 12 loader behaves) makes
  * of a candidate whose start is `id`, for a program of class, byte order and
  * machine `main`: 1 to take it, 0 to skip it (another class or machine: "not
@@ -170,6 +203,16 @@ int elf_resolver_resolve(struct elf_resolver *r, const char *path, const struct 
  */
 int elf_resolver_resolve_library(struct elf_resolver *r, const char *name, const char *like,
                                  const struct elf_closure **out, struct temper_err *err);
+
+/*
+ * Checks a closure's symbol versions as ld.so does before it starts the program
+ * (elf_versions.c): every version an object needs must be defined by the object loaded under
+ * the name it names. A missing one is TEMPER_E_ELF in ld.so's words, "PATH: version `V' not
+ * found (required by PATH)", the first few of them named; reading a file's versions can fail
+ * too (TEMPER_E_ELF, TEMPER_E_IO).
+ */
+int elf_closure_check_versions(struct elf_resolver *r, const struct elf_closure *c,
+                               struct temper_err *err);
 
 /*
  * Optional, before resolving many files: parses the inputs and the libraries

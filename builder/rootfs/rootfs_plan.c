@@ -648,6 +648,17 @@ check_required(struct planner *p, struct temper_err *err)
     return 0;
 }
 
+/* Every closure's symbol versions, as ld.so checks them at start: a mixed root fails here, not
+ * at the image's first start. */
+static int
+check_versions(struct planner *p, struct temper_err *err)
+{
+    for (size_t i = 0; i < p->nclosures; i++)
+        if (elf_closure_check_versions(p->resolver, p->closures[i], err) < 0)
+            return -1;
+    return 0;
+}
+
 static int
 compare_entries(const void *a, const void *b)
 {
@@ -682,6 +693,8 @@ rootfs_plan_build(const struct recipe *recipe, struct fs_root *root,
     rc = elf_resolver_new(root, &ropts, &p.resolver, err);
     if (rc == 0)
         rc = rootfs_collect(&p, err);
+    if (rc == 0)
+        rc = check_versions(&p, err);
     if (rc == 0)
         rc = rootfs_dpkg(&p, err);
     if (rc == 0)

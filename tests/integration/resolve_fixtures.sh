@@ -1211,6 +1211,82 @@ PY
     done
 }
 
+# Symbol versions (resolve --versions, and every build): a program linked against a library
+# that defines FOO_2 meets an older one that defines only FOO_1. The loader, run on it, is the
+# oracle: temper fails with the loader's own line, and passes where the loader runs the program
+# (the matching library). A library without DT_VERDEF gets the loader's warning as an error:
+# ld.so lets it pass the check, then aborts at the first versioned binding.
+case_symbol_versions() {
+    local d=$T/ver line
+    mkdir -p "$d/old" "$d/new" "$d/plain"
+    printf 'int foo(void) { return 1; }\n#ifdef V2\nint bar(void) { return 2; }\n#endif\n' >"$d/foo.c"
+    printf 'FOO_1 { global: foo; local: *; };\n' >"$d/v1.map"
+    printf 'FOO_1 { global: foo; local: *; };\nFOO_2 { global: bar; } FOO_1;\n' >"$d/v2.map"
+    printf 'int foo(void); int bar(void); int main(void) { return foo() + bar() - 3; }\n' >"$d/prog.c"
+    if ! { gcc -shared -fPIC -Wl,-soname,libfoo.so.1 -Wl,--version-script="$d/v1.map" "$d/foo.c" -o "$d/old/libfoo.so.1" &&
+        gcc -DV2 -shared -fPIC -Wl,-soname,libfoo.so.1 -Wl,--version-script="$d/v2.map" "$d/foo.c" -o "$d/new/libfoo.so.1" &&
+        gcc -DV2 -shared -fPIC -Wl,-soname,libfoo.so.1 "$d/foo.c" -o "$d/plain/libfoo.so.1" &&
+        gcc "$d/prog.c" -o "$d/old-prog" -L"$d/new" -l:libfoo.so.1 -Wl,-rpath,'$ORIGIN/old' &&
+        gcc "$d/prog.c" -o "$d/new-prog" -L"$d/new" -l:libfoo.so.1 -Wl,-rpath,'$ORIGIN/new' &&
+        gcc "$d/prog.c" -o "$d/plain-prog" -L"$d/new" -l:libfoo.so.1 -Wl,-rpath,'$ORIGIN/plain'; } >>"$T/gcc.log" 2>&1; then
+        fail "fixture: gcc could not build the versioned libraries"
+        detail "$T/gcc.log" gcc
+        return
+    fi
+    # The loader's words, from the loader itself (the fixture is the test's own program).
+    line=$("$d/old-prog" 2>&1 >/dev/null)
+    case $line in
+    "$d/old-prog: $d/old/libfoo.so.1: version \`FOO_2' not found (required by $d/old-prog)") ;;
+    *) fail "fixture: the loader does not refuse old-prog as expected: '$line'" ;;
+    esac
+    rt --versions "$d/old-prog"
+    expect_rc 1 'a version the library does not define' &&
+        expect_err "${line#"$d/old-prog: "}" "temper says what the loader says"
+    rt "$d/old-prog"
+    expect_rc 0 'without --versions, resolve checks no version'
+    if ! "$d/new-prog"; then
+        fail "fixture: the loader does not start new-prog"
+    fi
+    rt --versions "$d/new-prog"
+    expect_rc 0 'the matching library: the loader starts it, temper passes it'
+    # A library without DT_VERDEF: ld.so warns, then aborts at the first versioned binding.
+    if "$d/plain-prog" 2>/dev/null; then
+        fail "fixture: the loader runs plain-prog"
+    fi
+    rt --versions "$d/plain-prog"
+    expect_rc 1 'a library without version information' &&
+        expect_err "$d/plain/libfoo.so.1: no version information available (required by $d/plain-prog)" \
+            "temper says what the loader warns"
+    # A build refuses it too, and writes no layout.
+    printf 'name: mixed\ncontents:\n  binaries: [%s]\n' "$d/old-prog" >"$d/mixed.yaml"
+    timeout 60 "$TEMPER" build "$d/mixed.yaml" -o "$d/out" >"$T/out" 2>"$T/err"
+    RC=$?
+    expect_rc 1 'build of a mixed root' && expect_err "${line#"$d/old-prog: "}" 'build: the loader'"'"'s words'
+    [ ! -e "$d/out" ] || fail "the refused build left a layout"
+}
+
+# No false alarm: every dynamic executable of /usr/bin passes --versions, and ldd -r (the
+# loader's own check, with every symbol bound) finds no version missing in any of them.
+case_versions_over_usr_bin() {
+    local f bins=()
+    for f in /usr/bin/*; do
+        [ -f "$f" ] && [ ! -L "$f" ] && [ "$(head -c 4 "$f" | od -An -c | tr -d ' ')" = '177ELF' ] &&
+            readelf -lW "$f" 2>/dev/null | grep -q INTERP && bins+=("$f")
+    done
+    [ "${#bins[@]}" -gt 100 ] || fail "only ${#bins[@]} dynamic executables in /usr/bin"
+    timeout 120 "$TEMPER" resolve --versions --format ldd "${bins[@]}" >"$T/out" 2>"$T/err"
+    RC=$?
+    expect_rc 0 "resolve --versions over ${#bins[@]} executables of /usr/bin"
+    for f in "${bins[@]}"; do
+        LD_TRACE_LOADED_OBJECTS=1 LD_WARN=yes LD_BIND_NOW=yes "$LOADER" "$f" 2>&1
+    done | grep -F "version \`" >"$T/ldd-r" || true
+    if [ -s "$T/ldd-r" ]; then
+        fail "ldd -r finds versions missing that temper does not"
+        detail "$T/ldd-r" "ldd -r"
+    fi
+    note "symbol versions: ${#bins[@]} executables of /usr/bin, no version missing (temper and ldd -r)"
+}
+
 CASES=(
     "runpath_origin case_runpath_origin"
     "rpath_vs_runpath case_rpath_vs_runpath"
@@ -1230,6 +1306,8 @@ CASES=(
     "hostile_names case_hostile_names"
     "closure_runs case_closure_runs"
     "candidate_header case_candidate_header"
+    "symbol_versions case_symbol_versions"
+    "versions_over_usr_bin case_versions_over_usr_bin"
 )
 
 if preflight; then
