@@ -24,6 +24,7 @@
 #include <curl/curl.h>
 
 #include "base/cleanup.h"
+#include "base/curl_lazy.h"
 #include "base/limits.h"
 #include "base/sha256.h"
 #include "base/xalloc.h"
@@ -68,6 +69,8 @@ pkg_fetcher_new(const struct pkg_env *env, struct pkg_fetcher **out, struct temp
 {
     struct pkg_fetcher *f;
 
+    if (curl_lazy_load(err) < 0)
+        return -1;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return temper_err_set(err, TEMPER_E_NET, 0, "cannot start libcurl");
     f = xcalloc(1, sizeof(*f));

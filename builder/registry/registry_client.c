@@ -16,6 +16,7 @@
 #include <openssl/crypto.h>
 
 #include "base/cleanup.h"
+#include "base/curl_lazy.h"
 #include "base/limits.h"
 #include "base/sha256.h"
 #include "base/xalloc.h"
@@ -98,6 +99,8 @@ registry_client_new(const struct registry_ref *ref, const struct registry_option
     char host[256];
     bool plain;
 
+    if (curl_lazy_load(err) < 0)
+        return -1;
     /* reference-counted by libcurl: registry_client_free calls curl_global_cleanup */
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return temper_err_set(err, TEMPER_E_NET, 0, "cannot initialise libcurl");

@@ -18,6 +18,9 @@
 - Bearer: a proxy in front of the registry that wants a token from its own
   realm (for Basic credentials), then rotates the token mid-push so that
   temper must renew it.
+- libcurl is loaded only by the commands that talk to a registry: the
+  loader (LD_DEBUG=files) opens it for a push, never for a build, and
+  temper-image does not name it (ld.so --list).
 - Faults: a proxy that answers 500, 503 and 429 (Retry-After: 1) once and
   resets connections once on each step, then a permanent 500 with the
   registry's error JSON, which must reach the message.
@@ -470,6 +473,27 @@ def verify_layer(work, host, layer, pub, what, repo="static"):
                        capture_output=True, text=True)
     check(r.returncode == 0 and "Verified OK" in r.stdout, f"{what}: openssl verifies it")
     return json.loads(payload)
+
+
+def loaded_libcurl(*args):
+    """Runs temper with the loader reporting every object it opens: whether libcurl was one."""
+    r = temper(*args, env={"LD_DEBUG": "files"})
+    return r, re.search(r"file=libcurl\.so\.4 \[", r.stderr) is not None
+
+
+def test_libcurl_on_demand(work, layout):
+    helper = os.path.join(os.path.dirname(TEMPER), "temper-image")
+    r = subprocess.run(["/lib64/ld-linux-x86-64.so.2", "--list", helper], capture_output=True,
+                       text=True)
+    check(r.returncode == 0 and "libc.so.6" in r.stdout and "libcurl" not in r.stdout,
+          f"temper-image is not linked with libcurl (ld.so --list): {r.stdout.strip()}")
+    r, loaded = loaded_libcurl("build", os.path.join(RECIPES, "static.yaml"), "-o",
+                               os.path.join(work, "no-curl"))
+    check(r.returncode == 0 and not loaded, "a build never loads libcurl")
+    with Registry(work, "curl") as reg:
+        r, loaded = loaded_libcurl("push", "--allow-other-identity", layout,
+                                   f"{reg.host}/oncurl:1")
+        check(r.returncode == 0 and loaded, f"a push loads libcurl: {r.returncode}")
 
 
 def test_round_trip(work, layout, digest):
@@ -1058,6 +1082,7 @@ def main():
             check(r.returncode == 0, f"keygen {k}")
         r = temper("sign", "--key", os.path.join(work, "k1.key"), layout)
         check(r.returncode == 0, f"sign: {r.stderr.strip()}")
+        test_libcurl_on_demand(work, layout)
         test_round_trip(work, layout, digest)
         test_identity(work)
         test_basic_auth(work, layout, digest)
