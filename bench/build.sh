@@ -9,6 +9,8 @@
 # shared libraries behind a text header, one of random bytes, and the python standard library
 # copied many times for many small files), built once with each compression, to show that peak
 # memory stays constant and time per MB linear whatever the size.
+# The builds compared with the pipelines skip the recipe's tests (--skip-tests), which the
+# pipelines do not do; a second comparison times the build with its tests against without.
 # Targets: gzip build at most 0.40 times the pigz pipeline, zstd build at most 0.6 times the
 # zstd pipeline, compressed sizes within 2% of gzip -6 and zstd -3 (zstd: -B1MiB
 # --zstd=ovlog=8, the job size and overlap temper fixes), peak memory at most 32 MiB for both
@@ -52,14 +54,20 @@ floor() { # compressor...
 }
 hyperfine --style basic --warmup 1 --runs 5 --export-json times.json \
   --prepare "rm -rf $work/out" \
-  -n temper-gzip "$temper build $recipe -o $work/out --jobs 2" \
+  -n temper-gzip "$temper build $recipe -o $work/out --jobs 2 --skip-tests" \
   -n pigz-pipeline "bash -c '$(floor pigz -p2 -6 -n)'" \
-  -n temper-zstd "$temper build $recipe -o $work/out --jobs 2 --compression zstd" \
+  -n temper-zstd "$temper build $recipe -o $work/out --jobs 2 --compression zstd --skip-tests" \
   -n zstd-pipeline "bash -c '$(floor zstd -q -3 -T2)'" >/dev/null
+# The recipe's tests (unpacking the layer and running python three times in the sandbox),
+# against the same build without them: what proving the image runs costs.
+hyperfine --style basic --warmup 1 --runs 5 --export-json tests.json \
+  --prepare "rm -rf $work/out" \
+  -n with-tests "$temper build $recipe -o $work/out --jobs 2" \
+  -n skip-tests "$temper build $recipe -o $work/out --jobs 2 --skip-tests" >/dev/null
 
 rss() { /usr/bin/time -v "$@" 2>&1 >/dev/null | awk -F': ' '/Maximum resident/ {print $2}'; }
-rm -rf out && rss_gzip=$(rss "$temper" build "$recipe" -o out --jobs 2)
-rm -rf out && rss_zstd=$(rss "$temper" build "$recipe" -o out --jobs 2 --compression zstd)
+rm -rf out && rss_gzip=$(rss "$temper" build "$recipe" -o out --jobs 2 --skip-tests)
+rm -rf out && rss_zstd=$(rss "$temper" build "$recipe" -o out --jobs 2 --compression zstd --skip-tests)
 rm -rf out
 "$temper" build "$recipe" -o gz --jobs 2 2>/dev/null >/dev/null
 "$temper" build "$recipe" -o zs --jobs 2 --compression zstd 2>/dev/null >/dev/null
@@ -109,6 +117,10 @@ ref_gz, ref_zs = os.path.getsize("ref.gz"), os.path.getsize("ref.zst")
 print(f"recipes/python.yaml: {n} entries, {mb} MB of tar")
 for name in ("temper-gzip", "pigz-pipeline", "temper-zstd", "zstd-pipeline"):
     print(f"{name:16s} {t[name]['mean']*1000:8.0f} ms  ± {t[name]['stddev']*1000:.0f}")
+tt = {r["command"]: r["mean"] for r in json.load(open("tests.json"))["results"]}
+print(f"gzip build with the recipe's 3 tests {tt['with-tests']*1000:.0f} ms, without "
+      f"(--skip-tests) {tt['skip-tests']*1000:.0f} ms: the tests add "
+      f"{(tt['with-tests'] - tt['skip-tests'])*1000:.0f} ms")
 print(f"gzip layer {gz/1e6:.2f} MB (gzip -6: {ref_gz/1e6:.2f} MB); "
       f"zstd layer {zs/1e6:.2f} MB (zstd -3: {ref_zs/1e6:.2f} MB)")
 rss = {"gzip": rss_gzip, "zstd": rss_zstd}

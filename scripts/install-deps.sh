@@ -7,8 +7,9 @@ set -euo pipefail
 
 build=(cmake make gcc pkg-config libelf-dev libjansson-dev libyaml-dev libarchive-dev libzstd-dev
   libdeflate-dev zlib1g-dev libssl-dev libcurl4-openssl-dev)
-# What the shipped recipes take from the machine's own root (--root defaults to /).
-image=(python3 ca-certificates tzdata gpgv)
+# What the shipped recipes take from the machine's own root (--root defaults to /), and
+# bubblewrap, which runs their tests.
+image=(python3 ca-certificates tzdata gpgv bubblewrap)
 # qemu-user-static: the i386 loader is the resolver's oracle for /usr/lib32, and some kernels
 # (built without IA32 emulation) can only run it under qemu-user. gpg, dpkg-dev (for
 # dpkg-scanpackages) and lz4: the archive packages.py makes and the image it runs.

@@ -281,7 +281,21 @@ struct image_diff;
  * count (cmd_diff.c; temper build --expect prints it on standard error). */
 void cli_diff_print(FILE *out, const struct image_diff *diff);
 
+/* The layer a build wrote and tested (build_tests.c): fd an unnamed temporary file holding
+ * its bytes, -1 when no test ran. */
+struct cli_staged_layer {
+    int fd;
+    struct layer_result res;
+};
+/* Writes the layer to a temporary file and runs the recipe's tests on a tree unpacked from it
+ * (run/sandbox.h), printing each failure; a failing test is TEMPER_E_POLICY. Tests of an image
+ * for another architecture are said not to run. */
+int cli_build_tests(const struct recipe *r, const struct rootfs_plan *plan, struct fs_root *root,
+                    const struct layer_options *lo, const char *const *env,
+                    struct cli_staged_layer *out, struct temper_err *err);
+
 int cmd_build(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);

@@ -44,11 +44,14 @@ static const char build_usage[] =
     "                    [--key KEY [--identity REPO]]\n"
     "                    [--expect DIGEST|IMAGE [registry options]]\n"
     "                    [--lock FILE] [--arch ARCH] [--cache DIR] [--offline]\n"
+    "                    [--skip-tests]\n"
     "\n"
     "Builds the image RECIPE describes from the files in DIR (or, for a recipe with\n"
     "contents.packages, from those packages as its lock pins them, unpacked) and writes it\n"
     "to the OCI layout LAYOUT under TAG. Prints a hardening summary on standard error and\n"
-    "the manifest digest on standard output.\n"
+    "the manifest digest on standard output. The recipe's tests run in a sandbox\n"
+    "(bubblewrap) on the image's own files before anything is written: a failing test\n"
+    "fails the build and leaves LAYOUT as it was.\n"
     "\n"
     "  -o, --output LAYOUT   the layout directory (default out/<name>)\n"
     "  --root DIR            the root the files come from (default /; not with packages)\n"
@@ -74,6 +77,7 @@ static const char build_usage[] =
     "  --identity REPO       the repository the signature names (default: the recipe's name,\n"
     "                        which registry verifiers refuse once pushed: sign at push time\n"
     "                        with temper push --key, or name the repository here)\n"
+    "  --skip-tests          do not run the recipe's tests (say so in the summary)\n"
     "  --expect DIGEST|IMAGE after the build, compare with this manifest digest (sha256:...)\n"
     "                        or image (LAYOUT[:TAG] or REGISTRY/REPO[:TAG|@DIGEST]); a\n"
     "                        mismatch exits 1 and explains every difference on stderr\n"
@@ -97,6 +101,7 @@ struct build_args {
     bool has_epoch;
     int64_t epoch;
     unsigned jobs;
+    bool skip_tests;
 };
 
 /* A decimal number of seconds since 1970 that gmtime can show as a year below 10000. */
@@ -166,6 +171,7 @@ parse_args(int argc, char **argv, struct build_args *a)
         {"arch", required_argument, NULL, 'A'},
         {"cache", required_argument, NULL, 'C'},
         {"offline", no_argument, NULL, 'O'},
+        {"skip-tests", no_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
         CLI_REGISTRY_LONG_OPTIONS,
         {NULL, 0, NULL, 0},
@@ -215,6 +221,9 @@ parse_args(int argc, char **argv, struct build_args *a)
             break;
         case 'O':
             a->packages.offline = true;
+            break;
+        case 'S':
+            a->skip_tests = true;
             break;
         case 'l':
             if (parse_level(optarg, &a->level) < 0)
@@ -473,19 +482,51 @@ make_spec(const struct recipe *r, const struct rootfs_plan *plan, const struct r
     };
 }
 
-/* Writes the layer as a blob of the layout, then the image around it. */
+/* The tested layer's bytes, from its temporary file into the blob. */
+static int
+copy_staged(int from, int to, struct temper_err *err)
+{
+    char buf[256 * 1024];
+    off_t at = 0;
+
+    for (;;) {
+        ssize_t n = pread(from, buf, sizeof(buf), at), done = 0;
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return temper_err_sys(err, TEMPER_E_IO, errno, "cannot read the tested layer");
+        if (n == 0)
+            return 0;
+        while (done < n) {
+            ssize_t w = write(to, buf + done, (size_t)(n - done));
+
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w < 0)
+                return temper_err_sys(err, TEMPER_E_IO, errno, "cannot write the layer's blob");
+            done += w;
+        }
+        at += n;
+    }
+}
+
+/* Writes the layer as a blob of the layout (or copies the one the tests ran on), then the image
+ * around it. */
 static int
 write_image(struct oci_layout *layout, const struct rootfs_plan *plan, struct fs_root *root,
-            const struct layer_options *lo, const struct oci_image_spec *spec, const char *tag,
-            char digest[LAYER_DIGEST_LEN], struct temper_err *err)
+            const struct layer_options *lo, const struct cli_staged_layer *staged,
+            const struct oci_image_spec *spec, const char *tag, char digest[LAYER_DIGEST_LEN],
+            struct temper_err *err)
 {
-    struct layer_result res;
+    struct layer_result res = staged->res;
     struct oci_layer_desc desc;
     int fd = oci_blob_begin(layout, err);
 
     if (fd < 0)
         return -1;
-    if (layer_write(plan, root, fd, lo, &res, err) < 0) {
+    if ((staged->fd >= 0 ? copy_staged(staged->fd, fd, err)
+                         : layer_write(plan, root, fd, lo, &res, err)) < 0) {
         close(fd);
         return -1;
     }
@@ -626,6 +667,7 @@ build(const struct build_args *a, struct recipe *r, const struct cli_image *expe
     struct layer_options lo = {0};
     struct image_strings is = {0};
     struct oci_image_spec spec;
+    struct cli_staged_layer staged = {.fd = -1};
     struct sign_key *key = NULL;
     const struct recipe_user *user = run_as_user(r);
     const char *tag = a->tag ? a->tag : r->tag.value;
@@ -672,13 +714,19 @@ build(const struct build_args *a, struct recipe *r, const struct cli_image *expe
         temper_err_prefix(err, "in root '%s'", a->root);
     if (rc == 0)
         print_summary(r, tag, plan, user);
-    if (rc == 0)
-        rc = oci_layout_open(output, true, &layout, err);
     if (rc == 0 && a->sbom != NULL)
         lo.file_digests = xcalloc(plan->n + 1, sizeof(*lo.file_digests));
-    if (rc == 0) {
+    if (rc == 0)
         make_spec(r, plan, user, epoch, &is, &spec);
-        rc = write_image(layout, plan, root, &lo, &spec, tag, digest, err);
+    /* the tests before the layout is opened: a failure leaves it as it was */
+    if (rc == 0 && r->ntests > 0 && a->skip_tests)
+        cli_line(stderr, "tests: %zu skipped (--skip-tests)", r->ntests);
+    else if (rc == 0 && r->ntests > 0)
+        rc = cli_build_tests(r, plan, root, &lo, spec.env, &staged, err);
+    if (rc == 0)
+        rc = oci_layout_open(output, true, &layout, err);
+    if (rc == 0) {
+        rc = write_image(layout, plan, root, &lo, &staged, &spec, tag, digest, err);
         if (rc < 0)
             temper_err_prefix(err, "layout '%s'", output);
     }
@@ -705,6 +753,8 @@ build(const struct build_args *a, struct recipe *r, const struct cli_image *expe
                               output, a->expect);
     }
     sign_key_free(key);
+    if (staged.fd >= 0)
+        close(staged.fd);
     image_strings_release(&is, r);
     oci_layout_free(layout);
     fs_root_free(root);

@@ -13,6 +13,7 @@ static const struct cli_command commands[] = {
     {"keygen", cmd_keygen, "write a new signing key pair"},
     {"lock", cmd_lock, "pin the Debian packages a recipe is built from"},
     {"push", cmd_push, "push an image of a layout, and its signatures, to a registry"},
+    {"run", cmd_run, "run a command of an image in a sandbox (bubblewrap), without an engine"},
     {"sbom", cmd_sbom, "print the SPDX document attached to an image, once it verifies"},
     {"sign", cmd_sign, "sign an image in a layout, as cosign signs"},
     {"verify", cmd_verify, "check an image's signature and every byte it covers"},

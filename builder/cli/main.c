@@ -72,6 +72,8 @@ static const struct cli_command commands[] = {
     {"push", run_in_helper, "push an image of a layout, and its signatures, to a registry"},
     {"resolve", cmd_resolve,
      "list the shared-library closure of ELF files, as ld.so would load it"},
+    {"run", run_in_helper,
+     "run a command of an image in a sandbox (bubblewrap), without an engine"},
     {"sbom", run_in_helper, "print the SPDX document attached to an image, once it verifies"},
     {"sign", run_in_helper, "sign an image in a layout, as cosign signs"},
     {"verify", run_in_helper, "check an image's signature and every byte it covers"},

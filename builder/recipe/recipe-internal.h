@@ -103,6 +103,8 @@ int recipe_need_kind(const struct ynode *node, enum ynode_kind kind, const char 
 /* A non-null scalar without NUL bytes; *out borrows the node's text. */
 int recipe_get_text(const struct ynode *node, const char *what, const char **out,
                     struct temper_err *err);
+/* Frees what a test holds (not the test itself). */
+void recipe_test_release(struct recipe_test *t);
 /* Makes a recipe_str of a text value (a copy) at the node's location. */
 void recipe_str_set(struct recipe_str *str, const struct ynode *node);
 /* Appends a copy of a text node to a list; empties a list. */

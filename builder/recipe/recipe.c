@@ -372,6 +372,25 @@ check_run_as(struct recipe *r, const struct recipe_loc *top, struct temper_err *
     return 0;
 }
 
+/* A test runs as a user the image has. */
+static int
+check_test_users(const struct recipe *r, struct temper_err *err)
+{
+    char shown[RECIPE_SHOW_MAX];
+
+    for (size_t i = 0; i < r->ntests; i++) {
+        const struct recipe_str *user = &r->tests[i].user;
+
+        if (user->value != NULL && find_user(r, user->value) == NULL)
+            return recipe_fail(
+                err, &user->loc,
+                "tests.user '%s' is not defined: add it to accounts.users or leave 'user' out "
+                "to run as the run-as user",
+                recipe_show(shown, sizeof(shown), user->value, strlen(user->value)));
+    }
+    return 0;
+}
+
 /* Checks what only the whole recipe shows, then fills in the defaults (recipe.h). */
 static int
 finish(struct recipe *r, const char *top_name, struct temper_err *err)
@@ -385,7 +404,7 @@ finish(struct recipe *r, const char *top_name, struct temper_err *err)
         return -1;
     if (r->nusers == 0)
         add_default_accounts(r, &top);
-    if (check_run_as(r, &top, err) < 0)
+    if (check_run_as(r, &top, err) < 0 || check_test_users(r, err) < 0)
         return -1;
     if (r->tag.value == NULL)
         set_default(&r->tag, "latest", &top);
@@ -479,6 +498,14 @@ map_release(struct recipe_map *m)
 }
 
 void
+recipe_test_release(struct recipe_test *t)
+{
+    strlist_release(&t->command);
+    str_release(&t->output);
+    str_release(&t->user);
+}
+
+void
 recipe_free(struct recipe *r)
 {
     if (r == NULL)
@@ -521,6 +548,9 @@ recipe_free(struct recipe *r)
     free(r->paths);
     strlist_release(&r->entrypoint);
     strlist_release(&r->cmd);
+    for (size_t i = 0; i < r->ntests; i++)
+        recipe_test_release(&r->tests[i]);
+    free(r->tests);
     str_release(&r->work_dir);
     map_release(&r->environment);
     map_release(&r->annotations);

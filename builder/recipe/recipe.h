@@ -129,6 +129,18 @@ enum {
     RECIPE_REQUIRE_NX = 1u << 2,    /* every ELF file has a non-executable stack */
 };
 
+/* One of `tests`: a command run in the image before the build writes it (run/sandbox.h). */
+struct recipe_test {
+    struct recipe_strlist command; /* argv: an absolute path, then its arguments */
+    struct recipe_str output;      /* `stdout`: an extended regular expression (regex(7)) the
+                                    * standard output must match somewhere; value NULL: any */
+    struct recipe_str user;        /* a user of accounts.users; value NULL: the run-as user */
+    unsigned timeout_s;            /* 1..3600, default RECIPE_TEST_TIMEOUT_S */
+    struct recipe_loc loc;
+};
+
+#define RECIPE_TEST_TIMEOUT_S 60
+
 struct recipe {
     struct recipe_str name; /* required: [a-z0-9] with . _ - inside, at most 128 bytes */
     struct recipe_str tag;  /* default "latest" */
@@ -160,6 +172,8 @@ struct recipe {
     struct recipe_strlist entrypoint; /* entrypoint.command: a string is one element */
     struct recipe_strlist cmd;
     struct recipe_str work_dir; /* value NULL when unset */
+    struct recipe_test *tests;  /* `tests`, from the includes first */
+    size_t ntests;
     struct recipe_map environment;
     struct recipe_map annotations;
 

@@ -8,6 +8,7 @@
  * hands back the values by table position.
  */
 #include <inttypes.h>
+#include <regex.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -595,6 +596,89 @@ apply_entrypoint(struct recipe *r, const struct ynode *node, struct temper_err *
     return set_argv(&r->entrypoint, v[0], "entrypoint.command", err);
 }
 
+/* One entry of `tests`: {command, stdout, user, timeout}. */
+static int
+append_test(struct recipe *r, const struct ynode *node, struct temper_err *err)
+{
+    static const char *const keys[] = {"command", "stdout", "user", "timeout"};
+    const char *what = "tests";
+    const struct ynode *v[NKEYS(keys)];
+    struct recipe_test t = {.timeout_s = RECIPE_TEST_TIMEOUT_S, .loc = node->loc};
+    char shown[RECIPE_SHOW_MAX];
+    const char *s;
+    uint64_t timeout;
+    regex_t re;
+    int rc;
+
+    if (recipe_map_fields(node, what, keys, NKEYS(keys), v, err) < 0)
+        return -1;
+    if (v[0] == NULL)
+        return missing(node, what, "command", err);
+    if (set_argv(&t.command, v[0], "tests.command", err) < 0)
+        goto fail;
+    if (t.command.n == 0) {
+        recipe_fail(err, &v[0]->loc, "'tests.command' is empty: name the program to run");
+        goto fail;
+    }
+    if (t.command.items[0].value[0] != '/') {
+        recipe_fail(err, &v[0]->loc,
+                    "'tests.command' '%s' is not an absolute path: the image has no shell "
+                    "or PATH search to find it; write /usr/bin/...",
+                    recipe_show(shown, sizeof(shown), t.command.items[0].value,
+                                strlen(t.command.items[0].value)));
+        goto fail;
+    }
+    if (v[1] != NULL) {
+        if (recipe_get_text(v[1], "tests.stdout", &s, err) < 0)
+            goto fail;
+        rc = regcomp(&re, s, REG_EXTENDED | REG_NOSUB | REG_NEWLINE);
+        if (rc != 0) {
+            char why[128];
+
+            regerror(rc, &re, why, sizeof(why));
+            recipe_fail(err, &v[1]->loc,
+                        "'tests.stdout' '%s' is not an extended regular expression (%s): "
+                        "escape what is meant literally with a backslash",
+                        recipe_show(shown, sizeof(shown), s, strlen(s)), why);
+            goto fail;
+        }
+        regfree(&re);
+        recipe_str_set(&t.output, v[1]);
+    }
+    if (v[2] != NULL) {
+        if (recipe_get_text(v[2], "tests.user", &s, err) < 0)
+            goto fail;
+        recipe_str_set(&t.user, v[2]);
+    }
+    if (v[3] != NULL) {
+        if (recipe_get_uint(v[3], "tests.timeout", 3600, &timeout, err) < 0)
+            goto fail;
+        if (timeout == 0) {
+            recipe_fail(err, &v[3]->loc, "'tests.timeout' is 0: give seconds from 1 to 3600");
+            goto fail;
+        }
+        t.timeout_s = (unsigned)timeout;
+    }
+    r->tests = recipe_grow(r->tests, r->ntests, sizeof(*r->tests));
+    r->tests[r->ntests++] = t;
+    return 0;
+fail:
+    recipe_test_release(&t);
+    return -1;
+}
+
+static int
+apply_tests(struct recipe *r, const struct ynode *node, struct temper_err *err)
+{
+    if (recipe_need_kind(node, YNODE_LIST, "tests", err) < 0)
+        return -1;
+    for (size_t i = 0; i < node->n; i++) {
+        if (append_test(r, node->items[i], err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 /*
  * Merges node's keys into map: a key already there gets the new value in its
  * place. The index is built per merge, so a merge costs the size of the map
@@ -821,9 +905,9 @@ apply_annotations(struct recipe *r, const struct ynode *node, struct temper_err 
 
 /* The top-level keys, in the order they apply; `include` is handled by recipe.c. */
 static const char *const top_keys[] = {
-    "name",        "include",  "contents",    "accounts",     "paths",         "entrypoint",
-    "cmd",         "work-dir", "environment", "annotations",  "hardening",     "sbom",
-    "compression", "level",    "epoch",       "architecture", "architectures", "tag"};
+    "name",     "include",      "contents",      "accounts",  "paths", "entrypoint",  "cmd",
+    "work-dir", "environment",  "annotations",   "hardening", "sbom",  "compression", "level",
+    "epoch",    "architecture", "architectures", "tag",       "tests"};
 typedef int (*apply_fn)(struct recipe *, const struct ynode *, struct temper_err *);
 static const apply_fn top_apply[] = {set_name,
                                      NULL,
@@ -842,7 +926,8 @@ static const apply_fn top_apply[] = {set_name,
                                      set_epoch,
                                      set_architecture,
                                      recipe_set_architectures,
-                                     set_tag};
+                                     set_tag,
+                                     apply_tests};
 _Static_assert(NKEYS(top_keys) == NKEYS(top_apply), "one function per top-level key");
 
 int

@@ -290,13 +290,65 @@ START_TEST(test_recipe_parse_checks_run_as)
 }
 END_TEST
 
+START_TEST(test_recipe_parse_reads_tests)
+{
+    struct recipe *r = parse_ok("name: app\n"
+                                "accounts:\n"
+                                "  users: [{username: app, uid: 1000}, {username: nonroot, "
+                                "uid: 65532}]\n"
+                                "tests:\n"
+                                "  - command: [/usr/bin/app, --version]\n"
+                                "    stdout: \"^app [0-9]+$\"\n"
+                                "    user: app\n"
+                                "    timeout: 5\n"
+                                "  - command: /usr/bin/true\n");
+
+    ck_assert_uint_eq(r->ntests, 2);
+    ck_assert_uint_eq(r->tests[0].command.n, 2);
+    ck_assert_str_eq(r->tests[0].command.items[1].value, "--version");
+    ck_assert_str_eq(r->tests[0].output.value, "^app [0-9]+$");
+    ck_assert_str_eq(r->tests[0].user.value, "app");
+    ck_assert_uint_eq(r->tests[0].timeout_s, 5);
+    ck_loc(r->tests[0].loc, "r.yaml", 5, 5);
+    /* a string is a command of one element; the defaults: any output, run-as, 60 s */
+    ck_assert_uint_eq(r->tests[1].command.n, 1);
+    ck_assert_ptr_null(r->tests[1].output.value);
+    ck_assert_ptr_null(r->tests[1].user.value);
+    ck_assert_uint_eq(r->tests[1].timeout_s, RECIPE_TEST_TIMEOUT_S);
+    recipe_free(r);
+}
+END_TEST
+
+START_TEST(test_recipe_parse_refuses_bad_tests)
+{
+    ck_parse_fails("name: a\ntests: [{stdout: x}]\n", TEMPER_E_PARSE,
+                   "r.yaml:2:9: an entry of 'tests' has no 'command': add it");
+    ck_parse_fails("name: a\ntests: [{command: []}]\n", TEMPER_E_PARSE,
+                   "r.yaml:2:19: 'tests.command' is empty: name the program to run");
+    ck_parse_fails("name: a\ntests: [{command: python3}]\n", TEMPER_E_PARSE,
+                   "r.yaml:2:19: 'tests.command' 'python3' is not an absolute path: the image "
+                   "has no shell or PATH search to find it; write /usr/bin/...");
+    ck_parse_fails("name: a\ntests: [{command: /x, stdout: \"a(\"}]\n", TEMPER_E_PARSE,
+                   "r.yaml:2:31: 'tests.stdout' 'a(' is not an extended regular expression "
+                   "(Unmatched ( or \\(): escape what is meant literally with a backslash");
+    ck_parse_fails("name: a\ntests: [{command: /x, timeout: 0}]\n", TEMPER_E_PARSE,
+                   "r.yaml:2:32: 'tests.timeout' is 0: give seconds from 1 to 3600");
+    ck_parse_fails("name: a\ntests: [{command: /x, user: root}]\n", TEMPER_E_PARSE,
+                   "r.yaml:2:29: tests.user 'root' is not defined: add it to accounts.users "
+                   "or leave 'user' out to run as the run-as user");
+    ck_parse_fails("name: a\ntests: [{command: /x, env: {A: b}}]\n", TEMPER_E_PARSE,
+                   "r.yaml:2:23: unknown key 'env' in 'tests' (allowed: command, stdout, user, "
+                   "timeout)");
+}
+END_TEST
+
 START_TEST(test_recipe_parse_rejects_unknown_key)
 {
     ck_parse_fails("name: a\nbinaries: [/x]\n", TEMPER_E_PARSE,
                    "r.yaml:2:1: unknown key 'binaries' (allowed at the top: name, include, "
                    "contents, accounts, paths, entrypoint, cmd, work-dir, environment, "
                    "annotations, hardening, sbom, compression, level, epoch, architecture, "
-                   "architectures, tag)");
+                   "architectures, tag, tests)");
     ck_parse_fails("name: a\ncontents:\n  binary: [/x]\n", TEMPER_E_PARSE,
                    "r.yaml:3:3: unknown key 'binary' in 'contents' (allowed: binaries, files, "
                    "trees, libraries, repositories, keyring, packages, exclude)");
@@ -311,7 +363,8 @@ START_TEST(test_recipe_parse_rejects_unknown_key)
     ck_parse_fails("include: [missing.yaml]\nnmae: a\n", TEMPER_E_PARSE,
                    "r.yaml:2:1: unknown key 'nmae' (allowed at the top: name, include, contents, "
                    "accounts, paths, entrypoint, cmd, work-dir, environment, annotations, "
-                   "hardening, sbom, compression, level, epoch, architecture, architectures, tag)");
+                   "hardening, sbom, compression, level, epoch, architecture, architectures, tag, "
+                   "tests)");
 }
 END_TEST
 
@@ -1457,6 +1510,8 @@ recipe_suite(void)
     tcase_add_test(tc, test_recipe_parse_applies_defaults);
     tcase_add_test(tc, test_recipe_parse_defaults_each_user);
     tcase_add_test(tc, test_recipe_parse_checks_run_as);
+    tcase_add_test(tc, test_recipe_parse_reads_tests);
+    tcase_add_test(tc, test_recipe_parse_refuses_bad_tests);
     tcase_add_test(tc, test_recipe_parse_rejects_unknown_key);
     tcase_add_test(tc, test_recipe_parse_reads_package_sources);
     tcase_add_test(tc, test_recipe_parse_checks_package_sources);

@@ -1,0 +1,187 @@
+/*
+ * A recipe's tests: the layer is written to a private temporary file, unpacked from those
+ * bytes into a private tree, and each test runs there in the sandbox (run/sandbox.h) before
+ * the layout is opened, so that a failing test leaves the layout as it was. The build then
+ * copies the tested bytes into the layout: what was tested is what ships.
+ */
+#define _GNU_SOURCE /* O_TMPFILE */
+#include <errno.h>
+#include <fcntl.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "base/xalloc.h"
+#include "cli.h"
+#include "run/sandbox.h"
+
+/* What a test's output is matched against, and what a failure shows of each stream. */
+#define TEST_OUTPUT_MAX_BYTES (64 * 1024)
+#define TEST_SHOWN_BYTES 2048
+
+/* An unnamed file in $TMPDIR (else /tmp): gone with its last descriptor. */
+static int
+private_file(struct temper_err *err)
+{
+    const char *tmp = getenv("TMPDIR");
+    const char *dir = tmp != NULL && tmp[0] == '/' ? tmp : "/tmp";
+    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+    if (fd < 0)
+        return temper_err_sys(err, TEMPER_E_IO, errno,
+                              "cannot make a temporary file in '%s' for the tests", dir);
+    return fd;
+}
+
+/* Up to max bytes of fd from its start, NUL-terminated (a NUL in them ends the text). */
+static char *
+read_start(int fd, size_t max, size_t *len)
+{
+    char *buf = xmalloc(max + 1);
+    ssize_t n = pread(fd, buf, max, 0);
+
+    *len = n > 0 ? (size_t)n : 0;
+    buf[*len] = '\0';
+    return buf;
+}
+
+/* The last TEST_SHOWN_BYTES of a stream, for a person. */
+static void
+show_tail(const char *what, int fd)
+{
+    off_t end = lseek(fd, 0, SEEK_END);
+    off_t from = end > TEST_SHOWN_BYTES ? end - TEST_SHOWN_BYTES : 0;
+    char buf[TEST_SHOWN_BYTES + 1];
+    ssize_t n = end > 0 ? pread(fd, buf, TEST_SHOWN_BYTES, from) : 0;
+
+    if (n <= 0)
+        return;
+    buf[n] = '\0';
+    cli_line(stderr, "  %s%s:", what, from > 0 ? " (its end)" : "");
+    for (char *line = buf, *nl; line < buf + n; line = nl + 1) {
+        nl = memchr(line, '\n', (size_t)(buf + n - line));
+        if (nl == NULL)
+            nl = buf + n;
+        *nl = '\0';
+        cli_line(stderr, "    %s", line);
+    }
+}
+
+static const struct recipe_user *
+user_of(const struct recipe *r, const struct recipe_test *t)
+{
+    const char *name = t->user.value != NULL ? t->user.value : r->run_as.value;
+
+    for (size_t i = 0; i < r->nusers; i++) {
+        if (strcmp(r->users[i].name.value, name) == 0)
+            return &r->users[i];
+    }
+    return NULL; /* recipe_load refuses such a recipe */
+}
+
+/* Runs test i; 1 when it passed, 0 when it failed (said on stderr), -1 on error. */
+static int
+run_test(const struct recipe *r, size_t i, const struct sandbox_tree *tree, const char *const *env,
+         struct temper_err *err)
+{
+    const struct recipe_test *t = &r->tests[i];
+    const struct recipe_user *user = user_of(r, t);
+    const char **argv = xcalloc(t->command.n + 1, sizeof(*argv));
+    cleanup_close int out = -1, errs = -1;
+    struct sandbox_result res;
+    cleanup_free char *text = NULL;
+    char why[256] = "";
+    size_t len;
+    int rc = -1;
+
+    for (size_t k = 0; k < t->command.n; k++)
+        argv[k] = t->command.items[k].value;
+    if (user == NULL || (out = private_file(err)) < 0 || (errs = private_file(err)) < 0)
+        goto done;
+    if (sandbox_run(tree,
+                    &(struct sandbox_command){argv, env, r->work_dir.value, user->uid, user->gid,
+                                              false, t->timeout_s, out, errs},
+                    &res, err) < 0)
+        goto done;
+    text = read_start(out, TEST_OUTPUT_MAX_BYTES, &len);
+    if (res.timed_out) {
+        snprintf(why, sizeof(why), "still running after %u s (timeout), killed", t->timeout_s);
+    } else if (res.exit_status != 0) {
+        snprintf(why, sizeof(why), "exit status %d", res.exit_status);
+    } else if (t->output.value != NULL) {
+        regex_t re;
+
+        if (regcomp(&re, t->output.value, REG_EXTENDED | REG_NOSUB | REG_NEWLINE) != 0)
+            abort(); /* recipe_load compiled it */
+        if (regexec(&re, text, 0, NULL, 0) != 0)
+            snprintf(why, sizeof(why), "its standard output does not match '%s'", t->output.value);
+        regfree(&re);
+    }
+    rc = why[0] == '\0';
+    if (rc == 0) {
+        cli_line(stderr, "temper: test %zu of %zu (%s:%u:%u) failed: %s", i + 1, r->ntests,
+                 t->loc.file, t->loc.line, t->loc.column, why);
+        cli_text(stderr, "  command:");
+        for (size_t k = 0; k < t->command.n; k++)
+            cli_text(stderr, " %s", argv[k]);
+        cli_line(stderr, "%s", "");
+        show_tail("stdout", out);
+        show_tail("stderr", errs);
+    }
+done:
+    free(argv);
+    return rc;
+}
+
+int
+cli_build_tests(const struct recipe *r, const struct rootfs_plan *plan, struct fs_root *root,
+                const struct layer_options *lo, const char *const *env,
+                struct cli_staged_layer *out, struct temper_err *err)
+{
+    struct sandbox_tree *tree = NULL;
+    struct timespec t0, t1;
+    size_t passed = 0;
+    int fd, rc = 0;
+
+    out->fd = -1;
+    if (strcmp(plan->architecture, cli_machine_arch()) != 0) {
+        cli_line(stderr, "tests: %zu not run: the image is for %s, this machine runs %s", r->ntests,
+                 plan->architecture, cli_machine_arch());
+        return 0;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if ((fd = private_file(err)) < 0)
+        return -1;
+    if (layer_write(plan, root, fd, lo, &out->res, err) < 0 || lseek(fd, 0, SEEK_SET) < 0 ||
+        sandbox_tree_new(&tree, err) < 0 ||
+        sandbox_tree_add_layer(tree, fd, layer_media_type(lo->compression), out->res.digest, err) <
+            0) {
+        temper_err_prefix(err, "tests");
+        sandbox_tree_free(tree);
+        close(fd);
+        return -1;
+    }
+    for (size_t i = 0; i < r->ntests && rc >= 0; i++) {
+        rc = run_test(r, i, tree, env, err);
+        passed += rc == 1;
+    }
+    sandbox_tree_free(tree);
+    if (rc < 0 || passed < r->ntests) {
+        close(fd);
+        if (rc >= 0)
+            temper_err_set(err, TEMPER_E_POLICY, 0,
+                           "%zu of %zu tests failed: nothing was written (fix the image or the "
+                           "test, then build again)",
+                           r->ntests - passed, r->ntests);
+        return -1;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    cli_line(stderr, "tests: %zu passed (%.1f s)", passed,
+             (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+    out->fd = fd;
+    return 0;
+}
