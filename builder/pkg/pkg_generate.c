@@ -22,12 +22,12 @@
  *   (no alternatives); python3.11-minimal's postinst byte-compiles the
  *   standard library (python.yaml excludes __pycache__ and *.pyc) and makes
  *   /usr/local/lib/python3.11/dist-packages (not in the recipe). Nothing.
- * - libc6 and libc-bin: the ldconfig trigger makes /etc/ld.so.cache. The
- *   loader falls back to its built-in directories without it (Debian's
- *   include the multiarch ones), and temper's resolver reads directories,
- *   not the cache. /etc/ld.so.conf is libc-bin's, absent without it, as
- *   ldconfig allows. /lib64/ld-linux-x86-64.so.2, which base.yaml names, is
- *   shipped by libc6 (usr/lib64 here, through the merged-/usr symlink).
+ * - libc6 and libc-bin: the ldconfig trigger makes /etc/ld.so.cache. temper
+ *   writes the image's own (rootfs_ldcache.c) from the files the image
+ *   holds, and its resolver reads directories, not the cache.
+ *   /etc/ld.so.conf is libc-bin's, absent without it, as ldconfig allows.
+ *   /lib64/ld-linux-x86-64.so.2, which base.yaml names, is shipped by libc6
+ *   (usr/lib64 here, through the merged-/usr symlink).
  * - base-passwd and base-files: the postinsts copy /etc/passwd, /etc/group
  *   and /etc/profile from templates and make /root/.profile, /var/run and
  *   /var/lock symlinks, /mnt, /srv and the like. The recipes' `accounts`

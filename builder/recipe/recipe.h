@@ -185,6 +185,8 @@ struct recipe {
      * `os-release` (/etc/os-release, /etc/debian_version), `copyright` (each package's). */
     bool omit_os_release;
     bool omit_copyright;
+    /* `ld-so-cache: false`: no /etc/ld.so.cache (rootfs_ldcache.c) */
+    bool omit_ld_cache;
 
     enum recipe_compression compression;
     int level; /* compression level, 0 when unset */

@@ -668,6 +668,17 @@ fail:
 }
 
 static int
+set_ld_cache(struct recipe *r, const struct ynode *node, struct temper_err *err)
+{
+    bool on;
+
+    if (recipe_get_bool(node, "ld-so-cache", &on, err) < 0)
+        return -1;
+    r->omit_ld_cache = !on;
+    return 0;
+}
+
+static int
 apply_tests(struct recipe *r, const struct ynode *node, struct temper_err *err)
 {
     if (recipe_need_kind(node, YNODE_LIST, "tests", err) < 0)
@@ -907,7 +918,7 @@ apply_annotations(struct recipe *r, const struct ynode *node, struct temper_err 
 static const char *const top_keys[] = {
     "name",     "include",      "contents",      "accounts",  "paths", "entrypoint",  "cmd",
     "work-dir", "environment",  "annotations",   "hardening", "sbom",  "compression", "level",
-    "epoch",    "architecture", "architectures", "tag",       "tests"};
+    "epoch",    "architecture", "architectures", "tag",       "tests", "ld-so-cache"};
 typedef int (*apply_fn)(struct recipe *, const struct ynode *, struct temper_err *);
 static const apply_fn top_apply[] = {set_name,
                                      NULL,
@@ -927,7 +938,8 @@ static const apply_fn top_apply[] = {set_name,
                                      set_architecture,
                                      recipe_set_architectures,
                                      set_tag,
-                                     apply_tests};
+                                     apply_tests,
+                                     set_ld_cache};
 _Static_assert(NKEYS(top_keys) == NKEYS(top_apply), "one function per top-level key");
 
 int

@@ -32,6 +32,7 @@ struct planner {
     const char *like;                    /* an ELF input, for the machine of contents.libraries */
     const struct elf_closure **closures; /* every closure resolved, owned by the resolver */
     size_t nclosures;
+    char **by_cache_only; /* paths of libraries only ld.so.conf finds, NULL-terminated */
 };
 
 /*
@@ -60,6 +61,12 @@ int rootfs_collect_extra(struct planner *p, const char *path, bool *added, struc
 
 /* Adds a file temper writes, with `content` (taken; a NUL-terminated text). */
 int planner_add_text(struct planner *p, const char *path, char *content, struct temper_err *err);
+/* The same for `len` bytes that may hold NULs (content taken). */
+int planner_add_bytes(struct planner *p, const char *path, char *content, size_t len,
+                      struct temper_err *err);
+
+/* /etc/ld.so.cache of an image with glibc, as ldconfig -r would write it (rootfs_ldcache.c). */
+int rootfs_ld_cache(struct planner *p, struct temper_err *err);
 
 /*
  * Says which package of the root's dpkg database shipped each file and symlink taken from the

@@ -187,13 +187,20 @@ add_generated_dir(struct planner *p, const char *path, uint32_t mode, uint32_t u
 }
 
 int
-planner_add_text(struct planner *p, const char *path, char *content, struct temper_err *err)
+planner_add_bytes(struct planner *p, const char *path, char *content, size_t len,
+                  struct temper_err *err)
 {
     struct rootfs_entry e = {.path = xstrdup(path), .type = ROOTFS_FILE, .mode = 0644};
 
     e.content = content;
-    e.size = strlen(content);
+    e.size = len;
     return planner_add(p, &e, ORIGIN_GENERATED, NULL, err);
+}
+
+int
+planner_add_text(struct planner *p, const char *path, char *content, struct temper_err *err)
+{
+    return planner_add_bytes(p, path, content, strlen(content), err);
 }
 
 /* Appends `line` (taken) to a growing text. */
@@ -525,13 +532,9 @@ report_elves(struct planner *p, struct temper_err *err)
             const struct elf_object *o = l->object;
             struct rootfs_elf *r;
 
+            /* the image's /etc/ld.so.cache may list it (rootfs_ld_cache says) */
             if (l->by_cache_only && strmap_get(&seen, o->path) == NULL)
-                strv_push(&s->warnings,
-                          xasprintf("'%s' was found through /etc/ld.so.conf, which ld.so reads "
-                                    "only from /etc/ld.so.cache, and the image has none: the "
-                                    "loader will not find it; install it in a default "
-                                    "directory or give its user a DT_RUNPATH",
-                                    l->path));
+                strv_push(&p->by_cache_only, xstrdup(l->path));
             if (strmap_get(&seen, o->path) != NULL)
                 continue;
             strmap_put(&seen, o->path, (void *)1);
@@ -712,12 +715,15 @@ rootfs_plan_build(const struct recipe *recipe, struct fs_root *root,
         rc = has_elf < 0 ? -1 : set_architecture(&p, has_elf == 0, err);
     }
     if (rc == 0)
+        rc = rootfs_ld_cache(&p, err);
+    if (rc == 0)
         rc = check_required(&p, err);
     elf_resolver_free(p.resolver);
     strmap_release(&p.index, NULL);
     free(p.origins);
     free(p.locs);
     free(p.closures);
+    strv_free(p.by_cache_only);
     if (rc < 0) {
         rootfs_plan_free(p.plan);
         return -1;

@@ -61,11 +61,11 @@ def recipe(work, name, tests, extra=""):
 def test_recipe_tests_pass(work):
     out = os.path.join(work, "python")
     r = temper("build", os.path.join(RECIPES, "python.yaml"), "-o", out)
-    check(r.returncode == 0 and "tests: 3 passed" in r.stderr,
-          f"python.yaml's 3 tests pass: {r.stderr.strip()[-300:]}")
+    check(r.returncode == 0 and "tests: 4 passed" in r.stderr,
+          f"python.yaml's 4 tests pass: {r.stderr.strip()[-300:]}")
     r2 = temper("build", os.path.join(RECIPES, "python.yaml"), "-o", os.path.join(work, "skip"),
                 "--skip-tests")
-    check(r2.returncode == 0 and "tests: 3 skipped (--skip-tests)" in r2.stderr,
+    check(r2.returncode == 0 and "tests: 4 skipped (--skip-tests)" in r2.stderr,
           "--skip-tests says the tests were skipped")
     check(r.stdout == r2.stdout and r.stdout.startswith("sha256:"),
           f"the tests change no byte of the image: {r.stdout.strip()} {r2.stdout.strip()}")

@@ -348,7 +348,7 @@ START_TEST(test_recipe_parse_rejects_unknown_key)
                    "r.yaml:2:1: unknown key 'binaries' (allowed at the top: name, include, "
                    "contents, accounts, paths, entrypoint, cmd, work-dir, environment, "
                    "annotations, hardening, sbom, compression, level, epoch, architecture, "
-                   "architectures, tag, tests)");
+                   "architectures, tag, tests, ld-so-cache)");
     ck_parse_fails("name: a\ncontents:\n  binary: [/x]\n", TEMPER_E_PARSE,
                    "r.yaml:3:3: unknown key 'binary' in 'contents' (allowed: binaries, files, "
                    "trees, libraries, repositories, keyring, packages, exclude)");
@@ -364,7 +364,7 @@ START_TEST(test_recipe_parse_rejects_unknown_key)
                    "r.yaml:2:1: unknown key 'nmae' (allowed at the top: name, include, contents, "
                    "accounts, paths, entrypoint, cmd, work-dir, environment, annotations, "
                    "hardening, sbom, compression, level, epoch, architecture, architectures, tag, "
-                   "tests)");
+                   "tests, ld-so-cache)");
 }
 END_TEST
 
