@@ -42,7 +42,7 @@ STATUS_D = "var/lib/dpkg/status.d/"
 PROBE = ("import _ssl, _hashlib, sqlite3, json, ssl, platform; "
          "c = ssl.create_default_context(); "
          "print(platform.machine(), c.cert_store_stats()['x509_ca'] > 100)")
-GENERATED = {"etc/passwd", "etc/group", "etc/nsswitch.conf"}
+GENERATED = {"etc/passwd", "etc/group", "etc/nsswitch.conf", "etc/ld.so.cache"}
 
 
 def run(args, **kw):
@@ -106,7 +106,9 @@ def owners(cache):
 
 def host_owner(path):
     """The host package shipping /path (through the merged /usr), or None."""
-    for candidate in ("/" + path, "/" + path.replace("usr/lib/", "lib/", 1)):
+    aliases = [("usr/lib/", "lib/"), ("usr/sbin/", "sbin/"), ("usr/bin/", "bin/")]
+    for candidate in ["/" + path] + ["/" + path.replace(a, b, 1) for a, b in aliases
+                                     if path.startswith(a)]:
         r = run(["dpkg-query", "-S", candidate])
         if r.returncode == 0:
             return r.stdout.split(":")[0].split(",")[0].strip()
@@ -118,6 +120,11 @@ def explain(diff, locked, host_ver):
     path, how = diff
     if path == "etc/ssl/certs/ca-certificates.crt":
         return "the host's bundle also holds its local certificates"
+    if path == "etc/ld.so.cache":
+        # each image's own libraries and libc banner (ld_cache.py checks it against ldconfig)
+        return "the loader's cache of each image's own libraries"
+    if path in ("bin", "sbin", "lib", "lib64") and how == "only from the host":
+        return "a merged-/usr symlink on the way to a file only the host's recipe takes"
     if path.startswith(STATUS_D):
         # what each image says of a package: as its package, and the files the image takes
         pkg = os.path.basename(path).removesuffix(".md5sums")
