@@ -71,6 +71,25 @@ show_tail(const char *what, int fd)
     }
 }
 
+const char *
+cli_emulator_for(const char *arch)
+{
+    static const struct {
+        const char *go, *qemu;
+    } names[] = {
+        {"amd64", "/usr/bin/qemu-x86_64-static"},    {"arm64", "/usr/bin/qemu-aarch64-static"},
+        {"386", "/usr/bin/qemu-i386-static"},        {"arm", "/usr/bin/qemu-arm-static"},
+        {"ppc64le", "/usr/bin/qemu-ppc64le-static"}, {"s390x", "/usr/bin/qemu-s390x-static"},
+        {"riscv64", "/usr/bin/qemu-riscv64-static"},
+    };
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcmp(arch, names[i].go) == 0)
+            return access(names[i].qemu, X_OK) == 0 ? names[i].qemu : NULL;
+    }
+    return NULL;
+}
+
 static const struct recipe_user *
 user_of(const struct recipe *r, const struct recipe_test *t)
 {
@@ -86,7 +105,7 @@ user_of(const struct recipe *r, const struct recipe_test *t)
 /* Runs test i; 1 when it passed, 0 when it failed (said on stderr), -1 on error. */
 static int
 run_test(const struct recipe *r, size_t i, const struct sandbox_tree *tree, const char *const *env,
-         struct temper_err *err)
+         const char *emulator, struct temper_err *err)
 {
     const struct recipe_test *t = &r->tests[i];
     const struct recipe_user *user = user_of(r, t);
@@ -104,7 +123,7 @@ run_test(const struct recipe *r, size_t i, const struct sandbox_tree *tree, cons
         goto done;
     if (sandbox_run(tree,
                     &(struct sandbox_command){argv, env, r->work_dir.value, user->uid, user->gid,
-                                              false, t->timeout_s, out, errs},
+                                              false, t->timeout_s, out, errs, emulator},
                     &res, err) < 0)
         goto done;
     text = read_start(out, TEST_OUTPUT_MAX_BYTES, &len);
@@ -143,14 +162,18 @@ cli_build_tests(const struct recipe *r, const struct rootfs_plan *plan, struct f
                 struct cli_staged_layer *out, struct temper_err *err)
 {
     struct sandbox_tree *tree = NULL;
+    const char *emulator = NULL;
     struct timespec t0, t1;
     size_t passed = 0;
     int fd, rc = 0;
 
     out->fd = -1;
-    if (strcmp(plan->architecture, cli_machine_arch()) != 0) {
-        cli_line(stderr, "tests: %zu not run: the image is for %s, this machine runs %s", r->ntests,
-                 plan->architecture, cli_machine_arch());
+    if (strcmp(plan->architecture, cli_machine_arch()) != 0 &&
+        (emulator = cli_emulator_for(plan->architecture)) == NULL) {
+        cli_line(stderr,
+                 "tests: %zu not run: the image is for %s, this machine runs %s and has no "
+                 "qemu-user for it (apt-get install qemu-user-static)",
+                 r->ntests, plan->architecture, cli_machine_arch());
         return 0;
     }
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -166,7 +189,7 @@ cli_build_tests(const struct recipe *r, const struct rootfs_plan *plan, struct f
         return -1;
     }
     for (size_t i = 0; i < r->ntests && rc >= 0; i++) {
-        rc = run_test(r, i, tree, env, err);
+        rc = run_test(r, i, tree, env, emulator, err);
         passed += rc == 1;
     }
     sandbox_tree_free(tree);
@@ -180,8 +203,9 @@ cli_build_tests(const struct recipe *r, const struct rootfs_plan *plan, struct f
         return -1;
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    cli_line(stderr, "tests: %zu passed (%.1f s)", passed,
-             (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+    cli_line(stderr, "tests: %zu passed (%.1f s%s%s)", passed,
+             (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+             emulator ? ", under " : "", emulator ? emulator : "");
     out->fd = fd;
     return 0;
 }

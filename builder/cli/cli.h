@@ -290,6 +290,9 @@ struct cli_staged_layer {
 /* Writes the layer to a temporary file and runs the recipe's tests on a tree unpacked from it
  * (run/sandbox.h), printing each failure; a failing test is TEMPER_E_POLICY. Tests of an image
  * for another architecture are said not to run. */
+/* For an image of another architecture (GOARCH name): this machine's qemu-user program for it
+ * (Debian's qemu-user-static, by its absolute path; binfmt need not be set up), or NULL. */
+const char *cli_emulator_for(const char *arch);
 int cli_build_tests(const struct recipe *r, const struct rootfs_plan *plan, struct fs_root *root,
                     const struct layer_options *lo, const char *const *env,
                     struct cli_staged_layer *out, struct temper_err *err);

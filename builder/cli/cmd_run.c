@@ -26,7 +26,8 @@ static const char run_usage[] =
     "made from the image's layers with bubblewrap: the image's files as a read-only /, new\n"
     "user, mount, pid, ipc, uts and network namespaces, a private /tmp, the image's\n"
     "environment, working directory and user. Standard input, output and error are this\n"
-    "terminal's. Exits with the command's exit status.\n"
+    "terminal's. An image of another architecture runs under qemu-user (qemu-user-static).\n"
+    "Exits with the command's exit status.\n"
     "\n"
     "  --network       share this machine's network (default: none)\n"
     "  --user U[:G]    run as uid U and gid G (default: the image's user)\n"
@@ -112,7 +113,7 @@ run_image(const char *image, const struct registry_options *opts, const char *us
     struct sandbox_result res = {0};
     struct temper_err err;
     const json_t *config;
-    const char **argv = NULL, **env = NULL, *work_dir, *config_user;
+    const char **argv = NULL, **env = NULL, *work_dir, *config_user, *arch, *emulator = NULL;
     uint32_t uid = 0, gid = 0;
     int rc;
 
@@ -154,13 +155,20 @@ run_image(const char *image, const struct registry_options *opts, const char *us
         if (rc < 0)
             temper_err_prefix(&err, "%s", img.source.name);
     }
+    arch = json_string_value(json_object_get(doc.config, "architecture"));
+    if (rc == 0 && arch != NULL && strcmp(arch, cli_machine_arch()) != 0 &&
+        (emulator = cli_emulator_for(arch)) == NULL)
+        rc = temper_err_set(&err, TEMPER_E_USAGE, 0,
+                            "%s is for %s and this machine runs %s: install qemu-user-static to "
+                            "run it under emulation",
+                            img.source.name, arch, cli_machine_arch());
     if (rc == 0) {
         env = strings_of(config, "Env");
         work_dir = json_string_value(json_object_get(config, "WorkingDir"));
         rc = sandbox_run(tree,
                          &(struct sandbox_command){argv, env,
                                                    work_dir && work_dir[0] ? work_dir : NULL, uid,
-                                                   gid, network, 0, -1, -1},
+                                                   gid, network, 0, -1, -1, emulator},
                          &res, &err);
     }
     sandbox_tree_free(tree);

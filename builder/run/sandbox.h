@@ -56,7 +56,12 @@ struct sandbox_command {
     bool network;            /* share the host's network (temper run --network) */
     unsigned timeout_s;      /* 0: none */
     int out_fd, err_fd;      /* the command's standard output and error; -1: this process's */
+    /* A qemu-user program of this machine (an absolute path) that runs argv, for an image of
+     * another architecture: bound read-only into the sandbox at SANDBOX_EMULATOR; or NULL. */
+    const char *emulator;
 };
+
+#define SANDBOX_EMULATOR "/.temper-emulator"
 
 struct sandbox_result {
     int exit_status; /* the command's exit status; 128 + N when signal N ended it */

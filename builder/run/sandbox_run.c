@@ -4,6 +4,7 @@
 #include "sandbox.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -15,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/cleanup.h"
 #include "base/xalloc.h"
 
 extern char **environ;
@@ -68,6 +70,11 @@ bwrap_argv(const char *dir, const struct sandbox_command *cmd, struct argv *a)
     add(a, "/dev");
     add(a, "--tmpfs");
     add(a, "/tmp");
+    if (cmd->emulator != NULL) {
+        add(a, "--ro-bind");
+        add(a, cmd->emulator);
+        add(a, SANDBOX_EMULATOR);
+    }
     snprintf(id, sizeof(id), "%u", (unsigned)cmd->uid);
     add(a, "--uid");
     add(a, id);
@@ -90,6 +97,8 @@ bwrap_argv(const char *dir, const struct sandbox_command *cmd, struct argv *a)
         free(key);
     }
     add(a, "--");
+    if (cmd->emulator != NULL)
+        add(a, SANDBOX_EMULATOR);
     for (size_t i = 0; cmd->argv[i] != NULL; i++)
         add(a, cmd->argv[i]);
 }
@@ -141,6 +150,15 @@ sandbox_run(const struct sandbox_tree *t, const struct sandbox_command *cmd,
     pid_t pid;
     int rc, status = 0;
 
+    /* the emulator's mount point: the root is bound read-only, so it is made in the tree */
+    if (cmd->emulator != NULL) {
+        cleanup_free char *point = xasprintf("%s%s", sandbox_tree_dir(t), SANDBOX_EMULATOR);
+        int fd = open(point, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0755);
+
+        if (fd < 0)
+            return temper_err_sys(err, TEMPER_E_IO, errno, "cannot make '%s'", point);
+        close(fd);
+    }
     bwrap_argv(sandbox_tree_dir(t), cmd, &a);
     posix_spawn_file_actions_init(&fa);
     if (cmd->out_fd >= 0)

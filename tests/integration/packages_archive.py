@@ -245,6 +245,12 @@ def main():
         r = run([TEMPER, "build", recipe, "--lock", lock, "--cache", caches[0], "--arch",
                  "arm64", "-o", arm])
         if check(digest_of(r) is not None, f"arm64 from the same recipe: {r.stderr[-300:]}"):
+            check("tests: 2 passed" in r.stderr and "under /usr/bin/qemu-aarch64-static" in
+                  r.stderr, f"its recipe tests run under qemu-user: {r.stderr[-300:]}")
+            r = run([TEMPER, "run", arm, "--", "/usr/bin/python3", "-c",
+                     "import platform; print(platform.machine())"])
+            check(r.returncode == 0 and r.stdout == "aarch64\n",
+                  f"temper run runs it under qemu-user: {(r.stdout + r.stderr)[-300:]}")
             config, members = image(arm)
             elves = [(p, data[18]) for p, (m, data) in members.items()
                      if data is not None and data[:4] == b"\x7fELF"]
