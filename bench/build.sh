@@ -58,7 +58,7 @@ hyperfine --style basic --warmup 1 --runs 5 --export-json times.json \
   -n pigz-pipeline "bash -c '$(floor pigz -p2 -6 -n)'" \
   -n temper-zstd "$temper build $recipe -o $work/out --jobs 2 --compression zstd --skip-tests" \
   -n zstd-pipeline "bash -c '$(floor zstd -q -3 -T2)'" >/dev/null
-# The recipe's tests (unpacking the layer and running python three times in the sandbox),
+# The recipe's tests (unpacking the layer and running each test's command in the sandbox),
 # against the same build without them: what proving the image runs costs.
 hyperfine --style basic --warmup 1 --runs 5 --export-json tests.json \
   --prepare "rm -rf $work/out" \
@@ -118,7 +118,7 @@ print(f"recipes/python.yaml: {n} entries, {mb} MB of tar")
 for name in ("temper-gzip", "pigz-pipeline", "temper-zstd", "zstd-pipeline"):
     print(f"{name:16s} {t[name]['mean']*1000:8.0f} ms  ± {t[name]['stddev']*1000:.0f}")
 tt = {r["command"]: r["mean"] for r in json.load(open("tests.json"))["results"]}
-print(f"gzip build with the recipe's 3 tests {tt['with-tests']*1000:.0f} ms, without "
+print(f"gzip build with the recipe's tests {tt['with-tests']*1000:.0f} ms, without "
       f"(--skip-tests) {tt['skip-tests']*1000:.0f} ms: the tests add "
       f"{(tt['with-tests'] - tt['skip-tests'])*1000:.0f} ms")
 print(f"gzip layer {gz/1e6:.2f} MB (gzip -6: {ref_gz/1e6:.2f} MB); "
