@@ -125,27 +125,18 @@ resolve(const struct planner *p, const char *path)
 
 /* ---- bytes of the image's files ---- */
 
-/* Up to max bytes of a file of the plan; NULL for a file temper writes or one unreadable. */
+/* A file of the plan from the root, at most max bytes; NULL for a file temper writes, one over
+ * max or one unreadable. */
 static char *
 read_entry(const struct planner *p, const struct rootfs_entry *e, size_t max, size_t *len)
 {
     const struct fs_path *fp;
     struct temper_err err;
-    cleanup_close int fd = -1;
     char *buf;
-    ssize_t n;
 
     if (e->type != ROOTFS_FILE || e->source == NULL || fs_lookup(p->root, e->source, &fp) < 0 ||
-        (fd = fs_open(p->root, fp, O_RDONLY, &err)) < 0)
+        fs_read_file(p->root, fp, max, &buf, len, &err) < 0)
         return NULL;
-    buf = xmalloc(max + 1);
-    n = pread(fd, buf, max, 0);
-    if (n < 0) {
-        free(buf);
-        return NULL;
-    }
-    *len = (size_t)n;
-    buf[n] = '\0';
     return buf;
 }
 
