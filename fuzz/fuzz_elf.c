@@ -8,7 +8,9 @@
  * both entry points promise the same answer, so any difference is reported.
  * The symbol versions are read too (elf_versions_parse): each need names a
  * file and a version, each definition a name, or the reading fails with
- * TEMPER_E_ELF / TEMPER_E_LIMIT; never more than ELF_VERSIONS_MAX of them.
+ * TEMPER_E_ELF / TEMPER_E_LIMIT; never more than ELF_VERSIONS_MAX of them. The imports read
+ * with them (DT_SYMTAB's undefined symbols, counted through DT_GNU_HASH or DT_HASH) are bounded
+ * by ELF_IMPORTS_MAX and set only the bits of elf_resolver.h.
  *
  * Seeds: fuzz/corpus/elf, made by fuzz/make-corpus.sh.
  */
@@ -155,6 +157,8 @@ check_versions(const uint8_t *data, size_t size)
     }
     if (v.nneeds > ELF_VERSIONS_MAX || v.ndefs > ELF_VERSIONS_MAX)
         fail("more versions than the cap");
+    if ((v.imports & ~(unsigned)(ELF_IMPORT_UNWIND | ELF_IMPORT_ICONV)) != 0)
+        fail("an import bit no watched function sets");
     for (size_t i = 0; i < v.nneeds; i++)
         if (v.needs[i].file == NULL || v.needs[i].version == NULL)
             fail("a version need without its file or name");

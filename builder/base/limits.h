@@ -29,6 +29,16 @@
  * largest on a Debian system, take 3 KB), and the versions it needs or defines in all. */
 #define ELF_VERSION_BYTES_MAX (256 * 1024)
 #define ELF_VERSIONS_MAX 4096
+/* The dynamic symbols read for what an object imports: the symbols before DT_GNU_HASH's first
+ * hashed one (every undefined symbol sits there), or all DT_HASH counts. A C++ library imports a
+ * few thousand; libLLVM, the most on a Debian system, under 5,000. */
+#define ELF_IMPORTS_MAX (256 * 1024)
+
+/* A service name of nsswitch.conf (glibc's are under 16 bytes: files, systemd, winbind). */
+#define NSS_SERVICE_MAX 64
+/* One gconv-modules file (glibc's own is 60 KB), and the files of gconv-modules.d listed. */
+#define GCONV_CONF_MAX_BYTES (4 * 1024 * 1024)
+#define GCONV_CONF_FILES_MAX 1024
 
 /* Size of one ld.so.conf file, and how deeply `include` may nest. */
 #define LDCONF_MAX_BYTES (1024 * 1024)

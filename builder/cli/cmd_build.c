@@ -390,6 +390,7 @@ print_summary(const struct recipe *r, const char *tag, const struct rootfs_plan 
              s->shells ? "allowed by hardening.allow-shell" : "none");
     print_list("shell (allow-shell):", s->shells);
     print_list("setuid/setgid kept (allow-setuid):", s->setid_kept);
+    print_list("glibc opens at run time:", s->dlopened);
     if (s->has_dpkg)
         cli_line(stderr,
                  "  packages: %zu (in /var/lib/dpkg/status.d); files and symlinks from no "

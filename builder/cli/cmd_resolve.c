@@ -34,7 +34,9 @@ static const char resolve_usage[] =
     "  --allow-missing   report libraries that cannot be found instead of failing\n"
     "  --versions        also check symbol versions as ld.so does before it starts a\n"
     "                    program: fail, in its words, when one a file needs is not defined\n"
-    "                    by the library that file loads (temper build always checks)\n"
+    "                    by the library that file loads (temper build always checks);\n"
+    "                    with --format json, each object also says what glibc opens\n"
+    "                    for the functions it imports (glibc_opens: libgcc_s.so.1, gconv)\n"
     "  --jobs N          read files on N threads (default: the number of processors)\n"
     "\n"
     "list and ldd show names escaped: a backslash as \\\\, a newline as \\n, other controls\n"
@@ -132,11 +134,26 @@ jstr(struct json_out *out, const char *s)
     return j;
 }
 
+/* What glibc opens with dlopen for the functions an object imports (elf_resolver.h). */
 static json_t *
-object_json(struct json_out *out, const struct elf_closure *c, const struct elf_load *l)
+glibc_opens_json(const struct elf_versions *v)
+{
+    json_t *opens = json_array();
+
+    if (v->imports & ELF_IMPORT_UNWIND)
+        json_array_append_new(opens, json_string("libgcc_s.so.1"));
+    if (v->imports & ELF_IMPORT_ICONV)
+        json_array_append_new(opens, json_string("gconv"));
+    return opens;
+}
+
+/* One object of a closure; `v`, its versions and imports, when --versions read them. */
+static json_t *
+object_json(struct json_out *out, const struct elf_closure *c, const struct elf_load *l,
+            const struct elf_versions *v)
 {
     const struct elf_object *o = l->object;
-    json_t *needed = json_array();
+    json_t *needed = json_array(), *obj;
 
     for (size_t i = 0; i < l->nedges; i++) {
         const struct elf_edge *e = &l->edges[i];
@@ -145,7 +162,7 @@ object_json(struct json_out *out, const struct elf_closure *c, const struct elf_
             needed, json_pack("{s:o, s:o}", "name", jstr(out, e->name), "path",
                               jstr(out, e->target >= 0 ? c->loads[e->target].path : NULL)));
     }
-    return json_pack(
+    obj = json_pack(
         "{s:o, s:o, s:o, s:o, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:{s:b, s:b, s:b}}", "path",
         jstr(out, l->path), "canonical", jstr(out, o->path), "name", jstr(out, l->name), "soname",
         jstr(out, o->soname), "class", o->elf_class == ELFCLASS64 ? "ELF64" : "ELF32", "data",
@@ -153,15 +170,23 @@ object_json(struct json_out *out, const struct elf_closure *c, const struct elf_
         elf_machine_name(o->machine), "interpreter", jstr(out, o->interp), "rpath",
         jstr(out, o->rpath), "runpath", jstr(out, o->runpath), "needed", needed, "hardening", "pie",
         o->is_pie, "full_relro", o->has_relro && o->has_bind_now, "nx_stack", !o->has_exec_stack);
+    if (v != NULL)
+        json_object_set_new(obj, "glibc_opens", glibc_opens_json(v));
+    return obj;
 }
 
 static json_t *
-input_json(struct json_out *out, const struct elf_closure *c)
+input_json(struct json_out *out, struct elf_resolver *r, const struct elf_closure *c, bool versions)
 {
     json_t *objects = json_array(), *missing = json_array();
+    struct temper_err ignored;
 
+    /* With --versions every object's versions were read by the check: these are cached. */
     for (size_t k = 0; k < c->nloads; k++)
-        json_array_append_new(objects, object_json(out, c, &c->loads[k]));
+        json_array_append_new(
+            objects,
+            object_json(out, c, &c->loads[k],
+                        versions ? elf_resolver_versions(r, c->loads[k].path, &ignored) : NULL));
     for (size_t k = 0; k < c->nmissing; k++)
         json_array_append_new(missing,
                               json_pack("{s:o, s:o}", "name", jstr(out, c->missing[k].name),
@@ -172,8 +197,8 @@ input_json(struct json_out *out, const struct elf_closure *c)
 }
 
 static int
-print_json(const struct elf_resolver *r, const struct elf_closure *const *closures, size_t count,
-           struct temper_err *err)
+print_json(struct elf_resolver *r, const struct elf_closure *const *closures, size_t count,
+           bool versions, struct temper_err *err)
 {
     json_t *inputs = json_array(), *paths = json_array(), *top;
     struct json_out out = {NULL};
@@ -182,7 +207,7 @@ print_json(const struct elf_resolver *r, const struct elf_closure *const *closur
     int rc;
 
     for (size_t i = 0; i < count; i++)
-        json_array_append_new(inputs, input_json(&out, closures[i]));
+        json_array_append_new(inputs, input_json(&out, r, closures[i], versions));
     elf_resolver_paths(r, &list, &n);
     for (size_t i = 0; i < n; i++)
         json_array_append_new(paths, json_pack("{s:o, s:o}", "path", jstr(&out, list[i].path),
@@ -301,7 +326,8 @@ cmd_resolve(int argc, char **argv)
     if (format == FORMAT_LDD)
         print_ldd(closures, (size_t)count);
     else if ((format == FORMAT_LIST && print_list(r, &err) < 0) ||
-             (format == FORMAT_JSON && print_json(r, closures, (size_t)count, &err) < 0)) {
+             (format == FORMAT_JSON &&
+              print_json(r, closures, (size_t)count, versions, &err) < 0)) {
         rc = cli_error(&err);
         goto out;
     }

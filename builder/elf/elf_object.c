@@ -69,6 +69,7 @@ struct dynamic_info {
     size_t nneeded;
     GElf_Addr verneed, verdef; /* DT_VERNEED, DT_VERDEF, when has_verneed, has_verdef */
     bool has_verneed, has_verdef;
+    GElf_Addr symtab, hash, gnu_hash; /* DT_SYMTAB, DT_HASH, DT_GNU_HASH, when nonzero */
 };
 
 struct string_window {
@@ -221,6 +222,15 @@ take_dynamic_entry(GElf_Sxword tag, GElf_Xword val, struct dynamic_info *dyn,
     case DT_VERDEF:
         dyn->verdef = val;
         dyn->has_verdef = true;
+        break;
+    case DT_SYMTAB:
+        dyn->symtab = val;
+        break;
+    case DT_HASH:
+        dyn->hash = val;
+        break;
+    case DT_GNU_HASH:
+        dyn->gnu_hash = val;
         break;
     case DT_BIND_NOW:
         obj->has_bind_now = true;
@@ -695,7 +705,7 @@ struct records {
 
 static int
 records_open(struct records *rd, const struct image *im, GElf_Addr addr, const char *what,
-             struct temper_err *err)
+             GElf_Xword cap, struct temper_err *err)
 {
     rd->im = im;
     rd->what = what;
@@ -706,8 +716,8 @@ records_open(struct records *rd, const struct image *im, GElf_Addr addr, const c
                               im->name, what);
     if (rd->avail > im->src->len - rd->base)
         rd->avail = im->src->len - rd->base;
-    if (rd->avail > ELF_VERSION_BYTES_MAX)
-        rd->avail = ELF_VERSION_BYTES_MAX;
+    if (rd->avail > cap)
+        rd->avail = cap;
     return 0;
 }
 
@@ -716,9 +726,8 @@ static const unsigned char *
 records_at(struct records *rd, GElf_Xword at, size_t size, struct temper_err *err)
 {
     if (at > rd->avail || size > rd->avail - at) {
-        temper_err_set(err, TEMPER_E_ELF, 0,
-                       "'%s': %s records run past their segment (or over %d bytes)", rd->im->name,
-                       rd->what, ELF_VERSION_BYTES_MAX);
+        temper_err_set(err, TEMPER_E_ELF, 0, "'%s': %s records run past their segment",
+                       rd->im->name, rd->what);
         return NULL;
     }
     if (at < rd->buf_at || at + size > rd->buf_at + rd->buf_len) {
@@ -767,7 +776,7 @@ walk_verneed(struct version_walk *w, struct temper_err *err)
     struct records rd;
     GElf_Xword at = 0;
 
-    if (records_open(&rd, w->im, w->dyn->verneed, "DT_VERNEED", err) < 0)
+    if (records_open(&rd, w->im, w->dyn->verneed, "DT_VERNEED", ELF_VERSION_BYTES_MAX, err) < 0)
         return -1;
     for (;;) {
         const unsigned char *vn = records_at(&rd, at, 16, err);
@@ -815,7 +824,7 @@ walk_verdef(struct version_walk *w, struct temper_err *err)
     struct records rd;
     GElf_Xword at = 0;
 
-    if (records_open(&rd, w->im, w->dyn->verdef, "DT_VERDEF", err) < 0)
+    if (records_open(&rd, w->im, w->dyn->verdef, "DT_VERDEF", ELF_VERSION_BYTES_MAX, err) < 0)
         return -1;
     for (;;) {
         const unsigned char *vd = records_at(&rd, at, 20, err), *vda;
@@ -875,6 +884,101 @@ out:
     return rc;
 }
 
+/* ---- imports: the functions for which glibc opens a library of its own ---- */
+
+static const struct {
+    const char *name;
+    unsigned bit;
+} watched[] = {
+    {"pthread_cancel", ELF_IMPORT_UNWIND}, {"pthread_exit", ELF_IMPORT_UNWIND},
+    {"thrd_exit", ELF_IMPORT_UNWIND},      {"backtrace", ELF_IMPORT_UNWIND},
+    {"iconv_open", ELF_IMPORT_ICONV},
+};
+
+/* The ELF_IMPORT_* bit of the symbol name at `index` in the string table, or 0. */
+static unsigned
+watched_bit(struct records *strings, GElf_Xword index)
+{
+    /* The longest watched name and its NUL; a shorter read near the table's end still works. */
+    enum { LONGEST = 15 };
+    size_t len = strings->avail > index && strings->avail - index < LONGEST
+                     ? (size_t)(strings->avail - index)
+                     : LONGEST;
+    struct temper_err ignored;
+    const unsigned char *s =
+        index < strings->avail ? records_at(strings, index, len, &ignored) : NULL;
+
+    for (size_t i = 0; s != NULL && i < sizeof(watched) / sizeof(watched[0]); i++) {
+        size_t n = strlen(watched[i].name) + 1;
+
+        if (n <= len && memcmp(s, watched[i].name, n) == 0)
+            return watched[i].bit;
+    }
+    return 0;
+}
+
+/* How many entries of DT_SYMTAB may be undefined: with DT_HASH, all of them (nchain); with
+ * DT_GNU_HASH alone, those before its first hashed symbol (symoffset), since only defined
+ * symbols are hashed and the linkers put the others first. DT_HASH comes first because a linker
+ * that writes both may leave symoffset meaningless when nothing is defined (Free Pascal's does).
+ * 0 when neither is there. */
+static int
+count_unhashed(const struct image *im, const struct dynamic_info *dyn, size_t *out,
+               struct temper_err *err)
+{
+    unsigned char data = im->eh.e_ident[EI_DATA];
+    struct records rd;
+    const unsigned char *h;
+
+    *out = 0;
+    if (dyn->gnu_hash == 0 && dyn->hash == 0)
+        return 0;
+    if (records_open(&rd, im, dyn->hash != 0 ? dyn->hash : dyn->gnu_hash,
+                     dyn->hash != 0 ? "DT_HASH" : "DT_GNU_HASH", 16, err) < 0)
+        return -1;
+    h = records_at(&rd, 0, 8, err);
+    if (h == NULL)
+        return -1;
+    *out = load(h + 4, 4, data); /* symoffset, or nchain */
+    return 0;
+}
+
+/* Sets out->imports from the undefined symbols of DT_SYMTAB that name a watched function. */
+static int
+read_imports(const struct image *im, const struct dynamic_info *dyn, struct elf_versions *out,
+             struct temper_err *err)
+{
+    unsigned char data = im->eh.e_ident[EI_DATA];
+    bool is64 = im->eh.e_ident[EI_CLASS] == ELFCLASS64;
+    size_t entsize = is64 ? sizeof(Elf64_Sym) : sizeof(Elf32_Sym), count;
+    struct records syms, strings;
+
+    if (dyn->symtab == 0 || !dyn->has_strtab || count_unhashed(im, dyn, &count, err) < 0)
+        return dyn->symtab == 0 || !dyn->has_strtab ? 0 : -1;
+    if (count > ELF_IMPORTS_MAX)
+        return temper_err_set(err, TEMPER_E_ELF, 0,
+                              "'%s': over %d dynamic symbols before the hashed ones", im->name,
+                              ELF_IMPORTS_MAX);
+    if (count < 2 || records_open(&syms, im, dyn->symtab, "DT_SYMTAB", count * entsize, err) < 0 ||
+        records_open(&strings, im, dyn->strtab, "DT_STRTAB", dyn->strsz, err) < 0)
+        return count < 2 ? 0 : -1;
+    for (size_t i = 1; i < count; i++) { /* entry 0 is the null symbol */
+        const unsigned char *sym = records_at(&syms, i * entsize, entsize, err);
+        unsigned bind, shndx;
+        GElf_Xword name;
+
+        if (sym == NULL)
+            return -1;
+        /* Elf64_Sym: name, info, other, shndx; Elf32_Sym: name, value, size, info, other, shndx */
+        name = load(sym, 4, data);
+        bind = ELF64_ST_BIND(sym[is64 ? 4 : 12]);
+        shndx = load(sym + (is64 ? 6 : 14), 2, data);
+        if (shndx == SHN_UNDEF && name != 0 && (bind == STB_GLOBAL || bind == STB_WEAK))
+            out->imports |= watched_bit(&strings, name);
+    }
+    return 0;
+}
+
 static int
 read_versions(const struct source *src, const char *name, struct elf_versions *out,
               struct temper_err *err)
@@ -888,7 +992,8 @@ read_versions(const struct source *src, const char *name, struct elf_versions *o
 
     if (open_image(src, name, &im, &obj, &dyn, NULL, err) < 0 ||
         (dyn.has_verneed && walk_verneed(&w, err) < 0) ||
-        (dyn.has_verdef && walk_verdef(&w, err) < 0) || read_version_strings(&w, err) < 0)
+        (dyn.has_verdef && walk_verdef(&w, err) < 0) || read_version_strings(&w, err) < 0 ||
+        read_imports(&im, &dyn, &v, err) < 0)
         goto out;
     v.has_verdef = dyn.has_verdef;
     *out = v;

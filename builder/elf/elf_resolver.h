@@ -110,12 +110,24 @@ struct elf_version_def {
     uint32_t hash;
 };
 
+/*
+ * Functions an object imports (undefined in its DT_SYMTAB) for which glibc 2.36 opens a library
+ * that no DT_NEEDED names: to unwind a thread that is cancelled or exits, and for backtrace,
+ * libgcc_s.so.1 (nptl/pthread_cancel.c aborts the program without it); for iconv_open, the gconv
+ * module of each character set that is not built in.
+ */
+enum {
+    ELF_IMPORT_UNWIND = 1 << 0, /* pthread_cancel, pthread_exit, thrd_exit, backtrace */
+    ELF_IMPORT_ICONV = 1 << 1,  /* iconv_open */
+};
+
 struct elf_versions {
     struct elf_version_need *needs;
     size_t nneeds;
     struct elf_version_def *defs;
     size_t ndefs;
-    bool has_verdef; /* without DT_VERDEF, ld.so takes any version as found */
+    bool has_verdef;  /* without DT_VERDEF, ld.so takes any version as found */
+    unsigned imports; /* ELF_IMPORT_* bits, read with the versions from the same headers */
 };
 
 int elf_versions_parse(const void *image, size_t len, const char *name, struct elf_versions *out,
@@ -213,6 +225,11 @@ int elf_resolver_resolve_library(struct elf_resolver *r, const char *name, const
  */
 int elf_closure_check_versions(struct elf_resolver *r, const struct elf_closure *c,
                                struct temper_err *err);
+
+/* The versions and imports of the ELF file at `path` in the root, read once per resolver and
+ * owned by it; NULL when the file cannot be read (err says why). */
+const struct elf_versions *elf_resolver_versions(struct elf_resolver *r, const char *path,
+                                                 struct temper_err *err);
 
 /*
  * Optional, before resolving many files: parses the inputs and the libraries

@@ -80,6 +80,12 @@ defines(const struct elf_versions *v, const struct elf_version_need *need)
     return false;
 }
 
+const struct elf_versions *
+elf_resolver_versions(struct elf_resolver *r, const char *path, struct temper_err *err)
+{
+    return versions_of(elf_resolver_cache(r), path, err);
+}
+
 void
 elf_versions_free(void *v)
 {

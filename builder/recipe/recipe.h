@@ -140,6 +140,8 @@ struct recipe_test {
 };
 
 #define RECIPE_TEST_TIMEOUT_S 60
+/* The longest character set name of contents.gconv (glibc's longest is under 40 bytes). */
+#define RECIPE_GCONV_NAME_MAX 64
 
 struct recipe {
     struct recipe_str name; /* required: [a-z0-9] with . _ - inside, at most 128 bytes */
@@ -150,6 +152,10 @@ struct recipe {
     struct recipe_tree *trees;      /* contents.trees */
     size_t ntrees;
     struct recipe_strlist libraries; /* contents.libraries: sonames, found on the search path */
+    /* contents.gconv: character sets whose gconv modules iconv_open may load; has_gconv tells an
+     * empty list ("none") from no key (a warning when a file imports iconv_open). */
+    struct recipe_strlist gconv;
+    bool has_gconv;
 
     /* Package sources: with packages, the root of the build is these packages unpacked (their
      * dependency closure, as the lock pins it), never the host. */

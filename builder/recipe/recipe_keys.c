@@ -197,6 +197,40 @@ append_libraries(struct recipe_strlist *list, const struct ynode *node, struct t
     return 0;
 }
 
+/* A character set as iconv_open takes it ("ISO-8859-1", "EUC-JP", "ISO-10646/UCS2/"): letters,
+ * digits and the punctuation glibc's names use, which keeps a name from reaching outside the
+ * gconv directory. */
+static int
+append_gconv(struct recipe *r, const struct ynode *node, struct temper_err *err)
+{
+    const char *what = "contents.gconv";
+    char shown[RECIPE_SHOW_MAX];
+
+    if (recipe_need_kind(node, YNODE_LIST, what, err) < 0)
+        return -1;
+    r->has_gconv = true;
+    for (size_t i = 0; i < node->n; i++) {
+        const struct ynode *item = node->items[i];
+        const char *s;
+        size_t ok;
+
+        if (recipe_get_text(item, what, &s, err) < 0)
+            return -1;
+        recipe_show(shown, sizeof(shown), s, item->len);
+        ok = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.:/()+");
+        if (item->len == 0 || item->len > RECIPE_GCONV_NAME_MAX || ok != item->len ||
+            strstr(s, "..") != NULL)
+            return recipe_fail(
+                err, &item->loc,
+                "character set '%s' in '%s' is not a name iconv_open takes: write "
+                "one such as ISO-8859-1 or EUC-JP (letters, digits and - _ . : / ( ) "
+                "+, at most %d bytes)",
+                shown, what, RECIPE_GCONV_NAME_MAX);
+        recipe_strlist_append(&r->gconv, item);
+    }
+    return 0;
+}
+
 /* An exclude pattern: relative to its tree, no empty component. */
 static int
 check_pattern(const struct ynode *node, const char *what, struct temper_err *err)
@@ -258,8 +292,9 @@ append_tree(struct recipe *r, const struct ynode *node, struct temper_err *err)
 static int
 apply_contents(struct recipe *r, const struct ynode *node, struct temper_err *err)
 {
-    static const char *const keys[] = {"binaries",     "files",   "trees",    "libraries",
-                                       "repositories", "keyring", "packages", "exclude"};
+    static const char *const keys[] = {"binaries",  "files",        "trees",
+                                       "libraries", "repositories", "keyring",
+                                       "packages",  "exclude",      "gconv"};
     const struct ynode *v[NKEYS(keys)];
 
     if (recipe_map_fields(node, "contents", keys, NKEYS(keys), v, err) < 0)
@@ -279,6 +314,8 @@ apply_contents(struct recipe *r, const struct ynode *node, struct temper_err *er
         }
     }
     if (v[3] != NULL && append_libraries(&r->libraries, v[3], err) < 0)
+        return -1;
+    if (v[8] != NULL && append_gconv(r, v[8], err) < 0)
         return -1;
     return 0;
 }

@@ -52,6 +52,17 @@ void planner_add_closure(struct planner *p, const struct elf_closure *c);
 /* Fills the plan from the root: contents.binaries, files, trees and libraries, with closures. */
 int rootfs_collect(struct planner *p, struct temper_err *err);
 
+/* Adds every file and symlink that the closures resolved so far need (again: what is already in
+ * the plan is dropped). */
+int rootfs_collect_closures(struct planner *p, struct temper_err *err);
+
+/*
+ * Adds what glibc opens with dlopen for the image's files and configuration (rootfs_dlopen.c):
+ * libgcc_s.so.1, nsswitch.conf's modules, contents.gconv's modules. Call it after
+ * rootfs_collect, before the versions are checked and the dpkg records read.
+ */
+int rootfs_dlopen(struct planner *p, struct temper_err *err);
+
 /*
  * Adds `path` (absolute, in the root) and every symlink on the way to it, as a file the recipe
  * did not name: what the dpkg records take (os-release, copyright files). *added is false, and

@@ -300,9 +300,8 @@ collect_libraries(struct planner *p, struct temper_err *err)
     return 0;
 }
 
-/* Every file and symlink the closures need. */
-static int
-collect_closures(struct planner *p, struct temper_err *err)
+int
+rootfs_collect_closures(struct planner *p, struct temper_err *err)
 {
     cleanup_free struct elf_path *paths = NULL;
     size_t n;
@@ -348,5 +347,5 @@ rootfs_collect(struct planner *p, struct temper_err *err)
         collect_libraries(p, err) < 0)
         rc = -1;
     p->current = NULL; /* a closure's files have no recipe line of their own */
-    return rc < 0 ? -1 : collect_closures(p, err);
+    return rc < 0 ? -1 : rootfs_collect_closures(p, err);
 }

@@ -697,6 +697,8 @@ rootfs_plan_build(const struct recipe *recipe, struct fs_root *root,
     if (rc == 0)
         rc = rootfs_collect(&p, err);
     if (rc == 0)
+        rc = rootfs_dlopen(&p, err);
+    if (rc == 0)
         rc = check_versions(&p, err);
     if (rc == 0)
         rc = rootfs_dpkg(&p, err);
@@ -745,6 +747,7 @@ rootfs_plan_free(struct rootfs_plan *plan)
     strv_free(plan->summary.setid_kept);
     strv_free(plan->summary.shells);
     strv_free(plan->summary.warnings);
+    strv_free(plan->summary.dlopened);
     for (size_t i = 0; i < plan->summary.nelves; i++)
         free(plan->summary.elves[i].path);
     free(plan->summary.elves);

@@ -83,6 +83,8 @@ struct rootfs_summary {
     char **setid_kept;    /* paths that kept setuid/setgid (allow-setuid), NULL-terminated */
     char **shells;        /* shells present (allow-shell), NULL-terminated */
     char **warnings;      /* things a user should know, NULL-terminated */
+    char **dlopened;      /* "PATH: why" of each library added for what glibc opens at run time
+                           * (rootfs_dlopen.c), NULL-terminated */
     /* From the root's dpkg database: files and symlinks of the image no package shipped (what
      * temper writes is not counted), and files whose bytes are not what their package
      * installed (its md5sums), which count as no package's. */

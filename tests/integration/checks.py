@@ -1,4 +1,8 @@
 """What the integration scripts share: one line per check, and the exit status they end with."""
+import io
+import json
+import os
+import tarfile
 
 failures = []
 
@@ -53,3 +57,13 @@ def shown(data):
                 continue
         i += 1
     return "".join(out)
+
+
+def unpack_layout(layout, into):
+    """The tree of a layout's one image with one layer, extracted into `into` (returned)."""
+    index = json.load(open(os.path.join(layout, "index.json")))
+    blob = lambda d: open(os.path.join(layout, "blobs", "sha256", d.split(":")[1]), "rb").read()
+    manifest = json.loads(blob(index["manifests"][0]["digest"]))
+    with tarfile.open(fileobj=io.BytesIO(blob(manifest["layers"][0]["digest"]))) as t:
+        t.extractall(into, filter="tar")
+    return into

@@ -14,16 +14,13 @@ tree (this machine's ldconfig, the oracle):
 
 usage: ld_cache.py TEMPER RECIPES_DIR
 """
-import io
-import json
 import os
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 
-from checks import check, summary  # tests/integration/checks.py
+from checks import check, summary, unpack_layout  # tests/integration/checks.py
 
 TEMPER, RECIPES = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 CACHE = "etc/ld.so.cache"
@@ -31,16 +28,6 @@ CACHE = "etc/ld.so.cache"
 
 def temper(*args):
     return subprocess.run([TEMPER, *args], capture_output=True, text=True)
-
-
-def unpack(layout, into):
-    """The image's tree, from its one layer."""
-    index = json.load(open(os.path.join(layout, "index.json")))
-    blob = lambda d: open(os.path.join(layout, "blobs", "sha256", d.split(":")[1]), "rb").read()
-    manifest = json.loads(blob(index["manifests"][0]["digest"]))
-    with tarfile.open(fileobj=io.BytesIO(blob(manifest["layers"][0]["digest"]))) as t:
-        t.extractall(into, filter="tar")
-    return into
 
 
 def same_as_ldconfig(what, tree):
@@ -71,7 +58,7 @@ def test_recipes(work):
         layout = build(work, name, os.path.join(RECIPES, f"{name}.yaml"))
         if layout is None:
             continue
-        tree = unpack(layout, os.path.join(work, name))
+        tree = unpack_layout(layout, os.path.join(work, name))
         if name == "static":
             check(not os.path.exists(os.path.join(tree, CACHE)),
                   "static: no libc, no /etc/ld.so.cache")
@@ -140,14 +127,14 @@ def test_fixture(work):
           "no warning for a library only ld.so.conf finds when the image's cache lists it")
     if layout:
         same_as_ldconfig("fixture (ld.so.conf.d, glibc-hwcaps, links, scripts)",
-                         unpack(layout, os.path.join(work, "fixture")))
+                         unpack_layout(layout, os.path.join(work, "fixture")))
     open(recipe, "w").write(body + "ld-so-cache: false\n")
     layout = build(work, "no-cache", recipe, "--root", root)
     check("'/opt/lib/libg.so.2' was found through /etc/ld.so.conf, which ld.so reads only from "
           "/etc/ld.so.cache, and the image has none" in LAST_STDERR[0],
           "without the cache, the build warns that the loader will not find libg.so.2")
     if layout:
-        tree = unpack(layout, os.path.join(work, "no-cache"))
+        tree = unpack_layout(layout, os.path.join(work, "no-cache"))
         check(not os.path.exists(os.path.join(tree, CACHE)), "ld-so-cache: false leaves it out")
     subprocess.run(["ldconfig", "-r", root, "-X"], check=True)
     open(recipe, "w").write(body.replace("rel.conf]", "rel.conf, /etc/ld.so.cache]"))

@@ -13,6 +13,11 @@ executes its code, not a model of it). Libraries that
 neither can find are compared by name. Prints how many files were compared;
 fails naming each file and its extra or missing files.
 
+On this machine's own root, the functions each object imports for which glibc opens a library
+(`glibc_opens` of `temper resolve --versions --format json`: libgcc_s.so.1 for pthread_cancel,
+pthread_exit, thrd_exit and backtrace, gconv for iconv_open) against the undefined symbols
+binutils' `nm -D` lists, for every object that the executables and libraries load.
+
 With --root ROOT, the same inside another root (a debootstrap tree): temper
 resolve --root ROOT against the root's own loader run under chroot, paths made
 canonical inside the root by its own realpath.
@@ -230,6 +235,40 @@ def compare(temper, what, paths, loader, root=HOST):
     return failures
 
 
+WATCHED = {"pthread_cancel": "libgcc_s.so.1", "pthread_exit": "libgcc_s.so.1",
+           "thrd_exit": "libgcc_s.so.1", "backtrace": "libgcc_s.so.1", "iconv_open": "gconv"}
+
+
+def nm_opens(path):
+    out = subprocess.run(["nm", "-D", "--undefined-only", "--format=posix", path],
+                         capture_output=True, text=True)
+    names = {line.split()[0].split("@")[0] for line in out.stdout.splitlines() if line.split()}
+    return sorted({WATCHED[n] for n in names if n in WATCHED})
+
+
+def compare_imports(temper, paths):
+    """glibc_opens of every object loaded, against nm; returns the number that differ."""
+    out = subprocess.run([temper, "resolve", "--allow-missing", "--versions", "--format", "json",
+                          *paths], capture_output=True, text=True)
+    if out.returncode != 0:
+        print(f"FAIL temper resolve --versions: {out.stderr.strip()[-300:]}")
+        return 1
+    import json
+    ours = {}
+    for inp in json.loads(out.stdout)["inputs"]:
+        for o in inp["objects"]:
+            ours[o["canonical"]] = sorted(o["glibc_opens"])
+    with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        theirs = dict(zip(ours, pool.map(nm_opens, ours)))
+    failures = [p for p in ours if ours[p] != theirs[p]]
+    for p in failures:
+        print(f"FAIL {p}: temper says glibc opens {ours[p]}, nm's imports say {theirs[p]}")
+    opening = sum(1 for p in ours if theirs[p])
+    print(f"imports: {len(ours)} objects against nm -D ({opening} import a watched function): "
+          f"{len(ours) - len(failures)} agree, {len(failures)} differ")
+    return len(failures) + (1 if opening == 0 else 0)
+
+
 def main():
     args = sys.argv[1:]
     if not args:
@@ -247,6 +286,10 @@ def main():
     failures += compare(temper, f"x86_64 libraries in /usr/lib/x86_64-linux-gnu{where}",
                         list(libraries("/usr/lib/x86_64-linux-gnu", 64, EM_X86_64, root)),
                         LOADER, root)
+    if not root.dir:
+        failures += compare_imports(temper, list(candidates(["/usr/bin", "/usr/sbin"], root)) +
+                                    list(libraries("/usr/lib/x86_64-linux-gnu", 64, EM_X86_64,
+                                                   root)))
     if root.dir and not os.path.exists(root.host(LOADER32)):
         print(f"i386 libraries: {root.dir} has no i386 loader, so none are compared")
     else:

@@ -3,9 +3,13 @@
  * parsing, token expansion, and the loader simulation on crafted roots (tiny
  * ELF files written here, so every case is exact and needs no compiler).
  */
+#define _GNU_SOURCE
 #include <check.h>
 #include <elf.h>
 #include <errno.h>
+#include <iconv.h>
+#include <link.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -220,6 +224,45 @@ START_TEST(test_elf_object_parse_reads_the_test_program_itself)
         has_libc |= strcmp(obj.needed[i], "libc.so.6") == 0;
     ck_assert(has_libc);
     elf_object_release(&obj);
+    free(img);
+}
+END_TEST
+
+/* Imported by this test program, so that it reads its own imports: the functions for which
+ * glibc opens libgcc_s.so.1 and gconv modules. */
+int (*volatile imported_cancel)(pthread_t) = pthread_cancel;
+iconv_t (*volatile imported_iconv_open)(const char *, const char *) = iconv_open;
+
+static int
+find_libc(struct dl_phdr_info *info, size_t size, void *out)
+{
+    (void)size;
+    if (strstr(info->dlpi_name, "/libc.so.6") != NULL)
+        *(const char **)out = info->dlpi_name;
+    return 0;
+}
+
+START_TEST(test_elf_versions_read_the_imports_glibc_serves_by_dlopen)
+{
+    struct elf_versions v;
+    struct temper_err err;
+    const char *libc = NULL;
+    char *img;
+    size_t len;
+
+    testutil_read("/proc/self/exe", &img, &len);
+    ck_assert_msg(elf_versions_parse(img, len, "self", &v, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(v.imports, ELF_IMPORT_UNWIND | ELF_IMPORT_ICONV);
+    elf_versions_release(&v);
+    free(img);
+    /* libc defines them, imports none of them */
+    dl_iterate_phdr(find_libc, &libc);
+    ck_assert_ptr_nonnull(libc);
+    testutil_read(libc, &img, &len);
+    ck_assert_msg(elf_versions_parse(img, len, libc, &v, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(v.imports, 0);
+    ck_assert(v.has_verdef);
+    elf_versions_release(&v);
     free(img);
 }
 END_TEST
@@ -1214,6 +1257,7 @@ elf_suite(void)
     tcase_add_test(tc, test_elf_object_parse_reads_the_dynamic_segment);
     tcase_add_test(tc, test_elf_object_parse_ignores_rpath_when_runpath_is_present);
     tcase_add_test(tc, test_elf_object_parse_reads_the_test_program_itself);
+    tcase_add_test(tc, test_elf_versions_read_the_imports_glibc_serves_by_dlopen);
     tcase_add_test(tc, test_elf_object_parse_rejects_malformed_images);
     tcase_add_test(tc, test_elf_object_parse_notes_an_unusable_interpreter);
     tcase_add_test(tc, test_elf_object_parse_caps_dt_needed);

@@ -351,7 +351,7 @@ START_TEST(test_recipe_parse_rejects_unknown_key)
                    "architectures, tag, tests, ld-so-cache)");
     ck_parse_fails("name: a\ncontents:\n  binary: [/x]\n", TEMPER_E_PARSE,
                    "r.yaml:3:3: unknown key 'binary' in 'contents' (allowed: binaries, files, "
-                   "trees, libraries, repositories, keyring, packages, exclude)");
+                   "trees, libraries, repositories, keyring, packages, exclude, gconv)");
     ck_parse_fails("name: a\naccounts: {users: [{username: a, uid: 1, groups: [x]}]}\n",
                    TEMPER_E_PARSE,
                    "r.yaml:2:42: unknown key 'groups' in 'accounts.users' (allowed: username, "
@@ -584,6 +584,36 @@ START_TEST(test_recipe_parse_checks_libraries_and_patterns)
                    "component: write 'dir' or 'dir/**' without a stray '/'");
     ck_parse_fails("name: a\ncontents: {trees: [{exclude: [x]}]}\n", TEMPER_E_PARSE,
                    "r.yaml:2:20: an entry of 'contents.trees' has no 'path': add it");
+}
+END_TEST
+
+/* contents.gconv: names as iconv_open takes them; [] (none) is not the same as no key. */
+START_TEST(test_recipe_parse_checks_gconv)
+{
+    struct recipe *r =
+        parse_ok("name: a\ncontents: {gconv: [ISO-8859-1, euc-jp, ISO-10646/UCS2/]}\n");
+
+    ck_assert(r->has_gconv);
+    ck_assert_uint_eq(r->gconv.n, 3);
+    ck_assert_str_eq(r->gconv.items[1].value, "euc-jp");
+    ck_loc(r->gconv.items[1].loc, "r.yaml", 2, 32);
+    recipe_free(r);
+    r = parse_ok("name: a\ncontents: {gconv: []}\n");
+    ck_assert(r->has_gconv && r->gconv.n == 0);
+    recipe_free(r);
+    r = parse_ok("name: a\n");
+    ck_assert(!r->has_gconv);
+    recipe_free(r);
+    ck_parse_fails("name: a\ncontents: {gconv: [../../etc/x]}\n", TEMPER_E_PARSE,
+                   "r.yaml:2:20: character set '../../etc/x' in 'contents.gconv' is not a name "
+                   "iconv_open takes: write one such as ISO-8859-1 or EUC-JP (letters, digits and "
+                   "- _ . : / ( ) +, at most 64 bytes)");
+    ck_parse_fails("name: a\ncontents: {gconv: [\"\"]}\n", TEMPER_E_PARSE,
+                   "r.yaml:2:20: character set '' in 'contents.gconv' is not a name iconv_open "
+                   "takes: write one such as ISO-8859-1 or EUC-JP (letters, digits and - _ . : / ( "
+                   ") +, at most 64 bytes)");
+    ck_parse_fails("name: a\ncontents: {gconv: UTF-8}\n", TEMPER_E_PARSE,
+                   "r.yaml:2:19: 'contents.gconv' must be a list, found a string");
 }
 END_TEST
 
@@ -1525,6 +1555,7 @@ recipe_suite(void)
     tcase_add_test(tc, test_recipe_parse_rejects_bad_paths);
     tcase_add_test(tc, test_recipe_parse_accepts_the_root_where_a_directory_fits);
     tcase_add_test(tc, test_recipe_parse_checks_libraries_and_patterns);
+    tcase_add_test(tc, test_recipe_parse_checks_gconv);
     tcase_add_test(tc, test_recipe_parse_checks_names);
     tcase_add_test(tc, test_recipe_parse_rejects_bad_integers);
     tcase_add_test(tc, test_recipe_parse_reads_integer_edges);
