@@ -136,6 +136,9 @@ struct recipe_test {
                                     * standard output must match somewhere; value NULL: any */
     struct recipe_str user;        /* a user of accounts.users; value NULL: the run-as user */
     unsigned timeout_s;            /* 1..3600, default RECIPE_TEST_TIMEOUT_S */
+    /* `native-only`: not run under qemu-user, where a program of the image cannot start another
+     * one (that needs binfmt_misc): a test of what a subprocess answers, such as find_library. */
+    bool native_only;
     struct recipe_loc loc;
 };
 

@@ -633,11 +633,11 @@ apply_entrypoint(struct recipe *r, const struct ynode *node, struct temper_err *
     return set_argv(&r->entrypoint, v[0], "entrypoint.command", err);
 }
 
-/* One entry of `tests`: {command, stdout, user, timeout}. */
+/* One entry of `tests`: {command, stdout, user, timeout, native-only}. */
 static int
 append_test(struct recipe *r, const struct ynode *node, struct temper_err *err)
 {
-    static const char *const keys[] = {"command", "stdout", "user", "timeout"};
+    static const char *const keys[] = {"command", "stdout", "user", "timeout", "native-only"};
     const char *what = "tests";
     const struct ynode *v[NKEYS(keys)];
     struct recipe_test t = {.timeout_s = RECIPE_TEST_TIMEOUT_S, .loc = node->loc};
@@ -696,6 +696,8 @@ append_test(struct recipe *r, const struct ynode *node, struct temper_err *err)
         }
         t.timeout_s = (unsigned)timeout;
     }
+    if (v[4] != NULL && recipe_get_bool(v[4], "tests.native-only", &t.native_only, err) < 0)
+        goto fail;
     r->tests = recipe_grow(r->tests, r->ntests, sizeof(*r->tests));
     r->tests[r->ntests++] = t;
     return 0;

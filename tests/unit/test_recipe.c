@@ -301,6 +301,7 @@ START_TEST(test_recipe_parse_reads_tests)
                                 "    stdout: \"^app [0-9]+$\"\n"
                                 "    user: app\n"
                                 "    timeout: 5\n"
+                                "    native-only: true\n"
                                 "  - command: /usr/bin/true\n");
 
     ck_assert_uint_eq(r->ntests, 2);
@@ -309,12 +310,14 @@ START_TEST(test_recipe_parse_reads_tests)
     ck_assert_str_eq(r->tests[0].output.value, "^app [0-9]+$");
     ck_assert_str_eq(r->tests[0].user.value, "app");
     ck_assert_uint_eq(r->tests[0].timeout_s, 5);
+    ck_assert(r->tests[0].native_only);
     ck_loc(r->tests[0].loc, "r.yaml", 5, 5);
     /* a string is a command of one element; the defaults: any output, run-as, 60 s */
     ck_assert_uint_eq(r->tests[1].command.n, 1);
     ck_assert_ptr_null(r->tests[1].output.value);
     ck_assert_ptr_null(r->tests[1].user.value);
     ck_assert_uint_eq(r->tests[1].timeout_s, RECIPE_TEST_TIMEOUT_S);
+    ck_assert(!r->tests[1].native_only);
     recipe_free(r);
 }
 END_TEST
@@ -338,7 +341,9 @@ START_TEST(test_recipe_parse_refuses_bad_tests)
                    "or leave 'user' out to run as the run-as user");
     ck_parse_fails("name: a\ntests: [{command: /x, env: {A: b}}]\n", TEMPER_E_PARSE,
                    "r.yaml:2:23: unknown key 'env' in 'tests' (allowed: command, stdout, user, "
-                   "timeout)");
+                   "timeout, native-only)");
+    ck_parse_fails("name: a\ntests: [{command: /x, native-only: 1}]\n", TEMPER_E_PARSE,
+                   "r.yaml:2:36: 'tests.native-only' must be true or false, found '1'");
 }
 END_TEST
 
