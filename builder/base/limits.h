@@ -34,6 +34,11 @@
  * few thousand; libLLVM, the most on a Debian system, under 5,000. */
 #define ELF_IMPORTS_MAX (256 * 1024)
 
+/* The CA bundle temper makes: certificates of /usr/share/ca-certificates (Debian 12's: 146 files,
+ * 210 KB) and those a recipe names. */
+#define CA_BUNDLE_MAX_BYTES (16 * 1024 * 1024)
+#define CA_CERTIFICATES_MAX 4096
+
 /* A service name of nsswitch.conf (glibc's are under 16 bytes: files, systemd, winbind). */
 #define NSS_SERVICE_MAX 64
 /* One gconv-modules file (glibc's own is 60 KB), and the files of gconv-modules.d listed. */

@@ -133,7 +133,11 @@ cli_parse_jobs(const char *s, unsigned *out)
 void
 cli_split_layout(char *arg, const char **layout, const char **tag)
 {
-    char *colon = strrchr(arg, ':');
+    char *colon;
+
+    if (strncmp(arg, CLI_OCI_TRANSPORT, strlen(CLI_OCI_TRANSPORT)) == 0)
+        arg += strlen(CLI_OCI_TRANSPORT);
+    colon = strrchr(arg, ':');
 
     *layout = arg;
     *tag = NULL;
@@ -141,6 +145,14 @@ cli_split_layout(char *arg, const char **layout, const char **tag)
         *colon = '\0';
         *tag = colon + 1;
     }
+}
+
+const char *
+cli_registry_arg(const char *arg)
+{
+    return strncmp(arg, CLI_DOCKER_TRANSPORT, strlen(CLI_DOCKER_TRANSPORT)) == 0
+               ? arg + strlen(CLI_DOCKER_TRANSPORT)
+               : arg;
 }
 
 char *
@@ -164,7 +176,7 @@ usage(FILE *out, const struct cli_command *commands, size_t n)
     fprintf(out, "usage: temper <command> [options]\n\ncommands:\n");
     for (size_t i = 0; i < n; i++)
         fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
-    fprintf(out, "\n'temper <command> --help' describes one command.\n");
+    fprintf(out, "\n'temper help <command>' or 'temper <command> --help' describes one command.\n");
 }
 
 int
@@ -172,6 +184,17 @@ cli_main(int argc, char **argv, const struct cli_command *commands, size_t n)
 {
     if (argc < 2) {
         usage(stderr, commands, n);
+        return CLI_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "help") == 0 && argc > 2) {
+        /* git's convention: `temper help build` is `temper build --help` */
+        char flag[] = "--help";
+        char *args[] = {argv[2], flag, NULL};
+
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(argv[2], commands[i].name) == 0)
+                return commands[i].run(2, args);
+        cli_line(stderr, "temper: '%s' is not a temper command; see 'temper --help'", argv[2]);
         return CLI_EXIT_USAGE;
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||

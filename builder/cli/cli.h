@@ -85,11 +85,19 @@ struct cli_command {
  * (sorted by name); flushes standard output and returns the exit code. */
 int cli_main(int argc, char **argv, const struct cli_command *commands, size_t n);
 
+/* skopeo's names for the two kinds of image: a layout ("oci:out/python:latest") and a registry
+ * ("docker://127.0.0.1:5000/acc/python:1"); every command takes either spelling, or none. */
+#define CLI_OCI_TRANSPORT "oci:"
+#define CLI_DOCKER_TRANSPORT "docker://"
+
 /*
- * Splits "LAYOUT[:TAG]" in place: *tag points after the last ':' when what
+ * Splits "[oci:]LAYOUT[:TAG]" in place: *tag points after the last ':' when what
  * follows it holds no '/', else is NULL (the layout's only image).
  */
 void cli_split_layout(char *arg, const char **layout, const char **tag);
+
+/* A registry reference without its "docker://" (returned as it is without one). */
+const char *cli_registry_arg(const char *arg);
 
 /* The private key's password from TEMPER_KEY_PASSWORD, or NULL when unset or empty. */
 char *cli_key_password(void);

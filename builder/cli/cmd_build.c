@@ -44,7 +44,7 @@ static const char build_usage[] =
     "                    [--key KEY [--identity REPO]]\n"
     "                    [--expect DIGEST|IMAGE [registry options]]\n"
     "                    [--lock FILE] [--arch ARCH] [--cache DIR] [--offline]\n"
-    "                    [--skip-tests]\n"
+    "                    [--skip-tests] [--verbose | --quiet]\n"
     "\n"
     "Builds the image RECIPE describes from the files in DIR (or, for a recipe with\n"
     "contents.packages, from those packages as its lock pins them, unpacked) and writes it\n"
@@ -78,6 +78,8 @@ static const char build_usage[] =
     "                        which registry verifiers refuse once pushed: sign at push time\n"
     "                        with temper push --key, or name the repository here)\n"
     "  --skip-tests          do not run the recipe's tests (say so in the summary)\n"
+    "  --verbose             also list every ELF file with its PIE, RELRO and NX flags\n"
+    "  --quiet               no summary: only warnings and errors on standard error\n"
     "  --expect DIGEST|IMAGE after the build, compare with this manifest digest (sha256:...)\n"
     "                        or image (LAYOUT[:TAG] or REGISTRY/REPO[:TAG|@DIGEST]); a\n"
     "                        mismatch exits 1 and explains every difference on stderr\n"
@@ -102,6 +104,7 @@ struct build_args {
     int64_t epoch;
     unsigned jobs;
     bool skip_tests;
+    int verbosity; /* -1 --quiet, 0, 1 --verbose */
 };
 
 /* A decimal number of seconds since 1970 that gmtime can show as a year below 10000. */
@@ -172,6 +175,8 @@ parse_args(int argc, char **argv, struct build_args *a)
         {"cache", required_argument, NULL, 'C'},
         {"offline", no_argument, NULL, 'O'},
         {"skip-tests", no_argument, NULL, 'S'},
+        {"verbose", no_argument, NULL, 'V'},
+        {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         CLI_REGISTRY_LONG_OPTIONS,
         {NULL, 0, NULL, 0},
@@ -224,6 +229,12 @@ parse_args(int argc, char **argv, struct build_args *a)
             break;
         case 'S':
             a->skip_tests = true;
+            break;
+        case 'V':
+        case 'q':
+            if (a->verbosity != 0 && a->verbosity != (opt == 'V' ? 1 : -1))
+                return cli_usage_error("build", "--verbose and --quiet: pick one");
+            a->verbosity = opt == 'V' ? 1 : -1;
             break;
         case 'l':
             if (parse_level(optarg, &a->level) < 0)
@@ -367,10 +378,11 @@ print_list(const char *what, char **paths)
         cli_line(stderr, "  %s %s", what, paths[i]);
 }
 
-/* The hardening summary: what the image holds, what was cleared, and each ELF file's flags. */
+/* What the image holds, what was cleared, how many ELF files have each flag (with `verbose`,
+ * each file's flags). */
 static void
-print_summary(const struct recipe *r, const char *tag, const struct rootfs_plan *plan,
-              const struct recipe_user *user)
+print_overview(const struct recipe *r, const char *tag, const struct rootfs_plan *plan,
+               const struct recipe_user *user, bool verbose)
 {
     const struct rootfs_summary *s = &plan->summary;
     size_t pie = 0, programs = 0, relro = 0, nx = 0;
@@ -391,14 +403,20 @@ print_summary(const struct recipe *r, const char *tag, const struct rootfs_plan 
     print_list("shell (allow-shell):", s->shells);
     print_list("setuid/setgid kept (allow-setuid):", s->setid_kept);
     print_list("glibc opens at run time:", s->dlopened);
+    if (s->ca_bundle != NULL)
+        cli_line(stderr, "  CA bundle: %s", s->ca_bundle);
     if (s->has_dpkg)
         cli_line(stderr,
                  "  packages: %zu (in /var/lib/dpkg/status.d); files and symlinks from no "
                  "package: %zu; changed since installed: %zu",
                  plan->npackages, s->unowned, s->modified);
     if (s->nelves > 0) {
-        cli_line(stderr, "  PIE %zu/%zu programs, full RELRO %zu/%zu, non-executable stack %zu/%zu",
-                 pie, programs, relro, s->nelves, nx, s->nelves);
+        cli_line(stderr,
+                 "  PIE %zu/%zu programs, full RELRO %zu/%zu, non-executable stack %zu/%zu%s", pie,
+                 programs, relro, s->nelves, nx, s->nelves,
+                 verbose ? "" : " (--verbose lists each file)");
+    }
+    if (s->nelves > 0 && verbose) {
         cli_line(stderr, "  %-4s %-6s %-3s %s", "PIE", "RELRO", "NX", "ELF file");
         for (size_t i = 0; i < s->nelves; i++) {
             const struct rootfs_elf *e = &s->elves[i];
@@ -410,8 +428,19 @@ print_summary(const struct recipe *r, const char *tag, const struct rootfs_plan 
                      e->has_full_relro ? "full" : "no", e->has_nx_stack ? "yes" : "no", e->path);
         }
     }
-    for (size_t i = 0; s->warnings != NULL && s->warnings[i] != NULL; i++)
-        cli_line(stderr, "temper: warning: %s", s->warnings[i]);
+}
+
+/* The hardening summary (verbosity -1: the warnings alone; 1: each ELF file's flags too). */
+static void
+print_summary(const struct recipe *r, const char *tag, const struct rootfs_plan *plan,
+              const struct recipe_user *user, int verbosity)
+{
+    char **warnings = plan->summary.warnings;
+
+    if (verbosity >= 0)
+        print_overview(r, tag, plan, user, verbosity > 0);
+    for (size_t i = 0; warnings != NULL && warnings[i] != NULL; i++)
+        cli_line(stderr, "temper: warning: %s", warnings[i]);
 }
 
 /* Environment as "KEY=VALUE" and annotations as pairs, for the config. */
@@ -672,7 +701,12 @@ build(const struct build_args *a, struct recipe *r, const struct cli_image *expe
     struct sign_key *key = NULL;
     const struct recipe_user *user = run_as_user(r);
     const char *tag = a->tag ? a->tag : r->tag.value;
-    cleanup_free char *output = a->output ? xstrdup(a->output) : xasprintf("out/%s", r->name.value);
+    /* -o oci:DIR is skopeo's spelling of the layout DIR */
+    cleanup_free char *output =
+        a->output == NULL ? xasprintf("out/%s", r->name.value)
+        : strncmp(a->output, CLI_OCI_TRANSPORT, strlen(CLI_OCI_TRANSPORT)) == 0
+            ? xstrdup(a->output + strlen(CLI_OCI_TRANSPORT))
+            : xstrdup(a->output);
     char digest[LAYER_DIGEST_LEN];
     cleanup_free char *identity = NULL, *package_root = NULL, *sbom = NULL;
     const char *root_dir, *goarch = NULL;
@@ -714,7 +748,7 @@ build(const struct build_args *a, struct recipe *r, const struct cli_image *expe
     else if (rc < 0 && a->root != NULL && strcmp(a->root, "/") != 0)
         temper_err_prefix(err, "in root '%s'", a->root);
     if (rc == 0)
-        print_summary(r, tag, plan, user);
+        print_summary(r, tag, plan, user, a->verbosity);
     if (rc == 0 && a->sbom != NULL)
         lo.file_digests = xcalloc(plan->n + 1, sizeof(*lo.file_digests));
     if (rc == 0)

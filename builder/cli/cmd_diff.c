@@ -22,7 +22,7 @@ static const char diff_usage[] =
     "link target, type, entry order, pax records). Layers are streamed, never unpacked.\n"
     "Exit 0 when identical, 1 when different, 2 on an error.\n"
     "\n"
-    "Each IMAGE is LAYOUT[:TAG] or [docker://]REGISTRY/REPO[:TAG|@DIGEST].\n"
+    "Each IMAGE is [oci:]LAYOUT[:TAG] or [docker://]REGISTRY/REPO[:TAG|@DIGEST].\n"
     "\n"
     "  --format F          text (default: one line per difference) or json\n"
     "\n"

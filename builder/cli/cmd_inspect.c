@@ -34,7 +34,7 @@ static const char inspect_usage[] =
     "setuid/setgid and file capability files, world-writable paths, shells, ELF files) of\n"
     "what extraction leaves.\n"
     "\n"
-    "IMAGE is LAYOUT[:TAG] or [docker://]REGISTRY/REPO[:TAG|@DIGEST].\n"
+    "IMAGE is [oci:]LAYOUT[:TAG] or [docker://]REGISTRY/REPO[:TAG|@DIGEST].\n"
     "\n"
     "  --format F          text (default) or json\n"
     "\n"

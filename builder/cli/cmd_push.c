@@ -33,7 +33,7 @@
 
 static const char push_usage[] =
     "usage: temper push [registry options] [--key KEY]... [--allow-other-identity]\n"
-    "                   [--from REPO]... LAYOUT[:TAG] REGISTRY/REPO[:TAG]\n"
+    "                   [--from REPO]... [oci:]LAYOUT[:TAG] [docker://]REGISTRY/REPO[:TAG]\n"
     "\n"
     "Pushes the image tagged TAG of the layout (default: its only image), its signatures\n"
     "(the tag sha256-<digest>.sig, merged with those the registry has) and its attestations\n"
@@ -299,7 +299,7 @@ push(const struct push_args *a, const struct registry_options *opts)
     const char *dir, *tag;
     int rc;
 
-    if (registry_ref_parse(a->target, &ref, &err) < 0)
+    if (registry_ref_parse(cli_registry_arg(a->target), &ref, &err) < 0)
         return cli_usage_error("push", "%s", err.msg);
     /* what a signature for this destination names: the repository, as cosign writes it */
     identity = xasprintf("%s/%s", ref.registry, ref.repository);

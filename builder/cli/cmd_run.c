@@ -20,7 +20,8 @@
 
 static const char run_usage[] =
     "usage: temper run [--network] [--user UID[:GID]] [registry options]\n"
-    "                  LAYOUT[:TAG] | REGISTRY/REPO[:TAG|@DIGEST] [-- COMMAND [ARG...]]\n"
+    "                  [oci:]LAYOUT[:TAG] | [docker://]REGISTRY/REPO[:TAG|@DIGEST]\n"
+    "                  [-- COMMAND [ARG...]]\n"
     "\n"
     "Runs the image's entrypoint and cmd, or COMMAND (a path inside the image), in a sandbox\n"
     "made from the image's layers with bubblewrap: the image's files as a read-only /, new\n"

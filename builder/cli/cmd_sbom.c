@@ -18,7 +18,7 @@
 
 static const char sbom_usage[] =
     "usage: temper sbom --key PUB [registry options]\n"
-    "                   LAYOUT[:TAG] | REGISTRY/REPO[:TAG|@DIGEST]\n"
+    "                   [oci:]LAYOUT[:TAG] | [docker://]REGISTRY/REPO[:TAG|@DIGEST]\n"
     "\n"
     "Prints the SPDX 2.3 document (JSON) attached to the image tagged TAG (default: the\n"
     "layout's only image, or the registry's tag latest), once its attestation holds: a DSSE\n"

@@ -15,7 +15,7 @@
 #include "sign/signing.h"
 
 static const char sign_usage[] =
-    "usage: temper sign --key KEY [--identity REGISTRY/REPO] LAYOUT[:TAG]\n"
+    "usage: temper sign --key KEY [--identity REGISTRY/REPO] [oci:]LAYOUT[:TAG]\n"
     "\n"
     "Signs the image tagged TAG (default: the layout's only image) with the private key KEY\n"
     "(its password, if any, in TEMPER_KEY_PASSWORD), in cosign's simple-signing format, and\n"

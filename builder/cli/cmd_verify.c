@@ -23,7 +23,8 @@
 
 static const char verify_usage[] =
     "usage: temper verify --key PUB [--identity REGISTRY/REPO | --attestation TYPE]\n"
-    "                     [registry options] LAYOUT[:TAG] | REGISTRY/REPO[:TAG|@DIGEST]\n"
+    "                     [registry options]\n"
+    "                     [oci:]LAYOUT[:TAG] | [docker://]REGISTRY/REPO[:TAG|@DIGEST]\n"
     "\n"
     "Checks that a signature by the public key PUB covers the image tagged TAG (default: the\n"
     "layout's only image, or the registry's tag latest), and that every byte of the image is\n"
@@ -32,8 +33,9 @@ static const char verify_usage[] =
     "registry, the signatures come from its sha256-<digest>.sig tag, and every blob is\n"
     "streamed and hashed, never stored. Exit 0 when all hold.\n"
     "\n"
-    "An argument is a registry reference when it starts with docker://, or when no directory\n"
-    "of that name exists and its first component holds a '.' or ':' or is localhost.\n"
+    "An argument is a layout when it starts with oci:, a registry reference when it starts\n"
+    "with docker://, or when no directory of that name exists and its first component\n"
+    "holds a '.' or ':' or is localhost.\n"
     "\n"
     "  --key PUB                 the public key (.pub)\n"
     "  --identity REGISTRY/REPO  the repository the signature must name, compared as\n"

@@ -1,11 +1,13 @@
 /*
- * An image named on the command line, local or remote: LAYOUT[:TAG] or
- * REGISTRY/REPO[:TAG|@DIGEST], opened as an oci_source so that the
- * commands that read images (verify, diff, inspect) read both alike.
+ * An image named on the command line, local or remote: [oci:]LAYOUT[:TAG] or
+ * [docker://]REGISTRY/REPO[:TAG|@DIGEST] (skopeo's transports), opened as an
+ * oci_source so that the commands that read images (verify, diff, inspect)
+ * read both alike.
  *
  * Telling them apart follows docker's rule for the first component of a
  * reference: an argument is a registry reference when it starts with
- * docker://, or when its first component holds a '.' or a ':' or is
+ * docker://, a layout when it starts with oci:; otherwise a registry
+ * reference when its first component holds a '.' or a ':' or is
  * "localhost" (./out and /srv/images never are: they start with '.' or
  * '/'). One that has that shape and also names an existing directory is
  * refused as ambiguous rather than guessed.
@@ -20,8 +22,6 @@
 #include "cli.h"
 #include "oci/oci_layout.h"
 #include "registry/registry_client.h"
-
-#define DOCKER_TRANSPORT "docker://"
 
 /* Whether `arg` has the shape of a registry reference: docker's rule for its first component. */
 static bool
@@ -55,17 +55,16 @@ names_directory(const char *arg)
 int
 cli_image_kind(const char *arg, bool *remote, struct temper_err *err)
 {
-    if (strncmp(arg, DOCKER_TRANSPORT, strlen(DOCKER_TRANSPORT)) == 0) {
-        *remote = true;
+    *remote = strncmp(arg, CLI_DOCKER_TRANSPORT, strlen(CLI_DOCKER_TRANSPORT)) == 0;
+    if (*remote || strncmp(arg, CLI_OCI_TRANSPORT, strlen(CLI_OCI_TRANSPORT)) == 0)
         return 0;
-    }
     *remote = looks_remote(arg);
     /* never guess: a directory that happens to be named like a registry must not stand in for
      * it (a verify that never asked the registry), nor the registry for the directory */
     if (*remote && names_directory(arg))
         return temper_err_set(err, TEMPER_E_USAGE, 0,
                               "'%s' names both a directory and a registry reference: write "
-                              "./%s for the layout, or docker://%s for the registry",
+                              "oci:%s for the layout, or docker://%s for the registry",
                               arg, arg, arg);
     return 0;
 }
@@ -77,9 +76,7 @@ open_remote(const char *arg, const struct registry_options *opts, struct cli_ima
     struct registry_ref ref = {0};
     int rc;
 
-    if (strncmp(arg, DOCKER_TRANSPORT, strlen(DOCKER_TRANSPORT)) == 0)
-        arg += strlen(DOCKER_TRANSPORT);
-    if (registry_ref_parse(arg, &ref, err) < 0)
+    if (registry_ref_parse(cli_registry_arg(arg), &ref, err) < 0)
         return -1;
     rc = registry_client_new(&ref, opts, &img->client, err);
     img->repository = xasprintf("%s/%s", ref.registry, ref.repository);

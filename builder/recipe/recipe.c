@@ -521,6 +521,7 @@ recipe_free(struct recipe *r)
     free(r->trees);
     strlist_release(&r->libraries);
     strlist_release(&r->gconv);
+    strlist_release(&r->ca_certificates);
     for (size_t i = 0; i < r->nrepositories; i++) {
         str_release(&r->repositories[i].url);
         str_release(&r->repositories[i].suite);

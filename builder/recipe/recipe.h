@@ -159,6 +159,9 @@ struct recipe {
      * empty list ("none") from no key (a warning when a file imports iconv_open). */
     struct recipe_strlist gconv;
     bool has_gconv;
+    /* contents.ca-certificates: PEM files of the root trusted besides the ca-certificates
+     * package's own, appended to the bundle temper makes (rootfs_cabundle.c) */
+    struct recipe_strlist ca_certificates;
 
     /* Package sources: with packages, the root of the build is these packages unpacked (their
      * dependency closure, as the lock pins it), never the host. */

@@ -292,9 +292,9 @@ append_tree(struct recipe *r, const struct ynode *node, struct temper_err *err)
 static int
 apply_contents(struct recipe *r, const struct ynode *node, struct temper_err *err)
 {
-    static const char *const keys[] = {"binaries",  "files",        "trees",
-                                       "libraries", "repositories", "keyring",
-                                       "packages",  "exclude",      "gconv"};
+    static const char *const keys[] = {"binaries",     "files",          "trees",    "libraries",
+                                       "repositories", "keyring",        "packages", "exclude",
+                                       "gconv",        "ca-certificates"};
     const struct ynode *v[NKEYS(keys)];
 
     if (recipe_map_fields(node, "contents", keys, NKEYS(keys), v, err) < 0)
@@ -316,6 +316,9 @@ apply_contents(struct recipe *r, const struct ynode *node, struct temper_err *er
     if (v[3] != NULL && append_libraries(&r->libraries, v[3], err) < 0)
         return -1;
     if (v[8] != NULL && append_gconv(r, v[8], err) < 0)
+        return -1;
+    if (v[9] != NULL &&
+        append_paths(&r->ca_certificates, v[9], "contents.ca-certificates", false, err) < 0)
         return -1;
     return 0;
 }

@@ -646,6 +646,18 @@ foreign_challenge(const struct registry_client *c, const char *url, struct tempe
                           c->host, url_shown(url, shown));
 }
 
+/* A loopback registry that never answered: https was tried, and plain http would have been
+ * once something answered without TLS; say so, since the URL in the message says https. */
+static void
+say_both_schemes(struct temper_err *err)
+{
+    size_t n = strlen(err->msg);
+
+    snprintf(err->msg + n, sizeof(err->msg) - n,
+             " (nothing answered: a registry on loopback is tried over https, then over plain "
+             "http when it answers without TLS)");
+}
+
 void
 http_probe_plain(struct registry_client *c)
 {
@@ -709,6 +721,8 @@ http_perform(struct registry_client *c, const struct http_request *req, struct h
         if (!r.idempotent || !resp->transient || attempt >= c->retries) {
             if (rc == 0)
                 http_status_error(c, r.method, resp, err);
+            else if (c->may_fall_back)
+                say_both_schemes(err);
             return drop_body(resp);
         }
         attempt++;

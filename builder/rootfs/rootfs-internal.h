@@ -64,6 +64,13 @@ int rootfs_collect_closures(struct planner *p, struct temper_err *err);
 int rootfs_dlopen(struct planner *p, struct temper_err *err);
 
 /*
+ * Makes the /etc/ssl/certs/ca-certificates.crt the image takes from the root out of the root's
+ * /usr/share/ca-certificates and contents.ca-certificates (rootfs_cabundle.c), so that no
+ * certificate added on the build machine is trusted unnamed. Call it after rootfs_collect.
+ */
+int rootfs_ca_bundle(struct planner *p, struct temper_err *err);
+
+/*
  * Adds `path` (absolute, in the root) and every symlink on the way to it, as a file the recipe
  * did not name: what the dpkg records take (os-release, copyright files). *added is false, and
  * nothing is added, when the root has no regular file there that is not an ELF file.

@@ -61,26 +61,37 @@ add_resolved(struct planner *p, const struct fs_path *fp, struct temper_err *err
     return planner_add(p, &e, ORIGIN_ROOT, p->current, err);
 }
 
-/* Whether a file starts with the ELF magic. */
+/*
+ * Whether a file is an ELF file the loader may map: one with the ELF magic whose e_type is not
+ * ET_REL or ET_CORE. Relocatable objects (python.o in python's config-3.11 directory, for one)
+ * and core files are never loaded, so they are data: taken as they are, with no closure.
+ */
 static int
 is_elf(struct planner *p, const struct fs_path *fp, bool *out, struct temper_err *err)
 {
-    unsigned char magic[SELFMAG];
+    unsigned char head[EI_NIDENT + 2];
     cleanup_close int fd = -1;
+    unsigned type;
     ssize_t n;
 
     *out = false;
-    if (fp->size < (off_t)sizeof(magic))
+    if (fp->size < SELFMAG)
         return 0;
     fd = fs_open(p->root, fp, O_RDONLY | O_NONBLOCK, err);
     if (fd < 0)
         return -1;
     do
-        n = pread(fd, magic, sizeof(magic), 0);
+        n = pread(fd, head, sizeof(head), 0);
     while (n < 0 && errno == EINTR);
     if (n < 0)
         return temper_err_sys(err, TEMPER_E_IO, errno, "cannot read '%s'", fp->canon);
-    *out = n == (ssize_t)sizeof(magic) && memcmp(magic, ELFMAG, SELFMAG) == 0;
+    if (n < SELFMAG || memcmp(head, ELFMAG, SELFMAG) != 0)
+        return 0;
+    /* e_type, in the file's byte order; a file too short for it is ELF (and malformed) */
+    type = n < (ssize_t)sizeof(head)      ? ET_NONE
+           : head[EI_DATA] == ELFDATA2MSB ? (unsigned)head[EI_NIDENT] << 8 | head[EI_NIDENT + 1]
+                                          : (unsigned)head[EI_NIDENT + 1] << 8 | head[EI_NIDENT];
+    *out = type != ET_REL && type != ET_CORE;
     return 0;
 }
 
@@ -131,7 +142,8 @@ collect_binaries(struct planner *p, struct temper_err *err)
             return fp == NULL ? -1 : recipe_err_at(err, &b->loc);
         if (!elf) {
             temper_err_set(err, TEMPER_E_PARSE, 0,
-                           "binary '%s' is not an ELF file; list it under contents.files",
+                           "binary '%s' is not an ELF program or shared library; list it under "
+                           "contents.files",
                            b->value);
             return recipe_err_at(err, &b->loc);
         }

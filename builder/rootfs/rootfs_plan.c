@@ -699,6 +699,8 @@ rootfs_plan_build(const struct recipe *recipe, struct fs_root *root,
     if (rc == 0)
         rc = rootfs_dlopen(&p, err);
     if (rc == 0)
+        rc = rootfs_ca_bundle(&p, err);
+    if (rc == 0)
         rc = check_versions(&p, err);
     if (rc == 0)
         rc = rootfs_dpkg(&p, err);
@@ -748,6 +750,7 @@ rootfs_plan_free(struct rootfs_plan *plan)
     strv_free(plan->summary.shells);
     strv_free(plan->summary.warnings);
     strv_free(plan->summary.dlopened);
+    free(plan->summary.ca_bundle);
     for (size_t i = 0; i < plan->summary.nelves; i++)
         free(plan->summary.elves[i].path);
     free(plan->summary.elves);

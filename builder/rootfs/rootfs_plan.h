@@ -85,6 +85,7 @@ struct rootfs_summary {
     char **warnings;      /* things a user should know, NULL-terminated */
     char **dlopened;      /* "PATH: why" of each library added for what glibc opens at run time
                            * (rootfs_dlopen.c), NULL-terminated */
+    char *ca_bundle; /* what the image's CA bundle was made from (rootfs_cabundle.c), or NULL */
     /* From the root's dpkg database: files and symlinks of the image no package shipped (what
      * temper writes is not counted), and files whose bytes are not what their package
      * installed (its md5sums), which count as no package's. */

@@ -34,7 +34,7 @@ import tarfile
 import tempfile
 import time
 
-from checks import check, failures, summary  # tests/integration/checks.py
+from checks import check, failures, summary, unpack_layout  # tests/integration/checks.py
 
 TEMPER, RECIPES = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 PROBE = "import _ssl, _hashlib, json, sqlite3; print(42)"
@@ -388,6 +388,105 @@ def test_bad_recipes(work, layout):
     check(snapshot(layout) == before, "the layout is left as it was, with no temporary files")
 
 
+def package_bundle(share):
+    """What update-ca-certificates writes from a ca-certificates package's files alone: every
+    regular .crt under `share`, in bytewise order of its path, each ending in a newline."""
+    paths = sorted((os.path.relpath(os.path.join(d, f), share) for d, _, fs in os.walk(share)
+                    for f in fs if f.endswith(".crt") and
+                    not os.path.islink(os.path.join(d, f))), key=os.fsencode)
+    out = b""
+    for p in paths:
+        data = open(os.path.join(share, p), "rb").read()
+        out += data if data.endswith(b"\n") else data + b"\n"
+    return out
+
+
+def test_ca_bundle(work, static_layout):
+    """The CA bundle is made from the root's ca-certificates package, so a certificate added on
+    the build machine (/usr/local/share/ca-certificates) is trusted only when the recipe names
+    it in contents.ca-certificates."""
+    bundle = "etc/ssl/certs/ca-certificates.crt"
+    want = package_bundle("/usr/share/ca-certificates")
+    got = open(os.path.join(unpack_layout(static_layout, os.path.join(work, "ca-static")),
+                            bundle), "rb").read()
+    host = open("/" + bundle, "rb").read()
+    check(got == want and want.count(b"BEGIN CERT") > 100,
+          f"static.yaml's bundle is the package's certificates in order ({len(got)} bytes, "
+          f"{got.count(b'BEGIN CERT')} certificates; this machine's own has "
+          f"{host.count(b'BEGIN CERT')})")
+    # A root whose bundle also holds a private CA, as update-ca-certificates leaves it.
+    root = os.path.join(work, "ca-root")
+    shutil.copytree("/usr/share/ca-certificates", root + "/usr/share/ca-certificates",
+                    symlinks=True)
+    os.makedirs(root + "/usr/local/share/ca-certificates")
+    private = root + "/usr/local/share/ca-certificates/private.crt"
+    r = run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+             "-nodes", "-keyout", os.path.join(work, "ca.key"), "-out", private, "-subj",
+             "/CN=temper test private CA", "-days", "2"])
+    check(r.returncode == 0, f"openssl makes a private CA: {r.stderr.strip()[-200:]}")
+    os.makedirs(root + "/etc/ssl/certs")
+    with open(root + "/" + bundle, "wb") as f:
+        f.write(want + open(private, "rb").read())
+    recipe = os.path.join(work, "ca.yaml")
+    base = "name: ca\narchitecture: amd64\ncontents:\n  files: [/" + bundle + "]\n"
+    open(recipe, "w").write(base)
+
+    def built_bundle(name):
+        r = build(recipe, os.path.join(work, name), root=root)
+        if r.returncode != 0:
+            return r, None
+        tree = unpack_layout(os.path.join(work, name), os.path.join(work, name + "-tree"))
+        return r, open(os.path.join(tree, bundle), "rb").read()
+
+    r, got = built_bundle("ca-out")
+    check(got == want and "1 of the root's own bundle left out" in r.stderr,
+          f"a private CA of the root's bundle is left out, and the summary says so: "
+          f"{r.stderr.strip()[-300:]}")
+    open(recipe, "w").write(base + "  ca-certificates: [/usr/local/share/ca-certificates/"
+                            "private.crt]\n")
+    r, got = built_bundle("ca-out2")
+    check(got == want + open(private, "rb").read() and
+          "0 of the root's own bundle left out" in r.stderr,
+          f"named in contents.ca-certificates, it is appended: {r.stderr.strip()[-300:]}")
+    open(recipe, "w").write(base + "  ca-certificates: [/usr/share/ca-certificates/"
+                            "mozilla]\n")
+    r = build(recipe, os.path.join(work, "ca-out3"), root=root)
+    check(r.returncode != 0 and "ca.yaml:5:21" in r.stderr and "is not a file of PEM" in r.stderr,
+          f"a name that is no certificate file is refused at its place: {r.stderr.strip()}")
+
+
+def test_verbosity(work):
+    """The summary names no ELF file by default; --verbose lists each with its flags; --quiet
+    prints no summary; the image is the same."""
+    recipe, out = os.path.join(RECIPES, "python.yaml"), os.path.join(work, "verbosity")
+    plain, verbose, quiet = (build(recipe, out, "--skip-tests", *flag)
+                             for flag in ([], ["--verbose"], ["--quiet"]))
+    listed = lambda r: [l for l in r.stderr.splitlines() if l.endswith("/usr/bin/python3.11")]
+    check(plain.returncode == 0 and not listed(plain) and "(--verbose lists each file)" in
+          plain.stderr, f"by default one line counts the flags: {plain.stderr.strip()[-300:]}")
+    check(verbose.returncode == 0 and listed(verbose) and
+          listed(verbose)[0].split()[:3] == ["no", "no", "yes"],
+          f"--verbose lists each ELF file with its flags: {listed(verbose)}")
+    check(quiet.returncode == 0 and "temper: python:latest" not in quiet.stderr and
+          "PIE" not in quiet.stderr, f"--quiet prints no summary: {quiet.stderr.strip()}")
+    check(digest_of(plain) == digest_of(verbose) == digest_of(quiet),
+          "the image is the same whatever is printed")
+
+
+def test_help():
+    """git's convention: `temper help CMD` is `temper CMD --help`, for every command."""
+    listed = run([TEMPER, "--help"]).stdout
+    names = [line.split()[0] for line in listed.split("commands:")[1].splitlines()
+             if line.startswith("  ")]
+    same = [n for n in names
+            if run([TEMPER, "help", n]).stdout == run([TEMPER, n, "--help"]).stdout != ""]
+    check(len(names) >= 11 and same == names,
+          f"temper help CMD prints CMD --help for each of {len(names)} commands: {same}")
+    r = run([TEMPER, "help", "bulid"])
+    check(r.returncode == 2 and "'bulid' is not a temper command" in r.stderr,
+          f"temper help of no command says so: {r.stderr.strip()}")
+
+
 def test_tags_and_archive(work, layout):
     r = build(os.path.join(RECIPES, "static.yaml"), layout, "--tag", "static", "--archive",
               os.path.join(work, "python.tar"))
@@ -495,6 +594,9 @@ def main():
         test_hardening(work)
         test_ld_so_cache_warning(work)
         test_bad_recipes(work, layouts["python"])
+        test_help()
+        test_verbosity(work)
+        test_ca_bundle(work, layouts["static"])
         test_tags_and_archive(work, layouts["python"])
         test_concurrent_builds(work)
         test_interrupted(work, layouts["python"])

@@ -119,7 +119,7 @@ def explain(diff, locked, host_ver):
     """Why a file differs between the package image and the host image, or None."""
     path, how = diff
     if path == "etc/ssl/certs/ca-certificates.crt":
-        return "the host's bundle also holds its local certificates"
+        return "each bundle is made from its own root's ca-certificates package"
     if path == "etc/ld.so.cache":
         # each image's own libraries and libc banner (ld_cache.py checks it against ldconfig)
         return "the loader's cache of each image's own libraries"

@@ -517,6 +517,14 @@ def test_round_trip(work, layout, digest):
         r = push(layout, f"{reg.host}/static:v2")
         check(r.returncode == 0 and uploaded(r.stderr) == 0,
               f"a push under another tag uploads no blob: {r.stderr.strip()}")
+        # skopeo's spellings of the two ends, as `skopeo copy oci:DIR:TAG docker://REF` takes
+        r = push(f"oci:{out}:latest", f"docker://{reg.host}/static:skopeo")
+        check(r.returncode == 0 and r.stdout.strip() == digest and uploaded(r.stderr) == 0,
+              f"push takes oci:LAYOUT:TAG and docker://REF: {r.stderr.strip()[-300:]}")
+        r = temper("inspect", f"oci:{out}:latest")
+        r2 = temper("inspect", f"docker://{reg.host}/static:skopeo")
+        check(r.returncode == 0 and digest in r.stdout and r2.returncode == 0 and
+              digest in r2.stdout, f"inspect takes both too: {(r.stderr + r2.stderr)[-300:]}")
         tags = json.loads(get(reg.host, "/v2/static/tags/list"))["tags"]
         check({"latest", "v2"} <= set(tags), f"both tags are in the registry: {tags}")
         r = push(layout, f"{reg.host}/static@{digest}")
@@ -1000,6 +1008,15 @@ def test_retry_after_date(work, layout, digest):
         check(took >= 1.9, f"the date was waited for ({took:.1f} s)")
 
 
+def test_nothing_listening(layout):
+    """A loopback registry that is not there: the error says what was tried (https, and plain
+    http only once something answers without TLS), not only the https URL."""
+    r = push_layout("--timeout", "30", layout, f"127.0.0.1:{free_port()}/app:latest")
+    check(r.returncode == 1 and "https://127.0.0.1:" in r.stderr and
+          "nothing answered: a registry on loopback is tried over https, then over plain http"
+          in r.stderr, f"nothing listening: says what was tried: {r.stderr.strip()[-300:]}")
+
+
 def test_registry_killed(work, layout, digest):
     """The registry killed mid-push (during the upload of a big layer): a clear error, the tag
     still names the image pushed before, and a rerun after a restart sends only what is missing."""
@@ -1093,6 +1110,7 @@ def main():
         test_stall(work, layout, digest)
         test_retry_after_date(work, layout, digest)
         test_registry_killed(work, layout, digest)
+        test_nothing_listening(layout)
         py = os.path.join(work, "python")
         r = temper("build", os.path.join(RECIPES, "python.yaml"), "-o", py,
                    "--key", os.path.join(work, "k1.key"))

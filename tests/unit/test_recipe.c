@@ -356,7 +356,8 @@ START_TEST(test_recipe_parse_rejects_unknown_key)
                    "architectures, tag, tests, ld-so-cache)");
     ck_parse_fails("name: a\ncontents:\n  binary: [/x]\n", TEMPER_E_PARSE,
                    "r.yaml:3:3: unknown key 'binary' in 'contents' (allowed: binaries, files, "
-                   "trees, libraries, repositories, keyring, packages, exclude, gconv)");
+                   "trees, libraries, repositories, keyring, packages, exclude, gconv, "
+                   "ca-certificates)");
     ck_parse_fails("name: a\naccounts: {users: [{username: a, uid: 1, groups: [x]}]}\n",
                    TEMPER_E_PARSE,
                    "r.yaml:2:42: unknown key 'groups' in 'accounts.users' (allowed: username, "

@@ -153,12 +153,19 @@ START_TEST(test_rootfs_plan_build_walks_trees_with_excludes)
     testutil_write("root/opt/app/__pycache__/a.pyc", "c", 1);
     testutil_write("root/opt/app/sub/__pycache__/b.pyc", "c", 1);
     testutil_write("root/opt/app/test/t.py", "t", 1);
+    /* a relocatable object (ET_REL, little-endian) is never loaded: data, with no closure */
+    testutil_write("root/opt/app/python.o",
+                   "\x7f"
+                   "ELF\2\1\1\0\0\0\0\0\0\0\0\0\1\0",
+                   18);
     testutil_write("root/etc/conf", "conf", 4);
     testutil_symlink("../a.py", "root/opt/app/sub/link");
     testutil_symlink("/etc/conf", "root/opt/app/conf");
     testutil_symlink("/nowhere", "root/opt/app/dangling");
     ck_assert_msg(plan(yaml, NULL, &p, &err) == 0, "%s", err.msg);
     ck_assert_ptr_nonnull(find(p, "opt/app/a.py"));
+    ck_assert_uint_eq(find(p, "opt/app/python.o")->size, 18);
+    ck_assert_uint_eq(p->summary.nelves, 0);
     ck_assert_ptr_nonnull(find(p, "opt/app/sub"));
     ck_assert_str_eq(find(p, "opt/app/sub/link")->target, "../a.py");
     ck_assert_ptr_null(find(p, "opt/app/__pycache__"));
@@ -304,7 +311,7 @@ START_TEST(test_rootfs_plan_build_checks_the_machine)
     ck_assert_int_eq(plan("name: x\ncontents:\n  libraries: [libm.so.6]\n", "/", &p, &err), -1);
     ck_assert_ptr_nonnull(strstr(err.msg, "needs an ELF binary"));
     ck_assert_int_eq(plan("name: x\ncontents:\n  binaries: [/etc/hostname]\n", "/", &p, &err), -1);
-    ck_assert_ptr_nonnull(strstr(err.msg, "not an ELF file"));
+    ck_assert_ptr_nonnull(strstr(err.msg, "not an ELF program or shared library"));
 }
 END_TEST
 
