@@ -147,6 +147,17 @@ cli_split_layout(char *arg, const char **layout, const char **tag)
     }
 }
 
+void
+cli_human_bytes(char *out, size_t size, uint64_t n)
+{
+    if (n >= 1000 * 1000)
+        snprintf(out, size, "%.1f MB", (double)n / 1e6);
+    else if (n >= 1000)
+        snprintf(out, size, "%.1f kB", (double)n / 1e3);
+    else
+        snprintf(out, size, "%llu bytes", (unsigned long long)n);
+}
+
 const char *
 cli_registry_arg(const char *arg)
 {

@@ -96,6 +96,9 @@ int cli_main(int argc, char **argv, const struct cli_command *commands, size_t n
  */
 void cli_split_layout(char *arg, const char **layout, const char **tag);
 
+/* n bytes for a person: "38.4 MB", "216.9 kB", "12 bytes" (decimal units). */
+void cli_human_bytes(char *out, size_t size, uint64_t n);
+
 /* A registry reference without its "docker://" (returned as it is without one). */
 const char *cli_registry_arg(const char *arg);
 
@@ -310,6 +313,7 @@ int cmd_run(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
+int cmd_gc(int argc, char **argv);
 int cmd_lock(int argc, char **argv);
 int cmd_push(int argc, char **argv);
 int cmd_sign(int argc, char **argv);

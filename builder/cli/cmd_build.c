@@ -361,17 +361,6 @@ run_as_user(const struct recipe *r)
 }
 
 static void
-human_bytes(char *out, size_t size, uint64_t n)
-{
-    if (n >= 1000 * 1000)
-        snprintf(out, size, "%.1f MB", (double)n / 1e6);
-    else if (n >= 1000)
-        snprintf(out, size, "%.1f kB", (double)n / 1e3);
-    else
-        snprintf(out, size, "%llu bytes", (unsigned long long)n);
-}
-
-static void
 print_list(const char *what, char **paths)
 {
     for (size_t i = 0; paths != NULL && paths[i] != NULL; i++)
@@ -388,7 +377,7 @@ print_overview(const struct recipe *r, const char *tag, const struct rootfs_plan
     size_t pie = 0, programs = 0, relro = 0, nx = 0;
     char bytes[32];
 
-    human_bytes(bytes, sizeof(bytes), s->bytes);
+    cli_human_bytes(bytes, sizeof(bytes), s->bytes);
     for (size_t i = 0; i < s->nelves; i++) {
         programs += s->elves[i].is_executable;
         pie += s->elves[i].is_executable && s->elves[i].is_pie;

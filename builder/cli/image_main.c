@@ -9,6 +9,7 @@
 static const struct cli_command commands[] = {
     {"build", cmd_build, "build a hardened, reproducible OCI image from a recipe"},
     {"diff", cmd_diff, "compare two images and explain every difference"},
+    {"gc", cmd_gc, "remove what no tag of a layout reaches: old blobs, orphaned signatures"},
     {"inspect", cmd_inspect, "show an image's digests, config, hardening and every file"},
     {"keygen", cmd_keygen, "write a new signing key pair"},
     {"lock", cmd_lock, "pin the Debian packages a recipe is built from"},

@@ -66,6 +66,7 @@ run_in_helper(int argc, char **argv)
 static const struct cli_command commands[] = {
     {"build", run_in_helper, "build a hardened, reproducible OCI image from a recipe"},
     {"diff", run_in_helper, "compare two images and explain every difference"},
+    {"gc", run_in_helper, "remove what no tag of a layout reaches: old blobs, orphaned signatures"},
     {"inspect", run_in_helper, "show an image's digests, config, hardening and every file"},
     {"keygen", run_in_helper, "write a new signing key pair"},
     {"lock", run_in_helper, "pin the Debian packages a recipe is built from"},

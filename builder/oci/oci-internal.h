@@ -159,4 +159,10 @@ void oci_json_dump(const json_t *json, char **out, size_t *len);
 /* Test seam: write blobs through named temporaries, as where O_TMPFILE is unsupported. */
 void oci_layout_force_named_tmp(struct oci_layout *layout);
 
+/* For oci_gc.c: blobs/sha256 (*fd, a descriptor the layout keeps; -1 when there is none), and,
+ * with the writers' lock held, index.json replaced as an image commit replaces it (the blob
+ * names synced first, then an atomic rename; *index taken once renamed). */
+int oci_layout_blobs_dir(struct oci_layout *layout, int *fd, struct temper_err *err);
+int oci_layout_commit_index(struct oci_layout *layout, json_t **index, struct temper_err *err);
+
 #endif

@@ -975,6 +975,21 @@ oci_manifest_put(struct oci_layout *layout, const char *tag, const char *media_t
     return 0;
 }
 
+int
+oci_layout_blobs_dir(struct oci_layout *layout, int *fd, struct temper_err *err)
+{
+    if (open_blobs(layout, false, err) < 0)
+        return -1;
+    *fd = layout->sha256_fd;
+    return 0;
+}
+
+int
+oci_layout_commit_index(struct oci_layout *layout, json_t **index, struct temper_err *err)
+{
+    return commit_index(layout, index, err);
+}
+
 const char *
 oci_layout_path(const struct oci_layout *layout)
 {

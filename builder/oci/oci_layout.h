@@ -346,4 +346,28 @@ int oci_image_commit(struct oci_layout *layout, const struct oci_image_spec *spe
 int oci_layout_archive(struct oci_layout *layout, const char *tag, const char *repository,
                        int64_t epoch, const char *path, struct temper_err *err);
 
+/* What oci_layout_gc removed, or would remove with dry_run. */
+struct oci_gc_result {
+    char **tags;  /* attached tags dropped from index.json (sha256-<hex>.sig, .att) */
+    char **blobs; /* "sha256:<hex>" of each blob removed */
+    size_t ntags, nblobs;
+    uint64_t bytes; /* of the blobs */
+    size_t kept;    /* blobs kept */
+};
+
+/*
+ * Removes what no tag of the layout reaches: the signatures and attestations
+ * (sha256-<hex>.sig and .att tags) of images no tag names any more, then every
+ * blob of blobs/sha256 that no remaining index entry reaches through its
+ * manifest (config, layers; the manifests of an image index). Takes the
+ * writers' lock, so no build's blobs are taken mid-way. index.json is
+ * replaced before any blob goes: a crash leaves blobs too many, never an
+ * index naming a missing one. A manifest that cannot be read or parsed
+ * stops it before anything is removed (the layout is damaged: verify says
+ * how). With dry_run, *out says what would go and nothing changes.
+ */
+int oci_layout_gc(struct oci_layout *layout, bool dry_run, struct oci_gc_result *out,
+                  struct temper_err *err);
+void oci_gc_result_release(struct oci_gc_result *result);
+
 #endif

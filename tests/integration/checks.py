@@ -1,4 +1,5 @@
 """What the integration scripts share: one line per check, and the exit status they end with."""
+import hashlib
 import io
 import json
 import os
@@ -67,3 +68,13 @@ def unpack_layout(layout, into):
     with tarfile.open(fileobj=io.BytesIO(blob(manifest["layers"][0]["digest"]))) as t:
         t.extractall(into, filter="tar")
     return into
+
+
+def tree_files(top):
+    """Every file under `top` with its bytes' digest: what "as it was" compares."""
+    out = {}
+    for d, _, files in os.walk(top):
+        for f in files:
+            p = os.path.join(d, f)
+            out[os.path.relpath(p, top)] = hashlib.sha256(open(p, "rb").read()).hexdigest()
+    return out

@@ -25,7 +25,7 @@ import tarfile
 import tempfile
 import time
 
-from checks import check, summary  # tests/integration/checks.py
+from checks import check, summary, tree_files  # tests/integration/checks.py
 
 TEMPER, RECIPES = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 PY = "/usr/bin/python3"
@@ -39,16 +39,6 @@ def run(args, env=None, **kw):
 
 def temper(*args, **kw):
     return run([TEMPER, *args], **kw)
-
-
-def tree_files(layout):
-    """Every file of a layout with its bytes' digest: what "as it was" compares."""
-    out = {}
-    for d, _, files in os.walk(layout):
-        for f in files:
-            p = os.path.join(d, f)
-            out[os.path.relpath(p, layout)] = hashlib.sha256(open(p, "rb").read()).hexdigest()
-    return out
 
 
 def recipe(work, name, tests, extra=""):
