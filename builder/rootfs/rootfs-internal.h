@@ -93,6 +93,16 @@ int rootfs_ld_cache(struct planner *p, struct temper_err *err);
  */
 int rootfs_dpkg(struct planner *p, struct temper_err *err);
 
+/* The entry at `path` (relative, as in the plan), or NULL. */
+const struct rootfs_entry *planner_entry(const struct planner *p, const char *path);
+
+/*
+ * The canonical path (relative, "" for the root) of `path` (absolute or relative to the root)
+ * in the image, every symlink followed; NULL when a component is missing or links loop. Free
+ * it.
+ */
+char *planner_resolve(const struct planner *p, const char *path);
+
 /* Appends a NULL-terminated list entry. */
 void strv_push(char ***v, char *s);
 

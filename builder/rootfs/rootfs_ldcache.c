@@ -39,7 +39,6 @@
 
 #define LDCACHE_PATH "etc/ld.so.cache"
 #define LDCONF_PATH "etc/ld.so.conf"
-#define LINKS_MAX 40 /* as the kernel's ELOOP */
 
 /* dl-cache.h */
 #define FLAG_ELF_LIBC6 0x0003
@@ -51,77 +50,6 @@
 #define ENTRY_BYTES 24
 
 /* ---- the image as a tree: paths resolved through its symlinks ---- */
-
-static const struct rootfs_entry *
-entry_at(const struct planner *p, const char *path)
-{
-    uintptr_t at = (uintptr_t)strmap_get(&p->index, path);
-
-    return at != 0 ? &p->plan->entries[at - 1] : NULL;
-}
-
-/*
- * The canonical path (relative, "" for the root) of `path` (absolute or relative to the root)
- * in the image, every symlink followed; NULL when a component is missing or links loop.
- */
-static char *
-resolve(const struct planner *p, const char *path)
-{
-    char *done = xstrdup(""), *todo = xstrdup(path);
-    unsigned links = 0;
-
-    for (;;) {
-        char *rest = todo, *slash, *next;
-        const struct rootfs_entry *e;
-
-        while (*rest == '/')
-            rest++;
-        if (*rest == '\0')
-            break;
-        slash = strchr(rest, '/');
-        next = slash ? xstrndup(rest, (size_t)(slash - rest)) : xstrdup(rest);
-        rest = slash ? slash : rest + strlen(rest);
-        if (strcmp(next, ".") == 0) {
-            free(next);
-        } else if (strcmp(next, "..") == 0) {
-            char *up = strrchr(done, '/');
-
-            *(up ? up : done) = '\0';
-            free(next);
-        } else {
-            char *joined = done[0] ? xasprintf("%s/%s", done, next) : xstrdup(next);
-
-            free(next);
-            e = entry_at(p, joined);
-            if (e == NULL || (e->type == ROOTFS_SYMLINK && ++links > LINKS_MAX)) {
-                free(joined);
-                free(done);
-                free(todo);
-                return NULL;
-            }
-            if (e->type == ROOTFS_SYMLINK) {
-                char *parent = strrchr(joined, '/');
-                char *again = xasprintf("%s/%s", e->target, rest);
-
-                *(parent ? parent : joined) = '\0';
-                free(done);
-                done = e->target[0] == '/' ? xstrdup("") : joined;
-                if (e->target[0] == '/')
-                    free(joined);
-                free(todo);
-                todo = again;
-                continue;
-            }
-            free(done);
-            done = joined;
-        }
-        next = xstrdup(rest);
-        free(todo);
-        todo = next;
-    }
-    free(todo);
-    return done;
-}
 
 /* ---- bytes of the image's files ---- */
 
@@ -228,11 +156,11 @@ struct ld_cache {
 static void
 add_dir(struct ld_cache *c, const char *path, size_t hwcaps)
 {
-    char *canon = c->ndirs < LDCONF_MAX_DIRS ? resolve(c->p, path) : NULL;
+    char *canon = c->ndirs < LDCONF_MAX_DIRS ? planner_resolve(c->p, path) : NULL;
     const struct rootfs_entry *e;
 
     if (canon == NULL ||
-        (canon[0] != '\0' && ((e = entry_at(c->p, canon)) == NULL || e->type != ROOTFS_DIR))) {
+        (canon[0] != '\0' && ((e = planner_entry(c->p, canon)) == NULL || e->type != ROOTFS_DIR))) {
         free(canon);
         return; /* ldconfig: "Can't stat" */
     }
@@ -329,8 +257,8 @@ include_conf(struct ld_cache *c, const char *from, const char *pattern, unsigned
 static void
 parse_conf(struct ld_cache *c, const char *path, unsigned depth)
 {
-    char *canon = resolve(c->p, path);
-    const struct rootfs_entry *e = canon ? entry_at(c->p, canon) : NULL;
+    char *canon = planner_resolve(c->p, path);
+    const struct rootfs_entry *e = canon ? planner_entry(c->p, canon) : NULL;
     cleanup_free char *text = NULL;
     size_t len = 0;
 
@@ -462,8 +390,8 @@ search_dir(struct ld_cache *c, const struct ld_dir *dir)
         if ((!is_dso_name(name) && (e->type == ROOTFS_FILE || dir->hwcaps == 0)) ||
             is_temporary(name))
             continue;
-        if (is_link && ((resolved = resolve(c->p, e->path)) == NULL ||
-                        (target = entry_at(c->p, resolved)) == NULL))
+        if (is_link && ((resolved = planner_resolve(c->p, e->path)) == NULL ||
+                        (target = planner_entry(c->p, resolved)) == NULL))
             continue; /* dangling */
         if ((flags = elf_flags(c, target, &soname)) < 0)
             continue;
@@ -675,9 +603,9 @@ generator_of(const struct ld_cache *c)
 
     for (size_t i = 0; i < c->n && e == NULL; i++) {
         if (strcmp(c->entries[i].soname, "libc.so.6") == 0 && c->entries[i].hwcaps == 0) {
-            cleanup_free char *canon = resolve(c->p, c->entries[i].path);
+            cleanup_free char *canon = planner_resolve(c->p, c->entries[i].path);
 
-            e = canon ? entry_at(c->p, canon) : NULL;
+            e = canon ? planner_entry(c->p, canon) : NULL;
         }
     }
     if (e == NULL || e->size > ELF_FILE_MAX_BYTES ||
@@ -772,7 +700,7 @@ rootfs_ld_cache(struct planner *p, struct temper_err *err)
     generator = generator_of(&c);
     written = generator != NULL;
     if (written) {
-        if (entry_at(p, LDCACHE_PATH) != NULL) {
+        if (planner_entry(p, LDCACHE_PATH) != NULL) {
             rc = temper_err_set(err, TEMPER_E_PARSE, 0,
                                 "temper writes '/%s' itself, from the image's own libraries; "
                                 "take it out of contents (or set ld-so-cache: false)",

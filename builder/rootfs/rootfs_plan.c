@@ -186,6 +186,76 @@ add_generated_dir(struct planner *p, const char *path, uint32_t mode, uint32_t u
     return planner_add(p, &e, ORIGIN_GENERATED, loc, err);
 }
 
+/* as the kernel's ELOOP */
+#define PLAN_LINKS_MAX 40
+
+const struct rootfs_entry *
+planner_entry(const struct planner *p, const char *path)
+{
+    uintptr_t at = (uintptr_t)strmap_get(&p->index, path);
+
+    return at != 0 ? &p->plan->entries[at - 1] : NULL;
+}
+
+char *
+planner_resolve(const struct planner *p, const char *path)
+{
+    char *done = xstrdup(""), *todo = xstrdup(path);
+    unsigned links = 0;
+
+    for (;;) {
+        char *rest = todo, *slash, *next;
+        const struct rootfs_entry *e;
+
+        while (*rest == '/')
+            rest++;
+        if (*rest == '\0')
+            break;
+        slash = strchr(rest, '/');
+        next = slash ? xstrndup(rest, (size_t)(slash - rest)) : xstrdup(rest);
+        rest = slash ? slash : rest + strlen(rest);
+        if (strcmp(next, ".") == 0) {
+            free(next);
+        } else if (strcmp(next, "..") == 0) {
+            char *up = strrchr(done, '/');
+
+            *(up ? up : done) = '\0';
+            free(next);
+        } else {
+            char *joined = done[0] ? xasprintf("%s/%s", done, next) : xstrdup(next);
+
+            free(next);
+            e = planner_entry(p, joined);
+            if (e == NULL || (e->type == ROOTFS_SYMLINK && ++links > PLAN_LINKS_MAX)) {
+                free(joined);
+                free(done);
+                free(todo);
+                return NULL;
+            }
+            if (e->type == ROOTFS_SYMLINK) {
+                char *parent = strrchr(joined, '/');
+                char *again = xasprintf("%s/%s", e->target, rest);
+
+                *(parent ? parent : joined) = '\0';
+                free(done);
+                done = e->target[0] == '/' ? xstrdup("") : joined;
+                if (e->target[0] == '/')
+                    free(joined);
+                free(todo);
+                todo = again;
+                continue;
+            }
+            free(done);
+            done = joined;
+        }
+        next = xstrdup(rest);
+        free(todo);
+        todo = next;
+    }
+    free(todo);
+    return done;
+}
+
 int
 planner_add_bytes(struct planner *p, const char *path, char *content, size_t len,
                   struct temper_err *err)
@@ -662,6 +732,66 @@ check_versions(struct planner *p, struct temper_err *err)
     return 0;
 }
 
+/* Whether `path` (absolute in the image) leads, through its symlinks, to an executable file. */
+static bool
+is_executable(const struct planner *p, const char *path)
+{
+    cleanup_free char *canon = planner_resolve(p, path);
+    const struct rootfs_entry *e = canon != NULL ? planner_entry(p, canon) : NULL;
+
+    return e != NULL && e->type == ROOTFS_FILE && (e->mode & 0111) != 0;
+}
+
+/*
+ * The program a runtime starts, Entrypoint[0] (or Cmd[0] without an Entrypoint), must be an
+ * executable file of the image, or the image fails at its first start: said now, at the
+ * recipe's line. A name without '/' is looked up in the image's PATH, as runc looks it up (the
+ * recipe's PATH, else the default one of the OCI runtimes); a relative path starts at the
+ * working directory.
+ */
+static int
+check_entrypoint(struct planner *p, struct temper_err *err)
+{
+    static const char default_path[] =
+        "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    const struct recipe *r = p->recipe;
+    const struct recipe_strlist *argv = r->entrypoint.n > 0 ? &r->entrypoint : &r->cmd;
+    const char *what = r->entrypoint.n > 0 ? "entrypoint.command" : "cmd", *search = default_path;
+    const struct recipe_str *prog;
+    bool found = false;
+
+    if (argv->n == 0)
+        return 0;
+    prog = &argv->items[0];
+    if (strchr(prog->value, '/') != NULL) {
+        cleanup_free char *path =
+            prog->value[0] == '/'
+                ? xstrdup(prog->value)
+                : xasprintf("%s/%s", r->work_dir.value ? r->work_dir.value : "", prog->value);
+
+        found = is_executable(p, path);
+    } else {
+        for (size_t i = 0; i < r->environment.n; i++)
+            if (strcmp(r->environment.keys[i].value, "PATH") == 0)
+                search = r->environment.values[i].value;
+        for (const char *dir = search; !found && *dir != '\0';) {
+            size_t len = strcspn(dir, ":");
+            cleanup_free char *path = xasprintf("%.*s/%s", (int)len, dir, prog->value);
+
+            found = len > 0 && dir[0] == '/' && is_executable(p, path);
+            dir += len + (dir[len] == ':');
+        }
+    }
+    if (found)
+        return 0;
+    temper_err_set(err, TEMPER_E_POLICY, 0,
+                   "%s '%s' is not an executable file of the image%s: the image would fail at "
+                   "its first start; take the program in (contents.binaries) or correct the name",
+                   what, prog->value,
+                   strchr(prog->value, '/') != NULL ? "" : " in any directory of its PATH");
+    return recipe_err_at(err, &prog->loc);
+}
+
 static int
 compare_entries(const void *a, const void *b)
 {
@@ -722,6 +852,8 @@ rootfs_plan_build(const struct recipe *recipe, struct fs_root *root,
         rc = rootfs_ld_cache(&p, err);
     if (rc == 0)
         rc = check_required(&p, err);
+    if (rc == 0)
+        rc = check_entrypoint(&p, err);
     elf_resolver_free(p.resolver);
     strmap_release(&p.index, NULL);
     free(p.origins);

@@ -40,6 +40,9 @@ include: [{static}]
 paths:
   - {{path: /etc/app.conf, type: file, content: "{conf}", permissions: {mode}}}
   - {{path: /usr/bin/app, type: symlink, target: {target}}}
+  - {{path: /usr/bin/app-1, type: file, content: "#!app-1\\n", permissions: 0o755}}
+  - {{path: /usr/bin/app-2, type: file, content: "#!app-2\\n", permissions: 0o755}}
+  - {{path: /usr/bin/app2, type: file, content: "#!app2\\n", permissions: 0o755}}
 {extra}entrypoint: {{command: {entry}}}
 annotations: {{org.example.team: agents}}
 """

@@ -52,6 +52,40 @@ make_root(void)
 static const char files_recipe[] = "name: x\narchitecture: amd64\n"
                                    "contents:\n  files: [/bin/tool, /etc/data]\n";
 
+/* The program a runtime starts must be an executable file of the image. */
+START_TEST(test_rootfs_plan_build_checks_the_entrypoint)
+{
+    struct rootfs_plan *p = NULL;
+    struct temper_err err;
+    char yaml[512];
+    const char *paths = "name: x\narchitecture: amd64\npaths:\n"
+                        "  - {path: /usr/bin/app, type: file, content: x, permissions: 0o755}\n"
+                        "  - {path: /opt/link, type: symlink, target: /usr/bin/app}\n"
+                        "  - {path: /etc/conf, type: file, content: x}\n";
+    const char *ok[] = {"entrypoint: {command: /opt/link}\n", "entrypoint: {command: app}\n",
+                        "cmd: [/usr/bin/app, -v]\n",
+                        "environment: {PATH: /opt}\nentrypoint: {command: link}\n",
+                        "work-dir: /usr\nentrypoint: {command: bin/app}\n"};
+
+    testutil_mkdir("root");
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        snprintf(yaml, sizeof(yaml), "%s%s", paths, ok[i]);
+        ck_assert_msg(plan(yaml, NULL, &p, &err) == 0, "%s: %s", ok[i], err.msg);
+        rootfs_plan_free(p);
+    }
+    snprintf(yaml, sizeof(yaml), "%sentrypoint: {command: /etc/conf}\n", paths);
+    ck_assert_int_eq(plan(yaml, NULL, &p, &err), -1);
+    ck_assert_int_eq(err.code, TEMPER_E_POLICY);
+    ck_assert_ptr_nonnull(strstr(err.msg, "x.yaml:7:23: entrypoint.command '/etc/conf' is not an "
+                                          "executable file of the image: the image would fail"));
+    snprintf(yaml, sizeof(yaml), "%scmd: [app2]\n", paths);
+    ck_assert_int_eq(plan(yaml, NULL, &p, &err), -1);
+    ck_assert_ptr_nonnull(
+        strstr(err.msg, "x.yaml:7:7: cmd 'app2' is not an executable file of the image in any "
+                        "directory of its PATH"));
+}
+END_TEST
+
 START_TEST(test_rootfs_plan_build_normalises_what_it_takes)
 {
     struct rootfs_plan *p = NULL;
@@ -687,6 +721,7 @@ rootfs_suite(void)
 
     tcase_add_checked_fixture(tc, testutil_setup, testutil_teardown);
     tcase_add_test(tc, test_rootfs_plan_build_normalises_what_it_takes);
+    tcase_add_test(tc, test_rootfs_plan_build_checks_the_entrypoint);
     tcase_add_test(tc, test_rootfs_plan_build_allow_setuid_keeps_and_lists);
     tcase_add_test(tc, test_rootfs_plan_build_refuses_a_shell);
     tcase_add_test(tc, test_rootfs_plan_build_names_a_missing_file_where_written);
