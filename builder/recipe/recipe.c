@@ -364,12 +364,31 @@ check_run_as(struct recipe *r, const struct recipe_loc *top, struct temper_err *
         set_default(&r->run_as, u->name.value, top);
         return 0;
     }
-    if (find_user(r, r->run_as.value) == NULL)
+    if (find_user(r, r->run_as.value) != NULL)
+        return 0;
+    /* apko takes a uid too ("run-as: 65532"): the user of accounts.users with that uid */
+    if (r->run_as.value[0] != '\0' &&
+        strspn(r->run_as.value, "0123456789") == strlen(r->run_as.value)) {
+        for (size_t i = 0; i < r->nusers; i++) {
+            char uid[16];
+
+            snprintf(uid, sizeof(uid), "%u", r->users[i].uid);
+            if (strcmp(uid, r->run_as.value) == 0) {
+                free(r->run_as.value);
+                r->run_as.value = xstrdup(r->users[i].name.value);
+                return 0;
+            }
+        }
         return recipe_fail(
             err, &r->run_as.loc,
-            "run-as user '%s' is not defined: add it to accounts.users or run as one that is",
+            "run-as uid %s is no user's of accounts.users: add a user with that "
+            "uid, or name one that is there",
             recipe_show(shown, sizeof(shown), r->run_as.value, strlen(r->run_as.value)));
-    return 0;
+    }
+    return recipe_fail(
+        err, &r->run_as.loc,
+        "run-as user '%s' is not defined: add it to accounts.users or run as one that is",
+        recipe_show(shown, sizeof(shown), r->run_as.value, strlen(r->run_as.value)));
 }
 
 /* A test runs as a user the image has. */

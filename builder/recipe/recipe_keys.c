@@ -27,11 +27,37 @@
 /* An OCI tag: [A-Za-z0-9_][A-Za-z0-9._-]{0,127}. */
 #define TAG_MAX_BYTES 128
 
+/* apko's keys that temper spells otherwise or leaves to another key: said when one is met. */
+static const struct {
+    const char *where, *key, *hint;
+} apko_keys[] = {
+    {"", "archs",
+     "apko's 'archs' is temper's 'architectures' (GOARCH names: amd64, arm64; x86_64 and aarch64 "
+     "are amd64 and arm64)"},
+    {"", "vcs-url", "write apko's 'vcs-url' as the annotation org.opencontainers.image.source"},
+    {"", "stop-signal", "temper writes no StopSignal: runtimes send SIGTERM"},
+    {"", "volumes", "temper declares no volumes: mount them at run time"},
+    {"entrypoint", "type", "temper runs no service supervisor: 'command' is the entrypoint"},
+    {"entrypoint", "services", "temper runs no service supervisor: 'command' is the entrypoint"},
+};
+
+/* The hint for an unknown key, with a separator, or "". */
+static const char *
+apko_hint(const char *what, const char *key, char *out, size_t size)
+{
+    for (size_t i = 0; i < NKEYS(apko_keys); i++)
+        if (strcmp(apko_keys[i].where, what) == 0 && strcmp(apko_keys[i].key, key) == 0) {
+            snprintf(out, size, "; %s", apko_keys[i].hint);
+            return out;
+        }
+    return "";
+}
+
 int
 recipe_map_fields(const struct ynode *node, const char *what, const char *const *keys, size_t nkeys,
                   const struct ynode **vals, struct temper_err *err)
 {
-    char shown[RECIPE_SHOW_MAX], allowed[512];
+    char shown[RECIPE_SHOW_MAX], allowed[512], hint[160];
 
     if (recipe_need_kind(node, YNODE_MAP, what, err) < 0)
         return -1;
@@ -56,10 +82,10 @@ recipe_map_fields(const struct ynode *node, const char *what, const char *const 
         }
         recipe_show(shown, sizeof(shown), key->text, key->len);
         if (what[0] == '\0')
-            return recipe_fail(err, &key->loc, "unknown key '%s' (allowed at the top: %s)", shown,
-                               allowed);
-        return recipe_fail(err, &key->loc, "unknown key '%s' in '%s' (allowed: %s)", shown, what,
-                           allowed);
+            return recipe_fail(err, &key->loc, "unknown key '%s' (allowed at the top: %s)%s", shown,
+                               allowed, apko_hint(what, key->text, hint, sizeof(hint)));
+        return recipe_fail(err, &key->loc, "unknown key '%s' in '%s' (allowed: %s)%s", shown, what,
+                           allowed, apko_hint(what, key->text, hint, sizeof(hint)));
     }
     return 0;
 }

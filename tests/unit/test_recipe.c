@@ -276,6 +276,19 @@ START_TEST(test_recipe_parse_defaults_each_user)
 }
 END_TEST
 
+/* apko's keys that temper spells otherwise: the error says which key to use. */
+START_TEST(test_recipe_parse_names_temper_keys_for_apko_ones)
+{
+    struct temper_err e = parse_err("name: a\narchs: [x86_64]\n", 23);
+
+    ck_assert_ptr_nonnull(strstr(e.msg, "r.yaml:2:1: unknown key 'archs' (allowed at the top: "));
+    ck_assert_ptr_nonnull(strstr(e.msg, "; apko's 'archs' is temper's 'architectures'"));
+    e = parse_err("name: a\nentrypoint: {type: service-bundle}\n", 42);
+    ck_assert_ptr_nonnull(strstr(e.msg, "unknown key 'type' in 'entrypoint'"));
+    ck_assert_ptr_nonnull(strstr(e.msg, "temper runs no service supervisor"));
+}
+END_TEST
+
 START_TEST(test_recipe_parse_checks_run_as)
 {
     ck_parse_fails("name: a\naccounts: {run-as: app}\n", TEMPER_E_PARSE,
@@ -287,6 +300,17 @@ START_TEST(test_recipe_parse_checks_run_as)
                    TEMPER_E_PARSE,
                    "r.yaml:1:1: 2 users and no 'accounts.run-as': add run-as naming the one "
                    "that runs the entrypoint");
+    /* apko's spelling: a uid */
+    struct recipe *r = parse_ok("name: a\naccounts:\n"
+                                "  users: [{username: a, uid: 1000}, {username: b, uid: 2}]\n"
+                                "  run-as: 1000\n");
+
+    ck_assert_str_eq(r->run_as.value, "a");
+    recipe_free(r);
+    ck_parse_fails("name: a\naccounts: {users: [{username: a, uid: 1}], run-as: 7}\n",
+                   TEMPER_E_PARSE,
+                   "r.yaml:2:52: run-as uid 7 is no user's of accounts.users: add a user with "
+                   "that uid, or name one that is there");
 }
 END_TEST
 
@@ -1562,6 +1586,7 @@ recipe_suite(void)
     tcase_add_test(tc, test_recipe_parse_accepts_the_root_where_a_directory_fits);
     tcase_add_test(tc, test_recipe_parse_checks_libraries_and_patterns);
     tcase_add_test(tc, test_recipe_parse_checks_gconv);
+    tcase_add_test(tc, test_recipe_parse_names_temper_keys_for_apko_ones);
     tcase_add_test(tc, test_recipe_parse_checks_names);
     tcase_add_test(tc, test_recipe_parse_rejects_bad_integers);
     tcase_add_test(tc, test_recipe_parse_reads_integer_edges);
