@@ -3,7 +3,12 @@
  * images, with the libraries they need. temper execs it with the user's
  * arguments; see main.c for why it is a program of its own.
  */
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
 #include "cli.h"
+#include "layer/layer_writer.h"
 
 /* Sorted by name; every one is also in main.c's table, as run_in_helper. */
 static const struct cli_command commands[] = {
@@ -23,5 +28,14 @@ static const struct cli_command commands[] = {
 int
 main(int argc, char **argv)
 {
+    if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+        char libs[256];
+
+        /* what a rebuild elsewhere must match for the same digest (docs/ci.md) */
+        layer_library_versions(libs, sizeof(libs));
+        printf("temper %s\nimage bytes from: %s, jansson %s\n", TEMPER_VERSION, libs,
+               jansson_version_str());
+        return CLI_EXIT_OK;
+    }
     return cli_main(argc, argv, commands, sizeof(commands) / sizeof(commands[0]));
 }

@@ -83,5 +83,8 @@ static const struct cli_command commands[] = {
 int
 main(int argc, char **argv)
 {
+    /* the versions of the libraries that decide an image's bytes are temper-image's to say */
+    if (argc == 2 && strcmp(argv[1], "--version") == 0)
+        return run_in_helper(argc - 1, argv + 1);
     return cli_main(argc, argv, commands, sizeof(commands) / sizeof(commands[0]));
 }

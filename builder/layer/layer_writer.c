@@ -23,6 +23,7 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libdeflate.h>
 #include <locale.h>
 #include <openssl/evp.h>
 #include <stdbool.h>
@@ -30,6 +31,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include "base/cleanup.h"
 #include "base/sha256.h"
@@ -445,6 +447,13 @@ out:
     layer_out_release(&lo);
     freelocale(utf8);
     return rc;
+}
+
+void
+layer_library_versions(char *out, size_t size)
+{
+    snprintf(out, size, "%s, libdeflate %s, libzstd %s", archive_version_string(),
+             LIBDEFLATE_VERSION_STRING, ZSTD_versionString());
 }
 
 const char *

@@ -114,4 +114,9 @@ const char *layer_media_type(enum layer_compression compression);
 /* Parses "gzip", "zstd" or "none"; -1 for anything else. */
 int layer_compression_parse(const char *name, enum layer_compression *out);
 
+/* The libraries whose bytes a layer's digest depends on, as this program runs them:
+ * "libarchive 3.6.2, libdeflate 1.14, libzstd 1.5.4" (libdeflate has no run-time version: the
+ * one it was built with). docs/ci.md asks users to pin them. */
+void layer_library_versions(char *out, size_t size);
+
 #endif

@@ -482,6 +482,11 @@ def test_help():
             if run([TEMPER, "help", n]).stdout == run([TEMPER, n, "--help"]).stdout != ""]
     check(len(names) >= 11 and same == names,
           f"temper help CMD prints CMD --help for each of {len(names)} commands: {same}")
+    r = run([TEMPER, "--version"])
+    lines = r.stdout.splitlines()
+    check(r.returncode == 0 and len(lines) == 2 and lines[0].startswith("temper ") and
+          all(f" {lib} " in lines[1] for lib in ("libarchive", "libdeflate", "libzstd", "jansson")),
+          f"--version names the libraries that decide an image's bytes: {r.stdout.strip()}")
     r = run([TEMPER, "help", "bulid"])
     check(r.returncode == 2 and "'bulid' is not a temper command" in r.stderr,
           f"temper help of no command says so: {r.stderr.strip()}")
