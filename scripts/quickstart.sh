@@ -5,6 +5,8 @@
 # apt sources (recipes/debian/python.lock.json), fetches them into temper's cache, builds the
 # image from them (never from this machine's files) as an OCI layout in out/python, signed with a
 # key generated into keys/ on the first run; then verifies the signature and every byte it covers.
+# As root it also installs temper (cmake --install: /usr/local/bin/temper, with its helper
+# /usr/local/libexec/temper/temper-image), so that the README's later examples find `temper`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,3 +21,10 @@ echo "building it from those packages into out/python, signed:" >&2
 "$temper" build recipes/debian/python.yaml -o out/python --key keys/quickstart.key
 "$temper" verify --key keys/quickstart.pub out/python
 echo "out/python is an OCI image layout (tag latest), signed with keys/quickstart.key." >&2
+if [ "$(id -u)" = 0 ]; then
+  cmake --install build/release --prefix /usr/local >/dev/null
+  echo "temper is installed as /usr/local/bin/temper (its helper in /usr/local/libexec/temper)." >&2
+else
+  echo "temper is $temper; 'sudo cmake --install build/release' puts it on PATH" \
+    "(/usr/local/bin, its helper temper-image in /usr/local/libexec/temper)." >&2
+fi

@@ -473,6 +473,34 @@ def test_verbosity(work):
           "the image is the same whatever is printed")
 
 
+def test_installed(work):
+    """cmake --install into a prefix: the installed temper finds its helper there and builds,
+    signs and verifies the static image from a directory without the source tree; temper copied
+    alone says what it misses."""
+    build_dir = os.path.dirname(os.path.dirname(TEMPER))
+    prefix = os.path.join(work, "prefix")
+    r = run(["cmake", "--install", build_dir, "--prefix", prefix])
+    installed = os.path.join(prefix, "bin", "temper")
+    check(r.returncode == 0 and os.access(installed, os.X_OK) and
+          os.access(os.path.join(prefix, "libexec/temper/temper-image"), os.X_OK),
+          f"cmake --install puts temper in bin and temper-image in libexec/temper: "
+          f"{r.stderr.strip()[-200:]}")
+    elsewhere = os.path.join(work, "elsewhere")
+    os.makedirs(elsewhere)
+    shutil.copy(os.path.join(RECIPES, "static.yaml"), elsewhere)
+    for args in (["keygen", "-o", "k"], ["build", "static.yaml", "-o", "img", "--key", "k.key"],
+                 ["verify", "--key", "k.pub", "img"]):
+        r = run([installed, *args], cwd=elsewhere)
+        check(r.returncode == 0, f"the installed temper runs {args[0]} in a directory of its own: "
+              f"{r.stderr.strip()[-200:]}")
+    alone = os.path.join(work, "alone")
+    os.makedirs(alone)
+    shutil.copy(installed, alone)
+    r = run([os.path.join(alone, "temper"), "build", "static.yaml"], cwd=elsewhere)
+    check(r.returncode != 0 and "runs in temper-image, which is not installed beside" in r.stderr,
+          f"temper copied alone says it needs temper-image: {r.stderr.strip()}")
+
+
 def test_help():
     """git's convention: `temper help CMD` is `temper CMD --help`, for every command."""
     listed = run([TEMPER, "--help"]).stdout
@@ -600,6 +628,7 @@ def main():
         test_ld_so_cache_warning(work)
         test_bad_recipes(work, layouts["python"])
         test_help()
+        test_installed(work)
         test_verbosity(work)
         test_ca_bundle(work, layouts["static"])
         test_tags_and_archive(work, layouts["python"])
