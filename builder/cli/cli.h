@@ -226,7 +226,10 @@ enum {
     "                      waits included (1 to 86400, default 3600)\n"                            \
     "\n"                                                                                           \
     "Without --username: TEMPER_REGISTRY_USERNAME and TEMPER_REGISTRY_PASSWORD, else the\n"        \
-    "`auths` of $DOCKER_CONFIG/config.json or ~/.docker/config.json.\n"
+    "`auths` of podman's auth.json ($REGISTRY_AUTH_FILE, else\n"                                   \
+    "$XDG_RUNTIME_DIR/containers/auth.json; then ~/.config/containers/auth.json), then of\n"       \
+    "docker's $DOCKER_CONFIG/config.json or ~/.docker/config.json: the first that names\n"         \
+    "the registry.\n"
 
 struct registry_args {
     const char *username;
@@ -244,7 +247,7 @@ bool cli_registry_option(int opt, const char *arg, struct registry_args *a);
 struct registry_login {
     char *password;      /* read from stdin */
     char *env_password;  /* TEMPER_REGISTRY_PASSWORD, wiped in the environment */
-    char *docker_config; /* the path of config.json */
+    char *auth_files[4]; /* podman's auth.json files, then docker's config.json; NULL-ended */
 };
 struct registry_options;
 /* Fills the client options (reading the password from stdin for --password-stdin); returns an

@@ -100,17 +100,40 @@ parse_seconds(const char *text, long max, long *out)
     return 0;
 }
 
-/* $DOCKER_CONFIG/config.json, else ~/.docker/config.json, else NULL. Owned. */
-static char *
-docker_config_path(void)
+static bool
+is_set(const char *s)
 {
-    const char *dir = getenv("DOCKER_CONFIG"), *home = getenv("HOME");
+    return s != NULL && s[0] != '\0';
+}
 
-    if (dir != NULL && dir[0] != '\0')
-        return xasprintf("%s/config.json", dir);
-    if (home != NULL && home[0] != '\0')
-        return xasprintf("%s/.docker/config.json", home);
-    return NULL;
+/*
+ * Where credentials are looked for, in containers-auth.json(5)'s order, as podman and skopeo
+ * read them: $REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json (what `podman
+ * login` writes); then $XDG_CONFIG_HOME/containers/auth.json (~/.config/...); then docker's
+ * $DOCKER_CONFIG/config.json, else ~/.docker/config.json. The first file with an entry for the
+ * registry wins.
+ */
+static void
+auth_file_paths(char *out[4])
+{
+    const char *auth = getenv("REGISTRY_AUTH_FILE"), *run = getenv("XDG_RUNTIME_DIR");
+    const char *config = getenv("XDG_CONFIG_HOME"), *docker = getenv("DOCKER_CONFIG");
+    const char *home = getenv("HOME");
+    size_t n = 0;
+
+    if (is_set(auth))
+        out[n++] = xstrdup(auth);
+    else if (is_set(run))
+        out[n++] = xasprintf("%s/containers/auth.json", run);
+    if (is_set(config))
+        out[n++] = xasprintf("%s/containers/auth.json", config);
+    else if (is_set(home))
+        out[n++] = xasprintf("%s/.config/containers/auth.json", home);
+    if (is_set(docker))
+        out[n++] = xasprintf("%s/config.json", docker);
+    else if (is_set(home))
+        out[n++] = xasprintf("%s/.docker/config.json", home);
+    out[n] = NULL;
 }
 
 int
@@ -120,7 +143,7 @@ cli_registry_login(const char *command, const struct registry_args *a,
     const char *env_user = getenv("TEMPER_REGISTRY_USERNAME");
     long stall_s = 0, timeout_s = 0;
 
-    *login = (struct registry_login){NULL, NULL, NULL};
+    *login = (struct registry_login){0};
     *opts = (struct registry_options){0};
     if ((a->username != NULL) != a->password_stdin)
         return cli_usage_error(command, "--username and --password-stdin go together");
@@ -143,8 +166,8 @@ cli_registry_login(const char *command, const struct registry_args *a,
         opts->username = env_user;
         opts->password = login->env_password != NULL ? login->env_password : "";
     } else {
-        login->docker_config = docker_config_path();
-        opts->docker_config = login->docker_config;
+        auth_file_paths(login->auth_files);
+        opts->auth_files = (const char *const *)login->auth_files;
     }
     if (a->insecure)
         fputs("temper: warning: --insecure: the registry's TLS certificate is not verified\n",
@@ -166,6 +189,7 @@ cli_registry_logout(struct registry_login *login)
     }
     if (login->env_password != NULL)
         OPENSSL_cleanse(login->env_password, strlen(login->env_password));
-    free(login->docker_config);
-    *login = (struct registry_login){NULL, NULL, NULL};
+    for (size_t i = 0; login->auth_files[i] != NULL; i++)
+        free(login->auth_files[i]);
+    *login = (struct registry_login){0};
 }

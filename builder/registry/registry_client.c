@@ -32,9 +32,10 @@ wipe_free(char *s)
     }
 }
 
-/* Reads the docker config at `path` for credentials of c->host; a missing file has none. */
+/* Reads the auth file at `path` (podman's auth.json or docker's config.json) for credentials
+ * of c->host; a missing file has none. */
 static int
-load_docker_config(struct registry_client *c, const char *path, struct temper_err *err)
+load_auth_file(struct registry_client *c, const char *path, struct temper_err *err)
 {
     cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     cleanup_free char *text = NULL;
@@ -45,12 +46,11 @@ load_docker_config(struct registry_client *c, const char *path, struct temper_er
     if (fd < 0 && errno == ENOENT)
         return 0;
     if (fd < 0 || fstat(fd, &st) < 0)
-        return temper_err_sys(err, TEMPER_E_IO, errno, "cannot read docker config '%s'", path);
+        return temper_err_sys(err, TEMPER_E_IO, errno, "cannot read auth file '%s'", path);
     if (!S_ISREG(st.st_mode))
-        return temper_err_set(err, TEMPER_E_IO, 0, "docker config '%s' is not a regular file",
-                              path);
+        return temper_err_set(err, TEMPER_E_IO, 0, "auth file '%s' is not a regular file", path);
     if (st.st_size > REGISTRY_DOCKER_CONFIG_MAX_BYTES)
-        return temper_err_set(err, TEMPER_E_LIMIT, 0, "docker config '%s' is over %d bytes", path,
+        return temper_err_set(err, TEMPER_E_LIMIT, 0, "auth file '%s' is over %d bytes", path,
                               REGISTRY_DOCKER_CONFIG_MAX_BYTES);
     text = xmalloc((size_t)st.st_size + 1);
     while (len < (size_t)st.st_size) {
@@ -59,7 +59,7 @@ load_docker_config(struct registry_client *c, const char *path, struct temper_er
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
-            return temper_err_sys(err, TEMPER_E_IO, errno, "cannot read docker config '%s'", path);
+            return temper_err_sys(err, TEMPER_E_IO, errno, "cannot read auth file '%s'", path);
         if (n == 0)
             break;
         len += (size_t)n;
@@ -150,9 +150,14 @@ registry_client_new(const struct registry_ref *ref, const struct registry_option
     if (opts->username != NULL) {
         c->username = xstrdup(opts->username);
         c->password = xstrdup(opts->password ? opts->password : "");
-    } else if (opts->docker_config != NULL && load_docker_config(c, opts->docker_config, err) < 0) {
-        registry_client_free(c);
-        return -1;
+    } else {
+        for (size_t i = 0;
+             opts->auth_files != NULL && opts->auth_files[i] != NULL && c->username == NULL; i++) {
+            if (load_auth_file(c, opts->auth_files[i], err) < 0) {
+                registry_client_free(c);
+                return -1;
+            }
+        }
     }
     if (c->may_fall_back)
         http_probe_plain(c);

@@ -74,15 +74,17 @@ int registry_ref_parse(const char *text, struct registry_ref *out, struct temper
 void registry_ref_release(struct registry_ref *ref);
 
 struct registry_options {
-    const char *username;      /* or NULL: anonymous unless the docker config has an entry */
-    const char *password;      /* borrowed; never printed */
-    const char *docker_config; /* path of config.json to read `auths` from, or NULL */
-    const char *ca_file;       /* extra CA bundle, or NULL */
-    bool plain_http;           /* allow http:// for a host that is not loopback */
-    bool insecure;             /* skip TLS verification (the caller says so on stderr) */
-    long connect_timeout_ms;   /* 0: 10 s */
-    long stall_timeout_ms;     /* a transfer slower than 1 byte/s for this long fails; 0: 30 s */
-    unsigned retries;          /* tries after the first, for steps safe to repeat; 0: 4 */
+    const char *username; /* or NULL: anonymous unless the docker config has an entry */
+    const char *password; /* borrowed; never printed */
+    /* the files to read `auths` from, in order, the first with an entry for the registry
+     * winning (podman's auth.json, docker's config.json: one format); NULL-terminated, or NULL */
+    const char *const *auth_files;
+    const char *ca_file;     /* extra CA bundle, or NULL */
+    bool plain_http;         /* allow http:// for a host that is not loopback */
+    bool insecure;           /* skip TLS verification (the caller says so on stderr) */
+    long connect_timeout_ms; /* 0: 10 s */
+    long stall_timeout_ms;   /* a transfer slower than 1 byte/s for this long fails; 0: 30 s */
+    unsigned retries;        /* tries after the first, for steps safe to repeat; 0: 4 */
     /* The client's whole time with the registry, retries and waits included: a registry that
      * answers slowly on purpose cannot hold a command for longer; 0: REGISTRY_CLIENT_TIMEOUT_MS */
     long timeout_ms;

@@ -59,10 +59,15 @@ PASSWORD = "pa55-w0rd-never-printed"
 STALL_S = 60  # a stalled answer of the fault proxy: far over the --stall-timeout of the test
 
 
+# Where temper looks for credentials besides DOCKER_CONFIG: cleared, so that no login of this
+# machine reaches a test (each test that wants one sets it).
+AUTH_ENV = ("DOCKER_CONFIG", "REGISTRY_AUTH_FILE", "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME")
+
+
 def run(args, env=None, **kw):
     e = {k: v for k, v in os.environ.items()
-         if not k.startswith("TEMPER_REGISTRY_") and k != "DOCKER_CONFIG"}
-    e["DOCKER_CONFIG"] = EMPTY_DOCKER_CONFIG
+         if not k.startswith("TEMPER_REGISTRY_") and k not in AUTH_ENV}
+    e["DOCKER_CONFIG"] = e["XDG_CONFIG_HOME"] = EMPTY_DOCKER_CONFIG
     e.update(env or {})
     return subprocess.run(args, capture_output=True, text=True, env=e, **kw)
 
@@ -673,6 +678,24 @@ def test_basic_auth(work, layout, digest):
         r = push(layout, f"{reg.host}/static:cfg", env={"DOCKER_CONFIG": cfg})
         outs.append(r)
         check(r.returncode == 0, f"docker config auths: pushed: {r.stderr.strip()[-300:]}")
+        # podman's auth.json, in containers-auth.json(5)'s order, before docker's config
+        run_dir = os.path.join(work, "xdg-run")
+        os.makedirs(os.path.join(run_dir, "containers"))
+        with open(os.path.join(run_dir, "containers", "auth.json"), "w") as f:
+            json.dump({"auths": {reg.host: {"auth": auth}}}, f)
+        r = push(layout, f"{reg.host}/static:podman", env={"XDG_RUNTIME_DIR": run_dir})
+        outs.append(r)
+        check(r.returncode == 0, f"podman's $XDG_RUNTIME_DIR/containers/auth.json (podman "
+              f"login's): pushed: {r.stderr.strip()[-300:]}")
+        wrong = base64.b64encode(f"user:wrong-{PASSWORD}".encode()).decode()
+        named = os.path.join(work, "named-auth.json")
+        with open(named, "w") as f:
+            json.dump({"auths": {reg.host: {"auth": wrong}}}, f)
+        r = push(layout, f"{reg.host}/static:first", env={"REGISTRY_AUTH_FILE": named,
+                                                          "DOCKER_CONFIG": cfg})
+        outs.append(r)
+        check(r.returncode == 1 and "refused the credentials" in r.stderr,
+              f"REGISTRY_AUTH_FILE comes first, before docker's config: {r.stderr.strip()}")
         r = push("--username", "user", layout, ref)
         check(r.returncode == 2, "--username without --password-stdin is a usage error")
         leaked = [o for o in outs if PASSWORD in o.stdout + o.stderr or auth in o.stderr]
@@ -1041,7 +1064,9 @@ def test_registry_killed(work, layout, digest):
         check(r.returncode == 0, "the first image is pushed under app:latest")
         proc = subprocess.Popen([TEMPER, "push", "--allow-other-identity", layout_big, f"{reg.host}/app:latest"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                env={**os.environ, "DOCKER_CONFIG": EMPTY_DOCKER_CONFIG})
+                                env={**{k: v for k, v in os.environ.items() if k not in AUTH_ENV},
+                                     "DOCKER_CONFIG": EMPTY_DOCKER_CONFIG,
+                                     "XDG_CONFIG_HOME": EMPTY_DOCKER_CONFIG})
         # Every small blob is in and the layer's upload has begun: temper is stopped there (so
         # that the moment cannot pass), the registry killed, temper let go on. Not earlier: the
         # registry writes a blob's link file in place, and one killed while writing it answers

@@ -318,8 +318,9 @@ def test_redirects_and_breaks(work, layout, digest, pub):
     t.start()
     try:
         host = f"127.0.0.1:{raw.getsockname()[1]}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TEMPER_REGISTRY_")}
-        env["DOCKER_CONFIG"] = fx.EMPTY_DOCKER_CONFIG
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith("TEMPER_REGISTRY_") and k not in fx.AUTH_ENV}
+        env["DOCKER_CONFIG"] = env["XDG_CONFIG_HOME"] = fx.EMPTY_DOCKER_CONFIG
         r = subprocess.run([fx.TEMPER, "verify", "--key", pub, f"{host}/static:latest"],
                            capture_output=True, env=env)
         err = r.stderr.decode("latin-1")
