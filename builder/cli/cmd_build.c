@@ -701,6 +701,7 @@ build(const struct build_args *a, struct recipe *r, const struct cli_image *expe
     const char *root_dir, *goarch = NULL;
     int64_t epoch = 0;
     int rc, mismatch = 0;
+    bool added = false;
 
     if ((rc = choose_epoch(a, r, &epoch)) >= 0 || (rc = choose_layer(a, r, &lo)) >= 0)
         return rc;
@@ -760,8 +761,10 @@ build(const struct build_args *a, struct recipe *r, const struct cli_image *expe
             temper_err_prefix(err, "image %s is in '%s', but its SBOM is not", digest, output);
     }
     if (rc == 0 && key != NULL &&
-        sign_layout_sign(layout, digest, key, identity ? identity : r->name.value, err) < 0)
+        sign_layout_sign(layout, digest, key, identity ? identity : r->name.value, &added, err) < 0)
         rc = temper_err_prefix(err, "image %s is in '%s' but not signed", digest, output);
+    if (rc == 0 && key != NULL && !added)
+        cli_line(stderr, "temper: %s was signed with this key already: no signature added", digest);
     if (rc == 0 && key != NULL && sbom != NULL &&
         attach_sbom(layout, digest, key, identity ? identity : r->name.value, sbom, err) < 0)
         rc = temper_err_prefix(err, "image %s is in '%s', signed, but its SBOM is not attached",

@@ -99,6 +99,7 @@ cmd_sign(int argc, char **argv)
     struct key_args a;
     const char *identity;
     char sig_tag[80];
+    bool added = false;
     int rc = cli_parse_key_args(argc, argv, sign_usage, &a);
 
     if (rc >= 0)
@@ -116,13 +117,19 @@ cmd_sign(int argc, char **argv)
     if (rc == 0)
         rc = oci_image_verify(layout, &desc, &err);
     if (rc == 0)
-        rc = sign_layout_sign(layout, desc.digest, key, identity, &err);
+        rc = sign_layout_sign(layout, desc.digest, key, identity, &added, &err);
     oci_layout_free(layout);
     sign_key_free(key);
     if (rc < 0)
         return cli_error(&err);
     sign_tag_of(desc.digest, sig_tag);
-    cli_line(stderr, "temper: signed %s for '%s' with '%s'", desc.digest, identity, a.key);
+    if (added)
+        cli_line(stderr, "temper: signed %s for '%s' with '%s'", desc.digest, identity, a.key);
+    else
+        cli_line(stderr,
+                 "temper: %s is signed for '%s' with '%s' already: no signature added (a "
+                 "second one would verify the same)",
+                 desc.digest, identity, a.key);
     if (given_identity == NULL)
         cli_note_local_identity(identity);
     printf("%s\n", sig_tag);

@@ -325,15 +325,50 @@ sign_layout_add_attestation(struct oci_layout *layout, const char *digest, const
                         sign_attestation_layer(envelope, len, predicate_type), err);
 }
 
+/* Whether the layout holds a signature of `payload` that `key` made (it verifies with it). */
+static int
+signed_already(struct oci_layout *layout, const char *digest, const struct sign_key *key,
+               const char *payload, size_t len, bool *out, struct temper_err *err)
+{
+    struct sign_entry *entries = NULL;
+    struct oci_source src;
+    size_t n = 0;
+
+    *out = false;
+    oci_layout_source(layout, &src);
+    if (sign_list(&src, digest, &entries, &n, err) < 0)
+        return -1;
+    for (size_t i = 0; i < n && !*out; i++) {
+        struct temper_err ignored;
+
+        *out = entries[i].problem == NULL && entries[i].len == len &&
+               memcmp(entries[i].payload, payload, len) == 0 &&
+               sign_verify_bytes(key, payload, len, entries[i].signature, &ignored) == 0;
+    }
+    sign_entries_free(entries, n);
+    return 0;
+}
+
 int
 sign_layout_sign(struct oci_layout *layout, const char *digest, const struct sign_key *key,
-                 const char *identity, struct temper_err *err)
+                 const char *identity, bool *added, struct temper_err *err)
 {
     cleanup_free char *payload = NULL, *b64 = NULL;
+    bool there;
     size_t len;
 
+    if (added != NULL)
+        *added = false;
     if (sign_payload_build(identity, digest, &payload, &len, err) < 0 ||
-        sign_bytes(key, payload, len, &b64, err) < 0)
+        signed_already(layout, digest, key, payload, len, &there, err) < 0)
         return -1;
-    return sign_layout_add(layout, digest, payload, len, b64, err);
+    /* An ECDSA signature is new each time: signing again would add one per build, forever. */
+    if (there)
+        return 0;
+    if (sign_bytes(key, payload, len, &b64, err) < 0 ||
+        sign_layout_add(layout, digest, payload, len, b64, err) < 0)
+        return -1;
+    if (added != NULL)
+        *added = true;
+    return 0;
 }

@@ -222,10 +222,13 @@ int sign_layout_add(struct oci_layout *layout, const char *digest, const char *p
 
 /*
  * Signs manifest `digest` in the layout for repository `identity` with a
- * private key: the payload, its signature, sign_layout_add.
+ * private key: the payload, its signature, sign_layout_add. When the layout
+ * already holds a signature of that payload (same digest, same identity)
+ * that verifies with the key, nothing is added, as cosign skips a duplicate:
+ * *added (may be NULL) says which.
  */
 int sign_layout_sign(struct oci_layout *layout, const char *digest, const struct sign_key *key,
-                     const char *identity, struct temper_err *err);
+                     const char *identity, bool *added, struct temper_err *err);
 
 struct sign_entry {
     char *payload; /* the payload blob's bytes (checked against its digest), NUL-terminated */

@@ -396,6 +396,18 @@ def main():
               "the payload has cosign's exact bytes, the identity normalized: " + p.decode())
         check(openssl_verifies(os.path.join(work, "k1.pub"), p, b64),
               "openssl dgst -verify accepts temper's signature")
+        # signing again with the same key for the same identity adds nothing (an ECDSA
+        # signature is new each time: every rebuild would add one)
+        r = temper("sign", "--key", os.path.join(work, "k1.key"), "--identity", "static",
+                   signed + ":latest")
+        check(r.returncode == 0 and "already: no signature added" in r.stderr and
+              signatures(signed, digest) == [(p, b64)],
+              "signing again with the same key and identity adds no signature: " +
+              r.stderr.strip())
+        r = temper("sign", "--key", os.path.join(work, "k2.key"), "--identity", "static",
+                   fresh(work, signed, "second-key"))
+        check(r.returncode == 0 and len(signatures(os.path.join(work, "second-key"), digest))
+              == 2, "another key adds its own: " + r.stderr.strip())
         for spelling in ("static", "library/static", "docker.io/static",
                          "index.docker.io/library/static", "static:other-tag"):
             r = temper("verify", "--key", os.path.join(work, "k1.pub"), "--identity", spelling,
