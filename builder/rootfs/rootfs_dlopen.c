@@ -295,6 +295,22 @@ struct gconv_conf {
     struct strmap module; /* name -> the module files for it, "A\nB" (owned) */
 };
 
+/* Whether the lines of `list` ("a\nb") hold `line`. */
+static bool
+has_line(const char *list, const char *line)
+{
+    size_t len = strlen(line);
+
+    for (const char *at = list;;) {
+        if (strncmp(at, line, len) == 0 && (at[len] == '\n' || at[len] == '\0'))
+            return true;
+        at = strchr(at, '\n');
+        if (at == NULL)
+            return false;
+        at++;
+    }
+}
+
 /* Reads one gconv-modules file: "alias FROM TO" and "module FROM TO FILE [COST]" lines,
  * upper-cased as gconv_conf.c reads them; `dir` makes a relative FILE absolute. */
 static void
@@ -326,7 +342,8 @@ gconv_conf_parse(struct gconv_conf *g, char *text, const char *dir)
             for (size_t i = 1; i < 3; i++) {
                 char *had = strmap_get(&g->module, word[i]);
 
-                if (strcmp(word[i], "INTERNAL") == 0)
+                /* one file usually converts a set both ways: listed once */
+                if (strcmp(word[i], "INTERNAL") == 0 || (had != NULL && has_line(had, file)))
                     continue;
                 strmap_put(&g->module, word[i],
                            had == NULL ? xstrdup(file) : xasprintf("%s\n%s", had, file));

@@ -202,7 +202,7 @@ def test_gconv(work):
     named = plain + "  gconv: [iso-8859-1, EUC-JP, UTF-8]\n" + test
     r = temper("build", recipe(work, "conv", named), "--root", root, "-o", out)
     check(r.returncode == 0 and "tests: 1 passed" in r.stderr and
-          "gconv/ISO8859-1.so, the gconv module of iso-8859-1" in r.stderr,
+          r.stderr.count("gconv/ISO8859-1.so, the gconv module of iso-8859-1") == 1,
           f"with contents.gconv, the modules come and the conversion works: "
           f"{r.stderr.strip()[-300:]}")
     if r.returncode != 0:
