@@ -478,14 +478,14 @@ def test_installed(work):
     signs and verifies the static image from a directory without the source tree; temper copied
     alone says what it misses."""
     build_dir = os.path.dirname(os.path.dirname(TEMPER))
-    prefix = os.path.join(work, "prefix")
+    prefix = os.path.join(work, "installed-prefix")
     r = run(["cmake", "--install", build_dir, "--prefix", prefix])
     installed = os.path.join(prefix, "bin", "temper")
     check(r.returncode == 0 and os.access(installed, os.X_OK) and
           os.access(os.path.join(prefix, "libexec/temper/temper-image"), os.X_OK),
           f"cmake --install puts temper in bin and temper-image in libexec/temper: "
           f"{r.stderr.strip()[-200:]}")
-    elsewhere = os.path.join(work, "elsewhere")
+    elsewhere = os.path.join(work, "installed-cwd")
     os.makedirs(elsewhere)
     shutil.copy(os.path.join(RECIPES, "static.yaml"), elsewhere)
     for args in (["keygen", "-o", "k"], ["build", "static.yaml", "-o", "img", "--key", "k.key"],
@@ -493,7 +493,7 @@ def test_installed(work):
         r = run([installed, *args], cwd=elsewhere)
         check(r.returncode == 0, f"the installed temper runs {args[0]} in a directory of its own: "
               f"{r.stderr.strip()[-200:]}")
-    alone = os.path.join(work, "alone")
+    alone = os.path.join(work, "installed-alone")
     os.makedirs(alone)
     shutil.copy(installed, alone)
     r = run([os.path.join(alone, "temper"), "build", "static.yaml"], cwd=elsewhere)
