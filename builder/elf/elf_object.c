@@ -429,6 +429,76 @@ ends_in_nul(const struct image *im, const GElf_Phdr *ph)
            last == '\0';
 }
 
+/* A PT_GNU_PROPERTY segment larger than this (a real one is 32 to 64 bytes) is read only this
+ * far: a property past it is not seen. */
+#define PROPERTY_MAX_BYTES 4096
+
+static uint32_t
+le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static size_t
+align_up(size_t v, size_t a)
+{
+    return (v + a - 1) & ~(a - 1);
+}
+
+/*
+ * GNU_PROPERTY_X86_ISA_1_NEEDED, as x86's ldconfig reads it (elf/readelflib.c, compiled once
+ * per class, and x86's elf-read-prop.h, glibc 2.33 to 2.36): only a segment aligned to the
+ * class's address size (8, or 4 in a 32-bit file), only the first NT_GNU_PROPERTY_TYPE_0 note,
+ * properties in ascending type order, their data aligned to the address size. Anything
+ * malformed leaves it 0, as there.
+ */
+static void
+read_x86_isa_needed(const struct image *im, const GElf_Phdr *ph, struct elf_object *obj)
+{
+    unsigned char buf[PROPERTY_MAX_BYTES];
+    size_t size = ph->p_filesz < sizeof(buf) ? (size_t)ph->p_filesz : sizeof(buf);
+    size_t addr_size = im->eh.e_ident[EI_CLASS] == ELFCLASS64 ? 8 : 4;
+
+    if ((im->eh.e_machine != EM_X86_64 && im->eh.e_machine != EM_386) ||
+        im->eh.e_ident[EI_DATA] != ELFDATA2LSB || ph->p_align != addr_size ||
+        image_read(im, ph->p_offset, buf, size) < 0)
+        return;
+    for (size_t off = 0; off + 16 <= size;) {
+        uint32_t namesz = le32(buf + off), descsz = le32(buf + off + 4);
+        size_t next;
+
+        if (namesz == 4 && le32(buf + off + 8) == NT_GNU_PROPERTY_TYPE_0 &&
+            memcmp(buf + off + 12, "GNU", 4) == 0) {
+            size_t p = off + 16, end = p + descsz;
+            uint32_t last_type = 0;
+
+            if (descsz < 8 || descsz % addr_size != 0 || end > size)
+                return;
+            do {
+                uint32_t type = le32(buf + p), datasz = le32(buf + p + 4);
+
+                if (type < last_type || datasz > end - p - 8)
+                    return;
+                p += 8;
+                last_type = type;
+                if (type > GNU_PROPERTY_X86_ISA_1_NEEDED)
+                    return;
+                if (type == GNU_PROPERTY_X86_ISA_1_NEEDED) {
+                    if (datasz == 4)
+                        obj->x86_isa_needed = le32(buf + p);
+                    return;
+                }
+                p += align_up(datasz, addr_size);
+            } while (p <= end && end - p >= 8);
+            return; /* only the first property note */
+        }
+        next = align_up(align_up(12 + (size_t)namesz, addr_size) + descsz, addr_size);
+        if (next > size - off)
+            return;
+        off += next;
+    }
+}
+
 static int
 read_program_headers(struct image *im, struct elf_object *obj, GElf_Phdr *dynamic_ph,
                      struct temper_err *err)
@@ -480,6 +550,9 @@ read_program_headers(struct image *im, struct elf_object *obj, GElf_Phdr *dynami
         case PT_GNU_STACK:
             has_stack = true;
             obj->has_exec_stack = (ph.p_flags & PF_X) != 0;
+            break;
+        case PT_GNU_PROPERTY:
+            read_x86_isa_needed(im, &ph, obj);
             break;
         default:
             break;
@@ -625,6 +698,7 @@ open_image(const struct source *src, const char *name, struct image *im, struct 
     obj->elf_class = im->eh.e_ident[EI_CLASS];
     obj->data = im->eh.e_ident[EI_DATA];
     obj->machine = im->eh.e_machine;
+    obj->flags = im->eh.e_flags;
     obj->type = im->eh.e_type;
     if (read_program_headers(im, obj, &dynamic_ph, err) < 0)
         return -1;

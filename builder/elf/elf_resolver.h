@@ -47,6 +47,7 @@ struct elf_object {
     unsigned char elf_class;    /* ELFCLASS32 or ELFCLASS64 */
     unsigned char data;         /* ELFDATA2LSB or ELFDATA2MSB */
     uint16_t machine;           /* e_machine */
+    uint32_t flags;             /* e_flags: the ABI variant on some machines (32-bit arm's float) */
     uint16_t type;              /* ET_EXEC or ET_DYN */
     char *interp;               /* PT_INTERP, or NULL */
     const char *interp_problem; /* why PT_INTERP cannot be used (a static string), or NULL */
@@ -62,6 +63,9 @@ struct elf_object {
     bool has_relro;      /* PT_GNU_RELRO */
     bool has_bind_now;   /* DF_BIND_NOW, DF_1_NOW or DT_BIND_NOW: with relro, "full RELRO" */
     bool has_exec_stack; /* PT_GNU_STACK with PF_X, or no PT_GNU_STACK at all */
+    /* GNU_PROPERTY_X86_ISA_1_NEEDED of an x86 file's PT_GNU_PROPERTY, read by ldconfig's rules
+     * (elf/readelflib.c), or 0: ldconfig writes its highest bit into a glibc-hwcaps entry. */
+    uint32_t x86_isa_needed;
 };
 
 /*

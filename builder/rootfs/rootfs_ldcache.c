@@ -17,8 +17,9 @@
  *  - strings in one table with shared suffixes (stringtable.c's order), the extension
  *    directory 4-aligned after it: the generator string, then the glibc-hwcaps names.
  * The generator string is the image's own libc's ("ldconfig (Debian GLIBC ...) stable release
- * version 2.36"), from its banner. Not read: x86 ISA-level notes (a glibc-hwcaps entry's ISA
- * level is written as 0, as for every library gcc builds without -mneeded).
+ * version 2.36"), from its banner. A glibc-hwcaps entry carries the x86 ISA level its file's
+ * GNU property note says it needs (bits 32 and up of its hwcap: cache.c's compute_hwcap_value);
+ * a regular entry never does.
  */
 #define _GNU_SOURCE /* memmem */
 #include <elf.h>
@@ -41,9 +42,14 @@
 #define LDCONF_PATH "etc/ld.so.conf"
 
 /* dl-cache.h */
+#define FLAG_ELF 0x0001
 #define FLAG_ELF_LIBC6 0x0003
+#define FLAG_POWERPC_LIB64 0x0500
 #define FLAG_X8664_LIB64 0x0300
+#define FLAG_X8664_LIBX32 0x0800
+#define FLAG_ARM_LIBHF 0x0900
 #define FLAG_AARCH64_LIB64 0x0a00
+#define FLAG_ARM_LIBSF 0x0b00
 #define HWCAP_EXTENSION (1ull << 62)
 #define EXTENSION_MAGIC 0xeaa42174u
 #define HEADER_BYTES 48
@@ -131,7 +137,8 @@ is_temporary(const char *name)
 struct ld_entry {
     char *soname, *path;
     int flags;
-    size_t hwcaps; /* 1 + index in `subdirs`, 0: a regular entry */
+    unsigned isa_level; /* written only in a glibc-hwcaps entry, as ldconfig does */
+    size_t hwcaps;      /* 1 + index in `subdirs`, 0: a regular entry */
 };
 
 struct ld_dir {
@@ -140,10 +147,25 @@ struct ld_dir {
     size_t hwcaps; /* 1 + index in `subdirs`, 0 */
 };
 
+/* The architectures whose ldconfig temper follows (each checked against that architecture's own
+ * ldconfig, run under qemu-user), with Debian's directory triplet. */
+struct ld_arch {
+    const char *name, *variant; /* OCI's */
+    const char *triplet;
+    uint16_t machine;
+};
+
+static const struct ld_arch ld_arches[] = {
+    {"amd64", NULL, "x86_64-linux-gnu", EM_X86_64},
+    {"arm64", NULL, "aarch64-linux-gnu", EM_AARCH64},
+    {"386", NULL, "i386-linux-gnu", EM_386},
+    {"arm", "v7", "arm-linux-gnueabihf", EM_ARM},
+    {"ppc64le", NULL, "powerpc64le-linux-gnu", EM_PPC64},
+};
+
 struct ld_cache {
     const struct planner *p;
-    int machine_flags; /* FLAG_* of the image's own libraries */
-    uint16_t machine;
+    const struct ld_arch *arch;
     struct ld_dir *dirs;
     size_t ndirs;
     char **subdirs; /* glibc-hwcaps names */
@@ -307,12 +329,80 @@ parse_conf(struct ld_cache *c, const char *path, unsigned depth)
 struct dlib {
     char *name, *soname;
     int flags;
+    unsigned isa_level;
     bool is_link;
 };
 
-/* The flags ldconfig gives an ELF shared object of the image's machine, or -1: not one. */
+/* The generic rule (elf/readlib.c, readelflib.c): libc6 when the file's interpreter is glibc's
+ * or it needs libc.so.6 or libm.so.6, else plain ELF (the loader itself). The interpreters are
+ * those of every architecture here, not only the image's: a 32-bit file of another
+ * architecture's loader does not occur in a real image. */
 static int
-elf_flags(const struct ld_cache *c, const struct rootfs_entry *e, char **soname)
+generic_flags(const struct elf_object *o)
+{
+    static const char *const interpreters[] = {
+        "/lib/ld-linux.so.2",
+        "/lib64/ld-linux-x86-64.so.2",
+        "/libx32/ld-linux-x32.so.2",
+        "/lib/ld-linux-armhf.so.3",
+        "/lib/ld-linux.so.3",
+        "/lib/ld-linux-aarch64.so.1",
+        "/lib64/ld64.so.2",
+        "/lib/ld64.so.2",
+        "/lib/ld.so.1",
+        "/lib/ld-linux-x86-64.so.2",
+    };
+
+    for (size_t i = 0; o->interp != NULL && i < sizeof(interpreters) / sizeof(*interpreters); i++)
+        if (strcmp(o->interp, interpreters[i]) == 0)
+            return FLAG_ELF_LIBC6;
+    for (size_t i = 0; i < o->nneeded; i++)
+        if (strcmp(o->needed[i], "libc.so.6") == 0 || strcmp(o->needed[i], "libm.so.6") == 0)
+            return FLAG_ELF_LIBC6;
+    return FLAG_ELF;
+}
+
+/* What each architecture's readelflib.c makes of a shared object, or -1: not one of its kinds
+ * (temper also skips files of another machine, which ldconfig would classify by class alone on
+ * some architectures). */
+static int
+object_flags(uint16_t image_machine, const struct elf_object *o)
+{
+    bool is64 = o->elf_class == ELFCLASS64;
+
+    switch (image_machine) {
+    case EM_X86_64:
+    case EM_386: /* one readelflib.c for both */
+        if (o->machine == EM_X86_64)
+            return (is64 ? FLAG_X8664_LIB64 : FLAG_X8664_LIBX32) | FLAG_ELF_LIBC6;
+        return o->machine == EM_386 && !is64 ? generic_flags(o) : -1;
+    case EM_AARCH64:
+    case EM_ARM: /* likewise */
+        if (is64)
+            return o->machine == EM_AARCH64 ? FLAG_AARCH64_LIB64 | FLAG_ELF_LIBC6 : -1;
+        if (o->machine != EM_ARM)
+            return -1;
+        if (EF_ARM_EABI_VERSION(o->flags) != EF_ARM_EABI_VER5)
+            return generic_flags(o);
+        if (o->flags & EF_ARM_ABI_FLOAT_HARD)
+            return FLAG_ARM_LIBHF | FLAG_ELF_LIBC6;
+        if (o->flags & EF_ARM_ABI_FLOAT_SOFT)
+            return FLAG_ARM_LIBSF | FLAG_ELF_LIBC6;
+        return FLAG_ELF_LIBC6; /* unmarked: "compatible with all ABI variants" */
+    case EM_PPC64:
+        if (is64)
+            return o->machine == EM_PPC64 ? FLAG_POWERPC_LIB64 | FLAG_ELF_LIBC6 : -1;
+        return o->machine == EM_PPC ? generic_flags(o) : -1;
+    default:
+        return -1;
+    }
+}
+
+/* The flags ldconfig gives a shared object of the image's kinds, or -1: not one; and its x86 ISA
+ * level, the highest bit of the ISA it needs (x86's elf-read-prop.h), else 0. */
+static int
+elf_flags(const struct ld_cache *c, const struct rootfs_entry *e, char **soname,
+          unsigned *isa_level)
 {
     const struct fs_path *fp;
     cleanup_close int fd = -1;
@@ -321,26 +411,26 @@ elf_flags(const struct ld_cache *c, const struct rootfs_entry *e, char **soname)
     int flags = -1;
 
     *soname = NULL;
+    *isa_level = 0;
     /* the headers only: a library may be large */
     if (e->type != ROOTFS_FILE || e->source == NULL || e->size < EI_NIDENT ||
         e->size > ELF_FILE_MAX_BYTES || fs_lookup(c->p->root, e->source, &fp) < 0 ||
         (fd = fs_open(c->p->root, fp, O_RDONLY, &err)) < 0 ||
         elf_object_read(fd, (size_t)e->size, e->path, &obj, NULL, &err) < 0)
         return -1;
-    if (obj.type == ET_DYN && obj.is_dynamic) {
-        if (obj.elf_class == ELFCLASS64 && obj.machine == c->machine)
-            flags = c->machine_flags;
-        else if (obj.elf_class == ELFCLASS32 && obj.machine == EM_386 && c->machine == EM_X86_64)
-            flags = FLAG_ELF_LIBC6;
-    }
+    if (obj.type == ET_DYN && obj.is_dynamic)
+        flags = object_flags(c->arch->machine, &obj);
     if (flags >= 0 && obj.soname != NULL)
         *soname = xstrdup(obj.soname);
+    for (uint32_t bits = obj.x86_isa_needed; bits > 1; bits >>= 1)
+        ++*isa_level;
     elf_object_release(&obj);
     return flags;
 }
 
 static void
-add_dlib(struct dlib **list, size_t *n, const char *name, char *soname, int flags, bool is_link)
+add_dlib(struct dlib **list, size_t *n, const char *name, char *soname, int flags,
+         unsigned isa_level, bool is_link)
 {
     for (size_t i = 0; i < *n; i++) {
         struct dlib *d = &(*list)[i];
@@ -352,12 +442,13 @@ add_dlib(struct dlib **list, size_t *n, const char *name, char *soname, int flag
             free(d->name);
             d->name = xstrdup(name);
             d->is_link = is_link;
+            d->isa_level = isa_level;
         }
         free(soname);
         return;
     }
     *list = xreallocarray(*list, *n + 1, sizeof(**list));
-    (*list)[(*n)++] = (struct dlib){xstrdup(name), soname, flags, is_link};
+    (*list)[(*n)++] = (struct dlib){xstrdup(name), soname, flags, isa_level, is_link};
 }
 
 static void
@@ -367,7 +458,7 @@ add_entry(struct ld_cache *c, const struct ld_dir *dir, const struct dlib *d)
 
     c->entries = xreallocarray(c->entries, c->n + 1, sizeof(*c->entries));
     c->entries[c->n++] = (struct ld_entry){xstrdup(d->soname), xasprintf("%s/%s", dir->path, file),
-                                           d->flags, dir->hwcaps};
+                                           d->flags, d->isa_level, dir->hwcaps};
 }
 
 static void
@@ -382,6 +473,7 @@ search_dir(struct ld_cache *c, const struct ld_dir *dir)
         cleanup_free char *resolved = NULL;
         char *soname;
         bool is_link = e->type == ROOTFS_SYMLINK;
+        unsigned isa_level;
         int flags;
 
         if ((dlen && (strncmp(e->path, dir->canon, dlen) != 0 || e->path[dlen] != '/')) ||
@@ -393,7 +485,7 @@ search_dir(struct ld_cache *c, const struct ld_dir *dir)
         if (is_link && ((resolved = planner_resolve(c->p, e->path)) == NULL ||
                         (target = planner_entry(c->p, resolved)) == NULL))
             continue; /* dangling */
-        if ((flags = elf_flags(c, target, &soname)) < 0)
+        if ((flags = elf_flags(c, target, &soname, &isa_level)) < 0)
             continue;
         if (soname == NULL)
             soname = xstrdup(name);
@@ -409,7 +501,7 @@ search_dir(struct ld_cache *c, const struct ld_dir *dir)
             free(soname);
             soname = xstrdup(name);
         }
-        add_dlib(&dlibs, &n, name, soname, flags, is_link);
+        add_dlib(&dlibs, &n, name, soname, flags, isa_level, is_link);
     }
     for (size_t i = 0; i < n; i++) {
         add_entry(c, dir, &dlibs[i]);
@@ -562,7 +654,9 @@ write_cache(struct ld_cache *c, const char *generator, size_t *len)
         put32(e, (uint32_t)c->entries[i].flags);
         put32(e + 4, str_offset + t.v[keys[i]].offset);
         put32(e + 8, str_offset + t.v[values[i]].offset);
-        put64(e + 16, hw == 0 ? 0 : HWCAP_EXTENSION | (uint64_t)(section[hw - 1] - 1));
+        put64(e + 16, hw == 0 ? 0
+                              : HWCAP_EXTENSION | (uint64_t)c->entries[i].isa_level << 32 |
+                                    (uint64_t)(section[hw - 1] - 1));
     }
     memcpy(out + str_offset, t.bytes, t.size);
     put32(out + ext, EXTENSION_MAGIC);
@@ -666,7 +760,6 @@ rootfs_ld_cache(struct planner *p, struct temper_err *err)
     char lib_triplet[64], usr_lib_triplet[64];
     const char *system_dirs[] = {lib_triplet, usr_lib_triplet, "/lib", "/usr/lib"};
     struct ld_cache c = {.p = p};
-    const char *triplet;
     char *generator, *bytes;
     size_t len;
     bool written;
@@ -676,22 +769,19 @@ rootfs_ld_cache(struct planner *p, struct temper_err *err)
         warn_uncached(p, &c, false);
         return 0;
     }
-    if (strcmp(p->plan->architecture, "amd64") == 0) {
-        triplet = "x86_64-linux-gnu";
-        c.machine = EM_X86_64;
-        c.machine_flags = FLAG_ELF_LIBC6 | FLAG_X8664_LIB64;
-    } else if (strcmp(p->plan->architecture, "arm64") == 0) {
-        triplet = "aarch64-linux-gnu";
-        c.machine = EM_AARCH64;
-        c.machine_flags = FLAG_ELF_LIBC6 | FLAG_AARCH64_LIB64;
-    } else {
+    for (size_t i = 0; i < sizeof(ld_arches) / sizeof(*ld_arches) && c.arch == NULL; i++)
+        if (strcmp(p->plan->architecture, ld_arches[i].name) == 0 &&
+            (ld_arches[i].variant == NULL ||
+             (p->plan->variant != NULL && strcmp(p->plan->variant, ld_arches[i].variant) == 0)))
+            c.arch = &ld_arches[i];
+    if (c.arch == NULL) {
         warn_uncached(p, &c, false); /* not written: docs/internals/rootfs.md */
         return 0;
     }
     /* ld.so.conf first, then Debian's system directories (SLIBDIR, LIBDIR, then the two its
      * ldconfig adds) */
-    snprintf(lib_triplet, sizeof(lib_triplet), "/lib/%s", triplet);
-    snprintf(usr_lib_triplet, sizeof(usr_lib_triplet), "/usr/lib/%s", triplet);
+    snprintf(lib_triplet, sizeof(lib_triplet), "/lib/%s", c.arch->triplet);
+    snprintf(usr_lib_triplet, sizeof(usr_lib_triplet), "/usr/lib/%s", c.arch->triplet);
     parse_conf(&c, "/" LDCONF_PATH, 0);
     for (size_t i = 0; i < sizeof(system_dirs) / sizeof(system_dirs[0]); i++)
         add_dir_tree(&c, system_dirs[i]);

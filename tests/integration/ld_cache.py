@@ -5,7 +5,9 @@ tree (this machine's ldconfig, the oracle):
 - base.yaml and python.yaml: the cache of the unpacked image is byte for byte ldconfig's;
   static.yaml (no libc) has none.
 - a fixture made here with gcc: /etc/ld.so.conf including ld.so.conf.d/*.conf (a directory of
-  its own), glibc-hwcaps/x86-64-v2 and x86-64-v3 subdirectories, a library without a soname,
+  its own), glibc-hwcaps/x86-64-v2 and x86-64-v3 subdirectories whose libraries are marked
+  with the x86 ISA level they need (which ldconfig writes into their entries: levels 1 and 2
+  are found there), a marked library in an ordinary directory, a library without a soname,
   a `.so` development link, a linker script named like a library, a dangling link and an
   executable among the libraries: the same bytes again.
 - `ld-so-cache: false` leaves it out; a recipe that takes the root's /etc/ld.so.cache is told
@@ -16,6 +18,7 @@ usage: ld_cache.py TEMPER RECIPES_DIR
 """
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -40,6 +43,14 @@ def same_as_ldconfig(what, tree):
     return check(ours == theirs and len(ours) > 0,
                  f"{what}: /etc/ld.so.cache is ldconfig's, byte for byte ({len(ours)} bytes, "
                  f"{listing.stdout.splitlines()[0] if listing.stdout else r.stderr.strip()})")
+
+
+def isa_levels(path):
+    """The x86 ISA levels of a cache's glibc-hwcaps entries (bits 32 to 41 of their hwcap)."""
+    data = open(path, "rb").read()
+    n = struct.unpack_from("<I", data, 20)[0]
+    hwcaps = [struct.unpack_from("<Q", data, 48 + 24 * i + 16)[0] for i in range(n)]
+    return sorted((h >> 32) & 0x3ff for h in hwcaps if h & (1 << 62))
 
 
 LAST_STDERR = [""]
@@ -84,8 +95,10 @@ def fixture(work):
     gcc(*so, "-Wl,-soname,libf.so.1", "-o", os.path.join(lib, "libf.so.1.0"))
     os.symlink("libf.so.1.0", os.path.join(lib, "libf.so.1"))
     os.symlink("libf.so.1", os.path.join(lib, "libf.so"))  # the development link
-    gcc(*so, "-Wl,-soname,libf.so.1", "-o", os.path.join(lib, "glibc-hwcaps/x86-64-v2/libf.so.1"))
-    gcc(*so, "-march=x86-64-v3", "-Wl,-soname,libf.so.1",
+    # -z x86-64-vN writes the GNU property note that says which ISA level the library needs
+    gcc(*so, "-Wl,-soname,libf.so.1", "-Wl,-z,x86-64-v2",
+        "-o", os.path.join(lib, "glibc-hwcaps/x86-64-v2/libf.so.1"))
+    gcc(*so, "-march=x86-64-v3", "-Wl,-soname,libf.so.1", "-Wl,-z,x86-64-v3",
         "-o", os.path.join(lib, "glibc-hwcaps/x86-64-v3/libf.so.1"))
     gcc(*so, "-Wl,-soname,libg.so.2", "-o", os.path.join(root, "opt/lib/libg.so.2"))
     gcc(*so, "-Wl,-soname,libg.so.2", "-o", os.path.join(root, "opt/lib/libg.so.2.10"))
@@ -99,7 +112,8 @@ def fixture(work):
         "include   ld.so.conf.d/rel*.conf\n")  # relative to /etc
     open(os.path.join(root, "etc/ld.so.conf.d/opt.conf"), "w").write("/opt/lib  # opt\n")
     os.makedirs(os.path.join(root, "srv/lib"))
-    gcc(*so, "-Wl,-soname,libh.so.3", "-o", os.path.join(root, "srv/lib/libh.so.3"))
+    gcc(*so, "-Wl,-soname,libh.so.3", "-Wl,-z,x86-64-v3", "-o",
+        os.path.join(root, "srv/lib/libh.so.3"))
     open(os.path.join(root, "etc/ld.so.conf.d/rel.conf"), "w").write("\t/srv/lib\n")
     main = os.path.join(work, "main.c")
     open(main, "w").write("int f(void);\nint main(void) { return f() - 1; }\n")
@@ -126,8 +140,10 @@ def test_fixture(work):
     check(layout is not None and "found through /etc/ld.so.conf" not in LAST_STDERR[0],
           "no warning for a library only ld.so.conf finds when the image's cache lists it")
     if layout:
-        same_as_ldconfig("fixture (ld.so.conf.d, glibc-hwcaps, links, scripts)",
-                         unpack_layout(layout, os.path.join(work, "fixture")))
+        tree = unpack_layout(layout, os.path.join(work, "fixture"))
+        same_as_ldconfig("fixture (ld.so.conf.d, glibc-hwcaps, ISA levels, links, scripts)", tree)
+        levels = isa_levels(os.path.join(tree, CACHE))
+        check(levels == [1, 2], f"the ISA levels of the glibc-hwcaps entries: {levels}")
     open(recipe, "w").write(body + "ld-so-cache: false\n")
     layout = build(work, "no-cache", recipe, "--root", root)
     check("'/opt/lib/libg.so.2' was found through /etc/ld.so.conf, which ld.so reads only from "

@@ -18,6 +18,9 @@ it). The lock is made afresh into a temporary file (the committed one is left al
   nothing from is listed.
 - arm64 from the same recipe: every ELF file is aarch64, the config says arm64, and the python
   probe runs under qemu-aarch64-static inside the sandbox.
+- The loader's cache of every architecture temper writes one for: the arm64 python image's, and
+  those of a libc image locked and built here for 386, arm (armhf) and ppc64le, are the bytes
+  that architecture's own /sbin/ldconfig writes for the unpacked image, run under qemu-user.
 
 usage: packages_archive.py TEMPER RECIPES_DIR [TRIVY]   (as root: bwrap and umoci)
 """
@@ -27,12 +30,13 @@ import io
 import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import tarfile
 import tempfile
 
-from checks import check, summary  # tests/integration/checks.py
+from checks import check, summary, unpack_layout  # tests/integration/checks.py
 
 if len(sys.argv) not in (3, 4):
     sys.exit(__doc__)
@@ -43,6 +47,15 @@ PROBE = ("import _ssl, _hashlib, sqlite3, json, ssl, platform; "
          "c = ssl.create_default_context(); "
          "print(platform.machine(), c.cert_store_stats()['x509_ca'] > 100)")
 GENERATED = {"etc/passwd", "etc/group", "etc/nsswitch.conf", "etc/ld.so.cache"}
+# Architectures whose ld.so.cache is checked against their own ldconfig, with its qemu-user.
+FOREIGN = {"386": "qemu-i386-static", "arm": "qemu-arm-static", "ppc64le": "qemu-ppc64le-static"}
+LIBC_RECIPE = """name: libc
+include: [bookworm.yaml]
+contents:
+  packages: [libc6, libc-bin, zlib1g]
+  binaries: [/sbin/ldconfig]
+  trees: [{path: /usr/lib}]
+"""
 
 
 def run(args, **kw):
@@ -89,6 +102,45 @@ def sandbox(layout, work, extra_binds=(), qemu=None):
              "65532", "--clearenv", "--setenv", "SSL_CERT_FILE",
              "/etc/ssl/certs/ca-certificates.crt"]
     return args + (["/qemu"] if qemu else [])
+
+
+def same_cache_as_ldconfig(name, layout, work, qemu):
+    """The image's /etc/ld.so.cache against what its own /sbin/ldconfig writes for its tree."""
+    tree = unpack_layout(layout, os.path.join(work, f"tree-{name}"))
+    cache = os.path.join(tree, "etc", "ld.so.cache")
+    ours = open(cache, "rb").read() if os.path.exists(cache) else None
+    if not check(ours is not None, f"{name}: temper wrote /etc/ld.so.cache"):
+        return
+    os.unlink(cache)
+    r = run([shutil.which(qemu), os.path.join(tree, "sbin", "ldconfig"), "-r", tree, "-X"])
+    theirs = open(cache, "rb").read() if r.returncode == 0 and os.path.exists(cache) else b""
+    entries = struct.unpack_from("<I", theirs, 20)[0] if len(theirs) >= 24 else 0
+    check(entries > 0 and ours == theirs,
+          f"{name}: /etc/ld.so.cache has the bytes the image's own ldconfig writes under "
+          f"{qemu} ({entries} libraries; {len(ours)} and {len(theirs)} bytes) {r.stderr[-200:]}")
+
+
+def foreign_caches(work):
+    """A libc image for each of FOREIGN, from a lock made here: its cache against ldconfig's."""
+    top = os.path.join(work, "foreign")
+    os.makedirs(top)
+    sources = open(os.path.join(RECIPES, "debian", "bookworm.yaml")).read()
+    lines = [line if not line.startswith("architectures:")
+             else f"architectures: [{', '.join(FOREIGN)}]" for line in sources.splitlines()]
+    check(any(line.startswith("architectures:") for line in sources.splitlines()),
+          "bookworm.yaml names its architectures")
+    open(os.path.join(top, "bookworm.yaml"), "w").write("\n".join(lines) + "\n")
+    recipe = os.path.join(top, "libc.yaml")
+    open(recipe, "w").write(LIBC_RECIPE)
+    r = run([TEMPER, "lock", recipe])
+    if not check(r.returncode == 0, f"lock libc for {', '.join(FOREIGN)}: {r.stderr[-300:]}"):
+        return
+    for arch, qemu in FOREIGN.items():
+        layout = os.path.join(top, f"libc-{arch}")
+        r = run([TEMPER, "build", recipe, "--arch", arch, "--cache", os.path.join(top, "cache"),
+                 "-o", layout])
+        if check(digest_of(r) is not None, f"libc for {arch}: {r.stderr[-300:]}"):
+            same_cache_as_ldconfig(f"libc {arch}", layout, top, qemu)
 
 
 def owners(cache):
@@ -178,7 +230,7 @@ def check_trivy(layout, work, members, locked):
 
 
 def main():
-    for tool in ("umoci", "bwrap", "qemu-aarch64-static", "gpgv"):
+    for tool in ("umoci", "bwrap", "qemu-aarch64-static", "gpgv", *FOREIGN.values()):
         if shutil.which(tool) is None:
             sys.exit(f"packages_archive.py needs {tool} (scripts/install-deps.sh test)")
     work = tempfile.mkdtemp(prefix="temper-archive-")
@@ -265,6 +317,8 @@ def main():
                 check(r.returncode == 0 and r.stdout.strip() == "aarch64 True",
                       f"the arm64 probe runs under qemu-aarch64-static: "
                       f"{(r.stdout + r.stderr).strip()[-300:]}")
+            same_cache_as_ldconfig("python arm64", arm, work, "qemu-aarch64-static")
+        foreign_caches(work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return summary()
