@@ -44,7 +44,7 @@ static const char build_usage[] =
     "                    [--key KEY [--identity REPO]]\n"
     "                    [--expect DIGEST|IMAGE [registry options]]\n"
     "                    [--lock FILE] [--arch ARCH] [--cache DIR] [--offline]\n"
-    "                    [--skip-tests] [--verbose | --quiet]\n"
+    "                    [--skip-tests] [--verbose | --quiet] [--format text|json]\n"
     "\n"
     "Builds the image RECIPE describes from the files in DIR (or, for a recipe with\n"
     "contents.packages, from those packages as its lock pins them, unpacked) and writes it\n"
@@ -80,6 +80,9 @@ static const char build_usage[] =
     "  --skip-tests          do not run the recipe's tests (say so in the summary)\n"
     "  --verbose             also list every ELF file with its PIE, RELRO and NX flags\n"
     "  --quiet               no summary: only warnings and errors on standard error\n"
+    "  --format F            what standard output gets: text (default: the manifest digest)\n"
+    "                        or json (the digest, layout, tag, counts, what glibc opens at\n"
+    "                        run time, packages, each ELF file's flags and the warnings)\n"
     "  --expect DIGEST|IMAGE after the build, compare with this manifest digest (sha256:...)\n"
     "                        or image (LAYOUT[:TAG] or REGISTRY/REPO[:TAG|@DIGEST]); a\n"
     "                        mismatch exits 1 and explains every difference on stderr\n"
@@ -105,6 +108,7 @@ struct build_args {
     unsigned jobs;
     bool skip_tests;
     int verbosity; /* -1 --quiet, 0, 1 --verbose */
+    bool json;     /* --format json */
 };
 
 /* A decimal number of seconds since 1970 that gmtime can show as a year below 10000. */
@@ -177,6 +181,7 @@ parse_args(int argc, char **argv, struct build_args *a)
         {"skip-tests", no_argument, NULL, 'S'},
         {"verbose", no_argument, NULL, 'V'},
         {"quiet", no_argument, NULL, 'q'},
+        {"format", required_argument, NULL, 'F'},
         {"help", no_argument, NULL, 'h'},
         CLI_REGISTRY_LONG_OPTIONS,
         {NULL, 0, NULL, 0},
@@ -229,6 +234,11 @@ parse_args(int argc, char **argv, struct build_args *a)
             break;
         case 'S':
             a->skip_tests = true;
+            break;
+        case 'F':
+            if (strcmp(optarg, "text") != 0 && strcmp(optarg, "json") != 0)
+                return cli_usage_error("build", "--format wants text or json, not '%s'", optarg);
+            a->json = strcmp(optarg, "json") == 0;
             break;
         case 'V':
         case 'q':
@@ -391,7 +401,8 @@ print_overview(const struct recipe *r, const char *tag, const struct rootfs_plan
              s->shells ? "allowed by hardening.allow-shell" : "none");
     print_list("shell (allow-shell):", s->shells);
     print_list("setuid/setgid kept (allow-setuid):", s->setid_kept);
-    print_list("glibc opens at run time:", s->dlopened);
+    for (size_t i = 0; i < s->nopened; i++)
+        cli_line(stderr, "  glibc opens at run time: %s, %s", s->opened[i].path, s->opened[i].why);
     if (s->ca_bundle != NULL)
         cli_line(stderr, "  CA bundle: %s", s->ca_bundle);
     if (s->has_dpkg)
@@ -430,6 +441,68 @@ print_summary(const struct recipe *r, const char *tag, const struct rootfs_plan 
         print_overview(r, tag, plan, user, verbosity > 0);
     for (size_t i = 0; warnings != NULL && warnings[i] != NULL; i++)
         cli_line(stderr, "temper: warning: %s", warnings[i]);
+}
+
+static json_t *
+json_text(const char *s)
+{
+    return s != NULL ? image_json_bytes(s, strlen(s)) : json_null();
+}
+
+/* --format json: the summary for a program, on standard output (the text stays on standard
+ * error). Counts of what the root's dpkg database says are null without one. */
+static int
+print_json(const struct recipe *r, const char *tag, const struct rootfs_plan *plan,
+           const struct recipe_user *user, const char *output, const char *digest, bool is_signed,
+           struct temper_err *err)
+{
+    const struct rootfs_summary *s = &plan->summary;
+    json_t *top = json_object(), *opened = json_array(), *elves = json_array(),
+           *warnings = json_array();
+    int rc;
+
+    for (size_t i = 0; i < s->nopened; i++)
+        json_array_append_new(opened, json_pack("{soso}", "path", json_text(s->opened[i].path),
+                                                "why", json_text(s->opened[i].why)));
+    for (size_t i = 0; i < s->nelves; i++) {
+        const struct rootfs_elf *e = &s->elves[i];
+
+        json_array_append_new(elves,
+                              json_pack("{sosbsbsbsb}", "path", json_text(e->path), "executable",
+                                        e->is_executable, "pie", e->is_pie, "full_relro",
+                                        e->has_full_relro, "nx_stack", e->has_nx_stack));
+    }
+    for (size_t i = 0; s->warnings != NULL && s->warnings[i] != NULL; i++)
+        json_array_append_new(warnings, json_text(s->warnings[i]));
+    json_object_set_new(top, "digest", json_string(digest));
+    json_object_set_new(top, "layout", json_text(output));
+    json_object_set_new(top, "tag", json_text(tag));
+    json_object_set_new(top, "name", json_text(r->name.value));
+    json_object_set_new(top, "architecture", json_text(plan->architecture));
+    json_object_set_new(top, "files", json_integer((json_int_t)s->files));
+    json_object_set_new(top, "entries", json_integer((json_int_t)s->entries));
+    json_object_set_new(top, "bytes", json_integer((json_int_t)s->bytes));
+    json_object_set_new(top, "user",
+                        json_pack("{sosIsI}", "name", json_text(user->name.value), "uid",
+                                  (json_int_t)user->uid, "gid", (json_int_t)user->gid));
+    json_object_set_new(top, "setid_cleared", json_integer((json_int_t)s->setid_cleared));
+    json_object_set_new(top, "glibc_opens", opened);
+    json_object_set_new(top, "ca_bundle", json_text(s->ca_bundle));
+    json_object_set_new(top, "packages",
+                        s->has_dpkg ? json_integer((json_int_t)plan->npackages) : json_null());
+    json_object_set_new(top, "unowned",
+                        s->has_dpkg ? json_integer((json_int_t)s->unowned) : json_null());
+    json_object_set_new(top, "modified",
+                        s->has_dpkg ? json_integer((json_int_t)s->modified) : json_null());
+    json_object_set_new(top, "elf", elves);
+    json_object_set_new(top, "warnings", warnings);
+    json_object_set_new(top, "signed", json_boolean(is_signed));
+    rc = json_dumpf(top, stdout, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+    json_decref(top);
+    if (rc < 0)
+        return temper_err_set(err, TEMPER_E_IO, 0, "cannot write the JSON output");
+    putchar('\n');
+    return 0;
 }
 
 /* Environment as "KEY=VALUE" and annotations as pairs, for the config. */
@@ -701,7 +774,7 @@ build(const struct build_args *a, struct recipe *r, const struct cli_image *expe
     const char *root_dir, *goarch = NULL;
     int64_t epoch = 0;
     int rc, mismatch = 0;
-    bool added = false;
+    bool added = false, is_signed;
 
     if ((rc = choose_epoch(a, r, &epoch)) >= 0 || (rc = choose_layer(a, r, &lo)) >= 0)
         return rc;
@@ -779,6 +852,7 @@ build(const struct build_args *a, struct recipe *r, const struct cli_image *expe
             temper_err_prefix(err, "image %s is in '%s', but comparing it with '%s' failed", digest,
                               output, a->expect);
     }
+    is_signed = key != NULL;
     sign_key_free(key);
     if (staged.fd >= 0)
         close(staged.fd);
@@ -786,9 +860,12 @@ build(const struct build_args *a, struct recipe *r, const struct cli_image *expe
     oci_layout_free(layout);
     fs_root_free(root);
     free(lo.file_digests);
+    if (rc == 0 && a->json)
+        rc = print_json(r, tag, plan, user, output, digest, is_signed, err);
+    else if (rc == 0)
+        printf("%s\n", digest);
     if (rc < 0)
         return cli_error(err);
-    printf("%s\n", digest);
     if (mismatch < 0)
         return cli_error(err) == CLI_EXIT_USAGE ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
     return mismatch ? CLI_EXIT_FAILURE : CLI_EXIT_OK;

@@ -42,13 +42,10 @@ json_t *diff_must(json_t *j);
 /* A JSON value as compact, ASCII-only JSON text with sorted keys (malloc'd); cut as diff_quote
  * cuts. */
 char *diff_json_text(const json_t *value);
-/* A JSON string of `len` bytes: as they are when UTF-8 without NUL, else image_quote's text
- * without its quotes. */
-json_t *diff_json_bytes(const char *s, size_t len);
 /* image_quote into a malloc'd string of the right size; a value over DIFF_VALUE_SHOWN_BYTES is
  * cut there and followed by "... (N bytes, sha256:...)" of the whole value. */
 char *diff_quote(const char *s, size_t len);
-/* diff_json_bytes of a value; one over DIFF_VALUE_SHOWN_BYTES is {"head": its first bytes,
+/* image_json_bytes of a value; one over DIFF_VALUE_SHOWN_BYTES is {"head": its first bytes,
  * "size", "sha256"}. */
 json_t *diff_json_value(const char *s, size_t len);
 /* A deep copy of a JSON value (NULL for NULL); one whose compact text is over

@@ -167,7 +167,7 @@ quoted_or_null(const char *s)
 static json_t *
 bytes_or_null(const char *s)
 {
-    return s ? diff_json_bytes(s, strlen(s)) : NULL;
+    return s ? image_json_bytes(s, strlen(s)) : NULL;
 }
 
 static void
@@ -303,17 +303,17 @@ emit_lone(struct diff_out *o, const char *where, const struct image_entry *e, bo
     what = xasprintf("%s %s %" PRId64 ":%" PRId64, image_entry_type_name(e->type), mode, e->uid,
                      e->gid);
     if (e->link != NULL)
-        json_object_set_new(j, "link", diff_json_bytes(e->link, strlen(e->link)));
+        json_object_set_new(j, "link", image_json_bytes(e->link, strlen(e->link)));
     doc = diff_must(json_pack("{ssssso}", "where", where, "field", added ? "added" : "removed",
                               added ? "b" : "a", j));
     json_object_set_new(doc, added ? "a" : "b", json_null());
-    json_object_set_new(doc, "path", diff_json_bytes(e->path, len));
+    json_object_set_new(doc, "path", image_json_bytes(e->path, len));
     if (image_entry_is_whiteout(e)) {
         bool opaque;
         cleanup_free char *target = image_whiteout_target(e->path, &opaque);
         cleanup_free char *target_shown = escape_dup(target, strlen(target), 0);
 
-        json_object_set_new(doc, "whiteout", diff_json_bytes(target, strlen(target)));
+        json_object_set_new(doc, "whiteout", image_json_bytes(target, strlen(target)));
         diff_emit_line(o,
                        xasprintf("%s: %s: %s: %swhiteout of %s", where, shown,
                                  added ? "added" : "removed", opaque ? "opaque " : "",

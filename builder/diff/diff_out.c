@@ -65,14 +65,14 @@ diff_json_value(const char *s, size_t len)
     char digest[SHA256_DIGEST_STR_LEN];
 
     if (len <= DIFF_VALUE_SHOWN_BYTES)
-        return diff_json_bytes(s, len);
+        return image_json_bytes(s, len);
     sha256_digest(s, len, digest);
-    return diff_must(json_pack("{sosIss}", "head", diff_json_bytes(s, DIFF_VALUE_SHOWN_BYTES),
+    return diff_must(json_pack("{sosIss}", "head", image_json_bytes(s, DIFF_VALUE_SHOWN_BYTES),
                                "size", (json_int_t)len, "sha256", digest));
 }
 
 json_t *
-diff_json_bytes(const char *s, size_t len)
+image_json_bytes(const char *s, size_t len)
 {
     json_t *j = memchr(s, '\0', len) == NULL ? json_stringn(s, len) : NULL;
     cleanup_free char *q = NULL;
@@ -174,7 +174,7 @@ diff_emit(struct diff_out *o, const char *where, const char *path, const char *f
         size_t len = strlen(path);
 
         shown = escape_dup(path, len, 0);
-        json_object_set_new(json, "path", diff_json_bytes(path, len));
+        json_object_set_new(json, "path", image_json_bytes(path, len));
         line = xasprintf("%s: %s: %s: %s -> %s", where, shown, field, a_text ? a_text : "absent",
                          b_text ? b_text : "absent");
     } else {
@@ -200,7 +200,7 @@ side(const char *image, const char *digest)
 {
     json_t *j = diff_must(json_object());
 
-    json_object_set_new(j, "image", diff_json_bytes(image, strlen(image)));
+    json_object_set_new(j, "image", image_json_bytes(image, strlen(image)));
     json_object_set_new(j, "digest", diff_must(json_string(digest)));
     return j;
 }

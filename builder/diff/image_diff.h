@@ -281,4 +281,8 @@ json_t *image_diff_json(const struct image_diff *diff, const char *image_a, cons
  */
 const char *image_quote(const char *s, size_t len, char *out, size_t size);
 
+/* A JSON string of `len` bytes: as they are when UTF-8 without NUL, else image_quote's text
+ * without its quotes (cut past DIFF_VALUE_SHOWN_BYTES as diff's values are). */
+json_t *image_json_bytes(const char *s, size_t len);
+
 #endif

@@ -78,6 +78,16 @@ name_importers(const struct importers *imp)
 /* Resolves `soname` as dlopen finds it for `like`, with its closure, and says why in the
  * summary ("PATH, WHY"); `why` is taken. When the root lacks it, the error says why it is needed
  * and what to do (`fix`). */
+/* Notes an addition for the summary; takes both strings. */
+static void
+add_opened(struct planner *p, char *path, char *why)
+{
+    struct rootfs_summary *s = &p->plan->summary;
+
+    s->opened = xreallocarray(s->opened, s->nopened + 1, sizeof(*s->opened));
+    s->opened[s->nopened++] = (struct rootfs_opened){path, why};
+}
+
 static int
 add_library(struct planner *p, const char *soname, const char *like, char *why, const char *fix,
             struct temper_err *err)
@@ -95,8 +105,7 @@ add_library(struct planner *p, const char *soname, const char *like, char *why, 
         return -1;
     }
     planner_add_closure(p, c);
-    strv_push(&p->plan->summary.dlopened, xasprintf("%s, %s", c->loads[0].path, why));
-    free(why);
+    add_opened(p, xstrdup(c->loads[0].path), why);
     return 0;
 }
 
@@ -421,8 +430,8 @@ add_charset(struct planner *p, struct gconv_conf *g, const struct recipe_str *wa
             return recipe_err_at(err, &want->loc);
         }
         planner_add_closure(p, c);
-        strv_push(&p->plan->summary.dlopened,
-                  xasprintf("%s, the gconv module of %s (contents.gconv)", f, want->value));
+        add_opened(p, xstrdup(f),
+                   xasprintf("the gconv module of %s (contents.gconv)", want->value));
     }
     return 0;
 }

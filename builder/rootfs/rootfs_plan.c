@@ -881,7 +881,11 @@ rootfs_plan_free(struct rootfs_plan *plan)
     strv_free(plan->summary.setid_kept);
     strv_free(plan->summary.shells);
     strv_free(plan->summary.warnings);
-    strv_free(plan->summary.dlopened);
+    for (size_t i = 0; i < plan->summary.nopened; i++) {
+        free(plan->summary.opened[i].path);
+        free(plan->summary.opened[i].why);
+    }
+    free(plan->summary.opened);
     free(plan->summary.ca_bundle);
     for (size_t i = 0; i < plan->summary.nelves; i++)
         free(plan->summary.elves[i].path);

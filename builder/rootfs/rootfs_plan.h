@@ -75,6 +75,12 @@ struct rootfs_elf {
     bool has_nx_stack;
 };
 
+/* A library added for what glibc opens at run time (rootfs_dlopen.c). */
+struct rootfs_opened {
+    char *path; /* in the image, absolute */
+    char *why;  /* "to unwind threads (...)", "the gconv module of ISO-8859-1 (contents.gconv)" */
+};
+
 struct rootfs_summary {
     size_t files;         /* regular files */
     size_t entries;       /* all entries */
@@ -83,8 +89,8 @@ struct rootfs_summary {
     char **setid_kept;    /* paths that kept setuid/setgid (allow-setuid), NULL-terminated */
     char **shells;        /* shells present (allow-shell), NULL-terminated */
     char **warnings;      /* things a user should know, NULL-terminated */
-    char **dlopened;      /* "PATH: why" of each library added for what glibc opens at run time
-                           * (rootfs_dlopen.c), NULL-terminated */
+    struct rootfs_opened *opened; /* each library added for what glibc opens at run time */
+    size_t nopened;
     char *ca_bundle; /* what the image's CA bundle was made from (rootfs_cabundle.c), or NULL */
     /* From the root's dpkg database: files and symlinks of the image no package shipped (what
      * temper writes is not counted), and files whose bytes are not what their package

@@ -14,9 +14,12 @@ build adds it, says so, and the recipe's test passes in the image:
   with `gconv: [iso-8859-1, EUC-JP, UTF-8]` the image holds the two modules, EUC-JP's libJIS.so,
   gconv-modules and its cache (UTF-8 is built in), and conversions work; without the module
   iconv_open fails; an unknown set is refused at its line; `gconv: []` says none are needed.
+- `temper build --format json` lists the same additions under glibc_opens, each with the words
+  of the summary, and the digest the layout's index names.
 
 usage: dlopen.py TEMPER
 """
+import json
 import os
 import shutil
 import subprocess
@@ -200,13 +203,23 @@ def test_gconv(work):
     check(r.returncode == 0 and "iconv_open" not in r.stderr, "`gconv: []` says none are needed")
     out = os.path.join(work, "conv-out")
     named = plain + "  gconv: [iso-8859-1, EUC-JP, UTF-8]\n" + test
-    r = temper("build", recipe(work, "conv", named), "--root", root, "-o", out)
+    r = temper("build", recipe(work, "conv", named), "--root", root, "-o", out, "--format",
+               "json")
     check(r.returncode == 0 and "tests: 1 passed" in r.stderr and
           r.stderr.count("gconv/ISO8859-1.so, the gconv module of iso-8859-1") == 1,
           f"with contents.gconv, the modules come and the conversion works: "
           f"{r.stderr.strip()[-300:]}")
     if r.returncode != 0:
         return
+    doc = json.loads(r.stdout)
+    opened = {os.path.basename(o["path"]): o["why"] for o in doc["glibc_opens"]}
+    index = json.load(open(os.path.join(out, "index.json")))
+    check(opened == {"ISO8859-1.so": "the gconv module of iso-8859-1 (contents.gconv)",
+                     "EUC-JP.so": "the gconv module of EUC-JP (contents.gconv)"} and
+          all(f"glibc opens at run time: {o['path']}, {o['why']}" in r.stderr
+              for o in doc["glibc_opens"]) and
+          doc["digest"] == index["manifests"][0]["digest"] and doc["layout"] == out,
+          f"--format json lists them as the summary does, with the digest: {doc['glibc_opens']}")
     tree = unpack_layout(out, os.path.join(work, "conv-tree"))
     held = sorted(os.listdir(os.path.join(tree, LIB, "gconv")))
     check(held == ["EUC-JP.so", "ISO8859-1.so", "gconv-modules", "gconv-modules.cache",
