@@ -33,25 +33,28 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memcpy(copy, data, size);
     for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
-        char *user = NULL, *password = NULL;
+        char *user = NULL, *password = NULL, *helper = NULL;
         struct temper_err err = {0};
-        int rc = registry_docker_auth_parse(copy, size, hosts[i], &user, &password, &err);
+        int rc = registry_docker_auth_parse(copy, size, hosts[i], &user, &password, &helper, &err);
 
         if (rc < 0) {
             if (err.code != TEMPER_E_PARSE && err.code != TEMPER_E_LIMIT)
                 fail("failed with a code other than TEMPER_E_PARSE or TEMPER_E_LIMIT");
             if (memchr(err.msg, '\0', sizeof(err.msg)) == NULL || err.msg[0] == '\0')
                 fail("failure without a message");
-            if (user != NULL || password != NULL)
+            if (user != NULL || password != NULL || helper != NULL)
                 fail("out-parameters set on failure");
         } else if (rc == 0) {
-            if (user != NULL || password != NULL)
+            if (user != NULL || password != NULL || helper != NULL)
                 fail("credentials without an entry");
-        } else if (rc != 1 || user == NULL || password == NULL || user[0] == '\0') {
-            fail("an entry without a user name and a password");
+        } else if (rc != 1 || (helper == NULL) == (user == NULL) ||
+                   (helper == NULL && (password == NULL || user[0] == '\0')) ||
+                   (helper != NULL && helper[0] == '\0')) {
+            fail("an entry without either a helper, or a user name and a password");
         }
         free(user);
         free(password);
+        free(helper);
     }
     free(copy);
     return 0;

@@ -10,6 +10,11 @@
  * moved only when its order relative to the others changed: the pairs that
  * keep their relative order are a longest increasing subsequence of B's
  * positions taken in A's order; the others moved.
+ *
+ * Another epoch moves every mtime from one time to another: when every pair whose mtime differs
+ * moved from the same time to the same other time, and there are at least two, that is one
+ * difference with the count ("layer 1: mtime of 1362 entries: 0 -> 946684800"), not one per
+ * entry, so that what else changed is not lost among them.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -257,8 +262,46 @@ compare_pax(struct diff_out *o, const char *where, const struct image_entry *a,
     }
 }
 
+static bool
+same_mtime(const struct image_entry *a, const struct image_entry *b)
+{
+    return a->mtime == b->mtime && a->mtime_nsec == b->mtime_nsec;
+}
+
+/* The pair whose mtime change every other one repeats (*count of them), or NULL: none, one, or
+ * changes that differ. */
+static const struct event *
+uniform_mtime(const struct event *ev, size_t n, size_t *count)
+{
+    const struct event *first = NULL;
+
+    *count = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (ev[i].a == NULL || ev[i].b == NULL || same_mtime(ev[i].a, ev[i].b))
+            continue;
+        if (first == NULL)
+            first = &ev[i];
+        else if (!same_mtime(first->a, ev[i].a) || !same_mtime(first->b, ev[i].b))
+            return NULL;
+        ++*count;
+    }
+    return *count >= 2 ? first : NULL;
+}
+
 static void
-compare_pair(struct diff_out *o, const char *where, const struct event *ev)
+emit_uniform_mtime(struct diff_out *o, const char *where, const struct event *ev, size_t count)
+{
+    cleanup_free char *ta = mtime_text(ev->a), *tb = mtime_text(ev->b);
+    json_t *doc = diff_must(json_pack("{sssssIsoso}", "where", where, "field", "mtime", "entries",
+                                      (json_int_t)count, "a", mtime_json(ev->a, ta), "b",
+                                      mtime_json(ev->b, tb)));
+
+    json_object_set_new(doc, "path", json_null());
+    diff_emit_line(o, xasprintf("%s: mtime of %zu entries: %s -> %s", where, count, ta, tb), doc);
+}
+
+static void
+compare_pair(struct diff_out *o, const char *where, const struct event *ev, bool said_mtime)
 {
     const struct image_entry *a = ev->a, *b = ev->b;
 
@@ -267,7 +310,7 @@ compare_pair(struct diff_out *o, const char *where, const struct event *ev)
         emit_strings(o, where, a->path, "mode", mode_text(a->mode), mode_text(b->mode));
     if (a->uid != b->uid || a->gid != b->gid)
         emit_strings(o, where, a->path, "owner", owner_text(a), owner_text(b));
-    if (a->mtime != b->mtime || a->mtime_nsec != b->mtime_nsec) {
+    if (!said_mtime && !same_mtime(a, b)) {
         cleanup_free char *ta = mtime_text(a), *tb = mtime_text(b);
 
         diff_emit(o, where, a->path, "mtime", ta, tb, mtime_json(a, ta), mtime_json(b, tb));
@@ -339,16 +382,19 @@ void
 diff_entries(struct diff_out *o, const char *where, const struct image_layer_entries *a,
              const struct image_layer_entries *b)
 {
-    size_t n;
+    size_t n, count;
     cleanup_free struct event *ev = pair_up(a, b, &n);
+    const struct event *uniform = uniform_mtime(ev, n, &count);
 
     mark_moved(ev, n);
+    if (uniform != NULL)
+        emit_uniform_mtime(o, where, uniform, count);
     for (size_t i = 0; i < n; i++) {
         if (ev[i].a == NULL)
             emit_lone(o, where, ev[i].b, true);
         else if (ev[i].b == NULL)
             emit_lone(o, where, ev[i].a, false);
         else
-            compare_pair(o, where, &ev[i]);
+            compare_pair(o, where, &ev[i], uniform != NULL);
     }
 }

@@ -19,15 +19,28 @@
 
 /*
  * Finds the credentials for `registry` ("host[:port]") in the text of a
- * docker config.json (untrusted: any bytes): the `auths` entry whose key is
- * that host, with or without a scheme and a path ("https://host/v1/"), or
- * "https://index.docker.io/v1/" for docker.io; its "auth" is base64 of
- * "username:password". Returns 1 and owned strings when found, 0 when the
- * file has no entry for the host (or one without "auth"), -1 when the file
- * or the entry is malformed (TEMPER_E_PARSE, TEMPER_E_LIMIT), the message
- * never holding any part of a credential.
+ * docker config.json or a containers auth.json (untrusted: any bytes), in
+ * docker's order: the credential helper `credHelpers` names for the host,
+ * else the one `credsStore` names (returned in *helper, owned, for
+ * registry_credential_helper), else the `auths` entry whose key is that
+ * host, with or without a scheme and a path ("https://host/v1/"), or
+ * "https://index.docker.io/v1/" for docker.io, whose "auth" is base64 of
+ * "username:password". Returns 1 and owned strings when found (a helper, or
+ * the username and password), 0 when the file has none for the host, -1 when
+ * the file or the entry is malformed (TEMPER_E_PARSE, TEMPER_E_LIMIT), the
+ * message never holding any part of a credential.
  */
 int registry_docker_auth_parse(const char *json, size_t len, const char *registry, char **username,
+                               char **password, char **helper, struct temper_err *err);
+
+/*
+ * Asks docker's credential helper `docker-credential-NAME get` (through PATH) for the
+ * credentials of `server` (the registry's "host[:port]", "https://index.docker.io/v1/" for
+ * docker.io). Returns 1 and owned strings, 0 when the helper has none for it ("credentials
+ * not found"), -1 when it cannot run, fails, takes over 60 s, answers over 64 KiB or outside
+ * its protocol, or answers an identity token (not exchanged here).
+ */
+int registry_credential_helper(const char *name, const char *server, char **username,
                                char **password, struct temper_err *err);
 
 /* Whether `host` (without the port; brackets allowed) is loopback: localhost, 127.0.0.0/8, ::1. */

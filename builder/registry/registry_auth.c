@@ -246,9 +246,41 @@ decode_auth(const char *b64, const char *registry, char **username, char **passw
     return 0;
 }
 
+/* The helper credHelpers names for `registry`, else credsStore's: 1 and *helper, 0, or -1. */
+static int
+find_helper(json_t *doc, const char *registry, char **helper, struct temper_err *err)
+{
+    json_t *helpers = json_object_get(doc, "credHelpers"),
+           *store = json_object_get(doc, "credsStore");
+    json_t *entry;
+    const char *key;
+    char host[256];
+
+    if (helpers != NULL && !json_is_object(helpers))
+        return temper_err_set(err, TEMPER_E_PARSE, 0, "'credHelpers' is not an object");
+    json_object_foreach(helpers, key, entry)
+    {
+        auth_key_host(key, host, sizeof(host));
+        if (strcmp(host, registry) != 0)
+            continue;
+        if (!json_is_string(entry) || json_string_length(entry) == 0)
+            return temper_err_set(err, TEMPER_E_PARSE, 0,
+                                  "the credHelpers entry of '%s' is not a helper's name", registry);
+        *helper = xstrdup(json_string_value(entry));
+        return 1;
+    }
+    if (store != NULL && !json_is_string(store))
+        return temper_err_set(err, TEMPER_E_PARSE, 0, "'credsStore' is not a string");
+    if (store != NULL && json_string_length(store) > 0) {
+        *helper = xstrdup(json_string_value(store));
+        return 1;
+    }
+    return 0;
+}
+
 int
 registry_docker_auth_parse(const char *json, size_t len, const char *registry, char **username,
-                           char **password, struct temper_err *err)
+                           char **password, char **helper, struct temper_err *err)
 {
     json_t *doc = NULL, *auths, *entry;
     const char *key;
@@ -262,6 +294,11 @@ registry_docker_auth_parse(const char *json, size_t len, const char *registry, c
     if (!json_is_object(doc)) {
         json_decref(doc);
         return temper_err_set(err, TEMPER_E_PARSE, 0, "docker config: not a JSON object");
+    }
+    rc = find_helper(doc, registry, helper, err);
+    if (rc != 0) {
+        json_decref(doc);
+        return rc < 0 ? temper_err_prefix(err, "docker config") : rc;
     }
     auths = json_object_get(doc, "auths");
     if (auths != NULL && !json_is_object(auths)) {

@@ -38,7 +38,7 @@ static int
 load_auth_file(struct registry_client *c, const char *path, struct temper_err *err)
 {
     cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    cleanup_free char *text = NULL;
+    cleanup_free char *text = NULL, *helper = NULL;
     size_t len = 0;
     struct stat st;
     int rc;
@@ -64,8 +64,12 @@ load_auth_file(struct registry_client *c, const char *path, struct temper_err *e
             break;
         len += (size_t)n;
     }
-    rc = registry_docker_auth_parse(text, len, c->host, &c->username, &c->password, err);
+    rc = registry_docker_auth_parse(text, len, c->host, &c->username, &c->password, &helper, err);
     OPENSSL_cleanse(text, len);
+    if (rc > 0 && helper != NULL)
+        rc = registry_credential_helper(
+            helper, strcmp(c->host, "docker.io") == 0 ? "https://index.docker.io/v1/" : c->host,
+            &c->username, &c->password, err);
     if (rc < 0)
         return temper_err_prefix(err, "'%s'", path);
     return 0;

@@ -5,7 +5,8 @@
   (including static.yaml) and a variant of it differ in a file's content and mode, a symlink's
   target, an added file and the entrypoint: diff names each (exit 1), with the hashes Python
   computes, in text and in JSON, and its count line counts its lines.
-- Another epoch names `created` and the mtimes; another compression is one line naming both
+- Another epoch names `created` and says once, with the count, that every mtime moved (one
+  line, not one per entry); another compression is one line naming both
   blobs and the same diff_id.
 - temper inspect lists exactly the entries Python's tarfile reads from the layer blob (path,
   type, mode, owner, size, link), the tags, and the hardening summary.
@@ -25,6 +26,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -143,8 +145,10 @@ def test_epoch_and_compression(work, app_recipe, app, app_digest):
     check(r.returncode == 1 and
           'config: created: "2023-11-14T22:13:20Z" -> "2020-09-13T12:26:40Z"' in lines,
           "another epoch: diff names created")
-    check("layer 1: /etc/app.conf: mtime: 1700000000 -> 1600000000" in lines,
-          "another epoch: diff names the mtimes")
+    mtimes = [line for line in lines if "mtime" in line]
+    check(len(mtimes) == 1 and re.fullmatch(r"layer 1: mtime of \d+ entries: 1700000000 -> "
+                                            r"1600000000", mtimes[0]),
+          f"another epoch: diff says once that every mtime moved, with the count: {mtimes}")
 
     zstd = os.path.join(work, "app-zstd")
     build(app_recipe, zstd, "--compression", "zstd")

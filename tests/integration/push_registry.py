@@ -9,9 +9,10 @@
   image signed with another key keeps the registry's signature first and
   adds the new one.
 - Basic auth (htpasswd): no credentials is a clear 401 naming the
-  registry; TEMPER_REGISTRY_USERNAME/PASSWORD, --password-stdin and a
-  docker config.json work; a wrong password is refused; no password ever
-  appears in any output.
+  registry; TEMPER_REGISTRY_USERNAME/PASSWORD, --password-stdin, a
+  docker config.json, podman's auth.json and docker's credential helpers
+  (credHelpers before credsStore before auths; a helper not on PATH named)
+  work; a wrong password is refused; no password ever appears in any output.
 - TLS: a registry with a self-signed certificate is refused without
   --ca-file (no fallback to http), pushed to with it, and with --insecure
   (which warns).
@@ -687,7 +688,7 @@ def test_basic_auth(work, layout, digest):
         outs.append(r)
         check(r.returncode == 0, f"podman's $XDG_RUNTIME_DIR/containers/auth.json (podman "
               f"login's): pushed: {r.stderr.strip()[-300:]}")
-        wrong = base64.b64encode(f"user:wrong-{PASSWORD}".encode()).decode()
+        wrong = wrong_auth = base64.b64encode(f"user:wrong-{PASSWORD}".encode()).decode()
         named = os.path.join(work, "named-auth.json")
         with open(named, "w") as f:
             json.dump({"auths": {reg.host: {"auth": wrong}}}, f)
@@ -696,6 +697,37 @@ def test_basic_auth(work, layout, digest):
         outs.append(r)
         check(r.returncode == 1 and "refused the credentials" in r.stderr,
               f"REGISTRY_AUTH_FILE comes first, before docker's config: {r.stderr.strip()}")
+        # docker's credential helpers: credHelpers for the host, else credsStore, run as
+        # `docker-credential-NAME get` with the server on standard input
+        bin_dir = os.path.join(work, "helper-bin")
+        os.makedirs(bin_dir)
+        for name, password in (("right", PASSWORD), ("wrong", "wrong-" + PASSWORD)):
+            script = os.path.join(bin_dir, f"docker-credential-{name}")
+            with open(script, "w") as f:
+                f.write(f"#!/bin/sh\n[ \"$1\" = get ] || exit 9\nread -r server\n"
+                        f"[ \"$server\" = '{reg.host}' ] || "
+                        f"{{ echo 'credentials not found in native keychain'; exit 1; }}\n"
+                        f"printf '{{\"ServerURL\":\"%s\",\"Username\":\"user\","
+                        f"\"Secret\":\"{password}\"}}' \"$server\"\n")
+            os.chmod(script, 0o755)
+        helper_env = {"PATH": bin_dir + os.pathsep + os.environ.get("PATH", "/usr/bin:/bin")}
+        for i, (config, expect, says) in enumerate([
+                ({"credHelpers": {reg.host: "right"}, "credsStore": "wrong"}, 0, ""),
+                ({"credsStore": "right", "auths": {reg.host: {"auth": wrong_auth}}}, 0, ""),
+                ({"credHelpers": {reg.host: "wrong"}}, 1, "refused the credentials"),
+                ({"credHelpers": {reg.host: "absent"}}, 1,
+                 "cannot run credential helper 'docker-credential-absent' (not on PATH")]):
+            helpers = os.path.join(work, f"docker-config-helper{i}")
+            os.makedirs(helpers)
+            with open(os.path.join(helpers, "config.json"), "w") as f:
+                json.dump(config, f)
+            r = push(layout, f"{reg.host}/static:helper{i}", env={"DOCKER_CONFIG": helpers,
+                                                                    **helper_env})
+            outs.append(r)
+            said = {0: "pushed", 1: "refused"}[expect]
+            check(r.returncode == expect and says in r.stderr,
+                  f"credential helper, {sorted(config)} (case {i}): {said}: "
+                  f"{r.stderr.strip()[-300:]}")
         r = push("--username", "user", layout, ref)
         check(r.returncode == 2, "--username without --password-stdin is a usage error")
         leaked = [o for o in outs if PASSWORD in o.stdout + o.stderr or auth in o.stderr]

@@ -286,6 +286,38 @@ START_TEST(test_image_diff_compare_names_every_entry_difference)
 }
 END_TEST
 
+/* Another epoch: every mtime moved from 100 to 300 is one difference with its count, and the
+ * other differences still come; a second, other change of mtime brings back one line each. */
+START_TEST(test_image_diff_compare_says_a_uniform_mtime_change_once)
+{
+    struct tentry b[N(base_entries)];
+    struct image_diff d;
+    struct temper_err err;
+    struct image_opts o = {0};
+
+    memcpy(b, base_entries, sizeof(base_entries));
+    for (size_t i = 0; i < N(b); i++)
+        b[i].mtime = 300;
+    b[3].mode = 0700;
+    make_image("a", base_entries, N(base_entries), &o);
+    make_image("b", b, N(b), &o);
+    ck_assert_msg(compare("a", "b", &d, &err) == 0, "%s", err.msg);
+    dump(&d);
+    ck_assert(has_line(&d, "layer 1: mtime of 8 entries: 100 -> 300"));
+    ck_assert(has_line(&d, "layer 1: /usr/bin/x: mode: 0755 -> 0700"));
+    ck_assert(!has_prefix(&d, "layer 1: /etc/passwd: mtime"));
+    image_diff_release(&d);
+
+    b[7].mtime = 400;
+    make_image("c", b, N(b), &o);
+    ck_assert_msg(compare("a", "c", &d, &err) == 0, "%s", err.msg);
+    ck_assert(has_line(&d, "layer 1: /etc/passwd: mtime: 100 -> 300"));
+    ck_assert(has_line(&d, "layer 1: /usr/lib/attr: mtime: 100 -> 400"));
+    ck_assert(!has_prefix(&d, "layer 1: mtime of"));
+    image_diff_release(&d);
+}
+END_TEST
+
 START_TEST(test_image_diff_compare_reports_moves_not_shifts)
 {
     const struct tentry a[] = {
@@ -1127,6 +1159,7 @@ diff_suite(void)
     tcase_add_test(tc, test_image_diff_compare_finds_same_digest_identical);
     tcase_add_test(tc, test_image_diff_compare_names_config_and_manifest_fields);
     tcase_add_test(tc, test_image_diff_compare_names_every_entry_difference);
+    tcase_add_test(tc, test_image_diff_compare_says_a_uniform_mtime_change_once);
     tcase_add_test(tc, test_image_diff_compare_reports_moves_not_shifts);
     tcase_add_test(tc, test_image_diff_compare_names_a_compression_difference);
     tcase_add_test(tc, test_image_diff_compare_checks_a_claimed_diff_id);

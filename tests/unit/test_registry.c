@@ -10,8 +10,11 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "base/cleanup.h"
 #include "base/limits.h"
+#include "base/xalloc.h"
 #include "registry/registry-internal.h"
 #include "registry/registry_client.h"
 #include "testutil.h"
@@ -211,12 +214,14 @@ START_TEST(test_registry_docker_auth_parse_decodes_the_entry_of_the_host)
     };
 
     for (size_t i = 0; i < sizeof(configs) / sizeof(configs[0]); i++) {
-        char *user = NULL, *password = NULL;
+        char *user = NULL, *password = NULL, *helper = NULL;
         struct temper_err err = {0};
 
         ck_assert_int_eq(registry_docker_auth_parse(configs[i], strlen(configs[i]),
-                                                    "127.0.0.1:5000", &user, &password, &err),
+                                                    "127.0.0.1:5000", &user, &password, &helper,
+                                                    &err),
                          1);
+        ck_assert_ptr_null(helper);
         ck_assert_str_eq(user, "alice");
         ck_assert_str_eq(password, "s3cret:with:colons");
         free(user);
@@ -228,11 +233,12 @@ END_TEST
 START_TEST(test_registry_docker_auth_parse_maps_docker_io)
 {
     const char *config = "{\"auths\":{\"https://index.docker.io/v1/\":{\"auth\":\"" ALICE "\"}}}";
-    char *user = NULL, *password = NULL;
+    char *user = NULL, *password = NULL, *helper = NULL;
     struct temper_err err = {0};
 
-    ck_assert_int_eq(
-        registry_docker_auth_parse(config, strlen(config), "docker.io", &user, &password, &err), 1);
+    ck_assert_int_eq(registry_docker_auth_parse(config, strlen(config), "docker.io", &user,
+                                                &password, &helper, &err),
+                     1);
     ck_assert_str_eq(user, "alice");
     free(user);
     free(password);
@@ -246,16 +252,19 @@ START_TEST(test_registry_docker_auth_parse_finds_nothing_without_an_entry)
         "{\"auths\":{}}",
         "{\"auths\":{\"127.0.0.1:5001\":{\"auth\":\"" ALICE "\"}}}",
         "{\"auths\":{\"127.0.0.1:5000\":{}}}",
-        "{\"credsStore\":\"desktop\"}",
+        "{\"credsStore\":\"\"}",
+        "{\"credHelpers\":{\"gcr.io\":\"gcloud\"}}",
     };
 
     for (size_t i = 0; i < sizeof(configs) / sizeof(configs[0]); i++) {
-        char *user = NULL, *password = NULL;
+        char *user = NULL, *password = NULL, *helper = NULL;
         struct temper_err err = {0};
 
         ck_assert_int_eq(registry_docker_auth_parse(configs[i], strlen(configs[i]),
-                                                    "127.0.0.1:5000", &user, &password, &err),
+                                                    "127.0.0.1:5000", &user, &password, &helper,
+                                                    &err),
                          0);
+        ck_assert_ptr_null(helper);
         ck_assert_ptr_null(user);
     }
 }
@@ -277,20 +286,111 @@ START_TEST(test_registry_docker_auth_parse_refuses_malformed_without_quoting_sec
         {"{\"auths\":{\"127.0.0.1:5000\":{\"auth\":\"czNjcmV0!!!\"}}}", TEMPER_E_PARSE},
         {"{\"auths\":{\"127.0.0.1:5000\":{\"auth\":\"czNjcmV0a\"}}}", TEMPER_E_PARSE},
         {"{\"auths\":{\"127.0.0.1:5000\":{\"auth\":\"\"}}}", TEMPER_E_PARSE},
+        {"{\"credHelpers\":[]}", TEMPER_E_PARSE},
+        {"{\"credHelpers\":{\"127.0.0.1:5000\":7}}", TEMPER_E_PARSE},
+        {"{\"credsStore\":{}}", TEMPER_E_PARSE},
     };
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        char *user = NULL, *password = NULL;
+        char *user = NULL, *password = NULL, *helper = NULL;
         struct temper_err err = {0};
 
         ck_assert_msg(registry_docker_auth_parse(cases[i].config, strlen(cases[i].config),
-                                                 "127.0.0.1:5000", &user, &password, &err) == -1,
+                                                 "127.0.0.1:5000", &user, &password, &helper,
+                                                 &err) == -1,
                       "took %s", cases[i].config);
         ck_assert_int_eq(err.code, cases[i].code);
         ck_assert_ptr_null(user);
         ck_assert_ptr_null(strstr(err.msg, "s3cret"));
         ck_assert_ptr_null(strstr(err.msg, "czNjcmV0"));
         ck_assert_ptr_null(strstr(err.msg, "YWxpY2"));
+    }
+}
+END_TEST
+
+/* credHelpers for the host first, then credsStore, then auths: docker's order. */
+START_TEST(test_registry_docker_auth_parse_names_the_helper_in_dockers_order)
+{
+    static const struct {
+        const char *config, *registry, *helper;
+    } cases[] = {
+        {"{\"credHelpers\":{\"127.0.0.1:5000\":\"pass\"},\"credsStore\":\"desktop\","
+         "\"auths\":{\"127.0.0.1:5000\":{\"auth\":\"" ALICE "\"}}}",
+         "127.0.0.1:5000", "pass"},
+        {"{\"credHelpers\":{\"gcr.io\":\"gcloud\"},\"credsStore\":\"desktop\","
+         "\"auths\":{\"127.0.0.1:5000\":{\"auth\":\"" ALICE "\"}}}",
+         "127.0.0.1:5000", "desktop"},
+        {"{\"credHelpers\":{\"https://index.docker.io/v1/\":\"hub\"}}", "docker.io", "hub"},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *user = NULL, *password = NULL, *helper = NULL;
+        struct temper_err err = {0};
+
+        ck_assert_int_eq(registry_docker_auth_parse(cases[i].config, strlen(cases[i].config),
+                                                    cases[i].registry, &user, &password, &helper,
+                                                    &err),
+                         1);
+        ck_assert_str_eq(helper, cases[i].helper);
+        ck_assert_ptr_null(user);
+        free(helper);
+    }
+}
+END_TEST
+
+/* A helper that is not there, one that answers, one that has nothing, one that answers garbage,
+ * one with a name that could leave PATH: each as docker-credential-helpers' protocol says. */
+START_TEST(test_registry_credential_helper_speaks_the_protocol)
+{
+    static const struct {
+        const char *name, *script;
+        int rc;
+        const char *says;
+    } cases[] = {
+        {"ok",
+         "read s; [ \"$s\" = 127.0.0.1:5000 ] && "
+         "echo '{\"ServerURL\":\"x\",\"Username\":\"alice\",\"Secret\":\"s3cret\"}'",
+         1, NULL},
+        {"none", "echo 'credentials not found in native keychain'; exit 1", 0, NULL},
+        {"bad", "echo 'not json'", -1, "not its protocol"},
+        {"token", "echo '{\"Username\":\"<token>\",\"Secret\":\"s3cret\"}'", -1, "identity token"},
+        {"broken", "echo 'the keychain is locked'; exit 3", -1,
+         "failed (exit status 3): the keychain is locked"},
+        {"missing", NULL, -1, "not on PATH"},
+        {"../ok", NULL, -1, "not a program name"},
+    };
+    cleanup_free char *path = NULL;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        cleanup_free char *file = xasprintf("bin/docker-credential-%s", cases[i].name);
+        cleanup_free char *text = NULL;
+
+        if (cases[i].script == NULL)
+            continue;
+        text = xasprintf("#!/bin/sh\n[ \"$1\" = get ] || exit 9\n%s\n", cases[i].script);
+        testutil_write(file, text, strlen(text));
+        ck_assert_int_eq(chmod(testutil_path(file), 0755), 0);
+    }
+    path = xasprintf("%s:%s", testutil_path("bin"), getenv("PATH") ? getenv("PATH") : "/bin");
+    setenv("PATH", path, 1);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *user = NULL, *password = NULL;
+        struct temper_err err = {0};
+        int rc =
+            registry_credential_helper(cases[i].name, "127.0.0.1:5000", &user, &password, &err);
+
+        ck_assert_msg(rc == cases[i].rc, "%s: %d %s", cases[i].name, rc, err.msg);
+        if (rc == 1) {
+            ck_assert_str_eq(user, "alice");
+            ck_assert_str_eq(password, "s3cret");
+        } else {
+            ck_assert_ptr_null(user);
+        }
+        if (cases[i].says != NULL)
+            ck_assert_msg(strstr(err.msg, cases[i].says) != NULL, "%s: %s", cases[i].name, err.msg);
+        ck_assert_ptr_null(strstr(err.msg, "s3cret"));
+        free(user);
+        free(password);
     }
 }
 END_TEST
@@ -616,6 +716,12 @@ registry_suite(void)
     tcase_add_test(tc, test_registry_docker_auth_parse_maps_docker_io);
     tcase_add_test(tc, test_registry_docker_auth_parse_finds_nothing_without_an_entry);
     tcase_add_test(tc, test_registry_docker_auth_parse_refuses_malformed_without_quoting_secrets);
+    tcase_add_test(tc, test_registry_docker_auth_parse_names_the_helper_in_dockers_order);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("registry_credential_helper");
+    tcase_add_checked_fixture(tc, testutil_setup, testutil_teardown);
+    tcase_add_test(tc, test_registry_credential_helper_speaks_the_protocol);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("registry_host_is_loopback");
