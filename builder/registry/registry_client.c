@@ -652,6 +652,17 @@ merge_attached(struct registry_client *c, const json_t *remote, const struct att
     return rc;
 }
 
+/* Whether blob i of `a` is the same as an earlier one: two signatures by two keys for one
+ * identity share their payload, which is one blob, sent and counted once. */
+static bool
+same_as_earlier(const struct attached *a, size_t i)
+{
+    for (size_t k = 0; k < i; k++)
+        if (a->lens[k] == a->lens[i] && memcmp(a->blobs[k], a->blobs[i], a->lens[i]) == 0)
+            return true;
+    return false;
+}
+
 /*
  * The blobs of what is attached under a tag, and the config of its manifest merged with the
  * registry's, which goes to *merged (NULL when the registry has every one already), to be put
@@ -668,7 +679,7 @@ push_attached_blobs(struct registry_client *c, const struct attached *a, char **
     if (a->n == 0)
         return 0;
     for (size_t i = 0; i < a->n && rc == 0; i++)
-        rc = push_memory_blob(c, a->blobs[i], a->lens[i], stats, err);
+        rc = same_as_earlier(a, i) ? 0 : push_memory_blob(c, a->blobs[i], a->lens[i], stats, err);
     if (rc == 0)
         rc = get_manifest(c, a->tag, &remote, err);
     if (rc == 0)

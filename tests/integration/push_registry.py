@@ -564,6 +564,18 @@ def test_round_trip(work, layout, digest):
         r = push(other, ref, sign=None)
         check(r.returncode == 0 and len(sig_manifest(reg.host, digest)["layers"]) == 2,
               "pushing again adds nothing")
+        # both signatures in one layout, pushed to a new repository: their one payload is one
+        # blob, sent once, and nothing counts as already there
+        temper("sign", "--key", os.path.join(work, "k1.key"), "--identity",
+               f"{reg.host}/twice", other)
+        temper("sign", "--key", os.path.join(work, "k2.key"), "--identity",
+               f"{reg.host}/twice", other)
+        r = push(other, f"{reg.host}/twice:1", sign=None)
+        check(r.returncode == 0 and uploaded(r.stderr) == 4 and "4 blobs" in r.stderr and
+              "0 already present" in r.stderr and
+              len(sig_manifest(reg.host, digest, repo="twice")["layers"]) == 2,
+              f"an image signed twice goes to a new repository: 4 blobs, none already present: "
+              f"{r.stderr.strip()[-300:]}")
         r = push(layout, ref)
         check(r.returncode == 0 and uploaded(r.stderr) == 0 and
               len(sig_manifest(reg.host, digest)["layers"]) == 2,
