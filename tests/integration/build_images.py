@@ -485,6 +485,16 @@ def test_installed(work):
           os.access(os.path.join(prefix, "libexec/temper/temper-image"), os.X_OK),
           f"cmake --install puts temper in bin and temper-image in libexec/temper: "
           f"{r.stderr.strip()[-200:]}")
+    pages = [os.path.join(prefix, "share/man", p) for p in (
+        "man1/temper.1", "man1/temper-build.1", "man1/temper-push.1", "man5/temper-recipe.5")]
+    r = run(["man", "-w", "temper-build"], env={**os.environ,
+                                                "MANPATH": os.path.join(prefix, "share/man")})
+    check(all(os.path.exists(p) for p in pages) and r.returncode == 0 and
+          r.stdout.strip() == pages[1],
+          f"and the man pages in share/man, where man finds them: {r.stdout.strip()} "
+          f"{r.stderr.strip()[-200:]}")
+    check(os.path.exists(os.path.join(prefix, "share/bash-completion/completions/temper")),
+          "and the bash completion where bash-completion looks for it")
     elsewhere = os.path.join(work, "installed-cwd")
     os.makedirs(elsewhere)
     shutil.copy(os.path.join(RECIPES, "static.yaml"), elsewhere)

@@ -359,7 +359,7 @@ START_TEST(test_registry_credential_helper_speaks_the_protocol)
         {"missing", NULL, -1, "not on PATH"},
         {"../ok", NULL, -1, "not a program name"},
     };
-    cleanup_free char *path = NULL;
+    cleanup_free char *path = NULL, *was = xstrdup(getenv("PATH") ? getenv("PATH") : "/bin");
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         cleanup_free char *file = xasprintf("bin/docker-credential-%s", cases[i].name);
@@ -371,7 +371,7 @@ START_TEST(test_registry_credential_helper_speaks_the_protocol)
         testutil_write(file, text, strlen(text));
         ck_assert_int_eq(chmod(testutil_path(file), 0755), 0);
     }
-    path = xasprintf("%s:%s", testutil_path("bin"), getenv("PATH") ? getenv("PATH") : "/bin");
+    path = xasprintf("%s:%s", testutil_path("bin"), was);
     setenv("PATH", path, 1);
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char *user = NULL, *password = NULL;
@@ -392,6 +392,7 @@ START_TEST(test_registry_credential_helper_speaks_the_protocol)
         free(user);
         free(password);
     }
+    setenv("PATH", was, 1); /* Check may run the next test in this process */
 }
 END_TEST
 
