@@ -18,6 +18,9 @@
   killed at any moment leaves no temporary file and the earlier tag intact.
 - --archive: skopeo reads it as an OCI and as a Docker archive, and podman
   loads and runs it.
+- Installed (cmake --install into a prefix): temper runs from anywhere, with its man pages and
+  bash completion; recipes/temper.yaml, temper's own image, builds from it, its tests build the
+  static image inside it, and podman runs it on a mounted recipe directory.
 
 usage: build_images.py TEMPER RECIPES_DIR   (as root: umoci, runc and bwrap need it)
 """
@@ -27,6 +30,7 @@ import io
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -503,12 +507,42 @@ def test_installed(work):
         r = run([installed, *args], cwd=elsewhere)
         check(r.returncode == 0, f"the installed temper runs {args[0]} in a directory of its own: "
               f"{r.stderr.strip()[-200:]}")
+    test_own_image(work, prefix)
     alone = os.path.join(work, "installed-alone")
     os.makedirs(alone)
     shutil.copy(installed, alone)
     r = run([os.path.join(alone, "temper"), "build", "static.yaml"], cwd=elsewhere)
     check(r.returncode != 0 and "runs in temper-image, which is not installed beside" in r.stderr,
           f"temper copied alone says it needs temper-image: {r.stderr.strip()}")
+
+
+def test_own_image(work, prefix):
+    """recipes/temper.yaml, temper's own image, from the installed temper seen at /usr/local (a
+    bind mount in a mount namespace of its own: the machine's /usr/local is not touched): its
+    tests run temper --version and build the static image inside it; podman runs it with a
+    recipe directory mounted, as README shows."""
+    layout, archive = os.path.join(work, "own-image"), os.path.join(work, "own-image.tar")
+    r = run(["unshare", "-m", "sh", "-c", 'mount --bind "$1" /usr/local && shift && exec "$@"',
+             "sh", prefix, "/usr/local/bin/temper", "build", os.path.join(RECIPES, "temper.yaml"),
+             "-o", layout, "--archive", archive])
+    check(r.returncode == 0 and "tests: 2 passed" in r.stderr,
+          f"recipes/temper.yaml builds, and temper builds the static image inside it: "
+          f"{r.stderr.strip()[-400:]}")
+    if r.returncode != 0:
+        return
+    podman = podman_in(work)
+    r = run(podman + ["load", "-i", archive])
+    check(r.returncode == 0 and "localhost/temper:latest" in r.stdout,
+          "podman loads temper's image: " + (r.stdout + r.stderr).strip()[-300:])
+    recipes = os.path.join(work, "own-image-recipes")
+    os.makedirs(recipes)
+    shutil.copy(os.path.join(RECIPES, "static.yaml"), recipes)
+    r = run(podman + ["run", "--rm", "--network", "none", "--ulimit", "nofile=1024:1024",
+                      "--ulimit", "nproc=4096:4096", "-v", f"{recipes}:/recipes:ro",
+                      "localhost/temper:latest", "build", "/recipes/static.yaml", "-o",
+                      "/tmp/static", "--quiet"], timeout=300)
+    check(r.returncode == 0 and re.fullmatch(r"sha256:[0-9a-f]{64}\n", r.stdout) is not None,
+          "podman runs it on a mounted recipe directory: " + (r.stdout + r.stderr).strip()[-300:])
 
 
 def test_help():
@@ -569,14 +603,19 @@ def test_concurrent_builds(work):
     check(tags == [f"c{i}" for i in range(1, 7)], f"every one's tag is in index.json: {tags}")
 
 
+def podman_in(work):
+    """podman with a store of the test's own."""
+    store = os.path.join(work, "podman")
+    return ["podman", "--root", store + "/root", "--runroot", store + "/run",
+            "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--runtime", "runc"]
+
+
 def test_podman_load(work, layout):
     """podman loads the archive of the python image and runs it."""
     archive = os.path.join(work, "podman.tar")
     r = build(os.path.join(RECIPES, "python.yaml"), layout, "--archive", archive)
     check(r.returncode == 0, "python image with --archive: " + r.stderr.strip()[-200:])
-    store = os.path.join(work, "podman")
-    podman = ["podman", "--root", store + "/root", "--runroot", store + "/run",
-              "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--runtime", "runc"]
+    podman = podman_in(work)
     r = run(podman + ["load", "-i", archive])
     check(r.returncode == 0 and "localhost/python:latest" in r.stdout,
           "podman load takes the archive: " + (r.stdout + r.stderr).strip()[-300:])
