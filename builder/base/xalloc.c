@@ -84,3 +84,37 @@ xasprintf(const char *fmt, ...)
         out_of_memory();
     return p;
 }
+
+size_t
+strv_len(char *const *v)
+{
+    size_t n = 0;
+
+    while (v != NULL && v[n] != NULL)
+        n++;
+    return n;
+}
+
+void
+strv_append(char ***v, size_t *n, char *s)
+{
+    *v = xreallocarray(*v, *n + 2, sizeof(**v));
+    (*v)[(*n)++] = s;
+    (*v)[*n] = NULL;
+}
+
+void
+strv_push(char ***v, char *s)
+{
+    size_t n = strv_len(*v);
+
+    strv_append(v, &n, s);
+}
+
+void
+strv_free(char **v)
+{
+    for (size_t i = 0; v != NULL && v[i] != NULL; i++)
+        free(v[i]);
+    free(v);
+}

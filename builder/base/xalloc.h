@@ -23,4 +23,12 @@ size_t xalloc_held(size_t size);
 /* Returns a newly allocated formatted string. */
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* NULL-terminated lists of strings the list owns; NULL is the empty list. */
+size_t strv_len(char *const *v);
+/* Appends s (taken) to *v, whose length the caller keeps in *n. */
+void strv_append(char ***v, size_t *n, char *s);
+/* Appends s (taken) to *v, counting it first. */
+void strv_push(char ***v, char *s);
+void strv_free(char **v);
+
 #endif

@@ -164,5 +164,7 @@ void oci_layout_force_named_tmp(struct oci_layout *layout);
  * names synced first, then an atomic rename; *index taken once renamed). */
 int oci_layout_blobs_dir(struct oci_layout *layout, int *fd, struct temper_err *err);
 int oci_layout_commit_index(struct oci_layout *layout, json_t **index, struct temper_err *err);
+/* The ref.name (the tag) of a checked index.json manifests[] entry, or NULL. */
+const char *oci_entry_ref_name(const json_t *entry);
 
 #endif

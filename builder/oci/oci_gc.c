@@ -27,21 +27,6 @@
  * level deep. */
 #define GC_INDEX_DEPTH_MAX 4
 
-static void
-push(char ***v, size_t *n, char *s)
-{
-    *v = xreallocarray(*v, *n + 2, sizeof(**v));
-    (*v)[(*n)++] = s;
-    (*v)[*n] = NULL;
-}
-
-static const char *
-ref_name(const json_t *entry)
-{
-    return json_string_value(
-        json_object_get(json_object_get(entry, "annotations"), OCI_ANNOTATION_REF_NAME));
-}
-
 /* The subject "sha256:<hex>" of an attached tag (sha256-<hex>.sig), into out. */
 static bool
 attached_subject(const char *tag, char out[LAYER_DIGEST_LEN])
@@ -70,7 +55,8 @@ kept_entries(const json_t *index, struct oci_gc_result *out)
     strmap_init(&subjects);
     for (size_t i = 0; i < json_array_size(manifests); i++) {
         const json_t *e = json_array_get(manifests, i);
-        const char *tag = ref_name(e), *digest = json_string_value(json_object_get(e, "digest"));
+        const char *tag = oci_entry_ref_name(e),
+                   *digest = json_string_value(json_object_get(e, "digest"));
 
         if ((tag == NULL || !oci_tag_is_attached(tag)) && digest != NULL)
             strmap_put(&subjects, digest, (void *)1);
@@ -79,8 +65,9 @@ kept_entries(const json_t *index, struct oci_gc_result *out)
         json_t *e = json_array_get(manifests, i);
         char subject[LAYER_DIGEST_LEN];
 
-        if (attached_subject(ref_name(e), subject) && strmap_get(&subjects, subject) == NULL)
-            push(&out->tags, &out->ntags, xstrdup(ref_name(e)));
+        if (attached_subject(oci_entry_ref_name(e), subject) &&
+            strmap_get(&subjects, subject) == NULL)
+            strv_append(&out->tags, &out->ntags, xstrdup(oci_entry_ref_name(e)));
         else
             json_array_append(entries, e);
     }
@@ -184,7 +171,7 @@ find_dead(int dirfd, const struct strmap *live, struct oci_gc_result *out, struc
         }
         if (fstatat(dirfd, d->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
             out->bytes += (uint64_t)st.st_size;
-        push(&out->blobs, &out->nblobs, xstrdup(digest));
+        strv_append(&out->blobs, &out->nblobs, xstrdup(digest));
     }
     if (errno != 0) {
         int e = errno;

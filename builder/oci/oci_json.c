@@ -554,9 +554,8 @@ oci_index_parse(const char *buf, size_t len, json_t **out, struct temper_err *er
     return 0;
 }
 
-/* The ref.name of a checked manifests[] entry, or NULL. */
-static const char *
-ref_name(const json_t *entry)
+const char *
+oci_entry_ref_name(const json_t *entry)
 {
     return json_string_value(
         json_object_get(json_object_get(entry, "annotations"), OCI_ANNOTATION_REF_NAME));
@@ -573,7 +572,7 @@ list_tags(const json_t *manifests, bool images_only, char *buf, size_t size)
 
     buf[0] = '\0';
     for (size_t i = 0; i < json_array_size(manifests); i++) {
-        const char *name = ref_name(json_array_get(manifests, i));
+        const char *name = oci_entry_ref_name(json_array_get(manifests, i));
         char shown[136];
         int n;
 
@@ -621,7 +620,7 @@ find_only_image(const json_t *manifests, struct oci_descriptor *out, struct temp
 
     for (size_t i = 0; i < n; i++) {
         const json_t *entry = json_array_get(manifests, i);
-        const char *name = ref_name(entry);
+        const char *name = oci_entry_ref_name(entry);
 
         if (name == NULL || !oci_tag_is_attached(name)) {
             images++;
@@ -654,7 +653,7 @@ oci_index_find(const json_t *index, const char *tag, struct oci_descriptor *out,
         return find_only_image(manifests, out, err);
     for (size_t i = 0; i < n; i++) {
         const json_t *entry = json_array_get(manifests, i);
-        const char *name = ref_name(entry);
+        const char *name = oci_entry_ref_name(entry);
 
         if (name != NULL && strcmp(name, tag) == 0)
             return fill_descriptor(entry, tag, out, err);
@@ -676,7 +675,7 @@ oci_index_copy_entry(const json_t *index, const char *tag, const char *ref, json
 
     for (size_t i = 0; i < json_array_size(manifests); i++) {
         const json_t *entry = json_array_get(manifests, i);
-        const char *name = ref_name(entry);
+        const char *name = oci_entry_ref_name(entry);
         json_t *copy;
 
         if (name != NULL && strcmp(name, tag) == 0) {
@@ -714,7 +713,7 @@ oci_index_put(json_t *index, const char *tag, const struct oci_descriptor *manif
     }
 
     for (size_t i = 0; i < json_array_size(manifests);) {
-        const char *name = ref_name(json_array_get(manifests, i));
+        const char *name = oci_entry_ref_name(json_array_get(manifests, i));
 
         if (name == NULL || strcmp(name, tag) != 0) {
             i++;

@@ -104,6 +104,5 @@ const struct rootfs_entry *planner_entry(const struct planner *p, const char *pa
 char *planner_resolve(const struct planner *p, const char *path);
 
 /* Appends a NULL-terminated list entry. */
-void strv_push(char ***v, char *s);
 
 #endif

@@ -16,36 +16,6 @@
 #include "base/xalloc.h"
 #include "rootfs-internal.h"
 
-void
-strv_push(char ***v, char *s)
-{
-    size_t n = 0;
-
-    while (*v != NULL && (*v)[n] != NULL)
-        n++;
-    *v = xreallocarray(*v, n + 2, sizeof(**v));
-    (*v)[n] = s;
-    (*v)[n + 1] = NULL;
-}
-
-static void
-strv_free(char **v)
-{
-    for (size_t i = 0; v != NULL && v[i] != NULL; i++)
-        free(v[i]);
-    free(v);
-}
-
-static size_t
-strv_len(char **v)
-{
-    size_t n = 0;
-
-    while (v != NULL && v[n] != NULL)
-        n++;
-    return n;
-}
-
 static void
 entry_release(struct rootfs_entry *e)
 {
