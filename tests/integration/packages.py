@@ -150,8 +150,9 @@ class Archive:
         if os.path.exists(inrelease):
             os.unlink(inrelease)
         signers = [a for k in key.split(",") for a in ("--local-user", k)]
-        # the key that expired in 2020 signs as of then
-        faked = ["--faked-system-time", "20200101T000000"] if key == "expired" else []
+        # the key that expired on 2020-01-01 signs as of the day before, when it was valid: at
+        # the very second it expires (as this once did) a slow gpg starts after it has expired
+        faked = ["--faked-system-time", "20191231T120000"] if key == "expired" else []
         r = run(["gpg", "--batch", "--yes", *faked, *signers, "--clearsign", "--output",
                  inrelease, os.path.join(self.dir, "dists", "local", "Release")],
                 env={"GNUPGHOME": self.gnupg, "PATH": os.environ["PATH"]})
