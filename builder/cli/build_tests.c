@@ -156,36 +156,58 @@ done:
     return rc;
 }
 
+/* Writes each layer to a temporary file and unpacks it over the ones before. */
+static int
+stage_layers(struct cli_build_layer *layers, size_t nlayers, struct fs_root *root,
+             struct sandbox_tree *tree, struct temper_err *err)
+{
+    for (size_t i = 0; i < nlayers; i++) {
+        struct cli_build_layer *l = &layers[i];
+
+        if ((l->staged_fd = private_file(err)) < 0 ||
+            layer_write(l->plan, root, l->staged_fd, &l->lo, &l->res, err) < 0 ||
+            lseek(l->staged_fd, 0, SEEK_SET) < 0 ||
+            sandbox_tree_add_layer(tree, l->staged_fd, layer_media_type(l->lo.compression),
+                                   l->res.digest, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static void
+unstage(struct cli_build_layer *layers, size_t nlayers)
+{
+    for (size_t i = 0; i < nlayers; i++) {
+        if (layers[i].staged_fd >= 0)
+            close(layers[i].staged_fd);
+        layers[i].staged_fd = -1;
+    }
+}
+
 int
-cli_build_tests(const struct recipe *r, const struct rootfs_plan *plan, struct fs_root *root,
-                const struct layer_options *lo, const char *const *env,
-                struct cli_staged_layer *out, struct temper_err *err)
+cli_build_tests(const struct recipe *r, const char *architecture, struct cli_build_layer *layers,
+                size_t nlayers, struct fs_root *root, const char *const *env,
+                struct temper_err *err)
 {
     struct sandbox_tree *tree = NULL;
     const char *emulator = NULL;
     struct timespec t0, t1;
     size_t passed = 0, not_run = 0;
-    int fd, rc = 0;
+    int rc = 0;
 
-    out->fd = -1;
-    if (strcmp(plan->architecture, cli_machine_arch()) != 0 &&
-        (emulator = cli_emulator_for(plan->architecture)) == NULL) {
+    if (strcmp(architecture, cli_machine_arch()) != 0 &&
+        (emulator = cli_emulator_for(architecture)) == NULL) {
         cli_line(stderr,
                  "tests: %zu not run: the image is for %s, this machine runs %s and has no "
                  "qemu-user for it (apt-get install qemu-user-static)",
-                 r->ntests, plan->architecture, cli_machine_arch());
+                 r->ntests, architecture, cli_machine_arch());
         return 0;
     }
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    if ((fd = private_file(err)) < 0)
-        return -1;
-    if (layer_write(plan, root, fd, lo, &out->res, err) < 0 || lseek(fd, 0, SEEK_SET) < 0 ||
-        sandbox_tree_new(&tree, err) < 0 ||
-        sandbox_tree_add_layer(tree, fd, layer_media_type(lo->compression), out->res.digest, err) <
-            0) {
+    if (sandbox_tree_new(&tree, err) < 0 || stage_layers(layers, nlayers, root, tree, err) < 0) {
         temper_err_prefix(err, "tests");
         sandbox_tree_free(tree);
-        close(fd);
+        unstage(layers, nlayers);
         return -1;
     }
     for (size_t i = 0; i < r->ntests && rc >= 0; i++) {
@@ -198,7 +220,7 @@ cli_build_tests(const struct recipe *r, const struct rootfs_plan *plan, struct f
     }
     sandbox_tree_free(tree);
     if (rc < 0 || passed + not_run < r->ntests) {
-        close(fd);
+        unstage(layers, nlayers);
         if (rc >= 0)
             temper_err_set(err, TEMPER_E_POLICY, 0,
                            "%zu of %zu tests failed: nothing was written (fix the image or the "
@@ -215,6 +237,5 @@ cli_build_tests(const struct recipe *r, const struct rootfs_plan *plan, struct f
                  "tests: %zu native-only not run: under qemu-user a program of the image cannot "
                  "start another one (binfmt_misc is not used)",
                  not_run);
-    out->fd = fd;
     return 0;
 }

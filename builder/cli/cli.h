@@ -296,21 +296,24 @@ struct image_diff;
  * count (cmd_diff.c; temper build --expect prints it on standard error). */
 void cli_diff_print(FILE *out, const struct image_diff *diff);
 
-/* The layer a build wrote and tested (build_tests.c): fd an unnamed temporary file holding
- * its bytes, -1 when no test ran. */
-struct cli_staged_layer {
-    int fd;
-    struct layer_result res;
+/* A layer a build writes: its entries, how, and its bytes once written for the tests. */
+struct cli_build_layer {
+    const struct rootfs_plan *plan; /* the entries: the whole plan, or a layer's view */
+    struct layer_options lo;        /* file_digests: one per entry of plan, or NULL */
+    const char *comment;            /* its history comment, or NULL */
+    int staged_fd;                  /* an unnamed temporary file holding its bytes, or -1 */
+    struct layer_result res;        /* of the staged bytes */
 };
-/* Writes the layer to a temporary file and runs the recipe's tests on a tree unpacked from it
- * (run/sandbox.h), printing each failure; a failing test is TEMPER_E_POLICY. Tests of an image
- * for another architecture are said not to run. */
 /* For an image of another architecture (GOARCH name): this machine's qemu-user program for it
  * (Debian's qemu-user-static, by its absolute path; binfmt need not be set up), or NULL. */
 const char *cli_emulator_for(const char *arch);
-int cli_build_tests(const struct recipe *r, const struct rootfs_plan *plan, struct fs_root *root,
-                    const struct layer_options *lo, const char *const *env,
-                    struct cli_staged_layer *out, struct temper_err *err);
+/* Writes the layers to temporary files (staged_fd) and runs the recipe's tests on a tree
+ * unpacked from them in order (run/sandbox.h), printing each failure; a failing test is
+ * TEMPER_E_POLICY. Tests of an image for another architecture (`architecture`) are said not to
+ * run, and stage nothing. */
+int cli_build_tests(const struct recipe *r, const char *architecture,
+                    struct cli_build_layer *layers, size_t nlayers, struct fs_root *root,
+                    const char *const *env, struct temper_err *err);
 
 int cmd_build(int argc, char **argv);
 int cmd_run(int argc, char **argv);

@@ -254,6 +254,9 @@ oci_config_new(const struct oci_image_spec *spec, const struct oci_layer_desc *l
         if (spec->created_by != NULL &&
             put_string(entry, "created_by", spec->created_by, "created_by", err) < 0)
             return NULL;
+        if (layers[i].comment != NULL &&
+            put_string(entry, "comment", layers[i].comment, "comment", err) < 0)
+            return NULL;
     }
     return steal_pointer(&config);
 }

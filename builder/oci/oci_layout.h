@@ -317,6 +317,7 @@ struct oci_layer_desc {
     const char *digest;
     uint64_t size;
     const char *diff_id;
+    const char *comment; /* its history entry's comment ("layer of base.yaml"), or NULL */
 };
 
 /*

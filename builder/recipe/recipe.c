@@ -42,6 +42,11 @@ struct loader {
     size_t nloaded;
     size_t nodes_left;
     size_t bytes_total;
+    /* Files whose keys applied, in that order (an include's before its parent's), and how many
+     * may apply: recipe_load_parts composes the first k of them. */
+    const char **applied;
+    size_t napplied;
+    size_t stop_after;
 };
 
 int
@@ -226,6 +231,8 @@ load_text(struct loader *ld, const char *name, const char *text, size_t len,
                            ynode_kind_name(root));
     if (recipe_root_includes(root, &include, err) < 0)
         return -1;
+    if (ld->napplied == ld->stop_after)
+        return 0;
     ld->loaded = recipe_grow(ld->loaded, ld->nloaded, sizeof(*ld->loaded));
     ld->loaded[ld->nloaded++] = *id;
     if (include != NULL) {
@@ -244,6 +251,10 @@ load_text(struct loader *ld, const char *name, const char *text, size_t len,
         if (rc < 0)
             return -1;
     }
+    if (ld->napplied == ld->stop_after)
+        return 0;
+    ld->applied = recipe_grow(ld->applied, ld->napplied, sizeof(*ld->applied));
+    ld->applied[ld->napplied++] = name;
     return recipe_apply_keys(ld->r, root, err);
 }
 
@@ -435,12 +446,39 @@ finish(struct recipe *r, const char *top_name, struct temper_err *err)
     return 0;
 }
 
+/*
+ * A part of a layered recipe: only what its plan reads has to be whole. The
+ * package checks are the whole recipe's (a part may hold the repositories
+ * without the packages), and a part takes the whole's name, architecture and
+ * run-as user where it has none.
+ */
+static int
+finish_part(struct recipe *r, const struct recipe *whole, const char *top_name,
+            struct temper_err *err)
+{
+    const struct recipe_loc top = {top_name, 0, 0};
+
+    if (r->name.value == NULL)
+        set_default(&r->name, whole->name.value, &top);
+    if (r->architecture.value == NULL && whole->architecture.value != NULL)
+        set_default(&r->architecture, whole->architecture.value, &top);
+    if (r->nusers == 0)
+        add_default_accounts(r, &top);
+    if (r->run_as.value == NULL && r->nusers > 1)
+        set_default(&r->run_as, r->users[0].name.value, &top);
+    return check_run_as(r, &top, err) < 0 || check_duplicates(r, err) < 0 ? -1 : 0;
+}
+
+/* Loads the text and what it includes, applying the keys of the first `stop_after` files; the
+ * names of the files applied go to *applied (when not NULL), in order. */
 static int
 load_top(const char *text, size_t len, const char *name, const struct file_id *top_id,
-         struct recipe **out, struct temper_err *err)
+         size_t stop_after, const struct recipe *whole, struct recipe **out, char ***applied,
+         size_t *napplied, struct temper_err *err)
 {
     cleanup_recipe struct recipe *r = xcalloc(1, sizeof(*r));
-    struct loader ld = {.r = r, .nodes_left = RECIPE_MAX_NODES, .bytes_total = len};
+    struct loader ld = {
+        .r = r, .nodes_left = RECIPE_MAX_NODES, .bytes_total = len, .stop_after = stop_after};
     struct file_id id = *top_id;
     int rc;
 
@@ -448,7 +486,16 @@ load_top(const char *text, size_t len, const char *name, const struct file_id *t
     id.name = own_file_name(r, name);
     rc = load_text(&ld, id.name, text, len, &id, err);
     free(ld.loaded);
-    if (rc < 0 || finish(r, id.name, err) < 0)
+    if (rc == 0)
+        rc = whole ? finish_part(r, whole, id.name, err) : finish(r, id.name, err);
+    if (rc == 0 && applied != NULL) {
+        *applied = xcalloc(ld.napplied + 1, sizeof(**applied));
+        for (size_t i = 0; i < ld.napplied; i++)
+            (*applied)[i] = xstrdup(ld.applied[i]);
+        *napplied = ld.napplied;
+    }
+    free(ld.applied);
+    if (rc < 0)
         return -1;
     *out = steal_pointer(&r);
     return 0;
@@ -468,7 +515,55 @@ recipe_load(const char *path, struct recipe **out, struct temper_err *err)
         return -1;
     id.dev = st.st_dev;
     id.ino = st.st_ino;
-    return load_top(text, len, path, &id, out, err);
+    return load_top(text, len, path, &id, SIZE_MAX, NULL, out, NULL, NULL, err);
+}
+
+void
+recipe_parts_free(struct recipe_part *parts, size_t n)
+{
+    for (size_t i = 0; parts != NULL && i < n; i++) {
+        recipe_free(parts[i].recipe);
+        free(parts[i].file);
+    }
+    free(parts);
+}
+
+int
+recipe_load_parts(const char *path, struct recipe_part **out, size_t *n, struct temper_err *err)
+{
+    cleanup_close int fd = -1;
+    cleanup_free char *text = NULL;
+    struct file_id id = {.known = true};
+    struct recipe_part *parts = NULL;
+    struct recipe *whole = NULL;
+    char **files = NULL;
+    struct stat st;
+    size_t len, nfiles = 0;
+    int rc;
+
+    fd = open_recipe(path, &st, err);
+    if (fd < 0 || read_recipe(fd, path, st.st_size, &text, &len, err) < 0)
+        return -1;
+    id.dev = st.st_dev;
+    id.ino = st.st_ino;
+    rc = load_top(text, len, path, &id, SIZE_MAX, NULL, &whole, &files, &nfiles, err);
+    if (rc < 0)
+        return -1;
+    parts = xcalloc(nfiles, sizeof(*parts));
+    for (size_t k = 0; k < nfiles; k++)
+        parts[k].file = files[k];
+    free(files);
+    parts[nfiles - 1].recipe = whole;
+    /* Part k is the recipe as far as file k: loaded again, each stopping one file further. */
+    for (size_t k = 0; rc == 0 && k + 1 < nfiles; k++)
+        rc = load_top(text, len, path, &id, k + 1, whole, &parts[k].recipe, NULL, NULL, err);
+    if (rc < 0) {
+        recipe_parts_free(parts, nfiles);
+        return -1;
+    }
+    *out = parts;
+    *n = nfiles;
+    return 0;
 }
 
 int
@@ -488,7 +583,7 @@ recipe_parse(const char *text, size_t len, const char *name, struct recipe **out
         id.dev = st.st_dev;
         id.ino = st.st_ino;
     }
-    return load_top(text, len, name, &id, out, err);
+    return load_top(text, len, name, &id, SIZE_MAX, NULL, out, NULL, NULL, err);
 }
 
 static void

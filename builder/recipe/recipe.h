@@ -116,6 +116,12 @@ struct recipe_path {
     struct recipe_str target; /* symlink: the target text as written; else value NULL */
 };
 
+/* `layering.strategy`: how the image is cut into layers. */
+enum recipe_layering {
+    RECIPE_LAYERING_SINGLE,   /* one layer (the default) */
+    RECIPE_LAYERING_INCLUDES, /* a layer per recipe file, innermost include first */
+};
+
 enum recipe_compression {
     RECIPE_COMPRESSION_UNSET,
     RECIPE_COMPRESSION_GZIP,
@@ -200,6 +206,7 @@ struct recipe {
     /* `ld-so-cache: false`: no /etc/ld.so.cache (rootfs_ldcache.c) */
     bool omit_ld_cache;
 
+    enum recipe_layering layering;
     enum recipe_compression compression;
     int level; /* compression level, 0 when unset */
     bool has_epoch;
@@ -226,6 +233,25 @@ int recipe_parse(const char *text, size_t len, const char *name, struct recipe *
                  struct temper_err *err);
 
 void recipe_free(struct recipe *recipe);
+
+/* One file of a recipe and what the files up to it compose. */
+struct recipe_part {
+    struct recipe *recipe;
+    char *file; /* the file's name, as recipe_loc names it */
+};
+
+/*
+ * The recipe at `path` part by part, for an image layered by its includes:
+ * one part per file, in the order their keys apply (the innermost include
+ * first, the file at `path` last). Part k is the recipe files 0..k compose,
+ * so that it does not depend on what comes after it; the last is the whole
+ * recipe, loaded and checked as recipe_load does. A part is checked as far
+ * as its plan needs (rootfs_plan_build) and takes the whole's name and
+ * architecture where it sets none. Release with recipe_parts_free.
+ */
+int recipe_load_parts(const char *path, struct recipe_part **out, size_t *n,
+                      struct temper_err *err);
+void recipe_parts_free(struct recipe_part *parts, size_t n);
 
 /*
  * Whether `path` (relative to a tree, no leading slash) matches the exclude

@@ -922,6 +922,34 @@ set_epoch(struct recipe *r, const struct ynode *node, struct temper_err *err)
     return 0;
 }
 
+/* layering: {strategy: single|includes}: a map, so that other strategies may take options. */
+static int
+apply_layering(struct recipe *r, const struct ynode *node, struct temper_err *err)
+{
+    static const char *const keys[] = {"strategy"};
+    const struct ynode *v[NKEYS(keys)];
+    char shown[RECIPE_SHOW_MAX];
+    const char *s;
+
+    if (recipe_map_fields(node, "layering", keys, NKEYS(keys), v, err) < 0)
+        return -1;
+    if (v[0] == NULL)
+        return recipe_fail(err, &node->loc,
+                           "'layering' needs a 'strategy': single (one layer) or includes (a "
+                           "layer per included recipe)");
+    if (recipe_get_text(v[0], "layering.strategy", &s, err) < 0)
+        return -1;
+    if (strcmp(s, "single") == 0)
+        r->layering = RECIPE_LAYERING_SINGLE;
+    else if (strcmp(s, "includes") == 0)
+        r->layering = RECIPE_LAYERING_INCLUDES;
+    else
+        return recipe_fail(err, &v[0]->loc,
+                           "unknown layering strategy '%s' (allowed: single, includes)",
+                           recipe_show(shown, sizeof(shown), s, v[0]->len));
+    return 0;
+}
+
 /* GOARCH names of the Linux architectures OCI images are made for. */
 static const char *const architectures[] = {"386",     "amd64",   "arm",    "arm64",    "loong64",
                                             "mips",    "mipsle",  "mips64", "mips64le", "ppc64",
@@ -986,7 +1014,7 @@ apply_annotations(struct recipe *r, const struct ynode *node, struct temper_err 
 static const char *const top_keys[] = {
     "name",     "include",      "contents",      "accounts",  "paths", "entrypoint",  "cmd",
     "work-dir", "environment",  "annotations",   "hardening", "sbom",  "compression", "level",
-    "epoch",    "architecture", "architectures", "tag",       "tests", "ld-so-cache"};
+    "epoch",    "architecture", "architectures", "tag",       "tests", "ld-so-cache", "layering"};
 typedef int (*apply_fn)(struct recipe *, const struct ynode *, struct temper_err *);
 static const apply_fn top_apply[] = {set_name,
                                      NULL,
@@ -1007,7 +1035,8 @@ static const apply_fn top_apply[] = {set_name,
                                      recipe_set_architectures,
                                      set_tag,
                                      apply_tests,
-                                     set_ld_cache};
+                                     set_ld_cache,
+                                     apply_layering};
 _Static_assert(NKEYS(top_keys) == NKEYS(top_apply), "one function per top-level key");
 
 int

@@ -128,6 +128,32 @@ int rootfs_plan_build(const struct recipe *recipe, struct fs_root *root,
 
 void rootfs_plan_free(struct rootfs_plan *plan);
 
+/*
+ * An image layered by the files of its recipe (layering: includes): the
+ * plans of its parts (recipe_load_parts), the whole recipe's last, over one
+ * root, cut into layers (rootfs_layers.c). Layer k holds what part k plans
+ * that the layers below do not hold the same way (an entry of another
+ * type, mode, owner, size, source, content or target replaces the lower one
+ * when the layers are applied), with every directory above it, as part k
+ * plans them, so that each layer extracts on its own. A part that adds
+ * nothing gets no layer. The bottom layer is thus the first part's plan
+ * whole, whatever the parts above it: images that include the same base
+ * recipe over the same root share its bytes. A part that leaves out what a
+ * part below it plans is TEMPER_E_POLICY naming the path and both files: no
+ * layer removes anything, so none needs a whiteout.
+ */
+struct rootfs_layer {
+    struct rootfs_plan view; /* entries and n only, the entries borrowed from the parts' plans */
+    size_t part;             /* the index of the part it came from */
+    /* Per entry: its index in the whole's plan when the image keeps it (no higher layer
+     * replaces it), else SIZE_MAX. */
+    size_t *final_index;
+};
+
+int rootfs_plan_layers(struct rootfs_plan *const *plans, const char *const *files, size_t n,
+                       struct rootfs_layer **out, size_t *nout, struct temper_err *err);
+void rootfs_layers_free(struct rootfs_layer *layers, size_t n);
+
 /* Whether the last component of `path` is a shell's name (sh, bash, dash, busybox, ...): what
  * hardening refuses without allow-shell, and what temper inspect reports. */
 bool rootfs_is_shell(const char *path);

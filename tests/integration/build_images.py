@@ -63,17 +63,17 @@ def digest_of(result):
 
 
 def snapshot(tree):
-    """Every path under tree with its type, mode and content hash."""
+    """Every path under tree with its type, mode, owner, and content hash or link target."""
     out = {}
     for top, dirs, files in os.walk(tree):
         for name in dirs + files:
             p = os.path.join(top, name)
             st = os.lstat(p)
-            h = None
+            h = os.readlink(p) if os.path.islink(p) else None
             if os.path.isfile(p) and not os.path.islink(p):
                 with open(p, "rb") as f:
                     h = hashlib.sha256(f.read()).hexdigest()
-            out[os.path.relpath(p, tree)] = (st.st_mode, h)
+            out[os.path.relpath(p, tree)] = (st.st_mode, st.st_uid, st.st_gid, h)
     return out
 
 

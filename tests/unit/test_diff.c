@@ -131,7 +131,7 @@ make_image_of_tar(const char *dir, const char *tar, size_t tar_len, const char *
     ck_assert_msg(oci_layout_open(testutil_path(dir), true, &layout, &err) == 0, "%s", err.msg);
     ck_assert_msg(oci_blob_put(layout, blob, blob_len, digest, &err) == 0, "%s", err.msg);
     sha256_digest(tar, tar_len, diff_id);
-    desc = (struct oci_layer_desc){media_type, digest, blob_len, diff_id};
+    desc = (struct oci_layer_desc){media_type, digest, blob_len, diff_id, NULL};
     ck_assert_msg(oci_image_commit(layout, &spec, &desc, 1, "latest", manifest, &err) == 0, "%s",
                   err.msg);
     oci_layout_free(layout);

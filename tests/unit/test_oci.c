@@ -1356,7 +1356,7 @@ build_image(struct oci_layout *layout, const char *tag, struct image *img)
     for (size_t i = 0; i < 2; i++)
         desc[i] = (struct oci_layer_desc){
             layer_media_type(i == 0 ? LAYER_COMPRESSION_GZIP : LAYER_COMPRESSION_ZSTD),
-            img->layers[i].digest, img->layers[i].size, img->layers[i].diff_id};
+            img->layers[i].digest, img->layers[i].size, img->layers[i].diff_id, NULL};
     ck_assert_msg(oci_image_commit(layout, &spec, desc, 2, tag, img->manifest, &err) == 0, "%s",
                   err.msg);
     ck_assert_int_eq(oci_blob_read(layout, img->manifest, 1 << 20, &text, &len, &err), 0);

@@ -377,7 +377,7 @@ START_TEST(test_recipe_parse_rejects_unknown_key)
                    "r.yaml:2:1: unknown key 'binaries' (allowed at the top: name, include, "
                    "contents, accounts, paths, entrypoint, cmd, work-dir, environment, "
                    "annotations, hardening, sbom, compression, level, epoch, architecture, "
-                   "architectures, tag, tests, ld-so-cache)");
+                   "architectures, tag, tests, ld-so-cache, layering)");
     ck_parse_fails("name: a\ncontents:\n  binary: [/x]\n", TEMPER_E_PARSE,
                    "r.yaml:3:3: unknown key 'binary' in 'contents' (allowed: binaries, files, "
                    "trees, libraries, repositories, keyring, packages, exclude, gconv, "
@@ -394,7 +394,7 @@ START_TEST(test_recipe_parse_rejects_unknown_key)
                    "r.yaml:2:1: unknown key 'nmae' (allowed at the top: name, include, contents, "
                    "accounts, paths, entrypoint, cmd, work-dir, environment, annotations, "
                    "hardening, sbom, compression, level, epoch, architecture, architectures, tag, "
-                   "tests, ld-so-cache)");
+                   "tests, ld-so-cache, layering)");
 }
 END_TEST
 
@@ -1110,6 +1110,77 @@ START_TEST(test_recipe_load_applies_includes_in_order)
 }
 END_TEST
 
+START_TEST(test_recipe_load_parts_compose_file_by_file)
+{
+    struct recipe_part *parts = NULL;
+    struct temper_err err = {0};
+    size_t n = 0;
+
+    /* A diamond: r includes b and c, both include d (loaded once, where first reached). */
+    put("d.yaml", "name: d\ncontents: {files: [/d]}\n");
+    put("b.yaml", "include: [d.yaml]\ncontents: {files: [/b]}\n");
+    put("c.yaml", "include: [d.yaml]\ncontents: {files: [/c]}\n"
+                  "accounts: {users: [{username: agent, uid: 1000}, {username: x, uid: 1001}]}\n");
+    put("r.yaml", "name: r\ninclude: [b.yaml, c.yaml]\ncontents: {files: [/r]}\n"
+                  "layering: {strategy: includes}\naccounts: {run-as: agent}\n");
+    ck_assert_msg(recipe_load_parts("r.yaml", &parts, &n, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(n, 4);
+    ck_assert_str_eq(parts[0].file, "d.yaml");
+    ck_assert_str_eq(parts[1].file, "b.yaml");
+    ck_assert_str_eq(parts[2].file, "c.yaml");
+    ck_assert_str_eq(parts[3].file, "r.yaml");
+    /* Each part is what the files up to it compose, and nothing after it. */
+    for (size_t k = 0; k < n; k++) {
+        static const char *const files[] = {"/d", "/b", "/c", "/r"};
+
+        ck_assert_uint_eq(parts[k].recipe->files.n, k + 1);
+        for (size_t i = 0; i <= k; i++)
+            ck_assert_str_eq(parts[k].recipe->files.items[i].value, files[i]);
+    }
+    /* The name is the last one set so far; a part before any user gets the default one. */
+    ck_assert_str_eq(parts[0].recipe->name.value, "d");
+    ck_assert_str_eq(parts[1].recipe->name.value, "d");
+    ck_assert_str_eq(parts[0].recipe->users[0].name.value, "nonroot");
+    /* Two users and no run-as yet: a part needs none (no plan reads it). */
+    ck_assert_uint_eq(parts[2].recipe->nusers, 2);
+    ck_assert_str_eq(parts[3].recipe->run_as.value, "agent");
+    ck_assert_int_eq(parts[3].recipe->layering, RECIPE_LAYERING_INCLUDES);
+    recipe_parts_free(parts, n);
+
+    /* One file is one part, the whole recipe. */
+    put("one.yaml", "name: one\n");
+    ck_assert_msg(recipe_load_parts("one.yaml", &parts, &n, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_str_eq(parts[0].recipe->name.value, "one");
+    recipe_parts_free(parts, n);
+
+    /* The whole is checked as recipe_load checks it. */
+    put("bad.yaml", "include: [d.yaml]\naccounts: {run-as: nobody}\n");
+    ck_assert_int_eq(recipe_load_parts("bad.yaml", &parts, &n, &err), -1);
+    ck_assert_str_eq(err.msg, "bad.yaml:2:20: run-as user 'nobody' is not defined: add it to "
+                              "accounts.users or run as one that is");
+}
+END_TEST
+
+START_TEST(test_recipe_parse_layering)
+{
+    struct recipe *r = parse_ok("name: a\n");
+
+    ck_assert_int_eq(r->layering, RECIPE_LAYERING_SINGLE);
+    recipe_free(r);
+    r = parse_ok("name: a\nlayering: {strategy: includes}\n");
+    ck_assert_int_eq(r->layering, RECIPE_LAYERING_INCLUDES);
+    recipe_free(r);
+    ck_parse_fails("name: a\nlayering: includes\n", TEMPER_E_PARSE,
+                   "r.yaml:2:11: 'layering' must be a map, found a string");
+    ck_parse_fails("name: a\nlayering: {}\n", TEMPER_E_PARSE,
+                   "r.yaml:2:11: 'layering' needs a 'strategy': single (one layer) or includes "
+                   "(a layer per included recipe)");
+    ck_parse_fails("name: a\nlayering: {strategy: package}\n", TEMPER_E_PARSE,
+                   "r.yaml:2:22: unknown layering strategy 'package' (allowed: single, includes)");
+}
+END_TEST
+
 START_TEST(test_recipe_load_resolves_includes_from_the_including_dir)
 {
     struct recipe *r;
@@ -1604,6 +1675,8 @@ recipe_suite(void)
     tcase_add_test(tc, test_recipe_load_composes_includes);
     tcase_add_test(tc, test_recipe_load_composes_package_sources);
     tcase_add_test(tc, test_recipe_load_applies_includes_in_order);
+    tcase_add_test(tc, test_recipe_load_parts_compose_file_by_file);
+    tcase_add_test(tc, test_recipe_parse_layering);
     tcase_add_test(tc, test_recipe_load_resolves_includes_from_the_including_dir);
     tcase_add_test(tc, test_recipe_load_loads_a_diamond_once);
     tcase_add_test(tc, test_recipe_load_rejects_include_cycles);
