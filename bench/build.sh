@@ -18,15 +18,9 @@
 # missed.
 #
 # usage: bench/build.sh [TEMPER]     (default: build/release/builder/temper, built if missing)
-set -euo pipefail
-cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh bench
-if [ $# -eq 0 ] && [ ! -x build/release/builder/temper ]; then
-  cmake --preset release >/dev/null && cmake --build --preset release -j "$(nproc)" >/dev/null
-fi
-temper=$(realpath "${1:-build/release/builder/temper}")
+# shellcheck source=bench/setup.sh
+. "$(dirname "$0")/setup.sh" "$@"
 recipe=$(realpath recipes/python.yaml)
-work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
 

@@ -7,15 +7,9 @@
 # Prints the figures and exits 1 when a target is missed.
 #
 # usage: bench/push.sh [TEMPER]     (default: build/release/builder/temper, built if missing)
-set -euo pipefail
-cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh bench
-if [ $# -eq 0 ] && [ ! -x build/release/builder/temper ]; then
-  cmake --preset release >/dev/null && cmake --build --preset release -j "$(nproc)" >/dev/null
-fi
-temper=$(realpath "${1:-build/release/builder/temper}")
+# shellcheck source=bench/setup.sh
+. "$(dirname "$0")/setup.sh" "$@"
 recipe=$(realpath recipes/python.yaml)
-work=$(mktemp -d)
 pid=
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT

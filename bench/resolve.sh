@@ -7,15 +7,9 @@
 # peak memory under 64 MiB. Prints the figures and exits 1 when a target is missed.
 #
 # usage: bench/resolve.sh [TEMPER]     (default: build/release/builder/temper, built if missing)
-set -euo pipefail
-cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh bench
-if [ $# -eq 0 ] && [ ! -x build/release/builder/temper ]; then
-  cmake --preset release >/dev/null && cmake --build --preset release -j "$(nproc)" >/dev/null
-fi
-temper=$(realpath "${1:-build/release/builder/temper}")
+# shellcheck source=bench/setup.sh
+. "$(dirname "$0")/setup.sh" "$@"
 loader=/lib64/ld-linux-x86-64.so.2
-work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 python3 - >"$work/files" <<'PY'

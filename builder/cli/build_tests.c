@@ -164,9 +164,10 @@ stage_layers(struct cli_build_layer *layers, size_t nlayers, struct fs_root *roo
     for (size_t i = 0; i < nlayers; i++) {
         struct cli_build_layer *l = &layers[i];
 
-        if ((l->staged_fd = private_file(err)) < 0 ||
-            layer_write(l->plan, root, l->staged_fd, &l->lo, &l->res, err) < 0 ||
-            lseek(l->staged_fd, 0, SEEK_SET) < 0 ||
+        if (!l->reused && ((l->staged_fd = private_file(err)) < 0 ||
+                           layer_write(l->plan, root, l->staged_fd, &l->lo, &l->res, err) < 0))
+            return -1;
+        if (lseek(l->staged_fd, 0, SEEK_SET) < 0 ||
             sandbox_tree_add_layer(tree, l->staged_fd, layer_media_type(l->lo.compression),
                                    l->res.digest, err) < 0)
             return -1;

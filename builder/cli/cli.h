@@ -29,6 +29,8 @@
 #include "base/error.h"
 #include "base/escape.h"
 #include "oci/oci_layout.h"
+#include "recipe/recipe.h"
+#include "rootfs/rootfs_plan.h"
 
 enum { CLI_EXIT_OK = 0, CLI_EXIT_FAILURE = 1, CLI_EXIT_USAGE = 2 };
 
@@ -303,7 +305,35 @@ struct cli_build_layer {
     const char *comment;            /* its history comment, or NULL */
     int staged_fd;                  /* an unnamed temporary file holding its bytes, or -1 */
     struct layer_result res;        /* of the staged bytes */
+    bool reused; /* staged_fd reads the layout's own blob of this layer: nothing to write */
 };
+/* The layers of an image (build_layers.c): its whole plan as one, or (layering: includes) one
+ * per file of the recipe that adds something (rootfs_plan_layers). */
+struct cli_layers {
+    struct cli_build_layer *layers;
+    size_t n;
+    struct recipe_part *parts;
+    size_t nparts;
+    struct rootfs_plan **plans; /* one per part; the last is the caller's */
+    struct rootfs_layer *cut;   /* NULL for one layer */
+    char **comments;
+};
+/* The layers of `plan`, the plan of recipe r loaded from file `recipe`: with layering:
+ * includes, each part is planned with `opts` too (which should share the dpkg owners). */
+int cli_layers_plan(const char *recipe, const struct recipe *r, struct rootfs_plan *plan,
+                    struct fs_root *root, const struct rootfs_options *opts,
+                    const struct layer_options *lo, struct cli_layers *b, struct temper_err *err);
+/* Takes from the layout at `output` every layer it holds already (oci_layout_layers_made):
+ * the tar is made and hashed, and the blob, read back on another thread meanwhile, must
+ * decompress to it (a layout may hold images from anywhere: a config's word is not enough).
+ * A taken layer is `reused`, its blob open as staged_fd. With `say`, a line per layer. */
+int cli_layers_take(const char *output, struct cli_layers *b, struct fs_root *root, bool say,
+                    struct temper_err *err);
+/* Each layer's file digests where the image keeps the file: what the SBOM of the image lists
+ * (`out`: one per entry of the whole plan). */
+void cli_layers_file_digests(const struct cli_layers *b, struct layer_file_digest *out);
+void cli_layers_release(struct cli_layers *b);
+
 /* For an image of another architecture (GOARCH name): this machine's qemu-user program for it
  * (Debian's qemu-user-static, by its absolute path; binfmt need not be set up), or NULL. */
 const char *cli_emulator_for(const char *arch);

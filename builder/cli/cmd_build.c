@@ -16,6 +16,7 @@
  * as B.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -603,6 +604,20 @@ copy_staged(int from, int to, struct temper_err *err)
     }
 }
 
+/* Whether the layout still holds a blob a layer was taken from (temper gc may have removed it
+ * meanwhile: then its bytes come from the descriptor opened when it was taken). */
+static bool
+still_there(struct oci_layout *layout, const char *digest)
+{
+    struct temper_err quiet;
+    int fd = oci_blob_open_read(layout, digest, &quiet);
+
+    if (fd < 0)
+        return false;
+    close(fd);
+    return true;
+}
+
 /* Writes each layer as a blob of the layout (or copies the one the tests ran on), then the image
  * around them. */
 static int
@@ -614,9 +629,13 @@ write_image(struct oci_layout *layout, struct cli_build_layer *layers, size_t nl
 
     for (size_t i = 0; i < nlayers; i++) {
         struct cli_build_layer *l = &layers[i];
-        int fd = oci_blob_begin(layout, err);
+        int fd;
 
-        if (fd < 0)
+        descs[i] = (struct oci_layer_desc){layer_media_type(l->lo.compression), l->res.digest,
+                                           l->res.size, l->res.diff_id, l->comment};
+        if (l->reused && still_there(layout, l->res.digest))
+            continue;
+        if ((fd = oci_blob_begin(layout, err)) < 0)
             return -1;
         if ((l->staged_fd >= 0 ? copy_staged(l->staged_fd, fd, err)
                                : layer_write(l->plan, root, fd, &l->lo, &l->res, err)) < 0) {
@@ -625,119 +644,9 @@ write_image(struct oci_layout *layout, struct cli_build_layer *layers, size_t nl
         }
         if (oci_blob_commit(layout, fd, l->res.digest, err) < 0)
             return -1;
-        descs[i] = (struct oci_layer_desc){layer_media_type(l->lo.compression), l->res.digest,
-                                           l->res.size, l->res.diff_id, l->comment};
+        descs[i].size = l->res.size;
     }
     return oci_image_commit(layout, spec, descs, nlayers, tag, digest, err);
-}
-
-/* The layers of an image: its whole plan as one, or (layering: includes) one per file of the
- * recipe that adds something (rootfs_plan_layers). */
-struct build_layers {
-    struct recipe_part *parts;
-    size_t nparts;
-    struct rootfs_plan **plans; /* one per part; the last is the caller's */
-    struct rootfs_layer *cut;
-    size_t ncut;
-    struct cli_build_layer *layers;
-    size_t n;
-    char **comments;
-};
-
-static void
-build_layers_release(struct build_layers *b)
-{
-    for (size_t i = 0; i < b->n; i++) {
-        if (b->layers[i].staged_fd >= 0)
-            close(b->layers[i].staged_fd);
-        if (b->cut != NULL)
-            free(b->layers[i].lo.file_digests);
-        free(b->comments ? b->comments[i] : NULL);
-    }
-    for (size_t i = 0; i + 1 < b->nparts; i++)
-        rootfs_plan_free(b->plans[i]);
-    free(b->plans);
-    free(b->comments);
-    free(b->layers);
-    rootfs_layers_free(b->cut, b->nparts);
-    recipe_parts_free(b->parts, b->nparts);
-}
-
-/* Plans each part of the recipe below the whole and cuts the image into layers. */
-static int
-plan_parts(const struct build_args *a, const struct recipe *r, struct rootfs_plan *plan,
-           struct fs_root *root, const struct layer_options *lo, struct build_layers *b,
-           struct temper_err *err)
-{
-    cleanup_free const char **files = NULL;
-
-    if (recipe_load_parts(a->recipe, &b->parts, &b->nparts, err) < 0)
-        return -1;
-    b->plans = xcalloc(b->nparts, sizeof(*b->plans));
-    files = xcalloc(b->nparts, sizeof(*files));
-    for (size_t k = 0; k < b->nparts; k++) {
-        struct recipe *part = b->parts[k].recipe;
-
-        files[k] = b->parts[k].file;
-        if (k + 1 == b->nparts) {
-            b->plans[k] = plan;
-            break;
-        }
-        /* an image of packages is for the architecture they were taken for, in every layer */
-        if (part->architecture.value == NULL && r->architecture.value != NULL)
-            part->architecture.value = xstrdup(r->architecture.value);
-        if (rootfs_plan_build(part, root, &(struct rootfs_options){lo->jobs}, &b->plans[k], err) <
-            0)
-            return temper_err_prefix(err, "the layer of '%s'", files[k]);
-    }
-    if (rootfs_plan_layers(b->plans, files, b->nparts, &b->cut, &b->ncut, err) < 0)
-        return -1;
-    b->n = b->ncut;
-    b->layers = xcalloc(b->n, sizeof(*b->layers));
-    b->comments = xcalloc(b->n, sizeof(*b->comments));
-    for (size_t i = 0; i < b->n; i++) {
-        const char *file = files[b->cut[i].part], *slash = strrchr(file, '/');
-        struct cli_build_layer *l = &b->layers[i];
-
-        /* the file's name alone: the config must not depend on where the recipe was */
-        b->comments[i] = xasprintf("layer of %s", slash ? slash + 1 : file);
-        *l = (struct cli_build_layer){
-            .plan = &b->cut[i].view, .lo = *lo, .comment = b->comments[i], .staged_fd = -1};
-        if (lo->file_digests != NULL)
-            l->lo.file_digests = xcalloc(b->cut[i].view.n + 1, sizeof(*l->lo.file_digests));
-    }
-    return 0;
-}
-
-static int
-plan_layers(const struct build_args *a, const struct recipe *r, struct rootfs_plan *plan,
-            struct fs_root *root, const struct layer_options *lo, struct build_layers *b,
-            struct temper_err *err)
-{
-    if (r->layering != RECIPE_LAYERING_INCLUDES) {
-        b->layers = xcalloc(1, sizeof(*b->layers));
-        b->layers[0] = (struct cli_build_layer){.plan = plan, .lo = *lo, .staged_fd = -1};
-        b->n = 1;
-        return 0;
-    }
-    if (plan_parts(a, r, plan, root, lo, b, err) < 0)
-        return -1;
-    for (size_t i = 0; i < b->n && a->verbosity >= 0; i++)
-        cli_line(stderr, "  layer %zu: %zu entries, from %s", i + 1, b->cut[i].view.n,
-                 b->parts[b->cut[i].part].file);
-    return 0;
-}
-
-/* Each layer's file digests where the image keeps that file: what the SBOM lists. */
-static void
-gather_file_digests(const struct build_layers *b, struct layer_file_digest *out)
-{
-    for (size_t i = 0; b->cut != NULL && i < b->n; i++) {
-        for (size_t j = 0; j < b->cut[i].view.n; j++) {
-            if (b->cut[i].final_index[j] != SIZE_MAX)
-                out[b->cut[i].final_index[j]] = b->layers[i].lo.file_digests[j];
-        }
-    }
 }
 
 /* --sbom FILE: the SPDX document of the image just written, replacing FILE whole; *json is the
@@ -870,7 +779,8 @@ build(const struct build_args *a, struct recipe *r, const struct cli_image *expe
     struct layer_options lo = {0};
     struct image_strings is = {0};
     struct oci_image_spec spec;
-    struct build_layers layers = {0};
+    struct cli_layers layers = {0};
+    struct rootfs_options plan_opts = {0};
     struct sign_key *key = NULL;
     const struct recipe_user *user = run_as_user(r);
     const char *tag = a->tag ? a->tag : r->tag.value;
@@ -916,7 +826,10 @@ build(const struct build_args *a, struct recipe *r, const struct cli_image *expe
         sign_key_free(key);
         return cli_error(err);
     }
-    rc = rootfs_plan_build(r, root, &(struct rootfs_options){lo.jobs}, &plan, err);
+    /* the parts of a layered image are planned after the whole, over the same root */
+    if (r->layering == RECIPE_LAYERING_INCLUDES)
+        plan_opts.owners = rootfs_dpkg_owners_new();
+    rc = rootfs_plan_build(r, root, &plan_opts, &plan, err);
     if (rc < 0 && package_root != NULL)
         temper_err_prefix(err, "in the packages' root (its lock pins what is there)");
     else if (rc < 0 && a->root != NULL && strcmp(a->root, "/") != 0)
@@ -926,7 +839,9 @@ build(const struct build_args *a, struct recipe *r, const struct cli_image *expe
     if (rc == 0 && a->sbom != NULL)
         lo.file_digests = xcalloc(plan->n + 1, sizeof(*lo.file_digests));
     if (rc == 0)
-        rc = plan_layers(a, r, plan, root, &lo, &layers, err);
+        rc = cli_layers_plan(a->recipe, r, plan, root, &plan_opts, &lo, &layers, err);
+    if (rc == 0)
+        rc = cli_layers_take(output, &layers, root, a->verbosity >= 0, err);
     if (rc == 0)
         make_spec(r, plan, user, epoch, &is, &spec);
     /* the tests before the layout is opened: a failure leaves it as it was */
@@ -942,7 +857,7 @@ build(const struct build_args *a, struct recipe *r, const struct cli_image *expe
             temper_err_prefix(err, "layout '%s'", output);
     }
     if (rc == 0 && lo.file_digests != NULL)
-        gather_file_digests(&layers, lo.file_digests);
+        cli_layers_file_digests(&layers, lo.file_digests);
     if (rc == 0 && a->sbom != NULL) {
         rc = write_sbom(a->sbom, r, tag, plan, root, lo.file_digests, digest, epoch, &sbom, err);
         if (rc < 0)
@@ -969,7 +884,8 @@ build(const struct build_args *a, struct recipe *r, const struct cli_image *expe
     }
     is_signed = key != NULL;
     sign_key_free(key);
-    build_layers_release(&layers);
+    cli_layers_release(&layers);
+    rootfs_dpkg_owners_free(plan_opts.owners);
     image_strings_release(&is, r);
     oci_layout_free(layout);
     fs_root_free(root);

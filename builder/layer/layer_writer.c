@@ -456,6 +456,26 @@ layer_library_versions(char *out, size_t size)
              LIBDEFLATE_VERSION_STRING, ZSTD_versionString());
 }
 
+void
+layer_compressor(const struct layer_options *opts, char *out, size_t size)
+{
+    int level = opts->level;
+
+    switch (opts->compression) {
+    case LAYER_COMPRESSION_GZIP:
+        snprintf(out, size, "gzip level %d, libdeflate %s", level ? level : GZIP_LEVEL_DEFAULT,
+                 LIBDEFLATE_VERSION_STRING);
+        return;
+    case LAYER_COMPRESSION_ZSTD:
+        snprintf(out, size, "zstd level %d, libzstd %s", level ? level : ZSTD_LEVEL_DEFAULT,
+                 ZSTD_versionString());
+        return;
+    case LAYER_COMPRESSION_NONE:
+        break;
+    }
+    snprintf(out, size, "none");
+}
+
 const char *
 layer_media_type(enum layer_compression compression)
 {

@@ -108,6 +108,11 @@ int layer_read_digests(int fd, const char *media_type, const char *name,
                        char digest[LAYER_DIGEST_LEN], char diff_id[LAYER_DIGEST_LEN],
                        uint64_t *size, struct temper_err *err);
 
+/* How the options compress, as a layer's history names it: "gzip level 5, libdeflate 1.14",
+ * "zstd level 3, libzstd 1.5.4" (the default level spelled out), "none". Two layers of the same
+ * tar compressed the same way are the same bytes. */
+void layer_compressor(const struct layer_options *opts, char *out, size_t size);
+
 /* "application/vnd.oci.image.layer.v1.tar+gzip", "...tar+zstd" or "...tar". */
 const char *layer_media_type(enum layer_compression compression);
 

@@ -111,10 +111,13 @@ int oci_manifest_parse(const char *buf, size_t len, struct oci_manifest *out,
                        struct temper_err *err);
 void oci_manifest_release(struct oci_manifest *manifest);
 
-/* An image config as oci_config_parse reads it: its rootfs.diff_ids. */
+/* An image config as oci_config_parse reads it: its rootfs.diff_ids, and the history comment of
+ * each layer (the entries not marked empty_layer, in order; NULL where there is none). */
 struct oci_config {
     char (*diff_ids)[LAYER_DIGEST_LEN];
     size_t ndiff_ids; /* at most OCI_MANIFEST_MAX_LAYERS */
+    char **comments;
+    size_t ncomments;
 };
 
 /*

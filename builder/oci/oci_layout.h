@@ -320,6 +320,26 @@ struct oci_layer_desc {
     const char *comment; /* its history entry's comment ("layer of base.yaml"), or NULL */
 };
 
+/* A layer of an image in a layout: its descriptor and the diff_id its config gives it. */
+struct oci_layer_made {
+    struct oci_descriptor desc;
+    char diff_id[LAYER_DIGEST_LEN];
+};
+
+/*
+ * The layers of the layout's images (signatures and attestations aside)
+ * whose history comment is `comment` and whose media type is `media_type`,
+ * each with its blob there (oci_reuse.c): what a build may take instead of
+ * compressing the same tar again, when the comment says how the blob was
+ * made (temper build's names the recipe file and the compressor) and the
+ * diff_id is the one of the build's tar. Nothing here is trusted: the caller
+ * decompresses a blob it takes and checks its diff_id. A manifest or config
+ * that cannot be read counts as none. Returns how many; *out (NULL for none)
+ * is the caller's to free.
+ */
+size_t oci_layout_layers_made(struct oci_layout *layout, const char *comment,
+                              const char *media_type, struct oci_layer_made **out);
+
 /*
  * Writes the config and manifest blobs of an image made of `layers` (at
  * least one, each an already committed blob of that size; one history entry

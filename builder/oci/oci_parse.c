@@ -183,6 +183,29 @@ oci_manifest_release(struct oci_manifest *manifest)
     manifest->nlayers = 0;
 }
 
+/* The comment of each history entry that made a layer, leniently: history only informs (a
+ * malformed one is as good as none, never an error of the config). */
+static void
+layer_comments(const json_t *history, struct oci_config *out)
+{
+    size_t n = json_array_size(history), k = 0;
+
+    out->comments = NULL;
+    out->ncomments = 0;
+    if (n == 0 || n > 4 * OCI_MANIFEST_MAX_LAYERS)
+        return;
+    out->comments = xcalloc(n, sizeof(*out->comments));
+    for (size_t i = 0; i < n; i++) {
+        const json_t *entry = json_array_get(history, i);
+        const char *comment = json_string_value(json_object_get(entry, "comment"));
+
+        if (json_is_true(json_object_get(entry, "empty_layer")))
+            continue;
+        out->comments[k++] = comment != NULL && strlen(comment) < 4096 ? xstrdup(comment) : NULL;
+    }
+    out->ncomments = k;
+}
+
 int
 oci_config_parse(const char *buf, size_t len, struct oci_config *out, struct temper_err *err)
 {
@@ -222,6 +245,7 @@ oci_config_parse(const char *buf, size_t len, struct oci_config *out, struct tem
     }
     out->diff_ids = steal_pointer(&ids);
     out->ndiff_ids = n;
+    layer_comments(json_object_get(doc, "history"), out);
     return 0;
 }
 
@@ -233,4 +257,9 @@ oci_config_release(struct oci_config *config)
     free(config->diff_ids);
     config->diff_ids = NULL;
     config->ndiff_ids = 0;
+    for (size_t i = 0; i < config->ncomments; i++)
+        free(config->comments[i]);
+    free(config->comments);
+    config->comments = NULL;
+    config->ncomments = 0;
 }

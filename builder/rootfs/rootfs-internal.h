@@ -23,11 +23,12 @@ struct planner {
     struct fs_root *root;
     struct elf_resolver *resolver;
     struct rootfs_plan *plan;
-    struct strmap index;              /* entry path -> index + 1, cast to a pointer */
-    enum rootfs_origin *origins;      /* parallel to plan->entries */
-    const struct recipe_loc **locs;   /* parallel too: where the recipe asked for it, or NULL */
-    const struct recipe_loc *current; /* the recipe item being collected, or NULL */
-    unsigned jobs;                    /* threads a step may use */
+    struct strmap index;               /* entry path -> index + 1, cast to a pointer */
+    enum rootfs_origin *origins;       /* parallel to plan->entries */
+    const struct recipe_loc **locs;    /* parallel too: where the recipe asked for it, or NULL */
+    const struct recipe_loc *current;  /* the recipe item being collected, or NULL */
+    unsigned jobs;                     /* threads a step may use */
+    struct rootfs_dpkg_owners *owners; /* rootfs_options.owners */
     size_t cap;
     const char *like;                    /* an ELF input, for the machine of contents.libraries */
     const struct elf_closure **closures; /* every closure resolved, owned by the resolver */

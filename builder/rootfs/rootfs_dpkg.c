@@ -543,6 +543,65 @@ own(struct dpkg *d, uintptr_t at, size_t k)
         d->pkgs[k].files++;
 }
 
+struct rootfs_dpkg_owners {
+    bool filled;
+    struct strmap entries; /* image path -> 1 + package index */
+    struct strmap later;   /* dpkg path of what may come later -> 1 + package index */
+};
+
+struct rootfs_dpkg_owners *
+rootfs_dpkg_owners_new(void)
+{
+    return xcalloc(1, sizeof(struct rootfs_dpkg_owners));
+}
+
+void
+rootfs_dpkg_owners_free(struct rootfs_dpkg_owners *owners)
+{
+    if (owners == NULL)
+        return;
+    strmap_release(&owners->entries, NULL);
+    strmap_release(&owners->later, NULL);
+    free(owners);
+}
+
+static void
+copy_map(struct strmap *to, const struct strmap *from)
+{
+    for (size_t i = 0; i < from->cap; i++) {
+        if (from->slots[i].key != NULL)
+            strmap_put(to, from->slots[i].key, from->slots[i].value);
+    }
+}
+
+/* What an earlier plan of this root read in the lists (the same status file: the same package
+ * numbers), for this plan's paths. */
+static void
+own_as_kept(struct dpkg *d, const struct rootfs_dpkg_owners *o)
+{
+    for (size_t i = 0; i < d->p->plan->n; i++) {
+        const char *path = d->p->plan->entries[i].path;
+        uintptr_t k = ownable(d, path) ? (uintptr_t)strmap_get(&o->entries, path) : 0;
+
+        if (k != 0)
+            own(d, (uintptr_t)i + 1, k - 1);
+    }
+    copy_map(&d->later, &o->later);
+}
+
+static void
+keep_owners(const struct dpkg *d, struct rootfs_dpkg_owners *o)
+{
+    for (size_t i = 0; i < d->p->plan->n; i++) {
+        const struct rootfs_entry *e = &d->p->plan->entries[i];
+
+        if (e->package != 0)
+            strmap_put(&o->entries, e->path, (void *)(uintptr_t)e->package);
+    }
+    copy_map(&o->later, &d->later);
+    o->filled = true;
+}
+
 /* Reads every package's .list: each path it names that the plan holds is the package's. */
 static int
 read_lists(struct dpkg *d, struct temper_err *err)
@@ -551,6 +610,10 @@ read_lists(struct dpkg *d, struct temper_err *err)
     struct dpkg_worker w[THREADS_MAX];
     int rc;
 
+    if (d->p->owners != NULL && d->p->owners->filled) {
+        own_as_kept(d, d->p->owners);
+        return 0;
+    }
     fill_filter(d);
     for (size_t k = 0; k < d->n; k++) {
         cleanup_free char *path =
@@ -589,6 +652,8 @@ read_lists(struct dpkg *d, struct temper_err *err)
             own(d, (uintptr_t)i + 1, owner - 1);
         }
     }
+    if (d->p->owners != NULL)
+        keep_owners(d, d->p->owners);
     return 0;
 }
 

@@ -787,7 +787,10 @@ rootfs_plan_build(const struct recipe *recipe, struct fs_root *root,
                   const struct rootfs_options *opts, struct rootfs_plan **out,
                   struct temper_err *err)
 {
-    struct planner p = {.recipe = recipe, .root = root, .jobs = opts != NULL ? opts->jobs : 1};
+    struct planner p = {.recipe = recipe,
+                        .root = root,
+                        .jobs = opts != NULL ? opts->jobs : 1,
+                        .owners = opts != NULL ? opts->owners : NULL};
     struct elf_resolver_options ropts = {.allow_missing = false};
     int rc, has_elf;
 

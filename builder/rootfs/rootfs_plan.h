@@ -112,8 +112,18 @@ struct rootfs_plan {
     size_t npackages;
 };
 
+/* Which package of the root's dpkg database owns each path, kept between the plans of one root
+ * (the parts of a layered image) so that the lists are read once (rootfs_dpkg.c). */
+struct rootfs_dpkg_owners;
+struct rootfs_dpkg_owners *rootfs_dpkg_owners_new(void);
+void rootfs_dpkg_owners_free(struct rootfs_dpkg_owners *owners);
+
 struct rootfs_options {
     unsigned jobs; /* threads for reading ELF files; 0 means one */
+    /* NULL, or shared by plans of one root: the first plan reads the lists and keeps what they
+     * say of its paths, the later ones look their own up, so the first must hold every path of
+     * the later ones (the whole recipe's plan, before its parts'). */
+    struct rootfs_dpkg_owners *owners;
 };
 
 /*

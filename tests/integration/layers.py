@@ -18,6 +18,7 @@
 
 usage: layers.py TEMPER RECIPES_DIR   (as root: umoci and bwrap need it)
 """
+import hashlib
 import json
 import os
 import shutil
@@ -86,8 +87,9 @@ def test_shared_base(work, py, tools):
     check(py_layers[0] == static_layers[0],
           "the bottom layer is the layer of static.yaml built alone")
     comments = [h.get("comment") for h in py_config["history"]]
-    check(comments == ["layer of static.yaml", "layer of base.yaml", "layer of python.yaml"],
-          f"each layer's history names its recipe: {comments}")
+    check(comments == [f"layer of {f} (gzip level 5, libdeflate 1.14)"
+                       for f in ("static.yaml", "base.yaml", "python.yaml")],
+          f"each layer's history names its recipe and compressor: {comments}")
     again, _ = build(py, os.path.join(work, "py-again"))
     check(again == digest, f"a rebuild gives the same digest: {again} {digest}")
     r = run([TEMPER, "build", py, "-o", os.path.join(work, "py-expect"), "--expect", digest,
@@ -151,6 +153,57 @@ def test_inspect_diff(lay):
           "temper diff of the two images names their top layers only: " + r.stdout[-400:])
 
 
+def put_blob(layout, data):
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    with open(os.path.join(layout, "blobs", "sha256", digest[7:]), "wb") as f:
+        f.write(data)
+    return {"digest": digest, "size": len(data)}
+
+
+def test_reuse(work, lay, tools):
+    """A second image built into the first one's layout takes the base blobs as they are, and
+    the image is the one a cold build makes; a config that lies about a blob is not believed."""
+    shared = os.path.join(work, "shared")
+    shutil.copytree(lay["py"], shared)
+    digest, err = build(tools, shared, "--tag", "tools")
+    taken = [l for l in err.splitlines() if "in the layout already: not compressed again" in l]
+    check(len(taken) == 2 and "static.yaml" in taken[0] and "base.yaml" in taken[1],
+          "the second build into the layout takes the static and base blobs: " + err[-600:])
+    index = json.load(open(os.path.join(shared, "index.json")))
+    [entry] = [m for m in index["manifests"]
+               if m["annotations"]["org.opencontainers.image.ref.name"] == "tools"]
+    r = run([TEMPER, "build", tools, "-o", os.path.join(work, "tools-cold"), "--skip-tests"])
+    check(entry["digest"] == digest == r.stdout.strip(),
+          f"and the image is the cold build's: {digest} {r.stdout.strip()}")
+
+    # A layout holding one image of one layer, built by hand from the python image: its config
+    # gives the static layer's diff_id and comment to the blob of layer `blob` (0: the static
+    # layer's own, so that it is taken; 1: base.yaml's, a lie, so that it is not).
+    for blob, want in ((0, True), (1, False)):
+        forged = os.path.join(work, f"forged-{blob}")
+        shutil.copytree(lay["py"], forged)
+        _, config = layers_of(forged)
+        index = json.load(open(os.path.join(forged, "index.json")))
+        manifest = json.loads(open(os.path.join(forged, "blobs", "sha256",
+                                                index["manifests"][0]["digest"][7:]), "rb").read())
+        manifest["layers"] = manifest["layers"][blob:blob + 1]
+        config["rootfs"]["diff_ids"] = config["rootfs"]["diff_ids"][0:1]
+        config["history"] = config["history"][0:1]
+        manifest["config"] = dict(put_blob(forged, json.dumps(config).encode()),
+                                  mediaType=manifest["config"]["mediaType"])
+        index["manifests"] = [dict(put_blob(forged, json.dumps(manifest).encode()),
+                                   mediaType=index["manifests"][0]["mediaType"],
+                                   annotations={"org.opencontainers.image.ref.name": "forged"})]
+        with open(os.path.join(forged, "index.json"), "w") as f:
+            json.dump(index, f)
+        digest, err = build(tools, forged, "--tag", "tools")
+        taken = any("static.yaml (in the layout already" in l for l in err.splitlines())
+        check(digest == entry["digest"] and taken == want,
+              ("a one-layer image's static blob is taken" if want else
+               "a blob whose config lies about its diff_id is not taken") +
+              f": taken {taken}, {digest}")
+
+
 def test_removal(work):
     bad = write(os.path.join(work, "bad.yaml"),
                 f"name: bad\ninclude: [{RECIPES}/base.yaml]\nlayering: {{strategy: includes}}\n"
@@ -200,6 +253,7 @@ def main():
         lay = test_shared_base(work, py, tools)
         test_composes(work, lay, flat)
         test_inspect_diff(lay)
+        test_reuse(work, lay, tools)
         test_removal(work)
         test_push(work, lay)
     finally:

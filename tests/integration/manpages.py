@@ -37,6 +37,7 @@ RECIPE_LEVELS = {
     "tests": "tests: [{command: /x, bogus: 1}]\n",
     "hardening": "hardening: {bogus: 1}\n",
     "sbom": "sbom: {bogus: 1}\n",
+    "layering": "layering: {bogus: 1}\n",
 }
 
 

@@ -24,7 +24,7 @@ plan(const char *yaml, const char *root_dir, struct rootfs_plan **out, struct te
     rc = recipe_parse(yaml, strlen(yaml), testutil_path("x.yaml"), &r, err);
     ck_assert_msg(rc == 0, "recipe: %s", err->msg);
     ck_assert_int_eq(fs_root_open(root_dir ? root_dir : testutil_path("root"), &root, err), 0);
-    rc = rootfs_plan_build(r, root, &(struct rootfs_options){1}, out, err);
+    rc = rootfs_plan_build(r, root, &(struct rootfs_options){.jobs = 1}, out, err);
     fs_root_free(root);
     recipe_free(r);
     return rc;
