@@ -17,6 +17,7 @@
 #include "base/cleanup.h"
 #include "base/xalloc.h"
 #include "cli.h"
+#include "diff/image_diff.h"
 #include "oci/oci_layout.h"
 
 void
@@ -29,49 +30,77 @@ cli_layers_release(struct cli_layers *b)
             free(b->layers[i].lo.file_digests);
         free(b->comments ? b->comments[i] : NULL);
     }
-    for (size_t i = 0; i + 1 < b->nparts; i++)
-        rootfs_plan_free(b->plans[i]);
+    for (size_t i = 0; i < b->nplans; i++) {
+        if (b->plans[i] != b->whole)
+            rootfs_plan_free(b->plans[i]);
+    }
     free(b->plans);
+    free(b->files);
     free(b->comments);
     free(b->layers);
-    rootfs_layers_free(b->cut, b->nparts);
+    rootfs_layers_free(b->cut, b->nplans);
     recipe_parts_free(b->parts, b->nparts);
 }
 
-/* Plans each part of the recipe below the whole and cuts the image into layers. */
+/*
+ * Whether part k brings something of its own into the image: files (binaries, files, trees,
+ * libraries, gconv, ca-certificates, paths) or accounts. A file that only names the archive
+ * (debian/bookworm.yaml) or sets scalars plans what the part below it does plus temper's own
+ * files, which belong in the layer of the first file that brings something.
+ */
+static bool
+brings(const struct recipe_part *parts, size_t k)
+{
+    const struct recipe *r = parts[k].recipe, *below = k > 0 ? parts[k - 1].recipe : NULL;
+
+    if (below == NULL)
+        return r->binaries.n + r->files.n + r->ntrees + r->libraries.n + r->gconv.n +
+                   r->ca_certificates.n + r->npaths >
+               0;
+    return r->binaries.n != below->binaries.n || r->files.n != below->files.n ||
+           r->ntrees != below->ntrees || r->libraries.n != below->libraries.n ||
+           r->gconv.n != below->gconv.n || r->ca_certificates.n != below->ca_certificates.n ||
+           r->npaths != below->npaths || r->nusers != below->nusers || r->ngroups != below->ngroups;
+}
+
+/* Plans each part of the recipe below the whole that brings something, and cuts the image
+ * into layers. */
 static int
 plan_parts(const char *recipe, const struct recipe *r, struct rootfs_plan *plan,
            struct fs_root *root, const struct rootfs_options *opts, const struct layer_options *lo,
            struct cli_layers *b, struct temper_err *err)
 {
-    cleanup_free const char **files = NULL;
     char compressor[128];
 
     if (recipe_load_parts(recipe, &b->parts, &b->nparts, err) < 0)
         return -1;
     b->plans = xcalloc(b->nparts, sizeof(*b->plans));
-    files = xcalloc(b->nparts, sizeof(*files));
+    b->files = xcalloc(b->nparts, sizeof(*b->files));
+    b->whole = plan;
     for (size_t k = 0; k < b->nparts; k++) {
         struct recipe *part = b->parts[k].recipe;
 
-        files[k] = b->parts[k].file;
+        if (k + 1 < b->nparts && !brings(b->parts, k))
+            continue;
+        b->files[b->nplans] = b->parts[k].file;
         if (k + 1 == b->nparts) {
-            b->plans[k] = plan;
+            b->plans[b->nplans++] = plan;
             break;
         }
         /* an image of packages is for the architecture they were taken for, in every layer */
         if (part->architecture.value == NULL && r->architecture.value != NULL)
             part->architecture.value = xstrdup(r->architecture.value);
-        if (rootfs_plan_build(part, root, opts, &b->plans[k], err) < 0)
-            return temper_err_prefix(err, "the layer of '%s'", files[k]);
+        if (rootfs_plan_build(part, root, opts, &b->plans[b->nplans], err) < 0)
+            return temper_err_prefix(err, "the layer of '%s'", b->files[b->nplans]);
+        b->nplans++;
     }
-    if (rootfs_plan_layers(b->plans, files, b->nparts, &b->cut, &b->n, err) < 0)
+    if (rootfs_plan_layers(b->plans, b->files, b->nplans, &b->cut, &b->n, err) < 0)
         return -1;
     b->layers = xcalloc(b->n, sizeof(*b->layers));
     b->comments = xcalloc(b->n, sizeof(*b->comments));
     layer_compressor(lo, compressor, sizeof(compressor));
     for (size_t i = 0; i < b->n; i++) {
-        const char *file = files[b->cut[i].part], *slash = strrchr(file, '/');
+        const char *file = b->files[b->cut[i].part], *slash = strrchr(file, '/');
         struct cli_build_layer *l = &b->layers[i];
 
         /* The file's name alone (the config must not depend on where the recipe was), and how
@@ -199,9 +228,28 @@ cli_layers_take(const char *output, struct cli_layers *b, struct fs_root *root, 
     }
     for (size_t i = 0; i < b->n && rc == 0 && say; i++)
         cli_line(stderr, "  layer %zu: %zu entries, from %s%s", i + 1, b->cut[i].view.n,
-                 b->parts[b->cut[i].part].file,
+                 b->files[b->cut[i].part],
                  b->layers[i].reused ? " (in the layout already: not compressed again)" : "");
     return rc;
+}
+
+json_t *
+cli_layers_json(const struct cli_layers *b)
+{
+    json_t *out = json_array();
+
+    for (size_t i = 0; i < b->n; i++) {
+        const struct cli_build_layer *l = &b->layers[i];
+        const char *from = b->cut != NULL ? b->files[b->cut[i].part] : NULL;
+
+        json_array_append_new(out,
+                              json_pack("{sssIsssIsosb}", "digest", l->res.digest, "size",
+                                        (json_int_t)l->res.size, "diff_id", l->res.diff_id,
+                                        "entries", (json_int_t)l->plan->n, "from",
+                                        from ? image_json_bytes(from, strlen(from)) : json_null(),
+                                        "reused", l->reused));
+    }
+    return out;
 }
 
 void

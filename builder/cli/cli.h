@@ -21,6 +21,7 @@
 #ifndef TEMPER_CLI_H
 #define TEMPER_CLI_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -314,8 +315,13 @@ struct cli_layers {
     size_t n;
     struct recipe_part *parts;
     size_t nparts;
-    struct rootfs_plan **plans; /* one per part; the last is the caller's */
-    struct rootfs_layer *cut;   /* NULL for one layer */
+    /* The parts that bring something (a file that only sets scalars or names the archive gets
+     * no layer of its own), their plans (the last, the whole's, is the caller's) and files. */
+    struct rootfs_plan **plans;
+    const char **files;
+    size_t nplans;
+    const struct rootfs_plan *whole; /* the caller's */
+    struct rootfs_layer *cut;        /* NULL for one layer; cut[i].part indexes plans and files */
     char **comments;
 };
 /* The layers of `plan`, the plan of recipe r loaded from file `recipe`: with layering:
@@ -332,6 +338,9 @@ int cli_layers_take(const char *output, struct cli_layers *b, struct fs_root *ro
 /* Each layer's file digests where the image keeps the file: what the SBOM of the image lists
  * (`out`: one per entry of the whole plan). */
 void cli_layers_file_digests(const struct cli_layers *b, struct layer_file_digest *out);
+/* [{"digest", "size", "diff_id", "entries", "from" (the recipe file, null for one layer),
+ * "reused" (taken from the layout)}], one per layer, in order, once the image is written. */
+json_t *cli_layers_json(const struct cli_layers *b);
 void cli_layers_release(struct cli_layers *b);
 
 /* For an image of another architecture (GOARCH name): this machine's qemu-user program for it

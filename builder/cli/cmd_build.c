@@ -83,7 +83,8 @@ static const char build_usage[] =
     "  --quiet               no summary: only warnings and errors on standard error\n"
     "  --format F            what standard output gets: text (default: the manifest digest)\n"
     "                        or json (the digest, layout, tag, counts, what glibc opens at\n"
-    "                        run time, packages, each ELF file's flags and the warnings)\n"
+    "                        run time, packages, each ELF file's flags, the warnings and\n"
+    "                        each layer)\n"
     "  --expect DIGEST|IMAGE after the build, compare with this manifest digest (sha256:...)\n"
     "                        or image (LAYOUT[:TAG] or REGISTRY/REPO[:TAG|@DIGEST]); a\n"
     "                        mismatch exits 1 and explains every difference on stderr\n"
@@ -455,7 +456,7 @@ json_text(const char *s)
 static int
 print_json(const struct recipe *r, const char *tag, const struct rootfs_plan *plan,
            const struct recipe_user *user, const char *output, const char *digest, bool is_signed,
-           struct temper_err *err)
+           json_t *layers, struct temper_err *err)
 {
     const struct rootfs_summary *s = &plan->summary;
     json_t *top = json_object(), *opened = json_array(), *elves = json_array(),
@@ -498,6 +499,7 @@ print_json(const struct recipe *r, const char *tag, const struct rootfs_plan *pl
     json_object_set_new(top, "elf", elves);
     json_object_set_new(top, "warnings", warnings);
     json_object_set_new(top, "signed", json_boolean(is_signed));
+    json_object_set_new(top, "layers", layers);
     rc = json_dumpf(top, stdout, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
     json_decref(top);
     if (rc < 0)
@@ -781,6 +783,7 @@ build(const struct build_args *a, struct recipe *r, const struct cli_image *expe
     struct oci_image_spec spec;
     struct cli_layers layers = {0};
     struct rootfs_options plan_opts = {0};
+    json_t *layers_json = NULL;
     struct sign_key *key = NULL;
     const struct recipe_user *user = run_as_user(r);
     const char *tag = a->tag ? a->tag : r->tag.value;
@@ -884,6 +887,8 @@ build(const struct build_args *a, struct recipe *r, const struct cli_image *expe
     }
     is_signed = key != NULL;
     sign_key_free(key);
+    if (rc == 0 && a->json)
+        layers_json = cli_layers_json(&layers);
     cli_layers_release(&layers);
     rootfs_dpkg_owners_free(plan_opts.owners);
     image_strings_release(&is, r);
@@ -891,7 +896,7 @@ build(const struct build_args *a, struct recipe *r, const struct cli_image *expe
     fs_root_free(root);
     free(lo.file_digests);
     if (rc == 0 && a->json)
-        rc = print_json(r, tag, plan, user, output, digest, is_signed, err);
+        rc = print_json(r, tag, plan, user, output, digest, is_signed, layers_json, err);
     else if (rc == 0)
         printf("%s\n", digest);
     if (rc < 0)

@@ -175,6 +175,15 @@ def test_reuse(work, lay, tools):
     r = run([TEMPER, "build", tools, "-o", os.path.join(work, "tools-cold"), "--skip-tests"])
     check(entry["digest"] == digest == r.stdout.strip(),
           f"and the image is the cold build's: {digest} {r.stdout.strip()}")
+    again = os.path.join(work, "shared-json")
+    shutil.copytree(lay["py"], again)
+    r = run([TEMPER, "build", tools, "-o", again, "--tag", "tools", "--skip-tests",
+             "--format", "json"])
+    layers = json.loads(r.stdout or "{}").get("layers", [])
+    check([(l["reused"], os.path.basename(l["from"])) for l in layers] ==
+          [(True, "static.yaml"), (True, "base.yaml"), (False, "tools.yaml")] and
+          [l["digest"] for l in layers] == layers_of(os.path.join(work, "tools-cold"))[0],
+          f"--format json names each layer, where it came from and what was taken: {layers}")
 
     # A layout holding one image of one layer, built by hand from the python image: its config
     # gives the static layer's diff_id and comment to the blob of layer `blob` (0: the static

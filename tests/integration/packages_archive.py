@@ -143,6 +143,36 @@ def foreign_caches(work):
             same_cache_as_ldconfig(f"libc {arch}", layout, top, qemu)
 
 
+def layered(work, cache):
+    """Two images from packages, layered by their includes over debian/static.yaml and locked
+    at the same moment: the static layer is the same blob in both, and a build into the other's
+    layout takes it from there."""
+    top = os.path.join(work, "layered")
+    os.makedirs(top)
+    recipes, layouts = {}, {}
+    for name, base in (("py", "python"), ("libc", "base")):
+        recipes[name] = os.path.join(top, f"{name}.yaml")
+        open(recipes[name], "w").write(f"name: {name}\ninclude: [{RECIPES}/debian/{base}.yaml]\n"
+                                       "layering: {strategy: includes}\n")
+        r = run([TEMPER, "lock", recipes[name]])
+        if not check(r.returncode == 0, f"lock layered {name}: {r.stderr[-300:]}"):
+            return
+        layouts[name] = os.path.join(top, name)
+        r = run([TEMPER, "build", recipes[name], "--cache", cache, "-o", layouts[name],
+                 "--skip-tests"])
+        check(digest_of(r) is not None and "layer 1: " in r.stderr and
+              "bookworm.yaml" not in r.stderr,
+              f"layered {name} from packages, its first layer static.yaml's: {r.stderr[-300:]}")
+    first = [json.loads(blob(layouts[n], json.load(open(os.path.join(
+        layouts[n], "index.json")))["manifests"][0]["digest"]))["layers"][0]["digest"]
+        for n in layouts]
+    check(len(set(first)) == 1, f"the static layer is one blob in both images: {first}")
+    r = run([TEMPER, "build", recipes["libc"], "--cache", cache, "-o", layouts["py"], "--tag",
+             "libc", "--skip-tests"])
+    check(r.returncode == 0 and "static.yaml (in the layout already" in r.stderr,
+          f"a build into the python image's layout takes the static layer: {r.stderr[-300:]}")
+
+
 def owners(cache):
     """path -> package, of every root in the cache."""
     out = {}
@@ -319,6 +349,7 @@ def main():
                       f"{(r.stdout + r.stderr).strip()[-300:]}")
             same_cache_as_ldconfig("python arm64", arm, work, "qemu-aarch64-static")
         foreign_caches(work)
+        layered(work, caches[0])
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return summary()

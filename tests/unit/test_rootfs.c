@@ -713,6 +713,75 @@ START_TEST(test_rootfs_dpkg_warns_without_a_database)
 }
 END_TEST
 
+/* Entries of a hand-made plan: what rootfs_plan_layers compares. */
+static struct rootfs_entry
+dir_entry(const char *path)
+{
+    return (struct rootfs_entry){.path = (char *)path, .type = ROOTFS_DIR, .mode = 0755};
+}
+
+static struct rootfs_entry
+text_entry(const char *path, const char *content)
+{
+    return (struct rootfs_entry){.path = (char *)path,
+                                 .type = ROOTFS_FILE,
+                                 .mode = 0644,
+                                 .size = strlen(content),
+                                 .content = (char *)content};
+}
+
+static void
+ck_layer(const struct rootfs_layer *l, const char *const *paths, size_t n)
+{
+    ck_assert_uint_eq(l->view.n, n);
+    for (size_t i = 0; i < n; i++)
+        ck_assert_str_eq(l->view.entries[i].path, paths[i]);
+}
+
+START_TEST(test_rootfs_layers_cut_parts_into_layers)
+{
+    struct rootfs_entry a[] = {dir_entry("etc"), text_entry("etc/passwd", "a\n"),
+                               text_entry("etc/x", "x")};
+    struct rootfs_entry b[] = {dir_entry("etc"), text_entry("etc/passwd", "a\n"),
+                               text_entry("etc/x", "x")};
+    struct rootfs_entry c[] = {dir_entry("etc"),         text_entry("etc/passwd", "a\nb\n"),
+                               text_entry("etc/x", "x"), dir_entry("usr"),
+                               dir_entry("usr/bin"),     text_entry("usr/bin/y", "y")};
+    struct rootfs_plan pa = {.entries = a, .n = 3}, pb = {.entries = b, .n = 3},
+                       pc = {.entries = c, .n = 6};
+    struct rootfs_plan *plans[] = {&pa, &pb, &pc};
+    const char *files[] = {"a.yaml", "b.yaml", "c.yaml"};
+    static const char *const first[] = {"etc", "etc/passwd", "etc/x"};
+    static const char *const top[] = {"etc", "etc/passwd", "usr", "usr/bin", "usr/bin/y"};
+    struct rootfs_layer *layers = NULL;
+    struct temper_err err = {0};
+    size_t n = 0;
+
+    /* b plans nothing new: no layer; c changes passwd and adds usr, with etc above passwd. */
+    ck_assert_msg(rootfs_plan_layers(plans, files, 3, &layers, &n, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(n, 2);
+    ck_layer(&layers[0], first, 3);
+    ck_assert_uint_eq(layers[0].part, 0);
+    ck_layer(&layers[1], top, 5);
+    ck_assert_uint_eq(layers[1].part, 2);
+    /* The image keeps c's passwd: the one of the first layer is replaced. */
+    ck_assert_uint_eq(layers[0].final_index[1], SIZE_MAX);
+    ck_assert_uint_eq(layers[0].final_index[2], 2);
+    ck_assert_uint_eq(layers[1].final_index[1], 1);
+    ck_assert_uint_eq(layers[1].final_index[4], 5);
+    rootfs_layers_free(layers, 3);
+
+    /* A part that leaves out what a part below plans needs a whiteout: refused. */
+    pc.n = 2; /* etc, etc/passwd: no etc/x */
+    ck_assert_int_eq(rootfs_plan_layers(plans, files, 3, &layers, &n, &err), -1);
+    ck_assert_int_eq(err.code, TEMPER_E_POLICY);
+    ck_assert_str_eq(err.msg, "layering: '/etc/x' is in the layer of 'a.yaml' but not in what "
+                              "'c.yaml' plans (a part takes out what it includes): a layer "
+                              "cannot remove it; take it out of 'a.yaml' too, or build one "
+                              "layer (layering: {strategy: single})");
+}
+END_TEST
+
 static Suite *
 rootfs_suite(void)
 {
@@ -745,6 +814,7 @@ rootfs_suite(void)
     tcase_add_test(tc, test_rootfs_dpkg_switches_leave_out_release_and_licenses);
     tcase_add_test(tc, test_rootfs_dpkg_refuses_what_dpkg_would_not_take);
     tcase_add_test(tc, test_rootfs_dpkg_warns_without_a_database);
+    tcase_add_test(tc, test_rootfs_layers_cut_parts_into_layers);
     suite_add_tcase(s, tc);
     return s;
 }
