@@ -11,6 +11,11 @@
   layer; skopeo and oci-image-tool read the layout.
 - temper inspect says which layer holds each file; temper diff of the two images names only
   their top layers.
+- The SBOM lists the same files and digests as the one-layer image's; --archive carries every
+  layer; temper run starts python from the layers.
+- A build into a layout holding an image over the same base takes the base blobs (said on
+  standard error and in --format json) and gives the cold build's digest; a forged config that
+  gives a blob another layer's diff_id is not believed.
 - A recipe that takes out what its include plans (ld-so-cache: false over base.yaml) is
   refused, naming the file and both recipes, and writes nothing.
 - Pushed to Debian's docker-registry on loopback, the second image uploads its own layer and
@@ -126,6 +131,26 @@ def test_composes(work, lay, flat):
         r = bi.bwrap(os.path.join(work, f"b-{name}", "rootfs"), *cmd)
         check(r.returncode == 0 and r.stdout.strip().startswith(want),
               f"{name} runs from its layers under bwrap: " + (r.stdout + r.stderr).strip()[-300:])
+
+
+def test_sbom_archive_run(work, py, flat):
+    """The SBOM lists every file with the digests of the bytes the image keeps (whichever layer
+    holds them), --archive carries every layer, temper run starts from the layers."""
+    files = {}
+    for name, recipe in (("layered", py), ("one", flat["py"])):
+        sbom = os.path.join(work, f"{name}.spdx.json")
+        build(recipe, os.path.join(work, f"sbom-{name}"), "--skip-tests", "--sbom", sbom,
+              "--archive", os.path.join(work, f"{name}.tar"))
+        files[name] = {f["fileName"]: f["checksums"] for f in json.load(open(sbom))["files"]}
+    check(len(files["layered"]) > 1000 and files["layered"] == files["one"],
+          f"the SBOM's files and digests are the one-layer image's ({len(files['layered'])})")
+    r = run(["skopeo", "inspect", f"oci-archive:{os.path.join(work, 'layered.tar')}"])
+    check(r.returncode == 0 and len(json.loads(r.stdout or "{}").get("Layers", [])) == 3,
+          "skopeo reads the three layers from --archive: " + r.stderr.strip()[-300:])
+    r = run([TEMPER, "run", os.path.join(work, "sbom-layered"), "--", "/usr/bin/python3", "-c",
+             PROBE])
+    check(r.returncode == 0 and r.stdout.strip() == "42",
+          "temper run starts python from the layers: " + (r.stdout + r.stderr).strip()[-300:])
 
 
 def test_inspect_diff(lay):
@@ -261,6 +286,7 @@ def main():
         py, tools, flat = recipes(work)
         lay = test_shared_base(work, py, tools)
         test_composes(work, lay, flat)
+        test_sbom_archive_run(work, py, flat)
         test_inspect_diff(lay)
         test_reuse(work, lay, tools)
         test_removal(work)
