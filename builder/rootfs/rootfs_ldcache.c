@@ -754,6 +754,31 @@ warn_uncached(struct planner *p, const struct ld_cache *c, bool written)
     }
 }
 
+/* An image with glibc for an architecture whose cache temper does not write (no oracle was
+ * there to check its bytes against: docs/internals/rootfs.md) is told so. */
+static void
+warn_no_cache(struct planner *p)
+{
+    const char *libc = NULL;
+
+    for (size_t i = 0; i < p->plan->n && libc == NULL; i++) {
+        const char *path = p->plan->entries[i].path, *slash = strrchr(path, '/');
+
+        if (p->plan->entries[i].type == ROOTFS_FILE &&
+            strcmp(slash ? slash + 1 : path, "libc.so.6") == 0)
+            libc = path;
+    }
+    if (libc == NULL)
+        return;
+    strv_push(&p->plan->summary.warnings,
+              xasprintf("the image has glibc ('/%s') for %s, for which temper writes no "
+                        "/etc/ld.so.cache (it writes one for amd64, arm64, 386, arm v7 and "
+                        "ppc64le): libraries in the default directories still load, but "
+                        "ldconfig -p and ctypes.util.find_library find nothing, and a library "
+                        "only /etc/ld.so.conf names is not found",
+                        libc, p->plan->architecture));
+}
+
 int
 rootfs_ld_cache(struct planner *p, struct temper_err *err)
 {
@@ -776,6 +801,7 @@ rootfs_ld_cache(struct planner *p, struct temper_err *err)
             c.arch = &ld_arches[i];
     if (c.arch == NULL) {
         warn_uncached(p, &c, false); /* not written: docs/internals/rootfs.md */
+        warn_no_cache(p);
         return 0;
     }
     /* ld.so.conf first, then Debian's system directories (SLIBDIR, LIBDIR, then the two its

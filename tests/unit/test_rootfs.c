@@ -713,6 +713,24 @@ START_TEST(test_rootfs_dpkg_warns_without_a_database)
 }
 END_TEST
 
+/* glibc for an architecture whose cache temper does not write: said, not silently left out. */
+START_TEST(test_rootfs_ld_cache_warns_where_it_writes_none)
+{
+    struct rootfs_plan *p = NULL;
+    struct temper_err err;
+
+    testutil_write("root/lib/s390x-linux-gnu/libc.so.6", "not ELF: a name is enough", 25);
+    ck_assert_msg(plan("name: x\narchitecture: s390x\n"
+                       "contents: {files: [/lib/s390x-linux-gnu/libc.so.6]}\n",
+                       NULL, &p, &err) == 0,
+                  "%s", err.msg);
+    ck_assert_ptr_null(find(p, "etc/ld.so.cache"));
+    ck_assert(warned(p, "the image has glibc ('/lib/s390x-linux-gnu/libc.so.6') for s390x, for "
+                        "which temper writes no /etc/ld.so.cache"));
+    rootfs_plan_free(p);
+}
+END_TEST
+
 /* Entries of a hand-made plan: what rootfs_plan_layers compares. */
 static struct rootfs_entry
 dir_entry(const char *path)
@@ -815,6 +833,7 @@ rootfs_suite(void)
     tcase_add_test(tc, test_rootfs_dpkg_refuses_what_dpkg_would_not_take);
     tcase_add_test(tc, test_rootfs_dpkg_warns_without_a_database);
     tcase_add_test(tc, test_rootfs_layers_cut_parts_into_layers);
+    tcase_add_test(tc, test_rootfs_ld_cache_warns_where_it_writes_none);
     suite_add_tcase(s, tc);
     return s;
 }
