@@ -114,6 +114,24 @@ print_entry(const struct image_entry *e, const struct image_packages *packages)
     putchar('\n');
 }
 
+/* The comment of the config's history entry that made layer i (entries marked empty_layer make
+ * none), or NULL: temper's say which recipe file the layer is of, and how it was compressed. */
+static const char *
+layer_comment(const struct image_doc *d, size_t i)
+{
+    const json_t *history = json_object_get(d->config, "history"), *entry;
+    size_t index, k = 0;
+
+    json_array_foreach(history, index, entry)
+    {
+        if (json_is_true(json_object_get(entry, "empty_layer")))
+            continue;
+        if (k++ == i)
+            return json_string_value(json_object_get(entry, "comment"));
+    }
+    return NULL;
+}
+
 static void
 print_head(const char *image, const struct seen *s)
 {
@@ -130,9 +148,13 @@ print_head(const char *image, const struct seen *s)
     cli_line(stdout, "manifest: %s (%" PRIu64 " bytes, %s)", d->desc.digest, d->desc.size,
              d->desc.media_type);
     cli_line(stdout, "config: %s (%" PRIu64 " bytes)", d->config_desc.digest, d->config_desc.size);
-    for (size_t i = 0; i < d->nlayers; i++)
-        cli_line(stdout, "layer %zu: %s (%" PRIu64 " bytes, %s)", i + 1, d->layers[i].digest,
-                 d->layers[i].size, d->layers[i].media_type);
+    for (size_t i = 0; i < d->nlayers; i++) {
+        const char *comment = layer_comment(d, i);
+
+        cli_line(stdout, "layer %zu: %s (%" PRIu64 " bytes, %s)%s%s", i + 1, d->layers[i].digest,
+                 d->layers[i].size, d->layers[i].media_type, comment ? ": " : "",
+                 comment ? comment : "");
+    }
     print_value("architecture", json_object_get(d->config, "architecture"));
     print_value("os", json_object_get(d->config, "os"));
     print_value("variant", json_object_get(d->config, "variant"));
@@ -284,10 +306,12 @@ static void
 json_layer(const struct image_doc *d, size_t l, const struct image_layer_entries *e,
            const struct image_packages *packages)
 {
-    json_t *j = must(json_pack(
-        "{sssIssssso}", "digest", d->layers[l].digest, "size", (json_int_t)d->layers[l].size,
-        "mediaType", d->layers[l].media_type, "diff_id", e->diff_id, "config_diff_id",
-        d->diff_ids[l][0] ? must(json_string(d->diff_ids[l])) : json_null()));
+    const char *comment = layer_comment(d, l);
+    json_t *j = must(json_pack("{sssIsssssoso}", "digest", d->layers[l].digest, "size",
+                               (json_int_t)d->layers[l].size, "mediaType", d->layers[l].media_type,
+                               "diff_id", e->diff_id, "config_diff_id",
+                               d->diff_ids[l][0] ? must(json_string(d->diff_ids[l])) : json_null(),
+                               "comment", comment ? must(str_bytes(comment)) : json_null()));
     char *text = json_dumps(j, JSON_OUT);
 
     if (text == NULL)

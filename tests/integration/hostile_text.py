@@ -7,8 +7,8 @@ come from:
 - a root (symlink names and targets, a fifo's name, an ELF file's name): temper build's warnings
   and hardening summary;
 - an ELF file (DT_NEEDED names, the RPATH): temper resolve's error and its list and ldd formats;
-- a layer (tar entry names, symlink targets): temper inspect and temper diff, text and JSON, and
-  the error naming an entry;
+- a layer (tar entry names, symlink targets) and its history comment: temper inspect and temper
+  diff, text and JSON, and the error naming an entry;
 - a layout (an index.json annotation key, tags): temper inspect and temper verify errors.
 Every byte temper writes must be one a terminal only shows: no C0 control but the newline (and
 the tab that starts a line of the ldd format), no DEL, no C1, no bidi control, no U+2028/U+2029,
@@ -191,6 +191,7 @@ def test_resolve_json_exact(work):
 ENTRY = b"etc/" + OSC + b"\n" + FORGED
 LINK_TARGET = CLEAR + BIDI + NOT_UTF8 + BACKSLASH_N
 OTHER = b"etc/" + C1 + SEPARATOR + BACKSLASH_N
+COMMENT = CLEAR + BIDI + b"\n" + FORGED  # a layer's history comment, which inspect shows
 
 
 def tar_of(members):
@@ -215,15 +216,18 @@ def test_layer(work):
     a = cr.layout(os.path.join(work, "la"), [tar_of([(b"etc/a", tarfile.REGTYPE, b"")])])
     b = cr.layout(os.path.join(work, "lb"), [tar_of([
         (b"etc/a", tarfile.REGTYPE, b""), (ENTRY, tarfile.REGTYPE, b""),
-        (b"etc/l", tarfile.SYMTYPE, LINK_TARGET), (OTHER, tarfile.REGTYPE, b"")])])
+        (b"etc/l", tarfile.SYMTYPE, LINK_TARGET), (OTHER, tarfile.REGTYPE, b"")])],
+        config_extra={"history": [{"comment": COMMENT.decode()}]})
     r = temper("inspect", b)
     clean(r, "inspect of hostile entries", 0)
-    shows(r, [b"/" + ENTRY, LINK_TARGET, b"/" + OTHER], "inspect", "stdout")
+    shows(r, [b"/" + ENTRY, LINK_TARGET, b"/" + OTHER, COMMENT], "inspect", "stdout")
     r = temper("inspect", "--format", "json", b)
     clean(r, "inspect --format json", 0)
     paths = [f["path"] for layer in json.loads(r.stdout)["layers"] for f in layer["files"]]
     check("/" + ENTRY.decode() in paths and "/" + OTHER.decode() in paths,
           f"inspect's JSON keeps UTF-8 names exactly: {paths}")
+    comments = [layer["comment"] for layer in json.loads(r.stdout)["layers"]]
+    check(comments == [COMMENT.decode()], f"and the layer's comment: {comments}")
     r = temper("diff", a, b)
     clean(r, "diff of hostile entries", 1)
     shows(r, [b"/" + ENTRY, LINK_TARGET, b"/" + OTHER], "diff", "stdout")
