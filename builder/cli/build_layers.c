@@ -148,21 +148,13 @@ check_blob(void *arg)
     return NULL;
 }
 
-/* Whether the check proved the blob to be the layer `made` says and the tar `res` is. */
-static bool
-proven(const struct blob_check *c, const struct oci_layer_made *made,
-       const struct layer_result *res)
-{
-    return c->rc == 0 && strcmp(c->got.digest, made->desc.digest) == 0 &&
-           strcmp(c->got.diff_id, res->diff_id) == 0 && strcmp(made->diff_id, res->diff_id) == 0;
-}
-
 /* Makes the layer's tar (written nowhere, hashed: its diff_id, and the file digests an SBOM
- * wants) while the first candidate blob is read back on another thread; the others, if that
- * one is not it, after. */
+ * wants) while the first candidate blob is read back on another thread; another candidate of
+ * the same diff_id, if that one is not it, after. A candidate is taken when it decompresses to
+ * that tar. */
 static int
 find_made(struct oci_layout *layout, struct cli_build_layer *l, struct fs_root *root,
-          const struct oci_layer_made *made, size_t n, struct temper_err *err)
+          const struct oci_layer_made *const *made, size_t n, struct temper_err *err)
 {
     struct layer_options tar = l->lo;
     struct layer_result res;
@@ -175,22 +167,25 @@ find_made(struct oci_layout *layout, struct cli_build_layer *l, struct fs_root *
 
     if (sink < 0)
         return temper_err_sys(err, TEMPER_E_IO, errno, "cannot open /dev/null");
-    c.fd = oci_blob_open_read(layout, made[0].desc.digest, &quiet);
+    c.fd = oci_blob_open_read(layout, made[0]->desc.digest, &quiet);
     started = c.fd >= 0 && pthread_create(&thread, NULL, check_blob, &c) == 0;
     tar.compression = LAYER_COMPRESSION_NONE;
     rc = layer_write(l->plan, root, sink, &tar, &res, err);
     if (started)
         pthread_join(thread, NULL);
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        if (i > 0 && strcmp(made[i].diff_id, res.diff_id) == 0) {
+        if (strcmp(made[i]->diff_id, res.diff_id) != 0)
+            continue;
+        if (i > 0 || !started) {
             if (c.fd >= 0)
                 close(c.fd);
-            c.fd = oci_blob_open_read(layout, made[i].desc.digest, &quiet);
-            if (c.fd >= 0)
-                check_blob(&c);
+            c.fd = oci_blob_open_read(layout, made[i]->desc.digest, &quiet);
+            if (c.fd < 0)
+                continue;
+            check_blob(&c);
         }
-        if ((i == 0 ? started : c.fd >= 0) && proven(&c, &made[i], &res) &&
-            lseek(c.fd, 0, SEEK_SET) == 0) {
+        if (c.rc == 0 && strcmp(c.got.digest, made[i]->desc.digest) == 0 &&
+            strcmp(c.got.diff_id, res.diff_id) == 0 && lseek(c.fd, 0, SEEK_SET) == 0) {
             l->res = c.got;
             l->res.tar_size = res.tar_size;
             l->staged_fd = steal_fd(&c.fd);
@@ -201,6 +196,21 @@ find_made(struct oci_layout *layout, struct cli_build_layer *l, struct fs_root *
     if (c.fd >= 0)
         close(c.fd);
     return rc;
+}
+
+/* The layers `made` lists with the layer's comment and media type. */
+static size_t
+candidates(const struct cli_build_layer *l, const struct oci_layer_made *made, size_t n,
+           const struct oci_layer_made **out)
+{
+    const char *media_type = layer_media_type(l->lo.compression);
+    size_t k = 0;
+
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(made[i].comment, l->comment) == 0 &&
+            strcmp(made[i].desc.media_type, media_type) == 0)
+            out[k++] = &made[i];
+    return k;
 }
 
 int
@@ -215,15 +225,16 @@ cli_layers_take(const char *output, struct cli_layers *b, struct fs_root *root, 
         return 0;
     /* no layout there yet (or not one: writing the image says so) */
     if (oci_layout_open(output, false, &layout, &quiet) == 0) {
-        for (size_t i = 0; i < b->n && rc == 0; i++) {
-            struct cli_build_layer *l = &b->layers[i];
-            struct oci_layer_made *made = NULL;
-            size_t n = oci_layout_layers_made(layout, l->comment,
-                                              layer_media_type(l->lo.compression), &made);
+        struct oci_layer_made *made = NULL;
+        size_t n = oci_layout_layers_made(layout, &made);
+        cleanup_free const struct oci_layer_made **some = xcalloc(n + 1, sizeof(*some));
 
-            rc = n > 0 ? find_made(layout, l, root, made, n, err) : 0;
-            free(made);
+        for (size_t i = 0; i < b->n && rc == 0; i++) {
+            size_t k = candidates(&b->layers[i], made, n, some);
+
+            rc = k > 0 ? find_made(layout, &b->layers[i], root, some, k, err) : 0;
         }
+        oci_layers_made_free(made, n);
         oci_layout_free(layout);
     }
     for (size_t i = 0; i < b->n && rc == 0 && say; i++)

@@ -16,7 +16,6 @@
  * as B.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -606,20 +605,6 @@ copy_staged(int from, int to, struct temper_err *err)
     }
 }
 
-/* Whether the layout still holds a blob a layer was taken from (temper gc may have removed it
- * meanwhile: then its bytes come from the descriptor opened when it was taken). */
-static bool
-still_there(struct oci_layout *layout, const char *digest)
-{
-    struct temper_err quiet;
-    int fd = oci_blob_open_read(layout, digest, &quiet);
-
-    if (fd < 0)
-        return false;
-    close(fd);
-    return true;
-}
-
 /* Writes each layer as a blob of the layout (or copies the one the tests ran on), then the image
  * around them. */
 static int
@@ -633,20 +618,21 @@ write_image(struct oci_layout *layout, struct cli_build_layer *layers, size_t nl
         struct cli_build_layer *l = &layers[i];
         int fd;
 
+        /* a layer taken from the layout stays as it is, unless temper gc removed it meanwhile:
+         * then its bytes come from the descriptor opened when it was taken */
+        if (!l->reused || !oci_blob_present(layout, l->res.digest, l->res.size)) {
+            if ((fd = oci_blob_begin(layout, err)) < 0)
+                return -1;
+            if ((l->staged_fd >= 0 ? copy_staged(l->staged_fd, fd, err)
+                                   : layer_write(l->plan, root, fd, &l->lo, &l->res, err)) < 0) {
+                close(fd);
+                return -1;
+            }
+            if (oci_blob_commit(layout, fd, l->res.digest, err) < 0)
+                return -1;
+        }
         descs[i] = (struct oci_layer_desc){layer_media_type(l->lo.compression), l->res.digest,
                                            l->res.size, l->res.diff_id, l->comment};
-        if (l->reused && still_there(layout, l->res.digest))
-            continue;
-        if ((fd = oci_blob_begin(layout, err)) < 0)
-            return -1;
-        if ((l->staged_fd >= 0 ? copy_staged(l->staged_fd, fd, err)
-                               : layer_write(l->plan, root, fd, &l->lo, &l->res, err)) < 0) {
-            close(fd);
-            return -1;
-        }
-        if (oci_blob_commit(layout, fd, l->res.digest, err) < 0)
-            return -1;
-        descs[i].size = l->res.size;
     }
     return oci_image_commit(layout, spec, descs, nlayers, tag, digest, err);
 }

@@ -320,25 +320,30 @@ struct oci_layer_desc {
     const char *comment; /* its history entry's comment ("layer of base.yaml"), or NULL */
 };
 
-/* A layer of an image in a layout: its descriptor and the diff_id its config gives it. */
+/* A layer of an image in a layout: its descriptor, and the diff_id and history comment its
+ * config gives it. */
 struct oci_layer_made {
     struct oci_descriptor desc;
     char diff_id[LAYER_DIGEST_LEN];
+    char *comment;
 };
 
 /*
  * The layers of the layout's images (signatures and attestations aside)
- * whose history comment is `comment` and whose media type is `media_type`,
- * each with its blob there (oci_reuse.c): what a build may take instead of
- * compressing the same tar again, when the comment says how the blob was
- * made (temper build's names the recipe file and the compressor) and the
- * diff_id is the one of the build's tar. Nothing here is trusted: the caller
+ * that have a history comment and their blob there, each blob once
+ * (oci_reuse.c): what a build may take instead of compressing the same tar
+ * again, when the comment says the blob was made as the build would make it
+ * (temper build's names the recipe file and the compressor) and the diff_id
+ * is the one of the build's tar. Nothing here is trusted: the caller
  * decompresses a blob it takes and checks its diff_id. A manifest or config
- * that cannot be read counts as none. Returns how many; *out (NULL for none)
- * is the caller's to free.
+ * that cannot be read counts as none. Returns how many; release *out (NULL
+ * for none) with oci_layers_made_free.
  */
-size_t oci_layout_layers_made(struct oci_layout *layout, const char *comment,
-                              const char *media_type, struct oci_layer_made **out);
+size_t oci_layout_layers_made(struct oci_layout *layout, struct oci_layer_made **out);
+void oci_layers_made_free(struct oci_layer_made *made, size_t n);
+
+/* Whether blob `digest` is in the layout as a regular file of `size` bytes. */
+bool oci_blob_present(struct oci_layout *layout, const char *digest, uint64_t size);
 
 /*
  * Writes the config and manifest blobs of an image made of `layers` (at

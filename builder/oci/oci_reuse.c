@@ -39,9 +39,8 @@ load_image(struct oci_layout *layout, const json_t *entry, struct oci_manifest *
     return 0;
 }
 
-/* Whether blob `digest` is in the layout as a regular file of `size` bytes. */
-static bool
-blob_present(struct oci_layout *layout, const char *digest, uint64_t size)
+bool
+oci_blob_present(struct oci_layout *layout, const char *digest, uint64_t size)
 {
     struct temper_err err;
     struct stat st;
@@ -55,9 +54,18 @@ blob_present(struct oci_layout *layout, const char *digest, uint64_t size)
     return ok;
 }
 
+/* Whether `made` already lists blob `digest`: images over one base share it. */
+static bool
+listed(const struct oci_layer_made *made, size_t n, const char *digest)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(made[i].desc.digest, digest) == 0)
+            return true;
+    return false;
+}
+
 size_t
-oci_layout_layers_made(struct oci_layout *layout, const char *comment, const char *media_type,
-                       struct oci_layer_made **out)
+oci_layout_layers_made(struct oci_layout *layout, struct oci_layer_made **out)
 {
     const json_t *manifests = json_object_get(oci_layout_index(layout), "manifests");
     struct oci_layer_made *made = NULL;
@@ -70,12 +78,12 @@ oci_layout_layers_made(struct oci_layout *layout, const char *comment, const cha
         if (load_image(layout, json_array_get(manifests, i), &m, &c) < 0)
             continue;
         for (size_t l = 0; l < m.nlayers && l < c.ndiff_ids && l < c.ncomments; l++) {
-            if (c.comments[l] == NULL || strcmp(c.comments[l], comment) != 0 ||
-                strcmp(m.layers[l].media_type, media_type) != 0 ||
-                !blob_present(layout, m.layers[l].digest, m.layers[l].size))
+            if (c.comments[l] == NULL || listed(made, n, m.layers[l].digest) ||
+                !oci_blob_present(layout, m.layers[l].digest, m.layers[l].size))
                 continue;
             made = xreallocarray(made, n + 1, sizeof(*made));
-            made[n] = (struct oci_layer_made){.desc = m.layers[l]};
+            made[n] = (struct oci_layer_made){.desc = m.layers[l], .comment = c.comments[l]};
+            c.comments[l] = NULL; /* now made[n]'s */
             memcpy(made[n++].diff_id, c.diff_ids[l], sizeof(c.diff_ids[l]));
         }
         oci_manifest_release(&m);
@@ -83,4 +91,12 @@ oci_layout_layers_made(struct oci_layout *layout, const char *comment, const cha
     }
     *out = made;
     return n;
+}
+
+void
+oci_layers_made_free(struct oci_layer_made *made, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(made[i].comment);
+    free(made);
 }
