@@ -103,6 +103,9 @@
 #define OCI_CONFIG_MAX_BYTES (8 * 1024 * 1024)
 /* Layers of one image, and diff_ids of one config (Docker's overlay2 stacks at most 128). */
 #define OCI_MANIFEST_MAX_LAYERS 1024
+/* Images one image index names (distroless publishes up to 6 platforms; Docker Official Images
+ * 8, with as many attestation manifests). */
+#define OCI_INDEX_MAX_IMAGES 64
 /* The largest zstd window a layer being read may ask for, as a power of 2: 2^27 = 128 MiB, which
  * is libzstd's own default limit (zstd -19 uses 2^23; only --long or --ultra go beyond). */
 #define LAYER_ZSTD_WINDOW_LOG_MAX 27

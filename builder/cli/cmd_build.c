@@ -103,6 +103,9 @@ struct build_args {
     const char *sbom;   /* or NULL */
     struct registry_args registry;
     struct cli_package_options packages;
+    const char *arch_list; /* --arch as given: one GOARCH, several, or "all" */
+    char **archs;          /* with several: an image index of one image each */
+    size_t narchs;
     int level;
     bool has_epoch;
     int64_t epoch;
@@ -225,7 +228,7 @@ parse_args(int argc, char **argv, struct build_args *a)
             a->packages.lock = optarg;
             break;
         case 'A':
-            a->packages.arch = optarg;
+            a->arch_list = optarg;
             break;
         case 'C':
             a->packages.cache = optarg;
@@ -606,11 +609,12 @@ copy_staged(int from, int to, struct temper_err *err)
 }
 
 /* Writes each layer as a blob of the layout (or copies the one the tests ran on), then the image
- * around them. */
+ * around them: tagged `tag` (*digest gets its manifest's), or with `tag` NULL untagged, for an
+ * image index (*manifest gets its descriptor). */
 static int
 write_image(struct oci_layout *layout, struct cli_build_layer *layers, size_t nlayers,
             struct fs_root *root, const struct oci_image_spec *spec, const char *tag,
-            char digest[LAYER_DIGEST_LEN], struct temper_err *err)
+            char digest[LAYER_DIGEST_LEN], struct oci_descriptor *manifest, struct temper_err *err)
 {
     cleanup_free struct oci_layer_desc *descs = xcalloc(nlayers, sizeof(*descs));
 
@@ -634,6 +638,8 @@ write_image(struct oci_layout *layout, struct cli_build_layer *layers, size_t nl
         descs[i] = (struct oci_layer_desc){layer_media_type(l->lo.compression), l->res.digest,
                                            l->res.size, l->res.diff_id, l->comment};
     }
+    if (tag == NULL)
+        return oci_image_put(layout, spec, descs, nlayers, manifest, err);
     return oci_image_commit(layout, spec, descs, nlayers, tag, digest, err);
 }
 
@@ -714,6 +720,14 @@ compare_expected(const struct build_args *a, struct oci_layout *layout, const ch
     }
     cli_line(stderr, "temper: the build does not match the expected image: %s is not %s", digest,
              want.digest);
+    if (a->narchs > 1) {
+        cli_line(stderr,
+                 "temper: %s is an image index, whose images are not compared one by one: "
+                 "to see the differences, build each architecture alone (--arch ARCH) and "
+                 "--expect its image",
+                 digest);
+        return 1;
+    }
     oci_layout_source(layout, &built_src);
     if (oci_layout_find_tag(layout, tag, &built, err) < 0)
         return -1;
@@ -738,6 +752,56 @@ compare_expected(const struct build_args *a, struct oci_layout *layout, const ch
     return 1;
 }
 
+/*
+ * --arch: one architecture (a->packages.arch), or several, comma-separated, or "all" (the
+ * recipe's `architectures`), for an image index of one image each (a->archs). An exit code
+ * when it is wrong, else -1.
+ */
+static int
+choose_archs(struct build_args *a, const struct recipe *r)
+{
+    cleanup_free char *list = NULL;
+    char *next, *arch;
+
+    if (a->arch_list == NULL)
+        return -1;
+    if (strcmp(a->arch_list, "all") == 0) {
+        if (r->architectures.n == 0)
+            return cli_usage_error("build",
+                                   "--arch all: recipe '%s' names no 'architectures'; name them "
+                                   "there, or list them (--arch amd64,arm64)",
+                                   a->recipe);
+        a->archs = xcalloc(r->architectures.n, sizeof(*a->archs));
+        for (size_t i = 0; i < r->architectures.n; i++)
+            a->archs[a->narchs++] = xstrdup(r->architectures.items[i].value);
+    } else {
+        list = xstrdup(a->arch_list);
+        a->archs = xcalloc(strlen(list) / 2 + 1, sizeof(*a->archs));
+        for (next = list; (arch = strsep(&next, ",")) != NULL;) {
+            if (cli_debian_arch(arch) == NULL)
+                return cli_usage_error("build",
+                                       "--arch '%s': '%s' is not an architecture temper builds "
+                                       "from packages (amd64, arm64, 386, arm, ppc64le, s390x, "
+                                       "riscv64, ...)",
+                                       a->arch_list, arch);
+            for (size_t i = 0; i < a->narchs; i++)
+                if (strcmp(a->archs[i], arch) == 0)
+                    return cli_usage_error("build", "--arch '%s' names %s twice", a->arch_list,
+                                           arch);
+            a->archs[a->narchs++] = xstrdup(arch);
+        }
+    }
+    if (a->narchs == 1) { /* one image, as without --arch */
+        a->packages.arch = a->archs[0];
+        return -1;
+    }
+    if (a->json || a->sbom != NULL || a->archive != NULL)
+        return cli_usage_error("build",
+                               "--format json, --sbom and --archive are for one architecture "
+                               "yet: build each with --arch ARCH");
+    return -1;
+}
+
 /* The options of package sources go with a recipe that has packages, and --root without. */
 static int
 check_package_args(const struct build_args *a, const struct recipe *r)
@@ -749,7 +813,7 @@ check_package_args(const struct build_args *a, const struct recipe *r)
                                "recipe '%s' is built from its packages (contents.packages), not "
                                "from a root: leave out --root",
                                a->recipe);
-    if (r->packages.n == 0 && (o->lock || o->arch || o->cache || o->offline))
+    if (r->packages.n == 0 && (o->lock || a->arch_list || o->cache || o->offline))
         return cli_usage_error("build",
                                "--lock, --arch, --cache and --offline are for a recipe with "
                                "contents.packages; '%s' has none",
@@ -757,18 +821,136 @@ check_package_args(const struct build_args *a, const struct recipe *r)
     return -1;
 }
 
+/* One architecture's image, from its root to its blobs: a build makes one, or one per
+ * architecture of an image index. */
+struct arch_image {
+    const char *arch;   /* GOARCH asked for, or NULL: the recipe's, else this machine's */
+    char *package_root; /* the root unpacked from the lock's packages, or NULL */
+    struct fs_root *root;
+    struct rootfs_plan *plan;
+    struct rootfs_options plan_opts;
+    struct layer_options lo;
+    struct cli_layers layers;
+    struct image_strings is;
+    struct oci_image_spec spec;
+    struct oci_descriptor manifest; /* once written */
+};
+
+static void
+arch_image_release(struct arch_image *im, const struct recipe *r)
+{
+    cli_layers_release(&im->layers);
+    rootfs_dpkg_owners_free(im->plan_opts.owners);
+    image_strings_release(&im->is, r);
+    rootfs_plan_free(im->plan);
+    fs_root_free(im->root);
+    free(im->package_root);
+    free(im->lo.file_digests);
+}
+
+/* Plans image `im` and its layers, and runs the recipe's tests on them: everything before the
+ * layout is opened, so that a failure leaves it as it was. */
+static int
+arch_image_prepare(const struct build_args *a, struct recipe *r, const char *tag,
+                   const char *output, struct arch_image *im, struct temper_err *err)
+{
+    struct cli_package_options packages = a->packages;
+    const char *root_dir, *goarch = NULL;
+    int rc;
+
+    if (im->arch != NULL)
+        packages.arch = im->arch;
+    if (r->packages.n > 0 &&
+        cli_package_root(a->recipe, r, &packages, &im->package_root, &goarch, err) < 0)
+        return -1;
+    /* an image of packages is for the architecture they were taken for, ELF files or not */
+    if (im->package_root != NULL && (r->architecture.value == NULL || im->arch != NULL)) {
+        free(r->architecture.value);
+        r->architecture.value = xstrdup(goarch);
+    }
+    root_dir = im->package_root ? im->package_root : a->root ? a->root : "/";
+    if (fs_root_open(root_dir, &im->root, err) < 0)
+        return -1;
+    /* the parts of a layered image are planned after the whole, over the same root */
+    if (r->layering == RECIPE_LAYERING_INCLUDES)
+        im->plan_opts.owners = rootfs_dpkg_owners_new();
+    rc = rootfs_plan_build(r, im->root, &im->plan_opts, &im->plan, err);
+    if (rc < 0 && im->package_root != NULL)
+        return temper_err_prefix(err, "in the packages' root (its lock pins what is there)");
+    if (rc < 0 && a->root != NULL && strcmp(a->root, "/") != 0)
+        return temper_err_prefix(err, "in root '%s'", a->root);
+    if (rc < 0)
+        return -1;
+    print_summary(r, tag, im->plan, run_as_user(r), a->verbosity);
+    if (a->sbom != NULL)
+        im->lo.file_digests = xcalloc(im->plan->n + 1, sizeof(*im->lo.file_digests));
+    if (cli_layers_plan(a->recipe, r, im->plan, im->root, &im->plan_opts, &im->lo, &im->layers,
+                        err) < 0 ||
+        cli_layers_take(output, &im->layers, im->root, a->verbosity >= 0, err) < 0)
+        return -1;
+    make_spec(r, im->plan, run_as_user(r), im->lo.epoch, &im->is, &im->spec);
+    if (r->ntests > 0 && a->skip_tests)
+        cli_line(stderr, "tests: %zu skipped (--skip-tests)", r->ntests);
+    else if (r->ntests > 0)
+        return cli_build_tests(r, im->plan->architecture, im->layers.layers, im->layers.n,
+                               im->root, im->spec.env, err);
+    return 0;
+}
+
+/*
+ * Writes the images into the layout and points `tag` at the one image, or at an image index of
+ * them all (each image untagged, named by the index with its platform); *digest gets what the
+ * tag names.
+ */
+static int
+write_images(struct oci_layout *layout, struct arch_image *images, size_t n, const char *tag,
+             char digest[LAYER_DIGEST_LEN], struct temper_err *err)
+{
+    cleanup_free struct oci_index_image *entries = NULL;
+
+    if (n == 1)
+        return write_image(layout, images[0].layers.layers, images[0].layers.n, images[0].root,
+                           &images[0].spec, tag, digest, NULL, err);
+    entries = xcalloc(n, sizeof(*entries));
+    for (size_t i = 0; i < n; i++) {
+        struct arch_image *im = &images[i];
+
+        if (write_image(layout, im->layers.layers, im->layers.n, im->root, &im->spec, NULL, NULL,
+                        &im->manifest, err) < 0)
+            return temper_err_prefix(err, "image for %s", im->plan->architecture);
+        entries[i] = (struct oci_index_image){im->manifest, &im->spec};
+        cli_line(stderr, "image for %s: %s", im->plan->architecture, im->manifest.digest);
+    }
+    return oci_index_commit(layout, entries, n, tag, digest, err);
+}
+
+/* Signs what the tag names and, for an image index, each image of it: cosign signs the index a
+ * tag names, containers/image verifies the manifest of the platform it pulls. */
+static int
+sign_images(struct oci_layout *layout, const char *digest, const struct arch_image *images,
+            size_t n, const struct sign_key *key, const char *identity, bool *added,
+            struct temper_err *err)
+{
+    if (sign_layout_sign(layout, digest, key, identity, added, err) < 0)
+        return -1;
+    for (size_t i = 0; n > 1 && i < n; i++) {
+        bool one = false;
+
+        if (sign_layout_sign(layout, images[i].manifest.digest, key, identity, &one, err) < 0)
+            return temper_err_prefix(err, "image for %s", images[i].plan->architecture);
+        *added = *added || one;
+    }
+    return 0;
+}
+
 static int
 build(const struct build_args *a, struct recipe *r, const struct cli_image *expected,
       struct temper_err *err)
 {
-    cleanup_rootfs_plan struct rootfs_plan *plan = NULL;
-    struct fs_root *root = NULL;
     struct oci_layout *layout = NULL;
     struct layer_options lo = {0};
-    struct image_strings is = {0};
-    struct oci_image_spec spec;
-    struct cli_layers layers = {0};
-    struct rootfs_options plan_opts = {0};
+    cleanup_free struct arch_image *images = NULL;
+    size_t nimages = 0;
     json_t *layers_json = NULL;
     struct sign_key *key = NULL;
     const struct recipe_user *user = run_as_user(r);
@@ -780,8 +962,7 @@ build(const struct build_args *a, struct recipe *r, const struct cli_image *expe
             ? xstrdup(a->output + strlen(CLI_OCI_TRANSPORT))
             : xstrdup(a->output);
     char digest[LAYER_DIGEST_LEN];
-    cleanup_free char *identity = NULL, *package_root = NULL, *sbom = NULL;
-    const char *root_dir, *goarch = NULL;
+    cleanup_free char *identity = NULL, *sbom = NULL;
     int64_t epoch = 0;
     int rc, mismatch = 0;
     bool added = false, is_signed;
@@ -802,58 +983,27 @@ build(const struct build_args *a, struct recipe *r, const struct cli_image *expe
     /* The key first: a wrong password or a key open to others fails before anything is built. */
     if (a->key != NULL && cli_load_private_key(a->key, &key, err) < 0)
         return cli_error(err);
-    if (r->packages.n > 0 &&
-        cli_package_root(a->recipe, r, &a->packages, &package_root, &goarch, err) < 0) {
-        sign_key_free(key);
-        return cli_error(err);
-    }
-    /* an image of packages is for the architecture they were taken for, ELF files or not */
-    if (package_root != NULL && r->architecture.value == NULL)
-        r->architecture.value = xstrdup(goarch);
-    root_dir = package_root ? package_root : a->root ? a->root : "/";
-    if (fs_root_open(root_dir, &root, err) < 0) {
-        sign_key_free(key);
-        return cli_error(err);
-    }
-    /* the parts of a layered image are planned after the whole, over the same root */
-    if (r->layering == RECIPE_LAYERING_INCLUDES)
-        plan_opts.owners = rootfs_dpkg_owners_new();
-    rc = rootfs_plan_build(r, root, &plan_opts, &plan, err);
-    if (rc < 0 && package_root != NULL)
-        temper_err_prefix(err, "in the packages' root (its lock pins what is there)");
-    else if (rc < 0 && a->root != NULL && strcmp(a->root, "/") != 0)
-        temper_err_prefix(err, "in root '%s'", a->root);
-    if (rc == 0)
-        print_summary(r, tag, plan, user, a->verbosity);
-    if (rc == 0 && a->sbom != NULL)
-        lo.file_digests = xcalloc(plan->n + 1, sizeof(*lo.file_digests));
-    if (rc == 0)
-        rc = cli_layers_plan(a->recipe, r, plan, root, &plan_opts, &lo, &layers, err);
-    if (rc == 0)
-        rc = cli_layers_take(output, &layers, root, a->verbosity >= 0, err);
-    if (rc == 0)
-        make_spec(r, plan, user, epoch, &is, &spec);
-    /* the tests before the layout is opened: a failure leaves it as it was */
-    if (rc == 0 && r->ntests > 0 && a->skip_tests)
-        cli_line(stderr, "tests: %zu skipped (--skip-tests)", r->ntests);
-    else if (rc == 0 && r->ntests > 0)
-        rc = cli_build_tests(r, plan->architecture, layers.layers, layers.n, root, spec.env, err);
+    /* several architectures: an image index; one (or none given): an image */
+    images = xcalloc(a->narchs > 1 ? a->narchs : 1, sizeof(*images));
+    do {
+        images[nimages] = (struct arch_image){.arch = a->narchs > 1 ? a->archs[nimages] : NULL,
+                                              .lo = lo};
+        rc = arch_image_prepare(a, r, tag, output, &images[nimages++], err);
+    } while (rc == 0 && nimages < a->narchs && a->narchs > 1);
     if (rc == 0)
         rc = oci_layout_open(output, true, &layout, err);
-    if (rc == 0) {
-        rc = write_image(layout, layers.layers, layers.n, root, &spec, tag, digest, err);
-        if (rc < 0)
-            temper_err_prefix(err, "layout '%s'", output);
-    }
-    if (rc == 0 && lo.file_digests != NULL)
-        cli_layers_file_digests(&layers, lo.file_digests);
+    if (rc == 0 && write_images(layout, images, nimages, tag, digest, err) < 0)
+        rc = temper_err_prefix(err, "layout '%s'", output);
     if (rc == 0 && a->sbom != NULL) {
-        rc = write_sbom(a->sbom, r, tag, plan, root, lo.file_digests, digest, epoch, &sbom, err);
+        cli_layers_file_digests(&images[0].layers, images[0].lo.file_digests);
+        rc = write_sbom(a->sbom, r, tag, images[0].plan, images[0].root, images[0].lo.file_digests,
+                        digest, epoch, &sbom, err);
         if (rc < 0)
             temper_err_prefix(err, "image %s is in '%s', but its SBOM is not", digest, output);
     }
     if (rc == 0 && key != NULL &&
-        sign_layout_sign(layout, digest, key, identity ? identity : r->name.value, &added, err) < 0)
+        sign_images(layout, digest, images, nimages, key, identity ? identity : r->name.value,
+                    &added, err) < 0)
         rc = temper_err_prefix(err, "image %s is in '%s' but not signed", digest, output);
     if (rc == 0 && key != NULL && !added)
         cli_line(stderr, "temper: %s was signed with this key already: no signature added", digest);
@@ -874,17 +1024,14 @@ build(const struct build_args *a, struct recipe *r, const struct cli_image *expe
     is_signed = key != NULL;
     sign_key_free(key);
     if (rc == 0 && a->json)
-        layers_json = cli_layers_json(&layers);
-    cli_layers_release(&layers);
-    rootfs_dpkg_owners_free(plan_opts.owners);
-    image_strings_release(&is, r);
+        layers_json = cli_layers_json(&images[0].layers);
     oci_layout_free(layout);
-    fs_root_free(root);
-    free(lo.file_digests);
     if (rc == 0 && a->json)
-        rc = print_json(r, tag, plan, user, output, digest, is_signed, layers_json, err);
+        rc = print_json(r, tag, images[0].plan, user, output, digest, is_signed, layers_json, err);
     else if (rc == 0)
         printf("%s\n", digest);
+    for (size_t i = 0; i < nimages; i++)
+        arch_image_release(&images[i], r);
     if (rc < 0)
         return cli_error(err);
     if (mismatch < 0)
@@ -927,7 +1074,13 @@ cmd_build(int argc, char **argv)
         return rc;
     if (recipe_load(a.recipe, &r, &err) < 0)
         return cli_error(&err);
-    if (a.expect == NULL || strncmp(a.expect, "sha256:", 7) == 0)
-        return build(&a, r, NULL, &err);
-    return build_expecting(&a, r, &err);
+    rc = choose_archs(&a, r);
+    if (rc < 0 && (a.expect == NULL || strncmp(a.expect, "sha256:", 7) == 0))
+        rc = build(&a, r, NULL, &err);
+    else if (rc < 0)
+        rc = build_expecting(&a, r, &err);
+    for (size_t i = 0; i < a.narchs; i++)
+        free(a.archs[i]);
+    free(a.archs);
+    return rc;
 }

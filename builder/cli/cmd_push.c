@@ -283,6 +283,87 @@ report_signatures(const struct push_args *a, const struct push_signatures *p, co
                  p->other, identity);
 }
 
+/* What goes with the manifest `digest`: the layout's signatures for the destination and new
+ * ones (--key), and its attestations. */
+static int
+gather_signatures(const struct push_args *a, struct oci_layout *layout,
+                  struct sign_key *const *keys, const char *digest, const char *identity,
+                  struct push_signatures *p, struct temper_err *err)
+{
+    if (choose_layout_signatures(a, layout, digest, identity, p, err) < 0 ||
+        make_signatures(keys, a->key_count, digest, identity, p, err) < 0 ||
+        choose_layout_attestations(layout, digest, p, err) < 0)
+        return -1;
+    return 0;
+}
+
+/* An image, or an image index with each of its images first. */
+struct push_plan {
+    struct oci_descriptor top;             /* what the tag names */
+    struct oci_platform_image *images;     /* an index's images, or NULL */
+    size_t nimages;
+    struct push_signatures *image_sigs;    /* nimages */
+};
+
+static void
+push_plan_release(struct push_plan *plan)
+{
+    for (size_t i = 0; i < plan->nimages && plan->image_sigs != NULL; i++)
+        push_signatures_release(&plan->image_sigs[i]);
+    free(plan->image_sigs);
+    free(plan->images);
+}
+
+/* Reads an index's images and chooses each one's signatures: all before anything is sent, so
+ * that a refusal sends nothing. */
+static int
+plan_images(const struct push_args *a, struct oci_layout *layout, struct sign_key *const *keys,
+            const char *identity, struct push_plan *plan, struct temper_err *err)
+{
+    struct oci_source src;
+
+    if (!oci_is_image_index(plan->top.media_type))
+        return 0;
+    oci_layout_source(layout, &src);
+    if (oci_source_index(&src, &plan->top, &plan->images, &plan->nimages, err) < 0)
+        return -1;
+    plan->image_sigs = xcalloc(plan->nimages, sizeof(*plan->image_sigs));
+    for (size_t i = 0; i < plan->nimages; i++)
+        if (gather_signatures(a, layout, keys, plan->images[i].manifest.digest, identity,
+                              &plan->image_sigs[i], err) < 0)
+            return temper_err_prefix(err, "the image for %s/%s", plan->images[i].os,
+                                     plan->images[i].architecture);
+    return 0;
+}
+
+/* Sends each image of an index by its digest, then the index (or the one image) under the tag;
+ * `stats` adds up all of them. */
+static int
+push_all(struct registry_client *client, struct oci_layout *layout, const struct push_plan *plan,
+         const struct push_signatures *sigs, struct registry_push_stats *stats,
+         struct temper_err *err)
+{
+    for (size_t i = 0; i <= plan->nimages; i++) {
+        bool image = i < plan->nimages;
+        const struct push_signatures *s = image ? &plan->image_sigs[i] : sigs;
+        struct registry_push_item item = {image ? &plan->images[i].manifest : &plan->top,
+                                          s->list,
+                                          s->count,
+                                          s->atts,
+                                          s->att_count,
+                                          image};
+        struct registry_push_stats one;
+
+        if (registry_push(client, layout, &item, &one, err) < 0)
+            return -1;
+        stats->blobs += one.blobs;
+        stats->blobs_uploaded += one.blobs_uploaded;
+        stats->blobs_mounted += one.blobs_mounted;
+        stats->bytes_uploaded += one.bytes_uploaded;
+    }
+    return 0;
+}
+
 static int
 push(const struct push_args *a, const struct registry_options *opts)
 {
@@ -292,7 +373,8 @@ push(const struct push_args *a, const struct registry_options *opts)
     struct registry_push_stats stats = {0};
     struct push_signatures sigs = {0};
     struct sign_key *keys[PUSH_KEYS_MAX] = {0};
-    struct oci_descriptor desc;
+    struct push_plan plan = {0};
+    const struct oci_descriptor *desc = &plan.top;
     struct oci_reference checked;
     struct temper_err err;
     cleanup_free char *identity = NULL;
@@ -322,37 +404,39 @@ push(const struct push_args *a, const struct registry_options *opts)
     if (rc == 0)
         rc = oci_layout_open(dir, false, &layout, &err);
     if (rc == 0)
-        rc = oci_layout_find_tag(layout, tag, &desc, &err);
+        rc = oci_layout_find_tag(layout, tag, &plan.top, &err);
     if (rc == 0)
-        rc = choose_layout_signatures(a, layout, desc.digest, identity, &sigs, &err);
+        rc = gather_signatures(a, layout, keys, desc->digest, identity, &sigs, &err);
     if (rc == 0)
-        rc = make_signatures(keys, a->key_count, desc.digest, identity, &sigs, &err);
-    if (rc == 0)
-        rc = choose_layout_attestations(layout, desc.digest, &sigs, &err);
+        rc = plan_images(a, layout, keys, identity, &plan, &err);
     if (rc == 0)
         rc = registry_client_new(&ref, opts, &client, &err);
     if (rc == 0)
-        rc = registry_push(client, layout, &desc, sigs.list, sigs.count, sigs.atts, sigs.att_count,
-                           &stats, &err);
+        rc = push_all(client, layout, &plan, &sigs, &stats, &err);
     registry_client_free(client);
     oci_layout_free(layout);
     for (size_t i = 0; i < a->key_count; i++)
         sign_key_free(keys[i]);
     if (rc < 0) {
+        push_plan_release(&plan);
         push_signatures_release(&sigs);
         registry_ref_release(&ref);
         return cli_error(&err);
     }
+    for (size_t i = 0; i < plan.nimages; i++)
+        cli_line(stderr, "temper: pushed the image for %s/%s, %s", plan.images[i].os,
+                 plan.images[i].architecture, plan.images[i].manifest.digest);
     cli_line(stderr,
-             "temper: pushed %s to %s/%s%s%s: %zu blobs, %zu uploaded (%llu bytes), %zu "
+             "temper: pushed %s%s to %s/%s%s%s: %zu blobs, %zu uploaded (%llu bytes), %zu "
              "mounted, %zu already present",
-             desc.digest, ref.registry, ref.repository, ref.tag ? ":" : "", ref.tag ? ref.tag : "",
+             plan.nimages > 0 ? "the image index " : "", desc->digest, ref.registry, ref.repository, ref.tag ? ":" : "", ref.tag ? ref.tag : "",
              stats.blobs, stats.blobs_uploaded, (unsigned long long)stats.bytes_uploaded,
              stats.blobs_mounted, stats.blobs - stats.blobs_uploaded - stats.blobs_mounted);
     report_signatures(a, &sigs, identity);
     if (sigs.att_count > 0)
         cli_line(stderr, "temper: attestations: %zu from the layout", sigs.att_count);
-    printf("%s\n", desc.digest);
+    printf("%s\n", desc->digest);
+    push_plan_release(&plan);
     push_signatures_release(&sigs);
     registry_ref_release(&ref);
     return CLI_EXIT_OK;

@@ -200,8 +200,8 @@ parse_args(int argc, char **argv, struct verify_args *a)
     return -1;
 }
 
-/* An index (several platforms) or anything else that is not one image: said once its bytes
- * are known to be the ones named (a registry could call anything an index). */
+/* Anything that is neither an image nor an image index: said once its bytes are known to be the
+ * ones named (a registry could call anything anything). */
 static int
 not_an_image(const struct oci_source *src, const struct oci_descriptor *desc,
              struct temper_err *err)
@@ -213,9 +213,45 @@ not_an_image(const struct oci_source *src, const struct oci_descriptor *desc,
     if (oci_source_read(src, "manifest", desc, OCI_MANIFEST_MAX_BYTES, &bytes, &len, err) < 0)
         return -1;
     return temper_err_set(err, TEMPER_E_PARSE, 0,
-                          "'%s' is '%s', not an image manifest: temper verifies one image; name "
-                          "one platform's manifest by its digest (REPO@sha256:...)",
+                          "'%s' is '%s', neither an image manifest nor an image index",
                           desc->digest, temper_printable(desc->media_type, shown, sizeof(shown)));
+}
+
+/*
+ * An image index: its signature (or attestation) as for an image, then each image it names,
+ * each with a signature of its own by the key for the same identity (a runtime pulls one
+ * platform's manifest by its digest and checks that one's signature, as containers/image
+ * does), and every blob below. *nimages gets how many images were checked.
+ */
+static int
+check_index(const struct verify_args *a, const struct cli_image *img, const struct sign_key *key,
+            const struct sign_identity_rule *rule, size_t *nimages, struct temper_err *err)
+{
+    cleanup_free struct oci_platform_image *images = NULL;
+    size_t n = 0;
+
+    if (a->attestation != NULL &&
+        check_attestation(&img->source, &img->desc, key, a->key, a->attestation, err) < 0)
+        return -1;
+    if (a->attestation == NULL && check_signatures(&img->source, &img->desc, key, a->key, rule,
+                                                   img->repository, err) < 0)
+        return -1;
+    if (oci_source_index(&img->source, &img->desc, &images, &n, err) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        const struct oci_descriptor *m = &images[i].manifest;
+
+        if ((a->attestation == NULL &&
+             check_signatures(&img->source, m, key, a->key, rule, img->repository, err) < 0) ||
+            oci_source_verify(&img->source, m, err) < 0)
+            return temper_err_prefix(err, "the image for %s/%s", images[i].os,
+                                     images[i].architecture);
+        cli_line(stderr, "temper: verified the image for %s/%s%s%s, %s", images[i].os,
+                 images[i].architecture, images[i].variant[0] ? "/" : "", images[i].variant,
+                 m->digest);
+    }
+    *nimages = n;
+    return 0;
 }
 
 /*
@@ -245,6 +281,7 @@ verify(const struct verify_args *a, const struct registry_options *opts)
     cleanup_free char *identity = NULL;
     struct cli_image img;
     struct temper_err err;
+    size_t nimages = 0;
     int rc;
 
     if (a->identity != NULL && cli_signed_identity(a->identity, &identity, &err) < 0)
@@ -257,26 +294,31 @@ verify(const struct verify_args *a, const struct registry_options *opts)
         return cli_error(&err);
     }
     checked = identity_rule(a, &img, &rule);
-    if (!oci_is_image_manifest(img.desc.media_type))
+    if (oci_is_image_index(img.desc.media_type))
+        rc = check_index(a, &img, key, checked, &nimages, &err);
+    else if (!oci_is_image_manifest(img.desc.media_type))
         rc = not_an_image(&img.source, &img.desc, &err);
-    if (rc == 0 && a->attestation != NULL)
+    else if (a->attestation != NULL)
         rc = check_attestation(&img.source, &img.desc, key, a->key, a->attestation, &err);
-    else if (rc == 0)
+    else
         rc = check_signatures(&img.source, &img.desc, key, a->key, checked, img.repository, &err);
-    if (rc == 0)
+    if (rc == 0 && nimages == 0)
         rc = oci_source_verify(&img.source, &img.desc, &err);
     if (rc < 0) {
         temper_err_prefix(&err, "%s", img.source.name);
     } else if (a->attestation != NULL) {
         cli_line(stderr,
-                 "temper: verified %s in %s: an attestation of type '%s' signed with '%s' is "
+                 "temper: verified %s%s in %s: an attestation of type '%s' signed with '%s' is "
                  "about it, every blob as signed",
-                 img.desc.digest, img.source.name, a->attestation, a->key);
+                 nimages > 0 ? "the image index " : "", img.desc.digest, img.source.name,
+                 a->attestation, a->key);
         printf("%s\n", img.desc.digest);
     } else {
-        cli_line(stderr, "temper: verified %s in %s: signed with '%s'%s%s%s, every blob as signed",
-                 img.desc.digest, img.source.name, a->key, checked ? " for '" : "",
-                 checked ? (identity ? identity : img.repository) : "", checked ? "'" : "");
+        cli_line(stderr,
+                 "temper: verified %s%s in %s: signed with '%s'%s%s%s%s, every blob as signed",
+                 nimages > 0 ? "the image index " : "", img.desc.digest, img.source.name, a->key,
+                 checked ? " for '" : "", checked ? (identity ? identity : img.repository) : "",
+                 checked ? "'" : "", nimages > 0 ? ", and each of its images" : "");
         printf("%s\n", img.desc.digest);
     }
     cli_image_close(&img);

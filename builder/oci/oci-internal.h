@@ -25,6 +25,7 @@
  */
 #define OCI_MEDIA_TYPE_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
 #define OCI_MEDIA_TYPE_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
+#define OCI_MEDIA_TYPE_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
 /* The annotation that names an image in index.json. */
 #define OCI_ANNOTATION_REF_NAME "org.opencontainers.image.ref.name"
 /* The last second RFC 3339 can write with four digits of year: 9999-12-31T23:59:59Z. */
@@ -84,10 +85,21 @@ int oci_index_find(const json_t *index, const char *tag, struct oci_descriptor *
 int oci_index_put(json_t *index, const char *tag, const struct oci_descriptor *manifest,
                   const struct oci_image_spec *spec, struct temper_err *err);
 
+/*
+ * The image index document of `images` (oci_index_commit's checks: at least
+ * one, one per platform), or NULL with err set.
+ */
+json_t *oci_image_index_new(const struct oci_index_image *images, size_t nimages,
+                            struct temper_err *err);
+
 /* Appends to the manifests of index `to` a copy of the entry tagged `tag` in `index`, named
  * `ref` there instead (ref.name may hold a whole reference, "python:latest"). */
 int oci_index_copy_entry(const json_t *index, const char *tag, const char *ref, json_t *to,
                          struct temper_err *err);
+
+/* The images of an image index document (oci_source_index's checks). */
+int oci_index_images(const char *buf, size_t len, struct oci_platform_image **out, size_t *n,
+                    struct temper_err *err);
 
 /* An image manifest as oci_manifest_parse reads it: what checking the image needs. */
 struct oci_manifest {

@@ -331,6 +331,50 @@ oci_layout_file_check(const char *buf, size_t len, struct temper_err *err)
     return 0;
 }
 
+/* Whether two specs name one platform (os, architecture and variant). */
+static bool
+same_platform(const struct oci_image_spec *a, const struct oci_image_spec *b)
+{
+    const char *va = a->variant != NULL ? a->variant : "", *vb = b->variant != NULL ? b->variant : "";
+
+    return strcmp(a->os, b->os) == 0 && strcmp(a->architecture, b->architecture) == 0 &&
+           strcmp(va, vb) == 0;
+}
+
+json_t *
+oci_image_index_new(const struct oci_index_image *images, size_t nimages, struct temper_err *err)
+{
+    json_auto_t *index = oci_index_new();
+    json_t *manifests = json_object_get(index, "manifests");
+
+    if (nimages == 0) {
+        temper_err_set(err, TEMPER_E_USAGE, 0, "an image index needs at least one image");
+        return NULL;
+    }
+    for (size_t i = 0; i < nimages; i++) {
+        json_t *entry, *platform = must(json_object());
+
+        if (descriptor_new(images[i].manifest.media_type, images[i].manifest.digest,
+                           images[i].manifest.size, &entry, err) < 0) {
+            json_decref(platform);
+            return NULL;
+        }
+        append(manifests, entry);
+        put(entry, "platform", platform);
+        if (put_platform(platform, images[i].spec, err) < 0)
+            return NULL;
+        for (size_t j = 0; j < i; j++)
+            if (same_platform(images[j].spec, images[i].spec)) {
+                temper_err_set(err, TEMPER_E_USAGE, 0,
+                               "images %zu and %zu are both for %s/%s: an index names one image "
+                               "per platform",
+                               j + 1, i + 1, images[i].spec->os, images[i].spec->architecture);
+                return NULL;
+            }
+    }
+    return steal_pointer(&index);
+}
+
 json_t *
 oci_index_new(void)
 {

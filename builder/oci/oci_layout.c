@@ -905,36 +905,86 @@ invalid_tag(const char *tag, struct temper_err *err)
                           tag != NULL ? tag : "");
 }
 
+/* The config and manifest blobs of an image; `what` names it in errors. */
+static int
+put_image(struct oci_layout *layout, const struct oci_image_spec *spec,
+          const struct oci_layer_desc *layers, size_t nlayers, const char *what,
+          struct oci_descriptor *desc, struct temper_err *err)
+{
+    json_auto_t *config = NULL, *manifest = NULL;
+    char config_digest[LAYER_DIGEST_LEN];
+    uint64_t config_size;
+
+    *desc = (struct oci_descriptor){.media_type = OCI_MEDIA_TYPE_MANIFEST};
+    /* Everything that can be wrong with the request is found before anything is written. */
+    if (check_layers(layout, layers, nlayers, err) < 0 ||
+        (config = oci_config_new(spec, layers, nlayers, err)) == NULL ||
+        (manifest = oci_manifest_new(spec, layers, nlayers, err)) == NULL)
+        return temper_err_prefix(err, "image '%s'", what);
+
+    if (put_json(layout, config, config_digest, &config_size, err) < 0)
+        return temper_err_prefix(err, "image '%s': config", what);
+    oci_manifest_set_config(manifest, config_digest, config_size);
+    if (put_json(layout, manifest, desc->digest, &desc->size, err) < 0)
+        return temper_err_prefix(err, "image '%s': manifest", what);
+    return 0;
+}
+
+int
+oci_image_put(struct oci_layout *layout, const struct oci_image_spec *spec,
+              const struct oci_layer_desc *layers, size_t nlayers,
+              struct oci_descriptor *manifest, struct temper_err *err)
+{
+    return put_image(layout, spec, layers, nlayers,
+                     spec->architecture != NULL ? spec->architecture : "", manifest, err);
+}
+
+/* Points `tag` at `desc` (with the platform of `spec`, if any) in a new index.json. */
+static int
+tag_descriptor(struct oci_layout *layout, const char *tag, const struct oci_descriptor *desc,
+               const struct oci_image_spec *spec, struct temper_err *err)
+{
+    json_auto_t *index = json_deep_copy(layout->index);
+
+    if (index == NULL)
+        abort(); /* out of memory */
+    if (oci_index_put(index, tag, desc, spec, err) < 0)
+        return temper_err_prefix(err, "image '%s'", tag);
+    return commit_index(layout, &index, err);
+}
+
+int
+oci_index_commit(struct oci_layout *layout, const struct oci_index_image *images,
+                 size_t nimages, const char *tag, char digest[LAYER_DIGEST_LEN],
+                 struct temper_err *err)
+{
+    json_auto_t *doc = NULL;
+    struct oci_descriptor desc = {.media_type = OCI_MEDIA_TYPE_INDEX};
+
+    if (!oci_tag_is_valid(tag))
+        return invalid_tag(tag, err);
+    if ((doc = oci_image_index_new(images, nimages, err)) == NULL)
+        return temper_err_prefix(err, "image index '%s'", tag);
+    if (put_json(layout, doc, desc.digest, &desc.size, err) < 0)
+        return temper_err_prefix(err, "image index '%s'", tag);
+    if (tag_descriptor(layout, tag, &desc, NULL, err) < 0)
+        return -1;
+    memcpy(digest, desc.digest, LAYER_DIGEST_LEN);
+    return 0;
+}
+
 int
 oci_image_commit(struct oci_layout *layout, const struct oci_image_spec *spec,
                  const struct oci_layer_desc *layers, size_t nlayers, const char *tag,
                  char manifest_digest[LAYER_DIGEST_LEN], struct temper_err *err)
 {
-    json_auto_t *config = NULL, *manifest = NULL, *index = NULL;
-    struct oci_descriptor desc = {.media_type = OCI_MEDIA_TYPE_MANIFEST};
-    char config_digest[LAYER_DIGEST_LEN];
-    uint64_t config_size;
+    struct oci_descriptor desc;
 
     if (!oci_tag_is_valid(tag))
         return invalid_tag(tag, err);
-    /* Everything that can be wrong with the request is found before anything is written. */
-    if (check_layers(layout, layers, nlayers, err) < 0 ||
-        (config = oci_config_new(spec, layers, nlayers, err)) == NULL ||
-        (manifest = oci_manifest_new(spec, layers, nlayers, err)) == NULL)
-        return temper_err_prefix(err, "image '%s'", tag);
-
-    if (put_json(layout, config, config_digest, &config_size, err) < 0)
-        return temper_err_prefix(err, "image '%s': config", tag);
-    oci_manifest_set_config(manifest, config_digest, config_size);
-    if (put_json(layout, manifest, desc.digest, &desc.size, err) < 0)
-        return temper_err_prefix(err, "image '%s': manifest", tag);
-
-    index = json_deep_copy(layout->index);
-    if (index == NULL)
-        abort(); /* out of memory */
-    if (oci_index_put(index, tag, &desc, spec, err) < 0)
-        return temper_err_prefix(err, "image '%s'", tag);
-    if (commit_index(layout, &index, err) < 0)
+    if (put_image(layout, spec, layers, nlayers, tag, &desc, err) < 0)
+        return -1;
+    if (tag_descriptor(layout, tag, &desc, spec, err) < 0)
         return -1;
     memcpy(manifest_digest, desc.digest, LAYER_DIGEST_LEN);
     return 0;

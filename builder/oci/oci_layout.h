@@ -279,6 +279,32 @@ int oci_source_read(const struct oci_source *src, const char *what,
 /* Whether `media_type` is an image manifest's, OCI or Docker v2 (not an index, not a list). */
 bool oci_is_image_manifest(const char *media_type);
 
+/* Whether `media_type` is an image index's, OCI or Docker's manifest list. */
+bool oci_is_image_index(const char *media_type);
+
+/* One image of an image index: its manifest's descriptor and its platform. */
+struct oci_platform_image {
+    struct oci_descriptor manifest;
+    char os[32], architecture[32], variant[32]; /* variant "" when the index gives none */
+};
+
+/*
+ * The images image index `desc` names, read through the source and checked
+ * against `desc` (oci_source_read), in the order the index gives them. Every
+ * entry must be an image manifest (OCI or Docker v2) with a platform (os and
+ * architecture): an entry of another kind (a nested index, an attestation
+ * manifest without one) is TEMPER_E_PARSE naming it, since whoever checks or
+ * copies the index would otherwise leave it out unseen. More than
+ * OCI_INDEX_MAX_IMAGES is TEMPER_E_LIMIT, none TEMPER_E_PARSE. *out is owned
+ * by the caller (free()).
+ */
+int oci_source_index(const struct oci_source *src, const struct oci_descriptor *desc,
+                     struct oci_platform_image **out, size_t *n, struct temper_err *err);
+
+/* The image of index `images` for GOARCH `architecture` (and os linux), or NULL. */
+const struct oci_platform_image *oci_platform_find(const struct oci_platform_image *images,
+                                                   size_t n, const char *architecture);
+
 /* oci_image_verify through any source. */
 int oci_source_verify(const struct oci_source *src, const struct oci_descriptor *manifest,
                       struct temper_err *err);
@@ -359,6 +385,32 @@ bool oci_blob_present(struct oci_layout *layout, const char *digest, uint64_t si
 int oci_image_commit(struct oci_layout *layout, const struct oci_image_spec *spec,
                      const struct oci_layer_desc *layers, size_t nlayers, const char *tag,
                      char manifest_digest[LAYER_DIGEST_LEN], struct temper_err *err);
+
+/*
+ * The blobs of oci_image_commit alone, index.json left as it is: an image
+ * for an image index (oci_index_commit). *manifest gets its descriptor.
+ */
+int oci_image_put(struct oci_layout *layout, const struct oci_image_spec *spec,
+                  const struct oci_layer_desc *layers, size_t nlayers,
+                  struct oci_descriptor *manifest, struct temper_err *err);
+
+/* One image of an image index: its manifest, and the platform its spec names. */
+struct oci_index_image {
+    struct oci_descriptor manifest;
+    const struct oci_image_spec *spec; /* architecture, variant and os are read */
+};
+
+/*
+ * Writes an image index naming `images` in the order given (at least one,
+ * each with its platform, each a manifest already in the layout, as
+ * oci_image_put leaves it) as a blob, and points `tag` at it in index.json,
+ * as oci_image_commit points a tag at a manifest. Two images of one platform
+ * are TEMPER_E_USAGE: a runtime could not choose between them. *digest gets
+ * the index's "sha256:<hex>".
+ */
+int oci_index_commit(struct oci_layout *layout, const struct oci_index_image *images,
+                     size_t nimages, const char *tag, char digest[LAYER_DIGEST_LEN],
+                     struct temper_err *err);
 
 /*
  * Writes the image tagged `tag` as one deterministic tar at `path` (a host

@@ -183,6 +183,93 @@ oci_manifest_release(struct oci_manifest *manifest)
     manifest->nlayers = 0;
 }
 
+/* A platform member of `entry` ("platform.os"), at most `size` bytes with its NUL. */
+static int
+platform_string(const json_t *platform, const char *key, bool required, const char *what,
+                char *out, size_t size, struct temper_err *err)
+{
+    const json_t *value = json_object_get(platform, key);
+    const char *s = json_string_value(value);
+    char shown[64];
+
+    if (value == NULL && !required) {
+        out[0] = '\0';
+        return 0;
+    }
+    if (s == NULL || s[0] == '\0' || strlen(s) >= size)
+        return temper_err_set(err, TEMPER_E_PARSE, 0,
+                              "%s.platform.%s is not a string of 1 to %zu bytes", what, key,
+                              size - 1);
+    if (strpbrk(s, "/ \t\n") != NULL)
+        return temper_err_set(err, TEMPER_E_PARSE, 0, "%s.platform.%s '%s' is not a name", what,
+                              key, temper_printable(s, shown, sizeof(shown)));
+    snprintf(out, size, "%s", s);
+    return 0;
+}
+
+static int
+parse_index_entry(const json_t *entry, size_t i, struct oci_platform_image *out,
+                  struct temper_err *err)
+{
+    const json_t *platform = json_object_get(entry, "platform");
+    char what[32], shown[128];
+
+    snprintf(what, sizeof(what), "manifests[%zu]", i);
+    if (parse_descriptor(entry, what, &out->manifest, err) < 0)
+        return -1;
+    if (!oci_is_image_manifest(out->manifest.media_type))
+        return temper_err_set(err, TEMPER_E_PARSE, 0,
+                              "%s '%s' is a '%s', not an image manifest: temper reads indexes "
+                              "of images only",
+                              what, out->manifest.digest,
+                              temper_printable(out->manifest.media_type, shown, sizeof(shown)));
+    if (!json_is_object(platform))
+        return temper_err_set(err, TEMPER_E_PARSE, 0,
+                              "%s '%s' has no platform: which image is for which machine is "
+                              "not said",
+                              what, out->manifest.digest);
+    if (platform_string(platform, "os", true, what, out->os, sizeof(out->os), err) < 0 ||
+        platform_string(platform, "architecture", true, what, out->architecture,
+                        sizeof(out->architecture), err) < 0 ||
+        platform_string(platform, "variant", false, what, out->variant, sizeof(out->variant),
+                        err) < 0)
+        return -1;
+    return 0;
+}
+
+int
+oci_index_images(const char *buf, size_t len, struct oci_platform_image **out, size_t *n,
+                struct temper_err *err)
+{
+    json_auto_t *doc = NULL;
+    const json_t *manifests, *media_type;
+    cleanup_free struct oci_platform_image *images = NULL;
+    size_t count;
+
+    if (load(buf, len, &doc, err) < 0 || check_schema_version(doc, err) < 0)
+        return -1;
+    media_type = json_object_get(doc, "mediaType");
+    if (media_type != NULL && !(json_is_string(media_type) &&
+                                oci_is_image_index(json_string_value(media_type))))
+        return temper_err_set(err, TEMPER_E_PARSE, 0, "mediaType is not an image index's");
+    manifests = json_object_get(doc, "manifests");
+    if (!json_is_array(manifests))
+        return temper_err_set(err, TEMPER_E_PARSE, 0, "manifests is not an array");
+    count = json_array_size(manifests);
+    if (count == 0)
+        return temper_err_set(err, TEMPER_E_PARSE, 0, "it names no image");
+    if (count > OCI_INDEX_MAX_IMAGES)
+        return temper_err_set(err, TEMPER_E_LIMIT, 0, "it names %zu images, more than %d", count,
+                              OCI_INDEX_MAX_IMAGES);
+    images = xcalloc(count, sizeof(*images));
+    for (size_t i = 0; i < count; i++)
+        if (parse_index_entry(json_array_get(manifests, i), i, &images[i], err) < 0)
+            return -1;
+    *out = steal_pointer(&images);
+    *n = count;
+    return 0;
+}
+
 /* The comment of each history entry that made a layer, leniently: history only informs (a
  * malformed one is as good as none, never an error of the config). */
 static void

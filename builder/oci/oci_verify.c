@@ -28,6 +28,37 @@ oci_is_image_manifest(const char *media_type)
            strcmp(media_type, OCI_MEDIA_TYPE_DOCKER_MANIFEST) == 0;
 }
 
+bool
+oci_is_image_index(const char *media_type)
+{
+    return strcmp(media_type, OCI_MEDIA_TYPE_INDEX) == 0 ||
+           strcmp(media_type, OCI_MEDIA_TYPE_DOCKER_LIST) == 0;
+}
+
+int
+oci_source_index(const struct oci_source *src, const struct oci_descriptor *desc,
+                 struct oci_platform_image **out, size_t *n, struct temper_err *err)
+{
+    cleanup_free char *bytes = NULL;
+    size_t len;
+
+    if (oci_source_read(src, "image index", desc, OCI_INDEX_MAX_BYTES, &bytes, &len, err) < 0)
+        return -1;
+    if (oci_index_images(bytes, len, out, n, err) < 0)
+        return temper_err_prefix(err, "image index '%s'", desc->digest);
+    return 0;
+}
+
+const struct oci_platform_image *
+oci_platform_find(const struct oci_platform_image *images, size_t n, const char *architecture)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(images[i].os, "linux") == 0 &&
+            strcmp(images[i].architecture, architecture) == 0)
+            return &images[i];
+    return NULL;
+}
+
 static int
 digest_differs(const char *what, const char *digest, const char *got, struct temper_err *err)
 {

@@ -879,10 +879,12 @@ push_failed(const struct registry_client *c, struct temper_err *err)
 
 int
 registry_push(struct registry_client *c, struct oci_layout *layout,
-              const struct oci_descriptor *manifest, const struct registry_signature *sigs,
-              size_t nsigs, const struct registry_attestation *atts, size_t natts,
-              struct registry_push_stats *stats, struct temper_err *err)
+              const struct registry_push_item *item, struct registry_push_stats *stats,
+              struct temper_err *err)
 {
+    const struct oci_descriptor *manifest = item->manifest;
+    /* an index names manifests, which its caller pushed first; an image, blobs */
+    bool has_blobs = !oci_is_image_index(manifest->media_type);
     struct registry_push_stats s = {0};
     struct layer_job job = {0};
     struct attached signed_by, attested;
@@ -891,7 +893,7 @@ registry_push(struct registry_client *c, struct oci_layout *layout,
     size_t len;
     int rc;
 
-    if (c->digest != NULL && strcmp(c->digest, manifest->digest) != 0)
+    if (!item->by_digest && c->digest != NULL && strcmp(c->digest, manifest->digest) != 0)
         return temper_err_set(err, TEMPER_E_USAGE, 0, "the reference names '%s', the image is '%s'",
                               c->digest, manifest->digest);
     if (oci_blob_read(layout, manifest->digest, OCI_MANIFEST_MAX_BYTES, &raw, &len, err) < 0)
@@ -902,11 +904,12 @@ registry_push(struct registry_client *c, struct oci_layout *layout,
         return temper_err_set(err, TEMPER_E_PARSE, 0, "manifest '%s' is not JSON",
                               manifest->digest);
     }
-    attached_init(&signed_by, manifest->digest, sigs, NULL, nsigs);
-    attached_init(&attested, manifest->digest, NULL, atts, natts);
+    attached_init(&signed_by, manifest->digest, item->sigs, NULL, item->nsigs);
+    attached_init(&attested, manifest->digest, NULL, item->atts, item->natts);
+    job.fd = -1;
     /* blobs first (the layer perhaps in the background), then the manifests */
-    rc = layer_job_start(c, layout, doc, &job, &s, err);
-    if (rc == 0)
+    rc = has_blobs ? layer_job_start(c, layout, doc, &job, &s, err) : 0;
+    if (rc == 0 && has_blobs)
         rc = push_manifest_blobs(c, layout, doc, job.digest[0] ? job.digest : NULL, &s, err);
     if (rc == 0)
         rc = push_attached_blobs(c, &signed_by, &signatures, &s, err);
@@ -915,7 +918,8 @@ registry_push(struct registry_client *c, struct oci_layout *layout,
     if (layer_job_finish(c, &job, rc < 0, &s, err) < 0)
         rc = -1;
     json_decref(doc);
-    if (rc == 0 && (put_manifest(c, c->tag != NULL ? c->tag : manifest->digest,
+    if (rc == 0 && (put_manifest(c,
+                                 c->tag != NULL && !item->by_digest ? c->tag : manifest->digest,
                                  manifest->media_type[0] != '\0' ? manifest->media_type
                                                                  : OCI_MEDIA_TYPE_MANIFEST,
                                  raw, len, err) < 0 ||

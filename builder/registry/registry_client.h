@@ -23,8 +23,8 @@
  * Usage:
  *     registry_ref_parse("registry.example/team/python:1", &ref, &err);
  *     registry_client_new(&ref, &opts, &client, &err);
- *     registry_push(client, layout, &desc, sigs, n, atts, m, &stats, &err);  (desc from
- *                                                   oci_layout_find_tag)
+ *     registry_push(client, layout, &item, &stats, &err);  (item.manifest from
+ *                                                 oci_layout_find_tag)
  *     registry_client_free(client); registry_ref_release(&ref);
  *
  * Errors: TEMPER_E_NET (unreachable, or an unexpected status, with the
@@ -132,20 +132,31 @@ struct registry_attestation {
     const char *predicate_type;
 };
 
+/* What registry_push sends: a manifest of the layout and what is attached to it. */
+struct registry_push_item {
+    const struct oci_descriptor *manifest; /* an image manifest, or an image index */
+    const struct registry_signature *sigs;
+    size_t nsigs;
+    const struct registry_attestation *atts;
+    size_t natts;
+    bool by_digest; /* put under its digest, not the reference's tag: an image of an index */
+};
+
 /*
- * Pushes the image `manifest` of `layout` (its config and layers, then the
- * manifest under ref's tag, or by digest when ref has none) and, when `sigs`
- * holds any, its signature manifest (the registry's, with those of `sigs` it
- * lacks added; the caller chooses them: the layout's, new ones, or both);
- * and so its attestation manifest with `atts`.
- * Never a manifest before all its blobs are there. A rerun after an
- * interruption sends only what is missing. With a digest in the reference,
- * it must be the manifest's (TEMPER_E_USAGE). *stats is set on success only.
+ * Pushes the image `item->manifest` of `layout` (its config and layers, then
+ * the manifest under ref's tag, or by digest when ref has none or with
+ * by_digest) and, when `sigs` holds any, its signature manifest (the
+ * registry's, with those of `sigs` it lacks added; the caller chooses them:
+ * the layout's, new ones, or both); and so its attestation manifest with
+ * `atts`. An image index is put as it is: the images it names go first, each
+ * pushed by_digest. Never a manifest before all its blobs are there. A rerun
+ * after an interruption sends only what is missing. With a digest in the
+ * reference, it must be the manifest's (TEMPER_E_USAGE). *stats (counted
+ * from 0) is set on success only.
  */
 int registry_push(struct registry_client *c, struct oci_layout *layout,
-                  const struct oci_descriptor *manifest, const struct registry_signature *sigs,
-                  size_t nsigs, const struct registry_attestation *atts, size_t natts,
-                  struct registry_push_stats *stats, struct temper_err *err);
+                  const struct registry_push_item *item, struct registry_push_stats *stats,
+                  struct temper_err *err);
 
 /*
  * The client's repository as an oci_source, for remote verify and diff:
