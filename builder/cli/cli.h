@@ -126,6 +126,18 @@ int cli_load_private_keys(const char *const *paths, size_t n, struct sign_key **
 int cli_signed_identity(const char *given, char **out, struct temper_err *err);
 /* Says on stderr that a signature naming a local `identity` is refused once pushed. */
 void cli_note_local_identity(const char *identity);
+struct oci_layout;
+struct oci_descriptor;
+/*
+ * Signs what `desc` names in the layout for `identity`: an image, or an image index and each
+ * image it names (cosign signs the index a tag names; containers/image checks the signature
+ * of the platform's manifest it pulls). With `check`, each image is verified first
+ * (oci_image_verify): only an image whose every byte is what its manifest says is signed.
+ * *added says whether any signature was new (cmd_sign.c).
+ */
+int cli_sign_image(struct oci_layout *layout, const struct oci_descriptor *desc,
+                   const struct sign_key *key, const char *identity, bool check, bool *added,
+                   struct temper_err *err);
 
 /* What temper sign and verify take: --key KEY [--identity REGISTRY/REPO] LAYOUT[:TAG]. */
 struct key_args {
@@ -282,10 +294,17 @@ struct cli_image {
 int cli_image_open(const char *arg, const struct registry_options *opts, struct cli_image *img,
                    struct temper_err *err);
 void cli_image_close(struct cli_image *img);
+/*
+ * When img names an image index, makes img->desc its image for GOARCH `arch` (NULL: this
+ * machine's, as a runtime chooses) and says which on standard error; an image is left as it
+ * is. An index without that architecture is TEMPER_E_MISSING, naming the ones it has.
+ */
+int cli_image_platform(struct cli_image *img, const char *arch, struct temper_err *err);
 
 /* What diff and inspect take: [--format text|json] [registry options] IMAGE... */
 struct image_args {
     bool json;
+    const char *arch; /* --arch: an index's image to take; NULL: this machine's */
     const char *image[2];
     struct registry_args registry;
 };

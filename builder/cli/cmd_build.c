@@ -38,12 +38,12 @@
 #include "sign/signing.h"
 
 static const char build_usage[] =
-    "usage: temper build RECIPE [-o LAYOUT] [--root DIR] [--tag TAG]\n"
+    "usage: temper build RECIPE [-o LAYOUT] [--root [ARCH=]DIR]... [--tag TAG]\n"
     "                    [--compression gzip|zstd] [--level N] [--epoch SECONDS]\n"
     "                    [--jobs N] [--archive FILE.tar] [--sbom FILE.spdx.json]\n"
     "                    [--key KEY [--identity REPO]]\n"
     "                    [--expect DIGEST|IMAGE [registry options]]\n"
-    "                    [--lock FILE] [--arch ARCH] [--cache DIR] [--offline]\n"
+    "                    [--lock FILE] [--arch ARCH[,ARCH...]|all] [--cache DIR] [--offline]\n"
     "                    [--skip-tests] [--verbose | --quiet] [--format text|json]\n"
     "\n"
     "Builds the image RECIPE describes from the files in DIR (or, for a recipe with\n"
@@ -53,12 +53,21 @@ static const char build_usage[] =
     "(bubblewrap) on the image's own files before anything is written: a failing test\n"
     "fails the build and leaves LAYOUT as it was.\n"
     "\n"
+    "With several architectures (--arch amd64,arm64 from packages, or --root ARCH=DIR once\n"
+    "for each), one image is built for each, and TAG names an OCI image index of them, each\n"
+    "with its platform; each image is also tagged TAG-ARCH (latest-arm64). The index digest\n"
+    "is printed, and --key signs the index and each image.\n"
+    "\n"
     "  -o, --output LAYOUT   the layout directory (default out/<name>)\n"
     "  --root DIR            the root the files come from (default /; not with packages)\n"
+    "  --root ARCH=DIR       the root of the image for ARCH (amd64, arm64, ...); give one\n"
+    "                        for each architecture of an image index\n"
     "  --lock FILE           the lock of a recipe with packages (default NAME.lock.json\n"
     "                        beside the recipe; temper lock writes it)\n"
     "  --arch ARCH           the architecture to build from packages (amd64, arm64, ...;\n"
-    "                        default: the recipe's architecture, else this machine's)\n"
+    "                        default: the recipe's architecture, else this machine's); a\n"
+    "                        comma-separated list, or all (the recipe's architectures),\n"
+    "                        builds an image index\n"
     "  --cache DIR           the cache of packages and roots (default\n"
     "                        $XDG_CACHE_HOME/temper, else ~/.cache/temper)\n"
     "  --offline             fetch nothing: build from the cache (and apt's) alone\n"
@@ -90,10 +99,15 @@ static const char build_usage[] =
     "\n"
     "Registry options (for --expect):\n" CLI_REGISTRY_USAGE;
 
+/* How many --root ARCH=DIR a build takes. */
+#define BUILD_ROOTS_MAX 16
+
 struct build_args {
     const char *recipe;
     const char *output;
-    const char *root;
+    const char *root;                   /* --root DIR, or NULL */
+    const char *roots[BUILD_ROOTS_MAX]; /* --root ARCH=DIR: each DIR, for archs[i] */
+    size_t nroots;
     const char *tag;
     const char *archive;
     const char *key;
@@ -162,6 +176,43 @@ check_output_dir(const char *path)
     return stat(slash ? dir : ".", &st) == 0 && S_ISDIR(st.st_mode) ? 0 : -1;
 }
 
+/* --root DIR, or --root ARCH=DIR (ARCH a GOARCH temper knows): -1 after saying what is wrong. */
+static int
+parse_root(struct build_args *a, const char *arg)
+{
+    const char *eq = strchr(arg, '=');
+    cleanup_free char *arch = eq ? xstrndup(arg, (size_t)(eq - arg)) : NULL;
+
+    if (arch == NULL || cli_debian_arch(arch) == NULL) {
+        if (a->root != NULL || a->nroots > 0) {
+            cli_usage_error("build",
+                            "--root '%s': one --root DIR, or --root ARCH=DIR for each "
+                            "architecture",
+                            arg);
+            return -1;
+        }
+        a->root = arg;
+        return 0;
+    }
+    if (a->root != NULL || a->nroots == BUILD_ROOTS_MAX || eq[1] == '\0') {
+        cli_usage_error("build",
+                        "--root '%s': one --root DIR, or --root ARCH=DIR (at most %d) "
+                        "for each architecture",
+                        arg, BUILD_ROOTS_MAX);
+        return -1;
+    }
+    for (size_t i = 0; i < a->nroots; i++)
+        if (strcmp(a->archs[i], arch) == 0) {
+            cli_usage_error("build", "--root %s=... is given twice", arch);
+            return -1;
+        }
+    if (a->archs == NULL)
+        a->archs = xcalloc(BUILD_ROOTS_MAX, sizeof(*a->archs));
+    a->archs[a->narchs++] = steal_pointer(&arch);
+    a->roots[a->nroots++] = eq + 1;
+    return 0;
+}
+
 static int
 parse_args(int argc, char **argv, struct build_args *a)
 {
@@ -201,7 +252,8 @@ parse_args(int argc, char **argv, struct build_args *a)
             a->output = optarg;
             break;
         case 'r':
-            a->root = optarg;
+            if (parse_root(a, optarg) < 0)
+                return CLI_EXIT_USAGE;
             break;
         case 't':
             a->tag = optarg;
@@ -453,17 +505,15 @@ json_text(const char *s)
     return s != NULL ? image_json_bytes(s, strlen(s)) : json_null();
 }
 
-/* --format json: the summary for a program, on standard output (the text stays on standard
- * error). Counts of what the root's dpkg database says are null without one. */
-static int
-print_json(const struct recipe *r, const char *tag, const struct rootfs_plan *plan,
-           const struct recipe_user *user, const char *output, const char *digest, bool is_signed,
-           json_t *layers, struct temper_err *err)
+/* --format json: the summary of one image for a program, on standard output (the text stays
+ * on standard error). Counts of what the root's dpkg database says are null without one. */
+static json_t *
+image_json(const struct rootfs_plan *plan, const struct recipe_user *user, const char *digest,
+           json_t *layers)
 {
     const struct rootfs_summary *s = &plan->summary;
     json_t *top = json_object(), *opened = json_array(), *elves = json_array(),
            *warnings = json_array();
-    int rc;
 
     for (size_t i = 0; i < s->nopened; i++)
         json_array_append_new(opened, json_pack("{soso}", "path", json_text(s->opened[i].path),
@@ -479,9 +529,6 @@ print_json(const struct recipe *r, const char *tag, const struct rootfs_plan *pl
     for (size_t i = 0; s->warnings != NULL && s->warnings[i] != NULL; i++)
         json_array_append_new(warnings, json_text(s->warnings[i]));
     json_object_set_new(top, "digest", json_string(digest));
-    json_object_set_new(top, "layout", json_text(output));
-    json_object_set_new(top, "tag", json_text(tag));
-    json_object_set_new(top, "name", json_text(r->name.value));
     json_object_set_new(top, "architecture", json_text(plan->architecture));
     json_object_set_new(top, "files", json_integer((json_int_t)s->files));
     json_object_set_new(top, "entries", json_integer((json_int_t)s->entries));
@@ -500,8 +547,23 @@ print_json(const struct recipe *r, const char *tag, const struct rootfs_plan *pl
                         s->has_dpkg ? json_integer((json_int_t)s->modified) : json_null());
     json_object_set_new(top, "elf", elves);
     json_object_set_new(top, "warnings", warnings);
-    json_object_set_new(top, "signed", json_boolean(is_signed));
     json_object_set_new(top, "layers", layers);
+    return top;
+}
+
+/* --format json: `top` (an image's image_json, or an object holding an index's "images") gets
+ * what names it and is printed; taken. */
+static int
+print_json(const struct recipe *r, const char *tag, const char *output, const char *digest,
+           bool is_signed, json_t *top, struct temper_err *err)
+{
+    int rc;
+
+    json_object_set_new(top, "digest", json_string(digest));
+    json_object_set_new(top, "layout", json_text(output));
+    json_object_set_new(top, "tag", json_text(tag));
+    json_object_set_new(top, "name", json_text(r->name.value));
+    json_object_set_new(top, "signed", json_boolean(is_signed));
     rc = json_dumpf(top, stdout, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
     json_decref(top);
     if (rc < 0)
@@ -763,8 +825,14 @@ choose_archs(struct build_args *a, const struct recipe *r)
     cleanup_free char *list = NULL;
     char *next, *arch;
 
+    if (a->nroots > 0 && a->arch_list != NULL)
+        return cli_usage_error("build", "--arch is for packages; with --root ARCH=DIR the "
+                                        "architectures are the roots'");
     if (a->arch_list == NULL)
-        return -1;
+        return a->nroots > 1 && a->sbom != NULL
+                   ? cli_usage_error("build", "--sbom is for one architecture yet: build "
+                                              "each alone")
+                   : -1;
     if (strcmp(a->arch_list, "all") == 0) {
         if (r->architectures.n == 0)
             return cli_usage_error("build",
@@ -795,10 +863,9 @@ choose_archs(struct build_args *a, const struct recipe *r)
         a->packages.arch = a->archs[0];
         return -1;
     }
-    if (a->json || a->sbom != NULL || a->archive != NULL)
-        return cli_usage_error("build",
-                               "--format json, --sbom and --archive are for one architecture "
-                               "yet: build each with --arch ARCH");
+    if (a->sbom != NULL)
+        return cli_usage_error("build", "--sbom is for one architecture yet: build each with "
+                                        "--arch ARCH");
     return -1;
 }
 
@@ -808,7 +875,7 @@ check_package_args(const struct build_args *a, const struct recipe *r)
 {
     const struct cli_package_options *o = &a->packages;
 
-    if (r->packages.n > 0 && a->root != NULL)
+    if (r->packages.n > 0 && (a->root != NULL || a->nroots > 0))
         return cli_usage_error("build",
                                "recipe '%s' is built from its packages (contents.packages), not "
                                "from a root: leave out --root",
@@ -824,8 +891,9 @@ check_package_args(const struct build_args *a, const struct recipe *r)
 /* One architecture's image, from its root to its blobs: a build makes one, or one per
  * architecture of an image index. */
 struct arch_image {
-    const char *arch;   /* GOARCH asked for, or NULL: the recipe's, else this machine's */
-    char *package_root; /* the root unpacked from the lock's packages, or NULL */
+    const char *arch;     /* GOARCH asked for, or NULL: the recipe's, else this machine's */
+    const char *root_dir; /* its --root ARCH=DIR, or NULL */
+    char *package_root;   /* the root unpacked from the lock's packages, or NULL */
     struct fs_root *root;
     struct rootfs_plan *plan;
     struct rootfs_options plan_opts;
@@ -863,12 +931,17 @@ arch_image_prepare(const struct build_args *a, struct recipe *r, const char *tag
     if (r->packages.n > 0 &&
         cli_package_root(a->recipe, r, &packages, &im->package_root, &goarch, err) < 0)
         return -1;
-    /* an image of packages is for the architecture they were taken for, ELF files or not */
+    /* an image of packages is for the architecture they were taken for, ELF files or not; a
+     * root's for the one it was given for (the plan checks its ELF files against it) */
     if (im->package_root != NULL && (r->architecture.value == NULL || im->arch != NULL)) {
         free(r->architecture.value);
         r->architecture.value = xstrdup(goarch);
     }
-    root_dir = im->package_root ? im->package_root : a->root ? a->root : "/";
+    im->plan_opts.root_architecture = im->root_dir != NULL ? im->arch : NULL;
+    root_dir = im->package_root ? im->package_root
+               : im->root_dir   ? im->root_dir
+               : a->root        ? a->root
+                                : "/";
     if (fs_root_open(root_dir, &im->root, err) < 0)
         return -1;
     /* the parts of a layered image are planned after the whole, over the same root */
@@ -877,8 +950,8 @@ arch_image_prepare(const struct build_args *a, struct recipe *r, const char *tag
     rc = rootfs_plan_build(r, im->root, &im->plan_opts, &im->plan, err);
     if (rc < 0 && im->package_root != NULL)
         return temper_err_prefix(err, "in the packages' root (its lock pins what is there)");
-    if (rc < 0 && a->root != NULL && strcmp(a->root, "/") != 0)
-        return temper_err_prefix(err, "in root '%s'", a->root);
+    if (rc < 0 && strcmp(root_dir, "/") != 0)
+        return temper_err_prefix(err, "in root '%s'", root_dir);
     if (rc < 0)
         return -1;
     print_summary(r, tag, im->plan, run_as_user(r), a->verbosity);
@@ -892,8 +965,8 @@ arch_image_prepare(const struct build_args *a, struct recipe *r, const char *tag
     if (r->ntests > 0 && a->skip_tests)
         cli_line(stderr, "tests: %zu skipped (--skip-tests)", r->ntests);
     else if (r->ntests > 0)
-        return cli_build_tests(r, im->plan->architecture, im->layers.layers, im->layers.n,
-                               im->root, im->spec.env, err);
+        return cli_build_tests(r, im->plan->architecture, im->layers.layers, im->layers.n, im->root,
+                               im->spec.env, err);
     return 0;
 }
 
@@ -924,25 +997,6 @@ write_images(struct oci_layout *layout, struct arch_image *images, size_t n, con
     return oci_index_commit(layout, entries, n, tag, digest, err);
 }
 
-/* Signs what the tag names and, for an image index, each image of it: cosign signs the index a
- * tag names, containers/image verifies the manifest of the platform it pulls. */
-static int
-sign_images(struct oci_layout *layout, const char *digest, const struct arch_image *images,
-            size_t n, const struct sign_key *key, const char *identity, bool *added,
-            struct temper_err *err)
-{
-    if (sign_layout_sign(layout, digest, key, identity, added, err) < 0)
-        return -1;
-    for (size_t i = 0; n > 1 && i < n; i++) {
-        bool one = false;
-
-        if (sign_layout_sign(layout, images[i].manifest.digest, key, identity, &one, err) < 0)
-            return temper_err_prefix(err, "image for %s", images[i].plan->architecture);
-        *added = *added || one;
-    }
-    return 0;
-}
-
 static int
 build(const struct build_args *a, struct recipe *r, const struct cli_image *expected,
       struct temper_err *err)
@@ -950,8 +1004,8 @@ build(const struct build_args *a, struct recipe *r, const struct cli_image *expe
     struct oci_layout *layout = NULL;
     struct layer_options lo = {0};
     cleanup_free struct arch_image *images = NULL;
+    struct oci_descriptor top; /* what the tag names */
     size_t nimages = 0;
-    json_t *layers_json = NULL;
     struct sign_key *key = NULL;
     const struct recipe_user *user = run_as_user(r);
     const char *tag = a->tag ? a->tag : r->tag.value;
@@ -986,8 +1040,10 @@ build(const struct build_args *a, struct recipe *r, const struct cli_image *expe
     /* several architectures: an image index; one (or none given): an image */
     images = xcalloc(a->narchs > 1 ? a->narchs : 1, sizeof(*images));
     do {
-        images[nimages] = (struct arch_image){.arch = a->narchs > 1 ? a->archs[nimages] : NULL,
-                                              .lo = lo};
+        images[nimages] =
+            (struct arch_image){.arch = a->narchs > 1 || a->nroots > 0 ? a->archs[nimages] : NULL,
+                                .root_dir = a->nroots > 0 ? a->roots[nimages] : NULL,
+                                .lo = lo};
         rc = arch_image_prepare(a, r, tag, output, &images[nimages++], err);
     } while (rc == 0 && nimages < a->narchs && a->narchs > 1);
     if (rc == 0)
@@ -1002,8 +1058,9 @@ build(const struct build_args *a, struct recipe *r, const struct cli_image *expe
             temper_err_prefix(err, "image %s is in '%s', but its SBOM is not", digest, output);
     }
     if (rc == 0 && key != NULL &&
-        sign_images(layout, digest, images, nimages, key, identity ? identity : r->name.value,
-                    &added, err) < 0)
+        (oci_layout_find_tag(layout, tag, &top, err) < 0 ||
+         cli_sign_image(layout, &top, key, identity ? identity : r->name.value, false, &added,
+                        err) < 0))
         rc = temper_err_prefix(err, "image %s is in '%s' but not signed", digest, output);
     if (rc == 0 && key != NULL && !added)
         cli_line(stderr, "temper: %s was signed with this key already: no signature added", digest);
@@ -1023,12 +1080,19 @@ build(const struct build_args *a, struct recipe *r, const struct cli_image *expe
     }
     is_signed = key != NULL;
     sign_key_free(key);
-    if (rc == 0 && a->json)
-        layers_json = cli_layers_json(&images[0].layers);
     oci_layout_free(layout);
-    if (rc == 0 && a->json)
-        rc = print_json(r, tag, images[0].plan, user, output, digest, is_signed, layers_json, err);
-    else if (rc == 0)
+    if (rc == 0 && a->json && nimages == 1) {
+        rc = print_json(
+            r, tag, output, digest, is_signed,
+            image_json(images[0].plan, user, digest, cli_layers_json(&images[0].layers)), err);
+    } else if (rc == 0 && a->json) {
+        json_t *list = json_array();
+
+        for (size_t i = 0; i < nimages; i++)
+            json_array_append_new(list, image_json(images[i].plan, user, images[i].manifest.digest,
+                                                   cli_layers_json(&images[i].layers)));
+        rc = print_json(r, tag, output, digest, is_signed, json_pack("{so}", "images", list), err);
+    } else if (rc == 0)
         printf("%s\n", digest);
     for (size_t i = 0; i < nimages; i++)
         arch_image_release(&images[i], r);

@@ -24,7 +24,7 @@
 #include "registry/registry_client.h"
 
 static const char inspect_usage[] =
-    "usage: temper inspect [--format text|json] [registry options] IMAGE\n"
+    "usage: temper inspect [--format text|json] [--arch ARCH] [registry options] IMAGE\n"
     "\n"
     "Shows what is inside an image: its tags (in a layout) and digests, the config\n"
     "(platform, created, User, Env, Entrypoint, Cmd, WorkingDir, Labels, annotations), every\n"
@@ -37,6 +37,7 @@ static const char inspect_usage[] =
     "IMAGE is [oci:]LAYOUT[:TAG] or [docker://]REGISTRY/REPO[:TAG|@DIGEST].\n"
     "\n"
     "  --format F          text (default) or json\n"
+    "  --arch ARCH         of an image index, the image for ARCH (default: this machine's)\n"
     "\n"
     "Registry options:\n" CLI_REGISTRY_USAGE;
 
@@ -408,7 +409,9 @@ inspect(const struct image_args *a, const struct registry_options *opts)
     image_packages_init(&s.packages);
     if (cli_image_open(a->image[0], opts, &img, &err) < 0)
         return cli_error(&err);
-    rc = image_load(&img.source, &img.desc, &s.doc, &err);
+    rc = cli_image_platform(&img, a->arch, &err);
+    if (rc == 0)
+        rc = image_load(&img.source, &img.desc, &s.doc, &err);
     if (rc == 0) {
         if (img.layout != NULL)
             s.tags = oci_layout_tags_of(img.layout, img.desc.digest);

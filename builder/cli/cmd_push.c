@@ -299,10 +299,10 @@ gather_signatures(const struct push_args *a, struct oci_layout *layout,
 
 /* An image, or an image index with each of its images first. */
 struct push_plan {
-    struct oci_descriptor top;             /* what the tag names */
-    struct oci_platform_image *images;     /* an index's images, or NULL */
+    struct oci_descriptor top;         /* what the tag names */
+    struct oci_platform_image *images; /* an index's images, or NULL */
     size_t nimages;
-    struct push_signatures *image_sigs;    /* nimages */
+    struct push_signatures *image_sigs; /* nimages */
 };
 
 static void
@@ -429,9 +429,10 @@ push(const struct push_args *a, const struct registry_options *opts)
     cli_line(stderr,
              "temper: pushed %s%s to %s/%s%s%s: %zu blobs, %zu uploaded (%llu bytes), %zu "
              "mounted, %zu already present",
-             plan.nimages > 0 ? "the image index " : "", desc->digest, ref.registry, ref.repository, ref.tag ? ":" : "", ref.tag ? ref.tag : "",
-             stats.blobs, stats.blobs_uploaded, (unsigned long long)stats.bytes_uploaded,
-             stats.blobs_mounted, stats.blobs - stats.blobs_uploaded - stats.blobs_mounted);
+             plan.nimages > 0 ? "the image index " : "", desc->digest, ref.registry, ref.repository,
+             ref.tag ? ":" : "", ref.tag ? ref.tag : "", stats.blobs, stats.blobs_uploaded,
+             (unsigned long long)stats.bytes_uploaded, stats.blobs_mounted,
+             stats.blobs - stats.blobs_uploaded - stats.blobs_mounted);
     report_signatures(a, &sigs, identity);
     if (sigs.att_count > 0)
         cli_line(stderr, "temper: attestations: %zu from the layout", sigs.att_count);

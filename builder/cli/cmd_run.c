@@ -19,7 +19,7 @@
 #include "run/sandbox.h"
 
 static const char run_usage[] =
-    "usage: temper run [--network] [--user UID[:GID]] [registry options]\n"
+    "usage: temper run [--network] [--user UID[:GID]] [--arch ARCH] [registry options]\n"
     "                  [oci:]LAYOUT[:TAG] | [docker://]REGISTRY/REPO[:TAG|@DIGEST]\n"
     "                  [-- COMMAND [ARG...]]\n"
     "\n"
@@ -32,6 +32,7 @@ static const char run_usage[] =
     "\n"
     "  --network       share this machine's network (default: none)\n"
     "  --user U[:G]    run as uid U and gid G (default: the image's user)\n"
+    "  --arch ARCH     of an image index, the image for ARCH (default: this machine's)\n"
     "\n"
     "Registry options:\n" CLI_REGISTRY_USAGE;
 
@@ -104,9 +105,17 @@ command_of(const json_t *config, char **given, size_t ngiven)
     return argv;
 }
 
+/* What temper run was asked, apart from the image. */
+struct run_args {
+    const char *user; /* or NULL: the image's */
+    const char *arch; /* of an image index, or NULL: this machine's */
+    bool network;
+    char **given; /* the command after --, or NULL */
+    size_t ngiven;
+};
+
 static int
-run_image(const char *image, const struct registry_options *opts, const char *user, bool network,
-          char **given, size_t ngiven)
+run_image(const char *image, const struct registry_options *opts, const struct run_args *a)
 {
     struct cli_image img;
     struct image_doc doc = {0};
@@ -120,19 +129,21 @@ run_image(const char *image, const struct registry_options *opts, const char *us
 
     if (cli_image_open(image, opts, &img, &err) < 0)
         return cli_error(&err);
-    rc = image_load(&img.source, &img.desc, &doc, &err);
+    rc = cli_image_platform(&img, a->arch, &err);
+    if (rc == 0)
+        rc = image_load(&img.source, &img.desc, &doc, &err);
     config = json_object_get(doc.config, "config");
     config_user = json_string_value(json_object_get(config, "User"));
-    if (rc == 0 && user == NULL && config_user != NULL && config_user[0] != '\0' &&
+    if (rc == 0 && a->user == NULL && config_user != NULL && config_user[0] != '\0' &&
         !parse_ids(config_user, &uid, &gid))
         rc = temper_err_set(&err, TEMPER_E_USAGE, 0,
                             "%s: its user '%s' is a name: give --user UID[:GID] (temper run "
                             "does not read the image's /etc/passwd)",
                             img.source.name, config_user);
-    if (rc == 0 && user != NULL && !parse_ids(user, &uid, &gid))
-        rc = temper_err_set(&err, TEMPER_E_USAGE, 0, "--user '%s' is not UID or UID:GID", user);
+    if (rc == 0 && a->user != NULL && !parse_ids(a->user, &uid, &gid))
+        rc = temper_err_set(&err, TEMPER_E_USAGE, 0, "--user '%s' is not UID or UID:GID", a->user);
     if (rc == 0) {
-        argv = command_of(config, given, ngiven);
+        argv = command_of(config, a->given, a->ngiven);
         if (argv[0] == NULL)
             rc = temper_err_set(&err, TEMPER_E_USAGE, 0,
                                 "%s has no entrypoint or cmd: give the command after --",
@@ -169,7 +180,7 @@ run_image(const char *image, const struct registry_options *opts, const char *us
         rc = sandbox_run(tree,
                          &(struct sandbox_command){argv, env,
                                                    work_dir && work_dir[0] ? work_dir : NULL, uid,
-                                                   gid, network, 0, -1, -1, emulator},
+                                                   gid, a->network, 0, -1, -1, emulator},
                          &res, &err);
     }
     sandbox_tree_free(tree);
@@ -188,6 +199,7 @@ cmd_run(int argc, char **argv)
     static const struct option options[] = {
         {"network", no_argument, NULL, 'n'},
         {"user", required_argument, NULL, 'u'},
+        {"arch", required_argument, NULL, 'a'},
         {"help", no_argument, NULL, 'h'},
         CLI_REGISTRY_LONG_OPTIONS,
         {NULL, 0, NULL, 0},
@@ -195,10 +207,7 @@ cmd_run(int argc, char **argv)
     struct registry_args registry = {0};
     struct registry_options opts;
     struct registry_login login;
-    const char *user = NULL;
-    bool network = false;
-    char **given = NULL;
-    size_t ngiven = 0;
+    struct run_args a = {0};
     int opt, rc;
 
     optind = 1;
@@ -208,10 +217,18 @@ cmd_run(int argc, char **argv)
             continue;
         switch (opt) {
         case 'n':
-            network = true;
+            a.network = true;
             break;
         case 'u':
-            user = optarg;
+            a.user = optarg;
+            break;
+        case 'a':
+            if (cli_debian_arch(optarg) == NULL)
+                return cli_usage_error("run",
+                                       "--arch '%s' is not an architecture (amd64, "
+                                       "arm64, ...)",
+                                       optarg);
+            a.arch = optarg;
             break;
         case 'h':
             fputs(run_usage, stdout);
@@ -228,14 +245,14 @@ cmd_run(int argc, char **argv)
                                    "'%s': put the command after --, as in temper run "
                                    "IMAGE -- /usr/bin/python3 -V",
                                    argv[optind + 1]);
-        given = argv + optind + 2;
-        ngiven = (size_t)(argc - optind - 2);
+        a.given = argv + optind + 2;
+        a.ngiven = (size_t)(argc - optind - 2);
     }
     rc = cli_registry_login("run", &registry, &opts, &login);
     if (rc >= 0)
         return rc;
     opts.read_only = true;
-    rc = run_image(argv[optind], &opts, user, network, given, ngiven);
+    rc = run_image(argv[optind], &opts, &a);
     cli_registry_logout(&login);
     return rc;
 }

@@ -89,6 +89,41 @@ cli_note_local_identity(const char *identity)
 }
 
 int
+cli_sign_image(struct oci_layout *layout, const struct oci_descriptor *desc,
+               const struct sign_key *key, const char *identity, bool check, bool *added,
+               struct temper_err *err)
+{
+    cleanup_free struct oci_platform_image *images = NULL;
+    struct oci_source src;
+    size_t n = 0;
+    bool top = false;
+
+    *added = false;
+    if (oci_is_image_index(desc->media_type)) {
+        oci_layout_source(layout, &src);
+        if (oci_source_index(&src, desc, &images, &n, err) < 0)
+            return -1;
+    } else if (check && oci_image_verify(layout, desc, err) < 0) {
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        bool one = false;
+
+        if ((check && oci_image_verify(layout, &images[i].manifest, err) < 0) ||
+            sign_layout_sign(layout, images[i].manifest.digest, key, identity, &one, err) < 0)
+            return temper_err_prefix(err, "the image for %s/%s", images[i].os,
+                                     images[i].architecture);
+        *added = *added || one;
+    }
+    if (sign_layout_sign(layout, desc->digest, key, identity, &top, err) < 0)
+        return -1;
+    *added = *added || top;
+    if (n > 0)
+        cli_line(stderr, "temper: image index %s: its %zu images are signed too", desc->digest, n);
+    return 0;
+}
+
+int
 cmd_sign(int argc, char **argv)
 {
     cleanup_free char *default_identity = NULL, *given_identity = NULL;
@@ -115,9 +150,7 @@ cmd_sign(int argc, char **argv)
         rc = oci_layout_find_tag(layout, a.tag, &desc, &err);
     /* Only an image whose every byte is what its manifest says gets a signature. */
     if (rc == 0)
-        rc = oci_image_verify(layout, &desc, &err);
-    if (rc == 0)
-        rc = sign_layout_sign(layout, desc.digest, key, identity, &added, &err);
+        rc = cli_sign_image(layout, &desc, key, identity, true, &added, &err);
     oci_layout_free(layout);
     sign_key_free(key);
     if (rc < 0)

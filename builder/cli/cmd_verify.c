@@ -233,8 +233,8 @@ check_index(const struct verify_args *a, const struct cli_image *img, const stru
     if (a->attestation != NULL &&
         check_attestation(&img->source, &img->desc, key, a->key, a->attestation, err) < 0)
         return -1;
-    if (a->attestation == NULL && check_signatures(&img->source, &img->desc, key, a->key, rule,
-                                                   img->repository, err) < 0)
+    if (a->attestation == NULL &&
+        check_signatures(&img->source, &img->desc, key, a->key, rule, img->repository, err) < 0)
         return -1;
     if (oci_source_index(&img->source, &img->desc, &images, &n, err) < 0)
         return -1;

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/cleanup.h"
 #include "base/xalloc.h"
 #include "cli.h"
 #include "oci/oci_layout.h"
@@ -127,6 +128,41 @@ cli_image_open(const char *arg, const struct registry_options *opts, struct cli_
     return rc;
 }
 
+int
+cli_image_platform(struct cli_image *img, const char *arch, struct temper_err *err)
+{
+    cleanup_free struct oci_platform_image *images = NULL;
+    const struct oci_platform_image *found;
+    char have[256] = "";
+    size_t n = 0, used = 0;
+
+    if (!oci_is_image_index(img->desc.media_type))
+        return 0;
+    if (arch == NULL)
+        arch = cli_machine_arch();
+    if (oci_source_index(&img->source, &img->desc, &images, &n, err) < 0)
+        return temper_err_prefix(err, "%s", img->source.name);
+    found = oci_platform_find(images, n, arch);
+    if (found == NULL) {
+        for (size_t i = 0; i < n; i++) {
+            int k = snprintf(have + used, sizeof(have) - used, "%s%s/%s", i > 0 ? ", " : "",
+                             images[i].os, images[i].architecture);
+
+            if (k < 0 || (size_t)k >= sizeof(have) - used)
+                break;
+            used += (size_t)k;
+        }
+        return temper_err_set(err, TEMPER_E_MISSING, 0,
+                              "%s: image index '%s' has no image for linux/%s, only for %s: "
+                              "name one with --arch",
+                              img->source.name, img->desc.digest, arch, have);
+    }
+    cli_line(stderr, "temper: image index %s: the image for linux/%s, %s", img->desc.digest, arch,
+             found->manifest.digest);
+    img->desc = found->manifest;
+    return 0;
+}
+
 void
 cli_image_close(struct cli_image *img)
 {
@@ -143,6 +179,7 @@ cli_parse_image_args(int argc, char **argv, const char *usage, size_t nimages,
 {
     static const struct option options[] = {
         {"format", required_argument, NULL, 'f'},
+        {"arch", required_argument, NULL, 'a'},
         {"help", no_argument, NULL, 'h'},
         CLI_REGISTRY_LONG_OPTIONS,
         {NULL, 0, NULL, 0},
@@ -160,6 +197,14 @@ cli_parse_image_args(int argc, char **argv, const char *usage, size_t nimages,
             if (strcmp(optarg, "json") != 0 && strcmp(optarg, "text") != 0)
                 return cli_usage_error(command, "--format wants text or json, not '%s'", optarg);
             out->json = strcmp(optarg, "json") == 0;
+            break;
+        case 'a':
+            if (cli_debian_arch(optarg) == NULL)
+                return cli_usage_error(command,
+                                       "--arch '%s' is not an architecture (amd64, "
+                                       "arm64, ...)",
+                                       optarg);
+            out->arch = optarg;
             break;
         case 'h':
             fputs(usage, stdout);

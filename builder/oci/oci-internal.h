@@ -79,8 +79,9 @@ int oci_index_find(const json_t *index, const char *tag, struct oci_descriptor *
  * Points `tag` at `manifest` in a parsed index, with the platform of `spec`
  * (none when spec is NULL): the first entry of that tag is replaced in
  * place, later ones of the same tag are dropped, and a new tag goes at the
- * end. Sets the index mediaType. Fails (TEMPER_E_USAGE) only on strings that
- * are not UTF-8.
+ * end; when the tag named an image index, that index's platform tags
+ * (oci_platform_tag) are dropped too. Sets the index mediaType. Fails
+ * (TEMPER_E_USAGE) only on strings that are not UTF-8.
  */
 int oci_index_put(json_t *index, const char *tag, const struct oci_descriptor *manifest,
                   const struct oci_image_spec *spec, struct temper_err *err);
@@ -99,7 +100,7 @@ int oci_index_copy_entry(const json_t *index, const char *tag, const char *ref, 
 
 /* The images of an image index document (oci_source_index's checks). */
 int oci_index_images(const char *buf, size_t len, struct oci_platform_image **out, size_t *n,
-                    struct temper_err *err);
+                     struct temper_err *err);
 
 /* An image manifest as oci_manifest_parse reads it: what checking the image needs. */
 struct oci_manifest {

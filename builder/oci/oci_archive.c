@@ -104,73 +104,91 @@ descriptor_of(const json_t *d, const char *what, const char **digest, uint64_t *
     return 0;
 }
 
-/* The plan of the archive of the image `desc` (a manifest) tagged `tag`. */
+/*
+ * Adds the blobs of image manifest `desc` (itself, its config, its layers) to the plan, and its
+ * entry to Docker's manifest.json (`docker`), named `repo_tag` (or nameless when NULL).
+ */
 static int
-plan_image(struct oci_layout *layout, const struct oci_descriptor *desc, const char *tag,
-           const char *repository, struct archive_plan *a, struct temper_err *err)
+plan_manifest(struct oci_layout *layout, const struct oci_descriptor *desc, const char *repo_tag,
+              struct archive_plan *a, json_t *docker, struct temper_err *err)
 {
-    cleanup_free char *raw = NULL, *ref = NULL;
-    json_t *manifest, *layers, *index, *docker, *entry, *layer_paths;
+    cleanup_free char *raw = NULL;
+    json_auto_t *manifest = NULL, *layer_paths = json_array();
+    json_t *layers, *entry, *layer;
     const char *digest;
     uint64_t size;
     size_t len, i;
-    json_t *layer;
-    char *text;
-    int rc = -1;
 
-    if (oci_blob_read(layout, desc->digest, OCI_INDEX_MAX_BYTES, &raw, &len, err) < 0)
+    if (oci_blob_read(layout, desc->digest, OCI_MANIFEST_MAX_BYTES, &raw, &len, err) < 0)
         return -1;
     manifest = json_loadb(raw, len, JSON_REJECT_DUPLICATES, NULL);
     layers = json_object_get(manifest, "layers");
-    if (!json_is_object(manifest) || !json_is_array(layers)) {
-        json_decref(manifest);
+    if (!json_is_object(manifest) || !json_is_array(layers))
         return temper_err_set(err, TEMPER_E_PARSE, 0,
                               "manifest '%s' is not an image manifest: the layout is damaged",
                               desc->digest);
-    }
-    layer_paths = json_array();
     plan_add_blob(a, desc->digest, desc->size);
     if (descriptor_of(json_object_get(manifest, "config"), "config", &digest, &size, err) < 0)
-        goto out;
+        return -1;
     plan_add_blob(a, digest, size);
-    entry = json_pack("{s:s+, s:[s++]}", "Config", "blobs/sha256/", digest + 7, "RepoTags",
-                      repository, ":", tag);
+    entry = json_pack("{s:s+}", "Config", "blobs/sha256/", digest + 7);
+    json_object_set_new(entry, "RepoTags", repo_tag ? json_pack("[s]", repo_tag) : json_array());
+    json_array_append_new(docker, entry);
     json_array_foreach(layers, i, layer)
     {
-        if (descriptor_of(layer, "layer", &digest, &size, err) < 0) {
-            json_decref(entry);
-            goto out;
-        }
+        if (descriptor_of(layer, "layer", &digest, &size, err) < 0)
+            return -1;
         plan_add_blob(a, digest, size);
         json_array_append_new(layer_paths, json_sprintf("blobs/sha256/%s", digest + 7));
     }
     json_object_set(entry, "Layers", layer_paths);
-    docker = json_pack("[o]", entry);
-    oci_json_dump(docker, &text, &len);
-    json_decref(docker);
-    plan_add_text(a, "manifest.json", text, len);
+    return 0;
+}
 
+/*
+ * The plan of the archive of `desc` tagged `tag`: an image, or an image index with each of its
+ * images. Docker's manifest.json names an image REPOSITORY:TAG; the images of an index it
+ * lists without a name, since which one the tag is for depends on the machine that loads it
+ * (podman load, and docker's containerd store, read index.json and take their platform's).
+ */
+static int
+plan_image(struct oci_layout *layout, const struct oci_descriptor *desc, const char *tag,
+           const char *repository, struct archive_plan *a, struct temper_err *err)
+{
+    cleanup_free char *ref = xasprintf("%s:%s", repository, tag);
+    cleanup_free struct oci_platform_image *images = NULL;
+    json_auto_t *docker = json_array(), *index = NULL;
+    struct oci_source src;
+    size_t n = 0, len;
+    char *text;
+
+    if (oci_is_image_index(desc->media_type)) {
+        oci_layout_source(layout, &src);
+        if (oci_source_index(&src, desc, &images, &n, err) < 0)
+            return -1;
+        plan_add_blob(a, desc->digest, desc->size);
+        for (size_t i = 0; i < n; i++)
+            if (plan_manifest(layout, &images[i].manifest, NULL, a, docker, err) < 0)
+                return -1;
+    } else if (plan_manifest(layout, desc, ref, a, docker, err) < 0) {
+        return -1;
+    }
+    oci_json_dump(docker, &text, &len);
+    plan_add_text(a, "manifest.json", text, len);
     /* In the archive the image is named by its whole reference: podman takes ref.name as the
      * image's name, and would call a bare tag "localhost/<tag>". */
     index = oci_index_new();
-    ref = xasprintf("%s:%s", repository, tag);
-    rc = oci_index_copy_entry(oci_layout_index(layout), tag, ref, index, err);
-    if (rc == 0) {
-        oci_json_dump(index, &text, &len);
-        plan_add_text(a, "index.json", text, len);
-        text = xstrdup("{\"imageLayoutVersion\":\"1.0.0\"}");
-        plan_add_text(a, "oci-layout", text, strlen(text));
-        plan_add(a,
-                 (struct rootfs_entry){.path = xstrdup("blobs"), .type = ROOTFS_DIR, .mode = 0755});
-        plan_add(a, (struct rootfs_entry){
-                        .path = xstrdup("blobs/sha256"), .type = ROOTFS_DIR, .mode = 0755});
-        qsort(a->plan.entries, a->plan.n, sizeof(*a->plan.entries), compare_entries);
-    }
-    json_decref(index);
-out:
-    json_decref(layer_paths);
-    json_decref(manifest);
-    return rc;
+    if (oci_index_copy_entry(oci_layout_index(layout), tag, ref, index, err) < 0)
+        return -1;
+    oci_json_dump(index, &text, &len);
+    plan_add_text(a, "index.json", text, len);
+    text = xstrdup("{\"imageLayoutVersion\":\"1.0.0\"}");
+    plan_add_text(a, "oci-layout", text, strlen(text));
+    plan_add(a, (struct rootfs_entry){.path = xstrdup("blobs"), .type = ROOTFS_DIR, .mode = 0755});
+    plan_add(a, (struct rootfs_entry){
+                    .path = xstrdup("blobs/sha256"), .type = ROOTFS_DIR, .mode = 0755});
+    qsort(a->plan.entries, a->plan.n, sizeof(*a->plan.entries), compare_entries);
+    return 0;
 }
 
 /*

@@ -335,7 +335,8 @@ oci_layout_file_check(const char *buf, size_t len, struct temper_err *err)
 static bool
 same_platform(const struct oci_image_spec *a, const struct oci_image_spec *b)
 {
-    const char *va = a->variant != NULL ? a->variant : "", *vb = b->variant != NULL ? b->variant : "";
+    const char *va = a->variant != NULL ? a->variant : "",
+               *vb = b->variant != NULL ? b->variant : "";
 
     return strcmp(a->os, b->os) == 0 && strcmp(a->architecture, b->architecture) == 0 &&
            strcmp(va, vb) == 0;
@@ -657,7 +658,45 @@ fill_descriptor(const json_t *entry, const char *tag, struct oci_descriptor *out
     return 0;
 }
 
-/* The only image of the index, signature tags not counted (see oci_layout_find_tag). */
+bool
+oci_platform_tag(const char *tag, const char *architecture, char out[OCI_TAG_MAX + 1])
+{
+    int n = snprintf(out, OCI_TAG_MAX + 1, "%s-%s", tag, architecture);
+
+    return n > 0 && n <= OCI_TAG_MAX && oci_tag_is_valid(out);
+}
+
+/* Whether `entry` is the platform tag (oci_platform_tag) of an image index tagged `of`. */
+static bool
+is_platform_tag_of(const json_t *entry, const char *of)
+{
+    const char *name = oci_entry_ref_name(entry);
+    const char *arch =
+        json_string_value(json_object_get(json_object_get(entry, "platform"), "architecture"));
+    size_t n = strlen(of);
+
+    return name != NULL && arch != NULL && strncmp(name, of, n) == 0 && name[n] == '-' &&
+           strcmp(name + n + 1, arch) == 0;
+}
+
+/* Whether `entry` is the platform tag of an image index tagged in `manifests`. */
+static bool
+is_index_platform_tag(const json_t *manifests, const json_t *entry)
+{
+    for (size_t i = 0; i < json_array_size(manifests); i++) {
+        const json_t *e = json_array_get(manifests, i);
+        const char *media_type = json_string_value(json_object_get(e, "mediaType"));
+        const char *name = oci_entry_ref_name(e);
+
+        if (e != entry && name != NULL && media_type != NULL &&
+            strcmp(media_type, OCI_MEDIA_TYPE_INDEX) == 0 && is_platform_tag_of(entry, name))
+            return true;
+    }
+    return false;
+}
+
+/* The only image of the index, signature tags and the platform tags of an image index not
+ * counted (see oci_layout_find_tag). */
 static int
 find_only_image(const json_t *manifests, struct oci_descriptor *out, struct temper_err *err)
 {
@@ -669,6 +708,8 @@ find_only_image(const json_t *manifests, struct oci_descriptor *out, struct temp
         const json_t *entry = json_array_get(manifests, i);
         const char *name = oci_entry_ref_name(entry);
 
+        if (name != NULL && is_index_platform_tag(manifests, entry))
+            continue;
         if (name == NULL || !oci_tag_is_attached(name)) {
             images++;
             only = entry;
@@ -737,6 +778,28 @@ oci_index_copy_entry(const json_t *index, const char *tag, const char *ref, json
     return temper_err_set(err, TEMPER_E_MISSING, 0, "no image tagged '%s'", tag);
 }
 
+/* When `tag` names an image index, its platform tags go: they name that index's images. */
+static void
+drop_platform_tags(json_t *manifests, const char *tag)
+{
+    bool index = false;
+
+    for (size_t i = 0; i < json_array_size(manifests); i++) {
+        const json_t *e = json_array_get(manifests, i);
+        const char *name = oci_entry_ref_name(e);
+        const char *media_type = json_string_value(json_object_get(e, "mediaType"));
+
+        index = index || (name != NULL && media_type != NULL && strcmp(name, tag) == 0 &&
+                          strcmp(media_type, OCI_MEDIA_TYPE_INDEX) == 0);
+    }
+    for (size_t i = 0; index && i < json_array_size(manifests);) {
+        if (!is_platform_tag_of(json_array_get(manifests, i), tag))
+            i++;
+        else if (json_array_remove(manifests, i) < 0)
+            must(NULL);
+    }
+}
+
 int
 oci_index_put(json_t *index, const char *tag, const struct oci_descriptor *manifest,
               const struct oci_image_spec *spec, struct temper_err *err)
@@ -759,6 +822,7 @@ oci_index_put(json_t *index, const char *tag, const struct oci_descriptor *manif
             return -1;
     }
 
+    drop_platform_tags(manifests, tag);
     for (size_t i = 0; i < json_array_size(manifests);) {
         const char *name = oci_entry_ref_name(json_array_get(manifests, i));
 

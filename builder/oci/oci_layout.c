@@ -932,8 +932,8 @@ put_image(struct oci_layout *layout, const struct oci_image_spec *spec,
 
 int
 oci_image_put(struct oci_layout *layout, const struct oci_image_spec *spec,
-              const struct oci_layer_desc *layers, size_t nlayers,
-              struct oci_descriptor *manifest, struct temper_err *err)
+              const struct oci_layer_desc *layers, size_t nlayers, struct oci_descriptor *manifest,
+              struct temper_err *err)
 {
     return put_image(layout, spec, layers, nlayers,
                      spec->architecture != NULL ? spec->architecture : "", manifest, err);
@@ -954,20 +954,37 @@ tag_descriptor(struct oci_layout *layout, const char *tag, const struct oci_desc
 }
 
 int
-oci_index_commit(struct oci_layout *layout, const struct oci_index_image *images,
-                 size_t nimages, const char *tag, char digest[LAYER_DIGEST_LEN],
-                 struct temper_err *err)
+oci_index_commit(struct oci_layout *layout, const struct oci_index_image *images, size_t nimages,
+                 const char *tag, char digest[LAYER_DIGEST_LEN], struct temper_err *err)
 {
-    json_auto_t *doc = NULL;
+    json_auto_t *doc = NULL, *index = NULL;
     struct oci_descriptor desc = {.media_type = OCI_MEDIA_TYPE_INDEX};
+    char platform_tag[OCI_TAG_MAX + 1];
 
     if (!oci_tag_is_valid(tag))
         return invalid_tag(tag, err);
+    for (size_t i = 0; i < nimages; i++)
+        if (!oci_platform_tag(tag, images[i].spec->architecture, platform_tag))
+            return temper_err_set(err, TEMPER_E_USAGE, 0,
+                                  "image index '%s': its image for %s would be tagged '%s-%s', "
+                                  "longer than a tag may be; use a shorter tag",
+                                  tag, images[i].spec->architecture, tag,
+                                  images[i].spec->architecture);
     if ((doc = oci_image_index_new(images, nimages, err)) == NULL)
         return temper_err_prefix(err, "image index '%s'", tag);
     if (put_json(layout, doc, desc.digest, &desc.size, err) < 0)
         return temper_err_prefix(err, "image index '%s'", tag);
-    if (tag_descriptor(layout, tag, &desc, NULL, err) < 0)
+    index = json_deep_copy(layout->index);
+    if (index == NULL)
+        abort(); /* out of memory */
+    if (oci_index_put(index, tag, &desc, NULL, err) < 0)
+        return temper_err_prefix(err, "image index '%s'", tag);
+    for (size_t i = 0; i < nimages; i++) {
+        oci_platform_tag(tag, images[i].spec->architecture, platform_tag);
+        if (oci_index_put(index, platform_tag, &images[i].manifest, images[i].spec, err) < 0)
+            return temper_err_prefix(err, "image index '%s'", tag);
+    }
+    if (commit_index(layout, &index, err) < 0)
         return -1;
     memcpy(digest, desc.digest, LAYER_DIGEST_LEN);
     return 0;

@@ -52,6 +52,11 @@ struct oci_layout;
 
 /* Whether `tag` matches [A-Za-z0-9_][A-Za-z0-9._-]{0,127} (the distribution spec's tag). */
 bool oci_tag_is_valid(const char *tag);
+#define OCI_TAG_MAX 128
+
+/* The tag of an image index's image for `architecture`: "TAG-ARCH" in `out`; false when that
+ * is not a valid tag (too long). */
+bool oci_platform_tag(const char *tag, const char *architecture, char out[OCI_TAG_MAX + 1]);
 
 /*
  * An image reference, NAME[:TAG][@DIGEST], normalized as docker's reference
@@ -404,9 +409,12 @@ struct oci_index_image {
  * Writes an image index naming `images` in the order given (at least one,
  * each with its platform, each a manifest already in the layout, as
  * oci_image_put leaves it) as a blob, and points `tag` at it in index.json,
- * as oci_image_commit points a tag at a manifest. Two images of one platform
- * are TEMPER_E_USAGE: a runtime could not choose between them. *digest gets
- * the index's "sha256:<hex>".
+ * as oci_image_commit points a tag at a manifest; each image gets its
+ * platform tag, TAG-ARCH ("latest-arm64", oci_platform_tag), so that a tool
+ * that reads one image of a layout by its tag (umoci) can name it. The
+ * platform tags an earlier index of `tag` had go (oci_index_put). Two images
+ * of one platform, or a platform tag over 128 characters, are
+ * TEMPER_E_USAGE. *digest gets the index's "sha256:<hex>".
  */
 int oci_index_commit(struct oci_layout *layout, const struct oci_index_image *images,
                      size_t nimages, const char *tag, char digest[LAYER_DIGEST_LEN],

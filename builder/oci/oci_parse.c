@@ -185,8 +185,8 @@ oci_manifest_release(struct oci_manifest *manifest)
 
 /* A platform member of `entry` ("platform.os"), at most `size` bytes with its NUL. */
 static int
-platform_string(const json_t *platform, const char *key, bool required, const char *what,
-                char *out, size_t size, struct temper_err *err)
+platform_string(const json_t *platform, const char *key, bool required, const char *what, char *out,
+                size_t size, struct temper_err *err)
 {
     const json_t *value = json_object_get(platform, key);
     const char *s = json_string_value(value);
@@ -231,15 +231,15 @@ parse_index_entry(const json_t *entry, size_t i, struct oci_platform_image *out,
     if (platform_string(platform, "os", true, what, out->os, sizeof(out->os), err) < 0 ||
         platform_string(platform, "architecture", true, what, out->architecture,
                         sizeof(out->architecture), err) < 0 ||
-        platform_string(platform, "variant", false, what, out->variant, sizeof(out->variant),
-                        err) < 0)
+        platform_string(platform, "variant", false, what, out->variant, sizeof(out->variant), err) <
+            0)
         return -1;
     return 0;
 }
 
 int
 oci_index_images(const char *buf, size_t len, struct oci_platform_image **out, size_t *n,
-                struct temper_err *err)
+                 struct temper_err *err)
 {
     json_auto_t *doc = NULL;
     const json_t *manifests, *media_type;
@@ -249,8 +249,8 @@ oci_index_images(const char *buf, size_t len, struct oci_platform_image **out, s
     if (load(buf, len, &doc, err) < 0 || check_schema_version(doc, err) < 0)
         return -1;
     media_type = json_object_get(doc, "mediaType");
-    if (media_type != NULL && !(json_is_string(media_type) &&
-                                oci_is_image_index(json_string_value(media_type))))
+    if (media_type != NULL &&
+        !(json_is_string(media_type) && oci_is_image_index(json_string_value(media_type))))
         return temper_err_set(err, TEMPER_E_PARSE, 0, "mediaType is not an image index's");
     manifests = json_object_get(doc, "manifests");
     if (!json_is_array(manifests))

@@ -53,8 +53,7 @@ const struct oci_platform_image *
 oci_platform_find(const struct oci_platform_image *images, size_t n, const char *architecture)
 {
     for (size_t i = 0; i < n; i++)
-        if (strcmp(images[i].os, "linux") == 0 &&
-            strcmp(images[i].architecture, architecture) == 0)
+        if (strcmp(images[i].os, "linux") == 0 && strcmp(images[i].architecture, architecture) == 0)
             return &images[i];
     return NULL;
 }

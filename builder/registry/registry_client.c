@@ -918,8 +918,7 @@ registry_push(struct registry_client *c, struct oci_layout *layout,
     if (layer_job_finish(c, &job, rc < 0, &s, err) < 0)
         rc = -1;
     json_decref(doc);
-    if (rc == 0 && (put_manifest(c,
-                                 c->tag != NULL && !item->by_digest ? c->tag : manifest->digest,
+    if (rc == 0 && (put_manifest(c, c->tag != NULL && !item->by_digest ? c->tag : manifest->digest,
                                  manifest->media_type[0] != '\0' ? manifest->media_type
                                                                  : OCI_MEDIA_TYPE_MANIFEST,
                                  raw, len, err) < 0 ||

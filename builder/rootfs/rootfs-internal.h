@@ -29,6 +29,7 @@ struct planner {
     const struct recipe_loc *current;  /* the recipe item being collected, or NULL */
     unsigned jobs;                     /* threads a step may use */
     struct rootfs_dpkg_owners *owners; /* rootfs_options.owners */
+    const char *root_architecture;     /* rootfs_options.root_architecture */
     size_t cap;
     const char *like;                    /* an ELF input, for the machine of contents.libraries */
     const struct elf_closure **closures; /* every closure resolved, owned by the resolver */

@@ -609,12 +609,46 @@ report_elves(struct planner *p, struct temper_err *err)
     return first != NULL ? 0 : 1;
 }
 
+/* The architecture the root was given for, against the recipe's and the ELF files'. */
+static int
+check_root_architecture(struct planner *p, struct temper_err *err)
+{
+    const struct recipe_str *want = &p->recipe->architecture;
+    const char *root = p->root_architecture;
+
+    if (root == NULL)
+        return 0;
+    if (want->value != NULL && strcmp(want->value, root) != 0) {
+        temper_err_set(err, TEMPER_E_USAGE, 0,
+                       "the recipe's architecture is '%s', and the root is given for '%s'",
+                       want->value, root);
+        return recipe_err_at(err, &want->loc);
+    }
+    if (p->plan->architecture == NULL) {
+        for (size_t i = 0; architectures[i] != NULL; i++)
+            if (strcmp(root, architectures[i]) == 0)
+                p->plan->architecture = architectures[i];
+        if (p->plan->architecture == NULL)
+            return temper_err_set(err, TEMPER_E_USAGE, 0,
+                                  "the root is given for '%s', which temper does not know", root);
+    } else if (strcmp(p->plan->architecture, root) != 0) {
+        return temper_err_set(err, TEMPER_E_USAGE, 0,
+                              "the root is given for %s, but its ELF files are for %s ('%s'): "
+                              "give it for %s, or give the %s root",
+                              root, p->plan->architecture, p->closures[0]->loads[0].object->path,
+                              p->plan->architecture, root);
+    }
+    return 0;
+}
+
 static int
 set_architecture(struct planner *p, bool has_elf, struct temper_err *err)
 {
     const struct recipe_str *want = &p->recipe->architecture;
     const struct elf_object *o;
 
+    if (!has_elf && want->value == NULL && p->root_architecture != NULL)
+        return check_root_architecture(p, err);
     if (!has_elf && want->value == NULL)
         return temper_err_set(err, TEMPER_E_PARSE, 0,
                               "the image holds no ELF file to take its architecture from; say "
@@ -624,7 +658,7 @@ set_architecture(struct planner *p, bool has_elf, struct temper_err *err)
             if (strcmp(want->value, architectures[i]) == 0)
                 p->plan->architecture = architectures[i];
         if (p->plan->architecture != NULL)
-            return 0;
+            return check_root_architecture(p, err);
         temper_err_set(err, TEMPER_E_PARSE, 0,
                        "architecture '%s' is not one temper knows; use an OCI name such as "
                        "amd64, arm64, 386, arm, ppc64le, s390x or riscv64",
@@ -646,7 +680,7 @@ set_architecture(struct planner *p, bool has_elf, struct temper_err *err)
                        want->value, o->path, p->plan->architecture);
         return recipe_err_at(err, &want->loc);
     }
-    return 0;
+    return check_root_architecture(p, err);
 }
 
 /* hardening.require: every ELF file (PIE: every executable) has what the recipe demands. */
@@ -790,7 +824,8 @@ rootfs_plan_build(const struct recipe *recipe, struct fs_root *root,
     struct planner p = {.recipe = recipe,
                         .root = root,
                         .jobs = opts != NULL ? opts->jobs : 1,
-                        .owners = opts != NULL ? opts->owners : NULL};
+                        .owners = opts != NULL ? opts->owners : NULL,
+                        .root_architecture = opts != NULL ? opts->root_architecture : NULL};
     struct elf_resolver_options ropts = {.allow_missing = false};
     int rc, has_elf;
 

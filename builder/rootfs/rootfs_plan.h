@@ -124,6 +124,9 @@ struct rootfs_options {
      * say of its paths, the later ones look their own up, so the first must hold every path of
      * the later ones (the whole recipe's plan, before its parts'). */
     struct rootfs_dpkg_owners *owners;
+    /* The architecture the root was given for (temper build --root ARCH=DIR), or NULL: the
+     * image's when the recipe names none, and its ELF files must be for it. */
+    const char *root_architecture;
 };
 
 /*
