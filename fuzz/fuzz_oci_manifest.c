@@ -5,8 +5,10 @@
  * blobs/sha256; terminated media types; sizes that fit int64; counts under
  * the cap), or fail with TEMPER_E_PARSE or TEMPER_E_LIMIT and a message,
  * never crash, read out of bounds or leak. The input is not NUL-terminated,
- * so a read past `size` is caught by ASan. Every input goes to both readers:
- * a manifest is a config that fails, and the other way round.
+ * so a read past `size` is caught by ASan. Every input goes to the three
+ * readers (manifest, config, and the image index reader oci_index_images,
+ * whose images must each be an image manifest with a named platform): a
+ * manifest is a config that fails, and the other way round.
  *
  * Seeds: fuzz/corpus/oci_manifest, made by fuzz/make-corpus.sh.
  */
@@ -97,10 +99,47 @@ config(const char *buf, size_t len)
     oci_config_release(&c);
 }
 
+/* A platform name: terminated, not empty, no '/' or blank (it is printed as os/architecture). */
+static void
+check_name(const char *s, size_t size, bool may_be_empty)
+{
+    if (memchr(s, '\0', size) == NULL)
+        fail("platform name unterminated");
+    if ((!may_be_empty && s[0] == '\0') || strpbrk(s, "/ \t\n") != NULL)
+        fail("platform name empty or with a separator");
+}
+
+static void
+image_index(const char *buf, size_t len)
+{
+    struct oci_platform_image *images = NULL;
+    struct temper_err err = {0};
+    size_t n = 12345;
+
+    if (oci_index_images(buf, len, &images, &n, &err) != 0) {
+        check_failure(&err);
+        if (n != 12345 || images != NULL)
+            fail("index out-parameters set on failure");
+        return;
+    }
+    if (n == 0 || n > OCI_INDEX_MAX_IMAGES)
+        fail("an index of no images, or of more than the cap");
+    for (size_t i = 0; i < n; i++) {
+        check_descriptor(&images[i].manifest);
+        if (!oci_is_image_manifest(images[i].manifest.media_type))
+            fail("an index image that is not an image manifest");
+        check_name(images[i].os, sizeof(images[i].os), false);
+        check_name(images[i].architecture, sizeof(images[i].architecture), false);
+        check_name(images[i].variant, sizeof(images[i].variant), true);
+    }
+    free(images);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     manifest((const char *)data, size);
     config((const char *)data, size);
+    image_index((const char *)data, size);
     return 0;
 }

@@ -467,6 +467,18 @@ printf '{"schemaVersion":2,"config":{"mediaType":"application/vnd.dev.cosign.art
 printf '{"rootfs":{"type":"layers","diff_ids":["%s","sha256:../../etc/passwd","%s\\u0000"]}}' \
     "$d1" "$d2" >"$manifest_dir/config-bad-diff-ids.json"
 printf '{"rootfs":{"type":"tar","diff_ids":[]}}' >"$manifest_dir/config-rootfs-type.json"
+# Image indexes: temper's (two platforms), Docker's manifest list with a variant; refused: a
+# nested index, an image without a platform, a platform with a '/' in its architecture.
+printf '{"manifests":[{"digest":"%s","mediaType":"%s","platform":{"architecture":"amd64","os":"linux"},"size":575},{"digest":"%s","mediaType":"%s","platform":{"architecture":"arm64","os":"linux"},"size":575}],"mediaType":"%s","schemaVersion":2}' \
+    "$d1" "$m" "$d2" "$m" "$i" >"$manifest_dir/temper-index.json"
+printf '{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.list.v2+json","manifests":[{"mediaType":"%s","digest":"%s","size":528,"platform":{"architecture":"arm","os":"linux","variant":"v7"}}]}' \
+    "$dm" "$d1" >"$manifest_dir/docker-list.json"
+printf '{"schemaVersion":2,"manifests":[{"mediaType":"%s","digest":"%s","size":3,"platform":{"architecture":"amd64","os":"linux"}}]}' \
+    "$i" "$d1" >"$manifest_dir/index-nested.json"
+printf '{"schemaVersion":2,"manifests":[{"mediaType":"%s","digest":"%s","size":3}]}' \
+    "$m" "$d1" >"$manifest_dir/index-no-platform.json"
+printf '{"schemaVersion":2,"manifests":[{"mediaType":"%s","digest":"%s","size":3,"platform":{"architecture":"../amd64","os":"linux"}}]}' \
+    "$m" "$d1" >"$manifest_dir/index-bad-platform.json"
 # Issue 17: many annotation keys, and a miscased member name after them.
 printf '{"schemaVersion":2,"config":{"mediaType":"%s","digest":"%s","size":2},"layers":[],"annotations":{%s},"Annotations":{}}' \
     "$cfg" "$d1" "$keys" >"$manifest_dir/many-annotations.json"

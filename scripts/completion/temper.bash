@@ -101,7 +101,13 @@ _temper() {
     return 0
     ;;
   --type) mapfile -t COMPREPLY < <(compgen -W "ecdsa-p256 ed25519" -- "$cur") && return 0 ;;
-  --tag | --level | --epoch | --jobs | --identity | --arch | --username | --timeout | \
+  --arch)
+    local archs="amd64 arm64 386 arm ppc64le s390x riscv64"
+    [ "$cmd" = build ] && archs="$archs all"
+    mapfile -t COMPREPLY < <(compgen -W "$archs" -- "$cur")
+    return 0
+    ;;
+  --tag | --level | --epoch | --jobs | --identity | --username | --timeout | \
     --stall-timeout | --from | --user | --attestation)
     return 0
     ;;

@@ -58,6 +58,8 @@ expect "oci:LAYOUT:TAG" "oci:out/img:v1" inspect oci:out/img:v
 expect "keys" "keys/k.key keys/k.pub" sign --key keys/
 expect "resolve's formats" "json ldd list" resolve --format ""
 expect "diff's formats" "json text" diff --format ""
+expect "architectures, all for build" "all amd64 arm arm64" build --arch a
+expect "an index's architectures" "amd64 arm arm64" run --arch a
 expect "build's options" "--verbose" build --verb
 expect "gc's options" "--dry-run" gc -
 expect "keygen's options" "--type -o" keygen -

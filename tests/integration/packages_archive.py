@@ -18,6 +18,9 @@ it). The lock is made afresh into a temporary file (the committed one is left al
   nothing from is listed.
 - arm64 from the same recipe: every ELF file is aarch64, the config says arm64, and the python
   probe runs under qemu-aarch64-static inside the sandbox.
+- Both from one lock as an image index (--arch amd64,arm64): its images are the very images
+  each architecture's own build made; the index and both images verify; --arch all rebuilds
+  the same index digest; temper run --arch arm64 runs the probe from the index.
 - The loader's cache of every architecture temper writes one for: the arm64 python image's, and
   those of a libc image locked and built here for 386, arm (armhf) and ppc64le, are the bytes
   that architecture's own /sbin/ldconfig writes for the unpacked image, run under qemu-user.
@@ -72,6 +75,10 @@ def digest_of(r):
 def blob(layout, digest):
     with open(os.path.join(layout, "blobs", "sha256", digest.split(":")[1]), "rb") as f:
         return f.read()
+
+
+def manifest_digest(layout):
+    return json.load(open(os.path.join(layout, "index.json")))["manifests"][0]["digest"]
 
 
 def image(layout):
@@ -171,6 +178,33 @@ def layered(work, cache):
              "libc", "--skip-tests"])
     check(r.returncode == 0 and "static.yaml (in the layout already" in r.stderr,
           f"a build into the python image's layout takes the static layer: {r.stderr[-300:]}")
+
+
+def index_from_packages(work, recipe, lock, cache, single):
+    """The python image for amd64 and arm64 from one lock: an image index whose images are the
+    very images each architecture's own build made, signed and verified; the same index digest
+    on a rebuild; the arm64 image runs its probe under qemu-user from the index."""
+    key, layout = os.path.join(work, "index-key"), os.path.join(work, "py-index")
+    run([TEMPER, "keygen", "-o", key])
+    r = run([TEMPER, "build", recipe, "--lock", lock, "--cache", cache, "--arch", "amd64,arm64",
+             "--skip-tests", "--key", key + ".key", "-o", layout])
+    digest = digest_of(r)
+    if not check(digest is not None, f"python for amd64,arm64 from one lock: {r.stderr[-300:]}"):
+        return
+    index = json.loads(blob(layout, digest))
+    images = {m["platform"]["architecture"]: m["digest"] for m in index["manifests"]}
+    check(images == single, f"the index names each architecture's own image: {images} {single}")
+    r = run([TEMPER, "verify", "--key", key + ".pub", layout])
+    check(r.returncode == 0 and r.stderr.count("temper: verified the image for") == 2,
+          f"the index and both images verify: {r.stderr[-300:]}")
+    r = run([TEMPER, "build", recipe, "--lock", lock, "--cache", cache, "--arch", "all",
+             "--skip-tests", "-o", os.path.join(work, "py-index-again"), "--expect", digest])
+    check(r.returncode == 0, f"--arch all (the recipe's architectures) rebuilds the same index: "
+          f"{r.stderr[-300:]}")
+    r = run([TEMPER, "run", "--arch", "arm64", layout, "--", "/usr/bin/python3", "-I", "-c",
+             PROBE])
+    check(r.returncode == 0 and r.stdout.strip() == "aarch64 True",
+          f"the index's arm64 image runs the probe under qemu-user: {(r.stdout + r.stderr)[-300:]}")
 
 
 def owners(cache):
@@ -348,6 +382,8 @@ def main():
                       f"the arm64 probe runs under qemu-aarch64-static: "
                       f"{(r.stdout + r.stderr).strip()[-300:]}")
             same_cache_as_ldconfig("python arm64", arm, work, "qemu-aarch64-static")
+            index_from_packages(work, recipe, lock, caches[0],
+                                {"amd64": manifest_digest(layout), "arm64": manifest_digest(arm)})
         foreign_caches(work)
         layered(work, caches[0])
     finally:

@@ -1817,6 +1817,204 @@ START_TEST(test_oci_manifest_parse_reads_descriptors)
 }
 END_TEST
 
+/* Two images, amd64 and arm64, put untagged; m[0] and m[1] get their descriptors. */
+static void
+put_two_platforms(struct oci_layout *layout, struct oci_image_spec spec[2],
+                  struct oci_descriptor m[2])
+{
+    struct test_layer l[2];
+    struct temper_err err;
+
+    spec[0] = fixed_spec();
+    spec[1] = fixed_spec();
+    spec[1].architecture = "arm64";
+    put_layer(layout, "amd64 layer", "amd64 tar", &l[0]);
+    put_layer(layout, "arm64 layer", "arm64 tar", &l[1]);
+    for (int i = 0; i < 2; i++)
+        ck_assert_msg(oci_image_put(layout, &spec[i], &l[i].desc, 1, &m[i], &err) == 0, "%s",
+                      err.msg);
+}
+
+START_TEST(test_oci_index_commit_names_each_image_with_its_platform)
+{
+    struct oci_layout *layout = open_layout("L", true);
+    struct oci_image_spec spec[2];
+    struct oci_descriptor m[2], found;
+    struct oci_source src;
+    struct oci_platform_image *images = NULL;
+    struct temper_err err;
+    char digest[LAYER_DIGEST_LEN], want_digest[LAYER_DIGEST_LEN], *want;
+    size_t n = 0;
+    json_t *entry;
+
+    put_two_platforms(layout, spec, m);
+    /* put alone tags nothing */
+    ck_assert_int_eq(oci_layout_find_tag(layout, NULL, &found, &err), -1);
+    ck_assert_int_eq(err.code, TEMPER_E_MISSING);
+    const struct oci_index_image images_in[2] = {{m[0], &spec[0]}, {m[1], &spec[1]}};
+    ck_assert_msg(oci_index_commit(layout, images_in, 2, "latest", digest, &err) == 0, "%s",
+                  err.msg);
+    /* the index's exact bytes: each image in the order given, with its platform */
+    want = NULL;
+    ck_assert_int_gt(
+        asprintf(&want,
+                 "{\"manifests\":[{\"digest\":\"%s\",\"mediaType\":\"%s\",\"platform\":"
+                 "{\"architecture\":\"amd64\",\"os\":\"linux\"},\"size\":%llu},"
+                 "{\"digest\":\"%s\",\"mediaType\":\"%s\",\"platform\":"
+                 "{\"architecture\":\"arm64\",\"os\":\"linux\"},\"size\":%llu}],"
+                 "\"mediaType\":\"" OCI_MEDIA_TYPE_INDEX "\",\"schemaVersion\":2}",
+                 m[0].digest, OCI_MEDIA_TYPE_MANIFEST, (unsigned long long)m[0].size, m[1].digest,
+                 OCI_MEDIA_TYPE_MANIFEST, (unsigned long long)m[1].size),
+        0);
+    sha256_digest(want, strlen(want), want_digest);
+    ck_assert_str_eq(digest, want_digest);
+    assert_blob(digest, want);
+    free(want);
+    /* the tag names the index; the layout's only image is the index, the platform tags aside */
+    ck_assert_msg(oci_layout_find_tag(layout, NULL, &found, &err) == 0, "%s", err.msg);
+    ck_assert_str_eq(found.digest, digest);
+    ck_assert_str_eq(found.media_type, OCI_MEDIA_TYPE_INDEX);
+    oci_layout_source(layout, &src);
+    ck_assert_msg(oci_source_index(&src, &found, &images, &n, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_str_eq(images[0].manifest.digest, m[0].digest);
+    ck_assert_str_eq(images[1].architecture, "arm64");
+    ck_assert_str_eq(images[1].os, "linux");
+    ck_assert_str_eq(images[1].variant, "");
+    ck_assert_ptr_eq(oci_platform_find(images, n, "arm64"), &images[1]);
+    ck_assert_ptr_null(oci_platform_find(images, n, "s390x"));
+    free(images);
+    oci_layout_free(layout);
+    /* each image has its platform tag, for a reader that takes one image by tag (umoci) */
+    entry = index_entry("latest-arm64");
+    ck_assert_ptr_nonnull(entry);
+    ck_assert_str_eq(json_string_value(json_object_get(entry, "digest")), m[1].digest);
+    ck_assert_str_eq(
+        json_string_value(json_object_get(json_object_get(entry, "platform"), "architecture")),
+        "arm64");
+    json_decref(entry);
+    entry = index_entry("latest");
+    ck_assert_str_eq(json_string_value(json_object_get(entry, "mediaType")), OCI_MEDIA_TYPE_INDEX);
+    ck_assert_ptr_null(json_object_get(entry, "platform"));
+    json_decref(entry);
+}
+END_TEST
+
+START_TEST(test_oci_index_commit_refuses_one_platform_twice_and_long_platform_tags)
+{
+    struct oci_layout *layout = open_layout("L", true);
+    struct oci_image_spec spec[2];
+    struct oci_descriptor m[2];
+    struct temper_err err;
+    char digest[LAYER_DIGEST_LEN], before[LAYER_DIGEST_LEN], tag[130];
+    char *index_before;
+
+    put_two_platforms(layout, spec, m);
+    commit(layout, &spec[0], "kept", "kept", before);
+    index_before = read_text("L/index.json");
+    const struct oci_index_image twice[2] = {{m[0], &spec[0]}, {m[1], &spec[0]}};
+    ck_assert_int_eq(oci_index_commit(layout, twice, 2, "latest", digest, &err), -1);
+    ck_assert_int_eq(err.code, TEMPER_E_USAGE);
+    ck_assert_msg(strstr(err.msg, "images 1 and 2 are both for linux/amd64") != NULL, "%s",
+                  err.msg);
+    /* a tag of 123 characters is one, its "-amd64" platform tag (129) is not */
+    memset(tag, 'a', 123);
+    tag[123] = '\0';
+    const struct oci_index_image both[2] = {{m[0], &spec[0]}, {m[1], &spec[1]}};
+    ck_assert_int_eq(oci_index_commit(layout, both, 2, tag, digest, &err), -1);
+    ck_assert_int_eq(err.code, TEMPER_E_USAGE);
+    ck_assert_msg(strstr(err.msg, "longer than a tag may be") != NULL, "%s", err.msg);
+    ck_assert_int_eq(oci_index_commit(layout, both, 0, "latest", digest, &err), -1);
+    oci_layout_free(layout);
+    assert_file("L/index.json", index_before);
+    free(index_before);
+}
+END_TEST
+
+START_TEST(test_oci_index_put_drops_the_platform_tags_of_a_replaced_index)
+{
+    struct oci_layout *layout = open_layout("L", true);
+    struct oci_image_spec spec[2];
+    struct oci_descriptor m[2];
+    struct temper_err err;
+    char digest[LAYER_DIGEST_LEN], image[LAYER_DIGEST_LEN];
+    json_t *entry;
+
+    put_two_platforms(layout, spec, m);
+    const struct oci_index_image both[2] = {{m[0], &spec[0]}, {m[1], &spec[1]}};
+    ck_assert_msg(oci_index_commit(layout, both, 2, "latest", digest, &err) == 0, "%s", err.msg);
+    /* "v1-amd64" is a tag of its own: "v1" names an image, not an index */
+    commit(layout, &spec[0], "v1 image", "v1", image);
+    commit(layout, &spec[0], "v1-amd64 image", "v1-amd64", image);
+    /* latest becomes one image: the index's platform tags go with the index */
+    commit(layout, &spec[0], "one image", "latest", image);
+    commit(layout, &spec[0], "v1 again", "v1", image);
+    oci_layout_free(layout);
+    ck_assert_ptr_null(index_entry("latest-amd64"));
+    ck_assert_ptr_null(index_entry("latest-arm64"));
+    entry = index_entry("v1-amd64");
+    ck_assert_ptr_nonnull(entry);
+    json_decref(entry);
+}
+END_TEST
+
+START_TEST(test_oci_index_images_refuses_what_is_not_an_index_of_images)
+{
+#define IMAGE_ENTRY(platform)                                                                      \
+    "{\"mediaType\":\"" OCI_MEDIA_TYPE_MANIFEST "\",\"digest\":\"sha256:" D64                      \
+    "\",\"size\":3" platform "}"
+#define LINUX_AMD64 ",\"platform\":{\"os\":\"linux\",\"architecture\":\"amd64\"}"
+    static const struct {
+        const char *doc, *message;
+        enum temper_errc code;
+    } bad[] = {
+        {"{\"schemaVersion\":2,\"manifests\":[]}", "it names no image", TEMPER_E_PARSE},
+        {"{\"schemaVersion\":2,\"mediaType\":\"" OCI_MEDIA_TYPE_MANIFEST
+         "\",\"manifests\":[" IMAGE_ENTRY(LINUX_AMD64) "]}",
+         "mediaType is not an image index's", TEMPER_E_PARSE},
+        {"{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"" OCI_MEDIA_TYPE_INDEX
+         "\",\"digest\":\"sha256:" D64 "\",\"size\":3" LINUX_AMD64 "}]}",
+         "is a 'application/vnd.oci.image.index.v1+json', not an image manifest", TEMPER_E_PARSE},
+        {"{\"schemaVersion\":2,\"manifests\":[" IMAGE_ENTRY("") "]}", "has no platform",
+         TEMPER_E_PARSE},
+        {"{\"schemaVersion\":2,\"manifests\":[" IMAGE_ENTRY(
+             ",\"platform\":{\"os\":\"linux\"}") "]}",
+         "manifests[0].platform.architecture is not a string", TEMPER_E_PARSE},
+        {"{\"schemaVersion\":2,\"manifests\":[" IMAGE_ENTRY(
+             ",\"platform\":{\"os\":\"linux\",\"architecture\":\"amd64/../x\"}") "]}",
+         "manifests[0].platform.architecture 'amd64/../x' is not a name", TEMPER_E_PARSE},
+        {"{\"schemaVersion\":2,\"manifests\":[" IMAGE_ENTRY(LINUX_AMD64) "," IMAGE_ENTRY(
+             ",\"platform\":{\"os\":\"linux\",\"architecture\":\"arm64\",\"variant\":7}") "]}",
+         "manifests[1].platform.variant is not a string", TEMPER_E_PARSE},
+    };
+    struct oci_platform_image *images = NULL;
+    struct temper_err err;
+    size_t n = 0;
+    char *many = NULL;
+    size_t len = 0;
+    FILE *f;
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ck_assert_int_eq(oci_index_images(bad[i].doc, strlen(bad[i].doc), &images, &n, &err), -1);
+        ck_assert_ptr_null(images);
+        ck_assert_int_eq(err.code, bad[i].code);
+        ck_assert_msg(strstr(err.msg, bad[i].message) != NULL, "%zu: %s", i, err.msg);
+    }
+    /* one more image than the cap */
+    f = open_memstream(&many, &len);
+    fputs("{\"schemaVersion\":2,\"manifests\":[", f);
+    for (int i = 0; i <= OCI_INDEX_MAX_IMAGES; i++)
+        fprintf(f, "%s" IMAGE_ENTRY(LINUX_AMD64), i > 0 ? "," : "");
+    fputs("]}", f);
+    fclose(f);
+    ck_assert_int_eq(oci_index_images(many, len, &images, &n, &err), -1);
+    ck_assert_int_eq(err.code, TEMPER_E_LIMIT);
+    free(many);
+#undef IMAGE_ENTRY
+#undef LINUX_AMD64
+}
+END_TEST
+
 START_TEST(test_oci_manifest_parse_refuses_what_is_not_a_manifest)
 {
     static const struct {
@@ -2219,6 +2417,14 @@ oci_suite(void)
     tcase_add_test(tc, test_oci_manifest_parse_refuses_what_is_not_a_manifest);
     tcase_add_test(tc, test_oci_manifest_parse_caps_the_layers);
     tcase_add_test(tc, test_oci_config_parse_reads_diff_ids);
+    tcase_add_test(tc, test_oci_index_images_refuses_what_is_not_an_index_of_images);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("oci_index_commit");
+    tcase_add_checked_fixture(tc, testutil_setup, testutil_teardown);
+    tcase_add_test(tc, test_oci_index_commit_names_each_image_with_its_platform);
+    tcase_add_test(tc, test_oci_index_commit_refuses_one_platform_twice_and_long_platform_tags);
+    tcase_add_test(tc, test_oci_index_put_drops_the_platform_tags_of_a_replaced_index);
     suite_add_tcase(s, tc);
     return s;
 }
