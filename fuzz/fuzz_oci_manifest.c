@@ -99,14 +99,16 @@ config(const char *buf, size_t len)
     oci_config_release(&c);
 }
 
-/* A platform name: terminated, not empty, no '/' or blank (it is printed as os/architecture). */
+/* A platform name: terminated, not empty, of letters, digits, '.', '_' and '-' only (it is
+ * printed as os/architecture, and written into tags and JSON). */
 static void
 check_name(const char *s, size_t size, bool may_be_empty)
 {
     if (memchr(s, '\0', size) == NULL)
         fail("platform name unterminated");
-    if ((!may_be_empty && s[0] == '\0') || strpbrk(s, "/ \t\n") != NULL)
-        fail("platform name empty or with a separator");
+    if ((!may_be_empty && s[0] == '\0') ||
+        strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != strlen(s))
+        fail("platform name empty or not a name");
 }
 
 static void

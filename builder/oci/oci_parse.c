@@ -183,7 +183,9 @@ oci_manifest_release(struct oci_manifest *manifest)
     manifest->nlayers = 0;
 }
 
-/* A platform member of `entry` ("platform.os"), at most `size` bytes with its NUL. */
+/* A platform member of `entry` ("platform.os"), at most `size` bytes with its NUL: a name of
+ * letters, digits, '.', '_' and '-', as GOOS, GOARCH and their variants are (it is printed,
+ * and written into tags and JSON). */
 static int
 platform_string(const json_t *platform, const char *key, bool required, const char *what, char *out,
                 size_t size, struct temper_err *err)
@@ -196,11 +198,11 @@ platform_string(const json_t *platform, const char *key, bool required, const ch
         out[0] = '\0';
         return 0;
     }
-    if (s == NULL || s[0] == '\0' || strlen(s) >= size)
+    if (s == NULL || (required && s[0] == '\0') || strlen(s) >= size)
         return temper_err_set(err, TEMPER_E_PARSE, 0,
-                              "%s.platform.%s is not a string of 1 to %zu bytes", what, key,
-                              size - 1);
-    if (strpbrk(s, "/ \t\n") != NULL)
+                              "%s.platform.%s is not a string of %d to %zu bytes", what, key,
+                              required ? 1 : 0, size - 1);
+    if (strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != strlen(s))
         return temper_err_set(err, TEMPER_E_PARSE, 0, "%s.platform.%s '%s' is not a name", what,
                               key, temper_printable(s, shown, sizeof(shown)));
     snprintf(out, size, "%s", s);

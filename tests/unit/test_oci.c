@@ -1983,6 +1983,9 @@ START_TEST(test_oci_index_images_refuses_what_is_not_an_index_of_images)
         {"{\"schemaVersion\":2,\"manifests\":[" IMAGE_ENTRY(
              ",\"platform\":{\"os\":\"linux\",\"architecture\":\"amd64/../x\"}") "]}",
          "manifests[0].platform.architecture 'amd64/../x' is not a name", TEMPER_E_PARSE},
+        {"{\"schemaVersion\":2,\"manifests\":[" IMAGE_ENTRY(
+             ",\"platform\":{\"os\":\"linux\\u001b[2J\",\"architecture\":\"amd64\"}") "]}",
+         "manifests[0].platform.os 'linux\x1b[2J' is not a name", TEMPER_E_PARSE},
         {"{\"schemaVersion\":2,\"manifests\":[" IMAGE_ENTRY(LINUX_AMD64) "," IMAGE_ENTRY(
              ",\"platform\":{\"os\":\"linux\",\"architecture\":\"arm64\",\"variant\":7}") "]}",
          "manifests[1].platform.variant is not a string", TEMPER_E_PARSE},
