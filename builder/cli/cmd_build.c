@@ -973,12 +973,12 @@ arch_image_prepare(const struct build_args *a, struct recipe *r, const char *tag
 
 /*
  * Writes the images into the layout and points `tag` at the one image, or at an image index of
- * them all (each image untagged, named by the index with its platform); *digest gets what the
- * tag names.
+ * them all (each image untagged, named by the index with its platform; with `say`, a line for
+ * each); *digest gets what the tag names.
  */
 static int
 write_images(struct oci_layout *layout, struct arch_image *images, size_t n, const char *tag,
-             char digest[LAYER_DIGEST_LEN], struct temper_err *err)
+             bool say, char digest[LAYER_DIGEST_LEN], struct temper_err *err)
 {
     cleanup_free struct oci_index_image *entries = NULL;
 
@@ -993,7 +993,8 @@ write_images(struct oci_layout *layout, struct arch_image *images, size_t n, con
                         &im->manifest, err) < 0)
             return temper_err_prefix(err, "image for %s", im->plan->architecture);
         entries[i] = (struct oci_index_image){im->manifest, &im->spec};
-        cli_line(stderr, "image for %s: %s", im->plan->architecture, im->manifest.digest);
+        if (say)
+            cli_line(stderr, "image for %s: %s", im->plan->architecture, im->manifest.digest);
     }
     return oci_index_commit(layout, entries, n, tag, digest, err);
 }
@@ -1049,7 +1050,7 @@ build(const struct build_args *a, struct recipe *r, const struct cli_image *expe
     } while (rc == 0 && nimages < a->narchs && a->narchs > 1);
     if (rc == 0)
         rc = oci_layout_open(output, true, &layout, err);
-    if (rc == 0 && write_images(layout, images, nimages, tag, digest, err) < 0)
+    if (rc == 0 && write_images(layout, images, nimages, tag, a->verbosity >= 0, digest, err) < 0)
         rc = temper_err_prefix(err, "layout '%s'", output);
     if (rc == 0 && a->sbom != NULL) {
         cli_layers_file_digests(&images[0].layers, images[0].lo.file_digests);
