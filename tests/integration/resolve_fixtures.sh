@@ -153,7 +153,8 @@ oracle() {
     local file=$1
     shift
     # (env after timeout: the variable must reach the loader only, not timeout's own startup)
-    if ! timeout 10 env LD_TRACE_LOADED_OBJECTS=1 "$LOADER" "$file" >"$T/oracle.out" 2>"$T/oracle.err"; then
+    if ! timeout 10 env LD_TRACE_LOADED_OBJECTS=1 ${ORACLE_TUNABLES:+GLIBC_TUNABLES="$ORACLE_TUNABLES"} \
+        "$LOADER" "$file" >"$T/oracle.out" 2>"$T/oracle.err"; then
         fail "oracle: the host loader failed on $file"
         detail "$T/oracle.err" "loader stderr"
         return 1
@@ -1045,15 +1046,27 @@ case_lib_platform() {
     mkexe "$d/app" -L"$d/lib/$MULTIARCH" -l:libdl_lib.so.1 -L"$d/x86_64" -l:libdl_plat.so.1 \
         -Wl,-rpath,'$ORIGIN/$LIB:$ORIGIN/${PLATFORM}' -Wl,--enable-new-dtags || return
     dyn_has "$d/app" RUNPATH '$ORIGIN/$LIB:$ORIGIN/${PLATFORM}' || return
-    # What the host loader makes of them (LD_DEBUG shows the expanded search path).
+    # $PLATFORM is AT_PLATFORM (x86_64), which temper expands it to, unless glibc 2.36 takes
+    # another from the CPU: haswell on an Intel CPU with AVX2, BMI1/2, LZCNT, MOVBE and FMA,
+    # xeon_phi with AVX512ER and PF. The loader then searches $ORIGIN/haswell instead, and
+    # which CPU runs an image is not known when it is built. So the oracle is the host
+    # loader on the CPU temper models: with those features masked (glibc.cpu.hwcaps), which
+    # LD_DEBUG shows to give x86_64.
+    local tunables=""
     if ! env LD_TRACE_LOADED_OBJECTS=1 LD_DEBUG=libs "$LOADER" "$d/app" 2>&1 | grep -qF "$d/lib/$MULTIARCH:$d/x86_64"; then
-        note "the host loader does not expand \$LIB to lib/$MULTIARCH and \$PLATFORM to x86_64"
+        tunables=glibc.cpu.hwcaps=-AVX2,-AVX512CD
+        note "this CPU makes the host loader expand \$PLATFORM to another name than x86_64: the oracle masks what glibc takes it from ($tunables)"
+        if ! env LD_TRACE_LOADED_OBJECTS=1 LD_DEBUG=libs GLIBC_TUNABLES=$tunables "$LOADER" "$d/app" 2>&1 |
+            grep -qF "$d/lib/$MULTIARCH:$d/x86_64"; then
+            fail "the host loader expands \$LIB and \$PLATFORM to neither lib/$MULTIARCH:x86_64 nor, with $tunables, to them"
+            return 1
+        fi
     fi
     rt --format ldd "$d/app"
     expect_rc 0 '$LIB/$PLATFORM' || return
     expect_ldd_file libdl_lib.so.1 "$d/lib/$MULTIARCH/libdl_lib.so.1" '$LIB'
     expect_ldd_file libdl_plat.so.1 "$d/x86_64/libdl_plat.so.1" '$PLATFORM'
-    oracle "$d/app"
+    ORACLE_TUNABLES=$tunables oracle "$d/app"
 }
 
 # 15. Usage errors: exit 2.
