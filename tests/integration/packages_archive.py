@@ -20,7 +20,8 @@ it). The lock is made afresh into a temporary file (the committed one is left al
   probe runs under qemu-aarch64-static inside the sandbox.
 - Both from one lock as an image index (--arch amd64,arm64): its images are the very images
   each architecture's own build made; the index and both images verify; --arch all rebuilds
-  the same index digest; temper run --arch arm64 runs the probe from the index.
+  the same index digest; skopeo copy --override-arch arm64 takes the arm64 image; temper run
+  --arch arm64 runs the probe from the index.
 - The loader's cache of every architecture temper writes one for: the arm64 python image's, and
   those of a libc image locked and built here for 386, arm (armhf) and ppc64le, are the bytes
   that architecture's own /sbin/ldconfig writes for the unpacked image, run under qemu-user.
@@ -201,6 +202,11 @@ def index_from_packages(work, recipe, lock, cache, single):
              "--skip-tests", "-o", os.path.join(work, "py-index-again"), "--expect", digest])
     check(r.returncode == 0, f"--arch all (the recipe's architectures) rebuilds the same index: "
           f"{r.stderr[-300:]}")
+    copy = os.path.join(work, "py-index-arm64")
+    r = run(["skopeo", "copy", "--override-arch", "arm64", f"oci:{layout}:latest",
+             f"oci:{copy}:latest"])
+    check(r.returncode == 0 and manifest_digest(copy) == single["arm64"],
+          f"skopeo copy --override-arch arm64 takes the arm64 image: {r.stderr[-300:]}")
     r = run([TEMPER, "run", "--arch", "arm64", layout, "--", "/usr/bin/python3", "-I", "-c",
              PROBE])
     check(r.returncode == 0 and r.stdout.strip() == "aarch64 True",
@@ -294,7 +300,7 @@ def check_trivy(layout, work, members, locked):
 
 
 def main():
-    for tool in ("umoci", "bwrap", "qemu-aarch64-static", "gpgv", *FOREIGN.values()):
+    for tool in ("umoci", "bwrap", "skopeo", "qemu-aarch64-static", "gpgv", *FOREIGN.values()):
         if shutil.which(tool) is None:
             sys.exit(f"packages_archive.py needs {tool} (scripts/install-deps.sh test)")
     work = tempfile.mkdtemp(prefix="temper-archive-")
