@@ -108,11 +108,15 @@ cli_sign_image(struct oci_layout *layout, const struct oci_descriptor *desc,
     } else if (check && oci_image_verify(layout, desc, err) < 0) {
         return -1;
     }
+    /* every image checked before any is signed: a damaged one leaves the layout as it was */
+    for (size_t i = 0; check && i < n; i++)
+        if (oci_image_verify(layout, &images[i].manifest, err) < 0)
+            return temper_err_prefix(err, "the image for %s/%s", images[i].os,
+                                     images[i].architecture);
     for (size_t i = 0; i < n; i++) {
         bool one = false;
 
-        if ((check && oci_image_verify(layout, &images[i].manifest, err) < 0) ||
-            sign_layout_sign(layout, images[i].manifest.digest, key, identity, &one, err) < 0)
+        if (sign_layout_sign(layout, images[i].manifest.digest, key, identity, &one, err) < 0)
             return temper_err_prefix(err, "the image for %s/%s", images[i].os,
                                      images[i].architecture);
         *added = *added || one;
