@@ -963,6 +963,9 @@ oci_index_commit(struct oci_layout *layout, const struct oci_index_image *images
 
     if (!oci_tag_is_valid(tag))
         return invalid_tag(tag, err);
+    /* the document first: it checks each image's platform */
+    if ((doc = oci_image_index_new(images, nimages, err)) == NULL)
+        return temper_err_prefix(err, "image index '%s'", tag);
     for (size_t i = 0; i < nimages; i++)
         if (!oci_platform_tag(tag, images[i].spec->architecture, platform_tag))
             return temper_err_set(err, TEMPER_E_USAGE, 0,
@@ -970,8 +973,6 @@ oci_index_commit(struct oci_layout *layout, const struct oci_index_image *images
                                   "longer than a tag may be; use a shorter tag",
                                   tag, images[i].spec->architecture, tag,
                                   images[i].spec->architecture);
-    if ((doc = oci_image_index_new(images, nimages, err)) == NULL)
-        return temper_err_prefix(err, "image index '%s'", tag);
     if (put_json(layout, doc, desc.digest, &desc.size, err) < 0)
         return temper_err_prefix(err, "image index '%s'", tag);
     index = json_deep_copy(layout->index);
