@@ -2,8 +2,9 @@
  * temper gc: a layout keeps every blob a build wrote, and rebuilds under one tag leave the old
  * config, manifest and layer behind. What stays is what index.json reaches: each entry's
  * manifest, its config and layers (and, for an image index, the manifests it names and theirs),
- * once the signatures and attestations of images no tag names any more are dropped: cosign's
- * sha256-<hex>.sig and .att tags, whose subject is the manifest sha256:<hex>.
+ * once the signatures and attestations of images no tag names any more (nor an image index a
+ * tag names) are dropped: cosign's sha256-<hex>.sig and .att tags, whose subject is the manifest
+ * sha256:<hex>.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -41,37 +42,35 @@ attached_subject(const char *tag, char out[LAYER_DIGEST_LEN])
     return true;
 }
 
-/* The entries of index.json that stay: every one but the attached tags whose subject no other
- * entry names. */
+/* Whether an entry of index.json is what is attached to an image (its signatures or
+ * attestations), not an image. */
+static bool
+is_attached_entry(const json_t *entry)
+{
+    const char *tag = oci_entry_ref_name(entry);
+
+    return tag != NULL && oci_tag_is_attached(tag);
+}
+
+/* The entries of index.json that stay: every one but the attached tags whose subject is not
+ * `live`: neither an image a tag names nor one an image index of those names. */
 static json_t *
-kept_entries(const json_t *index, struct oci_gc_result *out)
+kept_entries(const json_t *index, const struct strmap *live, struct oci_gc_result *out)
 {
     const json_t *manifests = json_object_get(index, "manifests");
     json_t *kept = json_deep_copy(index), *entries = json_array();
-    struct strmap subjects;
 
     if (kept == NULL || entries == NULL)
         abort(); /* out of memory */
-    strmap_init(&subjects);
-    for (size_t i = 0; i < json_array_size(manifests); i++) {
-        const json_t *e = json_array_get(manifests, i);
-        const char *tag = oci_entry_ref_name(e),
-                   *digest = json_string_value(json_object_get(e, "digest"));
-
-        if ((tag == NULL || !oci_tag_is_attached(tag)) && digest != NULL)
-            strmap_put(&subjects, digest, (void *)1);
-    }
     for (size_t i = 0; i < json_array_size(manifests); i++) {
         json_t *e = json_array_get(manifests, i);
         char subject[LAYER_DIGEST_LEN];
 
-        if (attached_subject(oci_entry_ref_name(e), subject) &&
-            strmap_get(&subjects, subject) == NULL)
+        if (attached_subject(oci_entry_ref_name(e), subject) && strmap_get(live, subject) == NULL)
             strv_append(&out->tags, &out->ntags, xstrdup(oci_entry_ref_name(e)));
         else
             json_array_append(entries, e);
     }
-    strmap_release(&subjects, NULL);
     json_object_set_new(kept, "manifests", entries);
     return kept;
 }
@@ -202,13 +201,23 @@ oci_layout_gc(struct oci_layout *layout, bool dry_run, struct oci_gc_result *out
     /* the lock (which also removes a killed writer's temporaries) only to change something */
     if (!dry_run && oci_layout_lock(layout, err) < 0)
         return -1;
-    kept = kept_entries(oci_layout_index(layout), out);
-    entries = json_object_get(kept, "manifests");
+    /* the images first, through their indexes: what an attached tag may be about */
     strmap_init(&live);
+    entries = json_object_get(oci_layout_index(layout), "manifests");
     for (size_t i = 0; i < json_array_size(entries) && rc == 0; i++) {
-        const char *d = json_string_value(json_object_get(json_array_get(entries, i), "digest"));
+        const json_t *e = json_array_get(entries, i);
+        const char *d = json_string_value(json_object_get(e, "digest"));
 
-        if (d != NULL)
+        if (d != NULL && !is_attached_entry(e))
+            mark(layout, &live, d, 0, err, &rc);
+    }
+    kept = kept_entries(oci_layout_index(layout), &live, out);
+    entries = json_object_get(kept, "manifests");
+    for (size_t i = 0; i < json_array_size(entries) && rc == 0; i++) {
+        const json_t *e = json_array_get(entries, i);
+        const char *d = json_string_value(json_object_get(e, "digest"));
+
+        if (d != NULL && is_attached_entry(e))
             mark(layout, &live, d, 0, err, &rc);
     }
     if (rc < 0)

@@ -162,6 +162,19 @@ def test_tamper(work, layout, index, key):
     r = run([TEMPER, "verify", "--key", key + ".pub", unsigned])
     check(r.returncode != 0 and "linux/386" in r.stderr and "no signature" in r.stderr,
           "the 386 image without its signature fails verify: " + r.stderr[-300:])
+    # temper gc keeps the signatures of an index's images, which only the index names once
+    # their platform tags are gone
+    untagged = os.path.join(work, "idx-untagged")
+    shutil.copytree(layout, untagged)
+    path = os.path.join(untagged, "index.json")
+    doc = json.load(open(path))
+    doc["manifests"] = [m for m in doc["manifests"] if not m["annotations"][
+        "org.opencontainers.image.ref.name"].startswith("latest-")]
+    json.dump(doc, open(path, "w"))
+    r = run([TEMPER, "gc", untagged])
+    r2 = run([TEMPER, "verify", "--key", key + ".pub", untagged])
+    check(r.returncode == 0 and "0 tags" in r.stderr and r2.returncode == 0,
+          "temper gc keeps the index's images and their signatures: " + (r.stderr + r2.stderr)[-400:])
 
 
 def test_readers(work, layout, digest, index):
