@@ -24,14 +24,13 @@ static const char diff_usage[] =
     "link target, type, entry order, pax records). Layers are streamed, never unpacked.\n"
     "Two image indexes are compared platform by platform, each image of A with B's image\n"
     "of the same platform; a platform that only one has is a difference. An index and an\n"
-    "image: the index's image for ARCH is compared.\n"
+    "image: the index's image for the image's architecture (or ARCH) is compared.\n"
     "Exit 0 when identical, 1 when different, 2 on an error.\n"
     "\n"
     "Each IMAGE is [oci:]LAYOUT[:TAG] or [docker://]REGISTRY/REPO[:TAG|@DIGEST].\n"
     "\n"
     "  --format F          text (default: one line per difference) or json\n"
-    "  --arch ARCH         compare only the images for ARCH of an image index (default for\n"
-    "                      an index against an image: this machine's)\n"
+    "  --arch ARCH         compare only the images for ARCH of an image index\n"
     "\n"
     "Registry options:\n" CLI_REGISTRY_USAGE;
 
@@ -168,12 +167,31 @@ diff_indexes(const struct image_args *a, struct cli_image img[2], struct temper_
     return differ == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
 }
 
+/* The architecture of an image (not an index), from its config, in `arch`; NULL when it has
+ * none or the config cannot be read (the comparison then says what is wrong with it). */
+static const char *
+image_arch(const struct cli_image *img, char arch[32])
+{
+    struct image_doc doc = {0};
+    struct temper_err err;
+    const char *s;
+
+    if (oci_is_image_index(img->desc.media_type) ||
+        image_load(&img->source, &img->desc, &doc, &err) < 0)
+        return NULL;
+    s = json_string_value(json_object_get(doc.config, "architecture"));
+    snprintf(arch, 32, "%s", s != NULL && strlen(s) < 32 ? s : "");
+    image_doc_release(&doc);
+    return arch[0] != '\0' ? arch : NULL;
+}
+
 static int
 diff(const struct image_args *a, const struct registry_options *opts)
 {
     struct cli_image img[2];
     struct image_diff d;
     struct temper_err err;
+    char arch[2][32];
     int rc;
 
     if (cli_image_open(a->image[0], opts, &img[0], &err) < 0) {
@@ -192,9 +210,9 @@ diff(const struct image_args *a, const struct registry_options *opts)
         cli_image_close(&img[1]);
         return rc;
     }
-    rc = cli_image_platform(&img[0], a->arch, &err);
+    rc = cli_image_platform(&img[0], a->arch ? a->arch : image_arch(&img[1], arch[1]), &err);
     if (rc == 0)
-        rc = cli_image_platform(&img[1], a->arch, &err);
+        rc = cli_image_platform(&img[1], a->arch ? a->arch : image_arch(&img[0], arch[0]), &err);
     if (rc == 0)
         rc = image_diff_compare(&img[0].source, &img[0].desc, &img[1].source, &img[1].desc, &d,
                                 &err);

@@ -18,7 +18,8 @@ what is shown is an index of two-layer images.
   image, oci-image-tool validates the index and each manifest, umoci unpacks each platform
   tag, and each loader runs (bubblewrap; qemu-i386 for 386); temper run and inspect take
   --arch; podman loads the --archive and runs the amd64 image.
-- temper diff compares two indexes platform by platform; --arch compares one platform.
+- temper diff compares two indexes platform by platform; --arch compares one platform; the 386
+  image built alone is identical to the index's, which diff picks by the image's architecture.
 - temper push sends both images, their signatures and the index; skopeo reads it from the
   registry for each architecture, a remote temper verify checks all three signatures, and a
   second push uploads nothing.
@@ -251,6 +252,13 @@ def test_diff(work, recipe, roots, layout):
     r = run([TEMPER, "diff", layout, os.path.join(work, "idx-again")])
     check(r.returncode == 0 and "image indexes are identical" in r.stdout,
           "a rebuild's index is identical: " + r.stdout[-300:])
+    # the 386 image built alone is the index's 386 image: diff takes the image's architecture
+    alone = os.path.join(work, "alone-386")
+    r = build(recipe, alone, {"386": roots["386"]}, "--skip-tests")
+    r = run([TEMPER, "diff", alone, layout])
+    check(r.returncode == 0 and "images are identical" in r.stdout and "linux/386" in r.stderr,
+          "an image against an index is compared with the index's image of its architecture: " +
+          (r.stdout + r.stderr)[-300:])
 
 
 def test_push(work, layout, digest, key):
