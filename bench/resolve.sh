@@ -4,7 +4,9 @@
 # tools do) and against `scanelf --needed` (reads the same headers, resolves nothing: the floor).
 # Timed with hyperfine in the same run of this script; peak memory with /usr/bin/time -v.
 # Targets (issue 2): at least 30 times faster than the loader loop, within 3 times of scanelf,
-# peak memory under 64 MiB. Prints the figures and exits 1 when a target is missed.
+# peak memory under 64 MiB; --format json (the whole graph, about 6 MB for these files) at most
+# 1.5 times --format list of the same files. Prints the figures and exits 1 when a target is
+# missed.
 #
 # usage: bench/resolve.sh [TEMPER]     (default: build/release/builder/temper, built if missing)
 # shellcheck source=bench/setup.sh
@@ -24,7 +26,9 @@ printf '%s\n' '#!/bin/sh' "while read -r f; do $loader --list \"\$f\" >/dev/null
 
 hyperfine --style basic -N --warmup 3 --runs 30 --export-json "$work/fast.json" \
   -n temper "$temper resolve --format ldd $files" \
-  -n scanelf "scanelf --needed $files" >/dev/null
+  -n scanelf "scanelf --needed $files" \
+  -n temper-list "$temper resolve --format list $files" \
+  -n temper-json "$temper resolve --format json $files" >/dev/null
 hyperfine --style basic -N --warmup 1 --runs 5 --export-json "$work/loop.json" \
   -n loader-loop "sh $work/loop.sh" >/dev/null
 # shellcheck disable=SC2086 # one argument per file
@@ -36,15 +40,19 @@ fast = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
 loop = json.load(open(sys.argv[2]))["results"][0]
 n, rss_mib = int(sys.argv[3]), int(sys.argv[4]) / 1024
 t, s, l = fast["temper"]["mean"], fast["scanelf"]["mean"], loop["mean"]
+tl, tj = fast["temper-list"]["mean"], fast["temper-json"]["mean"]
 print(f"{n} dynamically linked executables in /usr/bin and /usr/sbin")
 print(f"temper resolve (one run)     {t*1000:8.1f} ms  ± {fast['temper']['stddev']*1000:.1f}")
 print(f"scanelf --needed (one run)   {s*1000:8.1f} ms  ± {fast['scanelf']['stddev']*1000:.1f}")
 print(f"ld.so --list, one by one     {l*1000:8.1f} ms  ± {loop['stddev']*1000:.1f}")
+print(f"temper resolve --format list {tl*1000:8.1f} ms")
+print(f"temper resolve --format json {tj*1000:8.1f} ms")
 print(f"temper peak memory           {rss_mib:8.1f} MiB")
 checks = [
     (f"loader loop / temper = {l/t:.1f} (target >= 30)", l / t >= 30),
     (f"temper / scanelf = {t/s:.2f} (target <= 3)", t / s <= 3),
     (f"peak memory {rss_mib:.1f} MiB (target < 64)", rss_mib < 64),
+    (f"--format json / --format list = {tj/tl:.2f} (target <= 1.5)", tj / tl <= 1.5),
 ]
 for text, ok in checks:
     print(("PASS " if ok else "FAIL ") + text)

@@ -1036,6 +1036,27 @@ EOF
         detail "$T/py.out" python
         detail "$T/out" stdout
     fi
+    # The bytes: the form jansson writes with JSON_INDENT(2), sorted keys and ASCII only (what
+    # temper wrote before it wrote the document as a stream): Python's json.dumps with the same
+    # options, its \u escapes in uppercase hex and DEL unescaped. With a name of quotes,
+    # backslashes, controls, DEL, characters beyond ASCII and beyond the BMP, a bidi control.
+    cp "$d/app" "$d/q\"b\\c"$'\x01\x1f\x7f\t'"é-😀-"$'\xe2\x80\xae'
+    rt --format json "$d/app" "$d/q\"b\\c"$'\x01\x1f\x7f\t'"é-😀-"$'\xe2\x80\xae'
+    expect_rc 0 'json of a hostile name' || return
+    if ! python3 - "$T/out" <<'EOF' >"$T/py.out" 2>&1; then
+import json, re, sys
+out = open(sys.argv[1], encoding="ascii").read()
+want = json.dumps(json.loads(out), indent=2, sort_keys=True, ensure_ascii=True) + "\n"
+# uppercase hex, and DEL as it is (jansson escapes only below 0x20 and beyond ASCII)
+want = re.sub(r"(?<!\\)((?:\\\\)*)\\u([0-9a-f]{4})",
+              lambda m: m.group(1) + ("\x7f" if m.group(2) == "007f" else
+                                      "\\u" + m.group(2).upper()), want)
+assert out == want, next(f"byte {i}: {out[i-40:i+40]!r} != {want[i-40:i+40]!r}"
+                         for i in range(len(out)) if out[i:i + 1] != want[i:i + 1])
+EOF
+        fail "json: not the bytes of jansson's form"
+        detail "$T/py.out" python
+    fi
 }
 
 # 14. $LIB and $PLATFORM, checked against the host loader.
