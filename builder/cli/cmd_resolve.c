@@ -125,6 +125,7 @@ print_ldd(const struct elf_closure *const *closures, size_t count)
  */
 #define JW_DEPTH_MAX 8
 #define JW_BUFFER (256 * 1024)
+#define JW_CHECKED 4096 /* a power of two */
 
 struct json_writer {
     FILE *out; /* or NULL: nothing is written, the strings are only checked */
@@ -134,6 +135,9 @@ struct json_writer {
     unsigned depth;
     bool empty[JW_DEPTH_MAX]; /* the container open at each depth holds nothing yet */
     const char *invalid;      /* the first string that is not UTF-8, or NULL */
+    /* For the check: strings found to be UTF-8, by address. The same library's path is in
+     * every closure that loads it, and the resolver keeps one copy of it. */
+    const char **checked; /* JW_CHECKED of them */
 };
 
 static void
@@ -231,9 +235,29 @@ jw_string(struct json_writer *w, const char *s)
         return;
     }
     if (w->out == NULL) { /* the check alone */
-        if (w->invalid == NULL && !utf8_valid(p))
+        size_t slot =
+            (size_t)(((uintptr_t)s >> 3) * UINT64_C(0x9E3779B97F4A7C15) >> 52) & (JW_CHECKED - 1);
+
+        if (w->checked[slot] == s)
+            return;
+        if (utf8_valid(p))
+            w->checked[slot] = s;
+        else if (w->invalid == NULL)
             w->invalid = s;
         return;
+    }
+    for (size_t run = 0;; run++) { /* nearly every name: all of it as it is, in one piece */
+        if (!jw_plain[p[run]]) {
+            if (p[run] != '\0' || run + 2 > JW_BUFFER)
+                break;
+            if (JW_BUFFER - w->len < run + 2)
+                jw_flush(w);
+            w->buf[w->len] = '"';
+            memcpy(w->buf + w->len + 1, p, run);
+            w->buf[w->len + 1 + run] = '"';
+            w->len += run + 2;
+            return;
+        }
     }
     jw_put(w, "\"", 1);
     for (;;) {
@@ -290,41 +314,46 @@ jw_string(struct json_writer *w, const char *s)
     jw_put(w, "\"", 1);
 }
 
-/* "key": and the value's start, as a member of the open object; `key` is one of this file's,
- * plain ASCII. */
+/* "key": and the value's start, as a member of the open object; `key` is a string literal of
+ * this file, plain ASCII (jw_key). */
 static void
-jw_key(struct json_writer *w, const char *key)
+jw_key_n(struct json_writer *w, const char *key, size_t len)
 {
     jw_next(w);
     jw_put(w, "\"", 1);
-    jw_put(w, key, strlen(key));
+    jw_put(w, key, len);
     jw_put(w, "\": ", 3);
 }
+#define jw_key(w, key) jw_key_n(w, key, sizeof(key) - 1)
 
 static void
-jw_member_string(struct json_writer *w, const char *key, const char *value)
+jw_member_string_n(struct json_writer *w, const char *key, size_t len, const char *value)
 {
-    jw_key(w, key);
+    jw_key_n(w, key, len);
     jw_string(w, value);
 }
+#define jw_member_string(w, key, value) jw_member_string_n(w, key, sizeof(key) - 1, value)
 
 static void
-jw_member_bool(struct json_writer *w, const char *key, bool value)
+jw_member_bool_n(struct json_writer *w, const char *key, size_t len, bool value)
 {
-    jw_key(w, key);
+    jw_key_n(w, key, len);
     jw_put(w, value ? "true" : "false", value ? 4 : 5);
 }
+#define jw_member_bool(w, key, value) jw_member_bool_n(w, key, sizeof(key) - 1, value)
 
 /* An object of two string members, keys in order: {"name": ..., "path": ...} and the like. */
 static void
-jw_pair(struct json_writer *w, const char *k1, const char *v1, const char *k2, const char *v2)
+jw_pair_n(struct json_writer *w, const char *k1, size_t n1, const char *v1, const char *k2,
+          size_t n2, const char *v2)
 {
     jw_next(w);
     jw_open(w, '{');
-    jw_member_string(w, k1, v1);
-    jw_member_string(w, k2, v2);
+    jw_member_string_n(w, k1, n1, v1);
+    jw_member_string_n(w, k2, n2, v2);
     jw_close(w, '}');
 }
+#define jw_pair(w, k1, v1, k2, v2) jw_pair_n(w, k1, sizeof(k1) - 1, v1, k2, sizeof(k2) - 1, v2)
 
 /* One object of a closure; `v`, its versions and imports, when --versions read them. */
 static void
@@ -430,7 +459,9 @@ print_json(struct elf_resolver *r, const struct elf_closure *const *closures, si
 {
     struct json_writer check = {.out = NULL}, w = {.out = stdout};
 
+    check.checked = xcalloc(JW_CHECKED, sizeof(*check.checked));
     write_json(&check, r, closures, count, versions);
+    free(check.checked);
     if (check.invalid != NULL)
         return temper_err_set(err, TEMPER_E_IO, 0,
                               "'%s' is not valid UTF-8, which JSON cannot hold; use --format "
