@@ -220,24 +220,18 @@ not_an_image(const struct oci_source *src, const struct oci_descriptor *desc,
 }
 
 /*
- * An image index: its signature (or attestation) as for an image, then each image it names,
- * each with a signature of its own by the key for the same identity (a runtime pulls one
- * platform's manifest by its digest and checks that one's signature, as containers/image
- * does), and every blob below. *nimages gets how many images were checked.
+ * The images of an image index whose own signature (or attestation) holds: each with a
+ * signature of its own by the key for the same identity (a runtime pulls one platform's
+ * manifest by its digest and checks that one's signature, as containers/image does), and
+ * every blob below.
  */
 static int
-check_index(const struct verify_args *a, const struct cli_image *img, const struct sign_key *key,
-            const struct sign_identity_rule *rule, size_t *nimages, struct temper_err *err)
+check_images(const struct verify_args *a, const struct cli_image *img, const struct sign_key *key,
+             const struct sign_identity_rule *rule, struct temper_err *err)
 {
     cleanup_free struct oci_platform_image *images = NULL;
     size_t n = 0;
 
-    if (a->attestation != NULL &&
-        check_attestation(&img->source, &img->desc, key, a->key, a->attestation, err) < 0)
-        return -1;
-    if (a->attestation == NULL &&
-        check_signatures(&img->source, &img->desc, key, a->key, rule, img->repository, err) < 0)
-        return -1;
     if (oci_source_index(&img->source, &img->desc, &images, &n, err) < 0)
         return -1;
     for (size_t i = 0; i < n; i++) {
@@ -252,7 +246,6 @@ check_index(const struct verify_args *a, const struct cli_image *img, const stru
                  images[i].architecture, images[i].variant[0] ? "/" : "", images[i].variant,
                  m->digest);
     }
-    *nimages = n;
     return 0;
 }
 
@@ -283,7 +276,7 @@ verify(const struct verify_args *a, const struct registry_options *opts)
     cleanup_free char *identity = NULL;
     struct cli_image img;
     struct temper_err err;
-    size_t nimages = 0;
+    bool index;
     int rc;
 
     if (a->identity != NULL && cli_signed_identity(a->identity, &identity, &err) < 0)
@@ -296,15 +289,16 @@ verify(const struct verify_args *a, const struct registry_options *opts)
         return cli_error(&err);
     }
     checked = identity_rule(a, &img, &rule);
-    if (oci_is_image_index(img.desc.media_type))
-        rc = check_index(a, &img, key, checked, &nimages, &err);
-    else if (!oci_is_image_manifest(img.desc.media_type))
+    index = oci_is_image_index(img.desc.media_type);
+    if (!index && !oci_is_image_manifest(img.desc.media_type))
         rc = not_an_image(&img.source, &img.desc, &err);
     else if (a->attestation != NULL)
         rc = check_attestation(&img.source, &img.desc, key, a->key, a->attestation, &err);
     else
         rc = check_signatures(&img.source, &img.desc, key, a->key, checked, img.repository, &err);
-    if (rc == 0 && nimages == 0)
+    if (rc == 0 && index)
+        rc = check_images(a, &img, key, checked, &err);
+    else if (rc == 0)
         rc = oci_source_verify(&img.source, &img.desc, &err);
     if (rc < 0) {
         temper_err_prefix(&err, "%s", img.source.name);
@@ -312,15 +306,15 @@ verify(const struct verify_args *a, const struct registry_options *opts)
         cli_line(stderr,
                  "temper: verified %s%s in %s: an attestation of type '%s' signed with '%s' is "
                  "about it, every blob as signed",
-                 nimages > 0 ? "the image index " : "", img.desc.digest, img.source.name,
-                 a->attestation, a->key);
+                 index ? "the image index " : "", img.desc.digest, img.source.name, a->attestation,
+                 a->key);
         printf("%s\n", img.desc.digest);
     } else {
         cli_line(stderr,
                  "temper: verified %s%s in %s: signed with '%s'%s%s%s%s, every blob as signed",
-                 nimages > 0 ? "the image index " : "", img.desc.digest, img.source.name, a->key,
+                 index ? "the image index " : "", img.desc.digest, img.source.name, a->key,
                  checked ? " for '" : "", checked ? (identity ? identity : img.repository) : "",
-                 checked ? "'" : "", nimages > 0 ? ", and each of its images" : "");
+                 checked ? "'" : "", index ? ", and each of its images" : "");
         printf("%s\n", img.desc.digest);
     }
     cli_image_close(&img);

@@ -906,7 +906,6 @@ registry_push(struct registry_client *c, struct oci_layout *layout,
     }
     attached_init(&signed_by, manifest->digest, item->sigs, NULL, item->nsigs);
     attached_init(&attested, manifest->digest, NULL, item->atts, item->natts);
-    job.fd = -1;
     /* blobs first (the layer perhaps in the background), then the manifests */
     rc = has_blobs ? layer_job_start(c, layout, doc, &job, &s, err) : 0;
     if (rc == 0 && has_blobs)
