@@ -940,6 +940,7 @@ arch_image_prepare(const struct build_args *a, struct recipe *r, const char *tag
         r->architecture.value = xstrdup(goarch);
     }
     im->plan_opts.root_architecture = im->root_dir != NULL ? im->arch : NULL;
+    im->plan_opts.jobs = im->lo.jobs; /* the dpkg lists are read on as many threads */
     root_dir = im->package_root ? im->package_root
                : im->root_dir   ? im->root_dir
                : a->root        ? a->root

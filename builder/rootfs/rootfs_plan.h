@@ -119,7 +119,7 @@ struct rootfs_dpkg_owners *rootfs_dpkg_owners_new(void);
 void rootfs_dpkg_owners_free(struct rootfs_dpkg_owners *owners);
 
 struct rootfs_options {
-    unsigned jobs; /* threads for reading ELF files; 0 means one */
+    unsigned jobs; /* threads reading the dpkg lists and hashing the files they name; 0: one */
     /* NULL, or shared by plans of one root: the first plan reads the lists and keeps what they
      * say of its paths, the later ones look their own up, so the first must hold every path of
      * the later ones (the whole recipe's plan, before its parts'). */
