@@ -953,6 +953,21 @@ tag_descriptor(struct oci_layout *layout, const char *tag, const struct oci_desc
     return commit_index(layout, &index, err);
 }
 
+/* Whether an entry of `index` is tagged `tag`. */
+static bool
+has_tag(const json_t *index, const char *tag)
+{
+    const json_t *manifests = json_object_get(index, "manifests");
+
+    for (size_t i = 0; i < json_array_size(manifests); i++) {
+        const char *name = oci_entry_ref_name(json_array_get(manifests, i));
+
+        if (name != NULL && strcmp(name, tag) == 0)
+            return true;
+    }
+    return false;
+}
+
 int
 oci_index_commit(struct oci_layout *layout, const struct oci_index_image *images, size_t nimages,
                  const char *tag, char digest[LAYER_DIGEST_LEN], struct temper_err *err)
@@ -980,6 +995,17 @@ oci_index_commit(struct oci_layout *layout, const struct oci_index_image *images
         abort(); /* out of memory */
     if (oci_index_put(index, tag, &desc, NULL, err) < 0)
         return temper_err_prefix(err, "image index '%s'", tag);
+    /* The platform tags of the index `tag` named before are gone with it: a tag of that name
+     * still here is someone else's, and stays. */
+    for (size_t i = 0; i < nimages; i++) {
+        oci_platform_tag(tag, images[i].spec->architecture, platform_tag);
+        if (has_tag(index, platform_tag))
+            return temper_err_set(err, TEMPER_E_USAGE, 0,
+                                  "image index '%s': its image for %s would be tagged '%s', "
+                                  "which the layout already holds and which is not a platform "
+                                  "tag of '%s'; remove that tag, or use another tag",
+                                  tag, images[i].spec->architecture, platform_tag, tag);
+    }
     for (size_t i = 0; i < nimages; i++) {
         oci_platform_tag(tag, images[i].spec->architecture, platform_tag);
         if (oci_index_put(index, platform_tag, &images[i].manifest, images[i].spec, err) < 0)

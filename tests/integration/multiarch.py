@@ -24,7 +24,8 @@ what is shown is an index of two-layer images.
   registry for each architecture, a remote temper verify checks all three signatures, and a
   second push uploads nothing.
 - A root given for the wrong architecture, --arch with roots and --sbom of an index are
-  refused with what to do.
+  refused with what to do; so is an index whose platform tag (v2-386) the user already has,
+  and the layout's tags stay as they were.
 
 usage: multiarch.py TEMPER RECIPES_DIR   (as root: umoci, bwrap and podman need it)
 """
@@ -296,6 +297,17 @@ def test_refusals(work, recipe, roots):
     check(r.returncode == 2 and "--sbom is for one architecture" in r.stderr,
           "--sbom of an index is refused, saying what to do: " + r.stderr[-300:])
     check(not os.path.exists(os.path.join(work, "bad")), "nothing was written")
+    # A tag of the user's that an index's platform tag would take is kept, and the build refused.
+    mine = os.path.join(work, "mine")
+    r = build(recipe, mine, {"386": roots["386"]}, "--tag", "v2-386", "--skip-tests")
+    check(r.returncode == 0, "a single 386 image tagged v2-386: " + r.stderr[-300:])
+    before = open(os.path.join(mine, "index.json")).read()
+    r = build(recipe, mine, roots, "--tag", "v2", "--skip-tests")
+    check(r.returncode != 0 and "would be tagged 'v2-386', which the layout already holds"
+          in r.stderr, "an index whose platform tag is a tag of the user's is refused: " +
+          r.stderr[-300:])
+    check(open(os.path.join(mine, "index.json")).read() == before,
+          "the layout's tags are as they were")
 
 
 def main():

@@ -1958,6 +1958,39 @@ START_TEST(test_oci_index_put_drops_the_platform_tags_of_a_replaced_index)
 }
 END_TEST
 
+START_TEST(test_oci_index_commit_keeps_a_tag_it_did_not_make)
+{
+    struct oci_layout *layout = open_layout("L", true);
+    struct oci_image_spec spec[2];
+    struct oci_descriptor m[2];
+    struct temper_err err;
+    char digest[LAYER_DIGEST_LEN], again[LAYER_DIGEST_LEN], image[LAYER_DIGEST_LEN];
+    char *index_before;
+    json_t *entry;
+
+    put_two_platforms(layout, spec, m);
+    const struct oci_index_image both[2] = {{m[0], &spec[0]}, {m[1], &spec[1]}};
+    /* the index again over its own platform tags */
+    ck_assert_msg(oci_index_commit(layout, both, 2, "latest", digest, &err) == 0, "%s", err.msg);
+    ck_assert_msg(oci_index_commit(layout, both, 2, "latest", again, &err) == 0, "%s", err.msg);
+    ck_assert_str_eq(again, digest);
+    /* a user's own "v2-arm64" is not the platform tag of an index "v2": it is refused, whole */
+    commit(layout, &spec[0], "mine", "v2-arm64", image);
+    index_before = read_text("L/index.json");
+    ck_assert_int_eq(oci_index_commit(layout, both, 2, "v2", digest, &err), -1);
+    ck_assert_int_eq(err.code, TEMPER_E_USAGE);
+    ck_assert_msg(strstr(err.msg, "image index 'v2': its image for arm64 would be tagged "
+                                  "'v2-arm64', which the layout already holds") != NULL,
+                  "%s", err.msg);
+    oci_layout_free(layout);
+    assert_file("L/index.json", index_before);
+    free(index_before);
+    entry = index_entry("v2-arm64");
+    ck_assert_str_eq(json_string_value(json_object_get(entry, "digest")), image);
+    json_decref(entry);
+}
+END_TEST
+
 START_TEST(test_oci_index_images_refuses_what_is_not_an_index_of_images)
 {
 #define IMAGE_ENTRY(platform)                                                                      \
@@ -2428,6 +2461,7 @@ oci_suite(void)
     tcase_add_test(tc, test_oci_index_commit_names_each_image_with_its_platform);
     tcase_add_test(tc, test_oci_index_commit_refuses_one_platform_twice_and_long_platform_tags);
     tcase_add_test(tc, test_oci_index_put_drops_the_platform_tags_of_a_replaced_index);
+    tcase_add_test(tc, test_oci_index_commit_keeps_a_tag_it_did_not_make);
     suite_add_tcase(s, tc);
     return s;
 }
