@@ -620,8 +620,9 @@ check_root_architecture(struct planner *p, struct temper_err *err)
         return 0;
     if (want->value != NULL && strcmp(want->value, root) != 0) {
         temper_err_set(err, TEMPER_E_USAGE, 0,
-                       "the recipe's architecture is '%s', and the root is given for '%s'",
-                       want->value, root);
+                       "the recipe's architecture is '%s', and the root is given for '%s': "
+                       "give it for %s (--root %s=DIR), or change the recipe",
+                       want->value, root, want->value, want->value);
         return recipe_err_at(err, &want->loc);
     }
     if (p->plan->architecture == NULL) {

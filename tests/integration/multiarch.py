@@ -23,8 +23,8 @@ what is shown is an index of two-layer images.
 - temper push sends both images, their signatures and the index; skopeo reads it from the
   registry for each architecture, a remote temper verify checks all three signatures, and a
   second push uploads nothing.
-- A root given for the wrong architecture, --arch with roots and --sbom of an index are
-  refused with what to do; so is an index whose platform tag (v2-386) the user already has,
+- A root given for the wrong architecture (its ELF files', or the recipe's), --arch with roots
+  and --sbom of an index are refused with what to do; so is an index whose platform tag (v2-386) the user already has,
   and the layout's tags stay as they were.
 
 usage: multiarch.py TEMPER RECIPES_DIR   (as root: umoci, bwrap and podman need it)
@@ -296,6 +296,13 @@ def test_refusals(work, recipe, roots):
     r = build(recipe, os.path.join(work, "bad"), roots, "--sbom", os.path.join(work, "s.json"))
     check(r.returncode == 2 and "--sbom is for one architecture" in r.stderr,
           "--sbom of an index is refused, saying what to do: " + r.stderr[-300:])
+    # A recipe that names its architecture: the amd64 root given for 386 is refused, naming both.
+    pinned = write(os.path.join(work, "pinned.yaml"),
+                   "name: loader\narchitecture: amd64\ncontents:\n  binaries: [/bin/ld.so]\n")
+    r = build(pinned, os.path.join(work, "bad"), {"386": roots["amd64"]})
+    check(r.returncode != 0 and "the recipe's architecture is 'amd64', and the root is given for "
+          "'386'" in r.stderr, "a root given for another architecture than the recipe's is "
+          "refused: " + r.stderr[-300:])
     check(not os.path.exists(os.path.join(work, "bad")), "nothing was written")
     # A tag of the user's that an index's platform tag would take is kept, and the build refused.
     mine = os.path.join(work, "mine")
