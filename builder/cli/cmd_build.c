@@ -989,6 +989,11 @@ write_images(struct oci_layout *layout, struct arch_image *images, size_t n, con
         return write_image(layout, images[0].layers.layers, images[0].layers.n, images[0].root,
                            &images[0].spec, tag, digest, NULL, err);
     entries = xcalloc(n, sizeof(*entries));
+    for (size_t i = 0; i < n; i++)
+        entries[i].spec = &images[i].spec;
+    /* refused before any blob is written */
+    if (oci_index_check_tags(layout, entries, n, tag, err) < 0)
+        return -1;
     for (size_t i = 0; i < n; i++) {
         struct arch_image *im = &images[i];
 

@@ -778,9 +778,8 @@ oci_index_copy_entry(const json_t *index, const char *tag, const char *ref, json
     return temper_err_set(err, TEMPER_E_MISSING, 0, "no image tagged '%s'", tag);
 }
 
-/* When `tag` names an image index, its platform tags go: they name that index's images. */
-static void
-drop_platform_tags(json_t *manifests, const char *tag)
+void
+oci_index_drop_platform_tags(json_t *manifests, const char *tag)
 {
     bool index = false;
 
@@ -822,7 +821,7 @@ oci_index_put(json_t *index, const char *tag, const struct oci_descriptor *manif
             return -1;
     }
 
-    drop_platform_tags(manifests, tag);
+    oci_index_drop_platform_tags(manifests, tag);
     for (size_t i = 0; i < json_array_size(manifests);) {
         const char *name = oci_entry_ref_name(json_array_get(manifests, i));
 

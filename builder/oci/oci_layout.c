@@ -969,6 +969,37 @@ has_tag(const json_t *index, const char *tag)
 }
 
 int
+oci_index_check_tags(const struct oci_layout *layout, const struct oci_index_image *images,
+                     size_t nimages, const char *tag, struct temper_err *err)
+{
+    json_auto_t *index = json_deep_copy(layout->index);
+    char platform_tag[OCI_TAG_MAX + 1];
+
+    if (index == NULL)
+        abort(); /* out of memory */
+    if (!oci_tag_is_valid(tag))
+        return invalid_tag(tag, err);
+    /* the platform tags of the index `tag` names now go with it */
+    oci_index_drop_platform_tags(json_object_get(index, "manifests"), tag);
+    for (size_t i = 0; i < nimages; i++) {
+        const char *arch = images[i].spec->architecture;
+
+        if (!oci_platform_tag(tag, arch, platform_tag))
+            return temper_err_set(err, TEMPER_E_USAGE, 0,
+                                  "image index '%s': its image for %s would be tagged '%s-%s', "
+                                  "longer than a tag may be; use a shorter tag",
+                                  tag, arch, tag, arch);
+        if (has_tag(index, platform_tag))
+            return temper_err_set(err, TEMPER_E_USAGE, 0,
+                                  "image index '%s': its image for %s would be tagged '%s', "
+                                  "which the layout already holds and which is not a platform "
+                                  "tag of '%s'; remove that tag, or use another tag",
+                                  tag, arch, platform_tag, tag);
+    }
+    return 0;
+}
+
+int
 oci_index_commit(struct oci_layout *layout, const struct oci_index_image *images, size_t nimages,
                  const char *tag, char digest[LAYER_DIGEST_LEN], struct temper_err *err)
 {
@@ -976,18 +1007,11 @@ oci_index_commit(struct oci_layout *layout, const struct oci_index_image *images
     struct oci_descriptor desc = {.media_type = OCI_MEDIA_TYPE_INDEX};
     char platform_tag[OCI_TAG_MAX + 1];
 
-    if (!oci_tag_is_valid(tag))
-        return invalid_tag(tag, err);
+    if (oci_index_check_tags(layout, images, nimages, tag, err) < 0)
+        return -1;
     /* the document first: it checks each image's platform */
     if ((doc = oci_image_index_new(images, nimages, err)) == NULL)
         return temper_err_prefix(err, "image index '%s'", tag);
-    for (size_t i = 0; i < nimages; i++)
-        if (!oci_platform_tag(tag, images[i].spec->architecture, platform_tag))
-            return temper_err_set(err, TEMPER_E_USAGE, 0,
-                                  "image index '%s': its image for %s would be tagged '%s-%s', "
-                                  "longer than a tag may be; use a shorter tag",
-                                  tag, images[i].spec->architecture, tag,
-                                  images[i].spec->architecture);
     if (put_json(layout, doc, desc.digest, &desc.size, err) < 0)
         return temper_err_prefix(err, "image index '%s'", tag);
     index = json_deep_copy(layout->index);
@@ -995,17 +1019,6 @@ oci_index_commit(struct oci_layout *layout, const struct oci_index_image *images
         abort(); /* out of memory */
     if (oci_index_put(index, tag, &desc, NULL, err) < 0)
         return temper_err_prefix(err, "image index '%s'", tag);
-    /* The platform tags of the index `tag` named before are gone with it: a tag of that name
-     * still here is someone else's, and stays. */
-    for (size_t i = 0; i < nimages; i++) {
-        oci_platform_tag(tag, images[i].spec->architecture, platform_tag);
-        if (has_tag(index, platform_tag))
-            return temper_err_set(err, TEMPER_E_USAGE, 0,
-                                  "image index '%s': its image for %s would be tagged '%s', "
-                                  "which the layout already holds and which is not a platform "
-                                  "tag of '%s'; remove that tag, or use another tag",
-                                  tag, images[i].spec->architecture, platform_tag, tag);
-    }
     for (size_t i = 0; i < nimages; i++) {
         oci_platform_tag(tag, images[i].spec->architecture, platform_tag);
         if (oci_index_put(index, platform_tag, &images[i].manifest, images[i].spec, err) < 0)

@@ -413,12 +413,23 @@ struct oci_index_image {
  * platform tag, TAG-ARCH ("latest-arm64", oci_platform_tag), so that a tool
  * that reads one image of a layout by its tag (umoci) can name it. The
  * platform tags an earlier index of `tag` had go (oci_index_put). Two images
- * of one platform, or a platform tag over 128 characters, are
- * TEMPER_E_USAGE. *digest gets the index's "sha256:<hex>".
+ * of one platform are TEMPER_E_USAGE, and so is what oci_index_check_tags
+ * refuses. *digest gets the index's "sha256:<hex>".
  */
 int oci_index_commit(struct oci_layout *layout, const struct oci_index_image *images,
                      size_t nimages, const char *tag, char digest[LAYER_DIGEST_LEN],
                      struct temper_err *err);
+
+/*
+ * Whether oci_index_commit may tag an index of images of these platforms
+ * `tag` (only each image's spec is read): TEMPER_E_USAGE for a tag that is
+ * not one, a platform tag over 128 characters, or a platform tag the layout
+ * holds already that is not one of the index `tag` names now (a tag of the
+ * user's, which is never replaced). Call it before writing the images, so
+ * that a refusal leaves the layout as it was.
+ */
+int oci_index_check_tags(const struct oci_layout *layout, const struct oci_index_image *images,
+                         size_t nimages, const char *tag, struct temper_err *err);
 
 /*
  * Writes the image tagged `tag` as one deterministic tar at `path` (a host

@@ -309,12 +309,14 @@ def test_refusals(work, recipe, roots):
     r = build(recipe, mine, {"386": roots["386"]}, "--tag", "v2-386", "--skip-tests")
     check(r.returncode == 0, "a single 386 image tagged v2-386: " + r.stderr[-300:])
     before = open(os.path.join(mine, "index.json")).read()
+    blobs = sorted(os.listdir(os.path.join(mine, "blobs", "sha256")))
     r = build(recipe, mine, roots, "--tag", "v2", "--skip-tests")
     check(r.returncode != 0 and "would be tagged 'v2-386', which the layout already holds"
           in r.stderr, "an index whose platform tag is a tag of the user's is refused: " +
           r.stderr[-300:])
-    check(open(os.path.join(mine, "index.json")).read() == before,
-          "the layout's tags are as they were")
+    check(open(os.path.join(mine, "index.json")).read() == before and
+          sorted(os.listdir(os.path.join(mine, "blobs", "sha256"))) == blobs,
+          "the layout is as it was: its tags, and no blob written")
 
 
 def main():
