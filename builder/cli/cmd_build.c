@@ -83,7 +83,8 @@ static const char build_usage[] =
     "  --sbom FILE           also write the image's SPDX 2.3 document (JSON): its packages,\n"
     "                        every file with its digests, which package shipped it; with\n"
     "                        --key, also attach it to the image as a signed attestation\n"
-    "                        (temper sbom and temper verify --attestation spdx read it)\n"
+    "                        (temper sbom and temper verify --attestation spdx read it); an\n"
+    "                        index's images get one each, FILE-ARCH (sbom-arm64.spdx.json)\n"
     "  --key KEY             sign the image with this private key (as temper sign does)\n"
     "  --identity REPO       the repository the signature names (default: the recipe's name,\n"
     "                        which registry verifiers refuse once pushed: sign at push time\n"
@@ -724,6 +725,23 @@ write_sbom(const char *path, const struct recipe *r, const char *tag,
     return fs_write_file_atomic(path, *json, strlen(*json), what, err);
 }
 
+/* Where --sbom FILE puts the document of an index's image for `arch`: "-ARCH" before the
+ * ".spdx.json" or ".json" FILE ends with, else after it (sbom.spdx.json: sbom-arm64.spdx.json). */
+static char *
+sbom_path_for(const char *path, const char *arch)
+{
+    static const char *const suffixes[] = {".spdx.json", ".json"};
+    size_t len = strlen(path);
+
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+        size_t n = strlen(suffixes[i]);
+
+        if (len > n && strcmp(path + len - n, suffixes[i]) == 0)
+            return xasprintf("%.*s-%s%s", (int)(len - n), path, arch, suffixes[i]);
+    }
+    return xasprintf("%s-%s", path, arch);
+}
+
 /* --sbom with --key: the document, signed, as the image's SPDX attestation in the layout. */
 static int
 attach_sbom(struct oci_layout *layout, const char *digest, const struct sign_key *key,
@@ -832,10 +850,7 @@ choose_archs(struct build_args *a, const struct recipe *r)
         return cli_usage_error("build", "--arch is for packages; with --root ARCH=DIR the "
                                         "architectures are the roots'");
     if (a->arch_list == NULL)
-        return a->nroots > 1 && a->sbom != NULL
-                   ? cli_usage_error("build", "--sbom is for one architecture yet: build "
-                                              "each alone")
-                   : -1;
+        return -1;
     if (strcmp(a->arch_list, "all") == 0) {
         if (r->architectures.n == 0)
             return cli_usage_error("build",
@@ -862,13 +877,8 @@ choose_archs(struct build_args *a, const struct recipe *r)
             a->archs[a->narchs++] = xstrdup(arch);
         }
     }
-    if (a->narchs == 1) { /* one image, as without --arch */
+    if (a->narchs == 1) /* one image, as without --arch */
         a->packages.arch = a->archs[0];
-        return -1;
-    }
-    if (a->sbom != NULL)
-        return cli_usage_error("build", "--sbom is for one architecture yet: build each with "
-                                        "--arch ARCH");
     return -1;
 }
 
@@ -975,6 +985,34 @@ arch_image_prepare(const struct build_args *a, struct recipe *r, const char *tag
 }
 
 /*
+ * --sbom FILE: the SPDX document of each image just written: FILE for one image; for an index,
+ * one per image, named by sbom_path_for and about that image (its digest, its platform tag).
+ * sboms[i] gets image i's document.
+ */
+static int
+write_sboms(const struct build_args *a, const struct recipe *r, const char *tag,
+            struct arch_image *images, size_t n, const char *digest, int64_t epoch, char **sboms,
+            struct temper_err *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct arch_image *im = &images[i];
+        const char *arch = im->plan->architecture;
+        char platform_tag[OCI_TAG_MAX + 1];
+        cleanup_free char *path = n > 1 ? sbom_path_for(a->sbom, arch) : xstrdup(a->sbom);
+
+        cli_layers_file_digests(&im->layers, im->lo.file_digests);
+        if (n > 1)
+            oci_platform_tag(tag, arch, platform_tag); /* checked before the index was written */
+        if (write_sbom(path, r, n > 1 ? platform_tag : tag, im->plan, im->root, im->lo.file_digests,
+                       n > 1 ? im->manifest.digest : digest, epoch, &sboms[i], err) < 0)
+            return n > 1 ? temper_err_prefix(err, "the image for %s", arch) : -1;
+        if (n > 1 && a->verbosity >= 0)
+            cli_line(stderr, "SBOM for %s: %s", arch, path);
+    }
+    return 0;
+}
+
+/*
  * Writes the images into the layout and points `tag` at the one image, or at an image index of
  * them all (each image untagged, named by the index with its platform; with `say`, a line for
  * each); *digest gets what the tag names.
@@ -1026,7 +1064,8 @@ build(const struct build_args *a, struct recipe *r, const struct cli_image *expe
             ? xstrdup(a->output + strlen(CLI_OCI_TRANSPORT))
             : xstrdup(a->output);
     char digest[LAYER_DIGEST_LEN];
-    cleanup_free char *identity = NULL, *sbom = NULL;
+    cleanup_free char *identity = NULL;
+    char **sboms = NULL; /* nimages, with --sbom */
     int64_t epoch = 0;
     int rc, mismatch = 0;
     bool added = false, is_signed;
@@ -1061,9 +1100,8 @@ build(const struct build_args *a, struct recipe *r, const struct cli_image *expe
     if (rc == 0 && write_images(layout, images, nimages, tag, a->verbosity >= 0, digest, err) < 0)
         rc = temper_err_prefix(err, "layout '%s'", output);
     if (rc == 0 && a->sbom != NULL) {
-        cli_layers_file_digests(&images[0].layers, images[0].lo.file_digests);
-        rc = write_sbom(a->sbom, r, tag, images[0].plan, images[0].root, images[0].lo.file_digests,
-                        digest, epoch, &sbom, err);
+        sboms = xcalloc(nimages, sizeof(*sboms));
+        rc = write_sboms(a, r, tag, images, nimages, digest, epoch, sboms, err);
         if (rc < 0)
             temper_err_prefix(err, "image %s is in '%s', but its SBOM is not", digest, output);
     }
@@ -1074,10 +1112,12 @@ build(const struct build_args *a, struct recipe *r, const struct cli_image *expe
         rc = temper_err_prefix(err, "image %s is in '%s' but not signed", digest, output);
     if (rc == 0 && key != NULL && !added)
         cli_line(stderr, "temper: %s was signed with this key already: no signature added", digest);
-    if (rc == 0 && key != NULL && sbom != NULL &&
-        attach_sbom(layout, digest, key, identity ? identity : r->name.value, sbom, err) < 0)
-        rc = temper_err_prefix(err, "image %s is in '%s', signed, but its SBOM is not attached",
-                               digest, output);
+    for (size_t i = 0; rc == 0 && key != NULL && sboms != NULL && i < nimages; i++) {
+        if (attach_sbom(layout, nimages > 1 ? images[i].manifest.digest : digest, key,
+                        identity ? identity : r->name.value, sboms[i], err) < 0)
+            rc = temper_err_prefix(err, "image %s is in '%s', signed, but its SBOM is not attached",
+                                   digest, output);
+    }
     if (rc == 0 && key != NULL && identity == NULL)
         cli_note_local_identity(r->name.value);
     if (rc == 0 && a->archive != NULL)
@@ -1104,8 +1144,12 @@ build(const struct build_args *a, struct recipe *r, const struct cli_image *expe
         rc = print_json(r, tag, output, digest, is_signed, json_pack("{so}", "images", list), err);
     } else if (rc == 0)
         printf("%s\n", digest);
-    for (size_t i = 0; i < nimages; i++)
+    for (size_t i = 0; i < nimages; i++) {
         arch_image_release(&images[i], r);
+        if (sboms != NULL)
+            free(sboms[i]);
+    }
+    free(sboms);
     if (rc < 0)
         return cli_error(err);
     if (mismatch < 0)

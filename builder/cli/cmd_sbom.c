@@ -1,10 +1,12 @@
 /*
- * temper sbom --key PUB [registry options] LAYOUT[:TAG] | REGISTRY/REPO[:TAG|@DIGEST]
+ * temper sbom --key PUB [--arch ARCH] [registry options]
+ *             LAYOUT[:TAG] | REGISTRY/REPO[:TAG|@DIGEST]
  *
  * Prints the SPDX document attached to an image (temper build --sbom FILE
  * --key KEY attaches it; temper push carries it) once its attestation holds:
- * signed by PUB, and about this image's manifest digest. The document is
- * printed as temper build --sbom wrote it, byte for byte.
+ * signed by PUB, and about this image's manifest digest; of an image index,
+ * its image for ARCH (default: this machine's). The document is printed as
+ * temper build --sbom wrote it, byte for byte.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -17,21 +19,25 @@
 #include "sign/signing.h"
 
 static const char sbom_usage[] =
-    "usage: temper sbom --key PUB [registry options]\n"
+    "usage: temper sbom --key PUB [--arch ARCH] [registry options]\n"
     "                   [oci:]LAYOUT[:TAG] | [docker://]REGISTRY/REPO[:TAG|@DIGEST]\n"
     "\n"
     "Prints the SPDX 2.3 document (JSON) attached to the image tagged TAG (default: the\n"
     "layout's only image, or the registry's tag latest), once its attestation holds: a DSSE\n"
     "envelope signed by the public key PUB whose in-toto statement is about this image. temper\n"
     "build --sbom FILE --key KEY attaches it, temper push pushes it; the output is FILE's\n"
-    "bytes. Exit 0 when it holds.\n"
+    "bytes. Of an image index, each image has its own: the one for ARCH is printed. Exit 0\n"
+    "when it holds.\n"
     "\n"
     "  --key PUB                 the public key (.pub)\n"
+    "  --arch ARCH               of an image index, its image for ARCH (default: this\n"
+    "                            machine's)\n"
     "\n"
     "Registry options:\n" CLI_REGISTRY_USAGE;
 
 static int
-print_sbom(const char *key_path, const char *image, const struct registry_options *opts)
+print_sbom(const char *key_path, const char *image, const char *arch,
+           const struct registry_options *opts)
 {
     struct sign_key *key = NULL;
     json_t *predicate = NULL;
@@ -43,6 +49,8 @@ print_sbom(const char *key_path, const char *image, const struct registry_option
     if (sign_key_load_public(key_path, &key, &err) < 0)
         return cli_error(&err);
     rc = cli_image_open(image, opts, &img, &err);
+    if (rc == 0 && (rc = cli_image_platform(&img, arch, &err)) < 0)
+        cli_image_close(&img);
     if (rc == 0) {
         rc = sign_find_attestation(&img.source, img.desc.digest, key, SIGN_PREDICATE_SPDX,
                                    &predicate, &err);
@@ -70,6 +78,7 @@ cmd_sbom(int argc, char **argv)
 {
     static const struct option options[] = {
         {"key", required_argument, NULL, 'k'},
+        {"arch", required_argument, NULL, 'a'},
         {"help", no_argument, NULL, 'h'},
         CLI_REGISTRY_LONG_OPTIONS,
         {NULL, 0, NULL, 0},
@@ -77,7 +86,7 @@ cmd_sbom(int argc, char **argv)
     struct registry_args registry = {0};
     struct registry_options opts;
     struct registry_login login;
-    const char *key = NULL;
+    const char *key = NULL, *arch = NULL;
     int opt, rc;
 
     optind = 1;
@@ -87,6 +96,14 @@ cmd_sbom(int argc, char **argv)
         switch (opt) {
         case 'k':
             key = optarg;
+            break;
+        case 'a':
+            if (cli_debian_arch(optarg) == NULL)
+                return cli_usage_error("sbom",
+                                       "--arch '%s' is not an architecture (amd64, "
+                                       "arm64, ...)",
+                                       optarg);
+            arch = optarg;
             break;
         case 'h':
             fputs(sbom_usage, stdout);
@@ -104,7 +121,7 @@ cmd_sbom(int argc, char **argv)
     if (rc >= 0)
         return rc;
     opts.read_only = true;
-    rc = print_sbom(key, argv[optind], &opts);
+    rc = print_sbom(key, argv[optind], arch, &opts);
     cli_registry_logout(&login);
     return rc;
 }

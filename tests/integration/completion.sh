@@ -60,6 +60,7 @@ expect "resolve's formats" "json ldd list" resolve --format ""
 expect "diff's formats" "json text" diff --format ""
 expect "architectures, all for build" "all amd64 arm arm64" build --arch a
 expect "an index's architectures" "amd64 arm arm64" run --arch a
+expect "sbom's architectures" "amd64 arm arm64" sbom --arch a
 expect "build's options" "--verbose" build --verb
 expect "gc's options" "--dry-run" gc -
 expect "keygen's options" "--type -o" keygen -

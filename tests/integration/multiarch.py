@@ -14,18 +14,23 @@ what is shown is an index of two-layer images.
   the same index digest, --expect of it passes, --format json lists both images.
 - temper verify checks the index's signature and each image's; a changed layer of the 386
   image, or its signature missing, fails naming linux/386.
+- --sbom FILE.spdx.json writes FILE-amd64.spdx.json and FILE-386.spdx.json, each about its
+  image (digest, arch, platform tag), and --key attaches each to its image: temper verify
+  --attestation spdx checks both, temper sbom --arch 386 (and this machine's amd64 without
+  --arch) prints each file byte for byte; temper gc keeps them.
 - Readers: skopeo inspect --raw shows the index, skopeo copy --override-arch 386 takes the 386
   image, oci-image-tool validates the index and each manifest, umoci unpacks each platform
   tag, and each loader runs (bubblewrap; qemu-i386 for 386); temper run and inspect take
   --arch; podman loads the --archive and runs the amd64 image.
 - temper diff compares two indexes platform by platform; --arch compares one platform; the 386
   image built alone is identical to the index's, which diff picks by the image's architecture.
-- temper push sends both images, their signatures and the index; skopeo reads it from the
-  registry for each architecture, a remote temper verify checks all three signatures, and a
-  second push uploads nothing.
-- A root given for the wrong architecture (its ELF files', or the recipe's), --arch with roots
-  and --sbom of an index are refused with what to do; so is an index whose platform tag (v2-386) the user already has,
-  and the layout's tags stay as they were.
+- temper push sends both images, their signatures and attestations, and the index; skopeo
+  reads it from the registry for each architecture, a remote temper verify checks all three
+  signatures, temper sbom --arch 386 reads the 386 document from the registry, and a second
+  push uploads nothing.
+- A root given for the wrong architecture (its ELF files', or the recipe's) and --arch with
+  roots are refused with what to do; so is an index whose platform tag (v2-386) the user
+  already has, and the layout stays as it was.
 
 usage: multiarch.py TEMPER RECIPES_DIR   (as root: umoci, bwrap and podman need it)
 """
@@ -99,7 +104,8 @@ def elf_machine(data):
 
 def test_build(work, recipe, roots, key):
     layout = os.path.join(work, "idx")
-    r = build(recipe, layout, roots, "--key", key + ".key")
+    r = build(recipe, layout, roots, "--key", key + ".key", "--sbom",
+              os.path.join(work, "sbom.spdx.json"))
     check(r.returncode == 0, "temper build --root amd64=A --root 386=B: " + r.stderr[-600:])
     digest = r.stdout.strip()
     check(r.stderr.count("tests: 1 passed") == 2 and "under /usr/bin/qemu-i386-static" in r.stderr,
@@ -141,6 +147,40 @@ def test_build(work, recipe, roots, key):
     return layout, digest, index
 
 
+def test_sbom(work, layout, index, key):
+    """--sbom of an index: a document per image, each attested on its image."""
+    docs = {}
+    for m in index["manifests"]:
+        arch = m["platform"]["architecture"]
+        path = os.path.join(work, f"sbom-{arch}.spdx.json")
+        text = open(path).read() if os.path.exists(path) else ""
+        docs[arch] = text
+        check(m["digest"] in text and f"arch={arch}" in text and f"tag=latest-{arch}" in text,
+              f"sbom-{arch}.spdx.json is the {arch} image's SPDX document: {m['digest']}")
+    check(not os.path.exists(os.path.join(work, "sbom.spdx.json")),
+          "no document of the index itself: it holds no files")
+    r = run([TEMPER, "verify", "--key", key + ".pub", "--attestation", "spdx", layout])
+    check(r.returncode == 0 and "about each of its images" in r.stderr,
+          "temper verify --attestation spdx checks each image's own: " + r.stderr[-400:])
+    bare = os.path.join(work, "idx-no-386-sbom")
+    shutil.copytree(layout, bare)
+    path = os.path.join(bare, "index.json")
+    doc = json.load(open(path))
+    att = "sha256-" + index["manifests"][1]["digest"].split(":")[1] + ".att"
+    doc["manifests"] = [m for m in doc["manifests"]
+                        if m["annotations"]["org.opencontainers.image.ref.name"] != att]
+    json.dump(doc, open(path, "w"))
+    r = run([TEMPER, "verify", "--key", key + ".pub", "--attestation", "spdx", bare])
+    check(r.returncode != 0 and "linux/386" in r.stderr,
+          "the 386 image without its attestation fails, naming it: " + r.stderr[-300:])
+    for arch, args in (("386", ["--arch", "386"]), ("amd64", [])):
+        r = run([TEMPER, "sbom", "--key", key + ".pub", *args, layout])
+        check(r.returncode == 0 and r.stdout == docs[arch],
+              f"temper sbom {' '.join(args) or '(this machine: amd64)'} prints the {arch} "
+              f"document, byte for byte: " + r.stderr[-300:])
+    return docs
+
+
 def test_tamper(work, layout, index, key):
     arch386 = index["manifests"][1]["digest"]
     top = blob(layout, arch386)["layers"][1]["digest"]
@@ -175,8 +215,10 @@ def test_tamper(work, layout, index, key):
     json.dump(doc, open(path, "w"))
     r = run([TEMPER, "gc", untagged])
     r2 = run([TEMPER, "verify", "--key", key + ".pub", untagged])
-    check(r.returncode == 0 and "0 tags" in r.stderr and r2.returncode == 0,
-          "temper gc keeps the index's images and their signatures: " + (r.stderr + r2.stderr)[-400:])
+    r3 = run([TEMPER, "verify", "--key", key + ".pub", "--attestation", "spdx", untagged])
+    check(r.returncode == 0 and "0 tags" in r.stderr and r2.returncode == 0 and
+          r3.returncode == 0, "temper gc keeps the index's images, their signatures and their "
+          "attestations: " + (r.stderr + r2.stderr + r3.stderr)[-400:])
 
 
 def test_readers(work, layout, digest, index):
@@ -262,7 +304,7 @@ def test_diff(work, recipe, roots, layout):
           (r.stdout + r.stderr)[-300:])
 
 
-def test_push(work, layout, digest, key):
+def test_push(work, layout, digest, key, docs):
     with fx.Registry(work, "registry") as reg:
         target = f"{reg.host}/team/loader:1"
         r = run([TEMPER, "push", "--key", key + ".key", f"{layout}:latest", target])
@@ -281,6 +323,10 @@ def test_push(work, layout, digest, key):
         check(r.returncode == 0 and "each of its images" in r.stderr,
               "a remote temper verify checks the index and each image, signed for the "
               "repository: " + r.stderr[-400:])
+        r = fx.temper("sbom", "--key", key + ".pub", "--arch", "386", target)
+        check(r.returncode == 0 and r.stdout == docs["386"],
+              "the 386 image's SBOM attestation went with it: temper sbom --arch 386 reads it "
+              "from the registry: " + r.stderr[-300:])
         r = run([TEMPER, "push", "--key", key + ".key", f"{layout}:latest", target])
         check(r.returncode == 0 and fx.uploaded(r.stderr) == 0,
               "a second push uploads nothing: " + r.stderr[-300:])
@@ -293,9 +339,6 @@ def test_refusals(work, recipe, roots):
     r = build(recipe, os.path.join(work, "bad"), roots, "--arch", "amd64")
     check(r.returncode == 2 and "--arch is for packages" in r.stderr,
           "--arch with --root ARCH=DIR is refused: " + r.stderr[-300:])
-    r = build(recipe, os.path.join(work, "bad"), roots, "--sbom", os.path.join(work, "s.json"))
-    check(r.returncode == 2 and "--sbom is for one architecture" in r.stderr,
-          "--sbom of an index is refused, saying what to do: " + r.stderr[-300:])
     # A recipe that names its architecture: the amd64 root given for 386 is refused, naming both.
     pinned = write(os.path.join(work, "pinned.yaml"),
                    "name: loader\narchitecture: amd64\ncontents:\n  binaries: [/bin/ld.so]\n")
@@ -332,11 +375,12 @@ def main():
         run([TEMPER, "keygen", "-o", key])
         roots, recipe = make_roots(work), recipes(work)
         layout, digest, index = test_build(work, recipe, roots, key)
+        docs = test_sbom(work, layout, index, key)
         test_tamper(work, layout, index, key)
         test_readers(work, layout, digest, index)
         test_archive(work, recipe, roots)
         test_diff(work, recipe, roots, layout)
-        test_push(work, layout, digest, key)
+        test_push(work, layout, digest, key, docs)
         test_refusals(work, recipe, roots)
     finally:
         shutil.rmtree(work, ignore_errors=True)
