@@ -300,6 +300,9 @@ void cli_image_close(struct cli_image *img);
  * is. An index without that architecture is TEMPER_E_MISSING, naming the ones it has.
  */
 int cli_image_platform(struct cli_image *img, const char *arch, struct temper_err *err);
+/* --arch ARCH of a command that takes an index's image (run, sbom, diff, inspect): sets *out
+ * and returns -1 to go on, or the usage error's exit code for what is no architecture. */
+int cli_arch_option(const char *command, const char *value, const char **out);
 
 /* What diff and inspect take: [--format text|json] [registry options] IMAGE... */
 struct image_args {

@@ -223,12 +223,8 @@ cmd_run(int argc, char **argv)
             a.user = optarg;
             break;
         case 'a':
-            if (cli_debian_arch(optarg) == NULL)
-                return cli_usage_error("run",
-                                       "--arch '%s' is not an architecture (amd64, "
-                                       "arm64, ...)",
-                                       optarg);
-            a.arch = optarg;
+            if ((rc = cli_arch_option("run", optarg, &a.arch)) >= 0)
+                return rc;
             break;
         case 'h':
             fputs(run_usage, stdout);

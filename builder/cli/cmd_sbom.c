@@ -98,12 +98,8 @@ cmd_sbom(int argc, char **argv)
             key = optarg;
             break;
         case 'a':
-            if (cli_debian_arch(optarg) == NULL)
-                return cli_usage_error("sbom",
-                                       "--arch '%s' is not an architecture (amd64, "
-                                       "arm64, ...)",
-                                       optarg);
-            arch = optarg;
+            if ((rc = cli_arch_option("sbom", optarg, &arch)) >= 0)
+                return rc;
             break;
         case 'h':
             fputs(sbom_usage, stdout);

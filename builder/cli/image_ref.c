@@ -129,6 +129,16 @@ cli_image_open(const char *arg, const struct registry_options *opts, struct cli_
 }
 
 int
+cli_arch_option(const char *command, const char *value, const char **out)
+{
+    if (cli_debian_arch(value) == NULL)
+        return cli_usage_error(command, "--arch '%s' is not an architecture (amd64, arm64, ...)",
+                               value);
+    *out = value;
+    return -1;
+}
+
+int
 cli_image_platform(struct cli_image *img, const char *arch, struct temper_err *err)
 {
     cleanup_free struct oci_platform_image *images = NULL;
@@ -185,7 +195,7 @@ cli_parse_image_args(int argc, char **argv, const char *usage, size_t nimages,
         {NULL, 0, NULL, 0},
     };
     const char *command = argv[0];
-    int opt;
+    int opt, rc;
 
     *out = (struct image_args){0};
     optind = 1;
@@ -199,12 +209,8 @@ cli_parse_image_args(int argc, char **argv, const char *usage, size_t nimages,
             out->json = strcmp(optarg, "json") == 0;
             break;
         case 'a':
-            if (cli_debian_arch(optarg) == NULL)
-                return cli_usage_error(command,
-                                       "--arch '%s' is not an architecture (amd64, "
-                                       "arm64, ...)",
-                                       optarg);
-            out->arch = optarg;
+            if ((rc = cli_arch_option(command, optarg, &out->arch)) >= 0)
+                return rc;
             break;
         case 'h':
             fputs(usage, stdout);
