@@ -183,6 +183,9 @@ int oci_layout_commit_index(struct oci_layout *layout, json_t **index, struct te
 /* The ref.name (the tag) of a checked index.json manifests[] entry, or NULL. */
 const char *oci_entry_ref_name(const json_t *entry);
 
+/* The entry of index.json's manifests[] tagged `tag`, or NULL (the first, if several are). */
+const json_t *oci_index_entry(const json_t *index, const char *tag);
+
 /* When `tag` names an image index in `manifests` (index.json's), its platform tags go: they
  * name that index's images. */
 void oci_index_drop_platform_tags(json_t *manifests, const char *tag);

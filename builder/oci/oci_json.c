@@ -609,6 +609,21 @@ oci_entry_ref_name(const json_t *entry)
         json_object_get(json_object_get(entry, "annotations"), OCI_ANNOTATION_REF_NAME));
 }
 
+const json_t *
+oci_index_entry(const json_t *index, const char *tag)
+{
+    const json_t *manifests = json_object_get(index, "manifests");
+
+    for (size_t i = 0; i < json_array_size(manifests); i++) {
+        const json_t *entry = json_array_get(manifests, i);
+        const char *name = oci_entry_ref_name(entry);
+
+        if (name != NULL && strcmp(name, tag) == 0)
+            return entry;
+    }
+    return NULL;
+}
+
 /*
  * Writes the tags of `manifests` into buf ("a, b, c"), ending in "..." when they do not fit;
  * without the signature tags when `images_only` is set.
@@ -734,19 +749,14 @@ oci_index_find(const json_t *index, const char *tag, struct oci_descriptor *out,
                struct temper_err *err)
 {
     const json_t *manifests = json_object_get(index, "manifests");
-    size_t n = json_array_size(manifests);
+    const json_t *entry;
     char tags[512];
 
     if (tag == NULL)
         return find_only_image(manifests, out, err);
-    for (size_t i = 0; i < n; i++) {
-        const json_t *entry = json_array_get(manifests, i);
-        const char *name = oci_entry_ref_name(entry);
-
-        if (name != NULL && strcmp(name, tag) == 0)
-            return fill_descriptor(entry, tag, out, err);
-    }
-    if (n == 0)
+    if ((entry = oci_index_entry(index, tag)) != NULL)
+        return fill_descriptor(entry, tag, out, err);
+    if (json_array_size(manifests) == 0)
         return temper_err_set(err, TEMPER_E_MISSING, 0,
                               "no image tagged '%s': the layout holds no image", tag);
     /* Every tag, signatures too: the one asked for may be a signature tag mistyped. */
@@ -759,23 +769,17 @@ int
 oci_index_copy_entry(const json_t *index, const char *tag, const char *ref, json_t *to,
                      struct temper_err *err)
 {
-    const json_t *manifests = json_object_get(index, "manifests");
+    const json_t *entry = oci_index_entry(index, tag);
+    json_t *copy;
 
-    for (size_t i = 0; i < json_array_size(manifests); i++) {
-        const json_t *entry = json_array_get(manifests, i);
-        const char *name = oci_entry_ref_name(entry);
-        json_t *copy;
-
-        if (name != NULL && strcmp(name, tag) == 0) {
-            copy = must(json_deep_copy(entry));
-            if (json_object_set_new(json_object_get(copy, "annotations"), OCI_ANNOTATION_REF_NAME,
-                                    must(json_string(ref))) < 0)
-                abort();
-            append(json_object_get(to, "manifests"), copy);
-            return 0;
-        }
-    }
-    return temper_err_set(err, TEMPER_E_MISSING, 0, "no image tagged '%s'", tag);
+    if (entry == NULL)
+        return temper_err_set(err, TEMPER_E_MISSING, 0, "no image tagged '%s'", tag);
+    copy = must(json_deep_copy(entry));
+    if (json_object_set_new(json_object_get(copy, "annotations"), OCI_ANNOTATION_REF_NAME,
+                            must(json_string(ref))) < 0)
+        abort();
+    append(json_object_get(to, "manifests"), copy);
+    return 0;
 }
 
 void

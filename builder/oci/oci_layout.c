@@ -953,21 +953,6 @@ tag_descriptor(struct oci_layout *layout, const char *tag, const struct oci_desc
     return commit_index(layout, &index, err);
 }
 
-/* Whether an entry of `index` is tagged `tag`. */
-static bool
-has_tag(const json_t *index, const char *tag)
-{
-    const json_t *manifests = json_object_get(index, "manifests");
-
-    for (size_t i = 0; i < json_array_size(manifests); i++) {
-        const char *name = oci_entry_ref_name(json_array_get(manifests, i));
-
-        if (name != NULL && strcmp(name, tag) == 0)
-            return true;
-    }
-    return false;
-}
-
 int
 oci_index_check_tags(const struct oci_layout *layout, const struct oci_index_image *images,
                      size_t nimages, const char *tag, struct temper_err *err)
@@ -989,7 +974,7 @@ oci_index_check_tags(const struct oci_layout *layout, const struct oci_index_ima
                                   "image index '%s': its image for %s would be tagged '%s-%s', "
                                   "longer than a tag may be; use a shorter tag",
                                   tag, arch, tag, arch);
-        if (has_tag(index, platform_tag))
+        if (oci_index_entry(index, platform_tag) != NULL)
             return temper_err_set(err, TEMPER_E_USAGE, 0,
                                   "image index '%s': its image for %s would be tagged '%s', "
                                   "which the layout already holds and which is not a platform "
